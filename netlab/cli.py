@@ -1,0 +1,362 @@
+"""netlab's command line, in kubectl's shape. Commands parse, call the core, and print."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from netlab import lifecycle, names, printers, resources
+from netlab.client import ApiFailure, ApiUnavailable, Client
+from netlab.cluster.config import ClusterConfig
+from netlab.kernel import teardown
+from netlab.manifests import validate as manifest_validate
+from netlab.manifests.problems import ManifestError
+from netlab.runtime.api import APPLY_PATH
+
+
+class Fail(click.ClickException):
+    """An error printed as `error: ...` on stderr with exit code 1, as kubectl does."""
+
+    def format_message(self) -> str:
+        return self.message
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def _current_cluster(explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    env = os.environ.get("NETLAB_CLUSTER")
+    if env:
+        return env
+    try:
+        running = sorted(p.name for p in Path("/var/lib/netlab").iterdir() if (p / "state.json").exists())
+    except OSError:
+        running = []
+    return running[0] if len(running) == 1 else "netlab"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--cluster", "cluster", default=None, help="Cluster name (default: the one running, else netlab).")
+@click.pass_context
+def main(ctx: click.Context, cluster: str | None) -> None:
+    """A Kubernetes networking lab made of real namespaces, veths, bridges, routes and nftables."""
+    ctx.obj = {"cluster_opt": cluster}
+
+
+def _cluster(ctx: click.Context) -> str:
+    return _current_cluster(ctx.obj["cluster_opt"])
+
+
+def _client(ctx: click.Context) -> Client:
+    return Client(_cluster(ctx))
+
+
+def _load(paths: tuple[str, ...]) -> list:
+    """Objects with their sources (file:line) attached, for naming the file in server-side errors."""
+    try:
+        sourced = manifest_validate.load_sourced(list(paths), stdin=sys.stdin)
+    except ManifestError as e:
+        raise Fail("invalid manifests, nothing applied:\n" + "\n".join(f"  {p}" for p in e.problems)) from e
+    return [_Sourced(obj, source) for obj, source in sourced]
+
+
+class _Sourced:
+    def __init__(self, obj, source):
+        self.obj, self.source = obj, source
+        self.kind, self.ref = obj.kind, obj.ref
+
+    def to_dict(self) -> dict:
+        return self.obj.to_dict()
+
+
+def _split_cluster(objects: list) -> tuple[dict | None, list]:
+    cluster_docs = [o for o in objects if o.kind == "Cluster"]
+    if len(cluster_docs) > 1:
+        raise Fail("more than one Cluster document: " + ", ".join(str(getattr(o, "source", "")) for o in cluster_docs))
+    rest = [o for o in objects if o.kind != "Cluster"]
+    return (cluster_docs[0].to_dict() if cluster_docs else None), rest
+
+
+def _apply(client: Client, objects: list, dry_run: bool = False) -> list[dict]:
+    sources = {o.ref: getattr(o, "source", None) for o in objects}
+    try:
+        reply = client.request("POST", APPLY_PATH, {"objects": [o.to_dict() for o in objects], "dryRun": dry_run})
+    except ApiFailure as e:
+        if e.causes:
+            lines = []
+            for c in e.causes:
+                src = sources.get(c.get("object", ""))
+                prefix = f"{src}: " if src else ""
+                lines.append(f"  {prefix}{c.get('object', '')}: {c.get('field', '')}: {c.get('message', '')}")
+            raise Fail("nothing applied:\n" + "\n".join(lines)) from e
+        raise Fail(str(e)) from e
+    return reply["items"]
+
+
+def _ref(item: dict) -> str:
+    res = resources.BY_KIND.get(item["kind"])
+    group = res.api_version.split("/")[0] if res and "/" in res.api_version else ""
+    return f"{item['kind'].lower()}{'.' + group if group else ''}/{item['name']}"
+
+
+def _step(message: str) -> None:
+    click.echo(f" \u2713 {message}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for pods to be Running.")
+@click.pass_context
+def up(ctx: click.Context, paths: tuple[str, ...], timeout: float) -> None:
+    """Create the cluster (if needed) and apply the manifests in PATHS; wait until pods run."""
+    objects = _load(paths)
+    cluster_doc, objects = _split_cluster(objects)
+    name = ctx.obj["cluster_opt"] or os.environ.get("NETLAB_CLUSTER") or (cluster_doc or {}).get("name") or "netlab"
+    config = ClusterConfig.from_manifest(cluster_doc, name)
+    click.echo(f'Creating cluster "{config.name}" ...')
+    _step(f"Validated {len(objects)} objects from {', '.join(paths)}")
+    failed = [c for c in lifecycle.preflight(config) if not c.ok]
+    if failed:
+        raise Fail("\n".join(f"{c.name}: {c.detail} (fix: {c.fix})" for c in failed))
+    try:
+        new = lifecycle.ensure_state(config, cluster_doc)
+        pid = lifecycle.start_controller(config.name)
+    except RuntimeError as e:
+        raise Fail(str(e)) from e
+    _step(f"Controller running (pid {pid}); nodes: {', '.join(n.name for n in config.nodes)}"
+          + (f" ({config.mode})" if new else ""))
+    client = Client(config.name)
+    results = _apply(client, objects)
+    counts = {a: sum(1 for r in results if r["action"] == a) for a in ("created", "configured", "unchanged")}
+    for r in results:
+        if r["action"] != "unchanged":
+            click.echo(f"   {_ref(r)} {r['action']}")
+    if not counts["created"] and not counts["configured"]:
+        _step(f"Nothing changed: {counts['unchanged']} objects already applied")
+    else:
+        _step("Applied: " + ", ".join(f"{n} {a}" for a, n in counts.items() if n))
+    _wait_running(client, timeout)
+    click.echo(f"Cluster {config.name!r} is up. Try: netlab get pods -o wide")
+
+
+def _wait_running(client: Client, timeout: float) -> None:
+    start = time.monotonic()
+    while True:
+        pods = client.get("/api/v1/pods")["items"]
+        waiting = [p for p in pods if p["status"]["phase"] not in ("Running", "Succeeded")]
+        if not waiting:
+            _step(f"{len(pods)} pods Running ({time.monotonic() - start:.1f}s)")
+            return
+        if time.monotonic() - start > timeout:
+            raise Fail(f"timed out after {timeout:.0f}s waiting for pods: "
+                       + ", ".join(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in waiting[:10]))
+        time.sleep(0.05)
+
+
+@main.command()
+@click.option("-f", "--filename", "paths", multiple=True, required=True, help="File, directory or - for stdin.")
+@click.option("--dry-run", is_flag=True, help="Validate and report, change nothing.")
+@click.pass_context
+def apply(ctx: click.Context, paths: tuple[str, ...], dry_run: bool) -> None:
+    """Apply manifests to the running cluster; only what differs changes."""
+    _cluster_doc, objects = _split_cluster(_load(paths))
+    for r in _apply(_client(ctx), objects, dry_run):
+        click.echo(f"{_ref(r)} {r['action']}{' (dry run)' if dry_run else ''}")
+
+
+def _resource(word: str) -> resources.Resource:
+    res = resources.lookup(word)
+    if res is None:
+        raise Fail(f'the server doesn\'t have a resource type "{word}"')
+    return res
+
+
+@main.command()
+@click.argument("args", nargs=-1)
+@click.option("-f", "--filename", "paths", multiple=True, help="Delete the objects in these manifests.")
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.pass_context
+def delete(ctx: click.Context, args: tuple[str, ...], paths: tuple[str, ...], namespace: str) -> None:
+    """Delete objects: `delete -f FILE` or `delete KIND NAME...`."""
+    client = _client(ctx)
+    targets: list[tuple[resources.Resource, str, str]] = []
+    if paths:
+        _doc, objects = _split_cluster(_load(paths))
+        for o in objects:
+            res = _resource(o.kind)
+            targets.append((res, o.to_dict()["metadata"].get("namespace", namespace), o.to_dict()["metadata"]["name"]))
+    elif len(args) >= 2:
+        res = _resource(args[0])
+        targets = [(res, namespace, n) for n in args[1:]]
+    else:
+        raise Fail("give -f FILE or KIND NAME")
+    failed = False
+    for res, ns, name in targets:
+        try:
+            client.request("DELETE", res.path(ns if res.namespaced else None, name))
+            click.echo(f'{res.singular} "{name}" deleted')
+        except ApiFailure as e:
+            click.echo(f"Error from server ({e.status.get('reason')}): {e}", err=True)
+            failed = True
+    if failed:
+        sys.exit(1)
+
+
+ALL_KINDS = ("pods", "services", "deployments", "replicasets")
+
+
+@main.command()
+@click.argument("what")
+@click.argument("name", required=False)
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option("-A", "--all-namespaces", is_flag=True)
+@click.option("-l", "--selector", default=None, help="Label selector, e.g. app=web,tier!=db")
+@click.option("-o", "--output", type=click.Choice(["wide", "yaml", "json", "name"]), default=None)
+@click.pass_context
+def get(ctx: click.Context, what: str, name: str | None, namespace: str, all_namespaces: bool,
+        selector: str | None, output: str | None) -> None:
+    """Show objects: `get pods`, `get svc -o wide`, `get all -A`, `get pod NAME -o yaml`."""
+    client = _client(ctx)
+    words = ALL_KINDS if what == "all" else tuple(what.split(","))
+    show_kind = len(words) > 1
+    blocks, everything = [], []
+    now = time.time()
+    for word in words:
+        res = _resource(word)
+        ns = None if (all_namespaces or not res.namespaced) else namespace
+        path = res.path(ns, name) if name else res.path(ns)
+        if selector and not name:
+            path += "?labelSelector=" + selector
+        try:
+            reply = client.get(path)
+        except ApiFailure as e:
+            raise Fail(f"({e.status.get('reason')}) {e}") from e
+        items = [reply] if name else reply["items"]
+        everything += items
+        if output in (None, "wide") and items:
+            blocks.append(printers.table(res.kind, items, now, wide=output == "wide",
+                                         all_namespaces=all_namespaces, show_kind=show_kind))
+    if output == "yaml":
+        click.echo(printers.to_yaml(everything if not name else everything[0]), nl=False)
+    elif output == "json":
+        click.echo(printers.to_json(everything if not name else everything[0]))
+    elif output == "name":
+        click.echo(printers.names_output(everything), nl=False)
+    elif not everything:
+        where = "" if all_namespaces else f" in {namespace} namespace"
+        click.echo(f"No resources found{where}.", err=True)
+    else:
+        click.echo("\n\n".join(b.rstrip("\n") for b in blocks))
+
+
+@main.command()
+@click.argument("what")
+@click.argument("name")
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.pass_context
+def describe(ctx: click.Context, what: str, name: str, namespace: str) -> None:
+    """Show one object in detail, with its events."""
+    client = _client(ctx)
+    res = _resource(what)
+    try:
+        obj = client.get(res.path(namespace if res.namespaced else None, name))
+    except ApiFailure as e:
+        raise Fail(f"({e.status.get('reason')}) {e}") from e
+    related: dict = {"events": [e for e in client.get("/api/v1/events")["items"]
+                                if e["involvedObject"]["name"] == name]}
+    if res.kind == "Node":
+        related["pods"] = [p for p in client.get("/api/v1/pods")["items"] if p["spec"].get("nodeName") == name]
+    if res.kind == "Service":
+        try:
+            related["endpoints"] = client.get(f"/api/v1/namespaces/{namespace}/endpoints/{name}")
+        except ApiFailure:
+            related["endpoints"] = None
+    click.echo(printers.describe(res.kind, obj, time.time(), related), nl=False)
+
+
+def _pod_netns(client: Client, pod: str, namespace: str) -> str:
+    try:
+        client.get(f"/api/v1/namespaces/{namespace}/pods/{pod}")
+    except ApiFailure as e:
+        raise Fail(f"({e.status.get('reason')}) {e}") from e
+    return names.pod_netns(namespace, pod)
+
+
+@main.command(name="exec", context_settings={"ignore_unknown_options": True})
+@click.argument("pod")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option("-c", "--container", default=None,
+              help="Accepted for kubectl compatibility: containers share the pod's network.")
+@click.option("-i", "--stdin", "interactive", is_flag=True, help="Accepted for kubectl compatibility.")
+@click.option("-t", "--tty", is_flag=True, help="Accepted for kubectl compatibility.")
+@click.pass_context
+def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], namespace: str, container: str | None,
+          interactive: bool, tty: bool) -> None:
+    """Run COMMAND in POD's network namespace, with its resolv.conf (as `ip netns exec` does)."""
+    netns = _pod_netns(_client(ctx), pod, namespace)
+    argv = ["ip", "netns", "exec", netns, *command]
+    os.execvp(argv[0], argv)
+
+
+@main.command()
+@click.argument("pod")
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option("-c", "--container", default=None)
+@click.option("-f", "--follow", is_flag=True)
+@click.pass_context
+def logs(ctx: click.Context, pod: str, namespace: str, container: str | None, follow: bool) -> None:
+    """Print a container's output (stdout and stderr)."""
+    query = "&".join(q for q in (f"container={container}" if container else "", "follow=true" if follow else "") if q)
+    path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log" + (f"?{query}" if query else "")
+    client = Client(_cluster(ctx), timeout=None if follow else 60)
+    try:
+        for chunk in client.stream(path):
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+    except ApiFailure as e:
+        raise Fail(str(e)) from e
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@click.pass_context
+def down(ctx: click.Context) -> None:
+    """Delete the cluster: every namespace, link, route, table, process and file netlab made."""
+    cluster = _cluster(ctx)
+    removed = teardown.teardown(cluster)
+    click.echo(f'Deleted cluster "{cluster}": {len(removed)} objects removed.' if removed
+               else f'Cluster "{cluster}" had nothing left to remove.')
+
+
+@main.command()
+@click.pass_context
+def doctor(ctx: click.Context) -> None:
+    """Check this machine for what netlab needs, with the fix for each failure."""
+    config = ClusterConfig.from_manifest(None, _cluster(ctx))
+    failed = 0
+    for c in lifecycle.doctor_checks(config):
+        mark = "ok  " if c.ok else "FAIL"
+        click.echo(f"[{mark}] {c.name}: {c.detail}" + ("" if c.ok else f"\n       fix: {c.fix}"))
+        failed += 0 if c.ok or "optional" in c.detail else 1
+    if failed:
+        sys.exit(1)
+
+
+def run() -> None:
+    try:
+        main()
+    except ApiUnavailable as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    run()

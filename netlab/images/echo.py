@@ -1,0 +1,292 @@
+"""netlab's built-in echo container.
+
+A container without a command runs this on each declared port: every TCP port gets an HTTP/1.1
+server that answers any method and path with the pod's identity and the request it saw (so load
+balancing and source addresses are visible); every UDP port answers each datagram with the same text.
+
+Standalone: ``python -m netlab.images.echo --port 3000 --port 53/udp`` (identity from POD_NAME,
+POD_NAMESPACE, POD_IP, NODE_NAME, CONTAINER_NAME).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+MAX_DELAY = 10.0
+MAX_BODY = 1 << 20  # request bodies larger than this are not read; the connection is closed instead
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who this echo server is: shown in every answer."""
+
+    pod: str = ""
+    namespace: str = ""
+    ip: str = ""
+    node: str = ""
+    container: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Identity:
+        """Build from a dict, ignoring unknown keys."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: str(v) for k, v in data.items() if k in known and v is not None})
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Identity:
+        """Build from the downward-API environment variables."""
+        env = dict(os.environ) if env is None else env
+        return cls(
+            pod=env.get("POD_NAME", "") or env.get("HOSTNAME", ""),
+            namespace=env.get("POD_NAMESPACE", ""),
+            ip=env.get("POD_IP", ""),
+            node=env.get("NODE_NAME", ""),
+            container=env.get("CONTAINER_NAME", ""),
+        )
+
+
+def describe(identity: Identity, client: tuple[str, int], request: str, host: str) -> dict[str, Any]:
+    """The facts an answer reports, in display order."""
+    return {
+        "pod": identity.pod,
+        "namespace": identity.namespace,
+        "ip": identity.ip,
+        "node": identity.node,
+        "container": identity.container,
+        "client": f"{client[0]}:{client[1]}",
+        "client_ip": client[0],
+        "client_port": client[1],
+        "request": request,
+        "host": host,
+    }
+
+
+def render_text(info: dict[str, Any]) -> str:
+    """Plain-text form: one ``key: value`` line per fact (client_ip/client_port folded into client)."""
+    skip = {"client_ip", "client_port"}
+    return "".join(f"{k}: {v}\n" for k, v in info.items() if k not in skip)
+
+
+_log_lock = threading.Lock()
+
+
+def _log(line: str) -> None:
+    with _log_lock:
+        try:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+
+
+class EchoHandler(BaseHTTPRequestHandler):
+    """Answers every method and path; see the module docstring."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "netlab-echo/1"
+    identity: Identity = Identity()
+
+    def __getattr__(self, name: str) -> Any:
+        # BaseHTTPRequestHandler dispatches to do_<METHOD>; answer any method the same way.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # we log ourselves once the body size is known
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        _log(f"{self.client_address[0]} - - {format % args}")
+
+    def _drain_body(self) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        if length > MAX_BODY or self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+        elif length > 0:
+            self.rfile.read(length)
+
+    def _handle(self) -> None:
+        self._drain_body()
+        url = urlsplit(self.path)
+        path = url.path
+        status = 200
+        if path == "/healthz":
+            self._respond(200, b"ok\n", "text/plain; charset=utf-8")
+            return
+        if path.startswith("/status/"):
+            try:
+                status = int(path.split("/")[2])
+            except ValueError:
+                status = 400
+            if not 200 <= status <= 599:
+                status = 400
+        elif path.startswith("/delay/"):
+            try:
+                seconds = float(path.split("/")[2])
+            except ValueError:
+                seconds = 0.0
+            time.sleep(min(max(seconds, 0.0), MAX_DELAY))
+        host = self.headers.get("Host", "")
+        info = describe(self.identity, self.client_address[:2], self.requestline, host)
+        wants_json = "json" in parse_qs(url.query).get("format", []) or "application/json" in (
+            self.headers.get("Accept") or ""
+        )
+        if wants_json:
+            body = (json.dumps(info, indent=2) + "\n").encode()
+            ctype = "application/json"
+        else:
+            body = render_text(info).encode()
+            ctype = "text/plain; charset=utf-8"
+        self._respond(status, body, ctype)
+
+    def _respond(self, status: int, body: bytes, ctype: str) -> None:
+        if status in (204, 304):
+            body = b""
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Pod-Name", self.identity.pod)
+        self.send_header("X-Pod-Namespace", self.identity.namespace)
+        self.send_header("X-Pod-IP", self.identity.ip)
+        self.send_header("X-Node-Name", self.identity.node)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self._access_log(status, len(body))
+
+    def _access_log(self, status: int, size: int) -> None:
+        now = datetime.now(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
+        referer = self.headers.get("Referer", "-")
+        agent = self.headers.get("User-Agent", "-")
+        _log(
+            f'{self.client_address[0]} - - [{now}] "{self.requestline}" {status} {size} "{referer}" "{agent}"'
+        )
+
+
+class EchoHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def make_http_server(port: int, identity: Identity, host: str = "0.0.0.0") -> EchoHTTPServer:
+    """Bind an echo HTTP server (not yet serving)."""
+    handler = type("BoundEchoHandler", (EchoHandler,), {"identity": identity})
+    return EchoHTTPServer((host, port), handler)
+
+
+def make_udp_socket(port: int, host: str = "0.0.0.0") -> socket.socket:
+    """Bind the UDP echo socket."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def serve_udp(sock: socket.socket, identity: Identity) -> None:
+    """Answer every datagram with the identity text (runs until the socket is closed)."""
+    port = sock.getsockname()[1]
+    while True:
+        try:
+            data, peer = sock.recvfrom(65535)
+        except OSError:
+            return
+        info = describe(identity, peer[:2], f"UDP {port} {len(data)} bytes", "")
+        try:
+            sock.sendto(render_text(info).encode(), peer)
+        except OSError:
+            continue
+        _log(f'{peer[0]} - - "UDP {port}" {len(data)} bytes')
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise _Stop()
+
+
+def serve(ports: list[tuple[int, str]], identity: Identity) -> None:
+    """Serve every port until SIGTERM/SIGINT (then return). Raises OSError when a port cannot be bound."""
+    http_servers: list[EchoHTTPServer] = []  # only servers whose serve_forever thread was started
+    udp_socks: list[socket.socket] = []
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
+        signal.signal(signal.SIGTERM, _raise_stop)
+        signal.signal(signal.SIGINT, _raise_stop)
+    try:
+        for port, proto in ports:
+            if proto.upper() == "UDP":
+                sock = make_udp_socket(int(port))
+                udp_socks.append(sock)
+                threading.Thread(target=serve_udp, args=(sock, identity), daemon=True).start()
+            else:
+                srv = make_http_server(int(port), identity)
+                threading.Thread(target=srv.serve_forever, args=(0.2,), daemon=True).start()
+                http_servers.append(srv)
+        _log(f"echo: serving {', '.join(f'{p}/{proto.lower()}' for p, proto in ports)} as {identity.pod}")
+        while True:
+            if main_thread:
+                signal.pause()
+            else:
+                time.sleep(3600)
+    except _Stop:
+        _log("echo: terminating")
+    finally:
+        for srv in http_servers:
+            srv.shutdown()
+            srv.server_close()
+        for sock in udp_socks:
+            sock.close()
+
+
+def parse_port(text: str) -> tuple[int, str]:
+    """``3000`` or ``3000/tcp`` or ``53/udp`` -> (port, "TCP"|"UDP")."""
+    port, _, proto = text.partition("/")
+    proto = (proto or "tcp").upper()
+    if proto not in ("TCP", "UDP"):
+        raise argparse.ArgumentTypeError(f"unknown protocol {proto!r}")
+    try:
+        number = int(port)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad port {port!r}") from None
+    if not 0 < number < 65536:
+        raise argparse.ArgumentTypeError(f"port out of range: {number}")
+    return number, proto
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="netlab.images.echo", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--port",
+        action="append",
+        type=parse_port,
+        default=[],
+        help="PORT[/tcp|/udp], repeatable (default 80)",
+    )
+    args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    serve(args.port or [(80, "TCP")], Identity.from_env())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

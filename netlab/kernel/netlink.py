@@ -1,0 +1,130 @@
+"""Small idempotent netlink steps over pyroute2, each run inside one namespace."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from netlab.kernel import netns as nsmod
+
+RTNH_F_ONLINK = 4
+NUD_PERMANENT = 0x80
+NTF_SELF = 0x02
+
+
+@contextlib.contextmanager
+def socket_in(netns: str | None) -> Iterator[IPRoute]:
+    """A netlink socket bound to `netns` (opened after setns, so no helper process is forked)."""
+    with nsmod.entered(netns):
+        ipr = IPRoute()
+    try:
+        yield ipr
+    finally:
+        ipr.close()
+
+
+@dataclass
+class Link:
+    index: int
+    name: str
+    alias: str | None
+    master: int | None
+    up: bool
+    kind: str | None
+
+
+def links(ipr: IPRoute) -> dict[str, Link]:
+    out = {}
+    for msg in ipr.get_links():
+        info = msg.get("linkinfo")
+        kind = info.get("kind") if info is not None else None
+        out[msg.get("ifname")] = Link(
+            index=msg["index"],
+            name=msg.get("ifname"),
+            alias=msg.get("ifalias"),
+            master=msg.get("master"),
+            up=bool(msg["flags"] & 1),
+            kind=kind,
+        )
+    return out
+
+
+def addresses(ipr: IPRoute, index: int) -> set[tuple[str, int]]:
+    return {(a.get("address"), a["prefixlen"]) for a in ipr.get_addr(index=index, family=2)}
+
+
+def tolerate(*codes: int):
+    return _Tolerate(codes)
+
+
+class _Tolerate(contextlib.AbstractContextManager):
+    def __init__(self, codes: tuple[int, ...]):
+        self.codes = codes
+
+    def __exit__(self, exc_type, exc, tb):
+        return isinstance(exc, NetlinkError) and exc.code in self.codes
+
+
+def ensure_address(ipr: IPRoute, index: int, address: str, prefixlen: int) -> bool:
+    if (address, prefixlen) in addresses(ipr, index):
+        return False
+    with tolerate(errno.EEXIST):
+        ipr.addr("add", index=index, address=address, prefixlen=prefixlen)
+    return True
+
+
+def ensure_up(ipr: IPRoute, link: Link) -> bool:
+    if link.up:
+        return False
+    ipr.link("set", index=link.index, state="up")
+    return True
+
+
+def set_alias(ipr: IPRoute, index: int, alias: str) -> None:
+    ipr.link("set", index=index, ifalias=alias)
+
+
+def routes(ipr: IPRoute) -> set[tuple[str, str | None, int | None]]:
+    """(dst/len, gateway, oif) of main-table IPv4 routes."""
+    out = set()
+    for r in ipr.get_routes(family=2, table=254):
+        dst = r.get("dst")
+        out.add((f"{dst}/{r['dst_len']}" if dst else "default", r.get("gateway"), r.get("oif")))
+    return out
+
+
+def ensure_route(ipr: IPRoute, have: set, dst: str, via: str, oif: int, onlink: bool = False) -> bool:
+    if (dst, via, oif) in have:
+        return False
+    kwargs = {"dst": dst, "gateway": via, "oif": oif}
+    if onlink:
+        kwargs["flags"] = RTNH_F_ONLINK
+    ipr.route("replace", **kwargs)
+    return True
+
+
+def ensure_neigh(ipr: IPRoute, index: int, ip: str, mac: str) -> None:
+    ipr.neigh("replace", dst=ip, lladdr=mac, ifindex=index, state=NUD_PERMANENT)
+
+
+def ensure_fdb(ipr: IPRoute, index: int, mac: str, dst: str) -> None:
+    ipr.fdb("replace", ifindex=index, lladdr=mac, dst=dst, state=NUD_PERMANENT, flags=NTF_SELF)
+
+
+def delete_link(ipr: IPRoute, name: str) -> bool:
+    found = ipr.link_lookup(ifname=name)
+    if not found:
+        return False
+    with tolerate(errno.ENODEV, errno.ENOENT):
+        ipr.link("del", index=found[0])
+    return True
+
+
+def open_netns_fd(name: str) -> int:
+    return os.open(nsmod.netns_path(name), os.O_RDONLY)

@@ -1,0 +1,213 @@
+"""Make a Topology real: underlay bridge, node namespaces, cni0 bridges, pod veths, routes.
+
+Every step is an ensure: it reads what is there and changes only what differs, so a second
+run over the same topology changes nothing and says so.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+
+from netlab import names
+from netlab.cluster.topology import NodeNet, PodNet, Topology
+from netlab.kernel import netlink as nl
+from netlab.kernel import netns as nsmod
+
+VXLAN_ID = 1
+VXLAN_PORT = 8472  # flannel's port, so tcpdump users recognise it
+
+
+def apply_topology(topo: Topology) -> list[str]:
+    changes: list[str] = []
+    changes += _ensure_underlay(topo)
+    created = nsmod.create(n.netns for n in topo.nodes)
+    changes += [f"node namespace {n} created" for n in created]
+    for node in topo.nodes:
+        changes += _ensure_node(topo, node)
+    changes += _ensure_host_routes(topo)
+    changes += ensure_pods(topo, topo.pods)
+    return changes
+
+
+def _ensure_underlay(topo: Topology) -> list[str]:
+    changes = []
+    with nl.socket_in(None) as ipr:
+        have = nl.links(ipr)
+        if topo.bridge not in have:
+            with nl.tolerate(errno.EEXIST):
+                ipr.link("add", ifname=topo.bridge, kind="bridge")
+            changes.append(f"underlay bridge {topo.bridge} created")
+            have = nl.links(ipr)
+        br = have[topo.bridge]
+        if br.alias != names.underlay_alias(topo.cluster):
+            nl.set_alias(ipr, br.index, names.underlay_alias(topo.cluster))
+        nl.ensure_address(ipr, br.index, topo.host_ip, topo.underlay_prefix)
+        nl.ensure_up(ipr, br)
+    return changes
+
+
+def _ensure_node(topo: Topology, node: NodeNet) -> list[str]:
+    changes = []
+    with nl.socket_in(None) as host:
+        have = nl.links(host)
+        bridge = have[topo.bridge]
+        if node.uplink_veth not in have:
+            fd = nl.open_netns_fd(node.netns)
+            try:
+                host.link(
+                    "add",
+                    ifname=node.uplink_veth,
+                    kind="veth",
+                    peer={"ifname": names.NODE_UPLINK, "net_ns_fd": fd},
+                )
+            finally:
+                os.close(fd)
+            changes.append(f"node {node.name}: underlay veth {node.uplink_veth} created")
+            have = nl.links(host)
+        veth = have[node.uplink_veth]
+        if veth.alias != names.node_alias(topo.cluster, node.name):
+            nl.set_alias(host, veth.index, names.node_alias(topo.cluster, node.name))
+        if veth.master != bridge.index or not veth.up:
+            host.link("set", index=veth.index, master=bridge.index, state="up")
+
+    nsmod.write_sysctl(node.netns, "net.ipv4.ip_forward", "1")
+    # Same-node traffic to a ClusterIP crosses cni0 only; the bridge must hand it to netfilter.
+    if os.path.exists("/proc/sys/net/bridge/bridge-nf-call-iptables"):
+        nsmod.write_sysctl(node.netns, "net.bridge.bridge-nf-call-iptables", "1")
+
+    with nl.socket_in(node.netns) as ipr:
+        have = nl.links(ipr)
+        lo = have["lo"]
+        if lo.alias != names.node_alias(topo.cluster, node.name):
+            nl.set_alias(ipr, lo.index, names.node_alias(topo.cluster, node.name))
+        nl.ensure_up(ipr, lo)
+        uplink = have[names.NODE_UPLINK]
+        nl.ensure_address(ipr, uplink.index, node.underlay_ip, topo.underlay_prefix)
+        nl.ensure_up(ipr, uplink)
+        if names.NODE_BRIDGE not in have:
+            with nl.tolerate(errno.EEXIST):
+                ipr.link("add", ifname=names.NODE_BRIDGE, kind="bridge")
+            changes.append(f"node {node.name}: bridge {names.NODE_BRIDGE} created")
+            have = nl.links(ipr)
+        cni = have[names.NODE_BRIDGE]
+        prefix = ipaddress.ip_network(node.pod_cidr).prefixlen
+        nl.ensure_address(ipr, cni.index, node.gateway, prefix)
+        nl.ensure_up(ipr, cni)
+        if topo.mode == "vxlan":
+            changes += _ensure_vxlan(topo, node, ipr, have, uplink.index)
+        have_routes = nl.routes(ipr)
+        index_of = {n: link.index for n, link in nl.links(ipr).items()}
+        for route in topo.node_routes(node):
+            if nl.ensure_route(ipr, have_routes, route.dst, route.via, index_of[route.dev], route.onlink):
+                changes.append(f"node {node.name}: route {route.dst} via {route.via} dev {route.dev}")
+    return changes
+
+
+def _ensure_vxlan(topo: Topology, node: NodeNet, ipr, have: dict, uplink_index: int) -> list[str]:
+    changes = []
+    if names.VXLAN_DEVICE not in have:
+        ipr.link(
+            "add",
+            ifname=names.VXLAN_DEVICE,
+            kind="vxlan",
+            vxlan_id=VXLAN_ID,
+            vxlan_local=node.underlay_ip,
+            vxlan_port=VXLAN_PORT,
+            vxlan_link=uplink_index,
+            vxlan_learning=0,
+            address=node.vxlan_mac,
+        )
+        changes.append(f"node {node.name}: vxlan device {names.VXLAN_DEVICE} created")
+        have = nl.links(ipr)
+    vx = have[names.VXLAN_DEVICE]
+    vtep = str(ipaddress.ip_network(node.pod_cidr).network_address)
+    nl.ensure_address(ipr, vx.index, vtep, 32)
+    nl.ensure_up(ipr, vx)
+    for other in topo.nodes:
+        if other.name == node.name:
+            continue
+        other_vtep = str(ipaddress.ip_network(other.pod_cidr).network_address)
+        nl.ensure_neigh(ipr, vx.index, other_vtep, other.vxlan_mac)
+        nl.ensure_fdb(ipr, vx.index, other.vxlan_mac, other.underlay_ip)
+    return changes
+
+
+def _ensure_host_routes(topo: Topology) -> list[str]:
+    changes = []
+    with nl.socket_in(None) as ipr:
+        index = nl.links(ipr)[topo.bridge].index
+        have = nl.routes(ipr)
+        for route in topo.host_routes():
+            if nl.ensure_route(ipr, have, route.dst, route.via, index):
+                changes.append(f"host: route {route.dst} via {route.via} dev {route.dev}")
+    return changes
+
+
+def ensure_pods(topo: Topology, pods: tuple[PodNet, ...] | list[PodNet]) -> list[str]:
+    changes = [f"pod {n}: namespace created" for n in nsmod.create(p.netns for p in pods)]
+    by_node: dict[str, list[PodNet]] = {}
+    for pod in pods:
+        by_node.setdefault(pod.node, []).append(pod)
+    for node_name, node_pods in by_node.items():
+        node = topo.node(node_name)
+        with nl.socket_in(node.netns) as ipr:
+            have = nl.links(ipr)
+            cni = have[names.NODE_BRIDGE]
+            for pod in node_pods:
+                changes += _ensure_pod(ipr, have, cni.index, pod)
+    return changes
+
+
+def _ensure_pod(node_ipr, node_links: dict, bridge_index: int, pod: PodNet) -> list[str]:
+    changes = []
+    with nl.socket_in(pod.netns) as ipr:
+        pod_links = nl.links(ipr)
+        lo = pod_links["lo"]
+        if lo.alias != pod.alias:
+            # The marker lives on lo so `down` recognises the namespace even without its veth.
+            nl.set_alias(ipr, lo.index, pod.alias)
+        nl.ensure_up(ipr, lo)
+        if pod.veth not in node_links or names.POD_IFACE not in pod_links:
+            if pod.veth in node_links:
+                nl.delete_link(node_ipr, pod.veth)
+            fd = nl.open_netns_fd(pod.netns)
+            try:
+                node_ipr.link(
+                    "add", ifname=pod.veth, kind="veth", peer={"ifname": names.POD_IFACE, "net_ns_fd": fd}
+                )
+            finally:
+                os.close(fd)
+            changes.append(f"pod {pod.namespace}/{pod.name}: veth {pod.veth} created")
+            pod_links = nl.links(ipr)
+            node_links[pod.veth] = nl.links(node_ipr)[pod.veth]
+        veth = node_links[pod.veth]
+        if veth.alias != pod.alias:
+            nl.set_alias(node_ipr, veth.index, pod.alias)
+        if veth.master != bridge_index or not veth.up:
+            node_ipr.link("set", index=veth.index, master=bridge_index, state="up")
+        eth0 = pod_links[names.POD_IFACE]
+        if eth0.alias != pod.alias:
+            nl.set_alias(ipr, eth0.index, pod.alias)
+        nl.ensure_address(ipr, eth0.index, pod.ip, pod.prefixlen)
+        nl.ensure_up(ipr, eth0)
+        nl.ensure_route(ipr, nl.routes(ipr), "default", pod.gateway, eth0.index)
+    return changes
+
+
+def remove_namespaces(netns_names: list[str]) -> list[str]:
+    """Delete pod namespaces (their veths go with them) and their /etc/netns entries."""
+    nsmod.delete(netns_names)
+    for name in netns_names:
+        remove_etc_netns(name)
+    return [f"namespace {n} deleted" for n in netns_names]
+
+
+def remove_etc_netns(netns: str) -> None:
+    directory = names.netns_etc_dir(netns)
+    if not os.path.isdir(directory):
+        return
+    for entry in os.listdir(directory):
+        os.unlink(os.path.join(directory, entry))
+    os.rmdir(directory)

@@ -1,0 +1,144 @@
+"""Remove every kernel object and process of one cluster, found by marker, not by state files.
+
+Namespaces are recognised by the alias netlab puts on their `lo`; host links by their alias;
+namespaces created but not yet marked (a crash mid-`up`) by the journal written before creating them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+from netlab import names
+from netlab.kernel import netlink as nl
+from netlab.kernel import netns as nsmod
+
+JOURNAL = "netns.journal"
+
+
+def journal_path(cluster: str) -> Path:
+    return Path(names.state_dir(cluster)) / JOURNAL
+
+
+def record_intent(cluster: str, netns_names: list[str]) -> None:
+    """Write namespace names down before creating them, so a crash cannot orphan them."""
+    if not netns_names:
+        return
+    path = journal_path(cluster)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        f.write("".join(n + "\n" for n in netns_names))
+
+
+def _journal(cluster: str) -> set[str]:
+    try:
+        return set(journal_path(cluster).read_text().split())
+    except FileNotFoundError:
+        return set()
+
+
+def _lo_alias(netns: str) -> str | None:
+    try:
+        with nl.socket_in(netns) as ipr:
+            lo = nl.links(ipr).get("lo")
+            return lo.alias if lo else None
+    except (OSError, nsmod.NetnsError):
+        return None
+
+
+def cluster_namespaces(cluster: str) -> list[str]:
+    """Namespaces that belong to `cluster`: marked ones, plus journalled ones nobody else marked."""
+    journalled = _journal(cluster)
+    found = []
+    for name in nsmod.list_names():
+        owner = names.cluster_of_alias(_lo_alias(name))
+        if owner == cluster or (owner is None and name in journalled):
+            found.append(name)
+    return found
+
+
+def _processes_in(inodes: set[int]) -> list[int]:
+    pids = []
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            if os.stat(f"/proc/{entry}/ns/net").st_ino in inodes:
+                pids.append(int(entry))
+        except OSError:
+            continue
+    return pids
+
+
+def kill_processes_in(netns_names: list[str]) -> list[int]:
+    """End the processes living in these namespaces (all of them were started by netlab)."""
+    inodes = {i for i in (nsmod.netns_inode(n) for n in netns_names) if i is not None}
+    if not inodes:
+        return []
+    pids = _processes_in(inodes)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return pids
+
+
+def kill_pidfile(path: Path, expected_cmd: str) -> bool:
+    """Kill the process named in a pidfile, only if its command line still says it is ours."""
+    try:
+        pid = int(path.read_text().split()[0])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, ValueError, IndexError):
+        return False
+    if expected_cmd not in cmdline:
+        return False
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return False
+    for _ in range(50):
+        if not os.path.exists(f"/proc/{pid}"):
+            break
+        time.sleep(0.01)
+    return True
+
+
+def host_links(cluster: str) -> list[str]:
+    with nl.socket_in(None) as ipr:
+        return [
+            link.name for link in nl.links(ipr).values() if names.cluster_of_alias(link.alias) == cluster
+        ]
+
+
+
+def teardown(cluster: str) -> list[str]:
+    """Remove everything of `cluster`; return what was removed. Safe to run repeatedly."""
+    removed = []
+    run = Path(names.run_dir(cluster))
+    for pidfile, cmd in (("controller.pid", "netlab.runtime.controller"), ("launcher.pid", "netlab.runtime.launcher")):
+        if kill_pidfile(run / pidfile, cmd):
+            removed.append(f"process {pidfile[:-4]}")
+    namespaces = cluster_namespaces(cluster)
+    pids = kill_processes_in(namespaces)
+    if pids:
+        removed.append(f"{len(pids)} container processes")
+    nsmod.delete(namespaces)
+    removed += [f"namespace {n}" for n in namespaces]
+    for n in namespaces:
+        shutil.rmtree(names.netns_etc_dir(n), ignore_errors=True)
+    links = host_links(cluster)
+    if links:
+        with nl.socket_in(None) as ipr:
+            for link in links:
+                nl.delete_link(ipr, link)
+        removed += [f"link {link}" for link in links]
+    for directory in (run, Path(names.state_dir(cluster))):
+        if directory.exists():
+            shutil.rmtree(directory, ignore_errors=True)
+            removed.append(f"directory {directory}")
+    return removed

@@ -1,0 +1,84 @@
+"""apps/v1 kinds: Deployment and ReplicaSet."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .core import PodSpec, check_pod_spec
+from .meta import (
+    IntOrString,
+    Issue,
+    LabelSelector,
+    Model,
+    Resource,
+    TemplateMeta,
+    check_labels,
+    check_selector,
+)
+
+
+class PodTemplateSpec(Model):
+    metadata: TemplateMeta = Field(default_factory=TemplateMeta)
+    spec: PodSpec
+
+
+class RollingUpdateDeployment(Model):
+    max_surge: IntOrString | None = None
+    max_unavailable: IntOrString | None = None
+
+
+class DeploymentStrategy(Model):
+    type: Literal["RollingUpdate", "Recreate"] = "RollingUpdate"
+    rolling_update: RollingUpdateDeployment | None = None
+
+
+class ReplicaSetSpec(Model):
+    replicas: int = 1
+    selector: LabelSelector
+    template: PodTemplateSpec
+    min_ready_seconds: int | None = None
+
+
+class DeploymentSpec(ReplicaSetSpec):
+    strategy: DeploymentStrategy = Field(default_factory=DeploymentStrategy)
+    revision_history_limit: int | None = None
+    progress_deadline_seconds: int | None = None
+    paused: bool | None = None
+
+
+def check_workload_spec(spec: ReplicaSetSpec, path: str = "spec") -> list[Issue]:
+    issues: list[Issue] = []
+    if spec.replicas < 0:
+        issues.append((f"{path}.replicas", f"must be greater than or equal to 0, got {spec.replicas}"))
+    issues += check_selector(spec.selector, f"{path}.selector")
+    labels = spec.template.metadata.labels
+    if spec.selector.is_empty():
+        issues.append((f"{path}.selector", "empty selector is invalid; it must select the template labels"))
+    elif not spec.selector.matches(labels):
+        issues.append((f"{path}.selector", "selector does not match template labels"))
+    issues += check_labels(labels, f"{path}.template.metadata.labels")
+    issues += check_pod_spec(spec.template.spec, f"{path}.template.spec")
+    if spec.template.spec.restart_policy != "Always":
+        issues.append((f"{path}.template.spec.restartPolicy",
+                       f"must be Always for a workload, got {spec.template.spec.restart_policy}"))
+    return issues
+
+
+class ReplicaSet(Resource):
+    api_version: Literal["apps/v1"] = "apps/v1"
+    kind: Literal["ReplicaSet"] = "ReplicaSet"
+    spec: ReplicaSetSpec
+
+    def issues(self) -> list[Issue]:
+        return super().issues() + check_workload_spec(self.spec)
+
+
+class Deployment(Resource):
+    api_version: Literal["apps/v1"] = "apps/v1"
+    kind: Literal["Deployment"] = "Deployment"
+    spec: DeploymentSpec
+
+    def issues(self) -> list[Issue]:
+        return super().issues() + check_workload_spec(self.spec)

@@ -1,0 +1,400 @@
+"""Container supervision for the controller: start, watch, restart (kubelet-style back-off), stop.
+
+Containers are started through the launcher and identified by (pid, start_time) so that a reused pid
+is never mistaken for a container. Everything needed to pick containers up again lives in files, so a
+restarted controller re-adopts running containers instead of starting duplicates:
+
+    <run_dir>/<ns>_<pod>/<container>.log    output, appended across restarts
+    <run_dir>/<ns>_<pod>/<container>.pid    json: pid, start_time, restart_count, started_at, backoff
+    <run_dir>/<ns>_<pod>/<container>.exit   exit code written by the launcher when it reaps the process
+
+A Supervisor is not thread-safe: the controller calls it from one loop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from netlab.runtime.launcher import LauncherClient, proc_start_time, write_atomic
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+UNKNOWN_EXIT = 137  # exit code reported when a container vanished without an exit file
+GONE_GRACE = 1.0  # how long a vanished pid waits for its exit file before it is declared dead
+
+
+@dataclass
+class ContainerSpec:
+    pod_key: str  # "ns/name"
+    netns: str | None
+    name: str
+    argv: list[str] | None  # None: the built-in echo server on echo_ports
+    echo_ports: list[tuple[int, str]] = field(default_factory=list)
+    identity: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    restart_policy: str = "Always"  # Always | OnFailure | Never
+
+
+@dataclass
+class ContainerStatus:
+    name: str
+    state: str  # waiting | running | terminated
+    reason: str  # ContainerCreating | CrashLoopBackOff | Completed | Error | ""
+    exit_code: int | None  # of the last termination
+    restart_count: int
+    started_at: float | None  # wall clock
+    finished_at: float | None  # wall clock, of the last termination
+    pid: int | None
+
+
+@dataclass
+class Event:
+    pod_key: str
+    container: str
+    reason: str  # Started | Exited | BackOff | Killing
+    message: str
+
+
+@dataclass
+class _Container:
+    spec: ContainerSpec
+    state: str = "waiting"
+    reason: str = "ContainerCreating"
+    pid: int | None = None
+    start_time: int | None = None
+    restart_count: int = 0
+    started_at: float | None = None
+    started_mono: float | None = None
+    finished_at: float | None = None
+    exit_code: int | None = None
+    backoff: float | None = None  # the next back-off delay; None = backoff_initial
+    next_start: float | None = None  # clock time of the next (re)start while waiting
+    gone_since: float | None = None  # clock time the pid was first seen gone without an exit file
+
+
+def pod_dir(run_dir: Path, pod_key: str) -> Path:
+    """The per-pod directory: ``<run_dir>/<ns>_<pod>``."""
+    ns, _, name = pod_key.partition("/")
+    return Path(run_dir) / f"{ns}_{name}"
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _read_exit(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _signal_group(pid: int, start_time: int | None, sig: int) -> bool:
+    """Signal the container's process group, only if pid is still the process we started."""
+    if start_time is None or proc_start_time(pid) != start_time:
+        return False
+    try:
+        os.killpg(pid, sig)  # the container called setsid(): its pgid is its pid
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            return False
+    return True
+
+
+class Supervisor:
+    """Keeps the desired containers running according to their restartPolicy."""
+
+    def __init__(
+        self,
+        launcher: LauncherClient,
+        run_dir: Path,
+        backoff_initial: float = 10.0,
+        backoff_max: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        backoff_reset: float = 600.0,
+        stop_grace: float = 2.0,
+    ) -> None:
+        self.launcher = launcher
+        self.run_dir = Path(run_dir)
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.backoff_reset = backoff_reset
+        self.stop_grace = stop_grace
+        self.clock = clock
+        self.wall = wall
+        self._containers: dict[tuple[str, str], _Container] = {}
+        self._dying: list[tuple[int, int, float]] = []  # (pid, start_time, SIGKILL deadline)
+        self._events: list[Event] = []
+        self._synced = False
+
+    # ------------------------------------------------------------------ public API
+
+    def sync(self, desired: list[ContainerSpec]) -> None:
+        """Make the supervised set equal to ``desired`` (the complete list).
+
+        New containers are adopted from their pidfile when one exists (controller restart), otherwise
+        started. Containers no longer desired are stopped. On the first call, containers found on disk
+        that are not desired are stopped too.
+        """
+        wanted = {(s.pod_key, s.name): s for s in desired}
+        for key, c in list(self._containers.items()):
+            if key not in wanted:
+                self._stop(c)
+                del self._containers[key]
+        if not self._synced:
+            self._synced = True
+            self._stop_orphans(set(wanted))
+        for key, spec in wanted.items():
+            c = self._containers.get(key)
+            if c is not None:
+                c.spec = spec
+                continue
+            c = _Container(spec=spec)
+            self._containers[key] = c
+            if not self._adopt(c):
+                self._start(c)
+
+    def tick(self) -> list[Event]:
+        """Detect exits, apply restart policies and back-off, escalate stops; return what happened."""
+        now = self.clock()
+        for c in self._containers.values():
+            if c.state == "running":
+                self._check_exit(c, now)
+            if c.state == "waiting" and c.next_start is not None and now >= c.next_start:
+                self._start(c, restart=True)
+        self._reap_dying(now)
+        events, self._events = self._events, []
+        return events
+
+    def status(self, pod_key: str) -> list[ContainerStatus]:
+        """Statuses of the pod's containers, in the order they were given to sync."""
+        return [
+            ContainerStatus(
+                name=c.spec.name,
+                state=c.state,
+                reason=c.reason,
+                exit_code=c.exit_code,
+                restart_count=c.restart_count,
+                started_at=c.started_at,
+                finished_at=c.finished_at,
+                pid=c.pid,
+            )
+            for (pk, _), c in self._containers.items()
+            if pk == pod_key
+        ]
+
+    def stop_pod(self, pod_key: str) -> None:
+        """Stop every container of the pod (SIGTERM now, SIGKILL from tick after the grace period)."""
+        for key in [k for k in self._containers if k[0] == pod_key]:
+            self._stop(self._containers.pop(key))
+
+    def log_path(self, pod_key: str, container: str) -> Path:
+        """Where the container's output goes."""
+        return pod_dir(self.run_dir, pod_key) / f"{container}.log"
+
+    # ------------------------------------------------------------------ internals
+
+    def _files(self, spec: ContainerSpec) -> tuple[Path, Path, Path]:
+        d = pod_dir(self.run_dir, spec.pod_key)
+        return d / f"{spec.name}.log", d / f"{spec.name}.pid", d / f"{spec.name}.exit"
+
+    def _request(self, spec: ContainerSpec) -> dict[str, Any]:
+        log, _, exitfile = self._files(spec)
+        env = dict(spec.env)
+        env.setdefault("PATH", DEFAULT_PATH)
+        req: dict[str, Any] = {
+            "netns": spec.netns,
+            "env": env,
+            "cwd": None,
+            "log": str(log),
+            "exitfile": str(exitfile),
+        }
+        if spec.argv:
+            req["argv"] = list(spec.argv)
+        else:
+            identity = {"container": spec.name, **spec.identity}
+            ports = [[int(p), str(proto).upper()] for p, proto in spec.echo_ports] or [[80, "TCP"]]
+            req["echo"] = {"ports": ports, "identity": identity}
+        return req
+
+    def _emit(self, c: _Container, reason: str, message: str) -> None:
+        self._events.append(Event(c.spec.pod_key, c.spec.name, reason, message))
+
+    def _save(self, c: _Container) -> None:
+        _, pidfile, _ = self._files(c.spec)
+        data = {
+            "pid": c.pid,
+            "start_time": c.start_time,
+            "restart_count": c.restart_count,
+            "started_at": c.started_at,
+            "backoff": c.backoff,
+            "exit_code": c.exit_code,
+            "finished_at": c.finished_at,
+            # a pending restart, as wall time so that it survives a controller restart
+            "next_start_at": None if c.next_start is None else self.wall() + c.next_start - self.clock(),
+        }
+        write_atomic(pidfile, json.dumps(data) + "\n")
+
+    def _start(self, c: _Container, restart: bool = False) -> None:
+        log, _, exitfile = self._files(c.spec)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        exitfile.unlink(missing_ok=True)
+        try:
+            pid, start_time = self.launcher.start(self._request(c.spec))
+        except (OSError, RuntimeError, ValueError) as e:
+            delay = self._next_backoff(c)
+            c.state, c.next_start = "waiting", self.clock() + delay
+            self._emit(c, "BackOff", f"failed to start container {c.spec.name}: {e}; retry in {delay:g}s")
+            return
+        if restart:
+            c.restart_count += 1
+        c.state, c.reason = "running", ""
+        c.pid, c.start_time = pid, start_time
+        c.started_at, c.started_mono = self.wall(), self.clock()
+        c.next_start = c.gone_since = None
+        self._save(c)
+        self._emit(c, "Started", f"Started container {c.spec.name} (pid {pid})")
+
+    def _adopt(self, c: _Container) -> bool:
+        """Pick up a container from its pidfile; its liveness is then checked by tick as usual."""
+        _, pidfile, exitfile = self._files(c.spec)
+        data = _read_json(pidfile)
+        if not data:
+            return False
+        c.restart_count = int(data.get("restart_count") or 0)
+        c.started_at = data.get("started_at")
+        c.backoff = data.get("backoff")
+        c.exit_code, c.finished_at = data.get("exit_code"), data.get("finished_at")
+        if not isinstance(data.get("pid"), int):
+            if data.get("next_start_at") is not None:  # was waiting out a back-off
+                c.state, c.reason = "waiting", "CrashLoopBackOff"
+                c.next_start = self.clock() + max(0.0, float(data["next_start_at"]) - self.wall())
+            else:
+                c.state, c.reason = "terminated", "Completed" if c.exit_code == 0 else "Error"
+            return True
+        c.pid, c.start_time = data["pid"], data.get("start_time")
+        c.state, c.reason = "running", ""
+        # How long it has been running, for the back-off reset (wall clock is all the file has).
+        ran = self.wall() - c.started_at if c.started_at else 0.0
+        c.started_mono = self.clock() - max(ran, 0.0)
+        if proc_start_time(c.pid) != c.start_time and not exitfile.exists():
+            c.gone_since = self.clock() - GONE_GRACE  # died while nobody was watching
+        return True
+
+    def _check_exit(self, c: _Container, now: float) -> None:
+        assert c.pid is not None
+        _, _, exitfile = self._files(c.spec)
+        code = _read_exit(exitfile)
+        if code is None:
+            if proc_start_time(c.pid) == c.start_time:
+                c.gone_since = None
+                return
+            if c.gone_since is None:
+                c.gone_since = now  # reaped a moment ago? give the launcher time to write the exit file
+                return
+            if now - c.gone_since < GONE_GRACE:
+                return
+            code = _read_exit(exitfile)
+            if code is None:
+                code = UNKNOWN_EXIT
+        self._exited(c, code, now)
+
+    def _next_backoff(self, c: _Container) -> float:
+        delay = c.backoff if c.backoff is not None else self.backoff_initial
+        c.backoff = min(delay * 2, self.backoff_max)
+        return delay
+
+    def _exited(self, c: _Container, code: int, now: float) -> None:
+        _, _, exitfile = self._files(c.spec)
+        try:
+            c.finished_at = exitfile.stat().st_mtime
+        except OSError:
+            c.finished_at = self.wall()
+        c.exit_code, c.pid, c.start_time, c.gone_since = code, None, None, None
+        self._emit(c, "Exited", f"Container {c.spec.name} exited with code {code}")
+        policy = c.spec.restart_policy
+        if policy == "Always" or (policy == "OnFailure" and code != 0):
+            if c.started_mono is not None and now - c.started_mono >= self.backoff_reset:
+                c.backoff = None
+            delay = self._next_backoff(c)
+            c.state, c.reason, c.next_start = "waiting", "CrashLoopBackOff", now + delay
+            self._save(c)
+            self._emit(c, "BackOff", f"Back-off {delay:g}s restarting failed container {c.spec.name}")
+        else:
+            c.state, c.reason, c.next_start = "terminated", "Completed" if code == 0 else "Error", None
+            self._save(c)
+
+    def _stop(self, c: _Container) -> None:
+        _, pidfile, exitfile = self._files(c.spec)
+        if c.pid is not None and c.start_time is not None and c.state == "running":
+            self._emit(c, "Killing", f"Stopping container {c.spec.name}")
+            if _signal_group(c.pid, c.start_time, signal.SIGTERM):
+                self._dying.append((c.pid, c.start_time, self.clock() + self.stop_grace))
+        pidfile.unlink(missing_ok=True)
+        exitfile.unlink(missing_ok=True)
+        try:
+            pidfile.parent.rmdir()  # only when empty: the log stays for inspection
+        except OSError:
+            pass
+
+    def _stop_orphans(self, wanted: set[tuple[str, str]]) -> None:
+        if not self.run_dir.is_dir():
+            return
+        for pidfile in sorted(self.run_dir.glob("*/*.pid")):
+            ns, _, name = pidfile.parent.name.partition("_")
+            key = (f"{ns}/{name}", pidfile.stem)
+            if key in wanted:
+                continue
+            data = _read_json(pidfile) or {}
+            spec = ContainerSpec(pod_key=key[0], netns=None, name=key[1], argv=None)
+            c = _Container(spec=spec, state="running", pid=data.get("pid"), start_time=data.get("start_time"))
+            self._stop(c)
+
+    def _reap_dying(self, now: float) -> None:
+        still = []
+        for pid, start_time, deadline in self._dying:
+            if proc_start_time(pid) != start_time:
+                continue
+            if now >= deadline:
+                _signal_group(pid, start_time, signal.SIGKILL)
+                deadline = now + self.stop_grace  # should be gone by then; keep checking
+            still.append((pid, start_time, deadline))
+        self._dying = still
+
+
+def kill_tree_by_pidfiles(run_dir: Path, grace: float = 2.0) -> int:
+    """End every container whose pidfile under run_dir names a live process; returns how many.
+
+    SIGTERM to each container's process group, then SIGKILL to what is left after ``grace`` seconds.
+    Blocking; meant for teardown.
+    """
+    victims: list[tuple[int, int]] = []
+    killed = 0
+    for pidfile in sorted(Path(run_dir).glob("*/*.pid")):
+        data = _read_json(pidfile) or {}
+        pid, start_time = data.get("pid"), data.get("start_time")
+        if isinstance(pid, int) and isinstance(start_time, int):
+            if _signal_group(pid, start_time, signal.SIGTERM):
+                victims.append((pid, start_time))
+                killed += 1
+    deadline = time.monotonic() + grace
+    while victims and time.monotonic() < deadline:
+        victims = [(p, s) for p, s in victims if proc_start_time(p) == s]
+        if victims:
+            time.sleep(0.05)
+    for pid, start_time in victims:
+        _signal_group(pid, start_time, signal.SIGKILL)
+    return killed

@@ -1,0 +1,268 @@
+"""One controller per cluster: owns the desired state, reconciles the kernel, supervises containers.
+
+Run as `python -m netlab.runtime.controller --cluster NAME` (started by `netlab up`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import logging
+import os
+import random
+import signal
+import threading
+import time
+from pathlib import Path
+
+from netlab import names
+from netlab.cluster.config import ClusterConfig
+from netlab.cluster.topology import Topology
+from netlab.cluster.workloads import PlacedPod, PlacementError, expand, place
+from netlab.kernel import podnet, teardown
+from netlab.render.resolv import resolv_conf
+from netlab.resources import BUILTIN_NAMESPACES, CLUSTER_SCOPED
+from netlab.runtime import state as statemod
+from netlab.runtime import views
+from netlab.runtime.containers import ContainerSpec, Supervisor
+from netlab.runtime.launcher import ensure_launcher
+
+log = logging.getLogger("netlab.controller")
+
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, reason: str, message: str, causes: list[dict] | None = None):
+        super().__init__(message)
+        self.code, self.reason, self.causes = code, reason, causes or []
+
+    def status(self) -> dict:
+        return {
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": str(self), "reason": self.reason, "code": self.code,
+            "details": {"causes": self.causes},
+        }
+
+
+class Controller:
+    def __init__(self, cluster: str):
+        self.cluster = cluster
+        loaded = statemod.load(cluster)
+        if loaded is None:
+            raise SystemExit(f"no state for cluster {cluster!r}: run `netlab up` first")
+        self.state = loaded
+        self.config = ClusterConfig.from_manifest(loaded.cluster, loaded.cluster_name)
+        self.run_dir = Path(names.run_dir(cluster))
+        self.lock = threading.RLock()
+        self.events: collections.deque[dict] = collections.deque(maxlen=1000)
+        self.rng = random.Random()
+        self.started = time.time()
+        self.supervisor: Supervisor | None = None
+
+    # ----- lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        launcher = ensure_launcher(str(self.run_dir / "launcher.sock"), str(self.run_dir / "launcher.log"))
+        (self.run_dir / "launcher.pid").write_text(f"{launcher.ping()}\n")
+        self.supervisor = Supervisor(
+            launcher, self.run_dir / "pods", self.config.backoff_initial, self.config.backoff_max
+        )
+        with self.lock:
+            self._reconcile_all()
+
+    def topology(self, pods: dict[str, PlacedPod] | None = None) -> Topology:
+        pods = self.state.pods if pods is None else pods
+        return self.config.topology([(p.namespace, p.name, p.node, p.ip) for p in pods.values()])
+
+    def _reconcile_all(self) -> None:
+        """Converge the kernel to the state file: after a restart, a crash, or a lost namespace."""
+        topo = self.topology()
+        teardown.record_intent(self.cluster, [n.netns for n in topo.nodes] + [p.netns for p in topo.pods])
+        for change in podnet.apply_topology(topo):
+            self.event("Reconciled", change)
+        wanted = {n.netns for n in topo.nodes} | {p.netns for p in topo.pods}
+        stale = [n for n in teardown.cluster_namespaces(self.cluster) if n not in wanted]
+        if stale:
+            teardown.kill_processes_in(stale)
+            podnet.remove_namespaces(stale)
+        for pod in self.state.pods.values():
+            self._write_resolv(pod)
+        self.supervisor.sync(self._container_specs())
+
+    def tick(self) -> None:
+        with self.lock:
+            for ev in self.supervisor.tick():
+                self.event(ev.reason, ev.message, f"Pod {ev.pod_key}")
+
+    def event(self, reason: str, message: str, obj: str = "") -> None:
+        self.events.append({"time": time.time(), "reason": reason, "message": message, "object": obj})
+        log.info("%s %s %s", reason, obj, message)
+
+    # ----- apply and delete ------------------------------------------------------------
+    def apply(self, objects: list[dict], dry_run: bool = False) -> list[dict]:
+        with self.lock:
+            new_objects = dict(self.state.objects)
+            results = []
+            for obj in objects:
+                key = statemod.object_key(obj)
+                old = new_objects.get(key)
+                if old is not None and _strip(old) == _strip(obj):
+                    action = "unchanged"
+                else:
+                    action = "configured" if old is not None else "created"
+                    obj = _stamp(obj, old, self.rng)
+                    new_objects[key] = obj
+                results.append({"kind": obj["kind"], "name": obj["metadata"]["name"],
+                                "namespace": obj["metadata"].get("namespace", ""), "action": action})
+            self._check_namespaces(new_objects, objects)
+            new_pods = self._place(new_objects)
+            if dry_run:
+                return results
+            self._commit(new_objects, new_pods)
+            for r in results:
+                if r["action"] != "unchanged":
+                    self.event(r["action"].capitalize(), f"{r['kind']} {r['namespace']}/{r['name']} {r['action']}")
+            return results
+
+    def delete(self, kind: str, namespace: str, name: str) -> dict:
+        with self.lock:
+            key = f"{kind}/{namespace if kind not in CLUSTER_SCOPED else ''}/{name}"
+            new_objects = dict(self.state.objects)
+            if key in new_objects:
+                removed = new_objects.pop(key)
+                if kind == "Namespace":
+                    new_objects = {k: o for k, o in new_objects.items()
+                                   if (o["metadata"].get("namespace") or "") != name}
+            elif kind == "Pod" and f"{namespace}/{name}" in self.state.pods:
+                # A Deployment's pod: delete it and let the Deployment replace it, as a ReplicaSet would.
+                pod = self.state.pods[f"{namespace}/{name}"]
+                pods = {k: p for k, p in self.state.pods.items() if k != pod.key}
+                new_pods = self._place(new_objects, pods)
+                self._commit(new_objects, new_pods)
+                return views.pod(pod, [], self.topology())
+            else:
+                raise ApiError(404, "NotFound", f'{kind.lower()}s "{name}" not found')
+            new_pods = self._place(new_objects)
+            self._commit(new_objects, new_pods)
+            self.event("Deleted", f"{kind} {namespace}/{name} deleted")
+            return removed
+
+    def _check_namespaces(self, objects: dict[str, dict], applied: list[dict]) -> None:
+        known = set(BUILTIN_NAMESPACES) | {o["metadata"]["name"] for o in objects.values() if o["kind"] == "Namespace"}
+        causes = []
+        for obj in applied:
+            ns = obj["metadata"].get("namespace")
+            if obj["kind"] not in CLUSTER_SCOPED and ns and ns not in known:
+                causes.append({"object": f"{obj['kind']} {ns}/{obj['metadata']['name']}",
+                               "field": "metadata.namespace", "message": f'namespaces "{ns}" not found'})
+        if causes:
+            raise ApiError(422, "Invalid", "; ".join(c["message"] for c in causes), causes)
+
+    def _place(self, objects: dict[str, dict], previous: dict[str, PlacedPod] | None = None) -> dict[str, PlacedPod]:
+        previous = self.state.pods if previous is None else previous
+        pods = [o for o in objects.values() if o["kind"] == "Pod"]
+        deploys = [o for o in objects.values() if o["kind"] == "Deployment"]
+        wanted = expand(pods, deploys, previous)
+        nodes = self.topology({}).nodes
+        try:
+            placed = place(wanted, nodes, previous, time.time(), self.rng)
+        except PlacementError as e:
+            causes = [{"object": o, "field": f, "message": m} for o, f, m in e.problems]
+            raise ApiError(422, "Invalid", str(e), causes) from e
+        return {p.key: p for p in placed}
+
+    def _commit(self, objects: dict[str, dict], pods: dict[str, PlacedPod]) -> None:
+        before = self.state.pods
+        gone = [p for k, p in before.items() if k not in pods or (pods[k].node, pods[k].ip) != (p.node, p.ip)]
+        respec = [k for k, p in pods.items() if k in before and before[k].spec != p.spec]
+        new = [p for k, p in pods.items() if k not in before or before[k] in gone]
+        self.state.objects = objects
+        self.state.pods = pods
+        self.state.resource_version += 1
+        statemod.save(self.cluster, self.state)
+        topo = self.topology()
+        for pod in gone:
+            self.supervisor.stop_pod(pod.key)
+        for key in respec:
+            self.supervisor.stop_pod(key)
+        if gone:
+            teardown.kill_processes_in([p.netns for p in gone])
+            for change in podnet.remove_namespaces([p.netns for p in gone]):
+                self.event("Killing", change)
+        if new:
+            nets = [n for n in topo.pods if f"{n.namespace}/{n.name}" in {p.key for p in new}]
+            teardown.record_intent(self.cluster, [n.netns for n in nets])
+            for change in podnet.ensure_pods(topo, nets):
+                self.event("Created", change)
+            for pod in new:
+                self._write_resolv(pod)
+        self.supervisor.sync(self._container_specs())
+
+    def _write_resolv(self, pod: PlacedPod) -> None:
+        directory = Path(names.netns_etc_dir(pod.netns))
+        directory.mkdir(parents=True, exist_ok=True)
+        text = resolv_conf(pod.namespace, self.config.cluster_domain, views.dns_ip(self.config))
+        path = directory / "resolv.conf"
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+
+    def _container_specs(self) -> list[ContainerSpec]:
+        topo = self.topology()
+        node_ip = {n.name: n.underlay_ip for n in topo.nodes}
+        specs = []
+        for pod in self.state.pods.values():
+            specs += views.container_specs(pod, node_ip[pod.node])
+        return specs
+
+    # ----- reads -------------------------------------------------------------------------
+    def list(self, kind: str, namespace: str | None) -> list[dict]:
+        with self.lock:
+            return views.list_objects(self, kind, namespace)
+
+
+def _strip(obj: dict) -> dict:
+    meta = {k: v for k, v in obj["metadata"].items()
+            if k not in ("uid", "creationTimestamp", "resourceVersion", "generation")}
+    return {**obj, "metadata": meta}
+
+
+def _stamp(obj: dict, old: dict | None, rng: random.Random) -> dict:
+    meta = dict(obj["metadata"])
+    if old is not None:
+        meta["uid"] = old["metadata"]["uid"]
+        meta["creationTimestamp"] = old["metadata"]["creationTimestamp"]
+        meta["generation"] = old["metadata"].get("generation", 1) + 1
+    else:
+        meta["uid"] = f"{rng.getrandbits(128):032x}"
+        meta["creationTimestamp"] = views.timestamp(time.time())
+        meta["generation"] = 1
+    return {**obj, "metadata": meta}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="netlab-controller")
+    parser.add_argument("--cluster", required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    from netlab.runtime.api import serve
+
+    controller = Controller(args.cluster)
+    run = Path(names.run_dir(args.cluster))
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "controller.pid").write_text(f"{os.getpid()}\n")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    controller.start()
+    server = serve(controller, str(run / "api.sock"))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    while not stop.wait(0.2):
+        try:
+            controller.tick()
+        except Exception:  # keep supervising; the error is in the log
+            log.exception("tick failed")
+    server.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,464 @@
+"""The launcher: a small single-threaded "zygote" that forks containers.
+
+Starting a fresh interpreter per container costs ~40 ms and ~10 MB, so one launcher per cluster is
+started once (``python -m netlab.runtime.launcher --socket PATH``) and forks containers cheaply.
+
+Protocol: a Unix stream socket (mode 0600), one JSON request per line, one JSON reply per line.
+
+- ``{"op": "ping"}`` -> ``{"ok": true, "pid": N}``
+- ``{"op": "start", "netns", "argv" | "echo", "env", "cwd", "log", "exitfile"}``
+  -> ``{"ok": true, "pid": N, "start_time": T}`` or ``{"ok": false, "error": "..."}``
+- ``{"op": "stop"}`` -> the launcher exits; its children keep running.
+
+When a child is reaped its exit status (exit code, or 128+signal) is written atomically to its exitfile.
+Containers outlive the launcher: after a launcher restart nobody writes their exitfile, so supervisors
+also watch the pid (see :func:`proc_start_time`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import errno
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import netlab.images.echo as echo  # imported up front so forked echo containers start instantly
+
+CLONE_NEWNET = 0x40000000
+MAX_LINE = 1 << 20
+_libc = ctypes.CDLL(None, use_errno=True)
+_CHILD_SIGNALS = (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP)  # handled by the launcher
+
+
+class LauncherError(RuntimeError):
+    """The launcher refused a request or could not be reached."""
+
+
+def proc_start_time(pid: int, zombies: bool = False) -> int | None:
+    """Field 22 of /proc/<pid>/stat (clock ticks since boot); None if the process is gone (or a zombie,
+    unless ``zombies``)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    rest = data[data.rfind(b")") + 2 :].split()  # fields 3.. (the comm field may contain spaces)
+    if len(rest) < 20 or (rest[0] in (b"Z", b"X") and not zombies):
+        return None
+    return int(rest[19])
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write text to path via a temporary file and rename."""
+    tmp = f"{os.fspath(path)}.tmp.{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- child side
+
+
+def _setns(netns: str) -> None:
+    fd = os.open(f"/run/netns/{netns}", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if _libc.setns(fd, CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"setns({netns}): {os.strerror(err)}")
+    finally:
+        os.close(fd)
+
+
+def _child(req: dict[str, Any], ready_fd: int) -> None:
+    """Runs in the forked child; never returns. Closes ready_fd once it leads its own session."""
+    code = 1
+    try:
+        os.setsid()
+        os.close(ready_fd)
+        signal.set_wakeup_fd(-1)
+        for sig in (*_CHILD_SIGNALS, signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])  # pending signals are delivered now
+        os.umask(0o022)
+        null = os.open(os.devnull, os.O_RDONLY)
+        log = os.open(req["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.closerange(3, 65536)  # the launcher's socket, connections, epoll and wakeup pipe
+        os.chdir(req.get("cwd") or "/")
+        env = {str(k): str(v) for k, v in (req.get("env") or {}).items()}
+        netns = req.get("netns")
+        if req.get("argv"):
+            argv = [str(a) for a in req["argv"]]
+            if netns:
+                argv = ["ip", "netns", "exec", netns, *argv]
+            try:
+                os.execvpe(argv[0], argv, env)
+            except OSError as e:
+                os.write(2, f"netlab: exec {argv[0]}: {e}\n".encode())
+                code = 127
+        else:
+            spec = req["echo"]
+            if netns:
+                _setns(netns)
+            os.environ.clear()
+            os.environ.update(env)
+            sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+            sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+            ports = [(int(p), str(proto)) for p, proto in spec["ports"]]
+            echo.serve(ports, echo.Identity.from_dict(spec.get("identity") or {}))
+            code = 0
+    except BaseException:  # noqa: BLE001 - the child must never return into the launcher loop
+        try:
+            os.write(2, traceback.format_exc().encode())
+        except OSError:
+            pass
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        os._exit(code)
+
+
+# --------------------------------------------------------------------------- server side
+
+
+def _validate_start(req: dict[str, Any]) -> str | None:
+    if not isinstance(req.get("log"), str) or not isinstance(req.get("exitfile"), str):
+        return "start needs 'log' and 'exitfile' paths"
+    if req.get("argv"):
+        if not isinstance(req["argv"], list):
+            return "'argv' must be a list"
+    elif not isinstance(req.get("echo"), dict) or not req["echo"].get("ports"):
+        return "start needs 'argv' or 'echo' with ports"
+    if req.get("netns") is not None and (not isinstance(req["netns"], str) or "/" in req["netns"]):
+        return "bad 'netns'"
+    if req.get("env") is not None and not isinstance(req["env"], dict):
+        return "'env' must be an object"
+    return None
+
+
+class Launcher:
+    """The server: a selectors loop over the listening socket, clients and the signal wakeup pipe."""
+
+    def __init__(self, socket_path: str) -> None:
+        self.socket_path = socket_path
+        self.exitfiles: dict[int, str] = {}
+        self.running = True
+        self.sel = selectors.DefaultSelector()
+        self.buffers: dict[socket.socket, bytearray] = {}
+
+    def _bind(self) -> socket.socket:
+        path = self.socket_path
+        if os.path.exists(path):
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                probe.connect(path)
+            except OSError:
+                os.unlink(path)  # stale socket from a dead launcher
+            else:
+                raise LauncherError(f"a launcher already listens on {path}")
+            finally:
+                probe.close()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)
+        try:
+            sock.bind(path)
+        finally:
+            os.umask(old)
+        os.chmod(path, 0o600)
+        sock.listen(64)
+        sock.setblocking(False)
+        return sock
+
+    def run(self) -> None:
+        listener = self._bind()
+        rpipe, wpipe = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wpipe)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.signal(signal.SIGTERM, self._on_term)
+        signal.signal(signal.SIGINT, self._on_term)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        self.sel.register(listener, selectors.EVENT_READ, "listen")
+        self.sel.register(rpipe, selectors.EVENT_READ, "wakeup")
+        print(f"launcher {os.getpid()} listening on {self.socket_path}", flush=True)
+        try:
+            while self.running:
+                for key, _ in self.sel.select(timeout=5.0):
+                    if key.data == "listen":
+                        self._accept(listener)
+                    elif key.data == "wakeup":
+                        self._drain(rpipe)
+                    else:
+                        self._read(key.fileobj)  # type: ignore[arg-type]
+                self._reap()
+        finally:
+            signal.set_wakeup_fd(-1)
+            for conn in list(self.buffers):
+                self._close(conn)
+            self.sel.close()
+            listener.close()
+            try:
+                os.unlink(self.socket_path)
+            except OSError:
+                pass
+            print(f"launcher {os.getpid()} exiting", flush=True)
+
+    def _on_term(self, signum: int, frame: object) -> None:
+        self.running = False
+
+    @staticmethod
+    def _drain(fd: int) -> None:
+        try:
+            while os.read(fd, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    def _accept(self, listener: socket.socket) -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        conn.setblocking(False)
+        self.buffers[conn] = bytearray()
+        self.sel.register(conn, selectors.EVENT_READ, "conn")
+
+    def _close(self, conn: socket.socket) -> None:
+        self.buffers.pop(conn, None)
+        try:
+            self.sel.unregister(conn)
+        except (KeyError, ValueError):
+            pass
+        conn.close()
+
+    def _read(self, conn: socket.socket) -> None:
+        try:
+            data = conn.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close(conn)
+            return
+        buf = self.buffers[conn]
+        buf += data
+        while b"\n" in buf and self.running:
+            line, _, rest = bytes(buf).partition(b"\n")
+            buf[:] = rest
+            reply = self._handle(line)
+            try:
+                conn.setblocking(True)
+                conn.settimeout(2.0)
+                conn.sendall(json.dumps(reply).encode() + b"\n")
+                conn.setblocking(False)
+            except OSError:
+                self._close(conn)
+                return
+        if len(buf) > MAX_LINE:
+            self._close(conn)
+
+    def _handle(self, line: bytes) -> dict[str, Any]:
+        try:
+            req = json.loads(line)
+            if not isinstance(req, dict):
+                raise ValueError("request must be a JSON object")
+        except ValueError as e:
+            return {"ok": False, "error": f"bad request: {e}"}
+        op = req.get("op")
+        if op == "ping":
+            return {"ok": True, "pid": os.getpid()}
+        if op == "stop":
+            self.running = False
+            return {"ok": True, "pid": os.getpid()}
+        if op == "start":
+            try:
+                return self._start(req)
+            except Exception as e:  # noqa: BLE001 - report, never die
+                return {"ok": False, "error": f"{type(e).__name__}: {e}"}
+        return {"ok": False, "error": f"unknown op {op!r}"}
+
+    def _start(self, req: dict[str, Any]) -> dict[str, Any]:
+        problem = _validate_start(req)
+        if problem:
+            return {"ok": False, "error": problem}
+        try:
+            os.unlink(req["exitfile"])
+        except FileNotFoundError:
+            pass
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Block signals across fork so none reaches the child before it resets the launcher's handlers.
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _CHILD_SIGNALS)
+        ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                os.close(ready_r)
+                _child(req, ready_w)  # never returns
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+            os.close(ready_w)
+        try:
+            os.read(ready_r, 1)  # EOF once the child has called setsid(): its pgid is then its pid
+        finally:
+            os.close(ready_r)
+        self.exitfiles[pid] = req["exitfile"]
+        start_time = proc_start_time(pid, zombies=True)  # readable even if it exited: not reaped yet
+        return {"ok": True, "pid": pid, "start_time": start_time}
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            code = os.waitstatus_to_exitcode(status)
+            code = 128 - code if code < 0 else code
+            exitfile = self.exitfiles.pop(pid, None)
+            if exitfile:
+                try:
+                    write_atomic(exitfile, f"{code}\n")
+                except OSError as e:
+                    print(f"launcher: cannot write {exitfile}: {e}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="netlab.runtime.launcher")
+    parser.add_argument("--socket", required=True, help="Unix socket path to listen on")
+    args = parser.parse_args(argv)
+    try:
+        Launcher(args.socket).run()
+    except LauncherError as e:
+        print(f"launcher: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+# --------------------------------------------------------------------------- client side
+
+
+class LauncherClient:
+    """Talks to a launcher; one short connection per request.
+
+    With ``log_path`` (as returned by :func:`ensure_launcher`) a launcher that has gone away is
+    started again on the next ``start``.
+    """
+
+    def __init__(
+        self,
+        socket_path: str | os.PathLike[str],
+        log_path: str | os.PathLike[str] | None = None,
+        timeout: float = 5.0,
+    ) -> None:
+        self.socket_path = os.fspath(socket_path)
+        self.log_path = os.fspath(log_path) if log_path is not None else None
+        self.timeout = timeout
+
+    def request(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Send one request, return the reply; raises OSError when the launcher cannot be reached."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(self.timeout)
+            sock.connect(self.socket_path)
+            sock.sendall(json.dumps(req).encode() + b"\n")
+            buf = b""
+            while b"\n" not in buf:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError("launcher closed the connection")
+                buf += chunk
+        reply = json.loads(buf.partition(b"\n")[0])
+        if not isinstance(reply, dict):
+            raise LauncherError(f"bad reply {reply!r}")
+        return reply
+
+    def ping(self) -> int:
+        """The launcher's pid; raises OSError when nothing answers."""
+        return int(self.request({"op": "ping"})["pid"])
+
+    def start(self, spec: dict[str, Any]) -> tuple[int, int]:
+        """Start a container (see the module docstring for spec); returns (pid, start_time)."""
+        req = {"op": "start", **spec}
+        try:
+            reply = self.request(req)
+        except (ConnectionRefusedError, FileNotFoundError):
+            if self.log_path is None:
+                raise
+            ensure_launcher(self.socket_path, self.log_path)
+            reply = self.request(req)
+        if not reply.get("ok"):
+            raise LauncherError(str(reply.get("error", "start failed")))
+        return int(reply["pid"]), int(reply["start_time"] or 0)
+
+    def stop(self) -> None:
+        """Ask the launcher to exit (its containers keep running)."""
+        try:
+            self.request({"op": "stop"})
+        except OSError:
+            pass
+
+
+def ensure_launcher(
+    socket_path: str | os.PathLike[str], log_path: str | os.PathLike[str], timeout: float = 2.0
+) -> LauncherClient:
+    """Return a client for the launcher on socket_path, starting one (detached) if nothing answers."""
+    client = LauncherClient(socket_path, log_path)
+    try:
+        client.ping()
+        return client
+    except OSError:
+        pass
+    Path(client.socket_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    src = str(Path(echo.__file__).resolve().parents[2])  # so `-m netlab...` works from any cwd
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "netlab.runtime.launcher", "--socket", client.socket_path],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd="/",
+            env=env,
+        )
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.ping()
+            return client
+        except OSError as e:
+            if proc.poll() is not None:
+                try:  # lost a race with another starter? then its launcher answers
+                    client.ping()
+                    return client
+                except OSError:
+                    pass
+                raise LauncherError(f"launcher exited with {proc.returncode}; see {log_path}") from e
+            if time.monotonic() > deadline:
+                msg = f"launcher did not answer on {client.socket_path} within {timeout}s"
+                raise LauncherError(msg) from e
+            if e.errno not in (errno.ENOENT, errno.ECONNREFUSED, None):
+                raise
+            time.sleep(0.02)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""The desired state on disk: cluster config, applied objects and pod placements, written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from netlab import names
+from netlab.cluster.workloads import PlacedPod
+
+
+@dataclass
+class State:
+    cluster: dict = field(default_factory=dict)  # the Cluster document as given (may be empty: defaults)
+    cluster_name: str = "netlab"
+    objects: dict[str, dict] = field(default_factory=dict)  # "Kind/namespace/name" -> Kubernetes JSON
+    pods: dict[str, PlacedPod] = field(default_factory=dict)  # "namespace/name" -> placement
+    resource_version: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "clusterName": self.cluster_name,
+            "cluster": self.cluster,
+            "objects": self.objects,
+            "pods": {k: p.to_dict() for k, p in self.pods.items()},
+            "resourceVersion": self.resource_version,
+        }
+
+    @staticmethod
+    def from_dict(d: dict) -> State:
+        return State(
+            cluster=d.get("cluster") or {},
+            cluster_name=d.get("clusterName", "netlab"),
+            objects=d.get("objects") or {},
+            pods={k: PlacedPod.from_dict(v) for k, v in (d.get("pods") or {}).items()},
+            resource_version=int(d.get("resourceVersion", 0)),
+        )
+
+
+class CorruptState(Exception):
+    pass
+
+
+def state_file(cluster: str) -> Path:
+    return Path(names.state_dir(cluster)) / "state.json"
+
+
+def load(cluster: str) -> State | None:
+    path = state_file(cluster)
+    try:
+        return State.from_dict(json.loads(path.read_text()))
+    except FileNotFoundError:
+        return None
+    except (ValueError, TypeError, KeyError) as e:
+        raise CorruptState(f"{path}: {e}") from e
+
+
+def save(cluster: str, state: State) -> None:
+    path = state_file(cluster)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as f:
+        json.dump(state.to_dict(), f, indent=1, sort_keys=True)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def object_key(obj: dict) -> str:
+    meta = obj.get("metadata") or {}
+    return f"{obj['kind']}/{meta.get('namespace', '')}/{meta['name']}"

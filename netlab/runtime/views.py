@@ -1,0 +1,220 @@
+"""Kubernetes-shaped JSON views of the controller's state (what the API serves and `get` prints)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import time
+from typing import TYPE_CHECKING
+
+from netlab.cluster.config import ClusterConfig
+from netlab.cluster.topology import Topology
+from netlab.cluster.workloads import PlacedPod, node_labels, template_hash
+from netlab.resources import BUILTIN_NAMESPACES
+from netlab.runtime.containers import ContainerSpec, ContainerStatus
+
+if TYPE_CHECKING:
+    from netlab.runtime.controller import Controller
+
+DOWNWARD_FIELDS = {
+    "metadata.name": lambda p, node_ip: p.name,
+    "metadata.namespace": lambda p, node_ip: p.namespace,
+    "metadata.uid": lambda p, node_ip: p.uid,
+    "spec.nodeName": lambda p, node_ip: p.node,
+    "status.podIP": lambda p, node_ip: p.ip,
+    "status.hostIP": lambda p, node_ip: node_ip,
+}
+
+
+def timestamp(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def dns_ip(config: ClusterConfig) -> str:
+    return str(ipaddress.ip_network(config.service_subnet).network_address + 10)
+
+
+def container_specs(pod: PlacedPod, node_ip: str) -> list[ContainerSpec]:
+    out = []
+    for c in pod.spec.get("containers", []):
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+            "HOSTNAME": pod.spec.get("hostname") or pod.name,
+            "POD_NAME": pod.name,
+            "POD_NAMESPACE": pod.namespace,
+            "POD_IP": pod.ip,
+            "NODE_NAME": pod.node,
+        }
+        for var in c.get("env") or []:
+            ref = ((var.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
+            if ref in DOWNWARD_FIELDS:
+                env[var["name"]] = DOWNWARD_FIELDS[ref](pod, node_ip)
+            elif ref and ref.startswith("metadata.labels['"):
+                env[var["name"]] = pod.labels.get(ref[len("metadata.labels['"):-2], "")
+            else:
+                env[var["name"]] = str(var.get("value", ""))
+        argv = list(c.get("command") or []) + list(c.get("args") or []) or None
+        ports = [(p["containerPort"], p.get("protocol", "TCP")) for p in c.get("ports") or []] or [(80, "TCP")]
+        out.append(ContainerSpec(
+            pod_key=pod.key, netns=pod.netns, name=c["name"], argv=argv,
+            echo_ports=ports if argv is None else [],
+            identity={"pod": pod.name, "namespace": pod.namespace, "ip": pod.ip, "node": pod.node,
+                      "container": c["name"]},
+            env=env, restart_policy=pod.spec.get("restartPolicy", "Always"),
+        ))
+    return out
+
+
+def _container_status(s: ContainerStatus, image: str) -> dict:
+    if s.state == "running":
+        state = {"running": {"startedAt": timestamp(s.started_at or time.time())}}
+    elif s.state == "terminated":
+        state = {"terminated": {"exitCode": s.exit_code, "reason": s.reason or "Error",
+                                "finishedAt": timestamp(s.finished_at or time.time())}}
+    else:
+        state = {"waiting": {"reason": s.reason or "ContainerCreating"}}
+    return {"name": s.name, "image": image, "ready": s.state == "running", "restartCount": s.restart_count,
+            "started": s.state == "running", "state": state}
+
+
+def pod_phase(statuses: list[ContainerStatus], restart_policy: str) -> str:
+    if not statuses:
+        return "Pending"
+    if all(s.state == "running" for s in statuses):
+        return "Running"
+    if restart_policy != "Always" and all(s.state == "terminated" for s in statuses):
+        if all(s.exit_code == 0 for s in statuses):
+            return "Succeeded"
+        if restart_policy == "Never":
+            return "Failed"
+    if any(s.started_at for s in statuses):
+        return "Running"
+    return "Pending"
+
+
+def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology) -> dict:
+    images = {c["name"]: c.get("image", "") for c in p.spec.get("containers", [])}
+    phase = pod_phase(statuses, p.spec.get("restartPolicy", "Always"))
+    ready = bool(statuses) and all(s.state == "running" for s in statuses)
+    node_ip = topo.node(p.node).underlay_ip
+    meta = {"name": p.name, "namespace": p.namespace, "uid": p.uid, "labels": p.labels,
+            "creationTimestamp": timestamp(p.created)}
+    if p.owner:
+        kind, owner = p.owner.split("/", 1)
+        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                    "name": f"{owner}-{p.template_hash}", "controller": True}]
+    cond = "True" if ready else "False"
+    return {
+        "apiVersion": "v1", "kind": "Pod", "metadata": meta,
+        "spec": {**p.spec, "nodeName": p.node},
+        "status": {
+            "phase": phase, "podIP": p.ip, "podIPs": [{"ip": p.ip}], "hostIP": node_ip,
+            "startTime": timestamp(p.created),
+            "conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Initialized", "status": "True"},
+                           {"type": "ContainersReady", "status": cond}, {"type": "Ready", "status": cond}],
+            "containerStatuses": [_container_status(s, images.get(s.name, "")) for s in statuses],
+        },
+    }
+
+
+def node(n, started: float, pod_count: int) -> dict:
+    return {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": n.name, "labels": node_labels(n), "creationTimestamp": timestamp(started)},
+        "spec": {"podCIDR": n.pod_cidr, "podCIDRs": [n.pod_cidr]},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": n.underlay_ip}, {"type": "Hostname", "address": n.name}],
+            "conditions": [{"type": "Ready", "status": "True", "reason": "NetlabReady",
+                            "message": "node namespace is up"}],
+            "nodeInfo": {"kubeletVersion": "netlab", "kernelVersion": os.uname().release,
+                         "osImage": "netns", "containerRuntimeVersion": "netlab://0.1"},
+            "podCount": pod_count,
+        },
+    }
+
+
+def deployment(obj: dict, pods: list[dict]) -> dict:
+    replicas = obj["spec"].get("replicas", 1)
+    ready = sum(1 for p in pods if p["status"]["conditions"][-1]["status"] == "True")
+    return {**obj, "status": {"replicas": len(pods), "readyReplicas": ready, "availableReplicas": ready,
+                              "updatedReplicas": len(pods), "observedGeneration": obj["metadata"].get("generation"),
+                              "desiredReplicas": replicas}}
+
+
+def replicaset(obj: dict, template_hash: str, pods: list[dict]) -> dict:
+    meta = obj["metadata"]
+    ready = sum(1 for p in pods if p["status"]["conditions"][-1]["status"] == "True")
+    return {
+        "apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": f"{meta['name']}-{template_hash}", "namespace": meta.get("namespace", "default"),
+                     "creationTimestamp": meta.get("creationTimestamp"),
+                     "labels": {**(obj["spec"]["template"].get("metadata") or {}).get("labels", {}),
+                                "pod-template-hash": template_hash},
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"]}]},
+        "spec": {"replicas": obj["spec"].get("replicas", 1), "selector": obj["spec"].get("selector"),
+                 "template": obj["spec"]["template"]},
+        "status": {"replicas": len(pods), "readyReplicas": ready, "availableReplicas": ready},
+    }
+
+
+def namespace(name: str, obj: dict | None, created: float) -> dict:
+    meta = dict((obj or {}).get("metadata") or {"name": name, "creationTimestamp": timestamp(created)})
+    meta["labels"] = {**(meta.get("labels") or {}), "kubernetes.io/metadata.name": name}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta, "spec": {"finalizers": ["kubernetes"]},
+            "status": {"phase": "Active"}}
+
+
+def list_objects(ctl: Controller, kind: str, ns: str | None) -> list[dict]:
+    """Objects of `kind` in namespace `ns` (None: all namespaces), sorted by namespace and name."""
+    topo = ctl.topology()
+
+    def pod_views(namespace: str | None) -> list[dict]:
+        return [pod(p, ctl.supervisor.status(p.key), topo) for p in ctl.state.pods.values()
+                if namespace is None or p.namespace == namespace]
+
+    def in_ns(o: dict) -> bool:
+        return ns is None or (o["metadata"].get("namespace") or "default") == ns
+
+    if kind == "Pod":
+        out = pod_views(ns)
+    elif kind == "Node":
+        counts: dict[str, int] = {}
+        for p in ctl.state.pods.values():
+            counts[p.node] = counts.get(p.node, 0) + 1
+        out = [node(n, ctl.started, counts.get(n.name, 0)) for n in topo.nodes]
+    elif kind == "Namespace":
+        explicit = {o["metadata"]["name"]: o for o in ctl.state.objects.values() if o["kind"] == "Namespace"}
+        out = [namespace(n, explicit.get(n), ctl.started) for n in sorted(set(explicit) | set(BUILTIN_NAMESPACES))]
+    elif kind in ("Deployment", "ReplicaSet"):
+        out = []
+        all_pods = pod_views(ns)
+        for o in ctl.state.objects.values():
+            if o["kind"] != "Deployment" or not in_ns(o):
+                continue
+            owned = [p for p in all_pods if p["metadata"].get("namespace") == o["metadata"].get("namespace")
+                     and any(r["name"].rsplit("-", 1)[0] == o["metadata"]["name"]
+                             for r in p["metadata"].get("ownerReferences", []))]
+            if kind == "Deployment":
+                out.append(deployment(o, owned))
+            else:
+                out.append(replicaset(o, template_hash(o["spec"]["template"]), owned))
+    elif kind == "Event":
+        out = [event(e, i) for i, e in enumerate(ctl.events)]
+        out = [e for e in out if ns is None or e["metadata"]["namespace"] == ns]
+        return out
+    else:
+        out = [o for o in ctl.state.objects.values() if o["kind"] == kind and in_ns(o)]
+    return sorted(out, key=lambda o: (o["metadata"].get("namespace") or "", o["metadata"]["name"]))
+
+
+def event(e: dict, index: int) -> dict:
+    kind, _, ref = e["object"].partition(" ")
+    namespace, _, name = ref.rpartition("/")
+    return {
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": f"netlab.{index}", "namespace": namespace or "default",
+                     "creationTimestamp": timestamp(e["time"])},
+        "involvedObject": {"kind": kind, "namespace": namespace, "name": name},
+        "reason": e["reason"], "message": e["message"], "type": "Normal",
+        "lastTimestamp": timestamp(e["time"]), "source": {"component": "netlab-controller"},
+    }

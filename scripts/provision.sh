@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian 12 machine (or the Vagrant VM) for netlab. Idempotent: safe to re-run.
+# Installs the system tools netlab drives and the Python package into /opt/netlab/venv,
+# with `netlab` linked into /usr/local/bin so `sudo netlab ...` works.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "provision.sh: run as root (sudo scripts/provision.sh)" >&2
+  exit 1
+fi
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${NETLAB_VENV:-/opt/netlab/venv}"
+
+packages=(
+  iproute2        # ip: namespaces, veths, bridges, routes
+  nftables        # nft: service DNAT and NetworkPolicy rules
+  curl            # probes from pods and from the host
+  bind9-dnsutils  # dig, for the DNS labs
+  tcpdump         # watching real packets in the labs
+  nginx           # the ingress controller's data plane
+  iperf3          # throughput benchmarks
+  python3 python3-venv python3-pip
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# Debian starts nginx on install; netlab runs its own nginx inside the ingress pod only.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled nginx >/dev/null 2>&1; then
+  systemctl disable --now nginx >/dev/null 2>&1 || true
+fi
+
+# br_netfilter lets nftables see traffic crossing a node's cni0 bridge (same-node service DNAT).
+modprobe br_netfilter 2>/dev/null || true
+
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install -q --upgrade pip >/dev/null
+"$venv/bin/pip" install -q -e "$repo[test]"
+ln -sf "$venv/bin/netlab" /usr/local/bin/netlab
+echo "provision.sh: netlab $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("kube-netlab"))') installed in $venv"

@@ -1,0 +1,251 @@
+"""Container supervision through a real launcher, in the current network namespace (no root needed)."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from netlab.runtime.containers import ContainerSpec, Event, Supervisor, kill_tree_by_pidfiles
+from netlab.runtime.launcher import LauncherClient, ensure_launcher, proc_start_time
+
+ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
+
+
+def kill(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture
+def launcher(tmp_path: Path) -> Iterator[LauncherClient]:
+    client = ensure_launcher(tmp_path / "l.sock", tmp_path / "launcher.log")
+    launcher_pid = client.ping()
+    try:
+        yield client
+    finally:
+        kill_tree_by_pidfiles(tmp_path / "run", grace=0.5)
+        client.stop()
+        deadline = time.monotonic() + 2
+        while proc_start_time(launcher_pid) is not None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if proc_start_time(launcher_pid) is not None:
+            os.kill(launcher_pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def make_sup(launcher: LauncherClient, tmp_path: Path) -> Iterator[Callable[[], Supervisor]]:
+    """Supervisors over one run_dir, with short back-off; every container they know is killed at the end."""
+    made: list[Supervisor] = []
+
+    def make() -> Supervisor:
+        sup = Supervisor(launcher, tmp_path / "run", backoff_initial=0.2, backoff_max=0.8, stop_grace=0.3)
+        made.append(sup)
+        return sup
+
+    try:
+        yield make
+    finally:
+        for sup in made:
+            for c in sup._containers.values():
+                if c.pid is not None and proc_start_time(c.pid) == c.start_time:
+                    kill(c.pid)
+
+
+def spec(
+    name: str, argv: list[str] | None, policy: str = "Always", pod: str = "default/pod-a"
+) -> ContainerSpec:
+    return ContainerSpec(
+        pod_key=pod,
+        netns=None,
+        name=name,
+        argv=argv,
+        echo_ports=[],
+        identity={},
+        env=ENV,
+        restart_policy=policy,
+    )
+
+
+def tick_until(sup: Supervisor, pred: Callable[[], bool], timeout: float = 4.0) -> list[Event]:
+    events: list[Event] = []
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out; events so far: {events}")
+        time.sleep(0.02)
+        events += sup.tick()
+    return events
+
+
+def tick_for(sup: Supervisor, seconds: float) -> list[Event]:
+    events: list[Event] = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        events += sup.tick()
+        time.sleep(0.02)
+    return events
+
+
+def test_always_restarts_with_growing_backoff(make_sup) -> None:
+    sup = make_sup()
+    sup.sync([spec("c", ["sh", "-c", "echo run; exit 1"])])
+    st = lambda: sup.status("default/pod-a")[0]  # noqa: E731
+
+    events = sup.tick()
+    events += tick_until(sup, lambda: st().reason == "CrashLoopBackOff")
+    exited_at = time.monotonic()
+    assert [e.reason for e in events] == ["Started", "Exited", "BackOff"]
+    assert st().state == "waiting" and st().exit_code == 1 and st().restart_count == 0
+    tick_until(sup, lambda: st().restart_count == 1)
+    first_wait = time.monotonic() - exited_at
+    assert first_wait >= 0.18  # not at once: kubelet-style back-off
+
+    tick_until(sup, lambda: st().reason == "CrashLoopBackOff")
+    exited_at = time.monotonic()
+    tick_until(sup, lambda: st().restart_count == 2)
+    assert time.monotonic() - exited_at >= 0.38  # doubled
+    log = Path(sup.log_path("default/pod-a", "c")).read_text()
+    assert log.count("run") >= 2  # appended across restarts
+
+
+def test_onfailure_and_never(make_sup) -> None:
+    sup = make_sup()
+    sup.sync(
+        [
+            spec("ok", ["sh", "-c", "exit 0"], "OnFailure"),
+            spec("bad", ["sh", "-c", "exit 2"], "OnFailure"),
+            spec("never", ["sh", "-c", "exit 1"], "Never"),
+        ]
+    )
+    by_name = lambda: {s.name: s for s in sup.status("default/pod-a")}  # noqa: E731
+    tick_until(sup, lambda: by_name()["bad"].restart_count >= 1 and by_name()["never"].state == "terminated")
+    tick_for(sup, 0.3)
+    s = by_name()
+    assert (s["ok"].state, s["ok"].reason, s["ok"].exit_code, s["ok"].restart_count) == (
+        "terminated",
+        "Completed",
+        0,
+        0,
+    )
+    assert (s["never"].state, s["never"].reason, s["never"].exit_code, s["never"].restart_count) == (
+        "terminated",
+        "Error",
+        1,
+        0,
+    )
+    assert s["bad"].restart_count >= 1 and s["bad"].finished_at is not None
+
+
+def test_second_supervisor_adopts_running_container(make_sup) -> None:
+    first = make_sup()
+    first.sync([spec("sleeper", ["sleep", "30"])])
+    first.tick()
+    pid = first.status("default/pod-a")[0].pid
+    assert pid is not None
+
+    second = make_sup()  # the controller restarted
+    second.sync([spec("sleeper", ["sleep", "30"])])
+    events = tick_for(second, 0.3)
+    assert [e for e in events if e.reason == "Started"] == []
+    s = second.status("default/pod-a")[0]
+    assert (s.state, s.pid, s.restart_count) == ("running", pid, 0)
+
+
+def test_stop_pod_kills_its_processes(make_sup, tmp_path: Path) -> None:
+    sup = make_sup()
+    child_file = tmp_path / "child.pid"
+    sup.sync(
+        [
+            spec("sh", ["sh", "-c", f"sleep 30 & echo $! > {child_file}; wait"]),
+            spec("stubborn", ["sh", "-c", "trap '' TERM; sleep 30"]),
+            spec("other", ["sleep", "30"], pod="default/pod-b"),
+        ]
+    )
+    sup.tick()
+    tick_until(sup, lambda: child_file.exists() and child_file.read_text().strip() != "")
+    child = int(child_file.read_text())
+    pids = [s.pid for s in sup.status("default/pod-a")]
+    assert all(pids)
+
+    sup.stop_pod("default/pod-a")
+    assert sup.status("default/pod-a") == []
+    gone = lambda: all(proc_start_time(p) is None for p in [*pids, child])  # noqa: E731
+    events = tick_until(sup, gone)  # the stubborn one needs SIGKILL after stop_grace
+    assert sup.status("default/pod-b")[0].state == "running"
+    assert not any(e.reason == "Started" for e in events)
+
+
+def test_sync_stops_undesired_and_echo_container(make_sup) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sup = make_sup()
+    echo = ContainerSpec(
+        pod_key="default/web",
+        netns=None,
+        name="echo",
+        argv=None,
+        echo_ports=[(port, "TCP")],
+        identity={"pod": "web", "namespace": "default"},
+        env=ENV,
+        restart_policy="Always",
+    )
+    sup.sync([echo])
+    sup.tick()
+
+    def answer() -> bool:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/")
+            ok = "container: echo" in conn.getresponse().read().decode()
+            conn.close()
+            return ok
+        except OSError:
+            return False
+
+    tick_until(sup, answer)
+    pid = sup.status("default/web")[0].pid
+    assert pid is not None
+    sup.sync([])
+    events = sup.tick()
+    assert any(e.reason == "Killing" for e in events)
+    tick_until(sup, lambda: proc_start_time(pid) is None)
+    assert sup.status("default/web") == []
+
+
+def test_kill_tree_by_pidfiles(make_sup, tmp_path: Path) -> None:
+    sup = make_sup()
+    sup.sync([spec("a", ["sleep", "30"]), spec("b", ["sleep", "30"], pod="kube-system/dns")])
+    pids = [s.pid for pod in ("default/pod-a", "kube-system/dns") for s in sup.status(pod)]
+    assert kill_tree_by_pidfiles(tmp_path / "run", grace=1.0) == 2
+    deadline = time.monotonic() + 2
+    while any(proc_start_time(p) is not None for p in pids if p) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert all(proc_start_time(p) is None for p in pids if p)
+
+
+def test_adopted_container_that_died_meanwhile_is_restarted(make_sup) -> None:
+    first = make_sup()
+    first.sync([spec("c", ["sleep", "30"])])
+    pid = first.status("default/pod-a")[0].pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)  # dies while no controller watches
+
+    second = make_sup()
+    second.sync([spec("c", ["sleep", "30"])])
+    st = lambda: second.status("default/pod-a")[0]  # noqa: E731
+    events = tick_until(second, lambda: st().restart_count == 1)
+    assert [e.reason for e in events][:2] == ["Exited", "BackOff"]
+    assert st().exit_code == 128 + signal.SIGKILL and st().pid not in (None, pid)
