@@ -175,9 +175,8 @@ class EchoHandler(BaseHTTPRequestHandler):
         now = datetime.now(UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
         referer = self.headers.get("Referer", "-")
         agent = self.headers.get("User-Agent", "-")
-        _log(
-            f'{self.client_address[0]} - - [{now}] "{self.requestline}" {status} {size} "{referer}" "{agent}"'
-        )
+        client = self.client_address[0]
+        _log(f'{client} - - [{now}] "{self.requestline}" {status} {size} "{referer}" "{agent}"')
 
 
 class EchoHTTPServer(ThreadingHTTPServer):

@@ -63,9 +63,7 @@ def make_sup(launcher: LauncherClient, tmp_path: Path) -> Iterator[Callable[[], 
                     kill(c.pid)
 
 
-def spec(
-    name: str, argv: list[str] | None, policy: str = "Always", pod: str = "default/pod-a"
-) -> ContainerSpec:
+def spec(name: str, argv: list[str] | None, policy: str = "Always", pod: str = "default/a") -> ContainerSpec:
     return ContainerSpec(
         pod_key=pod,
         netns=None,
@@ -101,7 +99,7 @@ def tick_for(sup: Supervisor, seconds: float) -> list[Event]:
 def test_always_restarts_with_growing_backoff(make_sup) -> None:
     sup = make_sup()
     sup.sync([spec("c", ["sh", "-c", "echo run; exit 1"])])
-    st = lambda: sup.status("default/pod-a")[0]  # noqa: E731
+    st = lambda: sup.status("default/a")[0]  # noqa: E731
 
     events = sup.tick()
     events += tick_until(sup, lambda: st().reason == "CrashLoopBackOff")
@@ -116,7 +114,7 @@ def test_always_restarts_with_growing_backoff(make_sup) -> None:
     exited_at = time.monotonic()
     tick_until(sup, lambda: st().restart_count == 2)
     assert time.monotonic() - exited_at >= 0.38  # doubled
-    log = Path(sup.log_path("default/pod-a", "c")).read_text()
+    log = Path(sup.log_path("default/a", "c")).read_text()
     assert log.count("run") >= 2  # appended across restarts
 
 
@@ -129,7 +127,7 @@ def test_onfailure_and_never(make_sup) -> None:
             spec("never", ["sh", "-c", "exit 1"], "Never"),
         ]
     )
-    by_name = lambda: {s.name: s for s in sup.status("default/pod-a")}  # noqa: E731
+    by_name = lambda: {s.name: s for s in sup.status("default/a")}  # noqa: E731
     tick_until(sup, lambda: by_name()["bad"].restart_count >= 1 and by_name()["never"].state == "terminated")
     tick_for(sup, 0.3)
     s = by_name()
@@ -152,14 +150,14 @@ def test_second_supervisor_adopts_running_container(make_sup) -> None:
     first = make_sup()
     first.sync([spec("sleeper", ["sleep", "30"])])
     first.tick()
-    pid = first.status("default/pod-a")[0].pid
+    pid = first.status("default/a")[0].pid
     assert pid is not None
 
     second = make_sup()  # the controller restarted
     second.sync([spec("sleeper", ["sleep", "30"])])
     events = tick_for(second, 0.3)
     assert [e for e in events if e.reason == "Started"] == []
-    s = second.status("default/pod-a")[0]
+    s = second.status("default/a")[0]
     assert (s.state, s.pid, s.restart_count) == ("running", pid, 0)
 
 
@@ -176,11 +174,11 @@ def test_stop_pod_kills_its_processes(make_sup, tmp_path: Path) -> None:
     sup.tick()
     tick_until(sup, lambda: child_file.exists() and child_file.read_text().strip() != "")
     child = int(child_file.read_text())
-    pids = [s.pid for s in sup.status("default/pod-a")]
+    pids = [s.pid for s in sup.status("default/a")]
     assert all(pids)
 
-    sup.stop_pod("default/pod-a")
-    assert sup.status("default/pod-a") == []
+    sup.stop_pod("default/a")
+    assert sup.status("default/a") == []
     gone = lambda: all(proc_start_time(p) is None for p in [*pids, child])  # noqa: E731
     events = tick_until(sup, gone)  # the stubborn one needs SIGKILL after stop_grace
     assert sup.status("default/pod-b")[0].state == "running"
@@ -228,7 +226,7 @@ def test_sync_stops_undesired_and_echo_container(make_sup) -> None:
 def test_kill_tree_by_pidfiles(make_sup, tmp_path: Path) -> None:
     sup = make_sup()
     sup.sync([spec("a", ["sleep", "30"]), spec("b", ["sleep", "30"], pod="kube-system/dns")])
-    pids = [s.pid for pod in ("default/pod-a", "kube-system/dns") for s in sup.status(pod)]
+    pids = [s.pid for pod in ("default/a", "kube-system/dns") for s in sup.status(pod)]
     assert kill_tree_by_pidfiles(tmp_path / "run", grace=1.0) == 2
     deadline = time.monotonic() + 2
     while any(proc_start_time(p) is not None for p in pids if p) and time.monotonic() < deadline:
@@ -239,13 +237,13 @@ def test_kill_tree_by_pidfiles(make_sup, tmp_path: Path) -> None:
 def test_adopted_container_that_died_meanwhile_is_restarted(make_sup) -> None:
     first = make_sup()
     first.sync([spec("c", ["sleep", "30"])])
-    pid = first.status("default/pod-a")[0].pid
+    pid = first.status("default/a")[0].pid
     assert pid is not None
     os.kill(pid, signal.SIGKILL)  # dies while no controller watches
 
     second = make_sup()
     second.sync([spec("c", ["sleep", "30"])])
-    st = lambda: second.status("default/pod-a")[0]  # noqa: E731
+    st = lambda: second.status("default/a")[0]  # noqa: E731
     events = tick_until(second, lambda: st().restart_count == 1)
     assert [e.reason for e in events][:2] == ["Exited", "BackOff"]
     assert st().exit_code == 128 + signal.SIGKILL and st().pid not in (None, pid)

@@ -67,9 +67,10 @@ def echo_server() -> Iterator[tuple[int, int, subprocess.Popen[bytes]]]:
             proc.stdout.close()
 
 
-def get(
-    port: int, path: str, headers: dict[str, str] | None = None
-) -> tuple[int, dict[str, str], str, tuple]:
+Reply = tuple[int, dict[str, str], str, tuple]
+
+
+def get(port: int, path: str, headers: dict[str, str] | None = None) -> Reply:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
         conn.connect()
