@@ -102,10 +102,38 @@ def kill_pidfile(path: Path, expected_cmd: str) -> bool:
     except ProcessLookupError:
         return False
     for _ in range(50):
-        if not os.path.exists(f"/proc/{pid}"):
+        if not _alive(pid):
             break
         time.sleep(0.01)
     return True
+
+
+def _alive(pid: int) -> bool:
+    """A killed process whose parent has not reaped it yet (a zombie) counts as gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def daemons(cluster: str) -> list[int]:
+    """The cluster's controller and launcher, by their exact command lines (when pidfiles are lost)."""
+    markers = (
+        f"netlab.runtime.controller\0--cluster\0{cluster}\0".encode(),
+        f"netlab.runtime.launcher\0--socket\0{names.run_dir(cluster)}/launcher.sock\0".encode(),
+    )
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if any(m in cmdline for m in markers) and _alive(int(entry)):
+            found.append(int(entry))
+    return found
 
 
 def host_links(cluster: str) -> list[str]:
@@ -123,6 +151,12 @@ def teardown(cluster: str) -> list[str]:
     for pidfile, cmd in (("controller.pid", "netlab.runtime.controller"), ("launcher.pid", "netlab.runtime.launcher")):
         if kill_pidfile(run / pidfile, cmd):
             removed.append(f"process {pidfile[:-4]}")
+    for pid in daemons(cluster):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            removed.append(f"process {pid}")
+        except ProcessLookupError:
+            pass
     namespaces = cluster_namespaces(cluster)
     pids = kill_processes_in(namespaces)
     if pids:

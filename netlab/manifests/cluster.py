@@ -57,8 +57,8 @@ class AddressPool(Model):
 
 
 class RestartBackoff(Model):
-    initial_seconds: int = 10
-    max_seconds: int = 300
+    initial_seconds: float = 10
+    max_seconds: float = 300
 
 
 def _default_nodes(api_version: Any) -> list[dict[str, str]]:
@@ -198,8 +198,8 @@ class Cluster(Model):
         issues += self._pool_issues(nets.get("underlay.subnet"))
         issues += self._range_issues()
         issues += check_name(self.cluster_domain, "clusterDomain", names.check_dns1123_subdomain)
-        if self.restart_backoff.initial_seconds < 1:
-            issues.append(("restartBackoff.initialSeconds", "must be at least 1"))
+        if self.restart_backoff.initial_seconds <= 0:
+            issues.append(("restartBackoff.initialSeconds", "must be greater than 0"))
         if self.restart_backoff.max_seconds < self.restart_backoff.initial_seconds:
             issues.append(("restartBackoff.maxSeconds", "must be greater than or equal to initialSeconds"))
         return issues

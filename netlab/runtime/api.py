@@ -15,7 +15,8 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 from netlab import resources
-from netlab.runtime.controller import ApiError, Controller
+from netlab.runtime.controller import Controller
+from netlab.runtime.errors import ApiError
 
 log = logging.getLogger("netlab.api")
 APPLY_PATH = "/apis/netlab.dev/v1alpha1/apply"

@@ -25,23 +25,11 @@ from netlab.resources import BUILTIN_NAMESPACES, CLUSTER_SCOPED
 from netlab.runtime import state as statemod
 from netlab.runtime import views
 from netlab.runtime.containers import ContainerSpec, Supervisor
+from netlab.runtime.errors import ApiError
 from netlab.runtime.launcher import ensure_launcher
 
 log = logging.getLogger("netlab.controller")
 
-
-
-class ApiError(Exception):
-    def __init__(self, code: int, reason: str, message: str, causes: list[dict] | None = None):
-        super().__init__(message)
-        self.code, self.reason, self.causes = code, reason, causes or []
-
-    def status(self) -> dict:
-        return {
-            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": str(self), "reason": self.reason, "code": self.code,
-            "details": {"causes": self.causes},
-        }
 
 
 class Controller:
@@ -265,4 +253,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run from the imported module, not __main__, so its classes are the ones the API module sees.
+    from netlab.runtime import controller as _controller
+
+    raise SystemExit(_controller.main())

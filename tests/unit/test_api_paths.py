@@ -2,7 +2,7 @@ import pytest
 
 from netlab.render.resolv import resolv_conf
 from netlab.runtime.api import match_selector, parse_path
-from netlab.runtime.controller import ApiError
+from netlab.runtime.errors import ApiError
 
 
 @pytest.mark.parametrize("path,expected", [
