@@ -9,13 +9,11 @@ from pathlib import Path
 
 import click
 
-from netlab import lifecycle, names, printers, resources
-from netlab.client import ApiFailure, ApiUnavailable, Client
-from netlab.cluster.config import ClusterConfig
-from netlab.kernel import teardown
-from netlab.manifests import validate as manifest_validate
-from netlab.manifests.problems import ManifestError
-from netlab.runtime.api import APPLY_PATH
+from netlab import names, resources
+from netlab.client import APPLY_PATH, ApiFailure, ApiUnavailable, Client
+
+# Heavier modules (pydantic models, pyroute2, printers) are imported inside the commands that use
+# them, so quick commands such as `down`, `exec` and `logs` start fast.
 
 
 class Fail(click.ClickException):
@@ -59,6 +57,9 @@ def _client(ctx: click.Context) -> Client:
 
 def _load(paths: tuple[str, ...]) -> list:
     """Objects with their sources (file:line) attached, for naming the file in server-side errors."""
+    from netlab.manifests import validate as manifest_validate
+    from netlab.manifests.problems import ManifestError
+
     try:
         sourced = manifest_validate.load_sourced(list(paths), stdin=sys.stdin)
     except ManifestError as e:
@@ -115,6 +116,9 @@ def _step(message: str) -> None:
 @click.pass_context
 def up(ctx: click.Context, paths: tuple[str, ...], timeout: float) -> None:
     """Create the cluster (if needed) and apply the manifests in PATHS; wait until pods run."""
+    from netlab import lifecycle
+    from netlab.cluster.config import ClusterConfig
+
     objects = _load(paths)
     cluster_doc, objects = _split_cluster(objects)
     name = ctx.obj["cluster_opt"] or os.environ.get("NETLAB_CLUSTER") or (cluster_doc or {}).get("name") or "netlab"
@@ -222,6 +226,8 @@ ALL_KINDS = ("pods", "services", "deployments", "replicasets")
 def get(ctx: click.Context, what: str, name: str | None, namespace: str, all_namespaces: bool,
         selector: str | None, output: str | None) -> None:
     """Show objects: `get pods`, `get svc -o wide`, `get all -A`, `get pod NAME -o yaml`."""
+    from netlab import printers
+
     client = _client(ctx)
     words = ALL_KINDS if what == "all" else tuple(what.split(","))
     show_kind = len(words) > 1
@@ -262,6 +268,8 @@ def get(ctx: click.Context, what: str, name: str | None, namespace: str, all_nam
 @click.pass_context
 def describe(ctx: click.Context, what: str, name: str, namespace: str) -> None:
     """Show one object in detail, with its events."""
+    from netlab import printers
+
     client = _client(ctx)
     res = _resource(what)
     try:
@@ -330,6 +338,8 @@ def logs(ctx: click.Context, pod: str, namespace: str, container: str | None, fo
 @click.pass_context
 def down(ctx: click.Context) -> None:
     """Delete the cluster: every namespace, link, route, table, process and file netlab made."""
+    from netlab.kernel import teardown
+
     cluster = _cluster(ctx)
     removed = teardown.teardown(cluster)
     click.echo(f'Deleted cluster "{cluster}": {len(removed)} objects removed.' if removed
@@ -340,6 +350,9 @@ def down(ctx: click.Context) -> None:
 @click.pass_context
 def doctor(ctx: click.Context) -> None:
     """Check this machine for what netlab needs, with the fix for each failure."""
+    from netlab import lifecycle
+    from netlab.cluster.config import ClusterConfig
+
     config = ClusterConfig.from_manifest(None, _cluster(ctx))
     failed = 0
     for c in lifecycle.doctor_checks(config):

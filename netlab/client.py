@@ -10,6 +10,8 @@ from pathlib import Path
 
 from netlab import names
 
+APPLY_PATH = "/apis/netlab.dev/v1alpha1/apply"
+
 
 class ApiUnavailable(Exception):
     pass

@@ -128,3 +128,4 @@ def delete_link(ipr: IPRoute, name: str) -> bool:
 
 def open_netns_fd(name: str) -> int:
     return os.open(nsmod.netns_path(name), os.O_RDONLY)
+

@@ -163,14 +163,15 @@ def ensure_pods(topo: Topology, pods: tuple[PodNet, ...] | list[PodNet]) -> list
 def _ensure_pod(node_ipr, node_links: dict, bridge_index: int, pod: PodNet) -> list[str]:
     changes = []
     with nl.socket_in(pod.netns) as ipr:
-        pod_links = nl.links(ipr)
+        pod_links = nl.links(ipr)  # lo and eth0 at most: cheap
         lo = pod_links["lo"]
         if lo.alias != pod.alias:
             # The marker lives on lo so `down` recognises the namespace even without its veth.
             nl.set_alias(ipr, lo.index, pod.alias)
         nl.ensure_up(ipr, lo)
-        if pod.veth not in node_links or names.POD_IFACE not in pod_links:
-            if pod.veth in node_links:
+        veth = node_links.get(pod.veth)
+        if veth is None or names.POD_IFACE not in pod_links:
+            if veth is not None:
                 nl.delete_link(node_ipr, pod.veth)
             fd = nl.open_netns_fd(pod.netns)
             try:
@@ -180,9 +181,14 @@ def _ensure_pod(node_ipr, node_links: dict, bridge_index: int, pod: PodNet) -> l
             finally:
                 os.close(fd)
             changes.append(f"pod {pod.namespace}/{pod.name}: veth {pod.veth} created")
-            pod_links = nl.links(ipr)
-            node_links[pod.veth] = nl.links(node_ipr)[pod.veth]
-        veth = node_links[pod.veth]
+            index = node_ipr.link_lookup(ifname=pod.veth)[0]
+            node_ipr.link("set", index=index, master=bridge_index, state="up", ifalias=pod.alias)
+            eth0 = ipr.link_lookup(ifname=names.POD_IFACE)[0]
+            ipr.link("set", index=eth0, ifalias=pod.alias)
+            ipr.addr("add", index=eth0, address=pod.ip, prefixlen=pod.prefixlen)
+            ipr.link("set", index=eth0, state="up")
+            ipr.route("replace", dst="default", gateway=pod.gateway, oif=eth0)
+            return changes
         if veth.alias != pod.alias:
             nl.set_alias(node_ipr, veth.index, pod.alias)
         if veth.master != bridge_index or not veth.up:

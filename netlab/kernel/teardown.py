@@ -9,12 +9,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import time
 from pathlib import Path
 
 from netlab import names
-from netlab.kernel import netlink as nl
 from netlab.kernel import netns as nsmod
+from netlab.kernel import rawlink
 
 JOURNAL = "netns.journal"
 
@@ -42,9 +41,7 @@ def _journal(cluster: str) -> set[str]:
 
 def _lo_alias(netns: str) -> str | None:
     try:
-        with nl.socket_in(netns) as ipr:
-            lo = nl.links(ipr).get("lo")
-            return lo.alias if lo else None
+        return rawlink.link_alias(netns, 1)
     except (OSError, nsmod.NetnsError):
         return None
 
@@ -101,10 +98,6 @@ def kill_pidfile(path: Path, expected_cmd: str) -> bool:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         return False
-    for _ in range(50):
-        if not _alive(pid):
-            break
-        time.sleep(0.01)
     return True
 
 
@@ -137,10 +130,7 @@ def daemons(cluster: str) -> list[int]:
 
 
 def host_links(cluster: str) -> list[str]:
-    with nl.socket_in(None) as ipr:
-        return [
-            link.name for link in nl.links(ipr).values() if names.cluster_of_alias(link.alias) == cluster
-        ]
+    return sorted(n for n, alias in rawlink.link_aliases(None).items() if names.cluster_of_alias(alias) == cluster)
 
 
 
@@ -167,9 +157,7 @@ def teardown(cluster: str) -> list[str]:
         shutil.rmtree(names.netns_etc_dir(n), ignore_errors=True)
     links = host_links(cluster)
     if links:
-        with nl.socket_in(None) as ipr:
-            for link in links:
-                nl.delete_link(ipr, link)
+        nsmod.run_ip_batch((f"link delete {link}" for link in links), force=True)
         removed += [f"link {link}" for link in links]
     for directory in (run, Path(names.state_dir(cluster))):
         if directory.exists():

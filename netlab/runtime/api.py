@@ -15,11 +15,11 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 from netlab import resources
+from netlab.client import APPLY_PATH
 from netlab.runtime.controller import Controller
 from netlab.runtime.errors import ApiError
 
 log = logging.getLogger("netlab.api")
-APPLY_PATH = "/apis/netlab.dev/v1alpha1/apply"
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):

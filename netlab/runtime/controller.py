@@ -177,6 +177,7 @@ class Controller:
             teardown.kill_processes_in([p.netns for p in gone])
             for change in podnet.remove_namespaces([p.netns for p in gone]):
                 self.event("Killing", change)
+        t0 = time.monotonic()
         if new:
             nets = [n for n in topo.pods if f"{n.namespace}/{n.name}" in {p.key for p in new}]
             teardown.record_intent(self.cluster, [n.netns for n in nets])
@@ -184,7 +185,10 @@ class Controller:
                 self.event("Created", change)
             for pod in new:
                 self._write_resolv(pod)
+        t1 = time.monotonic()
         self.supervisor.sync(self._container_specs())
+        log.info("commit: %d new, %d gone; kernel %.3fs, containers %.3fs", len(new), len(gone), t1 - t0,
+                 time.monotonic() - t1)
 
     def _write_resolv(self, pod: PlacedPod) -> None:
         directory = Path(names.netns_etc_dir(pod.netns))
