@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -334,6 +335,66 @@ def logs(ctx: click.Context, pod: str, namespace: str, container: str | None, fo
         pass
 
 
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("name")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.option("--image", default="busybox", show_default=True, help="Recorded on the pod; images are not pulled.")
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option("-i", "--stdin", "interactive", is_flag=True, help="Keep stdin open (run the command attached).")
+@click.option("-t", "--tty", is_flag=True, help="Allocate a terminal (with -i).")
+@click.option("--rm", is_flag=True, help="Delete the pod when the command ends.")
+@click.option("-l", "--labels", default="", help="Labels, e.g. app=web,tier=front.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the pod.")
+@click.pass_context
+def run(ctx: click.Context, name: str, command: tuple[str, ...], image: str, namespace: str, interactive: bool,
+        tty: bool, rm: bool, labels: str, timeout: float) -> None:
+    """Start a one-off pod, as `kubectl run NAME --image=IMG [-it] [--rm] -- CMD` does.
+
+    With -i/-t the command runs attached to your terminal inside the pod's network namespace (the
+    pod holds the namespace with a sleeping container); without, it runs as the pod's container and
+    its output is printed when it ends. Without a command the pod runs the echo server and stays.
+    """
+    client = _client(ctx)
+    label_map = dict(kv.split("=", 1) for kv in labels.split(",") if "=" in kv) or {"run": name}
+    attached = bool(command) and (interactive or tty)
+    container: dict = {"name": name, "image": image}
+    if attached:
+        container["command"] = ["sleep", "infinity"]
+    elif command:
+        container["command"] = list(command)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace, "labels": label_map},
+           "spec": {"containers": [container], "restartPolicy": "Never" if command else "Always"}}
+    try:
+        client.request("POST", APPLY_PATH, {"objects": [pod]})
+    except ApiFailure as e:
+        raise Fail(str(e)) from e
+    path = f"/api/v1/namespaces/{namespace}/pods/{name}"
+    code = 0
+    try:
+        if not command:
+            click.echo(f"pod/{name} created")
+            return
+        done = ("Running",) if attached else ("Succeeded", "Failed")
+        deadline = time.monotonic() + timeout
+        while (phase := client.get(path)["status"]["phase"]) not in done:
+            if time.monotonic() > deadline:
+                raise Fail(f"pod {name} did not reach {'/'.join(done)} within {timeout:.0f}s (phase {phase})")
+            time.sleep(0.05)
+        if attached:
+            code = subprocess.call(["ip", "netns", "exec", names.pod_netns(namespace, name), *command])
+        else:
+            for chunk in client.stream(path + "/log"):
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+            status = client.get(path)["status"]["containerStatuses"][0]["state"]
+            code = (status.get("terminated") or {}).get("exitCode", 0) or 0
+    finally:
+        if rm and command:
+            client.request("DELETE", path)
+            click.echo(f'pod "{name}" deleted', err=True)
+    sys.exit(code)
+
+
 @main.command()
 @click.pass_context
 def down(ctx: click.Context) -> None:
@@ -363,7 +424,7 @@ def doctor(ctx: click.Context) -> None:
         sys.exit(1)
 
 
-def run() -> None:
+def entry() -> None:
     try:
         main()
     except ApiUnavailable as e:
@@ -372,4 +433,4 @@ def run() -> None:
 
 
 if __name__ == "__main__":
-    run()
+    entry()

@@ -34,6 +34,8 @@ class ClusterConfig:
     nodes: tuple[NodeSpec, ...] = field(default_factory=tuple)
     backoff_initial: float = 10.0
     backoff_max: float = 300.0
+    lb_pool: tuple[str, str] = ("172.18.255.200", "172.18.255.250")
+    node_port_range: tuple[int, int] = (30000, 32767)
 
     @staticmethod
     def from_manifest(doc: dict | None, name: str | None = None) -> ClusterConfig:
@@ -42,6 +44,8 @@ class ClusterConfig:
         net = doc.get("networking") or {}
         underlay = doc.get("underlay") or {}
         backoff = doc.get("restartBackoff") or {}
+        pool = doc.get("loadBalancerPool") or {}
+        low, _, high = str(doc.get("nodePortRange", "30000-32767")).partition("-")
         node_docs = doc.get("nodes") or list(DEFAULT_NODES)
         node_names = kind_node_names(cluster, [n.get("role", "control-plane") for n in node_docs])
         nodes = tuple(
@@ -59,6 +63,8 @@ class ClusterConfig:
             nodes=nodes,
             backoff_initial=float(backoff.get("initialSeconds", 10)),
             backoff_max=float(backoff.get("maxSeconds", 300)),
+            lb_pool=(pool.get("start", "172.18.255.200"), pool.get("end", "172.18.255.250")),
+            node_port_range=(int(low), int(high)),
         )
 
     @property
@@ -85,6 +91,7 @@ class ClusterConfig:
             underlay_prefix=ipaddress.ip_network(self.underlay).prefixlen,
             nodes=nodes,
             pods=tuple(pod_nets),
+            service_cidr=self.service_subnet,
         )
 
 

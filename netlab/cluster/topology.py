@@ -38,7 +38,7 @@ class PodNet:
 @dataclass(frozen=True)
 class Route:
     dst: str
-    via: str
+    via: str | None  # None: on-link through dev
     dev: str
     onlink: bool = False
 
@@ -52,6 +52,7 @@ class Topology:
     underlay_prefix: int
     nodes: tuple[NodeNet, ...]
     pods: tuple[PodNet, ...] = ()
+    service_cidr: str = "10.96.0.0/16"
 
     def node(self, name: str) -> NodeNet:
         for n in self.nodes:
@@ -68,7 +69,8 @@ class Topology:
 
     def node_routes(self, node: NodeNet) -> list[Route]:
         """Routes in one node to the other nodes' pod CIDRs, without NAT."""
-        routes = []
+        # A node's own connections to a ClusterIP are routed before nat-output DNATs them: give them a route.
+        routes = [Route(self.service_cidr, None, names.NODE_BRIDGE)]
         for other in self.nodes:
             if other.name == node.name:
                 continue

@@ -99,10 +99,14 @@ def routes(ipr: IPRoute) -> set[tuple[str, str | None, int | None]]:
     return out
 
 
-def ensure_route(ipr: IPRoute, have: set, dst: str, via: str, oif: int, onlink: bool = False) -> bool:
+def ensure_route(ipr: IPRoute, have: set, dst: str, via: str | None, oif: int, onlink: bool = False) -> bool:
     if (dst, via, oif) in have:
         return False
-    kwargs = {"dst": dst, "gateway": via, "oif": oif}
+    kwargs = {"dst": dst, "oif": oif}
+    if via is None:
+        kwargs["scope"] = 253  # link
+    else:
+        kwargs["gateway"] = via
     if onlink:
         kwargs["flags"] = RTNH_F_ONLINK
     ipr.route("replace", **kwargs)

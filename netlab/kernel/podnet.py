@@ -101,7 +101,8 @@ def _ensure_node(topo: Topology, node: NodeNet) -> list[str]:
         index_of = {n: link.index for n, link in nl.links(ipr).items()}
         for route in topo.node_routes(node):
             if nl.ensure_route(ipr, have_routes, route.dst, route.via, index_of[route.dev], route.onlink):
-                changes.append(f"node {node.name}: route {route.dst} via {route.via} dev {route.dev}")
+                via = f" via {route.via}" if route.via else ""
+                changes.append(f"node {node.name}: route {route.dst}{via} dev {route.dev}")
     return changes
 
 
@@ -183,6 +184,7 @@ def _ensure_pod(node_ipr, node_links: dict, bridge_index: int, pod: PodNet) -> l
             changes.append(f"pod {pod.namespace}/{pod.name}: veth {pod.veth} created")
             index = node_ipr.link_lookup(ifname=pod.veth)[0]
             node_ipr.link("set", index=index, master=bridge_index, state="up", ifalias=pod.alias)
+            _hairpin(node_ipr, index)
             eth0 = ipr.link_lookup(ifname=names.POD_IFACE)[0]
             ipr.link("set", index=eth0, ifalias=pod.alias)
             ipr.addr("add", index=eth0, address=pod.ip, prefixlen=pod.prefixlen)
@@ -193,6 +195,7 @@ def _ensure_pod(node_ipr, node_links: dict, bridge_index: int, pod: PodNet) -> l
             nl.set_alias(node_ipr, veth.index, pod.alias)
         if veth.master != bridge_index or not veth.up:
             node_ipr.link("set", index=veth.index, master=bridge_index, state="up")
+        _hairpin(node_ipr, veth.index)
         eth0 = pod_links[names.POD_IFACE]
         if eth0.alias != pod.alias:
             nl.set_alias(ipr, eth0.index, pod.alias)
@@ -200,6 +203,12 @@ def _ensure_pod(node_ipr, node_links: dict, bridge_index: int, pod: PodNet) -> l
         nl.ensure_up(ipr, eth0)
         nl.ensure_route(ipr, nl.routes(ipr), "default", pod.gateway, eth0.index)
     return changes
+
+
+def _hairpin(ipr, index: int) -> None:
+    """A pod reaching its own Service and DNATed to itself comes back out of the port it entered by:
+    with br_netfilter the bridge forwards that frame only in hairpin mode (flannel's hairpinMode)."""
+    ipr.link("set", index=index, kind="bridge_slave", mode=1)
 
 
 def remove_namespaces(netns_names: list[str]) -> list[str]:

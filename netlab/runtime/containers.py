@@ -201,6 +201,14 @@ class Supervisor:
         for key in [k for k in self._containers if k[0] == pod_key]:
             self._stop(self._containers.pop(key))
 
+    def kill_container(self, pod_key: str, container: str) -> bool:
+        """SIGKILL one running container (a failed liveness probe); tick sees the exit and applies
+        the restartPolicy as for any other exit."""
+        c = self._containers.get((pod_key, container))
+        if c is None or c.pid is None or c.state != "running":
+            return False
+        return _signal_group(c.pid, c.start_time, signal.SIGKILL)
+
     def log_path(self, pod_key: str, container: str) -> Path:
         """Where the container's output goes."""
         return pod_dir(self.run_dir, pod_key) / f"{container}.log"

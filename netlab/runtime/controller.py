@@ -17,6 +17,7 @@ from pathlib import Path
 
 from netlab import names
 from netlab.cluster.config import ClusterConfig
+from netlab.cluster.services import Allocation, AllocationError, Pools, ResolvedService, allocate, resolve, svc_key
 from netlab.cluster.topology import Topology
 from netlab.cluster.workloads import PlacedPod, PlacementError, expand, place
 from netlab.kernel import podnet, teardown
@@ -25,8 +26,10 @@ from netlab.resources import BUILTIN_NAMESPACES, CLUSTER_SCOPED
 from netlab.runtime import state as statemod
 from netlab.runtime import views
 from netlab.runtime.containers import ContainerSpec, Supervisor
+from netlab.runtime.dataplane import Dataplane, policy_rulesets
 from netlab.runtime.errors import ApiError
 from netlab.runtime.launcher import ensure_launcher
+from netlab.runtime.probes import Prober, ProbeState
 
 log = logging.getLogger("netlab.controller")
 
@@ -46,6 +49,10 @@ class Controller:
         self.rng = random.Random()
         self.started = time.time()
         self.supervisor: Supervisor | None = None
+        self.prober = Prober(clock=time.time)
+        self.dataplane = Dataplane()
+        self.ready: dict[str, bool] = {}
+        self.resolved: dict[str, ResolvedService] = {}
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -76,11 +83,84 @@ class Controller:
         for pod in self.state.pods.values():
             self._write_resolv(pod)
         self.supervisor.sync(self._container_specs())
+        self._sync_dataplane()
 
     def tick(self) -> None:
         with self.lock:
             for ev in self.supervisor.tick():
                 self.event(ev.reason, ev.message, f"Pod {ev.pod_key}")
+            self.prober.sync(self._probe_states())
+            self.prober.tick()
+            for pod_key, container, message in self.prober.drain_events():
+                self.event("Unhealthy", f"{container}: {message}", f"Pod {pod_key}")
+            for pod_key, container, message in self.prober.liveness_failures():
+                self.event("Killing", f"Container {container} failed liveness probe ({message}), will be restarted",
+                           f"Pod {pod_key}")
+                self.supervisor.kill_container(pod_key, container)
+            self.prober.take_changed()
+            if self._ready_map() != self.ready:
+                self._sync_dataplane()
+
+    def _ready_map(self) -> dict[str, bool]:
+        out = {}
+        for key in self.state.pods:
+            statuses = self.supervisor.status(key)
+            out[key] = bool(statuses) and all(
+                st.state == "running" and self.prober.ready(key, st.name) for st in statuses)
+        return out
+
+    def _probe_states(self) -> list[ProbeState]:
+        topo_nodes = {n.name: n.netns for n in self.topology({}).nodes}
+        wanted = []
+        for key, pod in self.state.pods.items():
+            running = {st.name: st for st in self.supervisor.status(key) if st.state == "running"}
+            for c in pod.spec.get("containers", []):
+                st = running.get(c["name"])
+                if st is None:
+                    continue
+                named = {cp["name"]: cp["containerPort"] for cp in c.get("ports") or [] if cp.get("name")}
+                for kind in ("readiness", "liveness"):
+                    spec = c.get(f"{kind}Probe")
+                    if spec:
+                        wanted.append(ProbeState(key, c["name"], kind, spec, pod.ip, pod.netns,
+                                                 topo_nodes[pod.node], named, st.started_at or time.time()))
+        return wanted
+
+    def _pools(self) -> Pools:
+        return Pools(self.config.service_subnet, self.config.node_port_range, *self.config.lb_pool)
+
+    def _allocate(self, objects: dict[str, dict]) -> dict[str, Allocation]:
+        services = [o for o in objects.values() if o["kind"] == "Service"]
+        try:
+            return allocate(services, self.state.allocations, self._pools())
+        except AllocationError as e:
+            causes = [{"object": o, "field": f, "message": m} for o, f, m in e.problems]
+            raise ApiError(422, "Invalid", str(e), causes) from e
+
+    def _sync_dataplane(self) -> None:
+        """Endpoints follow pod readiness; nft rules and LoadBalancer announcements follow endpoints."""
+        self.ready = self._ready_map()
+        pods = list(self.state.pods.values())
+        user_eps = {f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}": o
+                    for o in self.state.objects.values() if o["kind"] == "Endpoints"}
+        resolved = {}
+        for obj in self.state.objects.values():
+            if obj["kind"] != "Service":
+                continue
+            key = svc_key(obj)
+            alloc = self.state.allocations.get(key, Allocation())
+            resolved[key] = resolve(obj, alloc, pods, self.ready, user_eps.get(key))
+        before = {k: v.endpoints for k, v in self.resolved.items()}
+        self.resolved = resolved
+        for key, rs in resolved.items():
+            if before.get(key) != rs.endpoints and key in before:
+                ready = sum(1 for e in rs.endpoints if e.ready)
+                self.event("EndpointsChanged", f"{ready} ready of {len(rs.endpoints)} endpoints",
+                           f"Service {key}")
+        policies = policy_rulesets(self.topology(), self.state)
+        for change in self.dataplane.sync(self.topology(), self.config.pod_subnet, list(resolved.values()),
+                                          policies):
+            self.event("RulesChanged", change)
 
     def event(self, reason: str, message: str, obj: str = "") -> None:
         self.events.append({"time": time.time(), "reason": reason, "message": message, "object": obj})
@@ -104,9 +184,10 @@ class Controller:
                                 "namespace": obj["metadata"].get("namespace", ""), "action": action})
             self._check_namespaces(new_objects, objects)
             new_pods = self._place(new_objects)
+            allocations = self._allocate(new_objects)
             if dry_run:
                 return results
-            self._commit(new_objects, new_pods)
+            self._commit(new_objects, new_pods, allocations)
             for r in results:
                 if r["action"] != "unchanged":
                     self.event(r["action"].capitalize(), f"{r['kind']} {r['namespace']}/{r['name']} {r['action']}")
@@ -126,12 +207,12 @@ class Controller:
                 pod = self.state.pods[f"{namespace}/{name}"]
                 pods = {k: p for k, p in self.state.pods.items() if k != pod.key}
                 new_pods = self._place(new_objects, pods)
-                self._commit(new_objects, new_pods)
+                self._commit(new_objects, new_pods, self.state.allocations)
                 return views.pod(pod, [], self.topology())
             else:
                 raise ApiError(404, "NotFound", f'{kind.lower()}s "{name}" not found')
             new_pods = self._place(new_objects)
-            self._commit(new_objects, new_pods)
+            self._commit(new_objects, new_pods, self._allocate(new_objects))
             self.event("Deleted", f"{kind} {namespace}/{name} deleted")
             return removed
 
@@ -159,13 +240,15 @@ class Controller:
             raise ApiError(422, "Invalid", str(e), causes) from e
         return {p.key: p for p in placed}
 
-    def _commit(self, objects: dict[str, dict], pods: dict[str, PlacedPod]) -> None:
+    def _commit(self, objects: dict[str, dict], pods: dict[str, PlacedPod],
+                allocations: dict[str, Allocation]) -> None:
         before = self.state.pods
         gone = [p for k, p in before.items() if k not in pods or (pods[k].node, pods[k].ip) != (p.node, p.ip)]
         respec = [k for k, p in pods.items() if k in before and before[k].spec != p.spec]
         new = [p for k, p in pods.items() if k not in before or before[k] in gone]
         self.state.objects = objects
         self.state.pods = pods
+        self.state.allocations = allocations
         self.state.resource_version += 1
         statemod.save(self.cluster, self.state)
         topo = self.topology()
@@ -187,6 +270,7 @@ class Controller:
                 self._write_resolv(pod)
         t1 = time.monotonic()
         self.supervisor.sync(self._container_specs())
+        self._sync_dataplane()
         log.info("commit: %d new, %d gone; kernel %.3fs, containers %.3fs", len(new), len(gone), t1 - t0,
                  time.monotonic() - t1)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from netlab import names
+from netlab.cluster.services import Allocation
 from netlab.cluster.workloads import PlacedPod
 
 
@@ -17,6 +18,7 @@ class State:
     cluster_name: str = "netlab"
     objects: dict[str, dict] = field(default_factory=dict)  # "Kind/namespace/name" -> Kubernetes JSON
     pods: dict[str, PlacedPod] = field(default_factory=dict)  # "namespace/name" -> placement
+    allocations: dict[str, Allocation] = field(default_factory=dict)  # "namespace/name" of a Service
     resource_version: int = 0
 
     def to_dict(self) -> dict:
@@ -25,6 +27,7 @@ class State:
             "cluster": self.cluster,
             "objects": self.objects,
             "pods": {k: p.to_dict() for k, p in self.pods.items()},
+            "allocations": {k: a.to_dict() for k, a in self.allocations.items()},
             "resourceVersion": self.resource_version,
         }
 
@@ -35,6 +38,7 @@ class State:
             cluster_name=d.get("clusterName", "netlab"),
             objects=d.get("objects") or {},
             pods={k: PlacedPod.from_dict(v) for k, v in (d.get("pods") or {}).items()},
+            allocations={k: Allocation.from_dict(v) for k, v in (d.get("allocations") or {}).items()},
             resource_version=int(d.get("resourceVersion", 0)),
         )
 

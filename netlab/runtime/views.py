@@ -8,6 +8,7 @@ import time
 from typing import TYPE_CHECKING
 
 from netlab.cluster.config import ClusterConfig
+from netlab.cluster.services import endpoints_object, endpointslice_object, port_key
 from netlab.cluster.topology import Topology
 from netlab.cluster.workloads import PlacedPod, node_labels, template_hash
 from netlab.resources import BUILTIN_NAMESPACES
@@ -198,6 +199,20 @@ def list_objects(ctl: Controller, kind: str, ns: str | None) -> list[dict]:
                 out.append(deployment(o, owned))
             else:
                 out.append(replicaset(o, template_hash(o["spec"]["template"]), owned))
+    elif kind == "Service":
+        out = [service(o, ctl.state.allocations.get(f"{o['metadata'].get('namespace', 'default')}/"
+                                                    f"{o['metadata']['name']}"))
+               for o in ctl.state.objects.values() if o["kind"] == "Service" and in_ns(o)]
+    elif kind in ("Endpoints", "EndpointSlice"):
+        out = []
+        for rs in ctl.resolved.values():
+            svc = ctl.state.objects.get(f"Service/{rs.namespace}/{rs.name}")
+            if svc is None or not in_ns(svc) or not (svc.get("spec") or {}).get("selector"):
+                continue
+            created = svc["metadata"].get("creationTimestamp")
+            out.append(endpoints_object(rs, created) if kind == "Endpoints" else endpointslice_object(rs, created))
+        if kind == "Endpoints":
+            out += [o for o in ctl.state.objects.values() if o["kind"] == "Endpoints" and in_ns(o)]
     elif kind == "Event":
         out = [event(e, i) for i, e in enumerate(ctl.events)]
         out = [e for e in out if ns is None or e["metadata"]["namespace"] == ns]
@@ -205,6 +220,25 @@ def list_objects(ctl: Controller, kind: str, ns: str | None) -> list[dict]:
     else:
         out = [o for o in ctl.state.objects.values() if o["kind"] == kind and in_ns(o)]
     return sorted(out, key=lambda o: (o["metadata"].get("namespace") or "", o["metadata"]["name"]))
+
+
+def service(obj: dict, alloc) -> dict:
+    """The Service as the API server stores it: with its allocated ClusterIP, node ports and LB address."""
+    spec = dict(obj.get("spec") or {})
+    status: dict = {"loadBalancer": {}}
+    if alloc is not None:
+        if alloc.cluster_ip:
+            spec["clusterIP"], spec["clusterIPs"] = alloc.cluster_ip, [alloc.cluster_ip]
+        ports = []
+        for p in spec.get("ports") or []:
+            node_port = alloc.node_ports.get(port_key(p))
+            ports.append({**p, "nodePort": node_port} if node_port else p)
+        spec["ports"] = ports
+        if alloc.load_balancer_ip:
+            status["loadBalancer"] = {"ingress": [{"ip": alloc.load_balancer_ip, "ipMode": "VIP"}]}
+    if spec.get("clusterIP") == "None":
+        spec["clusterIPs"] = ["None"]
+    return {**obj, "spec": spec, "status": status}
 
 
 def event(e: dict, index: int) -> dict:

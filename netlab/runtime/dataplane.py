@@ -1,0 +1,113 @@
+"""Per-node nftables rulesets and LoadBalancer announcements, applied as diffs.
+
+The previous state is what this process applied (kube-proxy's rule: never list the kernel's table
+back to diff it). A fresh controller starts with a full, atomic table replacement per node.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from netlab import names
+from netlab.cluster.netpol import PolicyNamespace, PolicyPod
+from netlab.cluster.services import ResolvedService
+from netlab.cluster.topology import Topology
+from netlab.kernel import netlink as nl
+from netlab.kernel import nft
+from netlab.render.nft import Ruleset, render_diff, render_full
+from netlab.render.nft_policy import policy_ruleset
+from netlab.render.nft_services import services_ruleset
+from netlab.resources import BUILTIN_NAMESPACES
+
+log = logging.getLogger("netlab.dataplane")
+
+
+def announcer(svc: ResolvedService, topo: Topology) -> str | None:
+    """The node that answers ARP for a LoadBalancer IP (MetalLB L2 style): with Local traffic policy a
+    node that has a ready endpoint, otherwise a node chosen by a stable hash of the service."""
+    if not svc.load_balancer_ip:
+        return None
+    nodes = [n.name for n in topo.nodes]
+    if svc.external_local:
+        local = sorted({e.node for e in svc.endpoints if e.ready and e.node in nodes})
+        if local:
+            nodes = local
+    digest = int(hashlib.sha256(svc.key.encode()).hexdigest(), 16)
+    return nodes[digest % len(nodes)]
+
+
+def policy_inputs(state) -> tuple[list[PolicyPod], list[PolicyNamespace], list[dict]]:
+    pods = [
+        PolicyPod(p.namespace, p.name, p.ip, p.node, dict(p.labels), tuple(
+            (cp.get("name"), cp["containerPort"], cp.get("protocol", "TCP"))
+            for c in p.spec.get("containers", []) for cp in c.get("ports") or []))
+        for p in state.pods.values()
+    ]
+    explicit = {o["metadata"]["name"]: o for o in state.objects.values() if o["kind"] == "Namespace"}
+    namespaces = [PolicyNamespace(n, dict((explicit.get(n, {}).get("metadata") or {}).get("labels") or {}))
+                  for n in sorted(set(explicit) | set(BUILTIN_NAMESPACES) | {p.namespace for p in pods})]
+    policies = [o for o in state.objects.values() if o["kind"] == "NetworkPolicy"]
+    return pods, namespaces, policies
+
+
+def policy_rulesets(topo: Topology, state) -> dict[str, Ruleset]:
+    """NetworkPolicy rules per node, for the pods on that node (each node enforces its own side)."""
+    pods, namespaces, policies = policy_inputs(state)
+    return {n.name: policy_ruleset(n.name, pods, namespaces, policies) for n in topo.nodes}
+
+
+class Dataplane:
+    def __init__(self) -> None:
+        self.applied: dict[str, Ruleset] = {}
+        self.announced: dict[str, set[str]] = {}
+
+    def rulesets(self, topo: Topology, cluster_cidr: str, services: list[ResolvedService],
+                 extra: dict[str, Ruleset] | None = None) -> dict[str, Ruleset]:
+        out = {}
+        for node in topo.nodes:
+            rs = services_ruleset(node.name, [node.underlay_ip], cluster_cidr, services)
+            if extra and node.name in extra:
+                rs.merge(extra[node.name])
+            out[node.name] = rs
+        return out
+
+    def sync(self, topo: Topology, cluster_cidr: str, services: list[ResolvedService],
+             extra: dict[str, Ruleset] | None = None) -> list[str]:
+        changes = []
+        wanted = self.rulesets(topo, cluster_cidr, services, extra)
+        for node in topo.nodes:
+            rs = wanted[node.name]
+            old = self.applied.get(node.name)
+            text = render_full(rs) if old is None else render_diff(old, rs)
+            if text:
+                nft.apply(node.netns, text)
+                self.applied[node.name] = rs
+                changes.append(f"node {node.name}: nftables {'loaded' if old is None else 'updated'}"
+                               f" ({text.count(chr(10))} lines)")
+        changes += self._announce(topo, services)
+        return changes
+
+    def _announce(self, topo: Topology, services: list[ResolvedService]) -> list[str]:
+        want: dict[str, set[str]] = {n.name: set() for n in topo.nodes}
+        for svc in services:
+            node = announcer(svc, topo)
+            if node:
+                want[node].add(svc.load_balancer_ip)
+        changes = []
+        for node in topo.nodes:
+            have = self.announced.get(node.name)
+            if have == want[node.name]:
+                continue
+            with nl.socket_in(node.netns) as ipr:
+                index = nl.links(ipr)[names.NODE_UPLINK].index
+                current = {a for a, plen in nl.addresses(ipr, index) if plen == 32}
+                for ip in sorted(want[node.name] - current):
+                    nl.ensure_address(ipr, index, ip, 32)
+                    changes.append(f"node {node.name}: announcing LoadBalancer IP {ip}")
+                for ip in sorted(current - want[node.name]):
+                    with nl.tolerate(99):  # EADDRNOTAVAIL
+                        ipr.addr("del", index=index, address=ip, prefixlen=32)
+                    changes.append(f"node {node.name}: no longer announcing {ip}")
+            self.announced[node.name] = want[node.name]
+        return changes
