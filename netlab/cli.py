@@ -150,13 +150,20 @@ def up(ctx: click.Context, paths: tuple[str, ...], timeout: float) -> None:
     click.echo(f"Cluster {config.name!r} is up. Try: netlab get pods -o wide")
 
 
+def _settled(pod: dict) -> bool:
+    """Ready, or finished for good (a Never/OnFailure pod that completed)."""
+    status = pod["status"]
+    ready = any(c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions", []))
+    return ready or status["phase"] in ("Succeeded", "Failed")
+
+
 def _wait_running(client: Client, timeout: float) -> None:
     start = time.monotonic()
     while True:
         pods = client.get("/api/v1/pods")["items"]
-        waiting = [p for p in pods if p["status"]["phase"] not in ("Running", "Succeeded")]
+        waiting = [p for p in pods if not _settled(p)]
         if not waiting:
-            _step(f"{len(pods)} pods Running ({time.monotonic() - start:.1f}s)")
+            _step(f"{len(pods)} pods Ready ({time.monotonic() - start:.1f}s)")
             return
         if time.monotonic() - start > timeout:
             raise Fail(f"timed out after {timeout:.0f}s waiting for pods: "
@@ -286,6 +293,19 @@ def describe(ctx: click.Context, what: str, name: str, namespace: str) -> None:
             related["endpoints"] = client.get(f"/api/v1/namespaces/{namespace}/endpoints/{name}")
         except ApiFailure:
             related["endpoints"] = None
+    if res.kind == "NetworkPolicy":
+        from netlab.cluster import netpol
+
+        pods = [netpol.PolicyPod(
+            p["metadata"].get("namespace") or "default", p["metadata"]["name"],
+            (p.get("status") or {}).get("podIP") or "", p["spec"].get("nodeName") or "",
+            dict(p["metadata"].get("labels") or {}),
+            tuple((cp.get("name"), cp["containerPort"], cp.get("protocol") or "TCP")
+                  for c in p["spec"].get("containers") or [] for cp in c.get("ports") or []))
+            for p in client.get("/api/v1/pods")["items"]]
+        namespaces = [netpol.PolicyNamespace(n["metadata"]["name"], dict(n["metadata"].get("labels") or {}))
+                      for n in client.get("/api/v1/namespaces")["items"]]
+        related["explain"] = netpol.explain(obj, [p for p in pods if p.ip], namespaces)
     click.echo(printers.describe(res.kind, obj, time.time(), related), nl=False)
 
 

@@ -1162,7 +1162,62 @@ def _describe_networkpolicy(np: dict, now: float, related: dict) -> str:
     else:
         w.write(1, "Not affecting egress traffic\n")
     w.write(1, f"Policy Types: {', '.join(types)}\n")
+    if related.get("explain"):
+        _netpol_explained(w, related["explain"])
     return w.render()
+
+
+def _netpol_explained(w: _Writer, ex: dict) -> None:
+    """netlab's addition after kubectl's layout: the policy resolved against the live pods
+    (`netlab.cluster.netpol.explain`): selected pods, then per rule the peers (pods, CIDRs) and ports."""
+    w.flush()
+    selected = ex.get("selectedPods") or []
+    w.write(0, f"Selected pods ({len(selected)}):\n")
+    if not selected:
+        w.write(1, "<none> (no pod matches the pod selector yet)\n")
+    for p in selected:
+        w.write(1, f"{p['pod']}\t{p.get('ip') or '<none>'}\t{p.get('node') or '<none>'}\n")
+    w.flush()
+    for key, title, who in (("ingress", "Allowing ingress traffic from:", "source"),
+                            ("egress", "Allowing egress traffic to:", "destination")):
+        if key.capitalize() not in (ex.get("policyTypes") or []):
+            continue
+        w.write(0, f"{title}\n")
+        rules = ex.get(key) or []
+        if not rules:
+            w.write(1, f"<none> (selected pods are isolated for {key})\n")
+        for rule in rules:
+            w.write(1, f"Rule {rule.get('rule', 0)}:\n")
+            peers = rule.get("peers")
+            if peers == "all":
+                w.write(2, f"Peers: <any> (every {who})\n")
+            elif not peers:
+                w.write(2, "Peers: <none> (nothing matches the peers yet)\n")
+            else:
+                w.write(2, "Peers:\n")
+                for peer in peers:
+                    if "cidr" in peer:
+                        text = f"CIDR {peer['cidr']}"
+                        if peer.get("except"):
+                            text += f" except {', '.join(peer['except'])}"
+                        w.write(3, f"{text}\n")
+                    else:
+                        w.write(3, f"{peer['pod']}\t{peer.get('ip') or '<none>'}\n")
+            ports = rule.get("ports")
+            if ports == "all":
+                w.write(2, "Ports: <any>\n")
+            elif not ports:
+                w.write(2, "Ports: <none> (no named port resolves on any destination)\n")
+            else:
+                texts = [", ".join(entry.get("ports") or []) for entry in ports]
+                if len(set(texts)) == 1:  # numeric ports: the same on every destination
+                    w.write(2, f"Ports: {texts[0]}\n")
+                else:  # named ports resolve per destination pod
+                    w.write(2, "Ports:\n")
+                    for entry, text in zip(ports, texts, strict=True):
+                        target = "<non-pod addresses>" if entry.get("pod") == "*" else entry.get("pod")
+                        w.write(3, f"{target}\t{text}\n")
+            w.flush()
 
 
 def smart_label(field: str) -> str:

@@ -36,6 +36,9 @@ class ClusterConfig:
     backoff_max: float = 300.0
     lb_pool: tuple[str, str] = ("172.18.255.200", "172.18.255.250")
     node_port_range: tuple[int, int] = (30000, 32767)
+    dns_upstreams: tuple[str, ...] | None = None
+    dns_ttl: int = 30
+    dns_replicas: int = 2
 
     @staticmethod
     def from_manifest(doc: dict | None, name: str | None = None) -> ClusterConfig:
@@ -45,6 +48,7 @@ class ClusterConfig:
         underlay = doc.get("underlay") or {}
         backoff = doc.get("restartBackoff") or {}
         pool = doc.get("loadBalancerPool") or {}
+        dns = doc.get("dns") or {}
         low, _, high = str(doc.get("nodePortRange", "30000-32767")).partition("-")
         node_docs = doc.get("nodes") or list(DEFAULT_NODES)
         node_names = kind_node_names(cluster, [n.get("role", "control-plane") for n in node_docs])
@@ -65,6 +69,9 @@ class ClusterConfig:
             backoff_max=float(backoff.get("maxSeconds", 300)),
             lb_pool=(pool.get("start", "172.18.255.200"), pool.get("end", "172.18.255.250")),
             node_port_range=(int(low), int(high)),
+            dns_upstreams=tuple(dns["upstreams"]) if dns.get("upstreams") is not None else None,
+            dns_ttl=int(dns.get("ttl", 30)),
+            dns_replicas=int(dns.get("replicas", 2)),
         )
 
     @property
@@ -73,6 +80,10 @@ class ClusterConfig:
 
     def address_plan(self) -> AddressPlan:
         return AddressPlan(underlay=self.underlay, pod_subnet=self.pod_subnet)
+
+    @property
+    def dns_ip(self) -> str:
+        return str(ipaddress.ip_network(self.service_subnet).network_address + 10)
 
     def lab_cidrs(self) -> list[str]:
         return [self.underlay, self.pod_subnet, self.service_subnet]

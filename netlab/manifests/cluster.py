@@ -20,7 +20,7 @@ DEFAULT_NAME = "netlab"
 
 _KIND_ONLY_TOP = ("featureGates", "runtimeConfig", "kubeadmConfigPatches", "kubeadmConfigPatchesJSON6902",
                   "containerdConfigPatches", "containerdConfigPatchesJSON6902")
-_NETLAB_TOP = ("mode", "underlay", "loadBalancerPool", "nodePortRange", "clusterDomain", "restartBackoff")
+_NETLAB_TOP = ("mode", "underlay", "loadBalancerPool", "nodePortRange", "clusterDomain", "restartBackoff", "dns")
 _KNOWN_TOP = ("apiVersion", "kind", "name", "nodes", "networking")
 _KIND_ONLY_NODE = ("image", "extraMounts", "extraPortMappings", "kubeadmConfigPatches",
                    "kubeadmConfigPatchesJSON6902")
@@ -54,6 +54,12 @@ class Underlay(Model):
 class AddressPool(Model):
     start: str = "172.18.255.200"
     end: str = "172.18.255.250"
+
+
+class DnsConfig(Model):
+    upstreams: list[str] | None = None  # None: the host's non-loopback nameservers from /etc/resolv.conf
+    ttl: int = 30
+    replicas: int = 2
 
 
 class RestartBackoff(Model):
@@ -97,6 +103,7 @@ class Cluster(Model):
     node_port_range: str = "30000-32767"
     cluster_domain: str = "cluster.local"
     restart_backoff: RestartBackoff = Field(default_factory=RestartBackoff)
+    dns: DnsConfig = Field(default_factory=DnsConfig)
     notes: list[str] = Field(default_factory=list, exclude=True)
 
     @model_validator(mode="before")

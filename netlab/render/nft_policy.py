@@ -94,6 +94,15 @@ class _Builder:
         self.pods = pods
         self.namespaces = namespaces
         self.rs = Ruleset()
+        self._nets: dict[tuple[str, str, int], list[ipaddress.IPv4Network] | None] = {}
+
+    def _peer_networks(self, policy: Mapping[str, Any], rule: Mapping[str, Any], direction: str,
+                       index: int) -> list[ipaddress.IPv4Network] | None:
+        """`peer_networks` once per policy rule: it depends on the rule, not on the selected pod."""
+        key = (policy_key(policy), direction, index)
+        if key not in self._nets:
+            self._nets[key] = peer_networks(policy, rule, direction, self.pods, self.namespaces)
+        return self._nets[key]
 
     def _ensure_set(self, name: str, declaration: str, elements: Iterable[str], comment: str) -> str:
         if name not in self.rs.sets:
@@ -107,7 +116,7 @@ class _Builder:
             pkey = policy_key(policy)
             for i, rule in enumerate(rules(policy, direction)):
                 what = f"policy {pkey} {direction.lower()} rule {i}"
-                nets = peer_networks(policy, rule, direction, self.pods, self.namespaces)
+                nets = self._peer_networks(policy, rule, direction, i)
                 if nets == []:
                     continue  # peers that match nothing (yet)
                 peer = ""
@@ -133,10 +142,12 @@ class _Builder:
                     name = self._ensure_set(_rule_set("ports", direction, policy, i), _PORT_DECL,
                                             (_port_element(*r) for r in ranges), f"{what} ports")
                     out.append(f"{peer}meta l4proto . th dport @{name} {verdict}")
-                elements = self._named_elements(rule, nets)
-                if elements:
-                    name = self._ensure_set(_rule_set("named", direction, policy, i), _NAMED_DECL,
-                                            elements, f"{what} named ports")
+                name = _rule_set("named", direction, policy, i)
+                if name not in self.rs.sets:  # shared by every pod the policy selects: resolve once
+                    elements = self._named_elements(rule, nets)
+                    if elements:
+                        self._ensure_set(name, _NAMED_DECL, elements, f"{what} named ports")
+                if name in self.rs.sets:
                     out.append(f"ip daddr . meta l4proto . th dport @{name} {verdict}")
         return out
 

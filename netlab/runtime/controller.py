@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import logging
 import os
 import random
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
 
 from netlab import names
+from netlab.cluster import addons
 from netlab.cluster.config import ClusterConfig
 from netlab.cluster.services import Allocation, AllocationError, Pools, ResolvedService, allocate, resolve, svc_key
 from netlab.cluster.topology import Topology
@@ -103,11 +106,15 @@ class Controller:
 
     def _ready_map(self) -> dict[str, bool]:
         out = {}
-        for key in self.state.pods:
+        for key, pod in self.state.pods.items():
             statuses = self.supervisor.status(key)
             out[key] = bool(statuses) and all(
-                st.state == "running" and self.prober.ready(key, st.name) for st in statuses)
+                st.state == "running" and self.probe_ready(pod, st.name) for st in statuses)
         return out
+
+    def probe_ready(self, pod: PlacedPod, container: str) -> bool:
+        probed = any(c["name"] == container and c.get("readinessProbe") for c in pod.spec.get("containers", []))
+        return self.prober.ready(pod.key, container, probed)
 
     def _probe_states(self) -> list[ProbeState]:
         topo_nodes = {n.name: n.netns for n in self.topology({}).nodes}
@@ -125,6 +132,21 @@ class Controller:
                         wanted.append(ProbeState(key, c["name"], kind, spec, pod.ip, pod.netns,
                                                  topo_nodes[pod.node], named, st.started_at or time.time()))
         return wanted
+
+    def _write_dns_view(self, services: list[ResolvedService]) -> None:
+        namespaces = set(BUILTIN_NAMESPACES) | {o["metadata"]["name"] for o in self.state.objects.values()
+                                                if o["kind"] == "Namespace"}
+        upstreams = list(self.config.dns_upstreams) if self.config.dns_upstreams is not None \
+            else addons.host_upstreams()
+        view = addons.dns_view(self.config, services, list(self.state.pods.values()), sorted(namespaces), upstreams)
+        path = self.run_dir / "dns" / "view.json"
+        text = json.dumps(view, indent=1, sort_keys=True)
+        if path.exists() and path.read_text() == text:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
 
     def _pools(self) -> Pools:
         return Pools(self.config.service_subnet, self.config.node_port_range, *self.config.lb_pool)
@@ -157,6 +179,7 @@ class Controller:
                 ready = sum(1 for e in rs.endpoints if e.ready)
                 self.event("EndpointsChanged", f"{ready} ready of {len(rs.endpoints)} endpoints",
                            f"Service {key}")
+        self._write_dns_view(list(resolved.values()))
         policies = policy_rulesets(self.topology(), self.state)
         for change in self.dataplane.sync(self.topology(), self.config.pod_subnet, list(resolved.values()),
                                           policies):
@@ -167,9 +190,16 @@ class Controller:
         log.info("%s %s %s", reason, obj, message)
 
     # ----- apply and delete ------------------------------------------------------------
+    def _addon_objects(self) -> list[dict]:
+        return addons.dns_objects(self.config, sys.executable, str(self.run_dir / "dns" / "view.json"))
+
     def apply(self, objects: list[dict], dry_run: bool = False) -> list[dict]:
         with self.lock:
             new_objects = dict(self.state.objects)
+            for obj in self._addon_objects():
+                key = statemod.object_key(obj)
+                if key not in new_objects or _strip(new_objects[key]) != _strip(obj):
+                    new_objects[key] = _stamp(obj, new_objects.get(key), self.rng)
             results = []
             for obj in objects:
                 key = statemod.object_key(obj)

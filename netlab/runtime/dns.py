@@ -182,7 +182,7 @@ class DNSServer:
         self.cache: dict[bytes, object] = {}
         self.signature: tuple[int, int, int] | None = None
         self.forwards = 0
-        self.udp: asyncio.DatagramTransport | None = None
+        self.tasks: set[asyncio.Task] = set()
 
     # -- the view --------------------------------------------------------------------------------------------
     def reload(self) -> bool:
@@ -409,7 +409,9 @@ class UDPProtocol(asyncio.DatagramProtocol):
             if reply is None:
                 return
             if isinstance(reply, tuple):
-                asyncio.get_running_loop().create_task(self._slow(data, reply[0], reply[1], addr))
+                task = asyncio.get_running_loop().create_task(self._slow(data, reply[0], reply[1], addr))
+                self.server.tasks.add(task)
+                task.add_done_callback(self.server.tasks.discard)
                 return
             self.transport.sendto(reply, addr)  # type: ignore[union-attr]
         except Exception as e:
@@ -456,8 +458,12 @@ async def serve(view: str, listen: str, port: int, upstream_timeout: float = 1.5
         poller.cancel()
         transport.close()
         tcp.close()
+        for task in list(server.tasks):
+            task.cancel()
         with contextlib.suppress(Exception):
-            await tcp.wait_closed()
+            await asyncio.gather(poller, *server.tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(tcp.wait_closed(), 1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -126,9 +126,10 @@ class Prober:
             changed, self.changed = self.changed, False
             return changed
 
-    def ready(self, pod_key: str, container: str) -> bool:
+    def ready(self, pod_key: str, container: str, has_probe: bool = False) -> bool:
+        """A container with a readiness probe is unready until the probe has passed."""
         p = self.probes.get((pod_key, container, "readiness"))
-        return True if p is None else p.ok
+        return (not has_probe) if p is None else p.ok
 
     def liveness_failures(self) -> list[tuple[str, str, str]]:
         """(pod_key, container, message) for containers whose liveness probe just failed; resets them."""

@@ -66,7 +66,7 @@ def container_specs(pod: PlacedPod, node_ip: str) -> list[ContainerSpec]:
     return out
 
 
-def _container_status(s: ContainerStatus, image: str) -> dict:
+def _container_status(s: ContainerStatus, image: str, probe_ok: bool = True) -> dict:
     if s.state == "running":
         state = {"running": {"startedAt": timestamp(s.started_at or time.time())}}
     elif s.state == "terminated":
@@ -74,7 +74,8 @@ def _container_status(s: ContainerStatus, image: str) -> dict:
                                 "finishedAt": timestamp(s.finished_at or time.time())}}
     else:
         state = {"waiting": {"reason": s.reason or "ContainerCreating"}}
-    return {"name": s.name, "image": image, "ready": s.state == "running", "restartCount": s.restart_count,
+    return {"name": s.name, "image": image, "ready": s.state == "running" and probe_ok,
+            "restartCount": s.restart_count,
             "started": s.state == "running", "state": state}
 
 
@@ -93,10 +94,15 @@ def pod_phase(statuses: list[ContainerStatus], restart_policy: str) -> str:
     return "Pending"
 
 
-def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology) -> dict:
+def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_ready=None,
+        ready: bool | None = None) -> dict:
+    """probe_ready(container) -> bool: the readiness probe's verdict (True without a probe).
+    ready: the pod readiness the data plane currently uses (endpoints follow it)."""
     images = {c["name"]: c.get("image", "") for c in p.spec.get("containers", [])}
     phase = pod_phase(statuses, p.spec.get("restartPolicy", "Always"))
-    ready = bool(statuses) and all(s.state == "running" for s in statuses)
+    probe_ready = probe_ready or (lambda _name: True)
+    if ready is None:
+        ready = bool(statuses) and all(s.state == "running" and probe_ready(s.name) for s in statuses)
     node_ip = topo.node(p.node).underlay_ip
     meta = {"name": p.name, "namespace": p.namespace, "uid": p.uid, "labels": p.labels,
             "creationTimestamp": timestamp(p.created)}
@@ -113,7 +119,8 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology) -> dict:
             "startTime": timestamp(p.created),
             "conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Initialized", "status": "True"},
                            {"type": "ContainersReady", "status": cond}, {"type": "Ready", "status": cond}],
-            "containerStatuses": [_container_status(s, images.get(s.name, "")) for s in statuses],
+            "containerStatuses": [_container_status(s, images.get(s.name, ""), probe_ready(s.name))
+                                  for s in statuses],
         },
     }
 
@@ -170,8 +177,9 @@ def list_objects(ctl: Controller, kind: str, ns: str | None) -> list[dict]:
     topo = ctl.topology()
 
     def pod_views(namespace: str | None) -> list[dict]:
-        return [pod(p, ctl.supervisor.status(p.key), topo) for p in ctl.state.pods.values()
-                if namespace is None or p.namespace == namespace]
+        return [pod(p, ctl.supervisor.status(p.key), topo, lambda c, p=p: ctl.probe_ready(p, c),
+                    ctl.ready.get(p.key, False))
+                for p in ctl.state.pods.values() if namespace is None or p.namespace == namespace]
 
     def in_ns(o: dict) -> bool:
         return ns is None or (o["metadata"].get("namespace") or "default") == ns

@@ -65,7 +65,7 @@ def _answer(proc) -> dict:
 def test_pods_reach_each_other_without_nat(lab, mode):
     path = lab.write("lab.yaml", TOPOLOGY.replace("MODE", mode))
     up = lab.netlab("up", str(path))
-    assert "pods Running" in up.stdout
+    assert "pods Ready" in up.stdout
     c = lab.cluster
     ips = {p: lab.pod_ip(f"{c}-{p}") for p in "abc"}
     pods = json.loads(lab.netlab("get", "pods", "-o", "json").stdout)["items"]

@@ -29,8 +29,8 @@ VIEW = {
         {"name": "empty", "namespace": "default", "type": "ClusterIP", "clusterIPs": [], "headless": True,
          "ports": [{"name": "http", "port": 80, "protocol": "TCP"}],
          "endpoints": [{"ip": "10.244.3.9", "hostname": "z", "ready": False}]},
-        {"name": "ext", "namespace": "default", "type": "ExternalName", "clusterIPs": [], "externalName": "www.example.com",
-         "ports": [], "endpoints": []},
+        {"name": "ext", "namespace": "default", "type": "ExternalName", "clusterIPs": [],
+         "externalName": "www.example.com", "ports": [], "endpoints": []},
         {"name": "alias", "namespace": "default", "type": "ExternalName", "clusterIPs": [],
          "externalName": "app.default.svc.cluster.local", "ports": [], "endpoints": []},
         {"name": "Np", "namespace": "default", "type": "NodePort", "clusterIPs": ["10.96.0.77", "fd00::77"],
@@ -282,9 +282,9 @@ def test_other_domain_and_empty_view() -> None:
 
 
 def test_bad_entries_are_skipped() -> None:
-    view = {"services": [{"name": "x"}, "junk", {"name": "ok", "namespace": "default", "clusterIPs": ["bad", "10.0.0.1"],
-                                                 "ports": [{"name": "p", "port": "80"}], "endpoints": [{"ip": "nope"}]}],
-            "pods": [None, {"ip": "also-bad"}], "ttl": "x"}
+    ok = {"name": "ok", "namespace": "default", "clusterIPs": ["bad", "10.0.0.1"],
+          "ports": [{"name": "p", "port": "80"}], "endpoints": [{"ip": "nope"}]}
+    view = {"services": [{"name": "x"}, "junk", ok], "pods": [None, {"ip": "also-bad"}], "ttl": "x"}
     zone = build_zone(view)
     assert rdatas(zone.lookup("ok.default.svc.cluster.local", QTYPE.A).answer) == ["10.0.0.1"]
 

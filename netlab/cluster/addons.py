@@ -1,0 +1,99 @@
+"""Objects netlab runs for the cluster itself, as kind and kubeadm do: cluster DNS (kube-dns).
+
+They are ordinary objects (a Deployment and a Service in kube-system), so `netlab get pods -n
+kube-system` shows them and the same data paths serve them.
+"""
+
+from __future__ import annotations
+
+from netlab.cluster.config import ClusterConfig
+
+ADDON_LABEL = "addonmanager.kubernetes.io/mode"
+DNS_LABELS = {"k8s-app": "kube-dns"}
+
+
+def dns_objects(config: ClusterConfig, python: str, view_path: str) -> list[dict]:
+    meta_labels = {**DNS_LABELS, ADDON_LABEL: "Reconcile"}
+    container = {
+        "name": "coredns",
+        "image": "netlab/dns:1.0",
+        "command": [python, "-m", "netlab.runtime.dns", "--view", view_path, "--listen", "0.0.0.0", "--port", "53"],
+        "ports": [
+            {"name": "dns", "containerPort": 53, "protocol": "UDP"},
+            {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
+        ],
+        "readinessProbe": {"tcpSocket": {"port": 53}, "periodSeconds": 1, "timeoutSeconds": 1,
+                           "successThreshold": 1, "failureThreshold": 3},
+    }
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "coredns", "namespace": "kube-system", "labels": meta_labels},
+        "spec": {
+            "replicas": config.dns_replicas,
+            "selector": {"matchLabels": dict(DNS_LABELS)},
+            "template": {
+                "metadata": {"labels": dict(DNS_LABELS)},
+                "spec": {
+                    "containers": [container],
+                    "tolerations": [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists"}],
+                },
+            },
+        },
+    }
+    service = {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "kube-dns", "namespace": "kube-system", "labels": meta_labels},
+        "spec": {
+            "clusterIP": config.dns_ip,
+            "selector": dict(DNS_LABELS),
+            "ports": [
+                {"name": "dns", "port": 53, "targetPort": 53, "protocol": "UDP"},
+                {"name": "dns-tcp", "port": 53, "targetPort": 53, "protocol": "TCP"},
+            ],
+        },
+    }
+    return [deployment, service]
+
+
+def host_upstreams(resolv_conf: str = "/etc/resolv.conf") -> list[str]:
+    """The host's resolvers a pod could reach: loopback ones (systemd-resolved's 127.0.0.53) cannot be."""
+    try:
+        lines = open(resolv_conf).read().splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] == "nameserver" and not parts[1].startswith(("127.", "::1")):
+            out.append(parts[1])
+    return out
+
+
+def dns_view(config: ClusterConfig, services: list, pods: list, namespaces: list[str],
+             upstreams: list[str]) -> dict:
+    """The view the DNS server answers from (see netlab/render/dns.py)."""
+    return {
+        "domain": config.cluster_domain,
+        "ttl": config.dns_ttl,
+        "upstreams": upstreams,
+        "reverseCIDRs": [config.service_subnet, config.pod_subnet],
+        "namespaces": sorted(namespaces),
+        "services": [
+            {
+                "name": s.name, "namespace": s.namespace, "type": s.type,
+                "clusterIPs": [s.cluster_ip] if s.cluster_ip else [],
+                "headless": s.cluster_ip is None and s.type != "ExternalName",
+                "externalName": s.external_name,
+                "publishNotReadyAddresses": s.publish_not_ready,
+                "ports": [{"name": p.name, "port": p.port, "protocol": p.protocol} for p in s.ports],
+                "endpoints": [{"ip": e.ip, "hostname": e.hostname, "ready": e.ready, "podName": e.pod}
+                              for e in s.endpoints],
+            }
+            for s in sorted(services, key=lambda s: s.key)
+        ],
+        "pods": [
+            {"name": p.name, "namespace": p.namespace, "ip": p.ip, "hostname": p.spec.get("hostname"),
+             "subdomain": p.spec.get("subdomain")}
+            for p in sorted(pods, key=lambda p: p.key)
+        ],
+    }
