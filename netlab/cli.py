@@ -288,11 +288,14 @@ def describe(ctx: click.Context, what: str, name: str, namespace: str) -> None:
                                 if e["involvedObject"]["name"] == name]}
     if res.kind == "Node":
         related["pods"] = [p for p in client.get("/api/v1/pods")["items"] if p["spec"].get("nodeName") == name]
+    if res.kind == "Ingress":
+        related.update(client.get(res.path(namespace, name) + "/netlab"))
     if res.kind == "Service":
         try:
             related["endpoints"] = client.get(f"/api/v1/namespaces/{namespace}/endpoints/{name}")
         except ApiFailure:
             related["endpoints"] = None
+        related["dns_names"] = _service_dns_names(obj)
     if res.kind == "NetworkPolicy":
         from netlab.cluster import netpol
 
@@ -307,6 +310,18 @@ def describe(ctx: click.Context, what: str, name: str, namespace: str) -> None:
                       for n in client.get("/api/v1/namespaces")["items"]]
         related["explain"] = netpol.explain(obj, [p for p in pods if p.ip], namespaces)
     click.echo(printers.describe(res.kind, obj, time.time(), related), nl=False)
+
+
+def _service_dns_names(svc: dict, domain: str = "cluster.local") -> list[str]:
+    """The names cluster DNS answers for a Service (Kubernetes DNS specification)."""
+    name, ns = svc["metadata"]["name"], svc["metadata"].get("namespace", "default")
+    fqdn = f"{name}.{ns}.svc.{domain}"
+    kind = "CNAME" if svc["spec"].get("type") == "ExternalName" else "A"
+    out = [f"{fqdn} ({kind}; from pods in {ns}: {name}, elsewhere: {name}.{ns})"]
+    for p in svc["spec"].get("ports") or []:
+        if p.get("name"):
+            out.append(f"_{p['name']}._{p.get('protocol', 'TCP').lower()}.{fqdn} (SRV, port {p['port']})")
+    return out
 
 
 def _pod_netns(client: Client, pod: str, namespace: str) -> str:
@@ -413,6 +428,28 @@ def run(ctx: click.Context, name: str, command: tuple[str, ...], image: str, nam
             client.request("DELETE", path)
             click.echo(f'pod "{name}" deleted', err=True)
     sys.exit(code)
+
+
+@main.command()
+@click.argument("action", type=click.Choice(["enable", "disable", "list"]))
+@click.argument("name", required=False)
+@click.pass_context
+def addons(ctx: click.Context, action: str, name: str | None) -> None:
+    """Cluster add-ons: `addons enable ingress-nginx` runs the ingress controller before any Ingress exists."""
+    from netlab.client import ADDONS_PATH
+
+    client = _client(ctx)
+    try:
+        if action == "list":
+            for item in client.get(ADDONS_PATH)["items"]:
+                click.echo(f"{item['name']}\t{'enabled' if item['enabled'] else 'disabled'}")
+            return
+        if not name:
+            raise Fail("give the add-on's name, e.g. ingress-nginx")
+        client.request("POST" if action == "enable" else "DELETE", f"{ADDONS_PATH}/{name}")
+    except ApiFailure as e:
+        raise Fail(str(e)) from e
+    click.echo(f"addon {name} {action}d")
 
 
 @main.command()

@@ -11,6 +11,7 @@ from pathlib import Path
 from netlab import names
 
 APPLY_PATH = "/apis/netlab.dev/v1alpha1/apply"
+ADDONS_PATH = "/apis/netlab.dev/v1alpha1/addons"
 
 
 class ApiUnavailable(Exception):

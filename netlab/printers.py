@@ -1276,7 +1276,52 @@ def _describe_generic(obj: dict, now: float, related: dict) -> str:
     return w.render()
 
 
+def _describe_ingress(ing: dict, now: float, related: dict) -> str:
+    """kubectl's layout, with the rules resolved to endpoints from related["rules"] and netlab's notes."""
+    meta, spec = _meta(ing), ing.get("spec") or {}
+    w = _Writer()
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    _labels_multiline(w, "Labels", meta.get("labels"))
+    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    address = ",".join(i.get("ip", "") for i in ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress")
+                       or [])
+    w.write(0, f"Address:\t{address}\n")
+    w.write(0, f"Ingress Class:\t{spec.get('ingressClassName') or NONE}\n")
+    rows = related.get("rules") or []
+    default = [r for r in rows if not r.get("path") and r.get("host") == "*"]
+    w.write(0, "Default backend:\t" + (_ingress_backend_text(default[0]) if default else "<default>") + "\n")
+    if spec.get("tls"):
+        w.write(0, "TLS:\n")
+        for t in spec["tls"]:
+            w.write(0, f"  {t.get('secretName') or 'SNI'} terminates {','.join(t.get('hosts') or [])}\n")
+    w.write(0, "Rules:\n  Host\tPath\tBackends\n")
+    w.write(0, "  ----\t----\t--------\n")
+    by_host: dict[str, list[dict]] = {}
+    for r in rows:
+        if r.get("path"):
+            by_host.setdefault(r["host"], []).append(r)
+    for host in sorted(by_host):
+        w.write(0, f"  {host}\t\t\n")
+        for r in by_host[host]:
+            w.write(0, f"  \t{r['path']}\t{_ingress_backend_text(r)}\n")
+    _annotations_multiline(w, "Annotations", meta.get("annotations"))
+    notes = related.get("notes") or []
+    if notes:
+        w.write(0, "Notes:\n")
+        for note in notes:
+            w.write(0, f"  {note}\n")
+    _events(w, related.get("events"), now)
+    return w.render()
+
+
+def _ingress_backend_text(row: dict) -> str:
+    if row.get("error") and not row.get("endpoints"):
+        return f"{row.get('backend', '')} ({row['error']})"
+    return f"{row.get('backend', '')} ({','.join(row.get('endpoints') or []) or NONE})"
+
+
 DESCRIBERS: dict[str, Callable[[dict, float, dict], str]] = {
+    "Ingress": _describe_ingress,
     "Pod": _describe_pod, "Node": _describe_node, "Deployment": _describe_deployment,
     "Service": _describe_service,
     "Secret": _describe_secret, "Namespace": _describe_namespace, "Endpoints": _describe_endpoints,

@@ -97,3 +97,56 @@ def dns_view(config: ClusterConfig, services: list, pods: list, namespaces: list
             for p in sorted(pods, key=lambda p: p.key)
         ],
     }
+
+
+INGRESS_NAMESPACE = "ingress-nginx"
+INGRESS_LABELS = {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}
+INGRESS_CLASS = "nginx"
+
+
+def ingress_wanted(objects: list[dict], enabled: bool) -> bool:
+    """As soon as an Ingress of class nginx (or of no class, with a default IngressClass) exists, or
+    when the user enabled the addon, the controller runs."""
+    if enabled:
+        return True
+    default_class = any(
+        o["kind"] == "IngressClass"
+        and (o["metadata"].get("annotations") or {}).get("ingressclass.kubernetes.io/is-default-class") == "true"
+        for o in objects)
+    for o in objects:
+        if o["kind"] != "Ingress":
+            continue
+        cls = (o.get("spec") or {}).get("ingressClassName") or \
+            (o["metadata"].get("annotations") or {}).get("kubernetes.io/ingress.class")
+        if cls == INGRESS_CLASS or (cls is None and default_class):
+            return True
+    return False
+
+
+def ingress_objects(nginx_argv: list[str]) -> list[dict]:
+    labels = {**INGRESS_LABELS, ADDON_LABEL: "Reconcile"}
+    container = {
+        "name": "controller",
+        "image": "registry.k8s.io/ingress-nginx/controller (netlab: Debian nginx)",
+        "command": nginx_argv,
+        "ports": [{"name": "http", "containerPort": 80}, {"name": "https", "containerPort": 443}],
+        "readinessProbe": {"tcpSocket": {"port": 80}, "periodSeconds": 1, "failureThreshold": 3},
+    }
+    return [
+        {"apiVersion": "v1", "kind": "Namespace",
+         "metadata": {"name": INGRESS_NAMESPACE, "labels": {"app.kubernetes.io/name": "ingress-nginx",
+                                                            ADDON_LABEL: "Reconcile"}}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+         "metadata": {"name": INGRESS_CLASS, "labels": labels},
+         "spec": {"controller": "k8s.io/ingress-nginx"}},
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {"name": "ingress-nginx-controller", "namespace": INGRESS_NAMESPACE, "labels": labels},
+         "spec": {"replicas": 1, "selector": {"matchLabels": dict(INGRESS_LABELS)},
+                  "template": {"metadata": {"labels": dict(INGRESS_LABELS)},
+                               "spec": {"containers": [container]}}}},
+        {"apiVersion": "v1", "kind": "Service",
+         "metadata": {"name": "ingress-nginx-controller", "namespace": INGRESS_NAMESPACE, "labels": labels},
+         "spec": {"type": "LoadBalancer", "selector": dict(INGRESS_LABELS),
+                  "ports": [{"name": "http", "port": 80, "targetPort": "http"},
+                            {"name": "https", "port": 443, "targetPort": "https"}]}},
+    ]

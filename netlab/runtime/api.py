@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 from netlab import resources
-from netlab.client import APPLY_PATH
+from netlab.client import ADDONS_PATH, APPLY_PATH
 from netlab.runtime.controller import Controller
 from netlab.runtime.errors import ApiError
 
@@ -86,6 +86,14 @@ class Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         try:
+            if url.path.startswith(ADDONS_PATH) and method in ("POST", "DELETE"):
+                name = url.path[len(ADDONS_PATH):].strip("/")
+                self._send(200, self.server.controller.set_addon(name, method == "POST"))
+                return
+            if method == "GET" and url.path == ADDONS_PATH:
+                self._send(200, {"items": [{"name": "ingress-nginx",
+                                            "enabled": "ingress-nginx" in self.server.controller.state.addons}]})
+                return
             if method == "POST" and url.path == APPLY_PATH:
                 body = self._body()
                 items = self.server.controller.apply(body.get("objects", []), bool(body.get("dryRun")))
@@ -95,6 +103,8 @@ class Handler(BaseHTTPRequestHandler):
             ctl = self.server.controller
             if method == "GET" and sub == "log" and resource.kind == "Pod":
                 self._log(ns or "default", name, query)
+            elif method == "GET" and sub == "netlab" and resource.kind == "Ingress":
+                self._send(200, ctl.ingress_detail(ns or "default", name))
             elif method == "GET" and name is None:
                 items = ctl.list(resource.kind, ns)
                 selector = query.get("labelSelector")

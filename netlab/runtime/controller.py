@@ -31,6 +31,7 @@ from netlab.runtime import views
 from netlab.runtime.containers import ContainerSpec, Supervisor
 from netlab.runtime.dataplane import Dataplane, policy_rulesets
 from netlab.runtime.errors import ApiError
+from netlab.runtime.ingresssync import IngressSync
 from netlab.runtime.launcher import ensure_launcher
 from netlab.runtime.probes import Prober, ProbeState
 
@@ -56,6 +57,7 @@ class Controller:
         self.dataplane = Dataplane()
         self.ready: dict[str, bool] = {}
         self.resolved: dict[str, ResolvedService] = {}
+        self.ingress = IngressSync(self.run_dir)
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -101,6 +103,8 @@ class Controller:
                            f"Pod {pod_key}")
                 self.supervisor.kill_container(pod_key, container)
             self.prober.take_changed()
+            for change in self.ingress.reload_if_pending(self._ingress_pid()):
+                self.event("IngressSync", change)
             if self._ready_map() != self.ready:
                 self._sync_dataplane()
 
@@ -132,6 +136,27 @@ class Controller:
                         wanted.append(ProbeState(key, c["name"], kind, spec, pod.ip, pod.netns,
                                                  topo_nodes[pod.node], named, st.started_at or time.time()))
         return wanted
+
+    def _ingress_pid(self) -> int | None:
+        """The running nginx master (the ingress controller container), once it has run for a second."""
+        for key, pod in self.state.pods.items():
+            if pod.namespace == addons.INGRESS_NAMESPACE:
+                for st in self.supervisor.status(key):
+                    if st.state == "running" and st.started_at and time.time() - st.started_at > 1.0:
+                        return st.pid
+        return None
+
+    def _sync_ingress(self) -> None:
+        if not any(p.namespace == addons.INGRESS_NAMESPACE for p in self.state.pods.values()):
+            return
+        for change in self.ingress.sync(list(self.state.objects.values()), self.resolved, self._ingress_pid()):
+            self.event("IngressSync", change)
+
+    def ingress_detail(self, namespace: str, name: str) -> dict:
+        key = f"{namespace}/{name}"
+        with self.lock:
+            return {"rules": [r for r in self.ingress.rules if r["ingress"] == key],
+                    "notes": self.ingress.notes.get(key, []), "error": self.ingress.error}
 
     def _write_dns_view(self, services: list[ResolvedService]) -> None:
         namespaces = set(BUILTIN_NAMESPACES) | {o["metadata"]["name"] for o in self.state.objects.values()
@@ -180,26 +205,49 @@ class Controller:
                 self.event("EndpointsChanged", f"{ready} ready of {len(rs.endpoints)} endpoints",
                            f"Service {key}")
         self._write_dns_view(list(resolved.values()))
+        self._sync_ingress()
+        t0 = time.monotonic()
         policies = policy_rulesets(self.topology(), self.state)
         for change in self.dataplane.sync(self.topology(), self.config.pod_subnet, list(resolved.values()),
                                           policies):
             self.event("RulesChanged", change)
+        log.info("dataplane: %d services, %.3fs", len(resolved), time.monotonic() - t0)
 
     def event(self, reason: str, message: str, obj: str = "") -> None:
         self.events.append({"time": time.time(), "reason": reason, "message": message, "object": obj})
         log.info("%s %s %s", reason, obj, message)
 
     # ----- apply and delete ------------------------------------------------------------
-    def _addon_objects(self) -> list[dict]:
-        return addons.dns_objects(self.config, sys.executable, str(self.run_dir / "dns" / "view.json"))
+    def _with_addons(self, objects: dict[str, dict], enabled: list[str] | None = None) -> dict[str, dict]:
+        """Add (or update) the cluster's own objects; remove the ingress controller when nothing needs it."""
+        enabled = self.state.addons if enabled is None else enabled
+        wanted = addons.dns_objects(self.config, sys.executable, str(self.run_dir / "dns" / "view.json"))
+        if addons.ingress_wanted(list(objects.values()), "ingress-nginx" in enabled):
+            wanted += addons.ingress_objects(self.ingress.argv())
+        out = {k: o for k, o in objects.items()
+               if (o["metadata"].get("labels") or {}).get(addons.ADDON_LABEL) != "Reconcile"}
+        for obj in wanted:
+            key = statemod.object_key(obj)
+            old = objects.get(key)
+            out[key] = old if old is not None and _strip(old) == _strip(obj) else _stamp(obj, old, self.rng)
+        return out
+
+    def set_addon(self, name: str, enabled: bool) -> dict:
+        if name not in ("ingress-nginx",):
+            raise ApiError(404, "NotFound", f'addon "{name}" not found (known: ingress-nginx)')
+        with self.lock:
+            names = sorted(set(self.state.addons) | {name}) if enabled else [a for a in self.state.addons if a != name]
+            objects = self._with_addons(self.state.objects, names)
+            pods = self._place(objects)
+            allocations = self._allocate(objects)
+            self.state.addons = names
+            self._commit(objects, pods, allocations)
+            self.event("AddonChanged", f"addon {name} {'enabled' if enabled else 'disabled'}")
+            return {"name": name, "enabled": enabled}
 
     def apply(self, objects: list[dict], dry_run: bool = False) -> list[dict]:
         with self.lock:
             new_objects = dict(self.state.objects)
-            for obj in self._addon_objects():
-                key = statemod.object_key(obj)
-                if key not in new_objects or _strip(new_objects[key]) != _strip(obj):
-                    new_objects[key] = _stamp(obj, new_objects.get(key), self.rng)
             results = []
             for obj in objects:
                 key = statemod.object_key(obj)
@@ -212,6 +260,7 @@ class Controller:
                     new_objects[key] = obj
                 results.append({"kind": obj["kind"], "name": obj["metadata"]["name"],
                                 "namespace": obj["metadata"].get("namespace", ""), "action": action})
+            new_objects = self._with_addons(new_objects)
             self._check_namespaces(new_objects, objects)
             new_pods = self._place(new_objects)
             allocations = self._allocate(new_objects)
@@ -241,6 +290,7 @@ class Controller:
                 return views.pod(pod, [], self.topology())
             else:
                 raise ApiError(404, "NotFound", f'{kind.lower()}s "{name}" not found')
+            new_objects = self._with_addons(new_objects)
             new_pods = self._place(new_objects)
             self._commit(new_objects, new_pods, self._allocate(new_objects))
             self.event("Deleted", f"{kind} {namespace}/{name} deleted")
@@ -299,6 +349,7 @@ class Controller:
             for pod in new:
                 self._write_resolv(pod)
         t1 = time.monotonic()
+        self._sync_ingress()
         self.supervisor.sync(self._container_specs())
         self._sync_dataplane()
         log.info("commit: %d new, %d gone; kernel %.3fs, containers %.3fs", len(new), len(gone), t1 - t0,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from netlab import names
 from netlab.cluster.netpol import PolicyNamespace, PolicyPod
@@ -76,14 +77,19 @@ class Dataplane:
              extra: dict[str, Ruleset] | None = None) -> list[str]:
         changes = []
         wanted = self.rulesets(topo, cluster_cidr, services, extra)
+        work = []
         for node in topo.nodes:
             rs = wanted[node.name]
             old = self.applied.get(node.name)
             text = render_full(rs) if old is None else render_diff(old, rs)
             if text:
-                nft.apply(node.netns, text)
+                work.append((node, rs, text, old is None))
+        # One transaction per node; the nodes' transactions are independent, so run them side by side.
+        with ThreadPoolExecutor(max_workers=max(1, min(len(work), 4))) as pool:
+            for (node, rs, text, fresh), _ in zip(work, pool.map(lambda w: nft.apply(w[0].netns, w[2]), work),
+                                                  strict=True):
                 self.applied[node.name] = rs
-                changes.append(f"node {node.name}: nftables {'loaded' if old is None else 'updated'}"
+                changes.append(f"node {node.name}: nftables {'loaded' if fresh else 'updated'}"
                                f" ({text.count(chr(10))} lines)")
         changes += self._announce(topo, services)
         return changes

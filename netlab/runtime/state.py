@@ -19,6 +19,7 @@ class State:
     objects: dict[str, dict] = field(default_factory=dict)  # "Kind/namespace/name" -> Kubernetes JSON
     pods: dict[str, PlacedPod] = field(default_factory=dict)  # "namespace/name" -> placement
     allocations: dict[str, Allocation] = field(default_factory=dict)  # "namespace/name" of a Service
+    addons: list[str] = field(default_factory=list)  # enabled with `netlab addons enable`
     resource_version: int = 0
 
     def to_dict(self) -> dict:
@@ -28,6 +29,7 @@ class State:
             "objects": self.objects,
             "pods": {k: p.to_dict() for k, p in self.pods.items()},
             "allocations": {k: a.to_dict() for k, a in self.allocations.items()},
+            "addons": sorted(self.addons),
             "resourceVersion": self.resource_version,
         }
 
@@ -39,6 +41,7 @@ class State:
             objects=d.get("objects") or {},
             pods={k: PlacedPod.from_dict(v) for k, v in (d.get("pods") or {}).items()},
             allocations={k: Allocation.from_dict(v) for k, v in (d.get("allocations") or {}).items()},
+            addons=list(d.get("addons") or []),
             resource_version=int(d.get("resourceVersion", 0)),
         )
 

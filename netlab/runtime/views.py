@@ -221,6 +221,14 @@ def list_objects(ctl: Controller, kind: str, ns: str | None) -> list[dict]:
             out.append(endpoints_object(rs, created) if kind == "Endpoints" else endpointslice_object(rs, created))
         if kind == "Endpoints":
             out += [o for o in ctl.state.objects.values() if o["kind"] == "Endpoints" and in_ns(o)]
+    elif kind == "Ingress":
+        alloc = ctl.state.allocations.get("ingress-nginx/ingress-nginx-controller")
+        address = [{"ip": alloc.load_balancer_ip}] if alloc and alloc.load_balancer_ip else []
+        handled = {r["ingress"] for r in ctl.ingress.rules}
+        out = [{**o, "status": {"loadBalancer": {"ingress": address} if address and
+                                f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}" in handled
+                                else {}}}
+               for o in ctl.state.objects.values() if o["kind"] == "Ingress" and in_ns(o)]
     elif kind == "Event":
         out = [event(e, i) for i, e in enumerate(ctl.events)]
         out = [e for e in out if ns is None or e["metadata"]["namespace"] == ns]
