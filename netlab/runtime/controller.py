@@ -114,6 +114,8 @@ class Controller:
             statuses = self.supervisor.status(key)
             out[key] = bool(statuses) and all(
                 st.state == "running" and self.probe_ready(pod, st.name) for st in statuses)
+            if pod.namespace == addons.INGRESS_NAMESPACE and self.ingress.pending_reload:
+                out[key] = False  # like ingress-nginx: not ready until the current configuration is loaded
         return out
 
     def probe_ready(self, pod: PlacedPod, container: str) -> bool:

@@ -460,13 +460,13 @@ def test_describe_network_policy_and_generic() -> None:
     ing = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
            "metadata": {"name": "web", "namespace": "default", "uid": "u"},
            "spec": {"ingressClassName": "nginx", "rules": [{"host": "a.example"}]}}
-    assert printers.describe("Ingress", ing, NOW, {"events": []}) == (
+    assert printers.describe("IngressClass", {**ing, "kind": "IngressClass"}, NOW, {"events": []}) == (
         "Name:         web\n"
         "Namespace:    default\n"
         "Labels:       <none>\n"
         "Annotations:  <none>\n"
         "API Version:  networking.k8s.io/v1\n"
-        "Kind:         Ingress\n"
+        "Kind:         IngressClass\n"
         "Metadata:\n"
         "  UID:  u\n"
         "Spec:\n"
@@ -475,3 +475,19 @@ def test_describe_network_policy_and_generic() -> None:
         "    Host:  a.example\n"
         "Events:    <none>\n"
     )
+
+
+def test_describe_ingress_resolves_rules_to_endpoints() -> None:
+    ing = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+           "metadata": {"name": "web", "namespace": "default", "annotations": {"x": "y"}},
+           "spec": {"ingressClassName": "nginx", "tls": [{"hosts": ["a.example"], "secretName": "s"}]},
+           "status": {"loadBalancer": {"ingress": [{"ip": "172.18.255.201"}]}}}
+    rows = [{"ingress": "default/web", "host": "a.example", "path": "/", "pathType": "Prefix",
+             "backend": "app:80", "endpoints": ["10.244.1.2:3000"], "error": None},
+            {"ingress": "default/web", "host": "a.example", "path": "/api", "pathType": "Prefix",
+             "backend": "api:80", "endpoints": [], "error": "service not found"}]
+    out = printers.describe("Ingress", ing, NOW, {"rules": rows, "notes": ["annotation x: ignored"], "events": []})
+    assert "Address:          172.18.255.201\n" in out
+    assert "  s terminates a.example\n" in out
+    assert "/     app:80 (10.244.1.2:3000)" in out and "/api  api:80 (service not found)" in out
+    assert "Notes:\n  annotation x: ignored\n" in out
