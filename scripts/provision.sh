@@ -19,7 +19,8 @@ packages=(
   bind9-dnsutils  # dig, for the DNS labs
   tcpdump         # watching real packets in the labs
   nginx           # the ingress controller's data plane
-  iperf3          # throughput benchmarks
+  iperf3          # throughput benchmarks (bench/services.py)
+  wrk             # HTTP load for bench/ingress.py
   python3 python3-venv python3-pip
 )
 missing=()

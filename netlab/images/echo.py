@@ -95,6 +95,9 @@ class EchoHandler(BaseHTTPRequestHandler):
     """Answers every method and path; see the module docstring."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without TCP_NODELAY, Nagle plus the client's delayed
+    # ACK add 40 ms to every keep-alive response.
+    disable_nagle_algorithm = True
     server_version = "netlab-echo/1"
     identity: Identity = Identity()
 
