@@ -230,13 +230,18 @@ ALL_KINDS = ("pods", "services", "deployments", "replicasets")
 @click.option("-A", "--all-namespaces", is_flag=True)
 @click.option("-l", "--selector", default=None, help="Label selector, e.g. app=web,tier!=db")
 @click.option("-o", "--output", type=click.Choice(["wide", "yaml", "json", "name"]), default=None)
+@click.option("-w", "--watch", is_flag=True, help="After the list, print each object again as it changes.")
 @click.pass_context
 def get(ctx: click.Context, what: str, name: str | None, namespace: str, all_namespaces: bool,
-        selector: str | None, output: str | None) -> None:
-    """Show objects: `get pods`, `get svc -o wide`, `get all -A`, `get pod NAME -o yaml`."""
+        selector: str | None, output: str | None, watch: bool) -> None:
+    """Show objects: `get pods`, `get svc -o wide`, `get all -A`, `get pod NAME -o yaml`, `get pods -w`."""
     from netlab import printers
 
     client = _client(ctx)
+    if watch:
+        _watch(client, _resource(what), name, None if all_namespaces else namespace, selector, output == "wide",
+               all_namespaces)
+        return
     words = ALL_KINDS if what == "all" else tuple(what.split(","))
     show_kind = len(words) > 1
     blocks, everything = [], []
@@ -267,6 +272,67 @@ def get(ctx: click.Context, what: str, name: str | None, namespace: str, all_nam
         click.echo(f"No resources found{where}.", err=True)
     else:
         click.echo("\n\n".join(b.rstrip("\n") for b in blocks))
+
+
+def _watch(client: Client, res: resources.Resource, name: str | None, namespace: str | None,
+           selector: str | None, wide: bool, all_namespaces: bool, interval: float = 0.3) -> None:
+    """kubectl's -w: the table once, then one row per object each time its row changes (Ctrl-C ends)."""
+    from netlab import printers
+
+    path = res.path(namespace if res.namespaced else None) + (f"?labelSelector={selector}" if selector else "")
+    seen: dict[str, str] = {}
+    first = True
+    try:
+        while True:
+            items = [o for o in client.get(path)["items"] if name is None or o["metadata"]["name"] == name]
+            lines = printers.table(res.kind, items, time.time(), wide=wide, all_namespaces=all_namespaces)
+            rows = lines.splitlines()[1:] if lines else []
+            keys = [f"{o['metadata'].get('namespace', '')}/{o['metadata']['name']}" for o in items]
+            if first:
+                click.echo(lines.rstrip("\n") if lines else "No resources found.")
+            for key, row in zip(keys, rows, strict=True):
+                # Compare rows without the AGE column's drift: the name and the state columns matter.
+                state = " ".join(row.split()[:-1]) if not wide else row
+                if not first and seen.get(key) != state:
+                    click.echo(row)
+                seen[key] = state
+            for key in set(seen) - set(keys):
+                if not first:
+                    click.echo(f"{key.split('/', 1)[1]}   (deleted)")
+                del seen[key]
+            first = False
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option("-A", "--all-namespaces", is_flag=True)
+@click.option("-w", "--watch", is_flag=True, help="Keep printing new events (Ctrl-C ends).")
+@click.pass_context
+def events(ctx: click.Context, namespace: str, all_namespaces: bool, watch: bool) -> None:
+    """What the controller did and why: pods started, endpoints changed, rules reloaded."""
+    from netlab import printers
+
+    client = _client(ctx)
+    path = "/api/v1/events" if all_namespaces else f"/api/v1/namespaces/{namespace}/events"
+    shown: set[str] = set()
+    try:
+        while True:
+            items = client.get(path)["items"]
+            fresh = [e for e in items if e["metadata"]["name"] not in shown]
+            if fresh:
+                table = printers.table("Event", fresh, time.time(), all_namespaces=all_namespaces)
+                click.echo(table.rstrip("\n") if not shown else "\n".join(table.rstrip("\n").splitlines()[1:]))
+            elif not shown and not watch:
+                click.echo("No events found.", err=True)
+            shown |= {e["metadata"]["name"] for e in items}
+            if not watch:
+                return
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
 
 
 @main.command()

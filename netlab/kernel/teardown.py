@@ -39,7 +39,7 @@ def _journal(cluster: str) -> set[str]:
         return set()
 
 
-def _lo_alias(netns: str) -> str | None:
+def lo_alias(netns: str) -> str | None:
     try:
         return rawlink.link_alias(netns, 1)
     except (OSError, nsmod.NetnsError):
@@ -51,7 +51,7 @@ def cluster_namespaces(cluster: str) -> list[str]:
     journalled = _journal(cluster)
     found = []
     for name in nsmod.list_names():
-        owner = names.cluster_of_alias(_lo_alias(name))
+        owner = names.cluster_of_alias(lo_alias(name))
         if owner == cluster or (owner is None and name in journalled):
             found.append(name)
     return found

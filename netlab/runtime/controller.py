@@ -23,6 +23,7 @@ from netlab.cluster.config import ClusterConfig
 from netlab.cluster.services import Allocation, AllocationError, Pools, ResolvedService, allocate, resolve, svc_key
 from netlab.cluster.topology import Topology
 from netlab.cluster.workloads import PlacedPod, PlacementError, expand, place
+from netlab.kernel import netns as nsmod
 from netlab.kernel import podnet, teardown
 from netlab.render.resolv import resolv_conf
 from netlab.resources import BUILTIN_NAMESPACES, CLUSTER_SCOPED
@@ -216,6 +217,12 @@ class Controller:
         log.info("dataplane: %d services, %.3fs", len(resolved), time.monotonic() - t0)
 
     def event(self, reason: str, message: str, obj: str = "") -> None:
+        if not obj:
+            # Kernel changes are phrased "node X: ..." or "pod ns/name: ...": attribute them to that object.
+            head, sep, rest = message.partition(": ")
+            kind, _, name = head.partition(" ")
+            if sep and kind in ("node", "pod") and name and " " not in name:
+                obj, message = f"{kind.capitalize()} {name}", rest
         self.events.append({"time": time.time(), "reason": reason, "message": message, "object": obj})
         log.info("%s %s %s", reason, obj, message)
 
@@ -322,8 +329,23 @@ class Controller:
             raise ApiError(422, "Invalid", str(e), causes) from e
         return {p.key: p for p in placed}
 
+    def _check_foreign_netns(self, pods: dict[str, PlacedPod]) -> None:
+        """A new pod's network namespace name must not belong to someone else (another cluster, a user)."""
+        causes = []
+        for key, pod in pods.items():
+            if key in self.state.pods or not nsmod.exists(pod.netns):
+                continue
+            owner = names.cluster_of_alias(teardown.lo_alias(pod.netns))
+            if owner != self.cluster:
+                whose = f"cluster {owner!r}" if owner else "something outside netlab"
+                causes.append({"object": f"Pod {pod.namespace}/{pod.name}", "field": "metadata.name",
+                               "message": f"network namespace {pod.netns!r} already exists and belongs to {whose}"})
+        if causes:
+            raise ApiError(422, "Invalid", "; ".join(c["message"] for c in causes), causes)
+
     def _commit(self, objects: dict[str, dict], pods: dict[str, PlacedPod],
                 allocations: dict[str, Allocation]) -> None:
+        self._check_foreign_netns(pods)
         before = self.state.pods
         gone = [p for k, p in before.items() if k not in pods or (pods[k].node, pods[k].ip) != (p.node, p.ip)]
         respec = [k for k, p in pods.items() if k in before and before[k].spec != p.spec]
