@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 
 import pytest
 from conftest import wait_for
@@ -178,6 +179,26 @@ def test_bad_input_names_file_object_and_field_and_applies_nothing(lab):
     """)
     result = lab.netlab("apply", "-f", str(unschedulable), check=False)
     assert result.returncode != 0 and "spec.nodeName" in result.stderr and "pin.yaml" in result.stderr
+
+    # A namespace that is not ours, named like a new pod: refused, and left exactly as it was.
+    foreign = f"{lab.cluster}-taken"
+    subprocess.run(["ip", "netns", "add", foreign], check=True)
+    try:
+        taken = lab.write("taken.yaml", """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: CLUSTER-taken}
+        spec:
+          containers: [{name: echo, image: echo}]
+        """)
+        result = lab.netlab("apply", "-f", str(taken), check=False)
+        assert result.returncode != 0 and "already exists and belongs to something outside netlab" in result.stderr
+        assert "taken.yaml" in result.stderr
+        lab.netlab("down")
+        assert os.path.exists(f"/run/netns/{foreign}"), "down must never remove what netlab did not make"
+        assert lab.in_ns(foreign, "ip", "-o", "link").stdout.count("\n") == 1  # still only lo
+    finally:
+        subprocess.run(["ip", "netns", "delete", foreign], capture_output=True)
 
 
 def test_killing_the_controller_leaves_pods_running(lab):

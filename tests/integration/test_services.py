@@ -249,6 +249,41 @@ def test_readiness_and_container_death_drive_endpoints(lab, tmp_path):
     wait_for(lambda: s_ip in endpoints(), timeout=15, what="the restarted container to come back")
 
 
+def test_liveness_probe_failure_restarts_the_container(lab, tmp_path):
+    alive = tmp_path / "alive"
+    alive.write_text("ok")
+    manifest = f"""
+    kind: Cluster
+    apiVersion: netlab.dev/v1alpha1
+    restartBackoff: {{initialSeconds: 1, maxSeconds: 1}}
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {{name: CLUSTER-live}}
+    spec:
+      containers:
+        - name: echo
+          image: echo
+          ports: [{{containerPort: 3000}}]
+          livenessProbe:
+            exec: {{command: [cat, {alive}]}}
+            periodSeconds: 1
+            failureThreshold: 1
+    """
+    lab.netlab("up", str(lab.write("live.yaml", manifest)))
+    name = f"{lab.cluster}-live"
+
+    def restarts() -> int:
+        pod = json.loads(lab.netlab("get", "pod", name, "-o", "json").stdout)
+        return pod["status"]["containerStatuses"][0]["restartCount"]
+
+    time.sleep(2)
+    assert restarts() == 0
+    alive.unlink()
+    wait_for(lambda: restarts() >= 1, timeout=10, what="a restart after the liveness probe failed")
+    assert "failed liveness probe" in lab.netlab("events").stdout
+
+
 def test_bad_service_input_is_rejected_whole(lab):
     lab.netlab("up", str(lab.write("app.yaml", APP)))
     taken = lab.write("taken.yaml", """
