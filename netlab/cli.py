@@ -547,6 +547,16 @@ def doctor(ctx: click.Context) -> None:
         sys.exit(1)
 
 
+def _register_subcommands() -> None:
+    """Commands that live in their own modules (they import their heavy parts lazily)."""
+    from netlab.cli_graph import graph
+
+    main.add_command(graph)
+
+
+_register_subcommands()
+
+
 def entry() -> None:
     try:
         main()

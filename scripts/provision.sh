@@ -21,6 +21,7 @@ packages=(
   nginx           # the ingress controller's data plane
   iperf3          # throughput benchmarks (bench/services.py)
   wrk             # HTTP load for bench/ingress.py
+  graphviz        # dot: `netlab graph -o lab.svg|lab.png` draws the cluster
   python3 python3-venv python3-pip
 )
 missing=()

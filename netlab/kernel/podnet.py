@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import json
 import os
 
 from netlab import names
@@ -146,18 +147,65 @@ def _ensure_host_routes(topo: Topology) -> list[str]:
     return changes
 
 
+PARALLEL_MIN_PODS = 24  # below this, forking costs more than it saves
+
+
 def ensure_pods(topo: Topology, pods: tuple[PodNet, ...] | list[PodNet]) -> list[str]:
     changes = [f"pod {n}: namespace created" for n in nsmod.create(p.netns for p in pods)]
     by_node: dict[str, list[PodNet]] = {}
     for pod in pods:
         by_node.setdefault(pod.node, []).append(pod)
-    for node_name, node_pods in by_node.items():
-        node = topo.node(node_name)
-        with nl.socket_in(node.netns) as ipr:
-            have = nl.links(ipr)
-            cni = have[names.NODE_BRIDGE]
-            for pod in node_pods:
-                changes += _ensure_pod(ipr, have, cni.index, pod)
+    groups = [(topo.node(name), node_pods) for name, node_pods in by_node.items()]
+    if len(pods) >= PARALLEL_MIN_PODS and len(groups) > 1:
+        return changes + _in_parallel(groups)
+    for node, node_pods in groups:
+        changes += _ensure_node_pods(node, node_pods)
+    return changes
+
+
+def _ensure_node_pods(node: NodeNet, pods: list[PodNet]) -> list[str]:
+    changes = []
+    with nl.socket_in(node.netns) as ipr:
+        have = nl.links(ipr)
+        cni = have[names.NODE_BRIDGE]
+        for pod in pods:
+            changes += _ensure_pod(ipr, have, cni.index, pod)
+    return changes
+
+
+def _in_parallel(groups: list[tuple[NodeNet, list[PodNet]]]) -> list[str]:
+    """One forked worker per node: netlink work is CPU-bound in Python, and nodes are independent.
+
+    The worker only talks netlink and writes its result to a pipe; it never logs or takes locks
+    another thread of the parent could hold.
+    """
+    workers = []
+    for node, pods in groups:
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            code = 0
+            try:
+                payload = {"changes": _ensure_node_pods(node, pods)}
+            except BaseException as e:  # noqa: BLE001 - reported to the parent
+                payload, code = {"error": f"node {node.name}: {type(e).__name__}: {e}"}, 1
+            with os.fdopen(write_fd, "w") as out:
+                json.dump(payload, out)
+            os._exit(code)
+        os.close(write_fd)
+        workers.append((pid, read_fd))
+    changes, errors = [], []
+    for pid, read_fd in workers:
+        with os.fdopen(read_fd) as inp:
+            text = inp.read()
+        os.waitpid(pid, 0)
+        payload = json.loads(text) if text else {"error": "worker died without a result"}
+        changes += payload.get("changes", [])
+        if "error" in payload:
+            errors.append(payload["error"])
+    if errors:
+        raise RuntimeError("; ".join(errors))
     return changes
 
 

@@ -153,7 +153,9 @@ def teardown(cluster: str) -> list[str]:
         removed.append(f"{len(pids)} container processes")
     nsmod.delete(namespaces)
     removed += [f"namespace {n}" for n in namespaces]
-    for n in namespaces:
+    # /etc/netns entries of journalled namespaces that are already gone (deleted by hand, say) are ours too.
+    journalled_gone = [n for n in _journal(cluster) if not nsmod.exists(n)]
+    for n in namespaces + journalled_gone:
         shutil.rmtree(names.netns_etc_dir(n), ignore_errors=True)
     links = host_links(cluster)
     if links:

@@ -51,6 +51,8 @@ EDGE_STYLE: dict[str, tuple[str, str, bool]] = {
     "policy-peer": ("#e03131", "dashed", True),
     "deny": ("#e03131", "dashed", True),
 }
+LEGEND = ("orange: underlay and veth links | purple: Service -> endpoint pod (targetPort) | "
+          "pink: Ingress host/path -> Service | red dashed: NetworkPolicy")
 
 
 @dataclass(frozen=True, order=True)
@@ -263,10 +265,9 @@ def build(nodes: Iterable[Obj], pods: Iterable[Obj], services: Iterable[Obj], en
         sid = service_id(ns, name)
         add(Vertex(sid, "service", tuple(lines), "services"))
         ep = ep_by_key.get((ns, name))
+        ports_to: dict[tuple[str, str], set[tuple[int, str]]] = {}  # (target, kind) -> {(port, protocol)}
         for subset in (ep or {}).get("subsets") or []:
-            label = ", ".join(str(p.get("port")) if (p.get("protocol") or "TCP") == "TCP"
-                              else f"{p.get('port')}/{p.get('protocol')}"
-                              for p in sorted(subset.get("ports") or [], key=lambda p: (p.get("port") or 0)))
+            ports = {(int(p.get("port") or 0), p.get("protocol") or "TCP") for p in subset.get("ports") or []}
             for key, kind in (("addresses", "endpoint"), ("notReadyAddresses", "endpoint-notready")):
                 for a in subset.get(key) or []:
                     ref = a.get("targetRef") or {}
@@ -278,8 +279,10 @@ def build(nodes: Iterable[Obj], pods: Iterable[Obj], services: Iterable[Obj], en
                     if target is None:
                         target = f"ip:{a.get('ip', '')}"
                         add(Vertex(target, "peer", (a.get("ip", ""), "endpoint, not a pod")))
-                    text = label if kind == "endpoint" else f"{label} (not ready)".strip()
-                    edges.add(Edge(sid, target, kind, text))
+                    ports_to.setdefault((target, kind), set()).update(ports)
+        for (target, kind), ports in ports_to.items():
+            label = ", ".join(str(port) if proto == "TCP" else f"{port}/{proto}" for port, proto in sorted(ports))
+            edges.add(Edge(sid, target, kind, label if kind == "endpoint" else f"{label} (not ready)".strip()))
 
     # Ingress: one vertex per (ingress, host), an edge per path to its service.
     ing_list = sorted(ingresses, key=lambda i: (_ns(i), _name(i)))
@@ -405,7 +408,7 @@ def to_dot(graph: Graph) -> str:
     out = [
         "digraph netlab {",
         '  graph [rankdir=LR, fontname="Helvetica", fontsize=12, nodesep=0.25, ranksep=0.7, newrank=true,'
-        ' labelloc=t, labeljust=l' + (f", label={dot_quote(graph.title)}" if graph.title else "") + "];",
+        f" labelloc=t, labeljust=l, label={dot_quote((graph.title + chr(10) if graph.title else '') + LEGEND)}];",
         '  node [fontname="Helvetica", fontsize=10, style="filled,rounded", shape=box, margin="0.12,0.05"];',
         '  edge [fontname="Helvetica", fontsize=9, arrowsize=0.7];',
     ]

@@ -157,6 +157,7 @@ class Supervisor:
         if not self._synced:
             self._synced = True
             self._stop_orphans(set(wanted))
+        to_start = []
         for key, spec in wanted.items():
             c = self._containers.get(key)
             if c is not None:
@@ -165,7 +166,8 @@ class Supervisor:
             c = _Container(spec=spec)
             self._containers[key] = c
             if not self._adopt(c):
-                self._start(c)
+                to_start.append(c)
+        self._start_many(to_start)
 
     def tick(self) -> list[Event]:
         """Detect exits, apply restart policies and back-off, escalate stops; return what happened."""
@@ -257,16 +259,30 @@ class Supervisor:
         write_atomic(pidfile, json.dumps(data) + "\n")
 
     def _start(self, c: _Container, restart: bool = False) -> None:
-        log, _, exitfile = self._files(c.spec)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        exitfile.unlink(missing_ok=True)
+        self._start_many([c], restart)
+
+    def _start_many(self, cs: list[_Container], restart: bool = False) -> None:
+        """Start containers with one launcher request (they fork side by side)."""
+        if not cs:
+            return
+        for c in cs:
+            log, _, exitfile = self._files(c.spec)
+            log.parent.mkdir(parents=True, exist_ok=True)
+            exitfile.unlink(missing_ok=True)
         try:
-            pid, start_time = self.launcher.start(self._request(c.spec))
+            results = self.launcher.start_many([self._request(c.spec) for c in cs])
         except (OSError, RuntimeError, ValueError) as e:
+            results = [e] * len(cs)
+        for c, result in zip(cs, results, strict=True):
+            self._started(c, result, restart)
+
+    def _started(self, c: _Container, result, restart: bool) -> None:
+        if isinstance(result, Exception):
             delay = self._next_backoff(c)
             c.state, c.next_start = "waiting", self.clock() + delay
-            self._emit(c, "BackOff", f"failed to start container {c.spec.name}: {e}; retry in {delay:g}s")
+            self._emit(c, "BackOff", f"failed to start container {c.spec.name}: {result}; retry in {delay:g}s")
             return
+        pid, start_time = result
         if restart:
             c.restart_count += 1
         c.state, c.reason = "running", ""

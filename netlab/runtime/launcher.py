@@ -290,36 +290,57 @@ class Launcher:
                 return self._start(req)
             except Exception as e:  # noqa: BLE001 - report, never die
                 return {"ok": False, "error": f"{type(e).__name__}: {e}"}
+        if op == "start_many":
+            try:
+                return {"ok": True, "results": self._start_many(list(req.get("specs") or []))}
+            except Exception as e:  # noqa: BLE001 - report, never die
+                return {"ok": False, "error": f"{type(e).__name__}: {e}"}
         return {"ok": False, "error": f"unknown op {op!r}"}
 
     def _start(self, req: dict[str, Any]) -> dict[str, Any]:
-        problem = _validate_start(req)
-        if problem:
-            return {"ok": False, "error": problem}
-        try:
-            os.unlink(req["exitfile"])
-        except FileNotFoundError:
-            pass
-        sys.stdout.flush()
-        sys.stderr.flush()
-        # Block signals across fork so none reaches the child before it resets the launcher's handlers.
-        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _CHILD_SIGNALS)
-        ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
-        try:
-            pid = os.fork()
-            if pid == 0:
+        return self._start_many([req])[0]
+
+    def _start_many(self, reqs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Fork every container first, then wait for each to lead its own session: the children start up
+        side by side instead of one after another."""
+        forked: list[tuple[dict[str, Any], int, int] | dict[str, Any]] = []
+        for req in reqs:
+            problem = _validate_start(req)
+            if problem:
+                forked.append({"ok": False, "error": problem})
+                continue
+            try:
+                os.unlink(req["exitfile"])
+            except FileNotFoundError:
+                pass
+            sys.stdout.flush()
+            sys.stderr.flush()
+            # Block signals across fork so none reaches the child before it resets the launcher's handlers.
+            old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _CHILD_SIGNALS)
+            ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+            try:
+                pid = os.fork()
+                if pid == 0:
+                    os.close(ready_r)
+                    _child(req, ready_w)  # never returns
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+                os.close(ready_w)
+            forked.append((req, pid, ready_r))
+        replies = []
+        for item in forked:
+            if isinstance(item, dict):
+                replies.append(item)
+                continue
+            req, pid, ready_r = item
+            try:
+                os.read(ready_r, 1)  # EOF once the child has called setsid(): its pgid is then its pid
+            finally:
                 os.close(ready_r)
-                _child(req, ready_w)  # never returns
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-            os.close(ready_w)
-        try:
-            os.read(ready_r, 1)  # EOF once the child has called setsid(): its pgid is then its pid
-        finally:
-            os.close(ready_r)
-        self.exitfiles[pid] = req["exitfile"]
-        start_time = proc_start_time(pid, zombies=True)  # readable even if it exited: not reaped yet
-        return {"ok": True, "pid": pid, "start_time": start_time}
+            self.exitfiles[pid] = req["exitfile"]
+            start_time = proc_start_time(pid, zombies=True)  # readable even if it exited: not reaped yet
+            replies.append({"ok": True, "pid": pid, "start_time": start_time})
+        return replies
 
     def _reap(self) -> None:
         while True:
@@ -405,6 +426,21 @@ class LauncherClient:
         if not reply.get("ok"):
             raise LauncherError(str(reply.get("error", "start failed")))
         return int(reply["pid"]), int(reply["start_time"] or 0)
+
+    def start_many(self, specs: list[dict[str, Any]]) -> list[tuple[int, int] | Exception]:
+        """Start several containers in one request; per spec (pid, start_time) or the error."""
+        req = {"op": "start_many", "specs": specs}
+        try:
+            reply = self.request(req)
+        except (ConnectionRefusedError, FileNotFoundError):
+            if self.log_path is None:
+                raise
+            ensure_launcher(self.socket_path, self.log_path)
+            reply = self.request(req)
+        if not reply.get("ok"):
+            raise LauncherError(str(reply.get("error", "start failed")))
+        return [(int(r["pid"]), int(r["start_time"] or 0)) if r.get("ok")
+                else LauncherError(str(r.get("error", "start failed"))) for r in reply["results"]]
 
     def stop(self) -> None:
         """Ask the launcher to exit (its containers keep running)."""

@@ -52,7 +52,11 @@ def processes_of(cluster: str) -> list[int]:
 
 
 def assert_clean(lab, before: dict) -> None:
-    assert snapshot(lab) == before
+    after = snapshot(lab)
+    for key in ("links", "routes", "nft"):  # the isolated host namespace is ours alone: exactly as before
+        assert after[key] == before[key], key
+    for key in ("netns", "etc_netns"):  # machine-wide: other labs may come and go, ours must be gone
+        assert set(after[key]) - set(before[key]) == set(), key
     assert processes_of(lab.cluster) == []
     assert not Path(f"/run/netlab/{lab.cluster}").exists()
     assert not Path(f"/var/lib/netlab/{lab.cluster}").exists()

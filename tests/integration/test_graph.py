@@ -1,0 +1,81 @@
+"""Issue 6 item 4: `netlab graph` draws a running cluster as SVG (graphviz) and Mermaid text."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+LAB = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: CLUSTER-app}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers: [{name: echo, image: echo, ports: [{name: http, containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-web, labels: {app: web}}
+spec:
+  containers: [{name: echo, image: echo, ports: [{containerPort: 80}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: app-service}
+spec:
+  type: NodePort
+  selector: {app: app}
+  ports: [{port: 80, targetPort: http, nodePort: 30080}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-web-to-app}
+spec:
+  podSelector: {matchLabels: {app: app}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: 3000}]}]
+"""
+
+
+def _pods(lab) -> dict[str, str]:
+    items = json.loads(lab.netlab("get", "pods", "-o", "json").stdout)["items"]
+    return {p["metadata"]["name"]: p["status"]["podIP"] for p in items if p["metadata"]["name"].startswith(lab.cluster)}
+
+
+def test_graph_svg_and_mermaid_of_a_running_lab(lab, tmp_path):
+    lab.netlab("up", str(lab.write("lab.yaml", LAB)))
+    pods = _pods(lab)
+    assert len(pods) == 3 and all(pods.values()), pods
+    cip = json.loads(lab.netlab("get", "svc", "app-service", "-o", "json").stdout)["spec"]["clusterIP"]
+
+    mermaid = lab.netlab("graph", "--format", "mermaid").stdout
+    assert mermaid.splitlines()[1] == "flowchart LR"
+    for name, ip in pods.items():
+        assert f'["{name}<br/>{ip}"]' in mermaid, name
+    assert f"svc app-service<br/>NodePort<br/>ClusterIP {cip}<br/>ports 80:30080/TCP" in mermaid
+    assert "cni0 (bridge)<br/>10.244." in mermaid and "host 172.18.0.1" in mermaid
+    assert mermaid.count('-->|"3000"|') == 2  # the service's two endpoints, by target port
+    assert mermaid.count('-.->|"allow-web-to-app allows TCP 3000"|') == 2
+
+    dot = lab.netlab("graph").stdout
+    assert dot.startswith("digraph netlab {")
+    for name, ip in pods.items():
+        assert f'"pod:default/{name}" [label="{name}\\n{ip}"' in dot
+
+    if shutil.which("dot") is None:
+        pytest.skip("graphviz (Debian package graphviz) is not installed: SVG/PNG not checked")
+    svg = tmp_path / "lab.svg"
+    lab.netlab("graph", "-o", str(svg))
+    text = svg.read_text()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text
+    for name, ip in pods.items():
+        assert name.replace("-", "&#45;") in text and ip in text
+    assert "app&#45;service" in text and cip in text
+    png = tmp_path / "lab.png"
+    lab.netlab("graph", "-o", str(png))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
