@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 
 from conftest import Lab
 
@@ -67,17 +66,8 @@ spec:
   ports: [{port: 80}]
 """
 
-# `trace` is registered by the maintainer (main.add_command); register it here when it is not yet.
-_RUN = ("import sys; from netlab.cli import main, entry; from netlab.cli_trace import trace\n"
-        "if 'trace' not in main.commands: main.add_command(trace)\n"
-        "sys.argv[0] = 'netlab'; entry()")
-
-
 def _trace(lab: Lab, *args: str, check: bool = True):
-    proc = lab.host(sys.executable, "-c", _RUN, "--cluster", lab.cluster, "trace", *args, timeout=60)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"trace {args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc
+    return lab.netlab("trace", *args, check=check, timeout=60)
 
 
 def _no_trace_chains(lab: Lab) -> None:
