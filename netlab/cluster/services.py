@@ -219,6 +219,20 @@ class ResolvedService:
         return hashlib.sha256(self.key.encode()).hexdigest()[:8]
 
 
+def announcer(svc: ResolvedService, node_names: list[str]) -> str | None:
+    """The node that answers ARP for a LoadBalancer IP (MetalLB L2 style): with Local traffic policy a
+    node that has a ready endpoint, otherwise a node chosen by a stable hash of the service."""
+    if not svc.load_balancer_ip:
+        return None
+    nodes = list(node_names)
+    if svc.external_local:
+        local = sorted({e.node for e in svc.endpoints if e.ready and e.node in nodes})
+        if local:
+            nodes = local
+    digest = int(hashlib.sha256(svc.key.encode()).hexdigest(), 16)
+    return nodes[digest % len(nodes)]
+
+
 def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 

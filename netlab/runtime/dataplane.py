@@ -6,13 +6,12 @@ back to diff it). A fresh controller starts with a full, atomic table replacemen
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from netlab import names
 from netlab.cluster.netpol import PolicyNamespace, PolicyPod
-from netlab.cluster.services import ResolvedService
+from netlab.cluster.services import ResolvedService, announcer
 from netlab.cluster.topology import Topology
 from netlab.kernel import netlink as nl
 from netlab.kernel import nft
@@ -22,20 +21,6 @@ from netlab.render.nft_services import services_ruleset
 from netlab.resources import BUILTIN_NAMESPACES
 
 log = logging.getLogger("netlab.dataplane")
-
-
-def announcer(svc: ResolvedService, topo: Topology) -> str | None:
-    """The node that answers ARP for a LoadBalancer IP (MetalLB L2 style): with Local traffic policy a
-    node that has a ready endpoint, otherwise a node chosen by a stable hash of the service."""
-    if not svc.load_balancer_ip:
-        return None
-    nodes = [n.name for n in topo.nodes]
-    if svc.external_local:
-        local = sorted({e.node for e in svc.endpoints if e.ready and e.node in nodes})
-        if local:
-            nodes = local
-    digest = int(hashlib.sha256(svc.key.encode()).hexdigest(), 16)
-    return nodes[digest % len(nodes)]
 
 
 def policy_inputs(state) -> tuple[list[PolicyPod], list[PolicyNamespace], list[dict]]:
@@ -97,7 +82,7 @@ class Dataplane:
     def _announce(self, topo: Topology, services: list[ResolvedService]) -> list[str]:
         want: dict[str, set[str]] = {n.name: set() for n in topo.nodes}
         for svc in services:
-            node = announcer(svc, topo)
+            node = announcer(svc, [n.name for n in topo.nodes])
             if node:
                 want[node].add(svc.load_balancer_ip)
         changes = []

@@ -413,9 +413,8 @@ class LauncherClient:
         """The launcher's pid; raises OSError when nothing answers."""
         return int(self.request({"op": "ping"})["pid"])
 
-    def start(self, spec: dict[str, Any]) -> tuple[int, int]:
-        """Start a container (see the module docstring for spec); returns (pid, start_time)."""
-        req = {"op": "start", **spec}
+    def _request_restarting(self, req: dict[str, Any]) -> dict[str, Any]:
+        """A request that starts the launcher again (when this client may) if it has gone away."""
         try:
             reply = self.request(req)
         except (ConnectionRefusedError, FileNotFoundError):
@@ -425,20 +424,16 @@ class LauncherClient:
             reply = self.request(req)
         if not reply.get("ok"):
             raise LauncherError(str(reply.get("error", "start failed")))
+        return reply
+
+    def start(self, spec: dict[str, Any]) -> tuple[int, int]:
+        """Start a container (see the module docstring for spec); returns (pid, start_time)."""
+        reply = self._request_restarting({"op": "start", **spec})
         return int(reply["pid"]), int(reply["start_time"] or 0)
 
     def start_many(self, specs: list[dict[str, Any]]) -> list[tuple[int, int] | Exception]:
         """Start several containers in one request; per spec (pid, start_time) or the error."""
-        req = {"op": "start_many", "specs": specs}
-        try:
-            reply = self.request(req)
-        except (ConnectionRefusedError, FileNotFoundError):
-            if self.log_path is None:
-                raise
-            ensure_launcher(self.socket_path, self.log_path)
-            reply = self.request(req)
-        if not reply.get("ok"):
-            raise LauncherError(str(reply.get("error", "start failed")))
+        reply = self._request_restarting({"op": "start_many", "specs": specs})
         return [(int(r["pid"]), int(r["start_time"] or 0)) if r.get("ok")
                 else LauncherError(str(r.get("error", "start failed"))) for r in reply["results"]]
 

@@ -9,7 +9,6 @@ unreachable). `explain()` returns just the steps. Nothing here touches the kerne
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,6 +28,7 @@ from netlab.cluster.netpol import (
     rules,
 )
 from netlab.cluster.services import Endpoint, ResolvedService, ServicePortView
+from netlab.cluster.services import announcer as services_announcer
 from netlab.cluster.topology import NodeNet, PodNet, Topology
 from netlab.render.nft_policy import BASE_CHAIN as POLICY_CHAIN
 from netlab.render.nft_policy import pod_chain
@@ -113,16 +113,8 @@ def display(namespace: str, name: str) -> str:
 
 
 def announcer(svc: ResolvedService, topo: Topology) -> str | None:
-    """The node answering ARP for the LoadBalancer IP (same choice as netlab.runtime.dataplane.announcer)."""
-    if not svc.load_balancer_ip:
-        return None
-    nodes = [n.name for n in topo.nodes]
-    if svc.external_local:
-        local = sorted({e.node for e in svc.endpoints if e.ready and e.node in nodes})
-        if local:
-            nodes = local
-    digest = int(hashlib.sha256(svc.key.encode()).hexdigest(), 16)
-    return nodes[digest % len(nodes)]
+    """The node answering ARP for the LoadBalancer IP (the data plane's own choice)."""
+    return services_announcer(svc, [n.name for n in topo.nodes])
 
 
 def explain(src: str, dst: str, port: int | None, proto: str, topo: Topology, services: Sequence[ResolvedService],

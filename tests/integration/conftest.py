@@ -84,6 +84,11 @@ class Lab:
         return json.loads(out)["status"]["podIP"]
 
 
+def echo_answer(text: str) -> dict:
+    """The echo server's `key: value` lines (pod, namespace, ip, node, client, request, host) as a dict."""
+    return dict(line.split(": ", 1) for line in text.strip().splitlines() if ": " in line)
+
+
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1, what: str = "condition"):
     deadline = time.monotonic() + timeout
     last = None

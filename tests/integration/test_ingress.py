@@ -7,6 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from conftest import echo_answer as _answer
 from conftest import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,9 +51,6 @@ spec:
   ports: [{name: http, port: 80, targetPort: http}]
 """
 
-
-def _answer(text: str) -> dict:
-    return dict(line.split(": ", 1) for line in text.strip().splitlines() if ": " in line)
 
 
 def _lb_ip(lab) -> str:

@@ -8,7 +8,7 @@ import signal
 import subprocess
 
 import pytest
-from conftest import wait_for
+from conftest import echo_answer, wait_for
 
 TOPOLOGY = """
 kind: Cluster
@@ -59,7 +59,7 @@ spec:
 
 def _answer(proc) -> dict:
     assert proc.returncode == 0, proc.stderr
-    return dict(line.split(": ", 1) for line in proc.stdout.strip().splitlines() if ": " in line)
+    return echo_answer(proc.stdout)
 
 
 @pytest.mark.parametrize("mode", ["host-gw", "vxlan"])

@@ -7,6 +7,7 @@ import os
 import signal
 import time
 
+from conftest import echo_answer as _answer
 from conftest import wait_for
 
 APP = """
@@ -87,9 +88,6 @@ spec:
   ports: [{port: 80, targetPort: 3000}]
 """
 
-
-def _answer(text: str) -> dict:
-    return dict(line.split(": ", 1) for line in text.strip().splitlines() if ": " in line)
 
 
 def _svc(lab, name: str) -> dict:

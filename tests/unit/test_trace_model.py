@@ -484,13 +484,18 @@ def test_host_to_cluster_ip_is_unreachable_and_bad_names_fail() -> None:
         plan("pod-a", "nothing-here", 80, "tcp", topo, svcs, pi)
 
 
-def test_announcer_matches_the_dataplane() -> None:
-    from netlab.runtime.dataplane import announcer as dataplane_announcer
+def test_announcer_is_a_node_with_a_local_endpoint_for_local_policy() -> None:
     from netlab.trace.model import announcer
 
     topo, svcs, _ = world()
     for svc in svcs:
-        assert announcer(svc, topo) == dataplane_announcer(svc, topo)
+        node = announcer(svc, topo)
+        if not svc.load_balancer_ip:
+            assert node is None
+            continue
+        assert node in [n.name for n in topo.nodes]
+        if svc.external_local and any(e.ready for e in svc.endpoints):
+            assert node in {e.node for e in svc.endpoints if e.ready}
 
 
 def test_ingress_row_matching() -> None:
