@@ -85,8 +85,23 @@ def rules_in_kernel(ctx: LabContext) -> None:
                f"{node}: no allow-web-to-api peer set with web's IP {web_ip}")
 
 
+def _restart_ingress_controller(ctx: LabContext) -> None:
+    """nginx keeps idle upstream connections open (keepalive), and policies are stateful: a connection opened
+    before a policy keeps working. A fresh controller pod opens only new connections, which the policy judges."""
+    old = {p["metadata"]["name"] for p in ctx.pods(ns="ingress-nginx")}
+    for name in old:
+        ctx.netlab("delete", "pod", name, "-n", "ingress-nginx")
+
+    def ready() -> bool:
+        pods = [p for p in ctx.pods(ns="ingress-nginx") if p["metadata"]["name"] not in old]
+        ips = {p["status"].get("podIP") for p in pods}
+        return bool(pods) and ctx.endpoint_ips("ingress-nginx-controller", "ingress-nginx") == ips
+    ctx.wait(ready, timeout=30, what="a new, ready ingress controller pod")
+
+
 @check("through the ingress /api is still blocked: nginx connects from its own pod in ingress-nginx, not app: web")
 def ingress_blocked(ctx: LabContext) -> None:
+    _restart_ingress_controller(ctx)
     reply = _becomes(ctx, "ingress /api", lambda: _ingress(ctx, "/api"), False)
     expect(reply.code in (0, 502, 504), f"ingress /api: {reply}")
     _becomes(ctx, "ingress /", lambda: _ingress(ctx, "/"), False)
