@@ -550,9 +550,11 @@ def doctor(ctx: click.Context) -> None:
 def _register_subcommands() -> None:
     """Commands that live in their own modules (they import their heavy parts lazily)."""
     from netlab.cli_graph import graph
+    from netlab.cli_lab import lab
     from netlab.cli_trace import trace
 
     main.add_command(graph)
+    main.add_command(lab)
     main.add_command(trace)
 
 

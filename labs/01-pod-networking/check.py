@@ -96,4 +96,5 @@ def host_to_pods(ctx: LabContext) -> None:
         reply = ctx.curl("host", f"http://{ip}:3000/")
         expect(reply.code == 200, f"host -> {pod['metadata']['name']}: {reply}")
         client = reply.echo.get("client", "").rsplit(":", 1)[0]
-        expect(client == source, f"host -> {pod['metadata']['name']}: pod saw client {client}, the host sent from {source}")
+        expect(client == source,
+               f"host -> {pod['metadata']['name']}: pod saw client {client}, the host sent from {source}")

@@ -234,6 +234,10 @@ def _ensure_pod(node_ipr, node_links: dict, bridge_index: int, pod: PodNet) -> l
             node_ipr.link("set", index=index, master=bridge_index, state="up", ifalias=pod.alias)
             _hairpin(node_ipr, index)
             eth0 = ipr.link_lookup(ifname=names.POD_IFACE)[0]
+            # A new pod may reuse a deleted pod's IP: announce it (gratuitous ARP when eth0 comes up) so
+            # the node and its pods do not keep sending to the old MAC until their ARP entries expire.
+            with nsmod.entered(pod.netns), open(f"/proc/sys/net/ipv4/conf/{names.POD_IFACE}/arp_notify", "w") as f:
+                f.write("1")
             ipr.link("set", index=eth0, ifalias=pod.alias)
             ipr.addr("add", index=eth0, address=pod.ip, prefixlen=pod.prefixlen)
             ipr.link("set", index=eth0, state="up")

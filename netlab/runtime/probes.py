@@ -106,7 +106,10 @@ class Prober:
             self.pool.submit(self._run, p)
 
     def _run(self, p: ProbeState) -> None:
-        ok, message = run_probe(p)
+        try:
+            ok, message = run_probe(p)
+        except Exception as e:  # a probe that cannot even run has failed; it must not stay "running"
+            ok, message = False, f"probe error: {type(e).__name__}: {e}"
         with self.lock:
             p.running = False
             p.next_run = self.clock() + float(p.spec.get("periodSeconds", 10))
