@@ -92,6 +92,6 @@ def graph(ctx: click.Context, output: str | None, fmt: str | None) -> None:
     elif kind == "png" and sys.stdout.isatty():
         raise Fail("refusing to write a PNG to a terminal; give -o FILE.png")
     else:
-        stream = click.get_binary_stream("stdout")
+        stream = sys.stdout.buffer
         stream.write(data)
         stream.flush()

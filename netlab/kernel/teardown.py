@@ -115,6 +115,7 @@ def daemons(cluster: str) -> list[int]:
     markers = (
         f"netlab.runtime.controller\0--cluster\0{cluster}\0".encode(),
         f"netlab.runtime.launcher\0--socket\0{names.run_dir(cluster)}/launcher.sock\0".encode(),
+        f"--view\0{names.run_dir(cluster)}/dns/relay.json\0".encode(),
     )
     found = []
     for entry in os.listdir("/proc"):
@@ -138,7 +139,8 @@ def teardown(cluster: str) -> list[str]:
     """Remove everything of `cluster`; return what was removed. Safe to run repeatedly."""
     removed = []
     run = Path(names.run_dir(cluster))
-    for pidfile, cmd in (("controller.pid", "netlab.runtime.controller"), ("launcher.pid", "netlab.runtime.launcher")):
+    for pidfile, cmd in (("controller.pid", "netlab.runtime.controller"), ("launcher.pid", "netlab.runtime.launcher"),
+                         ("dns-relay.pid", "netlab.runtime.dns")):
         if kill_pidfile(run / pidfile, cmd):
             removed.append(f"process {pidfile[:-4]}")
     for pid in daemons(cluster):

@@ -12,6 +12,7 @@ import logging
 import os
 import random
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -70,6 +71,30 @@ class Controller:
         )
         with self.lock:
             self._reconcile_all()
+        self._start_dns_relay()
+
+    def _start_dns_relay(self) -> None:
+        """Forward external names from the cluster DNS to the host's resolvers through a relay on the
+        host's underlay address (unless the Cluster file names upstreams itself)."""
+        if self.config.dns_upstreams is not None or self._relay_pid():
+            return
+        view = self.run_dir / "dns" / "relay.json"
+        view.parent.mkdir(parents=True, exist_ok=True)
+        view.write_text(json.dumps(addons.relay_view(addons.host_upstreams())))
+        with open(self.run_dir / "dns" / "relay.log", "ab") as logf:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "netlab.runtime.dns", "--view", str(view), "--listen",
+                 self.topology({}).host_ip, "--port", "53"],
+                stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True)
+        (self.run_dir / "dns-relay.pid").write_text(f"{proc.pid}\n")
+
+    def _relay_pid(self) -> int | None:
+        try:
+            pid = int((self.run_dir / "dns-relay.pid").read_text())
+            alive = b"netlab.runtime.dns" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return None
+        return pid if alive else None
 
     def topology(self, pods: dict[str, PlacedPod] | None = None) -> Topology:
         pods = self.state.pods if pods is None else pods
@@ -165,7 +190,7 @@ class Controller:
         namespaces = set(BUILTIN_NAMESPACES) | {o["metadata"]["name"] for o in self.state.objects.values()
                                                 if o["kind"] == "Namespace"}
         upstreams = list(self.config.dns_upstreams) if self.config.dns_upstreams is not None \
-            else addons.host_upstreams()
+            else [f"{self.topology({}).host_ip}:53"]
         view = addons.dns_view(self.config, services, list(self.state.pods.values()), sorted(namespaces), upstreams)
         path = self.run_dir / "dns" / "view.json"
         text = json.dumps(view, indent=1, sort_keys=True)

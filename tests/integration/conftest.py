@@ -49,19 +49,19 @@ class Lab:
     host_ns: str
     workdir: Path
 
-    def host(self, *argv: str, timeout: float = 60, check: bool = False, input: str | None = None
-             ) -> subprocess.CompletedProcess:
+    def host(self, *argv: str, timeout: float = 60, check: bool = False, input: str | None = None,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         """Run a command in the isolated host namespace."""
         proc = subprocess.run(["nsenter", f"--net=/run/netns/{self.host_ns}", *argv], capture_output=True,
-                              text=True, timeout=timeout, input=input)
+                              text=True, timeout=timeout, input=input, env={**os.environ, **(env or {})})
         if check and proc.returncode != 0:
             raise AssertionError(f"{argv} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         return proc
 
-    def netlab(self, *args: str, timeout: float = 120, check: bool = True, input: str | None = None
-               ) -> subprocess.CompletedProcess:
+    def netlab(self, *args: str, timeout: float = 120, check: bool = True, input: str | None = None,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         return self.host(sys.executable, "-m", "netlab.cli", "--cluster", self.cluster, *args,
-                         timeout=timeout, check=check, input=input)
+                         timeout=timeout, check=check, input=input, env=env)
 
     def in_ns(self, netns: str, *argv: str, timeout: float = 20) -> subprocess.CompletedProcess:
         return subprocess.run(["ip", "netns", "exec", netns, *argv], capture_output=True, text=True,

@@ -176,3 +176,21 @@ def test_forwarding_servfail_and_live_updates(lab):
     lab.netlab("delete", "pod", f"{c}-db0")
     wait_for(lambda: status(lab, "db.default.svc.cluster.local") == "NXDOMAIN", timeout=3, interval=0.05,
              what="headless service without endpoints")
+
+
+RELAY_UPSTREAM = UPSTREAM.replace('("172.18.0.1", 5353)', '("127.0.0.1", 53)')
+
+
+def test_external_names_reach_the_host_resolvers_through_the_relay(lab, tmp_path):
+    """Without dns.upstreams the host's own resolvers apply, loopback ones included: a relay on the host's
+    underlay address forwards for the cluster DNS."""
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 127.0.0.1\n")
+    upstream = subprocess.Popen(["nsenter", f"--net=/run/netns/{lab.host_ns}", sys.executable, "-c", RELAY_UPSTREAM])
+    try:
+        manifest = LAB.replace('dns: {upstreams: ["172.18.0.1:5353"], replicas: 1}', "dns: {replicas: 1}")
+        lab.netlab("up", str(lab.write("lab.yaml", manifest)), env={"NETLAB_HOST_RESOLV_CONF": str(resolv)})
+        wait_for(lambda: short(lab, "example.org") == ["192.0.2.7"], timeout=5, what="an answer via the relay")
+    finally:
+        upstream.kill()
+        upstream.wait(timeout=5)
