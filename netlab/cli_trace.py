@@ -27,6 +27,19 @@ class ProbeResult:
     message: str
 
 
+def https_redirect_hosts(ing: dict) -> set[str]:
+    """Hosts for which ingress-nginx answers plain HTTP with a 308 to HTTPS: hosts with TLS, unless
+    ssl-redirect is "false" (force-ssl-redirect forces it for every host)."""
+    notes = (ing["metadata"].get("annotations") or {})
+    prefix = "nginx.ingress.kubernetes.io/"
+    hosts = {r.get("host") or "*" for r in (ing.get("spec") or {}).get("rules") or []}
+    if notes.get(prefix + "force-ssl-redirect") == "true":
+        return hosts
+    if notes.get(prefix + "ssl-redirect") == "false":
+        return set()
+    return {h for t in (ing.get("spec") or {}).get("tls") or [] for h in t.get("hosts") or []}
+
+
 def _parse_dst(dst: str) -> tuple[str, int | None]:
     if dst.startswith(("http://", "https://")):
         return dst, None
@@ -125,10 +138,12 @@ def _gather(cluster: str) -> dict:
     for ing in out["ingresses"]:
         meta = ing["metadata"]
         try:
-            rows += client.get(f"/apis/networking.k8s.io/v1/namespaces/{meta.get('namespace', 'default')}"
+            found = client.get(f"/apis/networking.k8s.io/v1/namespaces/{meta.get('namespace', 'default')}"
                                f"/ingresses/{meta['name']}/netlab").get("rules") or []
         except ApiFailure:
-            pass
+            continue
+        redirect = https_redirect_hosts(ing)
+        rows += [{**row, "httpsRedirect": row["host"] in redirect} for row in found]
     out["ingress_rows"] = rows
     path = Path(STATE_ROOT) / cluster / "state.json"
     try:

@@ -613,6 +613,12 @@ class _Walker:
             first.reason = "HTTP 404 (no rule)"
             return first
         rule_txt = f"{row['ingress']} host {row['host']} path {row['path']} ({row['pathType']})"
+        if u.scheme == "http" and row.get("httpsRedirect"):
+            first.steps.append(Step(where, f"nginx answers 308 Permanent Redirect to https://{host}{path}",
+                                    f"{row['ingress']} has TLS for {host} and ssl-redirect is on (the default): "
+                                    "plain HTTP never reaches the backend; try the https:// URL", rule_txt))
+            first.reason = "HTTP 308 (redirect to HTTPS)"
+            return first
         if not row["endpoints"]:
             first.steps.append(Step(where, f"{rule_txt} -> {row['backend']}: {row.get('error') or 'no endpoints'}",
                                     "nginx answers 503 itself", rule_txt))

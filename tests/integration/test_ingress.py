@@ -93,6 +93,12 @@ def test_seed_ingress_routes_http_and_https_from_the_host(lab):
                        str(REPO / "manifests" / "ca.crt"), f"https://{HOST}/")
     assert _answer(inside.stdout)["pod"].startswith(f"{lab.cluster}-app-")
 
+    # netlab trace follows host -> LoadBalancer -> nginx -> backend, and knows about the HTTPS redirect.
+    traced = lab.netlab("trace", "host", f"https://{HOST}/api").stdout
+    assert "nginx matches" in traced and "api-service:80" in traced and "The probe matches" in traced
+    redirected = lab.netlab("trace", "host", f"http://{HOST}/api").stdout
+    assert "308 Permanent Redirect" in redirected and "The probe matches" in redirected
+
 
 def test_live_changes_missing_backends_default_certificate_and_graceful_reload(lab):
     lab.netlab("up", str(lab.write("backends.yaml", BACKENDS)))
