@@ -111,11 +111,12 @@ def _alive(pid: int) -> bool:
 
 
 def daemons(cluster: str) -> list[int]:
-    """The cluster's controller and launcher, by their exact command lines (when pidfiles are lost)."""
+    """The cluster's own processes found by command line, for when pidfiles or namespaces are lost:
+    the controller, the launcher and everything netlab started with a path under the cluster's run
+    directory on its command line (the DNS relay, DNS pods, the ingress controller's nginx)."""
     markers = (
         f"netlab.runtime.controller\0--cluster\0{cluster}\0".encode(),
-        f"netlab.runtime.launcher\0--socket\0{names.run_dir(cluster)}/launcher.sock\0".encode(),
-        f"--view\0{names.run_dir(cluster)}/dns/relay.json\0".encode(),
+        f"{names.run_dir(cluster)}/".encode(),
     )
     found = []
     for entry in os.listdir("/proc"):
