@@ -11,6 +11,7 @@ import os
 from netlab.cluster.config import ClusterConfig
 
 ADDON_LABEL = "addonmanager.kubernetes.io/mode"
+DNS_NAMESPACE = "kube-system"
 DNS_LABELS = {"k8s-app": "kube-dns"}
 
 

@@ -416,7 +416,9 @@ class Controller:
         topo = self.topology()
         node_ip = {n.name: n.underlay_ip for n in topo.nodes}
         specs = []
-        for pod in self.state.pods.values():
+        # The cluster's own pods (DNS, ingress) start first: everything else waits on them being Ready.
+        system = (addons.DNS_NAMESPACE, addons.INGRESS_NAMESPACE)
+        for pod in sorted(self.state.pods.values(), key=lambda p: (p.namespace not in system, p.key)):
             specs += views.container_specs(pod, node_ip[pod.node])
         return specs
 
