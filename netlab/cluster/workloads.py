@@ -63,6 +63,7 @@ class WantedPod:
     template_hash: str | None
     source: str  # "Kind ns/name" of the object that asks for it, for error messages
     field_prefix: str  # "spec" for a Pod, "spec.template.spec" for a Deployment
+    name_base: str = ""  # new replicas are named name_base + 5 random characters
 
 
 class PlacementError(Exception):
@@ -111,8 +112,12 @@ def eligible_nodes(spec: dict, nodes: tuple[NodeNet, ...]) -> list[NodeNet]:
     return out
 
 
-def expand(pods: list[dict], deployments: list[dict], previous: dict[str, PlacedPod]) -> list[WantedPod]:
-    """Pods as wanted; Deployment replicas already running with the current template keep their names."""
+def expand(pods: list[dict], deployments: list[dict], previous: dict[str, PlacedPod],
+           replicasets: list[dict] = ()) -> list[WantedPod]:
+    """Pods as wanted; Deployment replicas already running with the current template keep their names.
+
+    A Deployment names its pods <deploy>-<template hash>-<5 random>, and replaces them when its template
+    changes; a bare ReplicaSet names them <rs>-<5 random> and, as in Kubernetes, only keeps the count."""
     wanted = []
     for pod in pods:
         meta = pod["metadata"]
@@ -134,10 +139,28 @@ def expand(pods: list[dict], deployments: list[dict], previous: dict[str, Placed
         )
         keep = current[:replicas]
         source = f"Deployment {ns}/{meta['name']}"
+        base = f"{meta['name']}-{thash}-"
         for p in keep:
-            wanted.append(WantedPod(ns, p.name, labels, template["spec"], owner, thash, source, "spec.template.spec"))
+            wanted.append(WantedPod(ns, p.name, labels, template["spec"], owner, thash, source, "spec.template.spec",
+                                    base))
         for _ in range(replicas - len(keep)):
-            wanted.append(WantedPod(ns, None, labels, template["spec"], owner, thash, source, "spec.template.spec"))
+            wanted.append(WantedPod(ns, None, labels, template["spec"], owner, thash, source, "spec.template.spec",
+                                    base))
+    for rs in replicasets:
+        meta = rs["metadata"]
+        ns = meta.get("namespace", "default")
+        owner = f"ReplicaSet/{meta['name']}"
+        template = rs["spec"]["template"]
+        labels = dict((template.get("metadata") or {}).get("labels") or {})
+        current = sorted((p for p in previous.values() if p.namespace == ns and p.owner == owner),
+                         key=lambda p: (p.created, p.name))
+        keep = current[:rs["spec"].get("replicas", 1)]
+        source = f"ReplicaSet {ns}/{meta['name']}"
+        for p in keep:  # existing pods keep their own spec: a ReplicaSet does not roll out template changes
+            wanted.append(WantedPod(ns, p.name, p.labels, p.spec, owner, None, source, "spec.template.spec"))
+        for _ in range(rs["spec"].get("replicas", 1) - len(keep)):
+            wanted.append(WantedPod(ns, None, labels, template["spec"], owner, None, source, "spec.template.spec",
+                                    f"{meta['name']}-"))
     return wanted
 
 
@@ -175,7 +198,7 @@ def place(
     for w in fresh:
         name = w.name
         if name is None:
-            base = f"{w.owner.split('/', 1)[1]}-{w.template_hash}-"
+            base = w.name_base
             name = base + random_suffix(rng)
             while f"{w.namespace}/{name}" in taken_names:
                 name = base + random_suffix(rng)

@@ -345,7 +345,8 @@ class Controller:
         previous = self.state.pods if previous is None else previous
         pods = [o for o in objects.values() if o["kind"] == "Pod"]
         deploys = [o for o in objects.values() if o["kind"] == "Deployment"]
-        wanted = expand(pods, deploys, previous)
+        replicasets = [o for o in objects.values() if o["kind"] == "ReplicaSet"]
+        wanted = expand(pods, deploys, previous, replicasets)
         nodes = self.topology({}).nodes
         try:
             placed = place(wanted, nodes, previous, time.time(), self.rng)

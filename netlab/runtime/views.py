@@ -108,8 +108,9 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
             "creationTimestamp": timestamp(p.created)}
     if p.owner:
         kind, owner = p.owner.split("/", 1)
-        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                                    "name": f"{owner}-{p.template_hash}", "controller": True}]
+        rs_name = f"{owner}-{p.template_hash}" if kind == "Deployment" else owner
+        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name,
+                                    "controller": True}]
     cond = "True" if ready else "False"
     return {
         "apiVersion": "v1", "kind": "Pod", "metadata": meta,
@@ -207,6 +208,15 @@ def list_objects(ctl: Controller, kind: str, ns: str | None) -> list[dict]:
                 out.append(deployment(o, owned))
             else:
                 out.append(replicaset(o, template_hash(o["spec"]["template"]), owned))
+        if kind == "ReplicaSet":  # ReplicaSets the user wrote himself
+            for o in ctl.state.objects.values():
+                if o["kind"] != "ReplicaSet" or not in_ns(o):
+                    continue
+                owned = [p for p in all_pods if p["metadata"].get("namespace") == o["metadata"].get("namespace")
+                         and any(r["name"] == o["metadata"]["name"] for r in p["metadata"].get("ownerReferences", []))]
+                ready = sum(1 for p in owned if p["status"]["conditions"][-1]["status"] == "True")
+                out.append({**o, "status": {"replicas": len(owned), "readyReplicas": ready,
+                                            "availableReplicas": ready}})
     elif kind == "Service":
         out = [service(o, ctl.state.allocations.get(f"{o['metadata'].get('namespace', 'default')}/"
                                                     f"{o['metadata']['name']}"))

@@ -271,3 +271,30 @@ def test_exec_logs_and_restart_policy(lab):
              == "Succeeded", what="Never pod to succeed")
     table = lab.netlab("get", "pods").stdout
     assert f"{c}-once " in table and "Completed" in table
+
+
+def test_a_replicaset_of_its_own_and_a_deleted_pod_replaced(lab):
+    path = lab.write("rs.yaml", """
+    apiVersion: apps/v1
+    kind: ReplicaSet
+    metadata: {name: CLUSTER-rs}
+    spec:
+      replicas: 2
+      selector: {matchLabels: {app: rs}}
+      template:
+        metadata: {labels: {app: rs}}
+        spec:
+          containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+    """)
+    lab.netlab("up", str(path))
+    assert "2         2         2" in lab.netlab("get", "rs").stdout
+    before = set(json.loads(lab.netlab("get", "pods", "-l", "app=rs", "-o", "json").stdout)["items"][i]["metadata"]
+                 ["name"] for i in range(2))
+    victim = sorted(before)[0]
+    lab.netlab("delete", "pod", victim)
+    after = {p["metadata"]["name"] for p in json.loads(lab.netlab("get", "pods", "-l", "app=rs", "-o",
+                                                                  "json").stdout)["items"]}
+    assert len(after) == 2 and victim not in after and sorted(before)[1] in after
+    for name in after:
+        assert name.startswith(f"{lab.cluster}-rs-")
+        assert echo_answer(lab.curl(None, f"http://{lab.pod_ip(name)}:3000/").stdout)["pod"] == name

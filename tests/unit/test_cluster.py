@@ -97,3 +97,18 @@ def test_exhausted_pod_cidr_is_an_error():
     with pytest.raises(PlacementError) as err:
         place(expand([], [_deploy("web", 254)], {}), one_node, {}, 0.0, random.Random(1))
     assert "exhausted" in str(err.value)
+
+
+def _replicaset(name, replicas):
+    return {"kind": "ReplicaSet", "metadata": {"name": name, "namespace": "default"},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "c"}]}}}}
+
+
+def test_a_bare_replicaset_keeps_its_count_with_kubernetes_pod_names():
+    rng = random.Random(3)
+    two = {p.key: p for p in place(expand([], [], {}, [_replicaset("rs", 2)]), NODES, {}, 1.0, rng)}
+    assert all(p.name.startswith("rs-") and len(p.name) == len("rs-") + 5 for p in two.values())
+    assert all(p.owner == "ReplicaSet/rs" and "pod-template-hash" not in p.labels for p in two.values())
+    three = {p.key: p for p in place(expand([], [], two, [_replicaset("rs", 3)]), NODES, two, 2.0, rng)}
+    assert set(two) <= set(three) and len(three) == 3
