@@ -121,6 +121,11 @@ def ensure_fdb(ipr: IPRoute, index: int, mac: str, dst: str) -> None:
     ipr.fdb("replace", ifindex=index, lladdr=mac, dst=dst, state=NUD_PERMANENT, flags=NTF_SELF)
 
 
+def index_of(ipr: IPRoute, name: str) -> int:
+    """One RTM_GETLINK by name (link_lookup dumps every link of the namespace to filter them)."""
+    return ipr.link("get", ifname=name)[0]["index"]
+
+
 def delete_link(ipr: IPRoute, name: str) -> bool:
     found = ipr.link_lookup(ifname=name)
     if not found:

@@ -230,10 +230,10 @@ def _ensure_pod(node_ipr, node_links: dict, bridge_index: int, pod: PodNet) -> l
             finally:
                 os.close(fd)
             changes.append(f"pod {pod.namespace}/{pod.name}: veth {pod.veth} created")
-            index = node_ipr.link_lookup(ifname=pod.veth)[0]
+            index = nl.index_of(node_ipr, pod.veth)
             node_ipr.link("set", index=index, master=bridge_index, state="up", ifalias=pod.alias)
             _hairpin(node_ipr, index)
-            eth0 = ipr.link_lookup(ifname=names.POD_IFACE)[0]
+            eth0 = nl.index_of(ipr, names.POD_IFACE)
             # A new pod may reuse a deleted pod's IP: announce it (gratuitous ARP when eth0 comes up) so
             # the node and its pods do not keep sending to the old MAC until their ARP entries expire.
             with nsmod.entered(pod.netns), open(f"/proc/sys/net/ipv4/conf/{names.POD_IFACE}/arp_notify", "w") as f:
