@@ -5,5 +5,5 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${NETLAB_VENV:-/opt/netlab/venv}"
 cd "$repo"
-"$venv/bin/ruff" check netlab tests bench scripts
+"$venv/bin/ruff" check netlab tests bench scripts labs
 exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@" tests
