@@ -25,7 +25,8 @@ from netlab.cluster.services import Allocation, AllocationError, Pools, Resolved
 from netlab.cluster.topology import Topology
 from netlab.cluster.workloads import PlacedPod, PlacementError, expand, place
 from netlab.kernel import netns as nsmod
-from netlab.kernel import podnet, teardown
+from netlab.kernel import nft, podnet, teardown
+from netlab.render.nft import render_full
 from netlab.render.resolv import resolv_conf
 from netlab.resources import BUILTIN_NAMESPACES, CLUSTER_SCOPED
 from netlab.runtime import state as statemod
@@ -299,6 +300,7 @@ class Controller:
             new_pods = self._place(new_objects)
             allocations = self._allocate(new_objects)
             if dry_run:
+                self._check_rules(new_objects, new_pods, allocations)
                 return results
             self._commit(new_objects, new_pods, allocations)
             for r in results:
@@ -354,6 +356,22 @@ class Controller:
             causes = [{"object": o, "field": f, "message": m} for o, f, m in e.problems]
             raise ApiError(422, "Invalid", str(e), causes) from e
         return {p.key: p for p in placed}
+
+    def _check_rules(self, objects: dict[str, dict], pods: dict[str, PlacedPod],
+                     allocations: dict[str, Allocation]) -> None:
+        """--dry-run: render every node's table for the would-be state and let `nft --check` judge it."""
+        user_eps = {f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}": o
+                    for o in objects.values() if o["kind"] == "Endpoints"}
+        services = [resolve(o, allocations.get(svc_key(o), Allocation()), list(pods.values()), self.ready,
+                            user_eps.get(svc_key(o))) for o in objects.values() if o["kind"] == "Service"]
+        topo = self.topology(pods)
+        would_be = statemod.State(objects=objects, pods=pods)
+        for node, rs in self.dataplane.rulesets(topo, self.config.pod_subnet, services,
+                                                policy_rulesets(topo, would_be)).items():
+            try:
+                nft.apply(topo.node(node).netns, render_full(rs), check_only=True)
+            except nft.NftError as e:
+                raise ApiError(422, "Invalid", f"the rules for node {node} would not load: {e}") from e
 
     def _check_foreign_netns(self, pods: dict[str, PlacedPod]) -> None:
         """A new pod's network namespace name must not belong to someone else (another cluster, a user)."""

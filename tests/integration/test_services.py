@@ -318,6 +318,18 @@ def test_bad_service_input_is_rejected_whole(lab):
     result = lab.netlab("apply", "-f", str(outside), check=False)
     assert result.returncode != 0 and "not in the service CIDR" in result.stderr
     assert "outside" not in lab.netlab("get", "svc").stdout
+    # --dry-run validates, allocates and checks the would-be rules with nft --check, and changes nothing.
+    fine = lab.write("fine.yaml", """
+    apiVersion: v1
+    kind: Service
+    metadata: {name: fine}
+    spec:
+      type: NodePort
+      selector: {app: app}
+      ports: [{port: 80, targetPort: 3000}]
+    """)
+    assert "service/fine created (dry run)" in lab.netlab("apply", "-f", str(fine), "--dry-run").stdout
+    assert "fine" not in lab.netlab("get", "svc").stdout
 
 
 def test_external_traffic_policy_local_and_an_empty_pool(lab):
