@@ -20,40 +20,34 @@ _CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 _ENV_VAR_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 
 
-def check_dns1123_label(value: str) -> list[str]:
+def _length_and_pattern(value: str, max_len: int, pattern: re.Pattern, message: str) -> list[str]:
     errs = []
-    if len(value) > DNS1123_LABEL_MAX:
-        errs.append(f"must be no more than {DNS1123_LABEL_MAX} characters")
-    if not _DNS1123_LABEL.match(value):
-        errs.append(
-            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
-            "and must start and end with an alphanumeric character"
-        )
+    if len(value) > max_len:
+        errs.append(f"must be no more than {max_len} characters")
+    if not pattern.match(value):
+        errs.append(message)
     return errs
+
+
+def check_dns1123_label(value: str) -> list[str]:
+    return _length_and_pattern(
+        value, DNS1123_LABEL_MAX, _DNS1123_LABEL,
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+        "and must start and end with an alphanumeric character")
 
 
 def check_dns1123_subdomain(value: str) -> list[str]:
-    errs = []
-    if len(value) > DNS1123_SUBDOMAIN_MAX:
-        errs.append(f"must be no more than {DNS1123_SUBDOMAIN_MAX} characters")
-    if not _DNS1123_SUBDOMAIN.match(value):
-        errs.append(
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
-            "and must start and end with an alphanumeric character"
-        )
-    return errs
+    return _length_and_pattern(
+        value, DNS1123_SUBDOMAIN_MAX, _DNS1123_SUBDOMAIN,
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+        "and must start and end with an alphanumeric character")
 
 
 def check_dns1035_label(value: str) -> list[str]:
-    errs = []
-    if len(value) > DNS1123_LABEL_MAX:
-        errs.append(f"must be no more than {DNS1123_LABEL_MAX} characters")
-    if not _DNS1035_LABEL.match(value):
-        errs.append(
-            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
-            "start with an alphabetic character, and end with an alphanumeric character"
-        )
-    return errs
+    return _length_and_pattern(
+        value, DNS1123_LABEL_MAX, _DNS1035_LABEL,
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+        "start with an alphabetic character, and end with an alphanumeric character")
 
 
 def check_qualified_name(value: str) -> list[str]:
