@@ -29,6 +29,7 @@ class ClusterConfig:
     underlay: str = "172.18.0.0/16"
     bridge: str | None = None
     pod_subnet: str = "10.244.0.0/16"
+    node_prefix: int = 24
     service_subnet: str = "10.96.0.0/16"
     cluster_domain: str = "cluster.local"
     nodes: tuple[NodeSpec, ...] = field(default_factory=tuple)
@@ -62,6 +63,7 @@ class ClusterConfig:
             underlay=underlay.get("subnet", "172.18.0.0/16"),
             bridge=underlay.get("bridge"),
             pod_subnet=net.get("podSubnet", "10.244.0.0/16"),
+            node_prefix=int(doc.get("nodeCIDRMaskSize", 24)),
             service_subnet=net.get("serviceSubnet", "10.96.0.0/16"),
             cluster_domain=doc.get("clusterDomain", "cluster.local"),
             nodes=nodes,
@@ -79,7 +81,7 @@ class ClusterConfig:
         return self.bridge or names.underlay_bridge(self.name)
 
     def address_plan(self) -> AddressPlan:
-        return AddressPlan(underlay=self.underlay, pod_subnet=self.pod_subnet)
+        return AddressPlan(underlay=self.underlay, pod_subnet=self.pod_subnet, node_prefix=self.node_prefix)
 
     @property
     def dns_ip(self) -> str:

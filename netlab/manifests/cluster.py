@@ -20,7 +20,8 @@ DEFAULT_NAME = "netlab"
 
 _KIND_ONLY_TOP = ("featureGates", "runtimeConfig", "kubeadmConfigPatches", "kubeadmConfigPatchesJSON6902",
                   "containerdConfigPatches", "containerdConfigPatchesJSON6902")
-_NETLAB_TOP = ("mode", "underlay", "loadBalancerPool", "nodePortRange", "clusterDomain", "restartBackoff", "dns")
+_NETLAB_TOP = ("mode", "underlay", "loadBalancerPool", "nodePortRange", "clusterDomain", "restartBackoff", "dns",
+               "nodeCIDRMaskSize")
 _KNOWN_TOP = ("apiVersion", "kind", "name", "nodes", "networking")
 _KIND_ONLY_NODE = ("image", "extraMounts", "extraPortMappings", "kubeadmConfigPatches",
                    "kubeadmConfigPatchesJSON6902")
@@ -101,6 +102,8 @@ class Cluster(Model):
     underlay: Underlay = Field(default_factory=Underlay)
     load_balancer_pool: AddressPool = Field(default_factory=AddressPool)
     node_port_range: str = "30000-32767"
+    # kube-controller-manager's --node-cidr-mask-size: each node's pod CIDR is a /nodeCIDRMaskSize.
+    node_cidr_mask_size: int = Field(default=24, alias="nodeCIDRMaskSize")
     cluster_domain: str = "cluster.local"
     restart_backoff: RestartBackoff = Field(default_factory=RestartBackoff)
     dns: DnsConfig = Field(default_factory=DnsConfig)
@@ -190,9 +193,13 @@ class Cluster(Model):
             except ValueError as exc:
                 issues.append((path, f"must be an IPv4 CIDR such as 10.0.0.0/16, got {value!r} ({exc})"))
         pod = nets.get("networking.podSubnet")
-        if pod is not None and (pod.prefixlen > 24 or 2 ** (24 - pod.prefixlen) < len(self.nodes)):
+        mask = self.node_cidr_mask_size
+        if not 16 <= mask <= 30:
+            issues.append(("nodeCIDRMaskSize", f"must be between 16 and 30 (a node needs room for cni0 and pods), "
+                                               f"got {mask}"))
+        elif pod is not None and (pod.prefixlen > mask or 2 ** (mask - pod.prefixlen) < len(self.nodes)):
             issues.append(("networking.podSubnet",
-                           f"{pod} is too small for {len(self.nodes)} nodes (each node needs a /24)"))
+                           f"{pod} is too small for {len(self.nodes)} nodes (each node needs a /{mask})"))
         svc = nets.get("networking.serviceSubnet")
         if svc is not None and svc.num_addresses < 16:
             issues.append(("networking.serviceSubnet",
