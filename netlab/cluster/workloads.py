@@ -7,13 +7,13 @@ exist keep their node and IP, so re-applying the same manifests changes nothing.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import random
 import uuid
 from dataclasses import dataclass, field, replace
 
 from netlab import names
+from netlab.cluster.ipam import NodeRange
 from netlab.cluster.topology import NodeNet
 
 # Kubernetes' rand.SafeEncodeString alphabet: no vowels, no look-alikes.
@@ -170,14 +170,19 @@ def place(
     previous: dict[str, PlacedPod],
     now: float,
     rng: random.Random,
+    last_reserved: dict[str, str] | None = None,
 ) -> list[PlacedPod]:
-    """Keep existing pods where they are; schedule new ones on the least loaded eligible node."""
+    """Keep existing pods where they are; schedule new ones on the least loaded eligible node with room.
+
+    `last_reserved` (node -> address) is host-local's cursor: it is read, and advanced in place as new
+    pods get addresses, so the caller can keep it with the rest of the state."""
     problems: list[tuple[str, str, str]] = []
     node_by_name = {n.name: n for n in nodes}
     node_netns = {n.netns for n in nodes}
     placed: dict[str, PlacedPod] = {}
     load = {n.name: 0 for n in nodes}
-    used_ips: dict[str, set[str]] = {n.name: set() for n in nodes}
+    cursor = last_reserved if last_reserved is not None else {}
+    ranges = {n.name: NodeRange(n, (), cursor.get(n.name)) for n in nodes}
     fresh: list[WantedPod] = []
 
     for w in wanted:
@@ -190,12 +195,35 @@ def place(
             if prev.node in node_by_name:
                 placed[prev.key] = replace(prev, labels=w.labels, spec=w.spec)
                 load[prev.node] += 1
-                used_ips[prev.node].add(prev.ip)
+                ranges[prev.node].hold(prev.ip)
                 continue
         fresh.append(w)
 
+    unplaced: dict[tuple[str, str], list] = {}  # (object, field) -> [pods without an address, the full nodes]
     taken_names = set(placed) | {f"{w.namespace}/{w.name}" for w in fresh if w.name}
+    eligible: dict[int, list[NodeNet]] = {}  # replicas share one spec: match nodes once per spec
     for w in fresh:
+        node_name = w.spec.get("nodeName")
+        if node_name:
+            if node_name not in node_by_name:
+                problems.append((w.source, f"{w.field_prefix}.nodeName",
+                                 f"no node named {node_name!r} (nodes: {', '.join(node_by_name)})"))
+                continue
+            candidates = [node_by_name[node_name]]
+        else:
+            if id(w.spec) not in eligible:
+                eligible[id(w.spec)] = eligible_nodes(w.spec, nodes)
+            candidates = eligible[id(w.spec)]
+            if not candidates:
+                problems.append((w.source, f"{w.field_prefix}.nodeSelector",
+                                 f"no node matches {w.spec.get('nodeSelector') or {}}"))
+                continue
+        with_room = [n for n in candidates if ranges[n.name].free > 0]
+        if not with_room:
+            if (w.source, "spec") not in unplaced:
+                unplaced[(w.source, "spec")] = [0, [n.name for n in candidates]]
+            unplaced[(w.source, "spec")][0] += 1
+            continue
         name = w.name
         if name is None:
             base = w.name_base
@@ -207,40 +235,26 @@ def place(
         if netns in node_netns:
             problems.append((w.source, "metadata.name", f"network namespace {netns!r} would collide with a node"))
             continue
-        node_name = w.spec.get("nodeName")
-        if node_name:
-            if node_name not in node_by_name:
-                problems.append((w.source, f"{w.field_prefix}.nodeName",
-                                 f"no node named {node_name!r} (nodes: {', '.join(node_by_name)})"))
-                continue
-            node = node_by_name[node_name]
-        else:
-            candidates = eligible_nodes(w.spec, nodes)
-            if not candidates:
-                problems.append((w.source, f"{w.field_prefix}.nodeSelector",
-                                 f"no node matches {w.spec.get('nodeSelector') or {}}"))
-                continue
-            node = min(candidates, key=lambda n: (load[n.name], n.index))
-        ip = _free_ip(node, used_ips[node.name])
-        if ip is None:
-            problems.append((w.source, "spec", f"pod CIDR {node.pod_cidr} of node {node.name} is exhausted"))
-            continue
-        used_ips[node.name].add(ip)
+        node = min(with_room, key=lambda n: (load[n.name], n.index))
+        ip = ranges[node.name].take()
         load[node.name] += 1
         placed[f"{w.namespace}/{name}"] = PlacedPod(
             namespace=w.namespace, name=name, node=node.name, ip=ip, uid=str(uuid.UUID(int=rng.getrandbits(128))),
             created=now, labels=w.labels, spec=w.spec, owner=w.owner, template_hash=w.template_hash,
         )
+    problems += [_exhausted(source, field, count, full, ranges)
+                 for (source, field), (count, full) in unplaced.items()]
     if problems:
         raise PlacementError(problems)
+    for node, rng_ in ranges.items():
+        if rng_.last_reserved is not None:
+            cursor[node] = rng_.last_reserved
     return sorted(placed.values(), key=lambda p: (p.namespace, p.name))
 
 
-def _free_ip(node: NodeNet, used: set[str]) -> str | None:
-    net = ipaddress.ip_network(node.pod_cidr)
-    for host in net.hosts():
-        ip = str(host)
-        if ip == node.gateway or ip in used:
-            continue
-        return ip
-    return None
+def _exhausted(source: str, field: str, count: int, full: list[str],
+               ranges: dict[str, NodeRange]) -> tuple[str, str, str]:
+    """One problem per object, however many of its pods found no address (100,000 replicas: one line)."""
+    where = ", ".join(f"{n} ({ranges[n].size - 1} pod addresses)" for n in full)
+    return (source, field, f"{count} pod{'s' if count != 1 else ''} cannot get an address: "
+                           f"the pod CIDR of every eligible node is exhausted: {where}")

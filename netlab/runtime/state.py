@@ -20,6 +20,7 @@ class State:
     pods: dict[str, PlacedPod] = field(default_factory=dict)  # "namespace/name" -> placement
     allocations: dict[str, Allocation] = field(default_factory=dict)  # "namespace/name" of a Service
     addons: list[str] = field(default_factory=list)  # enabled with `netlab addons enable`
+    last_reserved: dict[str, str] = field(default_factory=dict)  # node -> last pod IP handed out (host-local)
     resource_version: int = 0
 
     def to_dict(self) -> dict:
@@ -30,6 +31,7 @@ class State:
             "pods": {k: p.to_dict() for k, p in self.pods.items()},
             "allocations": {k: a.to_dict() for k, a in self.allocations.items()},
             "addons": sorted(self.addons),
+            "lastReserved": self.last_reserved,
             "resourceVersion": self.resource_version,
         }
 
@@ -42,6 +44,7 @@ class State:
             pods={k: PlacedPod.from_dict(v) for k, v in (d.get("pods") or {}).items()},
             allocations={k: Allocation.from_dict(v) for k, v in (d.get("allocations") or {}).items()},
             addons=list(d.get("addons") or []),
+            last_reserved=dict(d.get("lastReserved") or {}),
             resource_version=int(d.get("resourceVersion", 0)),
         )
 

@@ -112,3 +112,37 @@ def test_a_bare_replicaset_keeps_its_count_with_kubernetes_pod_names():
     assert all(p.owner == "ReplicaSet/rs" and "pod-template-hash" not in p.labels for p in two.values())
     three = {p.key: p for p in place(expand([], [], two, [_replicaset("rs", 3)]), NODES, two, 2.0, rng)}
     assert set(two) <= set(three) and len(three) == 3
+
+
+def test_addresses_rotate_like_host_local_and_are_not_reused_at_once() -> None:
+    rng = random.Random(3)
+    cursor: dict[str, str] = {}
+    node = NODES[1]
+    first = place(expand([_pod("a", nodeName=node.name)], [], {}), NODES, {}, 0.0, rng, cursor)
+    assert first[0].ip == "10.244.1.2"
+    # a deleted, then a new pod: the new one gets the next address, not the freed one
+    second = place(expand([_pod("b", nodeName=node.name)], [], {}), NODES, {}, 1.0, rng, cursor)
+    assert second[0].ip == "10.244.1.3"
+    assert cursor[node.name] == "10.244.1.3"
+
+
+def test_cursor_wraps_round_and_skips_addresses_in_use() -> None:
+    from netlab.cluster.ipam import NodeRange
+
+    node = NODES[1]
+    rng_ = NodeRange(node, ["10.244.1.2", "10.244.1.254"], "10.244.1.253")
+    assert rng_.take() == "10.244.1.3"  # .254 is used, wrap to .2 (used) then .3
+    assert rng_.free == 253 - 3
+
+
+def test_exhausted_ranges_give_one_summarised_problem_quickly() -> None:
+    import time
+
+    t0 = time.monotonic()
+    with pytest.raises(PlacementError) as err:
+        place(expand([], [_deploy("web", 100_000)], {}), NODES, {}, 0.0, random.Random(1))
+    assert time.monotonic() - t0 < 2.0
+    assert len(err.value.problems) == 1
+    obj, field, message = err.value.problems[0]
+    assert obj == "Deployment default/web" and field == "spec"
+    assert message.startswith(f"{100_000 - 2 * 253} pods cannot get an address")
