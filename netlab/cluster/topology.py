@@ -19,6 +19,7 @@ class NodeNet:
     pod_cidr: str
     gateway: str  # cni0's address, the pods' default gateway
     vxlan_mac: str
+    bridge_mac: str  # cni0's fixed MAC (see bridge_mac())
     labels: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -90,6 +91,16 @@ def vxlan_mac(index: int) -> str:
     return f"0e:6e:6c:00:{index >> 8 & 0xFF:02x}:{index & 0xFF:02x}"
 
 
+def bridge_mac(index: int) -> str:
+    """A fixed, locally administered MAC for node `index`'s cni0.
+
+    A Linux bridge without an address of its own borrows the lowest MAC among its ports and changes it
+    as pods come and go. Pods hold the gateway's MAC in their neighbour tables (REACHABLE for 15-45 s),
+    so after a pod is deleted their frames go to a MAC nobody has: traffic via the gateway is lost until
+    the entry ages. An address set explicitly never changes (the CNI bridge plugin does the same)."""
+    return f"0e:6e:6c:01:{index >> 8 & 0xFF:02x}:{index & 0xFF:02x}"
+
+
 @dataclass(frozen=True)
 class NodeSpec:
     name: str
@@ -132,6 +143,7 @@ def build_nodes(cluster: str, plan: AddressPlan, nodes: list[NodeSpec]) -> tuple
                 pod_cidr=cidr,
                 gateway=str(ipaddress.ip_network(cidr).network_address + 1),
                 vxlan_mac=vxlan_mac(i),
+                bridge_mac=bridge_mac(i),
                 labels=dict(spec.labels),
             )
         )

@@ -86,6 +86,13 @@ def ensure_up(ipr: IPRoute, link: Link) -> bool:
     return True
 
 
+def ensure_mac(ipr: IPRoute, index: int, mac: str) -> bool:
+    if ipr.link("get", index=index)[0].get("address") == mac:
+        return False
+    ipr.link("set", index=index, address=mac)
+    return True
+
+
 def set_alias(ipr: IPRoute, index: int, alias: str) -> None:
     ipr.link("set", index=index, ifalias=alias)
 
