@@ -13,6 +13,7 @@ import os
 
 from netlab import names
 from netlab.cluster.topology import NodeNet, PodNet, Topology
+from netlab.kernel import neighbours
 from netlab.kernel import netlink as nl
 from netlab.kernel import netns as nsmod
 
@@ -89,10 +90,12 @@ def _ensure_node(topo: Topology, node: NodeNet) -> list[str]:
         nl.ensure_up(ipr, uplink)
         if names.NODE_BRIDGE not in have:
             with nl.tolerate(errno.EEXIST):
-                ipr.link("add", ifname=names.NODE_BRIDGE, kind="bridge")
+                ipr.link("add", ifname=names.NODE_BRIDGE, kind="bridge", address=node.bridge_mac)
             changes.append(f"node {node.name}: bridge {names.NODE_BRIDGE} created")
             have = nl.links(ipr)
         cni = have[names.NODE_BRIDGE]
+        if nl.ensure_mac(ipr, cni.index, node.bridge_mac):
+            changes.append(f"node {node.name}: {names.NODE_BRIDGE} given its fixed MAC {node.bridge_mac}")
         prefix = ipaddress.ip_network(node.pod_cidr).prefixlen
         nl.ensure_address(ipr, cni.index, node.gateway, prefix)
         nl.ensure_up(ipr, cni)
@@ -165,11 +168,21 @@ def ensure_pods(topo: Topology, pods: tuple[PodNet, ...] | list[PodNet]) -> list
 
 def _ensure_node_pods(node: NodeNet, pods: list[PodNet]) -> list[str]:
     changes = []
+    wired: list[tuple[PodNet, str]] = []  # pods given a new veth, with eth0's MAC
     with nl.socket_in(node.netns) as ipr:
         have = nl.links(ipr)
         cni = have[names.NODE_BRIDGE]
         for pod in pods:
-            changes += _ensure_pod(ipr, have, cni.index, pod)
+            pod_changes, mac = _ensure_pod(ipr, have, cni.index, pod)
+            changes += pod_changes
+            if mac:
+                wired.append((pod, mac))
+        # Announce only once the bridge forwards on the new ports: an earlier ARP is dropped by the bridge.
+        late = set(neighbours.wait_forwarding(ipr, [pod.veth for pod, _ in wired]))
+    for pod, mac in wired:
+        neighbours.announce(pod, mac)
+    changes += [f"node {node.name}: port {veth} not forwarding after {neighbours.PORT_WAIT_SECONDS}s"
+                for veth in sorted(late)]
     return changes
 
 
@@ -209,7 +222,8 @@ def _in_parallel(groups: list[tuple[NodeNet, list[PodNet]]]) -> list[str]:
     return changes
 
 
-def _ensure_pod(node_ipr, node_links: dict, bridge_index: int, pod: PodNet) -> list[str]:
+def _ensure_pod(node_ipr, node_links: dict, bridge_index: int, pod: PodNet) -> tuple[list[str], str | None]:
+    """Wire one pod; returns the changes and, when it got a new veth, its eth0 MAC (to announce)."""
     changes = []
     with nl.socket_in(pod.netns) as ipr:
         pod_links = nl.links(ipr)  # lo and eth0 at most: cheap
@@ -233,16 +247,12 @@ def _ensure_pod(node_ipr, node_links: dict, bridge_index: int, pod: PodNet) -> l
             index = nl.index_of(node_ipr, pod.veth)
             node_ipr.link("set", index=index, master=bridge_index, state="up", ifalias=pod.alias)
             _hairpin(node_ipr, index)
-            eth0 = nl.index_of(ipr, names.POD_IFACE)
-            # A new pod may reuse a deleted pod's IP: announce it (gratuitous ARP when eth0 comes up) so
-            # the node and its pods do not keep sending to the old MAC until their ARP entries expire.
-            with nsmod.entered(pod.netns), open(f"/proc/sys/net/ipv4/conf/{names.POD_IFACE}/arp_notify", "w") as f:
-                f.write("1")
-            ipr.link("set", index=eth0, ifalias=pod.alias)
-            ipr.addr("add", index=eth0, address=pod.ip, prefixlen=pod.prefixlen)
-            ipr.link("set", index=eth0, state="up")
-            ipr.route("replace", dst="default", gateway=pod.gateway, oif=eth0)
-            return changes
+            eth0 = ipr.link("get", ifname=names.POD_IFACE)[0]
+            ipr.link("set", index=eth0["index"], ifalias=pod.alias)
+            ipr.addr("add", index=eth0["index"], address=pod.ip, prefixlen=pod.prefixlen)
+            ipr.link("set", index=eth0["index"], state="up")
+            ipr.route("replace", dst="default", gateway=pod.gateway, oif=eth0["index"])
+            return changes, eth0.get("address")
         if veth.alias != pod.alias:
             nl.set_alias(node_ipr, veth.index, pod.alias)
         if veth.master != bridge_index or not veth.up:
@@ -254,7 +264,7 @@ def _ensure_pod(node_ipr, node_links: dict, bridge_index: int, pod: PodNet) -> l
         nl.ensure_address(ipr, eth0.index, pod.ip, pod.prefixlen)
         nl.ensure_up(ipr, eth0)
         nl.ensure_route(ipr, nl.routes(ipr), "default", pod.gateway, eth0.index)
-    return changes
+    return changes, None
 
 
 def _hairpin(ipr, index: int) -> None:

@@ -24,8 +24,8 @@ from netlab.cluster.config import ClusterConfig
 from netlab.cluster.services import Allocation, AllocationError, Pools, ResolvedService, allocate, resolve, svc_key
 from netlab.cluster.topology import Topology
 from netlab.cluster.workloads import PlacedPod, PlacementError, expand, place
+from netlab.kernel import neighbours, nft, podnet, teardown
 from netlab.kernel import netns as nsmod
-from netlab.kernel import nft, podnet, teardown
 from netlab.render.nft import render_full
 from netlab.render.resolv import resolv_conf
 from netlab.resources import BUILTIN_NAMESPACES, CLUSTER_SCOPED
@@ -61,6 +61,7 @@ class Controller:
         self.ready: dict[str, bool] = {}
         self.resolved: dict[str, ResolvedService] = {}
         self.ingress = IngressSync(self.run_dir)
+        self._next_reserved: dict[str, str] = dict(self.state.last_reserved)  # the IPAM cursor _place advanced
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -350,11 +351,13 @@ class Controller:
         replicasets = [o for o in objects.values() if o["kind"] == "ReplicaSet"]
         wanted = expand(pods, deploys, previous, replicasets)
         nodes = self.topology({}).nodes
+        cursor = dict(self.state.last_reserved)
         try:
-            placed = place(wanted, nodes, previous, time.time(), self.rng)
+            placed = place(wanted, nodes, previous, time.time(), self.rng, cursor)
         except PlacementError as e:
             causes = [{"object": o, "field": f, "message": m} for o, f, m in e.problems]
             raise ApiError(422, "Invalid", str(e), causes) from e
+        self._next_reserved = cursor
         return {p.key: p for p in placed}
 
     def _check_rules(self, objects: dict[str, dict], pods: dict[str, PlacedPod],
@@ -397,6 +400,7 @@ class Controller:
         self.state.objects = objects
         self.state.pods = pods
         self.state.allocations = allocations
+        self.state.last_reserved = self._next_reserved
         self.state.resource_version += 1
         statemod.save(self.cluster, self.state)
         topo = self.topology()
@@ -408,6 +412,8 @@ class Controller:
             teardown.kill_processes_in([p.netns for p in gone])
             for change in podnet.remove_namespaces([p.netns for p in gone]):
                 self.event("Killing", change)
+            for change in neighbours.forget(topo, [(p.node, p.ip) for p in gone]):
+                self.event("NeighboursCleaned", change)
         t0 = time.monotonic()
         if new:
             nets = [n for n in topo.pods if f"{n.namespace}/{n.name}" in {p.key for p in new}]
