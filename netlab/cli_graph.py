@@ -74,7 +74,7 @@ def graph(ctx: click.Context, output: str | None, fmt: str | None) -> None:
     except ApiFailure as e:
         raise Fail(str(e)) from e
 
-    g = render.build(**objects, title=f"netlab cluster {client.cluster}")
+    g = render.build(**objects, **render.underlay_of(objects["nodes"]), title=f"netlab cluster {client.cluster}")
     kind = choose_format(fmt, output)
     if kind == "mermaid":
         data: bytes = render.to_mermaid(g).encode()

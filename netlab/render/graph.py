@@ -184,6 +184,16 @@ def _policy_ports(rule: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------------------------------------- build
 
 
+def underlay_of(nodes: Iterable[Obj]) -> dict[str, str]:
+    """The underlay bridge and host address the nodes' annotations name (build's defaults if none do)."""
+    for n in nodes:
+        notes = _meta(n).get("annotations") or {}
+        if notes.get("netlab.dev/underlay-bridge"):
+            return {"underlay_bridge": notes["netlab.dev/underlay-bridge"],
+                    "host_ip": notes.get("netlab.dev/underlay-host-ip", "")}
+    return {}
+
+
 def build(nodes: Iterable[Obj], pods: Iterable[Obj], services: Iterable[Obj], endpoints: Iterable[Obj],
           ingresses: Iterable[Obj], policies: Iterable[Obj], underlay_bridge: str = "netlab0",
           host_ip: str = "172.18.0.1", title: str = "") -> Graph:

@@ -126,10 +126,17 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
     }
 
 
-def node(n, started: float, pod_count: int) -> dict:
+UNDERLAY_BRIDGE_ANNOTATION = "netlab.dev/underlay-bridge"
+HOST_IP_ANNOTATION = "netlab.dev/underlay-host-ip"
+
+
+def node(n, started: float, pod_count: int, bridge: str = "", host_ip: str = "") -> dict:
+    # Like flannel's public-ip annotation: where the node sits on the underlay, for `netlab graph` and humans.
+    notes = {UNDERLAY_BRIDGE_ANNOTATION: bridge, HOST_IP_ANNOTATION: host_ip} if bridge else {}
     return {
         "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": n.name, "labels": node_labels(n), "creationTimestamp": timestamp(started)},
+        "metadata": {"name": n.name, "labels": node_labels(n), "creationTimestamp": timestamp(started),
+                     **({"annotations": notes} if notes else {})},
         "spec": {"podCIDR": n.pod_cidr, "podCIDRs": [n.pod_cidr]},
         "status": {
             "addresses": [{"type": "InternalIP", "address": n.underlay_ip}, {"type": "Hostname", "address": n.name}],
@@ -191,7 +198,7 @@ def list_objects(ctl: Controller, kind: str, ns: str | None) -> list[dict]:
         counts: dict[str, int] = {}
         for p in ctl.state.pods.values():
             counts[p.node] = counts.get(p.node, 0) + 1
-        out = [node(n, ctl.started, counts.get(n.name, 0)) for n in topo.nodes]
+        out = [node(n, ctl.started, counts.get(n.name, 0), topo.bridge, topo.host_ip) for n in topo.nodes]
     elif kind == "Namespace":
         explicit = {o["metadata"]["name"]: o for o in ctl.state.objects.values() if o["kind"] == "Namespace"}
         out = [namespace(n, explicit.get(n), ctl.started) for n in sorted(set(explicit) | set(BUILTIN_NAMESPACES))]

@@ -101,3 +101,26 @@ def test_graph_of_the_bundled_lab(lab, tmp_path):
     png = tmp_path / "lab.png"
     lab.netlab("graph", "-o", str(png))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_graph_draws_the_cluster_own_underlay(lab):
+    """A Cluster file with its own underlay subnet: the graph shows that bridge and host address."""
+    cluster = """
+    kind: Cluster
+    apiVersion: netlab.dev/v1alpha1
+    underlay: {subnet: 172.29.0.0/16}
+    loadBalancerPool: {start: 172.29.255.200, end: 172.29.255.210}
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: CLUSTER-g}
+    spec:
+      containers: [{name: echo, image: echo}]
+    """
+    lab.netlab("up", str(lab.write("lab.yaml", cluster)))
+    nodes = json.loads(lab.netlab("get", "nodes", "-o", "json").stdout)["items"]
+    bridge = nodes[0]["metadata"]["annotations"]["netlab.dev/underlay-bridge"]
+    assert lab.host("ip", "link", "show", bridge).returncode == 0, "the annotation names the real bridge"
+    mermaid = lab.netlab("graph", "--format", "mermaid").stdout
+    assert f"{bridge} (underlay bridge)<br/>host 172.29.0.1" in mermaid
+    assert "netlab0" not in mermaid and "172.18.0.1" not in mermaid

@@ -303,3 +303,15 @@ def test_endpoint_ports_merge_and_not_ready_addresses():
     edges = {(e.src, e.dst, e.kind, e.label) for e in graph.build(**objs).edges if e.src == "svc:default/dns"}
     assert edges == {("svc:default/dns", "pod:default/web", "endpoint", "53, 53/UDP"),
                      ("svc:default/dns", f"pod:default/{API[1]}", "endpoint-notready", "53 (not ready)")}
+
+
+def test_underlay_comes_from_the_node_annotations():
+    objs = seed()
+    objs["nodes"] = [{**n, "metadata": {**n["metadata"], "annotations": {
+        "netlab.dev/underlay-bridge": "nlb1a2b3c4d", "netlab.dev/underlay-host-ip": "172.29.0.1"}}}
+        for n in objs["nodes"]]
+    g = graph.build(**objs, **graph.underlay_of(objs["nodes"]))
+    text = graph.to_dot(g)
+    assert "nlb1a2b3c4d (underlay bridge)" in text and "host 172.29.0.1" in text
+    assert "netlab0" not in text and "172.18.0.1" not in text
+    assert graph.underlay_of([]) == {}
