@@ -219,6 +219,11 @@ class ResolvedService:
         return hashlib.sha256(self.key.encode()).hexdigest()[:8]
 
 
+def serving_endpoints(svc: ResolvedService, port: ServicePortView) -> list[Endpoint]:
+    """The endpoints a service port sends new connections to: ready ones (all with publishNotReadyAddresses)."""
+    return [e for e in svc.endpoints if (e.ready or svc.publish_not_ready) and e.ip in port.target]
+
+
 def announcer(svc: ResolvedService, node_names: list[str]) -> str | None:
     """The node that answers ARP for a LoadBalancer IP (MetalLB L2 style): with Local traffic policy a
     node that has a ready endpoint, otherwise a node chosen by a stable hash of the service."""

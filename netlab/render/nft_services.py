@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-from netlab.cluster.services import Endpoint, ResolvedService, ServicePortView
+from netlab.cluster.services import Endpoint, ResolvedService, ServicePortView, serving_endpoints
 from netlab.render.nft import Chain, Ruleset, SetOrMap, quote
 
 MASQ_MARK = "0x4000"
@@ -45,9 +45,6 @@ def affinity_set(svc: ResolvedService, port: ServicePortView, ip: str) -> str:
     pid = _port_id(svc, port)
     return f"affinity-{_h(pid + '__' + ip)}-{pid}__{ip}/{port.target[ip]}"
 
-
-def _serving(svc: ResolvedService, port: ServicePortView) -> list[Endpoint]:
-    return [e for e in svc.endpoints if (e.ready or svc.publish_not_ready) and e.ip in port.target]
 
 
 def base_ruleset(node_ips: list[str]) -> Ruleset:
@@ -109,7 +106,7 @@ def services_ruleset(node: str, node_ips: list[str], cluster_cidr: str, services
         cluster_ips.add(svc.cluster_ip)
         for port in svc.ports:
             proto = port.protocol.lower()
-            serving = _serving(svc, port)
+            serving = serving_endpoints(svc, port)
             chain = service_chain(svc, port)
             if not serving:
                 reject_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : goto reject-chain")

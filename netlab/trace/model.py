@@ -27,7 +27,7 @@ from netlab.cluster.netpol import (
     policy_key,
     rules,
 )
-from netlab.cluster.services import Endpoint, ResolvedService, ServicePortView
+from netlab.cluster.services import ResolvedService, ServicePortView, serving_endpoints
 from netlab.cluster.services import announcer as services_announcer
 from netlab.cluster.topology import NodeNet, PodNet, Topology
 from netlab.render.nft_policy import BASE_CHAIN as POLICY_CHAIN
@@ -155,10 +155,6 @@ def _in(ip: str, cidr: str) -> bool:
 
 def _vtep(node: NodeNet) -> str:
     return str(ipaddress.ip_network(node.pod_cidr).network_address)
-
-
-def _serving(svc: ResolvedService, port: ServicePortView) -> list[Endpoint]:
-    return [e for e in svc.endpoints if (e.ready or svc.publish_not_ready) and e.ip in port.target]
 
 
 class _Walker:
@@ -405,7 +401,7 @@ class _Walker:
         if match is None:
             return self.direct(p, src, node, saddr)
         svc, sport, via = match
-        serving = _serving(svc, sport)
+        serving = serving_endpoints(svc, sport)
         if not serving:
             key = f"{proto} . {sport.node_port}" if via == "nodeport" else f"{dst_ip} . {proto} . {dport}"
             vmap = "@no-endpoint-nodeports" if via == "nodeport" else "@no-endpoint-services"
