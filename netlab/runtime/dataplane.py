@@ -12,9 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from netlab import names
 from netlab.cluster.netpol import PolicyNamespace, PolicyPod
 from netlab.cluster.services import ResolvedService, announcer
+from netlab.cluster.stale_flows import stale_flows
 from netlab.cluster.topology import Topology
+from netlab.kernel import conntrack, nft
 from netlab.kernel import netlink as nl
-from netlab.kernel import nft
 from netlab.render.nft import Ruleset, render_diff, render_full
 from netlab.render.nft_policy import policy_ruleset
 from netlab.render.nft_services import services_ruleset
@@ -47,6 +48,7 @@ class Dataplane:
     def __init__(self) -> None:
         self.applied: dict[str, Ruleset] = {}
         self.announced: dict[str, set[str]] = {}
+        self.services: list[ResolvedService] = []  # what the applied rules were made from
 
     def rulesets(self, topo: Topology, cluster_cidr: str, services: list[ResolvedService],
                  extra: dict[str, Ruleset] | None = None) -> dict[str, Ruleset]:
@@ -77,6 +79,11 @@ class Dataplane:
                 changes.append(f"node {node.name}: nftables {'loaded' if fresh else 'updated'}"
                                f" ({text.count(chr(10))} lines)")
         changes += self._announce(topo, services)
+        flows = stale_flows(self.services, services)
+        self.services = list(services)
+        if flows:
+            gone = conntrack.forget([n.netns for n in topo.nodes], flows)
+            changes.append(f"{gone} stale UDP conntrack entries removed ({len(flows)} endpoint changes)")
         return changes
 
     def _announce(self, topo: Topology, services: list[ResolvedService]) -> list[str]:
