@@ -14,6 +14,7 @@ from .meta import (
     Model,
     Resource,
     TemplateMeta,
+    check_annotations,
     check_labels,
     check_selector,
 )
@@ -59,6 +60,7 @@ def check_workload_spec(spec: ReplicaSetSpec, path: str = "spec") -> list[Issue]
     elif not spec.selector.matches(labels):
         issues.append((f"{path}.selector", "selector does not match template labels"))
     issues += check_labels(labels, f"{path}.template.metadata.labels")
+    issues += check_annotations(spec.template.metadata.annotations, f"{path}.template.metadata.annotations")
     issues += check_pod_spec(spec.template.spec, f"{path}.template.spec")
     if spec.template.spec.restart_policy != "Always":
         issues.append((f"{path}.template.spec.restartPolicy",
