@@ -13,7 +13,7 @@ from .apps import Deployment, ReplicaSet
 from .cluster import KIND_API_VERSION, NETLAB_API_VERSION, Cluster, default_cluster
 from .core import NODE_PORT_RANGE, Endpoints, Namespace, Pod, Secret, Service
 from .discovery import EndpointSlice
-from .meta import Resource, json_type, key_path
+from .meta import ObjectMeta, Resource, check_meta, json_type, key_path
 from .networking import Ingress, IngressClass, NetworkPolicy
 from .problems import ManifestError, Problem, Source
 
@@ -133,6 +133,8 @@ def parse_one(data: dict, source: Source | None = None,
             rest, cut = salvaged
             found += [problem(path, message) for path, message in _issues(rest, node_port_range)
                       if not any(_related(path, c) for c in cut)]
+        elif not any(e["loc"][:1] == ("metadata",) for e in exc.errors()):
+            found += [problem(path, message) for path, message in _meta_issues(cls, data)]
         return None, found
     return obj, found + [problem(path, message) for path, message in _issues(obj, node_port_range)]
 
@@ -143,6 +145,17 @@ def _issues(obj: Any, node_port_range: tuple[int, int]) -> list[tuple[str, str]]
 
 
 Cut = tuple[str, int | None]  # a field path, or a list's path and the first index removed from it
+
+
+def _meta_issues(cls: Any, data: dict) -> list[tuple[str, str]]:
+    """The metadata's own problems, when the rest of the object is past saving."""
+    if not issubclass(cls, Resource):
+        return []
+    try:
+        meta = ObjectMeta.model_validate(data.get("metadata"))
+    except ValidationError:
+        return []
+    return check_meta(meta, cls.NAME_CHECK, cls.NAMESPACED)
 
 
 def _salvage(cls: Any, data: dict, errors: list[Any], rounds: int = 4) -> tuple[Any, list[Cut]] | None:
