@@ -12,7 +12,7 @@ import re
 IFNAMSIZ = 15
 NAME_MAX = 255  # a file name (iproute2 refuses a longer netns name: "Invalid netns name")
 NETNS_MAX = NAME_MAX
-IFALIAS_MAX = 255  # IFALIASZ - 1: the kernel refuses a longer interface alias
+IFALIAS_MAX = 254  # the kernel takes IFALIASZ - 1 = 255 bytes, and pyroute2 sends a trailing NUL
 NFT_NAME_MAX = 255  # NFT_CHAIN_MAXNAMELEN / NFT_SET_MAXNAMELEN - 1: longer gives "out of range"
 ALIAS_PREFIX = "netlab:"
 POD_VETH_PREFIX = "nlp"

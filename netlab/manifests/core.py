@@ -8,6 +8,8 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from netlab import names as kernel_names
+
 from . import names
 from .meta import (
     AnyDict,
@@ -246,7 +248,19 @@ class Pod(Resource):
     spec: PodSpec
 
     def issues(self) -> list[Issue]:
-        return super().issues() + check_pod_spec(self.spec, "spec")
+        return super().issues() + check_pod_spec(self.spec, "spec") + _check_pod_dir(self.namespace, self.name)
+
+
+def _check_pod_dir(namespace: str, pod: str) -> list[Issue]:
+    """The supervisor keeps a pod's logs and pids in a directory named `<namespace>_<pod>`, and a file
+    name has at most 255 bytes. netlab.names.pod_dir_name bounds that name; until the supervisor uses
+    it, a longer pod is refused here rather than failing half-applied in the kernel."""
+    size = len(f"{namespace}_{pod}".encode())
+    if size <= kernel_names.NAME_MAX:
+        return []
+    return [("metadata.name", f"too long for netlab: namespace and pod name together may have at most "
+                              f"{kernel_names.NAME_MAX - 1} characters (the pod's log directory "
+                              f"<namespace>_<pod> is a file name), got {size - 1}")]
 
 
 # --- Namespace -----------------------------------------------------------------------------------

@@ -215,3 +215,9 @@ def test_up_with_an_empty_directory_or_invalid_manifests_changes_nothing(tmp_pat
     assert "spec.ports[0].port" in invalid.output and "spec.ports[0].protocol" in invalid.output
     assert "Creating cluster" not in invalid.output
     assert not Path(names.state_dir(cluster)).exists() and not Path(names.run_dir(cluster)).exists()
+
+
+def test_a_pod_whose_log_directory_name_would_not_fit_is_refused():
+    assert parse_one(_pod("p" * 246))[1] == []  # default_ + 246 = 254
+    _obj, [p] = parse_one(_pod("p" * 253, namespace="kube-system"))
+    assert p.field == "metadata.name" and "at most 254 characters" in p.message
