@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .core import PodSpec, check_pod_spec
+from .core import PodSpec, check_pod_dir, check_pod_spec
 from .meta import (
     IntOrString,
     Issue,
@@ -74,7 +74,7 @@ class ReplicaSet(Resource):
     spec: ReplicaSetSpec
 
     def issues(self) -> list[Issue]:
-        return super().issues() + check_workload_spec(self.spec)
+        return super().issues() + check_workload_spec(self.spec) + check_pod_dir(self.namespace, self.name, 6)
 
 
 class Deployment(Resource):
@@ -83,4 +83,5 @@ class Deployment(Resource):
     spec: DeploymentSpec
 
     def issues(self) -> list[Issue]:
-        return super().issues() + check_workload_spec(self.spec)
+        # pods are <deployment>-<template hash, 10>-<5 random>
+        return super().issues() + check_workload_spec(self.spec) + check_pod_dir(self.namespace, self.name, 17)

@@ -248,19 +248,21 @@ class Pod(Resource):
     spec: PodSpec
 
     def issues(self) -> list[Issue]:
-        return super().issues() + check_pod_spec(self.spec, "spec") + _check_pod_dir(self.namespace, self.name)
+        return super().issues() + check_pod_spec(self.spec, "spec") + check_pod_dir(self.namespace, self.name)
 
 
-def _check_pod_dir(namespace: str, pod: str) -> list[Issue]:
+def check_pod_dir(namespace: str, name: str, suffix: int = 0) -> list[Issue]:
     """The supervisor keeps a pod's logs and pids in a directory named `<namespace>_<pod>`, and a file
     name has at most 255 bytes. netlab.names.pod_dir_name bounds that name; until the supervisor uses
-    it, a longer pod is refused here rather than failing half-applied in the kernel."""
-    size = len(f"{namespace}_{pod}".encode())
-    if size <= kernel_names.NAME_MAX:
+    it, a pod (or a workload whose pods, `name` plus `suffix` generated characters) would overflow it is
+    refused here rather than failing half-applied in the kernel."""
+    size = len(f"{namespace}{name}".encode()) + suffix
+    if size < kernel_names.NAME_MAX:
         return []
-    return [("metadata.name", f"too long for netlab: namespace and pod name together may have at most "
-                              f"{kernel_names.NAME_MAX - 1} characters (the pod's log directory "
-                              f"<namespace>_<pod> is a file name), got {size - 1}")]
+    what = "pod name" if not suffix else f"name (its pods add {suffix} characters)"
+    return [("metadata.name", f"too long for netlab: namespace and {what} together may have at most "
+                              f"{kernel_names.NAME_MAX - 1} characters (a pod's log directory "
+                              f"<namespace>_<pod> is a file name), got {size}")]
 
 
 # --- Namespace -----------------------------------------------------------------------------------
