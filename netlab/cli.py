@@ -144,7 +144,7 @@ def up(ctx: click.Context, paths: tuple[str, ...], timeout: float) -> None:
         raise Fail(str(e)) from e
     try:
         client = _start_and_apply(config, objects, new)
-    except (Fail, RuntimeError, KeyboardInterrupt) as e:
+    except (Fail, RuntimeError, ApiUnavailable, KeyboardInterrupt) as e:
         if not new:
             raise
         from netlab.kernel import teardown
