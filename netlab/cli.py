@@ -7,11 +7,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from netlab import names, resources
 from netlab.client import APPLY_PATH, ApiFailure, ApiUnavailable, Client
+
+if TYPE_CHECKING:
+    from netlab.cluster.config import ClusterConfig
 
 # Heavier modules (pydantic models, pyroute2, printers) are imported inside the commands that use
 # them, so quick commands such as `down`, `exec` and `logs` start fast.
@@ -156,7 +160,7 @@ def up(ctx: click.Context, paths: tuple[str, ...], timeout: float) -> None:
     click.echo(f"Cluster {config.name!r} is up. Try: netlab get pods -o wide")
 
 
-def _start_and_apply(config, objects: list, new: bool) -> Client:
+def _start_and_apply(config: ClusterConfig, objects: list, new: bool) -> Client:
     from netlab import lifecycle
 
     try:
