@@ -7,11 +7,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from netlab import names, resources
 from netlab.client import APPLY_PATH, ApiFailure, ApiUnavailable, Client
+
+if TYPE_CHECKING:
+    from netlab.cluster.config import ClusterConfig
 
 # Heavier modules (pydantic models, pyroute2, printers) are imported inside the commands that use
 # them, so quick commands such as `down`, `exec` and `logs` start fast.
@@ -56,8 +60,11 @@ def _client(ctx: click.Context) -> Client:
     return Client(_cluster(ctx))
 
 
-def _load(paths: tuple[str, ...]) -> list:
-    """Objects with their sources (file:line) attached, for naming the file in server-side errors."""
+def _load(paths: tuple[str, ...], verb: str) -> list:
+    """Objects with their sources (file:line) attached, for naming the file in server-side errors.
+
+    Like kubectl, input without a single object is an error ("no objects passed to apply"): an empty
+    file or a directory without manifests is more likely a wrong path than a wish to change nothing."""
     from netlab.manifests import validate as manifest_validate
     from netlab.manifests.problems import ManifestError
 
@@ -65,6 +72,8 @@ def _load(paths: tuple[str, ...]) -> list:
         sourced = manifest_validate.load_sourced(list(paths), stdin=sys.stdin)
     except ManifestError as e:
         raise Fail("invalid manifests, nothing applied:\n" + "\n".join(f"  {p}" for p in e.problems)) from e
+    if not sourced:
+        raise Fail(f"no objects passed to {verb} (read {', '.join(paths)})")
     return [_Sourced(obj, source) for obj, source in sourced]
 
 
@@ -112,31 +121,57 @@ def _step(message: str) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for pods to be Running.")
 @click.pass_context
 def up(ctx: click.Context, paths: tuple[str, ...], timeout: float) -> None:
-    """Create the cluster (if needed) and apply the manifests in PATHS; wait until pods run."""
+    """Create the cluster (if needed) and apply the manifests in PATHS; wait until pods run.
+
+    Without PATHS the cluster starts empty. Every manifest is validated before the first change to
+    the machine, and a new cluster whose manifests the controller refuses is removed again."""
     from netlab import lifecycle
     from netlab.cluster.config import ClusterConfig
 
-    objects = _load(paths)
+    objects = _load(paths, "up") if paths else []
     cluster_doc, objects = _split_cluster(objects)
     name = ctx.obj["cluster_opt"] or os.environ.get("NETLAB_CLUSTER") or (cluster_doc or {}).get("name") or "netlab"
     config = ClusterConfig.from_manifest(cluster_doc, name)
     click.echo(f'Creating cluster "{config.name}" ...')
-    _step(f"Validated {len(objects)} objects from {', '.join(paths)}")
+    if paths:
+        _step(f"Validated {len(objects)} objects from {', '.join(paths)}")
     failed = [c for c in lifecycle.preflight(config) if not c.ok]
     if failed:
         raise Fail("\n".join(f"{c.name}: {c.detail} (fix: {c.fix})" for c in failed))
     try:
         new = lifecycle.ensure_state(config, cluster_doc)
+    except RuntimeError as e:
+        raise Fail(str(e)) from e
+    try:
+        client = _start_and_apply(config, objects, new)
+    except (Fail, RuntimeError, ApiUnavailable, KeyboardInterrupt) as e:
+        if not new:
+            raise
+        from netlab.kernel import teardown
+
+        teardown.teardown(config.name)
+        detail = e.format_message() if isinstance(e, Fail) else str(e) or type(e).__name__
+        raise Fail(f"{detail}\ncluster {config.name!r} was not created (what up had made is removed)") from e
+    _wait_running(client, timeout)
+    click.echo(f"Cluster {config.name!r} is up. Try: netlab get pods -o wide")
+
+
+def _start_and_apply(config: ClusterConfig, objects: list, new: bool) -> Client:
+    from netlab import lifecycle
+
+    try:
         pid = lifecycle.start_controller(config.name)
     except RuntimeError as e:
         raise Fail(str(e)) from e
     _step(f"Controller running (pid {pid}); nodes: {', '.join(n.name for n in config.nodes)}"
           + (f" ({config.mode})" if new else ""))
     client = Client(config.name)
+    if not objects:
+        return client
     results = _apply(client, objects)
     counts = {a: sum(1 for r in results if r["action"] == a) for a in ("created", "configured", "unchanged")}
     for r in results:
@@ -146,8 +181,7 @@ def up(ctx: click.Context, paths: tuple[str, ...], timeout: float) -> None:
         _step(f"Nothing changed: {counts['unchanged']} objects already applied")
     else:
         _step("Applied: " + ", ".join(f"{n} {a}" for a, n in counts.items() if n))
-    _wait_running(client, timeout)
-    click.echo(f"Cluster {config.name!r} is up. Try: netlab get pods -o wide")
+    return client
 
 
 def _settled(pod: dict) -> bool:
@@ -177,7 +211,9 @@ def _wait_running(client: Client, timeout: float) -> None:
 @click.pass_context
 def apply(ctx: click.Context, paths: tuple[str, ...], dry_run: bool) -> None:
     """Apply manifests to the running cluster; only what differs changes."""
-    _cluster_doc, objects = _split_cluster(_load(paths))
+    _cluster_doc, objects = _split_cluster(_load(paths, "apply"))
+    if not objects:
+        raise Fail("no objects passed to apply (a Cluster document is read only by `netlab up`)")
     for r in _apply(_client(ctx), objects, dry_run):
         click.echo(f"{_ref(r)} {r['action']}{' (dry run)' if dry_run else ''}")
 
@@ -199,7 +235,7 @@ def delete(ctx: click.Context, args: tuple[str, ...], paths: tuple[str, ...], na
     client = _client(ctx)
     targets: list[tuple[resources.Resource, str, str]] = []
     if paths:
-        _doc, objects = _split_cluster(_load(paths))
+        _doc, objects = _split_cluster(_load(paths, "delete"))
         for o in objects:
             res = _resource(o.kind)
             targets.append((res, o.to_dict()["metadata"].get("namespace", namespace), o.to_dict()["metadata"]["name"]))

@@ -10,6 +10,10 @@ import hashlib
 import re
 
 IFNAMSIZ = 15
+NAME_MAX = 255  # a file name (iproute2 refuses a longer netns name: "Invalid netns name")
+NETNS_MAX = NAME_MAX
+IFALIAS_MAX = 254  # the kernel takes IFALIASZ - 1 = 255 bytes, and pyroute2 sends a trailing NUL
+NFT_NAME_MAX = 255  # NFT_CHAIN_MAXNAMELEN / NFT_SET_MAXNAMELEN - 1: longer gives "out of range"
 ALIAS_PREFIX = "netlab:"
 POD_VETH_PREFIX = "nlp"
 UNDERLAY_VETH_PREFIX = "nlu"
@@ -26,9 +30,32 @@ def _hash(text: str, length: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
+def _bounded(name: str, limit: int) -> str:
+    """name itself when it fits, else a prefix and `_<hash16>` of the whole name (unique, readable start)."""
+    if len(name) <= limit:
+        return name
+    suffix = f"_{_hash(name, 16)}"
+    return name[:limit - len(suffix)] + suffix
+
+
 def pod_netns(namespace: str, pod: str) -> str:
-    """`ip netns exec pod-a ...` must work for pods in `default`, so only others carry their namespace."""
-    return pod if namespace == "default" else f"{pod}.{namespace}"
+    """The pod's network namespace: `<pod>` in `default`, `<pod>.<namespace>` otherwise.
+
+    `ip netns exec pod-a ...` must work for pods in `default`, so only others carry their namespace.
+    The mapping is injective, because two pods sharing a namespace would destroy each other:
+    - a Namespace name has no dot, so `<pod>.<namespace>` splits at its last dot;
+    - a `default` pod whose name has a dot (`a.b`) would read as pod `a` of namespace `b`, so it
+      is written `a.b.default`; a name without a dot is always a `default` pod;
+    - a name longer than the kernel's NAME_MAX (iproute2 refuses it, and it is a directory under
+      /etc/netns) keeps a readable prefix and gets a hash of the full key: `<prefix>_<hash16>.<ns>`.
+      Kubernetes names never contain `_`, so a hashed name can never equal a readable one.
+    Collisions with node namespaces (`<cluster>-worker`) are refused when pods are placed.
+    """
+    readable = pod if namespace == "default" and "." not in pod else f"{pod}.{namespace}"
+    if len(readable) <= NETNS_MAX:
+        return readable
+    suffix = f"_{_hash(f'{namespace}/{pod}', 16)}.{namespace}"
+    return pod[:NETNS_MAX - len(suffix)] + suffix
 
 
 def node_netns(node: str) -> str:
@@ -49,7 +76,18 @@ def underlay_veth(cluster: str, node: str) -> str:
 
 
 def pod_alias(cluster: str, namespace: str, pod: str) -> str:
-    return f"{ALIAS_PREFIX}{cluster}:pod:{namespace}/{pod}"
+    """`netlab:<cluster>:pod:<ns>/<pod>`, cut to the kernel's alias limit (only the prefix is parsed)."""
+    return _bounded(f"{ALIAS_PREFIX}{cluster}:pod:{namespace}/{pod}", IFALIAS_MAX)
+
+
+def nft_name(name: str) -> str:
+    """A chain or set name cut to nft's 255 characters; a cut name ends in a hash of the whole name."""
+    return _bounded(name, NFT_NAME_MAX)
+
+
+def pod_dir_name(namespace: str, pod: str) -> str:
+    """`<ns>_<pod>`: a per-pod file or directory name, bounded by NAME_MAX (`_` is in neither name)."""
+    return _bounded(f"{namespace}_{pod}", NAME_MAX)
 
 
 def node_alias(cluster: str, node: str) -> str:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .core import PodSpec, check_pod_spec
+from .core import PodSpec, check_pod_dir, check_pod_spec
 from .meta import (
     IntOrString,
     Issue,
@@ -14,6 +14,7 @@ from .meta import (
     Model,
     Resource,
     TemplateMeta,
+    check_annotations,
     check_labels,
     check_selector,
 )
@@ -59,6 +60,7 @@ def check_workload_spec(spec: ReplicaSetSpec, path: str = "spec") -> list[Issue]
     elif not spec.selector.matches(labels):
         issues.append((f"{path}.selector", "selector does not match template labels"))
     issues += check_labels(labels, f"{path}.template.metadata.labels")
+    issues += check_annotations(spec.template.metadata.annotations, f"{path}.template.metadata.annotations")
     issues += check_pod_spec(spec.template.spec, f"{path}.template.spec")
     if spec.template.spec.restart_policy != "Always":
         issues.append((f"{path}.template.spec.restartPolicy",
@@ -72,7 +74,7 @@ class ReplicaSet(Resource):
     spec: ReplicaSetSpec
 
     def issues(self) -> list[Issue]:
-        return super().issues() + check_workload_spec(self.spec)
+        return super().issues() + check_workload_spec(self.spec) + check_pod_dir(self.namespace, self.name, 6)
 
 
 class Deployment(Resource):
@@ -81,4 +83,5 @@ class Deployment(Resource):
     spec: DeploymentSpec
 
     def issues(self) -> list[Issue]:
-        return super().issues() + check_workload_spec(self.spec)
+        # pods are <deployment>-<template hash, 10>-<5 random>
+        return super().issues() + check_workload_spec(self.spec) + check_pod_dir(self.namespace, self.name, 17)

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from netlab import names as kernel_names
+
 from . import names
 from .meta import Issue, Model, check_labels, check_name
 
@@ -212,6 +214,10 @@ class Cluster(Model):
         issues += self._pool_issues(nets.get("underlay.subnet"))
         issues += self._range_issues()
         issues += check_name(self.cluster_domain, "clusterDomain", names.check_dns1123_subdomain)
+        bridge = self.underlay.bridge
+        if bridge is not None and not kernel_names.valid_ifname(bridge):
+            issues.append(("underlay.bridge", f"must be an interface name: 1 to {kernel_names.IFNAMSIZ} letters, "
+                                              f"digits, '_', '.' or '-', got {bridge!r}"))
         if self.restart_backoff.initial_seconds <= 0:
             issues.append(("restartBackoff.initialSeconds", "must be greater than 0"))
         if self.restart_backoff.max_seconds < self.restart_backoff.initial_seconds:

@@ -8,6 +8,8 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from netlab import names as kernel_names
+
 from . import names
 from .meta import (
     AnyDict,
@@ -246,7 +248,21 @@ class Pod(Resource):
     spec: PodSpec
 
     def issues(self) -> list[Issue]:
-        return super().issues() + check_pod_spec(self.spec, "spec")
+        return super().issues() + check_pod_spec(self.spec, "spec") + check_pod_dir(self.namespace, self.name)
+
+
+def check_pod_dir(namespace: str, name: str, suffix: int = 0) -> list[Issue]:
+    """The supervisor keeps a pod's logs and pids in a directory named `<namespace>_<pod>`, and a file
+    name has at most 255 bytes. netlab.names.pod_dir_name bounds that name; until the supervisor uses
+    it, a pod (or a workload whose pods, `name` plus `suffix` generated characters) would overflow it is
+    refused here rather than failing half-applied in the kernel."""
+    size = len(f"{namespace}{name}".encode()) + suffix
+    if size < kernel_names.NAME_MAX:
+        return []
+    what = "pod name" if not suffix else f"name (its pods add {suffix} characters)"
+    return [("metadata.name", f"too long for netlab: namespace and {what} together may have at most "
+                              f"{kernel_names.NAME_MAX - 1} characters (a pod's log directory "
+                              f"<namespace>_<pod> is a file name), got {size}")]
 
 
 # --- Namespace -----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from . import limits
 from .problems import ManifestError, Problem, Source
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -34,15 +35,31 @@ class _Loader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
                 key = self.construct_object(key_node, deep=deep)
-                if key in seen and key != "<<":
+                if key in seen:
                     raise yaml.constructor.ConstructorError(
                         "while constructing a mapping", node.start_mark,
                         f"found duplicate key {key!r}", key_node.start_mark,
                     )
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+    def compose_document(self) -> yaml.Node:
+        self._depth = 0
+        return super().compose_document()
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        # PyYAML composes recursively: stop before Python's recursion limit does (20,000 `[`).
+        self._depth += 1
+        try:
+            if self._depth > limits.MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(None, None, f"nesting deeper than {limits.MAX_DEPTH} levels",
+                                                  mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _type_name(value: Any) -> str:
@@ -91,12 +108,51 @@ def _item_lines(node: yaml.Node) -> list[int | None] | None:
     return None
 
 
+def _document_starts(text: str) -> list[int]:
+    """Offsets where YAML documents start: `---` or `...` at the start of a line (never inside a
+    scalar there). str.find, because a regex takes seconds over 50 MB."""
+    starts = {0}
+    for marker in ("\n---", "\n..."):
+        i = text.find(marker)
+        while i != -1:
+            if i + 4 == len(text) or text[i + 4] in " \t\r\n":
+                starts.add(i + 1)
+            i = text.find(marker, i + 1)
+    return sorted(starts)
+
+
+def _oversized_document(text: str, name: str) -> Problem | None:
+    """A document over the API server's request limit, found without parsing (a 50 MB one is slow)."""
+    if len(text) <= limits.MAX_DOCUMENT_BYTES // 4 and len(text.encode()) <= limits.MAX_DOCUMENT_BYTES:
+        return None
+    starts = _document_starts(text) + [len(text)]
+    for index, (start, end) in enumerate(zip(starts, starts[1:], strict=False)):
+        # a character is 1 to 4 bytes in UTF-8: encode only where the count of characters cannot decide
+        size = end - start if end - start > limits.MAX_DOCUMENT_BYTES else len(text[start:end].encode())
+        if size > limits.MAX_DOCUMENT_BYTES:
+            line = text.count("\n", 0, start) + 1
+            return Problem(Source(name, index, line), "", "",
+                           f"document is too large: over {limits.MAX_DOCUMENT_BYTES} bytes (3 MiB, the API "
+                           f"server's request limit); nothing in this file was read")
+    return None
+
+
 def _parse_yaml(text: str, name: str, docs: list[RawDoc], problems: list[Problem]) -> None:
+    oversized = _oversized_document(text, name)
+    if oversized is not None:
+        problems.append(oversized)
+        return
     loader = _Loader(text)
     index = 0
     try:
         while loader.check_node():
             node = loader.get_node()
+            refused = limits.yaml_expansion_problem(node)
+            if refused is not None:
+                problems.append(Problem(Source(name, index, node.start_mark.line + 1), "", "",
+                                        f"invalid YAML: {refused}"))
+                index += 1
+                continue
             data = loader.construct_document(node)
             if data is not None:
                 _emit(data, Source(name, index, node.start_mark.line + 1), _item_lines(node), docs, problems)
@@ -108,15 +164,30 @@ def _parse_yaml(text: str, name: str, docs: list[RawDoc], problems: list[Problem
         problems.append(Problem(Source(name, index, line), "", "", f"invalid YAML: {what}"))
     except yaml.YAMLError as exc:
         problems.append(Problem(Source(name, index, None), "", "", f"invalid YAML: {exc}"))
+    except RecursionError:  # a backstop: compose_node stops deep nesting first
+        problems.append(Problem(Source(name, index, None), "", "", "invalid YAML: nested too deeply"))
     finally:
         loader.dispose()
 
 
 def _parse_json(text: str, name: str, docs: list[RawDoc], problems: list[Problem]) -> None:
+    if len(text) > limits.MAX_DOCUMENT_BYTES:
+        problems.append(Problem(Source(name, 0, 1), "", "",
+                                f"document is too large: {len(text.encode())} bytes, the limit is "
+                                f"{limits.MAX_DOCUMENT_BYTES} (3 MiB, the API server's request limit)"))
+        return
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         problems.append(Problem(Source(name, 0, exc.lineno), "", "", f"invalid JSON: {exc.msg}"))
+        return
+    except RecursionError:
+        problems.append(Problem(Source(name, 0, 1), "", "",
+                                f"invalid JSON: nesting deeper than {limits.MAX_DEPTH} levels"))
+        return
+    too_deep = limits.data_depth_problem(data)
+    if too_deep is not None:
+        problems.append(Problem(Source(name, 0, 1), "", "", f"invalid JSON: {too_deep}"))
         return
     _emit(data, Source(name, 0, 1), None, docs, problems)
 

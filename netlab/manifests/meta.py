@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validat
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from . import names
+from . import limits, names
 
 Issue = tuple[str, str]
 Protocol = Literal["TCP", "UDP", "SCTP"]
@@ -150,9 +150,17 @@ def check_meta(meta: ObjectMeta, name_check: Callable[[str], list[str]], namespa
     if namespaced and meta.namespace is not None:
         issues += check_name(meta.namespace, join(path, "namespace"), names.check_dns1123_label)
     issues += check_labels(meta.labels, join(path, "labels"))
-    for key in meta.annotations:
-        issues += [(join(path, "annotations"), f"invalid annotation key {key!r}: {m}")
-                   for m in names.check_qualified_name(key)]
+    issues += check_annotations(meta.annotations, join(path, "annotations"))
+    return issues
+
+
+def check_annotations(annotations: dict[str, str], path: str) -> list[Issue]:
+    issues = []
+    for key in annotations:
+        issues += [(path, f"invalid annotation key {key!r}: {m}") for m in names.check_qualified_name(key)]
+    too_long = limits.annotations_size_problem(annotations)
+    if too_long is not None:
+        issues.append((path, too_long))
     return issues
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
 from pydantic import ValidationError
 
+from . import limits
 from .apps import Deployment, ReplicaSet
 from .cluster import KIND_API_VERSION, NETLAB_API_VERSION, Cluster, default_cluster
 from .core import NODE_PORT_RANGE, Endpoints, Namespace, Pod, Secret, Service
 from .discovery import EndpointSlice
-from .meta import Resource, json_type, key_path
+from .meta import ObjectMeta, Resource, check_meta, json_type, key_path
 from .networking import Ingress, IngressClass, NetworkPolicy
 from .problems import ManifestError, Problem, Source
 
@@ -120,13 +122,110 @@ def parse_one(data: dict, source: Source | None = None,
         message = f"unsupported apiVersion {got} for kind {kind}; expected {expected}"
         return None, [problem("apiVersion", message)]
     cls = versions[api_version]
+    too_large = limits.object_size_problem(data)
+    found = [problem("", too_large)] if too_large else []
     try:
         obj: Any = cls.model_validate(data)
     except ValidationError as exc:
-        return None, [problem(error_path(e["loc"]), error_message(e)) for e in exc.errors()]
+        found += [problem(error_path(e["loc"]), error_message(e)) for e in exc.errors()]
+        salvaged = _salvage(cls, data, exc.errors())
+        if salvaged is not None:
+            rest, cut = salvaged
+            found += [problem(path, message) for path, message in _issues(rest, node_port_range)
+                      if not any(_related(path, c) for c in cut)]
+        elif not any(e["loc"][:1] == ("metadata",) for e in exc.errors()):
+            found += [problem(path, message) for path, message in _meta_issues(cls, data)]
+        return None, found
+    return obj, found + [problem(path, message) for path, message in _issues(obj, node_port_range)]
+
+
+def _issues(obj: Any, node_port_range: tuple[int, int]) -> list[tuple[str, str]]:
     obj.normalise()
-    issues = obj.issues(node_port_range) if isinstance(obj, Service) else obj.issues()
-    return obj, [problem(path, message) for path, message in issues]
+    return obj.issues(node_port_range) if isinstance(obj, Service) else obj.issues()
+
+
+Cut = tuple[str, int | None]  # a field path, or a list's path and the first index removed from it
+
+
+def _meta_issues(cls: Any, data: dict) -> list[tuple[str, str]]:
+    """The metadata's own problems, when the rest of the object is past saving."""
+    if not issubclass(cls, Resource):
+        return []
+    try:
+        meta = ObjectMeta.model_validate(data.get("metadata"))
+    except ValidationError:
+        return []
+    return check_meta(meta, cls.NAME_CHECK, cls.NAMESPACED)
+
+
+def _salvage(cls: Any, data: dict, errors: list[Any], rounds: int = 4) -> tuple[Any, list[Cut]] | None:
+    """The object without its badly typed values, and the paths cut, so that a type error does not
+    hide the object's other problems (Kubernetes reports an unsupported protocol and port 0 together).
+    None when what is left is not an object (a required field is bad all the way up)."""
+    work = copy.deepcopy(data)
+    cut: list[Cut] = []
+    for _ in range(rounds):
+        targets = {_existing_prefix(work, tuple(e["loc"])) for e in errors}
+        if () in targets:
+            return None
+        for target in sorted(targets, key=_loc_order, reverse=True):
+            if _existing_prefix(work, target) != target:
+                continue  # already gone with its parent
+            parent = _at(work, target[:-1])
+            del parent[target[-1]]
+            if isinstance(target[-1], int):  # later items move up: their problems would get wrong paths
+                cut.append((error_path(target[:-1]), target[-1]))
+            else:
+                cut.append((error_path(target), None))
+        try:
+            return cls.model_validate(work), cut
+        except ValidationError as exc:
+            errors = exc.errors()
+    return None
+
+
+def _at(data: Any, loc: tuple) -> Any:
+    for part in loc:
+        data = data[part]
+    return data
+
+
+def _existing_prefix(data: Any, loc: tuple) -> tuple:
+    """The longest prefix of a pydantic loc that names a value present in data."""
+    for i, part in enumerate(loc):
+        if isinstance(data, dict) and isinstance(part, str) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return loc[:i]
+    return loc
+
+
+def _loc_order(loc: tuple) -> list[tuple[int, str]]:
+    """Sort key under which later items of one list come first (so deleting them keeps indices)."""
+    return [(part, "") if isinstance(part, int) else (-1, str(part)) for part in loc]
+
+
+def _within(inner: str, outer: str) -> bool:
+    return not outer or inner == outer or inner.startswith((outer + ".", outer + "["))
+
+
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def _related(path: str, cut: Cut) -> bool:
+    """A problem the cut may have caused or misplaced: at, inside or above the cut value, or, after a
+    list item was removed, in that list from the removed index on."""
+    where, index = cut
+    if _within(where, path):
+        return True
+    if index is None:
+        return _within(path, where)
+    if not path.startswith(where + "["):
+        return False
+    found = _INDEX.match(path, len(where))
+    return found is None or int(found.group(1)) >= index
 
 
 def from_dict(data: dict) -> K8sObject:

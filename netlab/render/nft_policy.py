@@ -34,6 +34,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from netlab import names
 from netlab.cluster.netpol import (
     EGRESS,
     INGRESS,
@@ -67,13 +68,13 @@ def hash8(text: str) -> str:
 
 def pod_chain(direction: str, pod: PolicyPod) -> str:
     """`ingress-<hash8>-<ns>/<pod>` or `egress-<hash8>-<ns>/<pod>`."""
-    return f"{direction.lower()}-{hash8(pod.key)}-{pod.key}"
+    return names.nft_name(f"{direction.lower()}-{hash8(pod.key)}-{pod.key}")
 
 
 def _rule_set(kind: str, direction: str, policy: Mapping[str, Any], index: int, pod: PolicyPod | None = None) -> str:
     key = policy_key(policy)
     name = f"{direction.lower()}-{kind}-{hash8(key)}-{key}/{index}"
-    return f"{name}/{pod.key}" if pod is not None else name
+    return names.nft_name(f"{name}/{pod.key}" if pod is not None else name)
 
 
 def _comment(text: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
+from netlab import names
 from netlab.cluster.services import Endpoint, ResolvedService, ServicePortView, serving_endpoints
 from netlab.render.nft import Chain, Ruleset, SetOrMap, quote
 
@@ -27,24 +28,23 @@ def _port_id(svc: ResolvedService, port: ServicePortView) -> str:
 
 def service_chain(svc: ResolvedService, port: ServicePortView) -> str:
     pid = _port_id(svc, port)
-    return f"service-{_h(pid)}-{pid}"
+    return names.nft_name(f"service-{_h(pid)}-{pid}")
 
 
 def external_chain(svc: ResolvedService, port: ServicePortView) -> str:
     pid = _port_id(svc, port)
-    return f"external-{_h(pid)}-{pid}"
+    return names.nft_name(f"external-{_h(pid)}-{pid}")
 
 
 def endpoint_chain(svc: ResolvedService, port: ServicePortView, ip: str) -> str:
     pid = _port_id(svc, port)
     ep = f"{ip}/{port.target[ip]}"
-    return f"endpoint-{_h(pid + '__' + ep)}-{pid}__{ep}"
+    return names.nft_name(f"endpoint-{_h(pid + '__' + ep)}-{pid}__{ep}")
 
 
 def affinity_set(svc: ResolvedService, port: ServicePortView, ip: str) -> str:
     pid = _port_id(svc, port)
-    return f"affinity-{_h(pid + '__' + ip)}-{pid}__{ip}/{port.target[ip]}"
-
+    return names.nft_name(f"affinity-{_h(pid + '__' + ip)}-{pid}__{ip}/{port.target[ip]}")
 
 
 def base_ruleset(node_ips: list[str]) -> Ruleset:

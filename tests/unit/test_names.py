@@ -24,3 +24,47 @@ def test_aliases_name_their_cluster():
     assert names.cluster_of_alias(names.node_alias("c2", "c2-worker")) == "c2"
     assert names.cluster_of_alias("docker0 bridge") is None
     assert names.cluster_of_alias(None) is None
+
+
+def test_pod_netns_is_injective_where_a_pod_name_has_dots():
+    # default/rp-client.rp-lab used to share rp-lab/rp-client's namespace
+    assert names.pod_netns("rp-lab", "rp-client") == "rp-client.rp-lab"
+    assert names.pod_netns("default", "rp-client.rp-lab") == "rp-client.rp-lab.default"
+    assert names.pod_netns("default", "web") == "web"
+
+
+def test_pod_netns_is_injective_and_bounded_for_every_name_shape():
+    pods = ["a", "a.b", "a.b.default", "b", "p" * 253, "p" * 252 + "q", "x." * 100 + "y",
+            "q" * 190, "q" * 191, "q" * 192, "q" * 250 + ".default"]
+    namespaces = ["default", "b", "a", "default1", "n" * 63, "n" * 62 + "m"]
+    seen: dict[str, tuple[str, str]] = {}
+    for ns in namespaces:
+        for pod in pods:
+            netns = names.pod_netns(ns, pod)
+            assert 0 < len(netns) <= names.NAME_MAX and "/" not in netns
+            assert netns not in seen, f"{ns}/{pod} and {seen[netns]} share {netns}"
+            seen[netns] = (ns, pod)
+
+
+def test_a_253_character_pod_gets_a_hashed_netns_that_keeps_its_namespace():
+    netns = names.pod_netns("kube-system", "p" * 253)
+    assert len(netns) == names.NAME_MAX
+    assert netns.startswith("ppp") and netns.endswith(".kube-system") and "_" in netns
+
+
+def test_aliases_and_pod_dirs_fit_the_kernel_limits_and_stay_unique():
+    long_pod, other = "p" * 253, "p" * 252 + "q"
+    alias = names.pod_alias("c" * 63, "n" * 63, long_pod)
+    assert len(alias) <= names.IFALIAS_MAX and names.cluster_of_alias(alias) == "c" * 63
+    assert alias != names.pod_alias("c" * 63, "n" * 63, other)
+    assert names.pod_alias("c1", "default", "a") == "netlab:c1:pod:default/a"
+    d1, d2 = names.pod_dir_name("n" * 63, long_pod), names.pod_dir_name("n" * 63, other)
+    assert len(d1) <= names.NAME_MAX and d1 != d2
+    assert names.pod_dir_name("default", "web") == "default_web"
+
+
+def test_nft_names_are_cut_to_255_characters_and_stay_unique():
+    short = "ingress-12345678-default/web"
+    assert names.nft_name(short) == short
+    a, b = names.nft_name("x" * 300 + "a"), names.nft_name("x" * 300 + "b")
+    assert len(a) == len(b) == names.NFT_NAME_MAX and a != b
