@@ -16,6 +16,8 @@ from netlab import names
 from netlab.cluster.ipam import NodeRange
 from netlab.cluster.topology import NodeNet
 
+# Kubernetes' SimpleNameGenerator: a generated name's base is cut to 63 - 5 characters, so pods stay DNS labels.
+MAX_GENERATED_BASE = 58
 # Kubernetes' rand.SafeEncodeString alphabet: no vowels, no look-alikes.
 SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
@@ -226,7 +228,7 @@ def place(
             continue
         name = w.name
         if name is None:
-            base = w.name_base
+            base = w.name_base[:MAX_GENERATED_BASE]
             name = base + random_suffix(rng)
             while f"{w.namespace}/{name}" in taken_names:
                 name = base + random_suffix(rng)

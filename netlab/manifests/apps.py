@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .core import PodSpec, check_pod_dir, check_pod_spec
+from .core import PodSpec, check_pod_spec
 from .meta import (
     IntOrString,
     Issue,
@@ -74,7 +74,7 @@ class ReplicaSet(Resource):
     spec: ReplicaSetSpec
 
     def issues(self) -> list[Issue]:
-        return super().issues() + check_workload_spec(self.spec) + check_pod_dir(self.namespace, self.name, 6)
+        return super().issues() + check_workload_spec(self.spec)
 
 
 class Deployment(Resource):
@@ -84,4 +84,4 @@ class Deployment(Resource):
 
     def issues(self) -> list[Issue]:
         # pods are <deployment>-<template hash, 10>-<5 random>
-        return super().issues() + check_workload_spec(self.spec) + check_pod_dir(self.namespace, self.name, 17)
+        return super().issues() + check_workload_spec(self.spec)

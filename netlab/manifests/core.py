@@ -251,16 +251,15 @@ class Pod(Resource):
         return super().issues() + check_pod_spec(self.spec, "spec") + check_pod_dir(self.namespace, self.name)
 
 
-def check_pod_dir(namespace: str, name: str, suffix: int = 0) -> list[Issue]:
+def check_pod_dir(namespace: str, name: str) -> list[Issue]:
     """The supervisor keeps a pod's logs and pids in a directory named `<namespace>_<pod>`, and a file
     name has at most 255 bytes. netlab.names.pod_dir_name bounds that name; until the supervisor uses
-    it, a pod (or a workload whose pods, `name` plus `suffix` generated characters) would overflow it is
-    refused here rather than failing half-applied in the kernel."""
-    size = len(f"{namespace}{name}".encode()) + suffix
+    it, a pod that would overflow it is refused here rather than failing half-applied in the kernel.
+    (Workloads name their pods with at most 63 characters, as Kubernetes does.)"""
+    size = len(f"{namespace}{name}".encode())
     if size < kernel_names.NAME_MAX:
         return []
-    what = "pod name" if not suffix else f"name (its pods add {suffix} characters)"
-    return [("metadata.name", f"too long for netlab: namespace and {what} together may have at most "
+    return [("metadata.name", f"too long for netlab: namespace and pod name together may have at most "
                               f"{kernel_names.NAME_MAX - 1} characters (a pod's log directory "
                               f"<namespace>_<pod> is a file name), got {size}")]
 

@@ -146,3 +146,8 @@ def test_exhausted_ranges_give_one_summarised_problem_quickly() -> None:
     obj, field, message = err.value.problems[0]
     assert obj == "Deployment default/web" and field == "spec"
     assert message.startswith(f"{100_000 - 2 * 253} pods cannot get an address")
+
+
+def test_generated_pod_names_are_cut_to_63_characters_like_kubernetes() -> None:
+    placed = place(expand([], [_deploy("d" * 60, 2)], {}), NODES, {}, 0.0, random.Random(1))
+    assert all(len(p.name) == 63 and p.name.startswith("d" * 58) for p in placed)
