@@ -51,7 +51,10 @@ class Client:
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Content-Type": "application/json"} if data is not None else {}
         try:
-            conn.request(method, path, body=data, headers=headers)
+            try:
+                conn.request(method, path, body=data, headers=headers)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server answered before reading the whole body (e.g. 413): read that answer
             return conn.getresponse()
         except (FileNotFoundError, ConnectionRefusedError) as e:
             raise ApiUnavailable(
