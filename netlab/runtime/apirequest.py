@@ -71,7 +71,11 @@ def invalid(problems: list[Problem]) -> ApiError:
     head = f"{objects[0]} is invalid" if len(objects) == 1 else f"{len(objects) or 'the'} objects are invalid"
     detail = "; ".join(": ".join(x for x in (p.obj if len(objects) > 1 else "", p.field, p.message) if x)
                        for p in problems)
-    return ApiError(422, "Invalid", f"{head}: {detail}", causes)
+    details = {}
+    if len(objects) == 1 and objects[0][:1].isupper():   # "Kind ns/name", as Kubernetes' NewInvalid gives
+        kind, ref = objects[0].split(" ", 1)
+        details = {"kind": kind, "name": ref.rsplit("/", 1)[-1]}
+    return ApiError(422, "Invalid", f"{head}: {detail}", causes, details)
 
 
 def _reason(message: str) -> str:

@@ -138,6 +138,7 @@ def test_a_run_shaped_pod_is_validated_too(api) -> None:
         _client(api.path).request("POST", APPLY_PATH, {"objects": [pod]})
     assert err.value.code == 422
     assert {c["field"] for c in err.value.causes} >= {"metadata.name", "metadata.labels"}
+    assert err.value.status["details"]["kind"] == "Pod" and err.value.status["details"]["name"] == "x" * 254
     assert api.ctl.applied == []
 
 
