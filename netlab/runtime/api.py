@@ -17,7 +17,7 @@ from netlab import resources
 from netlab.client import ADDONS_PATH, APPLY_PATH
 from netlab.runtime.apirequest import parse_apply_body, validated_objects
 from netlab.runtime.errors import ApiError
-from netlab.runtime.httpbase import Aborted, BoundedUnixHTTPServer, DeadlineRequestHandler, read_body
+from netlab.runtime.httpbase import Aborted, BoundedUnixHTTPServer, DeadlineRequestHandler
 
 if TYPE_CHECKING:
     from netlab.runtime.controller import Controller
@@ -145,7 +145,7 @@ class Handler(DeadlineRequestHandler):
             self._send(500, ApiError(500, "InternalError", f"internal error: {e}").status())
 
     def _body(self) -> bytes:
-        data = read_body(self.rfile, self.headers)
+        data = self.read_request_body()
         self._body_read = True
         return data
 

@@ -8,7 +8,8 @@
   keep-alive connection) until its body has been read. A client that sends one byte and stops is
   disconnected when it passes, and ties up one thread at most until then.
 - A request body is read only when its Content-Length is within MAX_REQUEST_BODY (413 otherwise,
-  before reading); chunked request bodies are refused with 411.
+  before reading); chunked request bodies are refused with 411. The request line and headers
+  together may take MAX_REQUEST_HEAD bytes (Go's http.Server default), or the connection is closed.
 
 The limits and `read_body` do not depend on http.server, so a replacement server can keep them.
 """
@@ -28,6 +29,8 @@ from netlab.runtime.errors import ApiError
 #: Kubernetes' API server limit for a request body (MaxRequestBodyBytes): twice etcd's 1.5 MiB object
 #: limit, for the JSON encoding's overhead.
 MAX_REQUEST_BODY = 3 * 1024 * 1024
+#: Bytes of request line and headers (http.server alone allows 100 lines of 64 KiB).
+MAX_REQUEST_HEAD = 1024 * 1024
 #: Seconds from waiting for a request (or the next one on a keep-alive connection) to having its body.
 READ_TIMEOUT = 10.0
 #: Seconds a single write to a client that does not read may block.
@@ -57,9 +60,10 @@ def body_length(headers, limit: int = MAX_REQUEST_BODY) -> int:
     return length
 
 
-def read_body(rfile: io.BufferedIOBase, headers, limit: int = MAX_REQUEST_BODY) -> bytes:
+def read_body(rfile: io.BufferedIOBase, headers, limit: int = MAX_REQUEST_BODY, length: int | None = None) -> bytes:
     """Read a request body within `limit`; a client that stops sending raises Aborted."""
-    length = body_length(headers, limit)
+    if length is None:
+        length = body_length(headers, limit)
     try:
         data = rfile.read(length) if length else b""
     except (TimeoutError, OSError) as e:
@@ -70,11 +74,13 @@ def read_body(rfile: io.BufferedIOBase, headers, limit: int = MAX_REQUEST_BODY) 
 
 
 class _DeadlineReader(io.RawIOBase):
-    """Socket reads that all share one deadline (a socket timeout alone restarts on every byte)."""
+    """Socket reads that all share one deadline (a socket timeout alone restarts on every byte) and
+    one byte budget (the request's head, then the body its Content-Length allowed)."""
 
     def __init__(self, sock: socket.socket, write_timeout: float) -> None:
         self.sock, self.write_timeout = sock, write_timeout
         self.deadline = time.monotonic()
+        self.budget = 0
 
     def readable(self) -> bool:
         return True
@@ -83,11 +89,16 @@ class _DeadlineReader(io.RawIOBase):
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("request read deadline passed")
+        if self.budget <= 0:
+            raise Aborted("request head too large")
         self.sock.settimeout(remaining)
         try:
-            return self.sock.recv_into(buffer)
+            with memoryview(buffer) as view:
+                n = self.sock.recv_into(view[:self.budget])
         finally:
             self.sock.settimeout(self.write_timeout)
+        self.budget -= n
+        return n
 
 
 class BoundedUnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
@@ -146,7 +157,14 @@ class DeadlineRequestHandler(BaseHTTPRequestHandler):
 
     def handle_one_request(self) -> None:
         self._reader.deadline = time.monotonic() + self.server.read_timeout
+        self._reader.budget = MAX_REQUEST_HEAD
         try:
             super().handle_one_request()
         except (Aborted, ConnectionError, TimeoutError):
             self.close_connection = True
+
+    def read_request_body(self, limit: int = MAX_REQUEST_BODY) -> bytes:
+        """The body (see read_body); the byte budget grows by the Content-Length it allows."""
+        length = body_length(self.headers, limit)
+        self._reader.budget += length
+        return read_body(self.rfile, self.headers, limit, length)

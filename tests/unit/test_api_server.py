@@ -19,7 +19,7 @@ import pytest
 
 from netlab.client import APPLY_PATH, ApiFailure, Client
 from netlab.runtime.api import serve
-from netlab.runtime.httpbase import MAX_REQUEST_BODY
+from netlab.runtime.httpbase import MAX_REQUEST_BODY, MAX_REQUEST_HEAD
 
 READ_TIMEOUT = 0.5
 
@@ -212,6 +212,22 @@ def test_client_sees_the_413_for_a_big_apply(api) -> None:
 def test_bad_framing_is_refused(api, headers: str, code: int) -> None:
     status, _, data = _raw(api.path, f"POST {APPLY_PATH} HTTP/1.1\r\n{headers}\r\n".encode())
     assert status == code and json.loads(data)["kind"] == "Status"
+
+
+def test_oversized_request_head_is_cut_off(api) -> None:
+    header = "X-Pad: " + "a" * 60000 + "\r\n"
+    request = ("GET /api/v1/namespaces HTTP/1.1\r\n" + header * 20 + "\r\n").encode()
+    assert MAX_REQUEST_HEAD < len(request)
+    with _connect(api.path) as sock:
+        try:
+            sock.sendall(request)
+        except (BrokenPipeError, ConnectionResetError):
+            pass   # the server stopped reading: what this test wants
+        try:
+            answer = sock.recv(65536)
+        except ConnectionResetError:
+            answer = b""
+    assert answer == b""
 
 
 # -- read deadline ----------------------------------------------------------------------------------------------
