@@ -61,12 +61,19 @@ class Client:
                 f"cluster {self.cluster!r} is not running (no controller at {self.socket_path}); "
                 "start it with `sudo netlab up <manifests>`"
             ) from e
+        except (ConnectionError, http.client.HTTPException) as e:
+            raise ApiUnavailable(f"the controller at {self.socket_path} closed the connection without "
+                                 f"an answer: {e}") from e
 
     def request(self, method: str, path: str, body: dict | None = None) -> dict:
         resp = self._open(method, path, body)
-        payload = json.loads(resp.read() or b"{}")
+        raw = resp.read()
+        try:
+            payload = json.loads(raw or b"{}")
+        except ValueError:  # not a Status (e.g. http.server's own HTML error page)
+            payload = {"code": resp.status, "message": f"{resp.status} {resp.reason}: {raw[:200]!r}"}
         if resp.status >= 400:
-            raise ApiFailure(payload)
+            raise ApiFailure(payload if isinstance(payload, dict) else {"code": resp.status})
         return payload
 
     def get(self, path: str) -> dict:
