@@ -142,6 +142,19 @@ def test_a_run_shaped_pod_is_validated_too(api) -> None:
     assert api.ctl.applied == []
 
 
+def test_the_running_clusters_node_port_range_applies(api) -> None:
+    api.ctl.state.cluster = {"apiVersion": "netlab.dev/v1alpha1", "kind": "Cluster", "nodePortRange": "20000-20100"}
+
+    def service(node_port: int) -> dict:
+        return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"np-{node_port}"},
+                "spec": {"type": "NodePort", "selector": {"app": "a"}, "ports": [{"port": 80, "nodePort": node_port}]}}
+
+    assert _post(api.path, json.dumps({"objects": [service(20050)]}).encode())[0] == 200
+    status, body = _post(api.path, json.dumps({"objects": [service(30080)]}).encode())
+    assert status == 422 and body["details"]["causes"][0]["field"] == "spec.ports[0].nodePort"
+    assert [objects[0]["metadata"]["name"] for objects, _ in api.ctl.applied] == ["np-20050"]
+
+
 def test_a_cluster_cannot_be_applied_through_the_api(api) -> None:
     cluster = {"apiVersion": "kind.x-k8s.io/v1alpha4", "kind": "Cluster", "nodes": [{"role": "control-plane"}]}
     status, body = _post(api.path, json.dumps({"objects": [cluster]}).encode())
