@@ -90,8 +90,11 @@ class Handler(DeadlineRequestHandler):
             # A body left unread would be taken for the next request: answer, then close.
             self.send_header("Connection", "close")
             self.close_connection = True
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.end_headers()
+            self.wfile.write(data)
+        except (ConnectionError, TimeoutError) as e:   # the client went away or stopped reading
+            raise Aborted(str(e)) from e
 
     def _dispatch(self, method: str) -> None:
         self._body_read = False
@@ -138,7 +141,7 @@ class Handler(DeadlineRequestHandler):
                 raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on {url.path}")
         except ApiError as e:
             self._send(e.code, e.status())
-        except (Aborted, ConnectionError, TimeoutError):
+        except Aborted:
             self.close_connection = True
         except Exception as e:  # an internal error still answers with a Status
             log.exception("API request failed")
@@ -178,8 +181,8 @@ class Handler(DeadlineRequestHandler):
                         time.sleep(0.2)
         except FileNotFoundError:
             pass
-        except BrokenPipeError:
-            return
+        except (ConnectionError, TimeoutError) as e:   # the client went away or stopped reading
+            raise Aborted(str(e)) from e
         self.wfile.write(b"0\r\n\r\n")
 
     def do_GET(self) -> None:

@@ -30,8 +30,11 @@ class FakeController:
     def __init__(self) -> None:
         self.state = SimpleNamespace(cluster={}, resource_version=7, addons=[])
         self.applied: list[tuple[list[dict], bool]] = []
+        self.fail: Exception | None = None
 
     def apply(self, objects: list[dict], dry_run: bool = False) -> list[dict]:
+        if self.fail is not None:
+            raise self.fail
         self.applied.append((objects, dry_run))
         return [{"kind": o["kind"], "name": o["metadata"]["name"], "namespace": o["metadata"].get("namespace", ""),
                  "action": "created"} for o in objects]
@@ -184,6 +187,14 @@ def test_wrong_shape_is_400(api, body: bytes, field: str | None) -> None:
     if field:
         assert field in {c["field"] for c in reply["details"]["causes"]}
     assert api.ctl.applied == []
+
+
+@pytest.mark.parametrize("error", [ConnectionRefusedError(111, "launcher gone"), TimeoutError("launcher slow"),
+                                   KeyError("x")])
+def test_a_controller_failure_is_a_500_status_not_a_hang_up(api, error: Exception) -> None:
+    api.ctl.fail = error
+    status, body = _post(api.path, json.dumps({"objects": [_pod("ok-pod")]}).encode())
+    assert status == 500 and body["reason"] == "InternalError"
 
 
 def test_unsupported_method_is_a_405_status(api) -> None:
