@@ -51,19 +51,29 @@ class Client:
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Content-Type": "application/json"} if data is not None else {}
         try:
-            conn.request(method, path, body=data, headers=headers)
+            try:
+                conn.request(method, path, body=data, headers=headers)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server answered before reading the whole body (e.g. 413): read that answer
             return conn.getresponse()
         except (FileNotFoundError, ConnectionRefusedError) as e:
             raise ApiUnavailable(
                 f"cluster {self.cluster!r} is not running (no controller at {self.socket_path}); "
                 "start it with `sudo netlab up <manifests>`"
             ) from e
+        except (ConnectionError, http.client.HTTPException) as e:
+            raise ApiUnavailable(f"the controller at {self.socket_path} closed the connection without "
+                                 f"an answer: {e}") from e
 
     def request(self, method: str, path: str, body: dict | None = None) -> dict:
         resp = self._open(method, path, body)
-        payload = json.loads(resp.read() or b"{}")
+        raw = resp.read()
+        try:
+            payload = json.loads(raw or b"{}")
+        except ValueError:  # not a Status (e.g. http.server's own HTML error page)
+            payload = {"code": resp.status, "message": f"{resp.status} {resp.reason}: {raw[:200]!r}"}
         if resp.status >= 400:
-            raise ApiFailure(payload)
+            raise ApiFailure(payload if isinstance(payload, dict) else {"code": resp.status})
         return payload
 
     def get(self, path: str) -> dict:

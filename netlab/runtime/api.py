@@ -9,30 +9,36 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socketserver
 import time
-from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
 from netlab import resources
 from netlab.client import ADDONS_PATH, APPLY_PATH
-from netlab.runtime.controller import Controller
+from netlab.runtime.apirequest import parse_apply_body, validated_objects
 from netlab.runtime.errors import ApiError
+from netlab.runtime.httpbase import Aborted, BoundedUnixHTTPServer, DeadlineRequestHandler
+
+if TYPE_CHECKING:
+    from netlab.runtime.controller import Controller
 
 log = logging.getLogger("netlab.api")
 
 
-class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
+class _Server(BoundedUnixHTTPServer):
     controller: Controller
 
 
-def serve(controller: Controller, socket_path: str) -> _Server:
+def serve(controller: Controller, socket_path: str, **limits: float) -> _Server:
+    """The API server on a root-only Unix socket (not yet serving: call serve_forever).
+
+    `limits` override httpbase's max_connections, read_timeout and write_timeout.
+    """
     if os.path.exists(socket_path):
         os.unlink(socket_path)
     old = os.umask(0o077)  # root only
     try:
-        server = _Server(socket_path, Handler)
+        server = _Server(socket_path, Handler, **limits)  # type: ignore[arg-type]
     finally:
         os.umask(old)
     os.chmod(socket_path, 0o600)
@@ -64,7 +70,7 @@ def parse_path(path: str) -> tuple[resources.Resource, str | None, str | None, s
     return resource, namespace, name, sub
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(DeadlineRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
@@ -79,10 +85,19 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        if not self._body_read and (self.headers.get("Content-Length", "0").strip() not in ("", "0")
+                                    or self.headers.get("Transfer-Encoding")):
+            # A body left unread would be taken for the next request: answer, then close.
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        try:
+            self.end_headers()
+            self.wfile.write(data)
+        except (ConnectionError, TimeoutError) as e:   # the client went away or stopped reading
+            raise Aborted(str(e)) from e
 
     def _dispatch(self, method: str) -> None:
+        self._body_read = False
         url = urlparse(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         try:
@@ -95,8 +110,9 @@ class Handler(BaseHTTPRequestHandler):
                                             "enabled": "ingress-nginx" in self.server.controller.state.addons}]})
                 return
             if method == "POST" and url.path == APPLY_PATH:
-                body = self._body()
-                items = self.server.controller.apply(body.get("objects", []), bool(body.get("dryRun")))
+                objects, dry_run = parse_apply_body(self._body())
+                ctl = self.server.controller
+                items = ctl.apply(validated_objects(objects, ctl.state.cluster), dry_run)
                 self._send(200, {"kind": "ApplyResult", "apiVersion": "netlab.dev/v1alpha1", "items": items})
                 return
             resource, ns, name, sub = parse_path(url.path)
@@ -125,16 +141,16 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on {url.path}")
         except ApiError as e:
             self._send(e.code, e.status())
+        except Aborted:
+            self.close_connection = True
         except Exception as e:  # an internal error still answers with a Status
             log.exception("API request failed")
             self._send(500, ApiError(500, "InternalError", f"internal error: {e}").status())
 
-    def _body(self) -> dict:
-        length = int(self.headers.get("Content-Length") or 0)
-        try:
-            return json.loads(self.rfile.read(length) or b"{}")
-        except ValueError as e:
-            raise ApiError(400, "BadRequest", f"request body is not JSON: {e}") from e
+    def _body(self) -> bytes:
+        data = self.read_request_body()
+        self._body_read = True
+        return data
 
     def _log(self, ns: str, name: str, query: dict) -> None:
         ctl = self.server.controller
@@ -165,8 +181,8 @@ class Handler(BaseHTTPRequestHandler):
                         time.sleep(0.2)
         except FileNotFoundError:
             pass
-        except BrokenPipeError:
-            return
+        except (ConnectionError, TimeoutError) as e:   # the client went away or stopped reading
+            raise Aborted(str(e)) from e
         self.wfile.write(b"0\r\n\r\n")
 
     def do_GET(self) -> None:
@@ -177,6 +193,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
 
 
 def match_selector(selector: str, labels: dict[str, str]) -> bool:

@@ -6,7 +6,8 @@ view changes, so the hot path only parses the header and question by hand, patch
 echoes the question bytes (and so the client's letter case). Other names go to the upstreams (UDP,
 then TCP when truncated); when none answers in time the client gets SERVFAIL, never silence.
 The view file is polled (stat only) every 100 ms and the zone rebuilt when it changes; a view that
-does not parse keeps the old zone.
+does not parse keeps the old zone. TCP connections are admitted, timed out and evicted by
+netlab.runtime.dnstcp.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from dnslib import EDNS0, QTYPE, RR, DNSHeader, DNSLabel, DNSQuestion, DNSRecord
 
 from netlab.render import dns as zonelib
+from netlab.runtime.dnstcp import TCP_BACKLOG, TCPTransport
 
 POLL_INTERVAL = 0.1
 UDP_MIN = 512
@@ -34,8 +36,6 @@ UDP_MAX = 65507
 EDNS_SIZE = 1232           # what we advertise back (the DNS flag day 2020 value)
 CACHE_LIMIT = 200_000      # packed answers kept before the cache starts over
 MAX_FORWARDS = 512         # concurrent forwarded queries; beyond it, SERVFAIL at once
-TCP_IDLE = 10.0
-MAX_TCP_CONNECTIONS = 256
 FORWARD = object()         # cache marker: not our zone, forward the query
 CHASE = object()           # cache marker: a CNAME out of the zone, resolve its target upstream
 
@@ -363,26 +363,6 @@ class DNSServer:
         finally:
             writer.close()
 
-    # -- TCP -------------------------------------------------------------------------------------------------
-    async def handle_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                size = int.from_bytes(await asyncio.wait_for(reader.readexactly(2), TCP_IDLE), "big")
-                data = await asyncio.wait_for(reader.readexactly(size), TCP_IDLE)
-                reply = self.respond(data, tcp=True)
-                if isinstance(reply, tuple):
-                    reply = await self.resolve_slow(data, reply[0], reply[1], tcp=True)
-                if reply is None:
-                    break
-                writer.write(len(reply).to_bytes(2, "big") + reply)
-                await writer.drain()
-        except (asyncio.IncompleteReadError, TimeoutError, OSError):
-            pass
-        except Exception as e:
-            log(f"internal error on a TCP connection: {type(e).__name__}: {e}")
-        finally:
-            writer.close()
-
 
 def _matches(query: bytes, reply: bytes) -> bool:
     """Same ID, a response, and the same question (case-insensitively)."""
@@ -435,16 +415,8 @@ async def serve(view: str, listen: str, port: int, upstream_timeout: float = 1.5
     family = socket.AF_INET6 if ipaddress.ip_address(listen).version == 6 else socket.AF_INET
     transport, _ = await loop.create_datagram_endpoint(lambda: UDPProtocol(server), local_addr=(listen, port),
                                                        family=family, reuse_port=False)
-    connections = asyncio.Semaphore(MAX_TCP_CONNECTIONS)
-
-    async def on_tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if connections.locked():
-            writer.close()
-            return
-        async with connections:
-            await server.handle_tcp(reader, writer)
-
-    tcp = await asyncio.start_server(on_tcp, host=listen, port=port, family=family, reuse_address=True)
+    tcp = await asyncio.start_server(TCPTransport(server).handle, host=listen, port=port, family=family,
+                                     reuse_address=True, backlog=TCP_BACKLOG)
     poller = loop.create_task(server.poll())
     log(f"serving DNS on {listen}:{port} (udp, tcp), view {view}")
     if ready is not None:
