@@ -4,7 +4,7 @@ from .cluster import Cluster, default_cluster
 from .loader import RawDoc, load_paths
 from .model import SUPPORTED_KINDS, K8sObject, from_dict
 from .problems import ManifestError, Problem, Source
-from .validate import load, parse_objects, validate_objects
+from .validate import load, parse_objects
 
 __all__ = [
     "SUPPORTED_KINDS",
@@ -19,5 +19,4 @@ __all__ = [
     "load",
     "load_paths",
     "parse_objects",
-    "validate_objects",
 ]

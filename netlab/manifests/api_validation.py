@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import limits
 from .loader import RawDoc
+from .meta import json_type
 from .problems import Problem, Source
 from .validate import parse_objects
 
@@ -28,8 +30,10 @@ def validate_api_objects(objects: list[Any], cluster_doc: dict | None = None) ->
     problems: list[Problem] = []
     for i, data in enumerate(objects):
         source = Source(API_SOURCE, i)
-        if not isinstance(data, dict):
-            problems.append(Problem(source, f"document {i + 1}", "", "expected an object"))
+        refused = (f"expected a mapping (object), got {json_type(data)}" if not isinstance(data, dict)
+                   else limits.data_depth_problem(data))
+        if refused is not None:
+            problems.append(Problem(source, f"document {i + 1}", "", refused))
         elif data.get("kind") == "Cluster":
             problems.append(Problem(source, f"Cluster {data.get('name', 'netlab')}", "kind",
                                     "a Cluster cannot be applied to a running cluster; "

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TextIO
 
-from . import limits
 from .cluster import Cluster
 from .core import NODE_PORT_RANGE
 from .loader import RawDoc, read_paths
-from .meta import json_type
 from .model import KINDS, K8sObject, describe, parse_one
 from .problems import ManifestError, Problem, Source
-
-REQUEST_NAME = "request"
 
 
 def _node_port_range(docs: list[RawDoc]) -> tuple[int, int]:
@@ -64,24 +60,6 @@ def parse_sourced(docs: list[RawDoc], *, skip_unknown_kinds: bool = False
         seen[obj.key] = doc.source
         objects.append((obj, doc.source))
     return objects, problems
-
-
-def validate_objects(objects: Sequence[Any]) -> list[Problem]:
-    """Every problem with a batch of objects as an API request carries them (parsed JSON).
-
-    The checks are those of `netlab apply` on files, nesting and size limits included, so a write
-    through the API is judged exactly as one from the CLI. Sources read ``request#<index>``."""
-    docs: list[RawDoc] = []
-    problems: list[Problem] = []
-    for index, data in enumerate(objects):
-        source = Source(REQUEST_NAME, index)
-        refused = (f"expected a mapping (object), got {json_type(data)}" if not isinstance(data, dict)
-                   else limits.data_depth_problem(data))
-        if refused is not None:
-            problems.append(Problem(source, f"document {index + 1}", "", refused))
-        else:
-            docs.append(RawDoc(source, data))
-    return problems + parse_sourced(docs)[1]
 
 
 def load(paths: Sequence[str], stdin: TextIO | None = None, *, skip_unknown_kinds: bool = False

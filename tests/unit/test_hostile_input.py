@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from netlab import names
 from netlab.cli import main
-from netlab.manifests import limits, validate_objects
+from netlab.manifests import limits
+from netlab.manifests.api_validation import validate_api_objects
 from netlab.manifests.loader import read_paths
 from netlab.manifests.model import parse_one
 from netlab.manifests.problems import Source
@@ -151,11 +152,11 @@ def test_validate_objects_judges_an_api_batch_as_apply_does():
     deep: list = []
     for _ in range(200):
         deep = [deep]
-    problems = validate_objects([_pod(), svc, 5, {**_pod("q"), "x": deep}, _pod()])
+    _objs, problems = validate_api_objects([_pod(), svc, 5, {**_pod("q"), "x": deep}, _pod()])
     assert [(str(p.source), p.field) for p in problems] == [
-        ("request#2", ""), ("request#3", ""), ("request#1", "spec.ports[0].port"), ("request#4", "metadata.name")]
+        ("<api>#1", "spec.ports[0].port"), ("<api>#2", ""), ("<api>#3", ""), ("<api>#4", "metadata.name")]
     assert "duplicate Pod" in problems[-1].message
-    assert validate_objects([_pod()]) == []
+    assert validate_api_objects([_pod()])[1] == []
 
 
 def test_cluster_bridge_must_be_an_interface_name():
