@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from netlab.runtime import phases
 from netlab.runtime.launcher import LauncherClient, proc_start_time, write_atomic
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -291,6 +292,7 @@ class Supervisor:
                                                 for c in cs])
         except (OSError, RuntimeError, ValueError) as e:
             results = [e] * len(cs)
+        phases.reached(phases.CONTAINERS)
         for c, result in zip(cs, results, strict=True):
             self._started(c, result, restart)
 

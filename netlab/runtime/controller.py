@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from netlab import names
@@ -29,8 +30,8 @@ from netlab.kernel import nft, podnet, teardown
 from netlab.render.nft import render_full
 from netlab.render.resolv import resolv_conf
 from netlab.resources import BUILTIN_NAMESPACES, CLUSTER_SCOPED
+from netlab.runtime import phases, precheck, views
 from netlab.runtime import state as statemod
-from netlab.runtime import views
 from netlab.runtime.containers import ContainerSpec, Supervisor
 from netlab.runtime.dataplane import Dataplane, policy_rulesets
 from netlab.runtime.errors import ApiError
@@ -39,7 +40,6 @@ from netlab.runtime.launcher import ensure_launcher
 from netlab.runtime.probes import Prober, ProbeState
 
 log = logging.getLogger("netlab.controller")
-
 
 
 class Controller:
@@ -61,6 +61,7 @@ class Controller:
         self.ready: dict[str, bool] = {}
         self.resolved: dict[str, ResolvedService] = {}
         self.ingress = IngressSync(self.run_dir)
+        self._rules_checked: dict[str, object] = {}  # node -> the last ruleset `nft --check` accepted
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -275,8 +276,7 @@ class Controller:
             objects = self._with_addons(self.state.objects, names)
             pods = self._place(objects)
             allocations = self._allocate(objects)
-            self.state.addons = names
-            self._commit(objects, pods, allocations)
+            self._commit(objects, pods, allocations, addons=names)
             self.event("AddonChanged", f"addon {name} {'enabled' if enabled else 'disabled'}")
             return {"name": name, "enabled": enabled}
 
@@ -299,10 +299,14 @@ class Controller:
             self._check_namespaces(new_objects, objects)
             new_pods = self._place(new_objects)
             allocations = self._allocate(new_objects)
-            if dry_run:
-                self._check_rules(new_objects, new_pods, allocations)
-                return results
-            self._commit(new_objects, new_pods, allocations)
+            try:
+                if dry_run:
+                    self._check_rules(new_objects, new_pods, allocations)
+                    return results
+                self._commit(new_objects, new_pods, allocations)
+            except ApiError as e:
+                raise _naming(e, [f"{r['kind']} {r['namespace']}/{r['name']}" for r in results
+                                  if r["action"] != "unchanged"]) from e
             for r in results:
                 if r["action"] != "unchanged":
                     self.event(r["action"].capitalize(), f"{r['kind']} {r['namespace']}/{r['name']} {r['action']}")
@@ -359,19 +363,32 @@ class Controller:
 
     def _check_rules(self, objects: dict[str, dict], pods: dict[str, PlacedPod],
                      allocations: dict[str, Allocation]) -> None:
-        """--dry-run: render every node's table for the would-be state and let `nft --check` judge it."""
+        """Render every node's table for the would-be state and let `nft --check` judge it, with every
+        pod ready (so every endpoint the state can produce is in it). A node whose table is the same as
+        the last one that passed is not checked again."""
         user_eps = {f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}": o
                     for o in objects.values() if o["kind"] == "Endpoints"}
-        services = [resolve(o, allocations.get(svc_key(o), Allocation()), list(pods.values()), self.ready,
+        all_ready = dict.fromkeys(pods, True)
+        services = [resolve(o, allocations.get(svc_key(o), Allocation()), list(pods.values()), all_ready,
                             user_eps.get(svc_key(o))) for o in objects.values() if o["kind"] == "Service"]
         topo = self.topology(pods)
         would_be = statemod.State(objects=objects, pods=pods)
-        for node, rs in self.dataplane.rulesets(topo, self.config.pod_subnet, services,
-                                                policy_rulesets(topo, would_be)).items():
+        wanted = self.dataplane.rulesets(topo, self.config.pod_subnet, services, policy_rulesets(topo, would_be))
+        todo = [(node, rs) for node, rs in wanted.items() if self._rules_checked.get(node) != rs]
+
+        def check(item):
+            node, rs = item
             try:
                 nft.apply(topo.node(node).netns, render_full(rs), check_only=True)
             except nft.NftError as e:
-                raise ApiError(422, "Invalid", f"the rules for node {node} would not load: {e}") from e
+                return f"the rules for node {node} would not load: {e}"
+            return None
+
+        with ThreadPoolExecutor(max_workers=max(1, min(len(todo), 4))) as pool:
+            problems = [p for p in pool.map(check, todo) if p]
+        if problems:
+            raise ApiError(422, "Invalid", "; ".join(problems))
+        self._rules_checked.update(todo)
 
     def _check_foreign_netns(self, pods: dict[str, PlacedPod]) -> None:
         """A new pod's network namespace name must not belong to someone else (another cluster, a user)."""
@@ -388,8 +405,45 @@ class Controller:
             raise ApiError(422, "Invalid", "; ".join(c["message"] for c in causes), causes)
 
     def _commit(self, objects: dict[str, dict], pods: dict[str, PlacedPod],
-                allocations: dict[str, Allocation]) -> None:
+                allocations: dict[str, Allocation], addons: list[str] | None = None) -> None:
+        """Take the kernel to the new state completely, or leave it and the state as they were.
+
+        Everything that can be judged without side effects is checked first (derived names, foreign
+        namespaces, `nft --check`). A failure after that puts the previous state back and converges the
+        kernel to it again. The state file is written only once the kernel has taken the change; the
+        namespace journal is written before any namespace is made, so `down` finds them after a crash.
+        """
+        moved = {k for k, p in self.state.pods.items() if k in pods and (pods[k].node, pods[k].ip) != (p.node, p.ip)}
+        causes = precheck.name_problems(pods, [k for k in pods if k not in self.state.pods or k in moved])
+        if causes:
+            raise ApiError(422, "Invalid", "; ".join(f"{c['object']}: {c['message']}" for c in causes), causes)
         self._check_foreign_netns(pods)
+        self._check_rules(objects, pods, allocations)
+        previous = (self.state.objects, self.state.pods, self.state.allocations, self.state.addons,
+                    self.state.resource_version)
+        try:
+            self._change_kernel(objects, pods, allocations, addons)
+        except Exception as e:
+            log.exception("commit failed; rolling back")
+            (self.state.objects, self.state.pods, self.state.allocations, self.state.addons,
+             self.state.resource_version) = previous
+            self._roll_back()
+            raise ApiError(500, "InternalError",
+                           f"the kernel refused the change ({e}); it was rolled back, the cluster is as before") from e
+        statemod.save(self.cluster, self.state)
+
+    def _roll_back(self) -> None:
+        """Converge the kernel to the (restored) state: the reconcile path, with the rules replaced whole,
+        since a failed transaction leaves the dataplane's idea of the kernel uncertain."""
+        self.dataplane = Dataplane()
+        self._rules_checked.clear()
+        try:
+            self._reconcile_all()
+        except Exception:  # the next apply or restart converges again; the first error is the one to report
+            log.exception("rollback did not converge")
+
+    def _change_kernel(self, objects: dict[str, dict], pods: dict[str, PlacedPod],
+                       allocations: dict[str, Allocation], addons: list[str] | None) -> None:
         before = self.state.pods
         gone = [p for k, p in before.items() if k not in pods or (pods[k].node, pods[k].ip) != (p.node, p.ip)]
         respec = [k for k, p in pods.items() if k in before and before[k].spec != p.spec]
@@ -397,8 +451,9 @@ class Controller:
         self.state.objects = objects
         self.state.pods = pods
         self.state.allocations = allocations
+        if addons is not None:
+            self.state.addons = addons
         self.state.resource_version += 1
-        statemod.save(self.cluster, self.state)
         topo = self.topology()
         for pod in gone:
             self.supervisor.stop_pod(pod.key)
@@ -412,14 +467,17 @@ class Controller:
         if new:
             nets = [n for n in topo.pods if f"{n.namespace}/{n.name}" in {p.key for p in new}]
             teardown.record_intent(self.cluster, [n.netns for n in nets])
+            phases.reached(phases.NAMESPACES)
             for change in podnet.ensure_pods(topo, nets):
                 self.event("Created", change)
             for pod in new:
                 self._write_resolv(pod)
+            phases.reached(phases.VETHS)
         t1 = time.monotonic()
         self._sync_ingress()
         self.supervisor.sync(self._container_specs())
         self._sync_dataplane()
+        phases.reached(phases.RULES)
         log.info("commit: %d new, %d gone; kernel %.3fs, containers %.3fs", len(new), len(gone), t1 - t0,
                  time.monotonic() - t1)
 
@@ -445,6 +503,14 @@ class Controller:
     def list(self, kind: str, namespace: str | None) -> list[dict]:
         with self.lock:
             return views.list_objects(self, kind, namespace)
+
+
+def _naming(e: ApiError, changed: list[str]) -> ApiError:
+    """An error that names no object gets the objects the request changed."""
+    if e.causes or not changed:
+        return e
+    more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+    return ApiError(e.code, e.reason, f"{', '.join(changed[:5])}{more}: {e}")
 
 
 def _strip(obj: dict) -> dict:
