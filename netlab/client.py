@@ -60,8 +60,23 @@ class Client:
             ) from e
 
     def request(self, method: str, path: str, body: dict | None = None) -> dict:
-        resp = self._open(method, path, body)
-        payload = json.loads(resp.read() or b"{}")
+        try:
+            resp = self._open(method, path, body)
+            raw = resp.read()
+        except (http.client.HTTPException, OSError) as e:
+            if isinstance(e, TimeoutError):
+                why = f"no answer within {self.timeout:g}s"
+            else:
+                why = f"the connection was lost ({type(e).__name__}{': ' + str(e) if str(e) else ''})"
+            raise ApiUnavailable(
+                f"{method} {path}: {why}; the controller of cluster {self.cluster!r} may have stopped. "
+                "A change it had not finished is not applied: check with `netlab get pods` and apply again "
+                "(`sudo netlab up <manifests>` restarts a stopped controller)"
+            ) from e
+        try:
+            payload = json.loads(raw or b"{}")
+        except ValueError as e:
+            raise ApiUnavailable(f"{method} {path}: the controller answered {resp.status} with no JSON") from e
         if resp.status >= 400:
             raise ApiFailure(payload)
         return payload
