@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from netlab import names
@@ -25,9 +24,8 @@ from netlab.cluster.config import ClusterConfig
 from netlab.cluster.services import Allocation, AllocationError, Pools, ResolvedService, allocate, resolve, svc_key
 from netlab.cluster.topology import Topology
 from netlab.cluster.workloads import PlacedPod, PlacementError, expand, place
-from netlab.kernel import netns as nsmod
-from netlab.kernel import nft, podnet, teardown
-from netlab.render.nft import render_full
+from netlab.kernel import podnet, teardown
+from netlab.render.nft import Ruleset
 from netlab.render.resolv import resolv_conf
 from netlab.resources import BUILTIN_NAMESPACES, CLUSTER_SCOPED
 from netlab.runtime import phases, precheck, views
@@ -61,7 +59,7 @@ class Controller:
         self.ready: dict[str, bool] = {}
         self.resolved: dict[str, ResolvedService] = {}
         self.ingress = IngressSync(self.run_dir)
-        self._rules_checked: dict[str, object] = {}  # node -> the last ruleset `nft --check` accepted
+        self._rules_checked: dict[str, Ruleset] = {}  # node -> the last ruleset `nft --check` accepted
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -374,35 +372,9 @@ class Controller:
         topo = self.topology(pods)
         would_be = statemod.State(objects=objects, pods=pods)
         wanted = self.dataplane.rulesets(topo, self.config.pod_subnet, services, policy_rulesets(topo, would_be))
-        todo = [(node, rs) for node, rs in wanted.items() if self._rules_checked.get(node) != rs]
-
-        def check(item):
-            node, rs = item
-            try:
-                nft.apply(topo.node(node).netns, render_full(rs), check_only=True)
-            except nft.NftError as e:
-                return f"the rules for node {node} would not load: {e}"
-            return None
-
-        with ThreadPoolExecutor(max_workers=max(1, min(len(todo), 4))) as pool:
-            problems = [p for p in pool.map(check, todo) if p]
+        problems = precheck.rules_problems(topo, wanted, self._rules_checked)
         if problems:
             raise ApiError(422, "Invalid", "; ".join(problems))
-        self._rules_checked.update(todo)
-
-    def _check_foreign_netns(self, pods: dict[str, PlacedPod]) -> None:
-        """A new pod's network namespace name must not belong to someone else (another cluster, a user)."""
-        causes = []
-        for key, pod in pods.items():
-            if key in self.state.pods or not nsmod.exists(pod.netns):
-                continue
-            owner = names.cluster_of_alias(teardown.lo_alias(pod.netns))
-            if owner != self.cluster:
-                whose = f"cluster {owner!r}" if owner else "something outside netlab"
-                causes.append({"object": f"Pod {pod.namespace}/{pod.name}", "field": "metadata.name",
-                               "message": f"network namespace {pod.netns!r} already exists and belongs to {whose}"})
-        if causes:
-            raise ApiError(422, "Invalid", "; ".join(c["message"] for c in causes), causes)
 
     def _commit(self, objects: dict[str, dict], pods: dict[str, PlacedPod],
                 allocations: dict[str, Allocation], addons: list[str] | None = None) -> None:
@@ -417,7 +389,9 @@ class Controller:
         causes = precheck.name_problems(pods, [k for k in pods if k not in self.state.pods or k in moved])
         if causes:
             raise ApiError(422, "Invalid", "; ".join(f"{c['object']}: {c['message']}" for c in causes), causes)
-        self._check_foreign_netns(pods)
+        causes = precheck.foreign_netns_problems(self.cluster, pods, self.state.pods)
+        if causes:
+            raise ApiError(422, "Invalid", "; ".join(c["message"] for c in causes), causes)
         self._check_rules(objects, pods, allocations)
         previous = (self.state.objects, self.state.pods, self.state.allocations, self.state.addons,
                     self.state.resource_version)

@@ -1,13 +1,20 @@
 """Checks a commit passes before it changes anything: the names the kernel and the file system will be
-given for each pod must be legal and must not collide. Validation should have caught these earlier;
-this is the controller's own guard for whatever reaches it (an API client that skipped validation).
+given for each pod must be legal, must not collide and must not belong to someone else, and every
+node's would-be nftables table must load (`nft --check`). Validation should have caught most of this
+earlier; this is the controller's own guard for whatever reaches it (an API client that skipped it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
+from netlab import names
+from netlab.cluster.topology import Topology
 from netlab.cluster.workloads import PlacedPod
+from netlab.kernel import netns as nsmod
+from netlab.kernel import nft, teardown
+from netlab.render.nft import Ruleset, render_full
 
 NAME_MAX = 255  # longest file name (one path component) on Linux file systems
 # iproute2 refuses a namespace name of NAME_MAX or more characters, or one with "/" (it is a file name).
@@ -54,3 +61,38 @@ def name_problems(pods: dict[str, PlacedPod], new: Iterable[str]) -> list[dict]:
                 causes.append({"object": obj, "field": "metadata.name",
                                "message": f"its {label} {what[1]!r} would be the same as pod {others[0]}'s"})
     return causes
+
+
+def foreign_netns_problems(cluster: str, pods: dict[str, PlacedPod], known: Iterable[str]) -> list[dict]:
+    """A new pod's network namespace name must not belong to someone else (another cluster, a user)."""
+    causes = []
+    known = set(known)
+    for key, pod in pods.items():
+        if key in known or not nsmod.exists(pod.netns):
+            continue
+        owner = names.cluster_of_alias(teardown.lo_alias(pod.netns))
+        if owner != cluster:
+            whose = f"cluster {owner!r}" if owner else "something outside netlab"
+            causes.append({"object": f"Pod {pod.namespace}/{pod.name}", "field": "metadata.name",
+                           "message": f"network namespace {pod.netns!r} already exists and belongs to {whose}"})
+    return causes
+
+
+def rules_problems(topo: Topology, wanted: dict[str, Ruleset], passed: dict[str, Ruleset]) -> list[str]:
+    """`nft --check` each node's whole would-be table, side by side; ``passed`` (node -> the last table
+    that loaded) spares checking one again and is updated with the tables that pass."""
+    todo = [(node, rs) for node, rs in wanted.items() if passed.get(node) != rs]
+
+    def check(item: tuple[str, Ruleset]) -> str | None:
+        node, rs = item
+        try:
+            nft.apply(topo.node(node).netns, render_full(rs), check_only=True)
+        except nft.NftError as e:
+            return f"the rules for node {node} would not load: {e}"
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(todo), 4))) as pool:
+        problems = [p for p in pool.map(check, todo) if p]
+    if not problems:
+        passed.update(todo)
+    return problems

@@ -98,7 +98,6 @@ def _assert_unchanged(lab, listed: set[str], state: dict) -> None:
 def test_refused_changes_leave_the_lab_as_it_was(lab):
     c = lab.cluster
     lab.netlab("up", str(lab.write("base.yaml", BASE)))
-    listed, state = _pods_and_services(lab), _stored(lab)
     ns_doc = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"{c}-ns"}}
     assert _post(lab, [ns_doc])[0] == 200
     listed, state = _pods_and_services(lab), _stored(lab)

@@ -18,32 +18,12 @@ import time
 from pathlib import Path
 
 from conftest import echo_answer, wait_for
+from test_atomic_commit import BASE
 
 from netlab.runtime import phases
 from netlab.runtime.launcher import LauncherClient, proc_start_time
 
 REPLICAS = 30
-
-BASE = """
-apiVersion: v1
-kind: Pod
-metadata:
-  name: CLUSTER-keep
-  labels: {app: CLUSTER-keep}
-spec:
-  containers:
-    - name: echo
-      image: echo
-      ports: [{containerPort: 8080}]
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: keep
-spec:
-  selector: {app: CLUSTER-keep}
-  ports: [{port: 80, targetPort: 8080}]
-"""
 
 BATCH = """
 apiVersion: apps/v1

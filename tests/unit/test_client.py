@@ -1,0 +1,58 @@
+"""The CLI's API client when the controller goes away mid-request (killed, or crashed)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from netlab.client import ApiUnavailable, Client
+
+
+def _server_that_hangs_up(path: Path) -> threading.Thread:
+    """Accepts one request, reads it, and closes without answering (as a controller killed by SIGKILL)."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(path))
+    srv.listen(1)
+
+    def serve() -> None:
+        with srv:
+            conn, _ = srv.accept()
+            with conn:
+                conn.recv(65536)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_lost_connection_is_an_api_error_not_a_traceback(tmp_path: Path) -> None:
+    client = Client("c1", timeout=5)
+    client.socket_path = str(tmp_path / "api.sock")
+    thread = _server_that_hangs_up(tmp_path / "api.sock")
+    with pytest.raises(ApiUnavailable, match="the connection was lost.*not applied.*apply again"):
+        client.request("POST", "/apis/netlab.dev/v1alpha1/apply", {"objects": []})
+    thread.join(timeout=5)
+
+
+def test_cli_prints_an_error_line(tmp_path: Path) -> None:
+    """The whole CLI, as a user runs it, against a run directory whose controller hangs up."""
+    run = tmp_path / "run"
+    run.mkdir()
+    _server_that_hangs_up(run / "api.sock")
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers: [{name: c, image: x}]\n")
+    code = (
+        "import sys; from netlab import names, cli\n"
+        f"names.run_dir = lambda cluster: {str(run)!r}\n"
+        "sys.argv = ['netlab', '--cluster', 'c1', 'apply', '-f', sys.argv[1]]\n"
+        "cli.entry()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(manifest)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: POST /apis/netlab.dev/v1alpha1/apply: the connection was lost")
+    assert "Traceback" not in proc.stderr
