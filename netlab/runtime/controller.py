@@ -385,6 +385,7 @@ class Controller:
         kernel to it again. The state file is written only once the kernel has taken the change; the
         namespace journal is written before any namespace is made, so `down` finds them after a crash.
         """
+        t0 = time.monotonic()
         moved = {k for k, p in self.state.pods.items() if k in pods and (pods[k].node, pods[k].ip) != (p.node, p.ip)}
         causes = precheck.name_problems(pods, [k for k in pods if k not in self.state.pods or k in moved])
         if causes:
@@ -393,6 +394,7 @@ class Controller:
         if causes:
             raise ApiError(422, "Invalid", "; ".join(c["message"] for c in causes), causes)
         self._check_rules(objects, pods, allocations)
+        log.info("commit: checked in %.3fs", time.monotonic() - t0)
         previous = (self.state.objects, self.state.pods, self.state.allocations, self.state.addons,
                     self.state.resource_version)
         try:
