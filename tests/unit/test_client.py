@@ -56,3 +56,39 @@ def test_cli_prints_an_error_line(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: POST /apis/netlab.dev/v1alpha1/apply: the connection was lost")
     assert "Traceback" not in proc.stderr
+
+
+class _Pods:
+    """A client whose pod list follows a script: each get returns the next state (the last one repeats)."""
+
+    def __init__(self, states: list[list[tuple[bool, int]]]):
+        self.states, self.calls = states, 0
+
+    def get(self, path: str) -> dict:
+        state = self.states[min(self.calls, len(self.states) - 1)]
+        self.calls += 1
+        return {"items": [
+            {"metadata": {"namespace": "default", "name": f"p{i}"},
+             "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": str(ready)}],
+                        "containerStatuses": [{"restartCount": restarts}]}}
+            for i, (ready, restarts) in enumerate(state)]}
+
+
+def test_up_waits_until_pods_stay_ready(monkeypatch, capsys) -> None:
+    from netlab import cli
+
+    monkeypatch.setattr(cli, "SETTLE", 0.2)
+    client = _Pods([[(True, 0), (False, 0)], [(True, 0), (True, 0)]])
+    cli._wait_running(client, timeout=5)
+    assert client.calls >= 4  # it looked again after both were Ready
+    assert "2 pods Ready" in capsys.readouterr().out
+
+
+def test_up_does_not_count_a_crash_looping_pod(monkeypatch) -> None:
+    """Ready for a moment after each restart, never for long: `up` times out instead of reporting it."""
+    from netlab import cli
+
+    monkeypatch.setattr(cli, "SETTLE", 0.3)
+    states = [[(True, 0), (n % 2 == 0, n // 2)] for n in range(1000)]
+    with pytest.raises(cli.Fail, match="waiting for pods: default/p1"):
+        cli._wait_running(_Pods(states), timeout=1.0)
