@@ -167,21 +167,29 @@ def _restarts(pod: dict) -> int:
     return sum(c.get("restartCount", 0) for c in pod["status"].get("containerStatuses") or [])
 
 
+def _crash_looping(pod: dict) -> bool:
+    """Restarted and failed again: waiting out a back-off after its second start at least."""
+    return any(c.get("restartCount", 0) >= 1
+               and ((c.get("state") or {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff"
+               for c in pod["status"].get("containerStatuses") or [])
+
+
 def _wait_running(client: Client, timeout: float) -> None:
     """Wait until every pod is Ready (or finished) and has stayed so for SETTLE seconds: a container that
-    crashes at once (a port already taken, say) looks Ready for a moment after each start."""
+    crashes at once (a port already taken, say) looks Ready for a moment after each start. Pods whose
+    containers crash-loop are not waited for; they are reported as not Ready."""
     start = time.monotonic()
     since: dict[str, tuple[float, int]] = {}  # pod -> (first seen settled, its restarts then)
     try:
         while True:
             now = time.monotonic()
             pods = client.get("/api/v1/pods")["items"]
-            waiting = []
+            waiting, looping = [], []
             for p in pods:
                 key = f"{p['metadata']['namespace']}/{p['metadata']['name']}"
                 if not _settled(p):
                     since.pop(key, None)
-                    waiting.append(p)
+                    (looping if _crash_looping(p) else waiting).append(p)
                     continue
                 first, restarts = since.setdefault(key, (now, _restarts(p)))
                 if restarts != _restarts(p):
@@ -191,8 +199,12 @@ def _wait_running(client: Client, timeout: float) -> None:
                     waiting.append(p)
             if not waiting:
                 done = sum(1 for p in pods if p["status"]["phase"] in ("Succeeded", "Failed"))
-                _step(f"{len(pods) - done} pods Ready" + (f", {done} completed" if done else "")
+                _step(f"{len(pods) - done - len(looping)} pods Ready" + (f", {done} completed" if done else "")
                       + f" ({time.monotonic() - start:.1f}s)")
+                if looping:
+                    click.echo(f" ! {len(looping)} pods not Ready, their containers crash-looping (see `netlab "
+                               "logs`): " + ", ".join(f"{p['metadata']['namespace']}/{p['metadata']['name']}"
+                                                    for p in looping[:10]) + (" ..." if len(looping) > 10 else ""))
                 return
             if now - start > timeout:
                 raise Fail(f"timed out after {timeout:.0f}s waiting for pods: "

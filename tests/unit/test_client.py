@@ -61,8 +61,8 @@ def test_cli_prints_an_error_line(tmp_path: Path) -> None:
 class _Pods:
     """A client whose pod list follows a script: each get returns the next state (the last one repeats)."""
 
-    def __init__(self, states: list[list[tuple[bool, int]]]):
-        self.states, self.calls = states, 0
+    def __init__(self, states: list[list[tuple[bool, int]]], waiting: str = ""):
+        self.states, self.calls, self.waiting = states, 0, waiting
 
     def get(self, path: str) -> dict:
         state = self.states[min(self.calls, len(self.states) - 1)]
@@ -70,7 +70,8 @@ class _Pods:
         return {"items": [
             {"metadata": {"namespace": "default", "name": f"p{i}"},
              "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": str(ready)}],
-                        "containerStatuses": [{"restartCount": restarts}]}}
+                        "containerStatuses": [{"restartCount": restarts, "state": {} if ready or not self.waiting
+                                               else {"waiting": {"reason": self.waiting}}}]}}
             for i, (ready, restarts) in enumerate(state)]}
 
 
@@ -92,3 +93,14 @@ def test_up_does_not_count_a_crash_looping_pod(monkeypatch) -> None:
     states = [[(True, 0), (n % 2 == 0, n // 2)] for n in range(1000)]
     with pytest.raises(cli.Fail, match="waiting for pods: default/p1"):
         cli._wait_running(_Pods(states), timeout=1.0)
+
+
+def test_up_reports_crash_looping_pods_as_not_ready(monkeypatch, capsys) -> None:
+    from netlab import cli
+
+    monkeypatch.setattr(cli, "SETTLE", 0.2)
+    states = [[(True, 0), (False, 0)], [(True, 0), (False, 1)]]
+    cli._wait_running(_Pods(states, waiting="CrashLoopBackOff"), timeout=5)
+    out = capsys.readouterr().out
+    assert "1 pods Ready" in out
+    assert "1 pods not Ready, their containers crash-looping (see `netlab logs`): default/p1" in out
