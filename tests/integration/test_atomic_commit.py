@@ -116,6 +116,16 @@ def test_refused_changes_leave_the_lab_as_it_was(lab):
     assert long_name[:40] in json.dumps(status)
     _assert_unchanged(lab, listed, state)
 
+    # Two pods whose network namespace names would be the same: the second is refused, naming the first.
+    assert _post(lab, [_pod(f"{c}-rp.{c}-ns")])[0] == 200
+    listed, state = _pods_and_services(lab), _stored(lab)
+    code, status = _post(lab, [_pod(f"{c}-rp", f"{c}-ns")])
+    assert code == 422 and f"default/{c}-rp.{c}-ns" in status["message"], status
+    _assert_unchanged(lab, listed, state)
+    _wait_ready(lab, f"{c}-rp.{c}-ns")
+    ip = lab.pod_ip(f"{c}-rp.{c}-ns")
+    assert echo_answer(lab.curl(f"{c}-keep", f"http://{ip}:8080/").stdout)["pod"] == f"{c}-rp.{c}-ns"
+
     # The next valid apply works, and everything before it still answers.
     good = lab.write("good.yaml", f"""
         apiVersion: v1
