@@ -403,17 +403,20 @@ class Controller:
             log.exception("commit failed; rolling back")
             (self.state.objects, self.state.pods, self.state.allocations, self.state.addons,
              self.state.resource_version) = previous
-            self._roll_back()
+            self._roll_back([k for k, p in pods.items() if k in previous[1] and previous[1][k].spec != p.spec])
             raise ApiError(500, "InternalError",
                            f"the kernel refused the change ({e}); it was rolled back, the cluster is as before") from e
         statemod.save(self.cluster, self.state)
 
-    def _roll_back(self) -> None:
+    def _roll_back(self, respecced: list[str]) -> None:
         """Converge the kernel to the (restored) state: the reconcile path, with the rules replaced whole,
-        since a failed transaction leaves the dataplane's idea of the kernel uncertain."""
+        since a failed transaction leaves the dataplane's idea of the kernel uncertain. Pods whose spec
+        the change had altered get their containers restarted with the old spec."""
         self.dataplane = Dataplane()
         self._rules_checked.clear()
         try:
+            for key in respecced:
+                self.supervisor.stop_pod(key)
             self._reconcile_all()
         except Exception:  # the next apply or restart converges again; the first error is the one to report
             log.exception("rollback did not converge")

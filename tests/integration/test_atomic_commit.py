@@ -165,10 +165,18 @@ def test_kernel_failure_mid_commit_is_rolled_back(lab):
               selector: {{app: {c}-doomed}}
               ports: [{{port: 80, targetPort: 8080}}]
             """)
-        failed = lab.netlab("apply", "-f", str(bad), check=False)
+        # The same request changes the running pod's spec (its port): the rollback must restore that too.
+        respec = lab.write("respec.yaml", BASE.replace("8080", "8081").split("---")[0].replace("CLUSTER", c))
+        both = lab.write("both.yaml", bad.read_text() + "---\n" + respec.read_text())
+        failed = lab.netlab("apply", "-f", str(both), check=False)
         assert failed.returncode != 0
         assert failed.stderr.startswith("error:") and "Traceback" not in failed.stderr
         assert f"Pod default/{c}-doomed" in failed.stderr and "rolled back" in failed.stderr
+        keep_ip = lab.pod_ip(f"{c}-keep")
+        wait_for(lambda: lab.curl(None, f"http://{keep_ip}:8080/").returncode == 0, timeout=10,
+                 what="the pod's old spec to run again")
+        assert lab.curl(None, f"http://{keep_ip}:8081/", timeout=1).returncode != 0
+        assert _stored(lab)["pods"][f"default/{c}-keep"]["spec"]["containers"][0]["ports"][0]["containerPort"] == 8080
         _assert_unchanged(lab, listed, state)
         assert not os.path.exists(f"/run/netns/{c}-doomed")
         assert not list(Path(f"/run/netlab/{lab.cluster}/pods").glob(f"default_{c}-doomed/*.pid"))
