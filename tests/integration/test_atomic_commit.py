@@ -188,3 +188,27 @@ def test_kernel_failure_mid_commit_is_rolled_back(lab):
     svc = json.loads(lab.netlab("get", "svc", "doomed", "-o", "json").stdout)["spec"]["clusterIP"]
     assert echo_answer(lab.curl(f"{c}-keep", f"http://{svc}/", timeout=10).stdout)["pod"] == f"{c}-doomed"
     _keep_answers(lab)
+
+
+def test_rules_refused_after_containers_started_are_rolled_back(lab):
+    """nftables refuses the change after the containers started: a node's table was deleted behind the
+    controller's back, so its diff cannot apply (the check of a whole table cannot see that)."""
+    c = lab.cluster
+    lab.netlab("up", str(lab.write("base.yaml", BASE)))
+    listed, state = _pods_and_services(lab), _stored(lab)
+    node = json.loads(lab.netlab("get", "pod", f"{c}-keep", "-o", "json").stdout)["spec"]["nodeName"]
+    subprocess.run(["ip", "netns", "exec", node, "nft", "delete", "table", "inet", "netlab"], check=True)
+    change = lab.write("change.yaml", BASE.replace("8080", "8081").replace("name: keep", "name: moved"))
+    failed = lab.netlab("apply", "-f", str(change), check=False)
+    assert failed.returncode != 0 and failed.stderr.startswith("error:") and "rolled back" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    keep_ip = lab.pod_ip(f"{c}-keep")
+    wait_for(lambda: lab.curl(None, f"http://{keep_ip}:8080/").returncode == 0, timeout=10,
+             what="the pod's old spec to run again")
+    assert lab.curl(None, f"http://{keep_ip}:8081/", timeout=1).returncode != 0
+    # The rollback loaded the node's whole table again: the Service answers through it.
+    assert subprocess.run(["ip", "netns", "exec", node, "nft", "list", "table", "inet", "netlab"],
+                          capture_output=True).returncode == 0
+    _assert_unchanged(lab, listed, state)
+    lab.netlab("apply", "-f", str(change))
+    wait_for(lambda: lab.curl(None, f"http://{keep_ip}:8081/").returncode == 0, timeout=10, what="the new spec")
