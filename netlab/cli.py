@@ -98,6 +98,9 @@ def _apply(client: Client, objects: list, dry_run: bool = False) -> list[dict]:
     sources = {o.ref: getattr(o, "source", None) for o in objects}
     try:
         reply = client.request("POST", APPLY_PATH, {"objects": [o.to_dict() for o in objects], "dryRun": dry_run})
+    except KeyboardInterrupt:
+        raise Fail("interrupted: the controller finishes or rolls back the change on its own; "
+                   "check with `netlab get pods` and apply again") from None
     except ApiFailure as e:
         if e.causes:
             lines = []
@@ -191,18 +194,58 @@ def _settled(pod: dict) -> bool:
     return ready or status["phase"] in ("Succeeded", "Failed")
 
 
+SETTLE = 1.0  # seconds a pod must stay Ready, without a restart, before `up` counts it
+
+
+def _restarts(pod: dict) -> int:
+    return sum(c.get("restartCount", 0) for c in pod["status"].get("containerStatuses") or [])
+
+
+def _crash_looping(pod: dict) -> bool:
+    """Restarted and failed again: waiting out a back-off after its second start at least."""
+    return any(c.get("restartCount", 0) >= 1
+               and ((c.get("state") or {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff"
+               for c in pod["status"].get("containerStatuses") or [])
+
+
 def _wait_running(client: Client, timeout: float) -> None:
+    """Wait until every pod is Ready (or finished) and has stayed so for SETTLE seconds: a container that
+    crashes at once (a port already taken, say) looks Ready for a moment after each start. Pods whose
+    containers crash-loop are not waited for; they are reported as not Ready."""
     start = time.monotonic()
-    while True:
-        pods = client.get("/api/v1/pods")["items"]
-        waiting = [p for p in pods if not _settled(p)]
-        if not waiting:
-            _step(f"{len(pods)} pods Ready ({time.monotonic() - start:.1f}s)")
-            return
-        if time.monotonic() - start > timeout:
-            raise Fail(f"timed out after {timeout:.0f}s waiting for pods: "
-                       + ", ".join(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in waiting[:10]))
-        time.sleep(0.05)
+    since: dict[str, tuple[float, int]] = {}  # pod -> (first seen settled, its restarts then)
+    try:
+        while True:
+            now = time.monotonic()
+            pods = client.get("/api/v1/pods")["items"]
+            waiting, looping = [], []
+            for p in pods:
+                key = f"{p['metadata']['namespace']}/{p['metadata']['name']}"
+                if not _settled(p):
+                    since.pop(key, None)
+                    (looping if _crash_looping(p) else waiting).append(p)
+                    continue
+                first, restarts = since.setdefault(key, (now, _restarts(p)))
+                if restarts != _restarts(p):
+                    since[key] = (now, _restarts(p))
+                    waiting.append(p)
+                elif now - first < SETTLE and p["status"]["phase"] not in ("Succeeded", "Failed"):
+                    waiting.append(p)
+            if not waiting:
+                done = sum(1 for p in pods if p["status"]["phase"] in ("Succeeded", "Failed"))
+                _step(f"{len(pods) - done - len(looping)} pods Ready" + (f", {done} completed" if done else "")
+                      + f" ({time.monotonic() - start:.1f}s)")
+                if looping:
+                    click.echo(f" ! {len(looping)} pods not Ready, their containers crash-looping (see `netlab "
+                               "logs`): " + ", ".join(f"{p['metadata']['namespace']}/{p['metadata']['name']}"
+                                                    for p in looping[:10]) + (" ..." if len(looping) > 10 else ""))
+                return
+            if now - start > timeout:
+                raise Fail(f"timed out after {timeout:.0f}s waiting for pods: "
+                           + ", ".join(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in waiting[:10]))
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        raise Fail("interrupted while waiting for pods; the cluster keeps running (see `netlab get pods`)") from None
 
 
 @main.command()

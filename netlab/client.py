@@ -61,16 +61,26 @@ class Client:
                 f"cluster {self.cluster!r} is not running (no controller at {self.socket_path}); "
                 "start it with `sudo netlab up <manifests>`"
             ) from e
-        except (ConnectionError, http.client.HTTPException) as e:
-            raise ApiUnavailable(f"the controller at {self.socket_path} closed the connection without "
-                                 f"an answer: {e}") from e
 
     def request(self, method: str, path: str, body: dict | None = None) -> dict:
-        resp = self._open(method, path, body)
-        raw = resp.read()
+        try:
+            resp = self._open(method, path, body)
+            raw = resp.read()
+        except (http.client.HTTPException, OSError) as e:
+            if isinstance(e, TimeoutError):
+                why = f"no answer within {self.timeout:g}s"
+            else:
+                why = f"the connection was lost ({type(e).__name__}{': ' + str(e) if str(e) else ''})"
+            raise ApiUnavailable(
+                f"{method} {path}: {why}; the controller of cluster {self.cluster!r} may have stopped. "
+                "A change it had not finished is not applied: check with `netlab get pods` and apply again "
+                "(`sudo netlab up <manifests>` restarts a stopped controller)"
+            ) from e
         try:
             payload = json.loads(raw or b"{}")
-        except ValueError:  # not a Status (e.g. http.server's own HTML error page)
+        except ValueError as e:  # not a Status (e.g. http.server's own HTML error page)
+            if resp.status < 400:
+                raise ApiUnavailable(f"{method} {path}: the controller answered {resp.status} with no JSON") from e
             payload = {"code": resp.status, "message": f"{resp.status} {resp.reason}: {raw[:200]!r}"}
         if resp.status >= 400:
             raise ApiFailure(payload if isinstance(payload, dict) else {"code": resp.status})

@@ -2,7 +2,10 @@
 
 Containers are started through the launcher and identified by (pid, start_time) so that a reused pid
 is never mistaken for a container. Everything needed to pick containers up again lives in files, so a
-restarted controller re-adopts running containers instead of starting duplicates:
+restarted controller re-adopts running containers instead of starting duplicates. The launcher writes
+the pidfile itself before it answers a start, so a supervisor that dies while waiting for the answer
+loses nothing; and on its first sync a supervisor also asks the launcher for its living children, to
+adopt one it has no record of and to stop any second process of the same container:
 
     <run_dir>/<ns>_<pod>/<container>.log    output, appended across restarts
     <run_dir>/<ns>_<pod>/<container>.pid    json: pid, start_time, restart_count, started_at, backoff
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from netlab.runtime import phases
 from netlab.runtime.launcher import LauncherClient, proc_start_time, write_atomic
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -154,7 +158,8 @@ class Supervisor:
             if key not in wanted:
                 self._stop(c)
                 del self._containers[key]
-        if not self._synced:
+        first = not self._synced
+        if first:
             self._synced = True
             self._stop_orphans(set(wanted))
         to_start = []
@@ -167,6 +172,9 @@ class Supervisor:
             self._containers[key] = c
             if not self._adopt(c):
                 to_start.append(c)
+        if first:
+            self._reconcile_launcher_children()
+            to_start = [c for c in to_start if c.pid is None]
         self._start_many(to_start)
 
     def tick(self) -> list[Event]:
@@ -222,7 +230,7 @@ class Supervisor:
         return d / f"{spec.name}.log", d / f"{spec.name}.pid", d / f"{spec.name}.exit"
 
     def _request(self, spec: ContainerSpec) -> dict[str, Any]:
-        log, _, exitfile = self._files(spec)
+        log, pidfile, exitfile = self._files(spec)
         env = dict(spec.env)
         env.setdefault("PATH", DEFAULT_PATH)
         req: dict[str, Any] = {
@@ -231,6 +239,7 @@ class Supervisor:
             "cwd": None,
             "log": str(log),
             "exitfile": str(exitfile),
+            "pidfile": str(pidfile),
         }
         if spec.argv:
             req["argv"] = list(spec.argv)
@@ -245,7 +254,10 @@ class Supervisor:
 
     def _save(self, c: _Container) -> None:
         _, pidfile, _ = self._files(c.spec)
-        data = {
+        write_atomic(pidfile, json.dumps(self._record(c)) + "\n")
+
+    def _record(self, c: _Container) -> dict[str, Any]:
+        return {
             "pid": c.pid,
             "start_time": c.start_time,
             "restart_count": c.restart_count,
@@ -256,7 +268,13 @@ class Supervisor:
             # a pending restart, as wall time so that it survives a controller restart
             "next_start_at": None if c.next_start is None else self.wall() + c.next_start - self.clock(),
         }
-        write_atomic(pidfile, json.dumps(data) + "\n")
+
+    def _launch_record(self, c: _Container, restart: bool) -> dict[str, Any]:
+        """What the pidfile will say once the container runs; the launcher writes it with the pid."""
+        record = self._record(c)
+        record.update(restart_count=c.restart_count + (1 if restart else 0), started_at=self.wall(),
+                      next_start_at=None)
+        return record
 
     def _start(self, c: _Container, restart: bool = False) -> None:
         self._start_many([c], restart)
@@ -270,9 +288,11 @@ class Supervisor:
             log.parent.mkdir(parents=True, exist_ok=True)
             exitfile.unlink(missing_ok=True)
         try:
-            results = self.launcher.start_many([self._request(c.spec) for c in cs])
+            results = self.launcher.start_many([{**self._request(c.spec), "record": self._launch_record(c, restart)}
+                                                for c in cs])
         except (OSError, RuntimeError, ValueError) as e:
             results = [e] * len(cs)
+        phases.reached(phases.CONTAINERS)
         for c, result in zip(cs, results, strict=True):
             self._started(c, result, restart)
 
@@ -321,11 +341,12 @@ class Supervisor:
     def _check_exit(self, c: _Container, now: float) -> None:
         assert c.pid is not None
         _, _, exitfile = self._files(c.spec)
+        if proc_start_time(c.pid) == c.start_time:
+            # Still running: an exit file can only be a stopped duplicate's (after a controller crash).
+            c.gone_since = None
+            return
         code = _read_exit(exitfile)
         if code is None:
-            if proc_start_time(c.pid) == c.start_time:
-                c.gone_since = None
-                return
             if c.gone_since is None:
                 c.gone_since = now  # reaped a moment ago? give the launcher time to write the exit file
                 return
@@ -386,6 +407,38 @@ class Supervisor:
             spec = ContainerSpec(pod_key=key[0], netns=None, name=key[1], argv=None)
             c = _Container(spec=spec, state="running", pid=data.get("pid"), start_time=data.get("start_time"))
             self._stop(c)
+
+    def _reconcile_launcher_children(self) -> None:
+        """Adopt the launcher's children that no pidfile names (started just before a crash), and stop
+        every second process of a container, so that exactly one process runs per container."""
+        try:
+            children = self.launcher.children()
+        except (OSError, RuntimeError, ValueError, KeyError):
+            return  # no launcher yet (nothing to adopt) or one too old to tell
+        by_exitfile = {str(self._files(c.spec)[2]): c for c in self._containers.values()}
+        for child in children:
+            pid, start_time = child.get("pid"), child.get("start_time")
+            if not isinstance(pid, int) or proc_start_time(pid) != start_time:
+                continue
+            exitfile = str(child.get("exitfile"))
+            if Path(exitfile).parent.parent != self.run_dir:
+                continue  # not one of this supervisor's containers
+            c = by_exitfile.get(exitfile)
+            if c is not None and (c.pid, c.start_time) == (pid, start_time):
+                continue
+            if c is not None and (c.pid is None or proc_start_time(c.pid) != c.start_time):
+                c.pid, c.start_time, c.gone_since = pid, start_time, None
+                c.state, c.reason = "running", ""
+                c.next_start = None
+                c.started_at, c.started_mono = self.wall(), self.clock()
+                self._save(c)
+                self._emit(c, "Adopted", f"Adopted container {c.spec.name} (pid {pid})")
+                continue
+            what = f"{c.spec.pod_key}/{c.spec.name}" if c else exitfile
+            self._events.append(Event(c.spec.pod_key if c else "", c.spec.name if c else "", "Killing",
+                                      f"Stopping unsupervised process {pid} of {what}"))
+            if _signal_group(pid, start_time, signal.SIGTERM):
+                self._dying.append((pid, start_time, self.clock() + self.stop_grace))
 
     def _reap_dying(self, now: float) -> None:
         still = []

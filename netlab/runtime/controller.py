@@ -24,13 +24,12 @@ from netlab.cluster.config import ClusterConfig
 from netlab.cluster.services import Allocation, AllocationError, Pools, ResolvedService, allocate, resolve, svc_key
 from netlab.cluster.topology import Topology
 from netlab.cluster.workloads import PlacedPod, PlacementError, expand, place
-from netlab.kernel import neighbours, nft, podnet, teardown
-from netlab.kernel import netns as nsmod
-from netlab.render.nft import render_full
+from netlab.kernel import neighbours, podnet, teardown
+from netlab.render.nft import Ruleset
 from netlab.render.resolv import resolv_conf
 from netlab.resources import BUILTIN_NAMESPACES, CLUSTER_SCOPED
+from netlab.runtime import phases, precheck, views
 from netlab.runtime import state as statemod
-from netlab.runtime import views
 from netlab.runtime.containers import ContainerSpec, Supervisor
 from netlab.runtime.dataplane import Dataplane, policy_rulesets
 from netlab.runtime.errors import ApiError
@@ -39,7 +38,6 @@ from netlab.runtime.launcher import ensure_launcher
 from netlab.runtime.probes import Prober, ProbeState
 
 log = logging.getLogger("netlab.controller")
-
 
 
 class Controller:
@@ -62,6 +60,7 @@ class Controller:
         self.resolved: dict[str, ResolvedService] = {}
         self.ingress = IngressSync(self.run_dir)
         self._next_reserved: dict[str, str] = dict(self.state.last_reserved)  # the IPAM cursor _place advanced
+        self._rules_checked: dict[str, Ruleset] = {}  # node -> the last ruleset `nft --check` accepted
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -276,8 +275,7 @@ class Controller:
             objects = self._with_addons(self.state.objects, names)
             pods = self._place(objects)
             allocations = self._allocate(objects)
-            self.state.addons = names
-            self._commit(objects, pods, allocations)
+            self._commit(objects, pods, allocations, addons=names)
             self.event("AddonChanged", f"addon {name} {'enabled' if enabled else 'disabled'}")
             return {"name": name, "enabled": enabled}
 
@@ -300,10 +298,14 @@ class Controller:
             self._check_namespaces(new_objects, objects)
             new_pods = self._place(new_objects)
             allocations = self._allocate(new_objects)
-            if dry_run:
-                self._check_rules(new_objects, new_pods, allocations)
-                return results
-            self._commit(new_objects, new_pods, allocations)
+            try:
+                if dry_run:
+                    self._check_rules(new_objects, new_pods, allocations)
+                    return results
+                self._commit(new_objects, new_pods, allocations)
+            except ApiError as e:
+                raise _naming(e, [f"{r['kind']} {r['namespace']}/{r['name']}" for r in results
+                                  if r["action"] != "unchanged"]) from e
             for r in results:
                 if r["action"] != "unchanged":
                     self.event(r["action"].capitalize(), f"{r['kind']} {r['namespace']}/{r['name']} {r['action']}")
@@ -362,37 +364,68 @@ class Controller:
 
     def _check_rules(self, objects: dict[str, dict], pods: dict[str, PlacedPod],
                      allocations: dict[str, Allocation]) -> None:
-        """--dry-run: render every node's table for the would-be state and let `nft --check` judge it."""
+        """Render every node's table for the would-be state and let `nft --check` judge it, with every
+        pod ready (so every endpoint the state can produce is in it). A node whose table is the same as
+        the last one that passed is not checked again."""
         user_eps = {f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}": o
                     for o in objects.values() if o["kind"] == "Endpoints"}
-        services = [resolve(o, allocations.get(svc_key(o), Allocation()), list(pods.values()), self.ready,
+        all_ready = dict.fromkeys(pods, True)
+        services = [resolve(o, allocations.get(svc_key(o), Allocation()), list(pods.values()), all_ready,
                             user_eps.get(svc_key(o))) for o in objects.values() if o["kind"] == "Service"]
         topo = self.topology(pods)
         would_be = statemod.State(objects=objects, pods=pods)
-        for node, rs in self.dataplane.rulesets(topo, self.config.pod_subnet, services,
-                                                policy_rulesets(topo, would_be)).items():
-            try:
-                nft.apply(topo.node(node).netns, render_full(rs), check_only=True)
-            except nft.NftError as e:
-                raise ApiError(422, "Invalid", f"the rules for node {node} would not load: {e}") from e
-
-    def _check_foreign_netns(self, pods: dict[str, PlacedPod]) -> None:
-        """A new pod's network namespace name must not belong to someone else (another cluster, a user)."""
-        causes = []
-        for key, pod in pods.items():
-            if key in self.state.pods or not nsmod.exists(pod.netns):
-                continue
-            owner = names.cluster_of_alias(teardown.lo_alias(pod.netns))
-            if owner != self.cluster:
-                whose = f"cluster {owner!r}" if owner else "something outside netlab"
-                causes.append({"object": f"Pod {pod.namespace}/{pod.name}", "field": "metadata.name",
-                               "message": f"network namespace {pod.netns!r} already exists and belongs to {whose}"})
-        if causes:
-            raise ApiError(422, "Invalid", "; ".join(c["message"] for c in causes), causes)
+        wanted = self.dataplane.rulesets(topo, self.config.pod_subnet, services, policy_rulesets(topo, would_be))
+        problems = precheck.rules_problems(topo, wanted, self._rules_checked)
+        if problems:
+            raise ApiError(422, "Invalid", "; ".join(problems))
 
     def _commit(self, objects: dict[str, dict], pods: dict[str, PlacedPod],
-                allocations: dict[str, Allocation]) -> None:
-        self._check_foreign_netns(pods)
+                allocations: dict[str, Allocation], addons: list[str] | None = None) -> None:
+        """Take the kernel to the new state completely, or leave it and the state as they were.
+
+        Everything that can be judged without side effects is checked first (derived names, foreign
+        namespaces, `nft --check`). A failure after that puts the previous state back and converges the
+        kernel to it again. The state file is written only once the kernel has taken the change; the
+        namespace journal is written before any namespace is made, so `down` finds them after a crash.
+        """
+        t0 = time.monotonic()
+        moved = {k for k, p in self.state.pods.items() if k in pods and (pods[k].node, pods[k].ip) != (p.node, p.ip)}
+        causes = precheck.name_problems(pods, [k for k in pods if k not in self.state.pods or k in moved])
+        if causes:
+            raise ApiError(422, "Invalid", "; ".join(f"{c['object']}: {c['message']}" for c in causes), causes)
+        causes = precheck.foreign_netns_problems(self.cluster, pods, self.state.pods)
+        if causes:
+            raise ApiError(422, "Invalid", "; ".join(c["message"] for c in causes), causes)
+        self._check_rules(objects, pods, allocations)
+        log.info("commit: checked in %.3fs", time.monotonic() - t0)
+        previous = (self.state.objects, self.state.pods, self.state.allocations, self.state.addons,
+                    self.state.resource_version, self.state.last_reserved)
+        try:
+            self._change_kernel(objects, pods, allocations, addons)
+        except Exception as e:
+            log.exception("commit failed; rolling back")
+            (self.state.objects, self.state.pods, self.state.allocations, self.state.addons,
+             self.state.resource_version, self.state.last_reserved) = previous
+            self._roll_back([k for k, p in pods.items() if k in previous[1] and previous[1][k].spec != p.spec])
+            raise ApiError(500, "InternalError",
+                           f"the kernel refused the change ({e}); it was rolled back, the cluster is as before") from e
+        statemod.save(self.cluster, self.state)
+
+    def _roll_back(self, respecced: list[str]) -> None:
+        """Converge the kernel to the (restored) state: the reconcile path, with the rules replaced whole,
+        since a failed transaction leaves the dataplane's idea of the kernel uncertain. Pods whose spec
+        the change had altered get their containers restarted with the old spec."""
+        self.dataplane = Dataplane()
+        self._rules_checked.clear()
+        try:
+            for key in respecced:
+                self.supervisor.stop_pod(key)
+            self._reconcile_all()
+        except Exception:  # the next apply or restart converges again; the first error is the one to report
+            log.exception("rollback did not converge")
+
+    def _change_kernel(self, objects: dict[str, dict], pods: dict[str, PlacedPod],
+                       allocations: dict[str, Allocation], addons: list[str] | None) -> None:
         before = self.state.pods
         gone = [p for k, p in before.items() if k not in pods or (pods[k].node, pods[k].ip) != (p.node, p.ip)]
         respec = [k for k, p in pods.items() if k in before and before[k].spec != p.spec]
@@ -401,8 +434,9 @@ class Controller:
         self.state.pods = pods
         self.state.allocations = allocations
         self.state.last_reserved = self._next_reserved
+        if addons is not None:
+            self.state.addons = addons
         self.state.resource_version += 1
-        statemod.save(self.cluster, self.state)
         topo = self.topology()
         for pod in gone:
             self.supervisor.stop_pod(pod.key)
@@ -418,14 +452,17 @@ class Controller:
         if new:
             nets = [n for n in topo.pods if f"{n.namespace}/{n.name}" in {p.key for p in new}]
             teardown.record_intent(self.cluster, [n.netns for n in nets])
+            phases.reached(phases.NAMESPACES)
             for change in podnet.ensure_pods(topo, nets):
                 self.event("Created", change)
             for pod in new:
                 self._write_resolv(pod)
+            phases.reached(phases.VETHS)
         t1 = time.monotonic()
         self._sync_ingress()
         self.supervisor.sync(self._container_specs())
         self._sync_dataplane()
+        phases.reached(phases.RULES)
         log.info("commit: %d new, %d gone; kernel %.3fs, containers %.3fs", len(new), len(gone), t1 - t0,
                  time.monotonic() - t1)
 
@@ -451,6 +488,14 @@ class Controller:
     def list(self, kind: str, namespace: str | None) -> list[dict]:
         with self.lock:
             return views.list_objects(self, kind, namespace)
+
+
+def _naming(e: ApiError, changed: list[str]) -> ApiError:
+    """An error that names no object gets the objects the request changed."""
+    if e.causes or not changed:
+        return e
+    more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+    return ApiError(e.code, e.reason, f"{', '.join(changed[:5])}{more}: {e}")
 
 
 def _strip(obj: dict) -> dict:

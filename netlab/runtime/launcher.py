@@ -6,9 +6,15 @@ started once (``python -m netlab.runtime.launcher --socket PATH``) and forks con
 Protocol: a Unix stream socket (mode 0600), one JSON request per line, one JSON reply per line.
 
 - ``{"op": "ping"}`` -> ``{"ok": true, "pid": N}``
-- ``{"op": "start", "netns", "argv" | "echo", "env", "cwd", "log", "exitfile"}``
+- ``{"op": "start", "netns", "argv" | "echo", "env", "cwd", "log", "exitfile"[, "pidfile", "record"]}``
   -> ``{"ok": true, "pid": N, "start_time": T}`` or ``{"ok": false, "error": "..."}``
+- ``{"op": "children"}`` -> ``{"ok": true, "children": [{"pid", "start_time", "exitfile"}, ...]}``: every
+  child not yet reaped.
 - ``{"op": "stop"}`` -> the launcher exits; its children keep running.
+
+With ``pidfile``, the launcher writes ``record`` plus the child's pid and start_time there (atomically)
+before it replies: a supervisor killed while waiting for the reply still finds the container when it
+comes back, instead of starting a second one next to it.
 
 When a child is reaped its exit status (exit code, or 128+signal) is written atomically to its exitfile.
 Containers outlive the launcher: after a launcher restart nobody writes their exitfile, so supervisors
@@ -148,6 +154,10 @@ def _validate_start(req: dict[str, Any]) -> str | None:
         return "bad 'netns'"
     if req.get("env") is not None and not isinstance(req["env"], dict):
         return "'env' must be an object"
+    if req.get("pidfile") is not None and not isinstance(req["pidfile"], str):
+        return "'pidfile' must be a path"
+    if req.get("record") is not None and not isinstance(req["record"], dict):
+        return "'record' must be an object"
     return None
 
 
@@ -157,6 +167,7 @@ class Launcher:
     def __init__(self, socket_path: str) -> None:
         self.socket_path = socket_path
         self.exitfiles: dict[int, str] = {}
+        self.start_times: dict[int, int | None] = {}  # of every child not yet reaped
         self.running = True
         self.sel = selectors.DefaultSelector()
         self.buffers: dict[socket.socket, bytearray] = {}
@@ -282,6 +293,9 @@ class Launcher:
         op = req.get("op")
         if op == "ping":
             return {"ok": True, "pid": os.getpid()}
+        if op == "children":
+            return {"ok": True, "children": [{"pid": pid, "start_time": self.start_times.get(pid), "exitfile": f}
+                                             for pid, f in sorted(self.exitfiles.items())]}
         if op == "stop":
             self.running = False
             return {"ok": True, "pid": os.getpid()}
@@ -339,6 +353,13 @@ class Launcher:
                 os.close(ready_r)
             self.exitfiles[pid] = req["exitfile"]
             start_time = proc_start_time(pid, zombies=True)  # readable even if it exited: not reaped yet
+            self.start_times[pid] = start_time
+            if req.get("pidfile"):
+                record = {**(req.get("record") or {}), "pid": pid, "start_time": start_time}
+                try:
+                    write_atomic(req["pidfile"], json.dumps(record) + "\n")
+                except OSError as e:
+                    print(f"launcher: cannot write {req['pidfile']}: {e}", flush=True)
             replies.append({"ok": True, "pid": pid, "start_time": start_time})
         return replies
 
@@ -353,6 +374,7 @@ class Launcher:
             code = os.waitstatus_to_exitcode(status)
             code = 128 - code if code < 0 else code
             exitfile = self.exitfiles.pop(pid, None)
+            self.start_times.pop(pid, None)
             if exitfile:
                 try:
                     write_atomic(exitfile, f"{code}\n")
@@ -436,6 +458,13 @@ class LauncherClient:
         reply = self._request_restarting({"op": "start_many", "specs": specs})
         return [(int(r["pid"]), int(r["start_time"] or 0)) if r.get("ok")
                 else LauncherError(str(r.get("error", "start failed"))) for r in reply["results"]]
+
+    def children(self) -> list[dict[str, Any]]:
+        """The launcher's children not yet reaped: pid, start_time and exitfile of each."""
+        reply = self.request({"op": "children"})
+        if not reply.get("ok"):
+            raise LauncherError(str(reply.get("error", "children failed")))
+        return list(reply["children"])
 
     def stop(self) -> None:
         """Ask the launcher to exit (its containers keep running)."""

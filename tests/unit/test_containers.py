@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -247,3 +248,65 @@ def test_adopted_container_that_died_meanwhile_is_restarted(make_sup) -> None:
     events = tick_until(second, lambda: st().restart_count == 1)
     assert [e.reason for e in events][:2] == ["Exited", "BackOff"]
     assert st().exit_code == 128 + signal.SIGKILL and st().pid not in (None, pid)
+
+
+def _launched(launcher: LauncherClient, sup: Supervisor, s: ContainerSpec) -> tuple[int, int]:
+    """Start a container exactly as sup would, then "crash" before sup hears the answer."""
+    c = sup._containers.get((s.pod_key, s.name))
+    req = sup._request(s)
+    Path(req["log"]).parent.mkdir(parents=True, exist_ok=True)
+    record = {"restart_count": c.restart_count if c else 0}
+    result = launcher.start_many([{**req, "record": record}])[0]
+    assert not isinstance(result, Exception)
+    return result
+
+
+def _alive_children(launcher: LauncherClient, sup: Supervisor, s: ContainerSpec) -> list[int]:
+    exitfile = str(sup._files(s)[2])
+    return [ch["pid"] for ch in launcher.children()
+            if ch["exitfile"] == exitfile and proc_start_time(ch["pid"]) == ch["start_time"]]
+
+
+def test_launcher_writes_the_pidfile_before_it_answers(launcher, make_sup) -> None:
+    s = spec("c", ["sleep", "30"])
+    first = make_sup()
+    pid, start_time = _launched(launcher, first, s)  # the controller dies here, before saving anything
+    record = json.loads(first._files(s)[1].read_text())
+    assert (record["pid"], record["start_time"]) == (pid, start_time)
+
+    second = make_sup()
+    second.sync([s])
+    events = tick_for(second, 0.3)
+    assert not [e for e in events if e.reason == "Started"]
+    assert second.status("default/a")[0].pid == pid
+    assert _alive_children(launcher, second, s) == [pid]
+
+
+def test_unrecorded_child_is_adopted_and_duplicates_stopped(launcher, make_sup) -> None:
+    s = spec("c", ["sleep", "30"])
+    first = make_sup()
+    older, _ = _launched(launcher, first, s)
+    first._files(s)[1].unlink()  # no record of it at all: only the launcher knows it
+    second = make_sup()
+    second.sync([s])
+    assert second.status("default/a")[0].pid == older
+
+    # Two processes for one container (what an old controller left behind): the pidfile's one stays.
+    third_pid, _ = _launched(launcher, second, s)
+    third = make_sup()
+    third.sync([s])
+    events = tick_until(third, lambda: proc_start_time(older) is None)
+    assert any(e.reason == "Killing" and str(older) in e.message for e in events)
+    tick_for(third, 0.3)  # the stopped duplicate's exit file must not end the adopted container
+    st = third.status("default/a")[0]
+    assert (st.state, st.pid) == ("running", third_pid)
+    assert _alive_children(launcher, third, s) == [third_pid]
+
+
+def test_unwanted_launcher_child_is_stopped(launcher, make_sup) -> None:
+    s = spec("c", ["sleep", "30"], pod="default/gone")
+    pid, _ = _launched(launcher, make_sup(), s)
+    Path(make_sup()._files(s)[1]).unlink()
+    sup = make_sup()
+    sup.sync([])
+    tick_until(sup, lambda: proc_start_time(pid) is None)

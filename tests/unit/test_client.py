@@ -1,0 +1,106 @@
+"""The CLI's API client when the controller goes away mid-request (killed, or crashed)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from netlab.client import ApiUnavailable, Client
+
+
+def _server_that_hangs_up(path: Path) -> threading.Thread:
+    """Accepts one request, reads it, and closes without answering (as a controller killed by SIGKILL)."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(path))
+    srv.listen(1)
+
+    def serve() -> None:
+        with srv:
+            conn, _ = srv.accept()
+            with conn:
+                conn.recv(65536)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_lost_connection_is_an_api_error_not_a_traceback(tmp_path: Path) -> None:
+    client = Client("c1", timeout=5)
+    client.socket_path = str(tmp_path / "api.sock")
+    thread = _server_that_hangs_up(tmp_path / "api.sock")
+    with pytest.raises(ApiUnavailable, match="the connection was lost.*not applied.*apply again"):
+        client.request("POST", "/apis/netlab.dev/v1alpha1/apply", {"objects": []})
+    thread.join(timeout=5)
+
+
+def test_cli_prints_an_error_line(tmp_path: Path) -> None:
+    """The whole CLI, as a user runs it, against a run directory whose controller hangs up."""
+    run = tmp_path / "run"
+    run.mkdir()
+    _server_that_hangs_up(run / "api.sock")
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers: [{name: c, image: x}]\n")
+    code = (
+        "import sys; from netlab import names, cli\n"
+        f"names.run_dir = lambda cluster: {str(run)!r}\n"
+        "sys.argv = ['netlab', '--cluster', 'c1', 'apply', '-f', sys.argv[1]]\n"
+        "cli.entry()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(manifest)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: POST /apis/netlab.dev/v1alpha1/apply: the connection was lost")
+    assert "Traceback" not in proc.stderr
+
+
+class _Pods:
+    """A client whose pod list follows a script: each get returns the next state (the last one repeats)."""
+
+    def __init__(self, states: list[list[tuple[bool, int]]], waiting: str = ""):
+        self.states, self.calls, self.waiting = states, 0, waiting
+
+    def get(self, path: str) -> dict:
+        state = self.states[min(self.calls, len(self.states) - 1)]
+        self.calls += 1
+        return {"items": [
+            {"metadata": {"namespace": "default", "name": f"p{i}"},
+             "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": str(ready)}],
+                        "containerStatuses": [{"restartCount": restarts, "state": {} if ready or not self.waiting
+                                               else {"waiting": {"reason": self.waiting}}}]}}
+            for i, (ready, restarts) in enumerate(state)]}
+
+
+def test_up_waits_until_pods_stay_ready(monkeypatch, capsys) -> None:
+    from netlab import cli
+
+    monkeypatch.setattr(cli, "SETTLE", 0.2)
+    client = _Pods([[(True, 0), (False, 0)], [(True, 0), (True, 0)]])
+    cli._wait_running(client, timeout=5)
+    assert client.calls >= 4  # it looked again after both were Ready
+    assert "2 pods Ready" in capsys.readouterr().out
+
+
+def test_up_does_not_count_a_crash_looping_pod(monkeypatch) -> None:
+    """Ready for a moment after each restart, never for long: `up` times out instead of reporting it."""
+    from netlab import cli
+
+    monkeypatch.setattr(cli, "SETTLE", 0.3)
+    states = [[(True, 0), (n % 2 == 0, n // 2)] for n in range(1000)]
+    with pytest.raises(cli.Fail, match="waiting for pods: default/p1"):
+        cli._wait_running(_Pods(states), timeout=1.0)
+
+
+def test_up_reports_crash_looping_pods_as_not_ready(monkeypatch, capsys) -> None:
+    from netlab import cli
+
+    monkeypatch.setattr(cli, "SETTLE", 0.2)
+    states = [[(True, 0), (False, 0)], [(True, 0), (False, 1)]]
+    cli._wait_running(_Pods(states, waiting="CrashLoopBackOff"), timeout=5)
+    out = capsys.readouterr().out
+    assert "1 pods Ready" in out
+    assert "1 pods not Ready, their containers crash-looping (see `netlab logs`): default/p1" in out
