@@ -254,15 +254,14 @@ class Controller:
 
     # ----- apply and delete ------------------------------------------------------------
     def _with_addons(self, objects: dict[str, dict], enabled: list[str] | None = None) -> dict[str, dict]:
-        """Add (or update) the cluster's own objects; remove the ingress controller when nothing needs it."""
+        """Add (or update) the cluster's own objects where the user has none of the same name; remove the
+        ingress controller when nothing needs it."""
         enabled = self.state.addons if enabled is None else enabled
         wanted = addons.dns_objects(self.config, sys.executable, str(self.run_dir / "dns" / "view.json"))
         if addons.ingress_wanted(list(objects.values()), "ingress-nginx" in enabled):
             wanted += addons.ingress_objects(self.ingress.argv())
-        out = {k: o for k, o in objects.items()
-               if (o["metadata"].get("labels") or {}).get(addons.ADDON_LABEL) != "Reconcile"}
-        for obj in wanted:
-            key = statemod.object_key(obj)
+        out, missing = addons.merge_addons(objects, wanted, statemod.object_key)
+        for key, obj in missing:
             old = objects.get(key)
             out[key] = old if old is not None and _strip(old) == _strip(obj) else _stamp(obj, old, self.rng)
         return out
