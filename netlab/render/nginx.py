@@ -11,7 +11,8 @@ Matching, as the Kubernetes Ingress documentation and ingress-nginx define it:
   not `a.b.example.com` nor `example.com`), so it is rendered as a regex `server_name`. Rules with no
   host and the `spec.defaultBackend` of the oldest Ingress that has one go to the default server
   (`listen ... default_server`), which otherwise answers 404.
-- Paths: `Exact` is `location = /p`. `Prefix` is matched element by element (`/foo` matches `/foo`,
+- Paths: `Exact` is `location = /p` (`/p/` with a trailing slash is the regex `~ "^/p/$"`, so that
+  nginx does not redirect `/p` to it). `Prefix` is matched element by element (`/foo` matches `/foo`,
   `/foo/` and `/foo/bar` but not `/foobar`; a trailing slash in the rule is ignored) and rendered as
   ingress-nginx does, `location = /foo` plus `location /foo/`. `ImplementationSpecific` is an nginx
   prefix location. nginx picks the longest prefix, and `=` before any prefix, so the longest path wins.
@@ -348,6 +349,11 @@ def _location_specs(p: _Path, regex_mode: bool) -> list[tuple[str, bool]]:
     extra `= /foo` of a Prefix path, which yields silently to an explicit Exact path."""
     path = p.path
     if p.path_type == EXACT:
+        if path != "/" and path.endswith("/"):
+            # nginx answers a request for `/foo` with a 301 to `/foo/` when a `/foo/` location (exact ones
+            # included) proxies, before looking at any other location; Kubernetes says Exact `/foo/` does
+            # not match `/foo` at all, so this one is an anchored regex, which has no such redirect.
+            return [(f"~ {_q('^' + _regex_escape(path) + '$')}", False)]
         return [(f"= {_lit(path)}", False)]
     if p.path_type == PREFIX:
         base = path.rstrip("/") or "/"
@@ -366,8 +372,9 @@ def _location_specs(p: _Path, regex_mode: bool) -> list[tuple[str, bool]]:
 
 
 def _location_order(spec: str, p: _Path) -> tuple:
-    """Exact locations first, then regex locations longest path first (their order decides), then prefixes."""
-    if spec.startswith("= "):
+    """Exact locations first, then regex locations longest path first (their order decides), then prefixes.
+    An Exact path rendered as a regex comes before every other regex, so it wins as `=` would."""
+    if spec.startswith("= ") or p.path_type == EXACT:
         return (0, 0, spec)
     if spec.startswith("~"):
         return (1, -len(p.path.rstrip("/") or "/"), "")  # stable: among equal lengths the older Ingress first
