@@ -21,7 +21,16 @@ from pathlib import Path
 from netlab import names
 from netlab.cluster import addons
 from netlab.cluster.config import ClusterConfig
-from netlab.cluster.services import Allocation, AllocationError, Pools, ResolvedService, allocate, resolve, svc_key
+from netlab.cluster.services import (
+    TERMINAL_PHASES,
+    Allocation,
+    AllocationError,
+    Pools,
+    ResolvedService,
+    allocate,
+    resolve,
+    svc_key,
+)
 from netlab.cluster.topology import Topology
 from netlab.cluster.workloads import PlacedPod, PlacementError, expand, place
 from netlab.kernel import netns as nsmod
@@ -59,6 +68,7 @@ class Controller:
         self.prober = Prober(clock=time.time)
         self.dataplane = Dataplane()
         self.ready: dict[str, bool] = {}
+        self.terminated: frozenset[str] = frozenset()  # pods in phase Succeeded/Failed: never endpoints
         self.resolved: dict[str, ResolvedService] = {}
         self.ingress = IngressSync(self.run_dir)
 
@@ -132,7 +142,7 @@ class Controller:
             self.prober.take_changed()
             for change in self.ingress.reload_if_pending(self._ingress_pid()):
                 self.event("IngressSync", change)
-            if self._ready_map() != self.ready:
+            if self._ready_map() != self.ready or self._terminated() != self.terminated:
                 self._sync_dataplane()
 
     def _ready_map(self) -> dict[str, bool]:
@@ -144,6 +154,11 @@ class Controller:
             if pod.namespace == addons.INGRESS_NAMESPACE and self.ingress.pending_reload:
                 out[key] = False  # like ingress-nginx: not ready until the current configuration is loaded
         return out
+
+    def _terminated(self) -> frozenset[str]:
+        return frozenset(key for key, pod in self.state.pods.items()
+                         if views.pod_phase(self.supervisor.status(key), pod.spec.get("restartPolicy", "Always"))
+                         in TERMINAL_PHASES)
 
     def probe_ready(self, pod: PlacedPod, container: str) -> bool:
         probed = any(c["name"] == container and c.get("readinessProbe") for c in pod.spec.get("containers", []))
@@ -216,6 +231,7 @@ class Controller:
     def _sync_dataplane(self) -> None:
         """Endpoints follow pod readiness; nft rules and LoadBalancer announcements follow endpoints."""
         self.ready = self._ready_map()
+        self.terminated = self._terminated()
         pods = list(self.state.pods.values())
         user_eps = {f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}": o
                     for o in self.state.objects.values() if o["kind"] == "Endpoints"}
@@ -225,7 +241,7 @@ class Controller:
                 continue
             key = svc_key(obj)
             alloc = self.state.allocations.get(key, Allocation())
-            resolved[key] = resolve(obj, alloc, pods, self.ready, user_eps.get(key))
+            resolved[key] = resolve(obj, alloc, pods, self.ready, user_eps.get(key), self.terminated)
         before = {k: v.endpoints for k, v in self.resolved.items()}
         self.resolved = resolved
         for key, rs in resolved.items():
@@ -362,7 +378,8 @@ class Controller:
         user_eps = {f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}": o
                     for o in objects.values() if o["kind"] == "Endpoints"}
         services = [resolve(o, allocations.get(svc_key(o), Allocation()), list(pods.values()), self.ready,
-                            user_eps.get(svc_key(o))) for o in objects.values() if o["kind"] == "Service"]
+                            user_eps.get(svc_key(o)), self.terminated)
+                    for o in objects.values() if o["kind"] == "Service"]
         topo = self.topology(pods)
         would_be = statemod.State(objects=objects, pods=pods)
         for node, rs in self.dataplane.rulesets(topo, self.config.pod_subnet, services,
