@@ -17,8 +17,6 @@ RESERVED_OFFSETS = (1, 10)  # 10.96.0.1 kubernetes, 10.96.0.10 kube-dns
 # a Service with either label, whatever its value, is left to another proxy and gets no rules at all.
 # Its endpoints and DNS records are not the proxy's business and stay.
 NOT_PROXIED_LABELS = ("service.kubernetes.io/service-proxy-name", "service.kubernetes.io/headless")
-# Like the endpoints controller: a pod that has terminated is never an endpoint, ready or not.
-TERMINAL_PHASES = ("Succeeded", "Failed")
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,7 @@ from pathlib import Path
 from netlab import names
 from netlab.cluster import addons
 from netlab.cluster.config import ClusterConfig
-from netlab.cluster.services import (
-    TERMINAL_PHASES,
-    Allocation,
-    AllocationError,
-    Pools,
-    ResolvedService,
-    allocate,
-    resolve,
-    svc_key,
-)
+from netlab.cluster.services import Allocation, AllocationError, Pools, ResolvedService, allocate, resolve, svc_key
 from netlab.cluster.topology import Topology
 from netlab.cluster.workloads import PlacedPod, PlacementError, expand, place
 from netlab.kernel import netns as nsmod
@@ -157,8 +148,7 @@ class Controller:
 
     def _terminated(self) -> frozenset[str]:
         return frozenset(key for key, pod in self.state.pods.items()
-                         if views.pod_phase(self.supervisor.status(key), pod.spec.get("restartPolicy", "Always"))
-                         in TERMINAL_PHASES)
+                         if views.has_terminated(self.supervisor.status(key), pod.spec.get("restartPolicy", "Always")))
 
     def probe_ready(self, pod: PlacedPod, container: str) -> bool:
         probed = any(c["name"] == container and c.get("readinessProbe") for c in pod.spec.get("containers", []))

@@ -7,6 +7,8 @@ import pytest
 from netlab.cluster.services import Allocation, endpoints_object, resolve
 from netlab.cluster.workloads import PlacedPod
 from netlab.render.nft_services import services_ruleset
+from netlab.runtime import views
+from netlab.runtime.containers import ContainerStatus
 
 
 def _pod(name: str, ip: str) -> PlacedPod:
@@ -62,3 +64,20 @@ def test_a_service_whose_pods_all_terminated_rejects_at_once():
     assert sets["service-ips"] == frozenset() and sets["service-nodeports"] == frozenset()
     assert sets["no-endpoint-services"] == {"10.96.0.50 . tcp . 80 : goto reject-chain"}
     assert sets["no-endpoint-nodeports"] == {"tcp . 30080 : goto reject-chain"}
+
+
+def _status(state: str, exit_code: int | None = None) -> ContainerStatus:
+    return ContainerStatus("c", state, "", exit_code, 0, 1.0 if state != "waiting" else None, None, None)
+
+
+@pytest.mark.parametrize(("policy", "statuses", "terminated"), [
+    ("Never", [_status("terminated", 0)], True),          # Succeeded
+    ("Never", [_status("terminated", 3)], True),          # Failed
+    ("OnFailure", [_status("terminated", 0)], True),      # Succeeded
+    ("OnFailure", [_status("terminated", 3)], False),     # restarts: Running
+    ("Always", [_status("terminated", 0)], False),        # restarts
+    ("Never", [_status("terminated", 0), _status("running")], False),
+    ("Never", [], False),                                 # Pending
+])
+def test_which_pods_have_terminated(policy, statuses, terminated):
+    assert views.has_terminated(statuses, policy) is terminated
