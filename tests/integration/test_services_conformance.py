@@ -90,4 +90,4 @@ def test_a_service_whose_pods_terminated_refuses_at_once(lab):
     cip = _svc(lab, "done")["spec"]["clusterIP"]
     start = time.monotonic()
     refused = lab.curl(f"{c}-client", f"http://{cip}/", timeout=5)
-    assert refused.returncode == 7 and time.monotonic() - start < 1.5, refused.stderr  # rejected, no timeout
+    assert refused.returncode == 7 and time.monotonic() - start < 2, refused.stderr  # rejected, no timeout
