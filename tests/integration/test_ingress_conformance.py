@@ -16,6 +16,10 @@ metadata:
   name: nginx
   annotations: {ingressclass.kubernetes.io/is-default-class: "true", team: CLUSTER}
 spec: {controller: k8s.io/ingress-nginx}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ingress-nginx, labels: {team: CLUSTER}}
 """
 
 # host -> [(path, pathType, backend)]; no ingressClassName anywhere: the default class serves them.
@@ -119,6 +123,8 @@ def test_users_default_ingressclass_serves_classless_ingresses_by_the_path_table
     assert 'ingressclass.kubernetes.io/is-default-class: "true"' in cls or \
         "ingressclass.kubernetes.io/is-default-class: 'true'" in cls, cls
     assert f"team: {lab.cluster}" in cls and "addonmanager" not in cls, "the user's IngressClass stays as written"
+    ns = lab.netlab("get", "ns", "ingress-nginx", "-o", "yaml").stdout
+    assert f"team: {lab.cluster}" in ns and "addonmanager" not in ns, "so does the user's Namespace"
     lb = _lb_ip(lab)
     wait_for(lambda: _answers(lab, lb, "all.test", "/", "root"), timeout=10, what="class-less Ingresses served")
     got = [(host, path, _who(lab, lb, host, path)) for host, path, _ in EXPECTED]
