@@ -144,6 +144,18 @@ def default_ingress_class(objects: Iterable[Mapping]) -> Mapping | None:
     return defaults[0] if len(defaults) == 1 else None
 
 
+def nginx_classes(objects: Iterable[Mapping]) -> frozenset[str]:
+    """The class names ingress-nginx serves: every IngressClass whose controller is k8s.io/ingress-nginx,
+    and `nginx` (the add-on's class, and the legacy annotation's value) unless the user's IngressClass
+    `nginx` names another controller."""
+    controllers = {(o.get("metadata") or {}).get("name"): (o.get("spec") or {}).get("controller")
+                   for o in objects if o.get("kind") == "IngressClass"}
+    names = {name for name, controller in controllers.items() if controller == NGINX_CONTROLLER}
+    if controllers.get(INGRESS_CLASS, NGINX_CONTROLLER) == NGINX_CONTROLLER:
+        names.add(INGRESS_CLASS)
+    return frozenset(names)
+
+
 def nginx_serves_classless(objects: Iterable[Mapping]) -> bool:
     """Whether the ingress-nginx controller serves Ingresses without a class: the default IngressClass is its own."""
     default = default_ingress_class(objects)
@@ -151,16 +163,16 @@ def nginx_serves_classless(objects: Iterable[Mapping]) -> bool:
 
 
 def ingress_wanted(objects: list[dict], enabled: bool) -> bool:
-    """As soon as an Ingress of class nginx (or of no class, with ingress-nginx's default IngressClass)
-    exists, or when the user enabled the addon, the controller runs."""
+    """As soon as an Ingress of a class ingress-nginx serves (or of no class, with ingress-nginx's default
+    IngressClass) exists, or when the user enabled the addon, the controller runs."""
     if enabled:
         return True
-    classless = nginx_serves_classless(objects)
+    classless, classes = nginx_serves_classless(objects), nginx_classes(objects)
     for o in objects:
         if o["kind"] != "Ingress":
             continue
         cls = ingress_class_of(o)
-        if cls == INGRESS_CLASS or (cls is None and classless):
+        if cls in classes or (cls is None and classless):
             return True
     return False
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io/"
@@ -155,12 +155,14 @@ def ingress_class_of(ing: Mapping) -> str | None:
     return (_meta(ing).get("annotations") or {}).get(LEGACY_CLASS_ANNOTATION) or None
 
 
-def select_ingresses(ingresses: Iterable[Mapping], ingress_class: str = "nginx", default_class: bool = False) -> list:
-    """The Ingresses this controller serves, oldest first."""
+def select_ingresses(ingresses: Iterable[Mapping], ingress_classes: Collection[str] = ("nginx",),
+                     default_class: bool = False) -> list:
+    """The Ingresses this controller serves (of one of `ingress_classes`, or of none when the default
+    class is this controller's), oldest first."""
     chosen = []
     for ing in ingresses:
         cls = ingress_class_of(ing)
-        if cls == ingress_class or (cls is None and default_class):
+        if cls in ingress_classes or (cls is None and default_class):
             chosen.append(ing)
     return sorted(chosen, key=_age_key)
 
@@ -617,7 +619,7 @@ def render(
     backends: Mapping[tuple[str, str, int | str], Backend],
     secrets: Mapping[tuple[str, str], dict],
     *,
-    ingress_class: str = "nginx",
+    ingress_classes: Collection[str] = ("nginx",),
     default_class: bool = False,
     run_dir: str,
     default_cert: tuple[str, str],
@@ -627,10 +629,10 @@ def render(
     user: str | None = None,
     access_log: str = "/dev/stdout",
 ) -> RenderedConfig:
-    """Render nginx.conf for the Ingresses of `ingress_class`; see the module docstring for the rules."""
+    """Render nginx.conf for the Ingresses of `ingress_classes`; see the module docstring for the rules."""
     run_dir = run_dir.rstrip("/") or "/"
     notes = _Notes()
-    selected = select_ingresses(ingresses, ingress_class, default_class)
+    selected = select_ingresses(ingresses, ingress_classes, default_class)
     for ing in selected:
         notes.by_ingress.setdefault(ingress_key(ing), [])
     servers, files = _collect(selected, secrets, run_dir, notes)

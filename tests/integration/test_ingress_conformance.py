@@ -20,6 +20,32 @@ spec: {controller: k8s.io/ingress-nginx}
 apiVersion: v1
 kind: Namespace
 metadata: {name: ingress-nginx, labels: {team: CLUSTER}}
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: internal}
+spec: {controller: k8s.io/ingress-nginx}
+"""
+
+# Ingresses naming a class: another IngressClass of ingress-nginx's is served, a foreign class is not.
+NAMED_CLASSES = """
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: internal}
+spec:
+  ingressClassName: internal
+  rules:
+    - host: internal.test
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: root, port: {number: 80}}}}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: foreign}
+spec:
+  ingressClassName: traefik
+  rules:
+    - host: foreign.test
+      http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: root, port: {number: 80}}}}]}
 """
 
 # host -> [(path, pathType, backend)]; no ingressClassName anywhere: the default class serves them.
@@ -117,6 +143,7 @@ def test_users_default_ingressclass_serves_classless_ingresses_by_the_path_table
     lab.netlab("up", str(lab.write("backends.yaml", _backends())))
     lab.netlab("apply", "-f", str(lab.write("class.yaml", USER_CLASS)))
     lab.netlab("apply", "-f", str(lab.write("table.yaml", _ingresses())))
+    lab.netlab("apply", "-f", str(lab.write("named.yaml", NAMED_CLASSES)))
     wait_for(lambda: "1/1" in lab.netlab("get", "pods", "-n", "ingress-nginx").stdout, timeout=20,
              what="the ingress controller")
     cls = lab.netlab("get", "ingressclass", "nginx", "-o", "yaml").stdout
@@ -129,6 +156,7 @@ def test_users_default_ingressclass_serves_classless_ingresses_by_the_path_table
     wait_for(lambda: _answers(lab, lb, "all.test", "/", "root"), timeout=10, what="class-less Ingresses served")
     got = [(host, path, _who(lab, lb, host, path)) for host, path, _ in EXPECTED]
     assert got == EXPECTED
+    assert (_who(lab, lb, "internal.test", "/"), _who(lab, lb, "foreign.test", "/")) == ("root", None)
 
     # Without the user's class, the add-on's own IngressClass nginx (not default) comes back:
     # class-less Ingresses are no longer served. (Enabled, the add-on stays when no Ingress needs it.)

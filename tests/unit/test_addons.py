@@ -69,3 +69,13 @@ def test_ingress_wanted_follows_the_same_rule():
     assert not addons.ingress_wanted([_ingress("a", cls="traefik"), default], enabled=False)
     other_default = _ingress_class("other", "true", controller="example.com/other")
     assert not addons.ingress_wanted([_ingress("a"), other_default], enabled=False)
+
+
+def test_nginx_serves_every_class_whose_controller_is_ingress_nginx():
+    assert addons.nginx_classes([]) == {"nginx"}
+    mine, other = _ingress_class("internal"), _ingress_class("traefik", controller="traefik.io/ingress-controller")
+    assert addons.nginx_classes([mine, other]) == {"nginx", "internal"}
+    taken = _ingress_class("nginx", controller="example.com/other")
+    assert addons.nginx_classes([taken, mine]) == {"internal"}, "the user's class nginx belongs to another controller"
+    assert addons.ingress_wanted([_ingress("a", cls="internal"), mine], enabled=False)
+    assert not addons.ingress_wanted([_ingress("a", cls="nginx"), taken], enabled=False)

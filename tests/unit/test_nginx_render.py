@@ -151,6 +151,8 @@ def test_class_selection_and_legacy_annotation():
     assert names == ["a", "d"]
     names = [i["metadata"]["name"] for i in select_ingresses([mine, other, none, legacy], default_class=True)]
     assert names == ["a", "c", "d"]
+    names = [i["metadata"]["name"] for i in select_ingresses([mine, other, none], ingress_classes={"traefik"})]
+    assert names == ["b"]
 
 
 def test_exact_and_prefix_locations():
