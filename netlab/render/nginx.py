@@ -331,7 +331,7 @@ def _lit(text: str) -> str:
 
 
 def _regex_escape(path: str) -> str:
-    return "".join("\\" + c if c in ".^$*+?()[]{}|" else c for c in path)
+    return "".join("\\" + c if c in "\\.^$*+?()[]{}|" else c for c in path)
 
 
 def upstream_name(key: tuple[str, str, int | str]) -> str:
