@@ -79,3 +79,15 @@ def test_nginx_serves_every_class_whose_controller_is_ingress_nginx():
     assert addons.nginx_classes([taken, mine]) == {"internal"}, "the user's class nginx belongs to another controller"
     assert addons.ingress_wanted([_ingress("a", cls="internal"), mine], enabled=False)
     assert not addons.ingress_wanted([_ingress("a", cls="nginx"), taken], enabled=False)
+
+
+def test_the_reconcile_label_marks_the_addons_own_objects_as_in_the_addon_manager():
+    own = {"kind": "IngressClass", "metadata": {"name": "nginx", "labels": {addons.ADDON_LABEL: "Reconcile"},
+                                                "annotations": {addons.DEFAULT_CLASS_ANNOTATION: "true"}}}
+    kept = {"kind": "IngressClass", "metadata": {"name": "nginx", "labels": {addons.ADDON_LABEL: "EnsureExists"},
+                                                 "annotations": {addons.DEFAULT_CLASS_ANNOTATION: "true"}}}
+    wanted = addons.ingress_objects(["nginx"])
+    users, missing = addons.merge_addons({_key(own): own}, wanted, _key)
+    assert users == {} and _key(own) in dict(missing), "Reconcile: netlab's definition is put back"
+    users, missing = addons.merge_addons({_key(kept): kept}, wanted, _key)
+    assert users == {_key(kept): kept} and _key(kept) not in dict(missing), "EnsureExists: the user's stays"
