@@ -5,7 +5,9 @@ kube-system` shows them and the same data paths serve them.
 
 An add-on object is created only where the user has no object of that kind and name: an object the
 user applied (an IngressClass `nginx` marked default, a Namespace `ingress-nginx` with labels of its
-own, ...) stays exactly as written, as with the addon manager's `EnsureExists` mode.
+own, ...) stays exactly as written, as with the addon manager's `EnsureExists` mode. The add-on's own
+objects carry `addonmanager.kubernetes.io/mode: Reconcile` and are put back as netlab defines them,
+as the addon manager does with that mode.
 """
 
 from __future__ import annotations
