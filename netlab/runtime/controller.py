@@ -368,8 +368,7 @@ class Controller:
         user_eps = {f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}": o
                     for o in objects.values() if o["kind"] == "Endpoints"}
         services = [resolve(o, allocations.get(svc_key(o), Allocation()), list(pods.values()), self.ready,
-                            user_eps.get(svc_key(o)), self.terminated)
-                    for o in objects.values() if o["kind"] == "Service"]
+                            user_eps.get(svc_key(o))) for o in objects.values() if o["kind"] == "Service"]
         topo = self.topology(pods)
         would_be = statemod.State(objects=objects, pods=pods)
         for node, rs in self.dataplane.rulesets(topo, self.config.pod_subnet, services,
