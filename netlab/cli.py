@@ -113,10 +113,15 @@ def _apply(client: Client, objects: list, dry_run: bool = False) -> list[dict]:
     return reply["items"]
 
 
-def _ref(item: dict) -> str:
-    res = resources.BY_KIND.get(item["kind"])
+def _kind_ref(kind: str) -> str:
+    """kubectl's resource.group spelling of a kind: service, deployment.apps, ingress.networking.k8s.io."""
+    res = resources.BY_KIND.get(kind)
     group = res.api_version.split("/")[0] if res and "/" in res.api_version else ""
-    return f"{item['kind'].lower()}{'.' + group if group else ''}/{item['name']}"
+    return f"{kind.lower()}{'.' + group if group else ''}"
+
+
+def _ref(item: dict) -> str:
+    return f"{_kind_ref(item['kind'])}/{item['name']}"
 
 
 def _step(message: str) -> None:
@@ -288,13 +293,20 @@ def delete(ctx: click.Context, args: tuple[str, ...], paths: tuple[str, ...], na
     else:
         raise Fail("give -f FILE or KIND NAME")
     failed = False
+    deleted_namespaces: set[str] = set()
     for res, ns, name in targets:
         try:
             client.request("DELETE", res.path(ns if res.namespaced else None, name))
-            click.echo(f'{res.singular} "{name}" deleted')
         except ApiFailure as e:
-            click.echo(f"Error from server ({e.status.get('reason')}): {e}", err=True)
-            failed = True
+            if not (e.code == 404 and res.namespaced and ns in deleted_namespaces):
+                click.echo(f"Error from server ({e.status.get('reason')}): {e}", err=True)
+                failed = True
+                continue
+            # The Namespace deleted earlier in this command took the object with it. In Kubernetes the
+            # namespace is still Terminating then, the object's own DELETE succeeds and kubectl reports it.
+        if res.kind == "Namespace":
+            deleted_namespaces.add(name)
+        click.echo(f'{_kind_ref(res.kind)} "{name}" deleted')
     if failed:
         sys.exit(1)
 

@@ -2,7 +2,17 @@
 # Set up a fresh Debian 12 machine (or the Vagrant VM) for netlab. Idempotent: safe to re-run.
 # Installs the system tools netlab drives and the Python package into /opt/netlab/venv,
 # with `netlab` linked into /usr/local/bin so `sudo netlab ...` works.
+# Usage: provision.sh [--bench]   (--bench also installs what the bench/ scripts run)
 set -euo pipefail
+
+bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) bench=1 ;;
+    -h|--help) echo "usage: provision.sh [--bench]"; exit 0 ;;
+    *) echo "provision.sh: unknown option $arg (usage: provision.sh [--bench])" >&2; exit 2 ;;
+  esac
+done
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "provision.sh: run as root (sudo scripts/provision.sh)" >&2
@@ -19,11 +29,18 @@ packages=(
   bind9-dnsutils  # dig, for the DNS labs
   tcpdump         # watching real packets in the labs
   nginx           # the ingress controller's data plane
-  iperf3          # throughput benchmarks (bench/services.py)
-  wrk             # HTTP load for bench/ingress.py
   graphviz        # dot: `netlab graph -o lab.svg|lab.png` draws the cluster
   python3 python3-venv python3-pip
 )
+if [ "$bench" -eq 1 ]; then
+  packages+=(
+    iperf3          # throughput through a ClusterIP (bench/services.py)
+    wrk             # HTTP load through the ingress (bench/ingress.py)
+    dnsperf         # query load for bench/dns.py
+    dnsmasq-base    # bench/dns.py's baseline DNS server (the binary only, no system service)
+    util-linux      # taskset: bench/dns.py pins servers and load generator to cores
+  )
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,15 +2,25 @@
 
 They are ordinary objects (a Deployment and a Service in kube-system), so `netlab get pods -n
 kube-system` shows them and the same data paths serve them.
+
+An add-on object is created only where the user has no object of that kind and name: an object the
+user applied (an IngressClass `nginx` marked default, a Namespace `ingress-nginx` with labels of its
+own, ...) stays exactly as written, as with the addon manager's `EnsureExists` mode. The add-on's own
+objects carry `addonmanager.kubernetes.io/mode: Reconcile` and are put back as netlab defines them,
+as the addon manager does with that mode.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Mapping
 
 from netlab.cluster.config import ClusterConfig
+from netlab.render.nginx import ingress_class_of
 
 ADDON_LABEL = "addonmanager.kubernetes.io/mode"
+DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
+NGINX_CONTROLLER = "k8s.io/ingress-nginx"
 DNS_NAMESPACE = "kube-system"
 DNS_LABELS = {"k8s-app": "kube-dns"}
 
@@ -112,21 +122,59 @@ INGRESS_LABELS = {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/
 INGRESS_CLASS = "nginx"
 
 
+def is_addon(obj: Mapping) -> bool:
+    """Made by netlab for the cluster (and reconciled by it), not applied by the user."""
+    return ((obj.get("metadata") or {}).get("labels") or {}).get(ADDON_LABEL) == "Reconcile"
+
+
+def merge_addons(objects: Mapping[str, dict], wanted: Iterable[dict],
+                 key: Callable[[dict], str]) -> tuple[dict[str, dict], list[tuple[str, dict]]]:
+    """(the user's objects, the wanted add-on objects to store next to them, by key).
+
+    Add-on objects no longer wanted are dropped; a wanted one is skipped where the user has an object
+    with the same key, which stays as the user wrote it."""
+    users = {k: o for k, o in objects.items() if not is_addon(o)}
+    return users, [(key(o), o) for o in wanted if key(o) not in users]
+
+
+def default_ingress_class(objects: Iterable[Mapping]) -> Mapping | None:
+    """The IngressClass annotated `ingressclass.kubernetes.io/is-default-class: "true"`, which serves
+    every Ingress that names no class. Kubernetes only defaults to a single such class (with several,
+    its admission refuses class-less Ingresses), so with none or several the answer is None."""
+    defaults = [o for o in objects if o.get("kind") == "IngressClass"
+                and ((o.get("metadata") or {}).get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION) == "true"]
+    return defaults[0] if len(defaults) == 1 else None
+
+
+def nginx_classes(objects: Iterable[Mapping]) -> frozenset[str]:
+    """The class names ingress-nginx serves: every IngressClass whose controller is k8s.io/ingress-nginx,
+    and `nginx` (the add-on's class, and the legacy annotation's value) unless the user's IngressClass
+    `nginx` names another controller."""
+    controllers = {(o.get("metadata") or {}).get("name"): (o.get("spec") or {}).get("controller")
+                   for o in objects if o.get("kind") == "IngressClass"}
+    names = {name for name, controller in controllers.items() if controller == NGINX_CONTROLLER}
+    if controllers.get(INGRESS_CLASS, NGINX_CONTROLLER) == NGINX_CONTROLLER:
+        names.add(INGRESS_CLASS)
+    return frozenset(names)
+
+
+def nginx_serves_classless(objects: Iterable[Mapping]) -> bool:
+    """Whether the ingress-nginx controller serves Ingresses without a class: the default IngressClass is its own."""
+    default = default_ingress_class(objects)
+    return default is not None and (default.get("spec") or {}).get("controller") == NGINX_CONTROLLER
+
+
 def ingress_wanted(objects: list[dict], enabled: bool) -> bool:
-    """As soon as an Ingress of class nginx (or of no class, with a default IngressClass) exists, or
-    when the user enabled the addon, the controller runs."""
+    """As soon as an Ingress of a class ingress-nginx serves (or of no class, with ingress-nginx's default
+    IngressClass) exists, or when the user enabled the addon, the controller runs."""
     if enabled:
         return True
-    default_class = any(
-        o["kind"] == "IngressClass"
-        and (o["metadata"].get("annotations") or {}).get("ingressclass.kubernetes.io/is-default-class") == "true"
-        for o in objects)
+    classless, classes = nginx_serves_classless(objects), nginx_classes(objects)
     for o in objects:
         if o["kind"] != "Ingress":
             continue
-        cls = (o.get("spec") or {}).get("ingressClassName") or \
-            (o["metadata"].get("annotations") or {}).get("kubernetes.io/ingress.class")
-        if cls == INGRESS_CLASS or (cls is None and default_class):
+        cls = ingress_class_of(o)
+        if cls in classes or (cls is None and classless):
             return True
     return False
 
@@ -146,7 +194,7 @@ def ingress_objects(nginx_argv: list[str]) -> list[dict]:
                                                             ADDON_LABEL: "Reconcile"}}},
         {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
          "metadata": {"name": INGRESS_CLASS, "labels": labels},
-         "spec": {"controller": "k8s.io/ingress-nginx"}},
+         "spec": {"controller": NGINX_CONTROLLER}},
         {"apiVersion": "apps/v1", "kind": "Deployment",
          "metadata": {"name": "ingress-nginx-controller", "namespace": INGRESS_NAMESPACE, "labels": labels},
          "spec": {"replicas": 1, "selector": {"matchLabels": dict(INGRESS_LABELS)},

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from netlab.cluster.workloads import PlacedPod
 
 RESERVED_OFFSETS = (1, 10)  # 10.96.0.1 kubernetes, 10.96.0.10 kube-dns
+# kube-proxy watches Services (and EndpointSlices) with the selector "!service-proxy-name, !headless":
+# a Service with either label, whatever its value, is left to another proxy and gets no rules at all.
+# Its endpoints and DNS records are not the proxy's business and stay.
+NOT_PROXIED_LABELS = ("service.kubernetes.io/service-proxy-name", "service.kubernetes.io/headless")
 
 
 @dataclass(frozen=True)
@@ -210,6 +214,7 @@ class ResolvedService:
     affinity_timeout: int | None = None  # seconds, when sessionAffinity is ClientIP
     external_name: str | None = None
     publish_not_ready: bool = False
+    proxied: bool = True  # False: netlab's proxy leaves it alone (NOT_PROXIED_LABELS)
 
     @property
     def key(self) -> str:
@@ -253,9 +258,18 @@ def _target_port(port: dict, pod_spec: dict) -> int | None:
     return None  # the pod does not declare that port name: not an endpoint for this port
 
 
+def is_proxied(svc: dict) -> bool:
+    """Whether kube-proxy (here: netlab's service rules) implements this Service."""
+    labels = (svc.get("metadata") or {}).get("labels") or {}
+    return not any(label in labels for label in NOT_PROXIED_LABELS)
+
+
 def resolve(svc: dict, alloc: Allocation, pods: list[PlacedPod], ready: dict[str, bool],
-            user_endpoints: dict | None = None) -> ResolvedService:
-    """The service with its endpoints: selected pods (ready or not) or the Endpoints the user wrote."""
+            user_endpoints: dict | None = None, terminated: frozenset[str] = frozenset()) -> ResolvedService:
+    """The service with its endpoints: selected pods (ready or not) or the Endpoints the user wrote.
+
+    `terminated`: keys of pods in phase Succeeded or Failed, which are never endpoints (not even with
+    publishNotReadyAddresses)."""
     meta, spec = svc["metadata"], svc.get("spec") or {}
     ns = meta.get("namespace", "default")
     selector = spec.get("selector") or {}
@@ -263,7 +277,7 @@ def resolve(svc: dict, alloc: Allocation, pods: list[PlacedPod], ready: dict[str
     targets: dict[str, dict[str, int]] = {port_key(p): {} for p in spec.get("ports") or []}
     if selector:
         for pod in pods:
-            if pod.namespace != ns or not _matches(selector, pod.labels):
+            if pod.namespace != ns or not _matches(selector, pod.labels) or pod.key in terminated:
                 continue
             hostname = pod.spec.get("hostname") if pod.spec.get("subdomain") == meta["name"] else None
             endpoints.append(Endpoint(pod.ip, pod.name, pod.node, ready.get(pod.key, False), hostname))
@@ -296,6 +310,7 @@ def resolve(svc: dict, alloc: Allocation, pods: list[PlacedPod], ready: dict[str
         endpoints=tuple(sorted(endpoints, key=lambda e: ipaddress.ip_address(e.ip))),
         external_local=spec.get("externalTrafficPolicy") == "Local", affinity_timeout=affinity,
         external_name=spec.get("externalName"), publish_not_ready=bool(spec.get("publishNotReadyAddresses")),
+        proxied=is_proxied(svc),
     )
 
 

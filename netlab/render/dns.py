@@ -28,7 +28,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from dnslib import AAAA, CNAME, NS, PTR, QTYPE, RCODE, RR, SOA, SRV, TXT, A
+from dnslib import AAAA, CNAME, NS, PTR, QTYPE, RCODE, RR, SOA, SRV, TXT, A, DNSRecord
 
 NOERROR = RCODE.NOERROR
 FORMERR = RCODE.FORMERR
@@ -173,6 +173,17 @@ class Answer:
         if self.answer and self.answer[-1].rtype == QTYPE.CNAME:
             return str(self.answer[-1].rdata.label).rstrip(".")
         return None
+
+
+def complete_cname(answer: Answer, upstream: DNSRecord | None) -> Answer:
+    """An ExternalName's CNAME (answer) completed with upstream's reply for its target, as CoreDNS does:
+    the target's records when upstream has them; when upstream is silent or fails (an offline lab:
+    SERVFAIL, REFUSED) or has no such name, still NOERROR with the CNAME alone, never SERVFAIL."""
+    if upstream is None or upstream.header.rcode != NOERROR:
+        return answer
+    authority = [rr for rr in upstream.auth if isinstance(rr, RR)]
+    return Answer(answer.rcode, answer.answer + list(upstream.rr), authority, answer.additional,
+                  answer.authoritative)
 
 
 def _address_rr(name: str, ip: str, ttl: int) -> RR:

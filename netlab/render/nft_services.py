@@ -103,6 +103,8 @@ def services_ruleset(node: str, node_ips: list[str], cluster_cidr: str, services
     for svc in sorted(services, key=lambda s: s.key):
         if svc.type == "ExternalName" or svc.cluster_ip is None:
             continue  # headless and ExternalName: no virtual IP, no DNAT
+        if not svc.proxied:
+            continue  # another proxy's (service-proxy-name label): no DNAT, no reject, as with kube-proxy
         cluster_ips.add(svc.cluster_ip)
         for port in svc.ports:
             proto = port.protocol.lower()

@@ -11,7 +11,8 @@ Matching, as the Kubernetes Ingress documentation and ingress-nginx define it:
   not `a.b.example.com` nor `example.com`), so it is rendered as a regex `server_name`. Rules with no
   host and the `spec.defaultBackend` of the oldest Ingress that has one go to the default server
   (`listen ... default_server`), which otherwise answers 404.
-- Paths: `Exact` is `location = /p`. `Prefix` is matched element by element (`/foo` matches `/foo`,
+- Paths: `Exact` is `location = /p` (`/p/` with a trailing slash is the regex `~ "^/p/$"`, so that
+  nginx does not redirect `/p` to it). `Prefix` is matched element by element (`/foo` matches `/foo`,
   `/foo/` and `/foo/bar` but not `/foobar`; a trailing slash in the rule is ignored) and rendered as
   ingress-nginx does, `location = /foo` plus `location /foo/`. `ImplementationSpecific` is an nginx
   prefix location. nginx picks the longest prefix, and `=` before any prefix, so the longest path wins.
@@ -39,7 +40,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 ANNOTATION_PREFIX = "nginx.ingress.kubernetes.io/"
@@ -154,12 +155,14 @@ def ingress_class_of(ing: Mapping) -> str | None:
     return (_meta(ing).get("annotations") or {}).get(LEGACY_CLASS_ANNOTATION) or None
 
 
-def select_ingresses(ingresses: Iterable[Mapping], ingress_class: str = "nginx", default_class: bool = False) -> list:
-    """The Ingresses this controller serves, oldest first."""
+def select_ingresses(ingresses: Iterable[Mapping], ingress_classes: Collection[str] = ("nginx",),
+                     default_class: bool = False) -> list:
+    """The Ingresses this controller serves (of one of `ingress_classes`, or of none when the default
+    class is this controller's), oldest first."""
     chosen = []
     for ing in ingresses:
         cls = ingress_class_of(ing)
-        if cls == ingress_class or (cls is None and default_class):
+        if cls in ingress_classes or (cls is None and default_class):
             chosen.append(ing)
     return sorted(chosen, key=_age_key)
 
@@ -328,7 +331,7 @@ def _lit(text: str) -> str:
 
 
 def _regex_escape(path: str) -> str:
-    return "".join("\\" + c if c in ".^$*+?()[]{}|" else c for c in path)
+    return "".join("\\" + c if c in "\\.^$*+?()[]{}|" else c for c in path)
 
 
 def upstream_name(key: tuple[str, str, int | str]) -> str:
@@ -348,6 +351,11 @@ def _location_specs(p: _Path, regex_mode: bool) -> list[tuple[str, bool]]:
     extra `= /foo` of a Prefix path, which yields silently to an explicit Exact path."""
     path = p.path
     if p.path_type == EXACT:
+        if path != "/" and path.endswith("/"):
+            # nginx answers a request for `/foo` with a 301 to `/foo/` when a `/foo/` location (exact ones
+            # included) proxies, before looking at any other location; Kubernetes says Exact `/foo/` does
+            # not match `/foo` at all, so this one is an anchored regex, which has no such redirect.
+            return [(f"~ {_q('^' + _regex_escape(path) + '$')}", False)]
         return [(f"= {_lit(path)}", False)]
     if p.path_type == PREFIX:
         base = path.rstrip("/") or "/"
@@ -366,8 +374,9 @@ def _location_specs(p: _Path, regex_mode: bool) -> list[tuple[str, bool]]:
 
 
 def _location_order(spec: str, p: _Path) -> tuple:
-    """Exact locations first, then regex locations longest path first (their order decides), then prefixes."""
-    if spec.startswith("= "):
+    """Exact locations first, then regex locations longest path first (their order decides), then prefixes.
+    An Exact path rendered as a regex comes before every other regex, so it wins as `=` would."""
+    if spec.startswith("= ") or p.path_type == EXACT:
         return (0, 0, spec)
     if spec.startswith("~"):
         return (1, -len(p.path.rstrip("/") or "/"), "")  # stable: among equal lengths the older Ingress first
@@ -610,7 +619,7 @@ def render(
     backends: Mapping[tuple[str, str, int | str], Backend],
     secrets: Mapping[tuple[str, str], dict],
     *,
-    ingress_class: str = "nginx",
+    ingress_classes: Collection[str] = ("nginx",),
     default_class: bool = False,
     run_dir: str,
     default_cert: tuple[str, str],
@@ -620,10 +629,10 @@ def render(
     user: str | None = None,
     access_log: str = "/dev/stdout",
 ) -> RenderedConfig:
-    """Render nginx.conf for the Ingresses of `ingress_class`; see the module docstring for the rules."""
+    """Render nginx.conf for the Ingresses of `ingress_classes`; see the module docstring for the rules."""
     run_dir = run_dir.rstrip("/") or "/"
     notes = _Notes()
-    selected = select_ingresses(ingresses, ingress_class, default_class)
+    selected = select_ingresses(ingresses, ingress_classes, default_class)
     for ing in selected:
         notes.by_ingress.setdefault(ingress_key(ing), [])
     servers, files = _collect(selected, secrets, run_dir, notes)

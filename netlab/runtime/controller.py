@@ -57,6 +57,7 @@ class Controller:
         self.prober = Prober(clock=time.time)
         self.dataplane = Dataplane()
         self.ready: dict[str, bool] = {}
+        self.terminated: frozenset[str] = frozenset()  # pods in phase Succeeded/Failed: never endpoints
         self.resolved: dict[str, ResolvedService] = {}
         self.ingress = IngressSync(self.run_dir)
         self._next_reserved: dict[str, str] = dict(self.state.last_reserved)  # the IPAM cursor _place advanced
@@ -132,7 +133,7 @@ class Controller:
             self.prober.take_changed()
             for change in self.ingress.reload_if_pending(self._ingress_pid()):
                 self.event("IngressSync", change)
-            if self._ready_map() != self.ready:
+            if self._ready_map() != self.ready or self._terminated() != self.terminated:
                 self._sync_dataplane()
 
     def _ready_map(self) -> dict[str, bool]:
@@ -144,6 +145,10 @@ class Controller:
             if pod.namespace == addons.INGRESS_NAMESPACE and self.ingress.pending_reload:
                 out[key] = False  # like ingress-nginx: not ready until the current configuration is loaded
         return out
+
+    def _terminated(self) -> frozenset[str]:
+        return frozenset(key for key, pod in self.state.pods.items()
+                         if views.has_terminated(self.supervisor.status(key), pod.spec.get("restartPolicy", "Always")))
 
     def probe_ready(self, pod: PlacedPod, container: str) -> bool:
         probed = any(c["name"] == container and c.get("readinessProbe") for c in pod.spec.get("containers", []))
@@ -216,6 +221,7 @@ class Controller:
     def _sync_dataplane(self) -> None:
         """Endpoints follow pod readiness; nft rules and LoadBalancer announcements follow endpoints."""
         self.ready = self._ready_map()
+        self.terminated = self._terminated()
         pods = list(self.state.pods.values())
         user_eps = {f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}": o
                     for o in self.state.objects.values() if o["kind"] == "Endpoints"}
@@ -225,7 +231,7 @@ class Controller:
                 continue
             key = svc_key(obj)
             alloc = self.state.allocations.get(key, Allocation())
-            resolved[key] = resolve(obj, alloc, pods, self.ready, user_eps.get(key))
+            resolved[key] = resolve(obj, alloc, pods, self.ready, user_eps.get(key), self.terminated)
         before = {k: v.endpoints for k, v in self.resolved.items()}
         self.resolved = resolved
         for key, rs in resolved.items():
@@ -254,15 +260,14 @@ class Controller:
 
     # ----- apply and delete ------------------------------------------------------------
     def _with_addons(self, objects: dict[str, dict], enabled: list[str] | None = None) -> dict[str, dict]:
-        """Add (or update) the cluster's own objects; remove the ingress controller when nothing needs it."""
+        """Add (or update) the cluster's own objects where the user has none of the same name; remove the
+        ingress controller when nothing needs it."""
         enabled = self.state.addons if enabled is None else enabled
         wanted = addons.dns_objects(self.config, sys.executable, str(self.run_dir / "dns" / "view.json"))
         if addons.ingress_wanted(list(objects.values()), "ingress-nginx" in enabled):
             wanted += addons.ingress_objects(self.ingress.argv())
-        out = {k: o for k, o in objects.items()
-               if (o["metadata"].get("labels") or {}).get(addons.ADDON_LABEL) != "Reconcile"}
-        for obj in wanted:
-            key = statemod.object_key(obj)
+        out, missing = addons.merge_addons(objects, wanted, statemod.object_key)
+        for key, obj in missing:
             old = objects.get(key)
             out[key] = old if old is not None and _strip(old) == _strip(obj) else _stamp(obj, old, self.rng)
         return out

@@ -25,7 +25,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from dnslib import EDNS0, QTYPE, RR, DNSHeader, DNSLabel, DNSQuestion, DNSRecord
+from dnslib import EDNS0, QTYPE, DNSHeader, DNSLabel, DNSQuestion, DNSRecord
 
 from netlab.render import dns as zonelib
 from netlab.runtime.dnstcp import TCP_BACKLOG, TCPTransport
@@ -288,18 +288,15 @@ class DNSServer:
             self.forwards -= 1
 
     async def chase(self, data: bytes, q: Query) -> bytes:
-        """An ExternalName CNAME: append the target's records from upstream (the CNAME alone if none answer)."""
+        """An ExternalName CNAME: append the target's records from upstream (NOERROR with the CNAME alone
+        when upstream cannot resolve it)."""
         label = _name_of(data, q.name_end)
         answer = self.zone.lookup(_zone_name(label), q.qtype)
         target = answer.cname_target
         if target and self.upstreams:
             sub = DNSRecord(DNSHeader(id=random.getrandbits(16), rd=1), q=DNSQuestion(target, q.qtype))
             raw = await self.forward(bytes(sub.pack()))
-            if raw is not None:
-                upstream = DNSRecord.parse(raw)
-                answer.answer += upstream.rr
-                answer.rcode = upstream.header.rcode
-                answer.authority = [rr for rr in upstream.auth if isinstance(rr, RR)]
+            answer = zonelib.complete_cname(answer, None if raw is None else DNSRecord.parse(raw))
         packed = pack_answer(answer, label, q.qtype, q.qclass, q.flags & 1, q.edns)
         return patch(data, q, packed)
 

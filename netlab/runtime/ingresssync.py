@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from netlab.cluster.addons import nginx_classes, nginx_serves_classless
 from netlab.cluster.services import ResolvedService
 from netlab.render.nginx import Backend, render, resolve_rules
 from netlab.runtime.ingress import NginxConfig, conf_path, default_certificate
@@ -57,15 +58,11 @@ class IngressSync:
         ingresses = [o for o in objects if o["kind"] == "Ingress"]
         secrets = {(o["metadata"].get("namespace", "default"), o["metadata"]["name"]): o
                    for o in objects if o["kind"] == "Secret"}
-        # Ingresses without a class are ours when the default IngressClass is ingress-nginx's.
-        default_class = any(
-            o["kind"] == "IngressClass" and (o.get("spec") or {}).get("controller") == "k8s.io/ingress-nginx"
-            and (o["metadata"].get("annotations") or {}).get("ingressclass.kubernetes.io/is-default-class") == "true"
-            for o in objects)
+        classes, default_class = nginx_classes(objects), nginx_serves_classless(objects)
         backends = backends_for(ingresses, resolved)
         self.dir.mkdir(parents=True, exist_ok=True)
-        rendered = render(ingresses, backends, secrets, default_class=default_class, run_dir=str(self.dir),
-                          default_cert=default_certificate(self.dir))
+        rendered = render(ingresses, backends, secrets, ingress_classes=classes, default_class=default_class,
+                          run_dir=str(self.dir), default_cert=default_certificate(self.dir))
         self.notes = rendered.notes
         self.rules = resolve_rules(ingresses, backends)
         if not self.nginx.write(rendered, self.dir):

@@ -94,6 +94,12 @@ def pod_phase(statuses: list[ContainerStatus], restart_policy: str) -> str:
     return "Pending"
 
 
+def has_terminated(statuses: list[ContainerStatus], restart_policy: str) -> bool:
+    """Phase Succeeded or Failed: the pod ran to completion and, as with the endpoints controller, is never
+    an endpoint again, ready or not."""
+    return pod_phase(statuses, restart_policy) in ("Succeeded", "Failed")
+
+
 def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_ready=None,
         ready: bool | None = None) -> dict:
     """probe_ready(container) -> bool: the readiness probe's verdict (True without a probe).

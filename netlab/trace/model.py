@@ -524,8 +524,8 @@ class _Walker:
     def service_match(self, node: NodeNet, ip: str, port: int,
                       proto: str) -> tuple[ResolvedService, ServicePortView, str] | None:
         for svc in self.services:
-            if svc.type == "ExternalName" or svc.cluster_ip is None:
-                continue
+            if svc.type == "ExternalName" or svc.cluster_ip is None or not svc.proxied:
+                continue  # no virtual IP, or another proxy's: no rules match it
             for sp in svc.ports:
                 if sp.protocol.lower() != proto:
                     continue
@@ -540,7 +540,7 @@ class _Walker:
     def direct(self, p: Plan, src: Source, node: NodeNet, saddr: str) -> Plan:
         """No service matched: cluster-ips-check, or plain routing to a pod or node."""
         ip, port, proto = p.dst_ip, p.dport, p.proto
-        svc = next((s for s in self.services if s.cluster_ip == ip), None)
+        svc = next((s for s in self.services if s.cluster_ip == ip and s.proxied), None)
         if svc is not None:
             ports = ", ".join(f"{sp.port}/{sp.protocol}" for sp in svc.ports)
             p.steps.append(Step(node.name, f"REJECT: {svc.key} has no port {port}/{proto}",

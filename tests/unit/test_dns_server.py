@@ -85,8 +85,9 @@ def running(view_path: Path, upstream_timeout: float = 1.5) -> Iterator[int]:
 
 
 @contextlib.contextmanager
-def udp_upstream(reply_ip: str | None) -> Iterator[int]:
-    """A tiny upstream on 127.0.0.1: answers every A query with reply_ip, or stays silent when None."""
+def udp_upstream(reply_ip: str | None, rcode: int | None = None) -> Iterator[int]:
+    """A tiny upstream on 127.0.0.1: answers every A query with reply_ip, or stays silent when None;
+    with rcode, answers every query with that rcode and no records."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     sock.settimeout(0.1)
@@ -98,10 +99,14 @@ def udp_upstream(reply_ip: str | None) -> Iterator[int]:
                 data, addr = sock.recvfrom(4096)
             except (TimeoutError, OSError):
                 continue
-            if reply_ip is None:
+            if reply_ip is None and rcode is None:
                 continue
             q = DNSRecord.parse(data)
             r = q.reply()
+            if rcode is not None:
+                r.header.rcode = rcode
+                sock.sendto(r.pack(), addr)
+                continue
             r.add_answer(RR(q.q.qname, QTYPE.A, rdata=A(reply_ip), ttl=60))
             sock.sendto(r.pack(), addr)
 
@@ -211,6 +216,21 @@ def test_forwarding_to_upstream(tmp_path: Path) -> None:
             assert ask(port, "1.1.1.1.in-addr.arpa", "PTR").header.rcode == RCODE.NOERROR
             r = ask(port, "3.12.96.10.in-addr.arpa", "PTR")
             assert [str(rr.rdata) for rr in r.rr] == ["app.default.svc.cluster.local."]
+
+
+@pytest.mark.parametrize("rcode", [None, RCODE.SERVFAIL, RCODE.REFUSED, RCODE.NXDOMAIN])
+def test_external_name_answers_its_cname_when_upstream_cannot_resolve_the_target(tmp_path: Path, rcode) -> None:
+    """An offline lab (as CoreDNS): NOERROR with the CNAME alone, whatever upstream says or if it is silent."""
+    path = tmp_path / "v.json"
+    with udp_upstream(None, rcode) as up:
+        write_view(path, view([f"127.0.0.1:{up}"]))
+        with running(path, upstream_timeout=0.5) as port:
+            for tcp in (False, True):
+                r = ask(port, "ext.default.svc.cluster.local", tcp=tcp)
+                assert r.header.rcode == RCODE.NOERROR
+                assert [(rr.rtype, str(rr.rdata)) for rr in r.rr] == [(QTYPE.CNAME, "www.example.com.")]
+            if rcode is not None:  # a name that is not an ExternalName keeps upstream's verdict
+                assert ask(port, "www.example.com").header.rcode == rcode
 
 
 def test_truncation_over_udp_and_full_answer_over_tcp(view_path: Path) -> None:

@@ -151,6 +151,8 @@ def test_class_selection_and_legacy_annotation():
     assert names == ["a", "d"]
     names = [i["metadata"]["name"] for i in select_ingresses([mine, other, none, legacy], default_class=True)]
     assert names == ["a", "c", "d"]
+    names = [i["metadata"]["name"] for i in select_ingresses([mine, other, none], ingress_classes={"traefik"})]
+    assert names == ["b"]
 
 
 def test_exact_and_prefix_locations():
@@ -163,6 +165,19 @@ def test_exact_and_prefix_locations():
         assert loc in srv, loc
     assert "location /exact/" not in srv
     assert srv.count("location / {") == 1  # the rule's /, no default-backend root
+
+
+def test_exact_path_with_trailing_slash_is_an_anchored_regex_before_other_regexes():
+    ing = ingress("p", [("h.test", [path("/foo/", "s", kind="Exact"), path("/foo", "s"),
+                                    path("/a.b/", "s", kind="Exact")])])
+    srv = render([ing], backend("s", ("10.0.0.1", 80)), {}, run_dir="/r", default_cert=("/c", "/k")).nginx_conf
+    assert 'location ~ "^/foo/$" {' in srv and r'location ~ "^/a\\.b/$" {' in srv
+    assert "location = /foo/" not in srv and "location = /foo {" in srv and "location /foo/ {" in srv
+    rx = ingress("r", [("h.test", [path("/foo/", "s", kind="Exact"),
+                                   path("/foo/(.*)", "s", kind="ImplementationSpecific")])],
+                 annotations={A + "use-regex": "true"})
+    srv = render([rx], backend("s", ("10.0.0.1", 80)), {}, run_dir="/r", default_cert=("/c", "/k")).nginx_conf
+    assert srv.index('location ~ "^/foo/$" {') < srv.index('location ~* "^/foo/(.*)" {')
 
 
 def test_exact_path_wins_over_prefix_exact_copy_without_note():
@@ -356,7 +371,10 @@ def test_real_nginx_routes_as_kubernetes_says():
                                               path("/exact", "exactprefix")])]),
             ingress("prefix", [("prefix.test", [path("/foo", "foo")])]),
             ingress("exact", [("exact.test", [path("/foo", "exact", kind="Exact")])]),
-            ingress("rx", [("rx.test", [path("/something(/|$)(.*)", "rx", kind="ImplementationSpecific")])],
+            ingress("slash", [("slash.test", [path("/foo/", "exact", kind="Exact"), path("/", "root"),
+                                              path("/pre/", "foo")])]),
+            ingress("rx", [("rx.test", [path("/something(/|$)(.*)", "rx", kind="ImplementationSpecific"),
+                                        path("/x/", "exact", kind="Exact")])],
                     annotations={A + "use-regex": "true", A + "rewrite-target": "/$2"}),
             ingress("wild", [("*.wild.test", [path("/", "wild")])]),
             ingress("misc", [("misc.test", [path("/empty", "empty"), path("/missing", "missing"), path("/rr", "rr"),
@@ -413,6 +431,14 @@ def test_real_nginx_routes_as_kubernetes_says():
         assert _who(http_port, t, "/exact")[1] == "exact"  # Exact preferred over Prefix of the same path
         assert _who(http_port, t, "/exact/")[1] == "exactprefix"
         assert _who(http_port, t, "/aaa/ccc?q=1") == (200, "aaa", "/aaa/ccc?q=1")
+        # Exact /foo/ matches /foo/ only: /foo is not redirected to it but falls through to Prefix /
+        assert _who(http_port, "slash.test", "/foo/")[1] == "exact"
+        assert _who(http_port, "slash.test", "/foo") == (200, "root", "/foo")
+        assert _who(http_port, "slash.test", "/foo/x")[1] == "root"
+        assert _who(http_port, "slash.test", "/pre")[1] == "foo"  # Prefix /pre/ matches /pre and /pre/
+        assert _who(http_port, "slash.test", "/pre/")[1] == "foo"
+        assert _who(http_port, "rx.test", "/x/")[1] == "exact"  # the same in regex mode
+        assert _who(http_port, "rx.test", "/x")[0] == 404
 
         # wildcard: exactly one label
         assert _who(http_port, "a.wild.test", "/x")[1] == "wild"

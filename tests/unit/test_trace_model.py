@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from netlab.cluster.config import ClusterConfig
@@ -508,3 +510,12 @@ def test_ingress_row_matching() -> None:
     assert match_ingress(rows, "learn.example", "/apix")["path"] == "/"
     assert match_ingress(rows, "other", "/api")["ingress"] == "default/b"
     assert match_ingress(rows, "other", "/") is None
+
+
+def test_a_service_another_proxy_owns_is_not_dnatted_by_the_trace_either() -> None:
+    topo, svcs, pi = world("host-gw")
+    assert plan("pod-a", "10.96.100.1", 80, "tcp", topo, svcs, pi).outcome == "connected"
+    svcs[0] = replace(svcs[0], proxied=False)
+    p = plan("pod-a", "10.96.100.1", 80, "tcp", topo, svcs, pi)
+    assert p.outcome == "timeout" and not any("DNAT" in s.what or "REJECT" in s.what for s in p.steps)
+    assert plan("pod-a", "10.96.100.1", 81, "tcp", topo, svcs, pi).outcome == "timeout", "no cluster-ips-check"
