@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from netlab import names, resources
+from netlab import resources
 from netlab.client import APPLY_PATH, ApiFailure, ApiUnavailable, Client
 
 # Heavier modules (pydantic models, pyroute2, printers) are imported inside the commands that use
@@ -390,12 +390,11 @@ def _service_dns_names(svc: dict, domain: str = "cluster.local") -> list[str]:
     return out
 
 
-def _pod_netns(client: Client, pod: str, namespace: str) -> str:
+def _get_pod(client: Client, pod: str, namespace: str) -> dict:
     try:
-        client.get(f"/api/v1/namespaces/{namespace}/pods/{pod}")
+        return client.get(f"/api/v1/namespaces/{namespace}/pods/{pod}")
     except ApiFailure as e:
         raise Fail(f"({e.status.get('reason')}) {e}") from e
-    return names.pod_netns(namespace, pod)
 
 
 @main.command(name="exec", context_settings={"ignore_unknown_options": True})
@@ -409,10 +408,21 @@ def _pod_netns(client: Client, pod: str, namespace: str) -> str:
 @click.pass_context
 def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], namespace: str, container: str | None,
           interactive: bool, tty: bool) -> None:
-    """Run COMMAND in POD's network namespace, with its resolv.conf (as `ip netns exec` does)."""
-    netns = _pod_netns(_client(ctx), pod, namespace)
-    argv = ["ip", "netns", "exec", netns, *command]
-    os.execvp(argv[0], argv)
+    """Run COMMAND inside a container of POD (the first one unless -c): in its network and mount
+    namespaces, as its user, with its capabilities and environment (as `kubectl exec` does)."""
+    from netlab.runtime import podexec
+
+    obj = _get_pod(_client(ctx), pod, namespace)
+    names_ = [c["name"] for c in obj["spec"].get("containers", [])]
+    container = container or (obj["metadata"].get("annotations") or {}).get(
+        "kubectl.kubernetes.io/default-container") or (names_[0] if names_ else "")
+    if container not in names_:
+        raise Fail(f"container {container} is not valid for pod {pod}")
+    extra = {"TERM": os.environ["TERM"]} if tty and "TERM" in os.environ else {}
+    try:
+        podexec.exec_in(_cluster(ctx), namespace, pod, container, list(command), extra)
+    except (podexec.ExecError, OSError) as e:
+        raise Fail(str(e)) from e
 
 
 @main.command()
@@ -482,7 +492,8 @@ def run(ctx: click.Context, name: str, command: tuple[str, ...], image: str, nam
                 raise Fail(f"pod {name} did not reach {'/'.join(done)} within {timeout:.0f}s (phase {phase})")
             time.sleep(0.05)
         if attached:
-            code = subprocess.call(["ip", "netns", "exec", names.pod_netns(namespace, name), *command])
+            code = subprocess.call([sys.executable, "-m", "netlab.runtime.podexec", "--cluster", _cluster(ctx),
+                                    "--namespace", namespace, "--pod", name, "--container", name, "--", *command])
         else:
             for chunk in client.stream(path + "/log"):
                 sys.stdout.buffer.write(chunk)

@@ -15,6 +15,7 @@ from netlab.client import Client
 from netlab.cluster.config import ClusterConfig, overlapping
 from netlab.kernel import netlink as nl
 from netlab.runtime import state as statemod
+from netlab.runtime.state import private_dir
 
 REQUIRED_TOOLS = ("ip", "nft")
 OPTIONAL_TOOLS = ("curl", "dig", "tcpdump", "nginx")
@@ -99,12 +100,12 @@ def start_controller(cluster: str, timeout: float = 30.0) -> int:
     if pid and client.alive():
         return pid
     run = Path(names.run_dir(cluster))
-    run.mkdir(parents=True, exist_ok=True)
-    os.chmod(run, 0o700)
-    with open(run / "controller.log", "ab") as logf:
+    private_dir(run)
+    with open(os.open(run / "controller.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as logf:
+        # umask 077: whatever the controller and its helpers write (state, DNS views, logs) is root's only
         proc = subprocess.Popen(
             [sys.executable, "-m", "netlab.runtime.controller", "--cluster", cluster],
-            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True,
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True, umask=0o077,
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

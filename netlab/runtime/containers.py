@@ -39,6 +39,9 @@ class ContainerSpec:
     identity: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     restart_policy: str = "Always"  # Always | OnFailure | Never
+    security: dict[str, Any] | None = None  # a netlab.runtime.security.Profile as a dict; None: not confined
+    config_error: str | None = None  # kubelet would not create it (CreateContainerConfigError): never started
+    working_dir: str | None = None
 
 
 @dataclass
@@ -51,13 +54,14 @@ class ContainerStatus:
     started_at: float | None  # wall clock
     finished_at: float | None  # wall clock, of the last termination
     pid: int | None
+    message: str = ""  # why it is waiting, when kubelet would say
 
 
 @dataclass
 class Event:
     pod_key: str
     container: str
-    reason: str  # Started | Exited | BackOff | Killing
+    reason: str  # Started | Exited | BackOff | Killing | Failed
     message: str
 
 
@@ -66,6 +70,7 @@ class _Container:
     spec: ContainerSpec
     state: str = "waiting"
     reason: str = "ContainerCreating"
+    message: str = ""
     pid: int | None = None
     start_time: int | None = None
     restart_count: int = 0
@@ -82,6 +87,13 @@ def pod_dir(run_dir: Path, pod_key: str) -> Path:
     """The per-pod directory: ``<run_dir>/<ns>_<pod>``."""
     ns, _, name = pod_key.partition("/")
     return Path(run_dir) / f"{ns}_{name}"
+
+
+def _private_dir(path: Path) -> None:
+    """A directory only root may enter (logs, pidfiles and exit codes of containers)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    os.chmod(path.parent, 0o700)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -193,6 +205,7 @@ class Supervisor:
                 started_at=c.started_at,
                 finished_at=c.finished_at,
                 pid=c.pid,
+                message=c.message,
             )
             for (pk, _), c in self._containers.items()
             if pk == pod_key
@@ -228,10 +241,12 @@ class Supervisor:
         req: dict[str, Any] = {
             "netns": spec.netns,
             "env": env,
-            "cwd": None,
+            "cwd": spec.working_dir,
             "log": str(log),
             "exitfile": str(exitfile),
         }
+        if spec.security is not None:
+            req["security"] = spec.security
         if spec.argv:
             req["argv"] = list(spec.argv)
         else:
@@ -255,6 +270,9 @@ class Supervisor:
             "finished_at": c.finished_at,
             # a pending restart, as wall time so that it survives a controller restart
             "next_start_at": None if c.next_start is None else self.wall() + c.next_start - self.clock(),
+            # how `netlab exec` joins it: the same identity and environment
+            "security": c.spec.security,
+            "env": c.spec.env,
         }
         write_atomic(pidfile, json.dumps(data) + "\n")
 
@@ -263,11 +281,15 @@ class Supervisor:
 
     def _start_many(self, cs: list[_Container], restart: bool = False) -> None:
         """Start containers with one launcher request (they fork side by side)."""
+        refused = [c for c in cs if c.spec.config_error]
+        for c in refused:
+            self._refuse(c)
+        cs = [c for c in cs if not c.spec.config_error]
         if not cs:
             return
         for c in cs:
             log, _, exitfile = self._files(c.spec)
-            log.parent.mkdir(parents=True, exist_ok=True)
+            _private_dir(log.parent)
             exitfile.unlink(missing_ok=True)
         try:
             results = self.launcher.start_many([self._request(c.spec) for c in cs])
@@ -275,6 +297,11 @@ class Supervisor:
             results = [e] * len(cs)
         for c, result in zip(cs, results, strict=True):
             self._started(c, result, restart)
+
+    def _refuse(self, c: _Container) -> None:
+        """As kubelet does with a container it cannot create: Waiting with the reason, one Failed event."""
+        c.state, c.reason, c.message, c.next_start = "waiting", "CreateContainerConfigError", c.spec.config_error, None
+        self._emit(c, "Failed", f"Error: {c.spec.config_error}")
 
     def _started(self, c: _Container, result, restart: bool) -> None:
         if isinstance(result, Exception):
@@ -285,7 +312,7 @@ class Supervisor:
         pid, start_time = result
         if restart:
             c.restart_count += 1
-        c.state, c.reason = "running", ""
+        c.state, c.reason, c.message = "running", "", ""
         c.pid, c.start_time = pid, start_time
         c.started_at, c.started_mono = self.wall(), self.clock()
         c.next_start = c.gone_since = None

@@ -6,9 +6,12 @@ started once (``python -m netlab.runtime.launcher --socket PATH``) and forks con
 Protocol: a Unix stream socket (mode 0600), one JSON request per line, one JSON reply per line.
 
 - ``{"op": "ping"}`` -> ``{"ok": true, "pid": N}``
-- ``{"op": "start", "netns", "argv" | "echo", "env", "cwd", "log", "exitfile"}``
+- ``{"op": "start", "netns", "argv" | "echo", "env", "cwd", "log", "exitfile", "security"}``
   -> ``{"ok": true, "pid": N, "start_time": T}`` or ``{"ok": false, "error": "..."}``
 - ``{"op": "stop"}`` -> the launcher exits; its children keep running.
+
+With "security" (a netlab.runtime.security.Profile as a dict) the child confines itself with
+netlab.runtime.sandbox before it execs; without it the child only joins the network namespace.
 
 When a child is reaped its exit status (exit code, or 128+signal) is written atomically to its exitfile.
 Containers outlive the launcher: after a launcher restart nobody writes their exitfile, so supervisors
@@ -33,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import netlab.images.echo as echo  # imported up front so forked echo containers start instantly
+from netlab.runtime import sandbox
+from netlab.runtime.security import Profile
 
 CLONE_NEWNET = 0x40000000
 MAX_LINE = 1 << 20
@@ -59,9 +64,9 @@ def proc_start_time(pid: int, zombies: bool = False) -> int | None:
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write text to path via a temporary file and rename."""
+    """Write text to path via a temporary file (mode 0600: root's only) and rename."""
     tmp = f"{os.fspath(path)}.tmp.{os.getpid()}"
-    with open(tmp, "w") as f:
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600), "w") as f:
         f.write(text)
     os.replace(tmp, path)
 
@@ -91,18 +96,24 @@ def _child(req: dict[str, Any], ready_fd: int) -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, [])  # pending signals are delivered now
         os.umask(0o022)
         null = os.open(os.devnull, os.O_RDONLY)
-        log = os.open(req["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        log = os.open(req["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.dup2(null, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
         os.closerange(3, 65536)  # the launcher's socket, connections, epoll and wakeup pipe
-        os.chdir(req.get("cwd") or "/")
         env = {str(k): str(v) for k, v in (req.get("env") or {}).items()}
         netns = req.get("netns")
+        if req.get("security") is not None:
+            profile = Profile.from_dict(req["security"])
+            if profile.uid != 0:
+                os.fchown(1, profile.uid, profile.gid)  # so it can reopen /dev/stdout
+            sandbox.confine(netns, profile)
+            sandbox.drop_privileges(profile)
+        elif netns:
+            _setns(netns)
+        os.chdir(req.get("cwd") or "/")
         if req.get("argv"):
             argv = [str(a) for a in req["argv"]]
-            if netns:
-                argv = ["ip", "netns", "exec", netns, *argv]
             try:
                 os.execvpe(argv[0], argv, env)
             except OSError as e:
@@ -110,8 +121,6 @@ def _child(req: dict[str, Any], ready_fd: int) -> None:
                 code = 127
         else:
             spec = req["echo"]
-            if netns:
-                _setns(netns)
             os.environ.clear()
             os.environ.update(env)
             sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
@@ -148,6 +157,8 @@ def _validate_start(req: dict[str, Any]) -> str | None:
         return "bad 'netns'"
     if req.get("env") is not None and not isinstance(req["env"], dict):
         return "'env' must be an object"
+    if req.get("security") is not None and not isinstance(req["security"], dict):
+        return "'security' must be an object"
     return None
 
 
@@ -460,7 +471,7 @@ def ensure_launcher(
     env = dict(os.environ)
     src = str(Path(echo.__file__).resolve().parents[2])  # so `-m netlab...` works from any cwd
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
-    with open(log_path, "ab") as log:
+    with open(os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600), "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "netlab.runtime.launcher", "--socket", client.socket_path],
             stdin=subprocess.DEVNULL,

@@ -64,11 +64,19 @@ def load(cluster: str) -> State | None:
         raise CorruptState(f"{path}: {e}") from e
 
 
+def private_dir(path: Path) -> None:
+    """Make path (and a missing parent) a directory only root may enter: state holds Secrets."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for d in (path, path.parent):
+        if d.stat().st_mode & 0o077:
+            os.chmod(d, 0o700)
+
+
 def save(cluster: str, state: State) -> None:
     path = state_file(cluster)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_suffix(".tmp")
-    with open(tmp, "w") as f:
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600), "w") as f:
         json.dump(state.to_dict(), f, indent=1, sort_keys=True)
         f.flush()
         os.fsync(f.fileno())
