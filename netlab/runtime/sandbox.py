@@ -12,7 +12,9 @@ The mount namespace lives as long as its container (no pinning), so it survives 
 - /sys is a fresh sysfs of the pod's network namespace; /etc/netns/<netns>/* are bound over /etc/*
   (both as `ip netns exec` does, so resolv.conf applies).
 - netlab's and the host's private places (/run with every socket in it, /var/lib/netlab, /etc/netns,
-  /root, /home, /tmp) are covered by empty tmpfs; password hashes and host keys by /dev/null.
+  /root, /home, /tmp, /var/tmp, /etc/ssh) are covered by empty tmpfs; password hashes by /dev/null.
+  Leaving out the host's files altogether would need a root file system per image, which netlab,
+  running the host's binaries, does not have.
 - Unless privileged: the host's file systems are read-only, /dev holds only null, zero, full, random,
   urandom, tty and a private devpts, and the kernel knobs in /proc are read-only or masked (containerd's
   masked and read-only paths), so writing to the host, raw disks or core_pattern is not possible.
@@ -41,9 +43,8 @@ AT_RECURSIVE = 0x8000
 AT_FDCWD = -100
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
-HIDDEN_DIRS = ("/run", "/var/lib/netlab", "/etc/netns", "/root", "/home", "/tmp", "/var/tmp")
+HIDDEN_DIRS = ("/run", "/var/lib/netlab", "/etc/netns", "/root", "/home", "/tmp", "/var/tmp", "/etc/ssh")
 HIDDEN_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-")
-HIDDEN_DIRS_PRIVATE = ("/etc/ssh",)  # host keys; hidden even from privileged pods
 WRITABLE = ("/run", "/tmp", "/var/tmp")  # tmpfs that stay writable on the otherwise read-only host
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
@@ -135,7 +136,7 @@ def _bind_fd(fd: int, target: str, readonly: bool) -> None:
 
 
 def _hide() -> None:
-    for d in HIDDEN_DIRS + HIDDEN_DIRS_PRIVATE:
+    for d in HIDDEN_DIRS:
         if os.path.isdir(d) and not os.path.islink(d):
             mode = "1777" if d in ("/tmp", "/var/tmp") else "755"
             _mount("tmpfs", d, "tmpfs", MS_NOSUID | MS_NODEV, f"mode={mode},size=64m")
@@ -210,7 +211,7 @@ def confine(netns: str | None, profile: Profile) -> None:
             _ensure_target(dst, like_dir=os.path.isdir(f"/proc/self/fd/{fd}"))
         _mask_proc()
         _set_readonly("/", recursive=True)
-        for path in WRITABLE:
+        for path in () if profile.read_only_root else WRITABLE:
             if os.path.isdir(path) and os.path.ismount(path):
                 _set_readonly(path, recursive=False, readonly=False)
         _set_readonly("/proc", recursive=False, readonly=False)

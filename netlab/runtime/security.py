@@ -13,7 +13,9 @@ Pure: the kernel side (namespaces, mounts, capabilities, uid) is netlab.runtime.
   the host's passwd file, else 0; supplementary groups are the user's groups there plus the pod's
   ``supplementalGroups`` and ``fsGroup``.
 - ``runAsNonRoot: true`` with uid 0 is refused with kubelet's CreateContainerConfigError messages.
-- ``allowPrivilegeEscalation: false`` sets no_new_privs.
+- ``allowPrivilegeEscalation: false`` sets no_new_privs; ``readOnlyRootFilesystem: true`` leaves no
+  writable place but hostPath volumes (the host's files are read-only for every unprivileged pod).
+- Accepted without effect: seccompProfile, appArmorProfile, seLinuxOptions, procMount (no such layers here).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class Profile:
     caps: frozenset[str] = DEFAULT_CAPS  # the bounding set; see the module docstring for the others
     no_new_privs: bool = False
     privileged: bool = False
+    read_only_root: bool = False  # readOnlyRootFilesystem: /tmp, /var/tmp and /run are read-only too
     # (host path, container path, read-only, create the host directory if missing): hostPath volumes,
     # bind-mounted after the host is hidden
     mounts: tuple[tuple[str, str, bool, bool], ...] = field(default_factory=tuple)
@@ -68,7 +71,7 @@ class Profile:
 
     def to_dict(self) -> dict[str, Any]:
         return {"uid": self.uid, "gid": self.gid, "groups": list(self.groups), "caps": sorted(self.caps),
-                "noNewPrivs": self.no_new_privs, "privileged": self.privileged,
+                "noNewPrivs": self.no_new_privs, "privileged": self.privileged, "readOnlyRoot": self.read_only_root,
                 "mounts": [list(m) for m in self.mounts]}
 
     @staticmethod
@@ -76,7 +79,7 @@ class Profile:
         return Profile(
             uid=int(d.get("uid", 0)), gid=int(d.get("gid", 0)), groups=tuple(int(g) for g in d.get("groups") or ()),
             caps=frozenset(str(c) for c in d.get("caps", DEFAULT_CAPS)), no_new_privs=bool(d.get("noNewPrivs")),
-            privileged=bool(d.get("privileged")),
+            privileged=bool(d.get("privileged")), read_only_root=bool(d.get("readOnlyRoot")),
             mounts=tuple((str(s), str(t), bool(ro), bool(create)) for s, t, ro, create in d.get("mounts") or ()),
         )
 
@@ -202,5 +205,6 @@ def profile(pod_spec: dict[str, Any], container: dict[str, Any], pod_label: str,
     return Profile(
         uid=uid, gid=gid, groups=tuple(sorted(groups)), caps=capabilities(sc),
         no_new_privs=escalation is False and not privileged, privileged=privileged,
+        read_only_root=bool(sc.get("readOnlyRootFilesystem")),
         mounts=host_path_mounts(pod_spec, container),
     )

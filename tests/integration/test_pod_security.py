@@ -139,7 +139,7 @@ def test_security_context_is_honoured(lab) -> None:
         - name: sleep
           image: busybox
           command: [sleep, infinity]
-          securityContext: {capabilities: {drop: [ALL], add: [NET_BIND_SERVICE]}}
+          securityContext: {capabilities: {drop: [ALL], add: [NET_BIND_SERVICE]}, readOnlyRootFilesystem: true}
     ---
     apiVersion: v1
     kind: Pod
@@ -193,6 +193,9 @@ def test_security_context_is_honoured(lab) -> None:
 
     status = _status(ex("minimal", "cat", "/proc/self/status").stdout)
     assert int(status["CapEff"], 16) == int(status["CapBnd"], 16) == cap_mask({"NET_BIND_SERVICE"})
+    assert ex("minimal", "touch", "/tmp/x", check=False).returncode != 0  # readOnlyRootFilesystem
+    ex("admin", "touch", "/tmp/x")  # without it /tmp is writable (and the container's own)
+    assert not Path("/tmp/x").exists()
 
     priv = int(_status(ex("priv", "cat", "/proc/self/status").stdout)["CapEff"], 16)
     assert priv & cap_mask({"SYS_ADMIN", "NET_ADMIN"}) == cap_mask({"SYS_ADMIN", "NET_ADMIN"})

@@ -72,6 +72,11 @@ def test_run_as_non_root_refusals_say_what_kubelet_says() -> None:
 def test_allow_privilege_escalation_false_sets_no_new_privs() -> None:
     assert prof({"allowPrivilegeEscalation": False}).no_new_privs
     assert not prof({"allowPrivilegeEscalation": True}).no_new_privs
+    assert not prof({"allowPrivilegeEscalation": False, "capabilities": {"add": ["NET_ADMIN"]}}).privileged
+
+
+def test_read_only_root_filesystem() -> None:
+    assert prof({"readOnlyRootFilesystem": True}).read_only_root and not prof().read_only_root
 
 
 def test_api_problems_are_all_reported() -> None:
