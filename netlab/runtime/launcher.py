@@ -10,7 +10,7 @@ Protocol: a Unix stream socket (mode 0600), one JSON request per line, one JSON 
   -> ``{"ok": true, "pid": N, "start_time": T}`` or ``{"ok": false, "error": "..."}``
 - ``{"op": "stop"}`` -> the launcher exits; its children keep running.
 
-With "security" (a netlab.runtime.security.Profile as a dict) the child confines itself with
+With "security" (a netlab.cluster.security.Profile as a dict) the child confines itself with
 netlab.runtime.sandbox before it execs; without it the child only joins the network namespace.
 
 When a child is reaped its exit status (exit code, or 128+signal) is written atomically to its exitfile.
@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import netlab.images.echo as echo  # imported up front so forked echo containers start instantly
+from netlab.cluster.security import Profile
 from netlab.runtime import sandbox
-from netlab.runtime.security import Profile
 
 CLONE_NEWNET = 0x40000000
 M_ARENA_MAX = -8  # mallopt(3)

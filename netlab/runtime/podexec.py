@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 
 from netlab import names
+from netlab.cluster.security import Profile
 from netlab.runtime import sandbox
 from netlab.runtime.containers import pod_dir
 from netlab.runtime.launcher import proc_start_time
-from netlab.runtime.security import Profile
 
 
 class ExecError(RuntimeError):

@@ -1,5 +1,5 @@
 """Confine a container process: its pod's network namespace, a mount namespace of its own, and the
-identity and capabilities of its netlab.runtime.security.Profile.
+identity and capabilities of its netlab.cluster.security.Profile.
 
 Called in the launcher's forked child (single-threaded, root, all capabilities) just before it execs
 the container or runs the echo server. This is ctypes over libc rather than `setpriv`/`unshare`
@@ -28,7 +28,7 @@ import ctypes
 import os
 import sys
 
-from netlab.runtime.security import CAP_NUMBER, Profile, cap_mask
+from netlab.cluster.security import CAP_NUMBER, Profile, cap_mask
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000

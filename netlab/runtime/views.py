@@ -11,13 +11,13 @@ import time
 from typing import TYPE_CHECKING
 
 from netlab.cluster.config import ClusterConfig
+from netlab.cluster.security import ConfigError
+from netlab.cluster.security import profile as security_profile
 from netlab.cluster.services import endpoints_object, endpointslice_object, port_key
 from netlab.cluster.topology import Topology
 from netlab.cluster.workloads import PlacedPod, node_labels, template_hash
 from netlab.resources import BUILTIN_NAMESPACES
 from netlab.runtime.containers import ContainerSpec, ContainerStatus
-from netlab.runtime.security import ConfigError
-from netlab.runtime.security import profile as security_profile
 
 if TYPE_CHECKING:
     from netlab.runtime.controller import Controller

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from netlab.runtime.security import CAPABILITIES, DEFAULT_CAPS, ConfigError, Profile, cap_mask, problems, profile
+from netlab.cluster.security import CAPABILITIES, DEFAULT_CAPS, ConfigError, Profile, cap_mask, problems, profile
 
 LABEL = "p_default(uid)"
 
@@ -89,6 +89,8 @@ def test_api_problems_are_all_reported() -> None:
         "spec.securityContext.runAsUser", "spec.securityContext.supplementalGroups[1]",
         "spec.containers[0].securityContext.runAsGroup", "spec.containers[0].securityContext",
         "spec.containers[1].securityContext"]
+    assert problems({"securityContext": {"fsGroup": -5}}, "spec.template.spec") == [
+        ("spec.template.spec.securityContext.fsGroup", "must be between 0 and 2147483647, inclusive")]
 
 
 def test_host_path_volume_mounts_and_round_trip() -> None:

@@ -126,36 +126,38 @@ def _check_id(value: Any, path: str) -> int | None:
     return value
 
 
-def problems(pod_spec: dict[str, Any]) -> list[tuple[str, str]]:
-    """API-level checks Kubernetes makes on securityContext: (field path, message), every one at once."""
-    out = []
+def _id_problem(value: Any, path: str) -> list[tuple[str, str]]:
+    try:
+        _check_id(value, path)
+    except ConfigError as e:
+        return [(path, str(e).split(": ", 1)[1])]
+    return []
+
+
+def problems(pod_spec: dict[str, Any], path: str = "spec") -> list[tuple[str, str]]:
+    """API-level checks Kubernetes makes on securityContext: (field path, message), every one at once.
+
+    pod_spec needs only ``securityContext`` and the containers' ``securityContext`` (path: where the
+    pod spec sits in its object, e.g. ``spec.template.spec``)."""
     pod_sc = pod_spec.get("securityContext") or {}
+    out = []
     for key in ("runAsUser", "runAsGroup", "fsGroup"):
-        try:
-            _check_id(pod_sc.get(key), f"spec.securityContext.{key}")
-        except ConfigError as e:
-            out.append((f"spec.securityContext.{key}", str(e).split(": ", 1)[1]))
+        out += _id_problem(pod_sc.get(key), f"{path}.securityContext.{key}")
     for i, g in enumerate(pod_sc.get("supplementalGroups") or []):
-        try:
-            _check_id(g, "")
-        except ConfigError as e:
-            out.append((f"spec.securityContext.supplementalGroups[{i}]", str(e).split(": ", 1)[1]))
+        out += _id_problem(g, f"{path}.securityContext.supplementalGroups[{i}]")
     for kind in ("initContainers", "containers"):
         for i, c in enumerate(pod_spec.get(kind) or []):
             sc = c.get("securityContext") or {}
-            path = f"spec.{kind}[{i}].securityContext"
+            cpath = f"{path}.{kind}[{i}].securityContext"
             for key in ("runAsUser", "runAsGroup"):
-                try:
-                    _check_id(sc.get(key), "")
-                except ConfigError as e:
-                    out.append((f"{path}.{key}", str(e).split(": ", 1)[1]))
+                out += _id_problem(sc.get(key), f"{cpath}.{key}")
             if sc.get("allowPrivilegeEscalation") is False:
                 if sc.get("privileged"):
-                    out.append((path, "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"))
+                    out.append((cpath, "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"))
                 add = [str(a).upper() for a in (sc.get("capabilities") or {}).get("add") or []]
                 if "SYS_ADMIN" in add or "CAP_SYS_ADMIN" in add:
-                    out.append((path, "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` "
-                                      "CAP_SYS_ADMIN"))
+                    out.append((cpath, "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` "
+                                       "CAP_SYS_ADMIN"))
     return out
 
 
