@@ -107,10 +107,15 @@ def _child(req: dict[str, Any], ready_fd: int) -> None:
         netns = req.get("netns")
         if req.get("security") is not None:
             profile = Profile.from_dict(req["security"])
-            if profile.uid != 0:
-                os.fchown(1, profile.uid, profile.gid)  # so it can reopen /dev/stdout
-            sandbox.confine(netns, profile)
-            sandbox.drop_privileges(profile)
+            try:
+                if profile.uid != 0:
+                    os.fchown(1, profile.uid, profile.gid)  # so it can reopen /dev/stdout
+                sandbox.confine(netns, profile)
+                sandbox.drop_privileges(profile)
+            except OSError as e:  # as runc's start errors: one line, exit code 128
+                os.write(2, f"netlab: cannot set up the container: {e}\n".encode())
+                code = 128
+                return
         elif netns:
             _setns(netns)
         os.chdir(req.get("cwd") or "/")

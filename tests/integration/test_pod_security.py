@@ -159,6 +159,15 @@ def test_security_context_is_honoured(lab) -> None:
     spec:
       securityContext: {runAsNonRoot: true}
       containers: [{name: app, image: busybox, command: [sleep, infinity]}]
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: CLUSTER-nopath}
+    spec:
+      restartPolicy: Never
+      volumes: [{name: data, hostPath: {path: /nonexistent/CLUSTER}}]
+      containers:
+        - {name: app, image: busybox, command: ["true"], volumeMounts: [{name: data, mountPath: /data}]}
     """)))
 
     def ex(pod: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -212,6 +221,12 @@ def test_security_context_is_honoured(lab) -> None:
     events = lab.netlab("events").stdout
     assert "Error: container has runAsNonRoot and image will run as root" in events
     assert not Path(f"/run/netlab/{c}/pods/default_{c}-nonroot/app.pid").exists()
+
+    # a container that cannot be set up fails as runc's start errors do: exit code 128, one line why
+    wait_for(lambda: _pod(lab, f"{c}-nopath")["status"]["phase"] == "Failed", timeout=10, what="the failure")
+    terminated = _pod(lab, f"{c}-nopath")["status"]["containerStatuses"][0]["state"]["terminated"]
+    assert terminated["exitCode"] == 128
+    assert "cannot set up the container" in lab.netlab("logs", f"{c}-nopath").stdout
 
 
 def _echo_pid(cluster: str) -> int:
