@@ -408,7 +408,7 @@ def _get_pod(client: Client, pod: str, namespace: str) -> dict:
 @click.pass_context
 def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], namespace: str, container: str | None,
           interactive: bool, tty: bool) -> None:
-    """Run COMMAND inside a container of POD (the first one unless -c): in its network and mount
+    """Run COMMAND inside a container of POD (the first one unless -c): in its network, PID and mount
     namespaces, as its user, with its capabilities and environment (as `kubectl exec` does)."""
     from netlab.runtime import podexec
 
@@ -420,9 +420,10 @@ def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], namespace: str
         raise Fail(f"container {container} is not valid for pod {pod}")
     extra = {"TERM": os.environ["TERM"]} if tty and "TERM" in os.environ else {}
     try:
-        podexec.exec_in(_cluster(ctx), namespace, pod, container, list(command), extra)
+        code = podexec.exec_in(_cluster(ctx), namespace, pod, container, list(command), extra)
     except (podexec.ExecError, OSError) as e:
         raise Fail(str(e)) from e
+    sys.exit(code)
 
 
 @main.command()

@@ -21,6 +21,7 @@ also watch the pid (see :func:`proc_start_time`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import errno
 import gc
@@ -339,11 +340,13 @@ class Launcher:
             # Block signals across fork so none reaches the child before it resets the launcher's handlers.
             old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _CHILD_SIGNALS)
             ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+            own_pids = req.get("security") is not None  # a confined container is PID 1 of its own namespace
             try:
-                pid = os.fork()
-                if pid == 0:
-                    os.close(ready_r)
-                    _child(req, ready_w)  # never returns
+                with sandbox.pid_namespace_for_child() if own_pids else contextlib.nullcontext():
+                    pid = os.fork()
+                    if pid == 0:
+                        os.close(ready_r)
+                        _child(req, ready_w)  # never returns
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
                 os.close(ready_w)

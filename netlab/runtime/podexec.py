@@ -1,6 +1,6 @@
 """`netlab exec`: run a command inside a running container, as `kubectl exec` does.
 
-The command joins the container's network and mount namespaces (so it sees what the container sees,
+The command joins the container's network, PID and mount namespaces (so it sees what the container sees,
 not the host) with the container's user, groups, capabilities, no_new_privs and environment, all read
 from the container's pidfile, which the supervisor writes.
 
@@ -46,19 +46,13 @@ def target(cluster: str, namespace: str, pod: str, container: str) -> tuple[int,
 
 
 def exec_in(cluster: str, namespace: str, pod: str, container: str, argv: list[str],
-            extra_env: dict[str, str] | None = None) -> None:
-    """Replace this (single-threaded) process with argv inside the container; returns only on error."""
+            extra_env: dict[str, str] | None = None) -> int:
+    """Run argv inside the container; its exit status. This process must be single-threaded."""
     pid, profile, env = target(cluster, namespace, pod, container)
     env.update(extra_env or {})
     if profile is None:  # started unconfined (by an older netlab): its network namespace only
         os.execvpe("nsenter", ["nsenter", f"--target={pid}", "--net", "--", *argv], env)
-    sandbox.enter(pid, profile)
-    try:
-        os.execvpe(argv[0], argv, env)
-    except OSError as e:
-        # the process is already inside the container: report and exit as a shell would
-        os.write(2, f"netlab exec: {argv[0]}: {e.strerror}\n".encode())
-        os._exit(127 if isinstance(e, FileNotFoundError) else 126)
+    return sandbox.run_in(pid, profile, argv, env)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,11 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     extra = {"TERM": os.environ["TERM"]} if "TERM" in os.environ else {}
     try:
-        exec_in(args.cluster, args.namespace, args.pod, args.container, args.command, extra)
+        return exec_in(args.cluster, args.namespace, args.pod, args.container, args.command, extra)
     except (ExecError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

@@ -19,18 +19,24 @@ The mount namespace lives as long as its container (no pinning), so it survives 
   urandom, tty and a private devpts, and the kernel knobs in /proc are read-only or masked (containerd's
   masked and read-only paths), so writing to the host, raw disks or core_pattern is not possible.
 - hostPath volumes (Profile.mounts) are bound last, read-only or not as asked.
-`netlab exec` enters the same namespaces with :func:`enter` and gets the same identity.
+Each container is PID 1 of a PID namespace of its own (the launcher forks it there, see
+:func:`pid_namespace_for_child`), with a /proc to match: it cannot see or signal the host's processes.
+`netlab exec` enters the same namespaces with :func:`run_in` and gets the same identity.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
+import signal
 import sys
+from collections.abc import Iterator
 
 from netlab.cluster.security import CAP_NUMBER, Profile, cap_mask
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 MS_REMOUNT, MS_BIND, MS_REC, MS_SLAVE = 0x20, 0x1000, 0x4000, 0x80000
@@ -182,6 +188,21 @@ def _pod_sysctls() -> None:
             f.write(value)
 
 
+@contextlib.contextmanager
+def pid_namespace_for_child() -> Iterator[None]:
+    """The process forked inside the block is PID 1 of a new PID namespace (as in a container: it sees
+    and can signal only its own processes); the caller itself stays where it is."""
+    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _check(_libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
+        try:
+            yield
+        finally:
+            _check(_libc.setns(own, CLONE_NEWPID), "setns(own PID namespace)")  # later children: here again
+    finally:
+        os.close(own)
+
+
 def confine(netns: str | None, profile: Profile) -> None:
     """Enter the pod's network namespace and a new mount namespace laid out as the module says."""
     if netns:
@@ -189,6 +210,8 @@ def confine(netns: str | None, profile: Profile) -> None:
         _pod_sysctls()
     _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     _mount(None, "/", None, MS_REC | MS_SLAVE)
+    if os.getpid() == 1:  # in a PID namespace of its own: a /proc that shows only it
+        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     binds: list[tuple[int, str, bool]] = []  # taken before anything is hidden
     if netns:
         etc = f"/etc/netns/{netns}"
@@ -257,17 +280,37 @@ def drop_privileges(profile: Profile) -> None:
         _prctl(PR_SET_NO_NEW_PRIVS, 1)
 
 
-def enter(pid: int, profile: Profile) -> None:
-    """Join a running container's network and mount namespaces with its identity (for `netlab exec`).
+def run_in(pid: int, profile: Profile, argv: list[str], env: dict[str, str]) -> int:
+    """Run argv in a running container (PID 1 of its namespaces is pid) with its identity, for
+    `netlab exec`; returns its exit status (128+N for a signal).
 
+    Joins the container's network, PID and mount namespaces; a PID namespace is entered only by
+    children, so the command runs in a forked child while this process waits, passing on signals.
     The caller must be single-threaded (setns of a mount namespace requires it)."""
-    net = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    mnt = os.open(f"/proc/{pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+    fds = [(os.open(f"/proc/{pid}/ns/{ns}", os.O_RDONLY | os.O_CLOEXEC), flag)
+           for ns, flag in (("net", CLONE_NEWNET), ("pid", CLONE_NEWPID), ("mnt", CLONE_NEWNS))]
     try:
-        _check(_libc.setns(net, CLONE_NEWNET), "setns net")
-        _check(_libc.setns(mnt, CLONE_NEWNS), "setns mnt")
+        for fd, flag in fds:
+            _check(_libc.setns(fd, flag), f"setns {flag:#x}")
     finally:
-        os.close(net)
-        os.close(mnt)
+        for fd, _ in fds:
+            os.close(fd)
     os.chdir("/")
-    drop_privileges(profile)
+    child = os.fork()
+    if child == 0:
+        code = 126
+        try:
+            drop_privileges(profile)
+            os.execvpe(argv[0], argv, env)
+        except OSError as e:
+            code = 127 if isinstance(e, FileNotFoundError) else 126
+            os.write(2, f"netlab exec: {argv[0]}: {e.strerror}\n".encode())
+        finally:
+            os._exit(code)
+    for sig in (signal.SIGINT, signal.SIGQUIT):  # the terminal's keys reach the command itself
+        signal.signal(sig, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: os.kill(child, signum))
+    _, status = os.waitpid(child, 0)
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code

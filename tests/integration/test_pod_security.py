@@ -34,6 +34,7 @@ ESCAPES = {
     "mknod-disk": "sh -c 'mknod /tmp/d b 8 0 && head -c1 /tmp/d'",
     "other-pods": "ls /run/netlab/CLUSTER/pods",
     "etc-netns": "ls /etc/netns/CLUSTER-victim",
+    "host-processes": "test $(ls -d /proc/[0-9]* | wc -l) -gt 10",
 }
 
 
@@ -86,6 +87,10 @@ def test_a_default_pod_cannot_escape(lab) -> None:
         assert set(results) == set(ESCAPES), (source, text)
         worked = sorted(name for name, code in results.items() if code == 0)
         assert not worked, f"escapes that worked from the {source}: {worked}"
+    # its own PID namespace: the host's processes (the controller here) can be neither seen nor signalled
+    controller = Path(f"/run/netlab/{c}/controller.pid").read_text().strip()
+    assert lab.netlab("exec", pod, "--", "kill", "-0", controller, check=False).returncode != 0
+    assert lab.netlab("exec", pod, "--", "cat", "/proc/1/cmdline").stdout.startswith("sh\0-c\0")
     status = _status(logs())
     default = f"{cap_mask(DEFAULT_CAPS):016x}"
     assert status["CapEff"] == status["CapPrm"] == status["CapBnd"] == default, status
