@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Memory of N echo pods (total PSS of their processes) and the controller (RSS, idle CPU), against a
+"""Memory of N echo pods (total PSS of their processes) and the controller (RSS, idle CPU), and the time
+`up` takes to make them Ready, against a
 baseline: the same measurement with another netlab source tree (e.g. the main branch) in the same run.
 
 Each round runs `netlab up` of one Deployment inside a fresh network namespace acting as the host,
@@ -61,7 +62,9 @@ def measure(src: Path, pods: int, settle: float) -> dict[str, float]:
         with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
             f.write(MANIFEST.replace("PODS", str(pods)))
             f.flush()
+            start = time.monotonic()
             netlab("up", f.name)
+            up = time.monotonic() - start
         time.sleep(settle)
         run = Path(f"/run/netlab/{cluster}")
         pids = [json.loads(p.read_text())["pid"] for p in run.glob("pods/default_mem-*/echo.pid")]
@@ -71,7 +74,8 @@ def measure(src: Path, pods: int, settle: float) -> dict[str, float]:
         before, t0 = _cpu_ticks(ctl), time.monotonic()
         time.sleep(5)
         cpu = (_cpu_ticks(ctl) - before) / os.sysconf("SC_CLK_TCK") / (time.monotonic() - t0)
-        return {"pss_mb": pss / 1024, "ctl_rss_mb": _kb(f"/proc/{ctl}/status", "VmRSS") / 1024, "ctl_cpu": cpu}
+        rss = _kb(f"/proc/{ctl}/status", "VmRSS")
+        return {"up_s": up, "pss_mb": pss / 1024, "ctl_rss_mb": rss / 1024, "ctl_cpu": cpu}
     finally:
         try:
             netlab("down")
@@ -90,7 +94,7 @@ def main() -> int:
     for _ in range(args.rounds):
         rows["baseline"].append(measure(args.baseline_src, args.pods, args.settle))
         rows["this"].append(measure(REPO, args.pods, args.settle))
-    for key, unit in (("pss_mb", "MB"), ("ctl_rss_mb", "MB"), ("ctl_cpu", "cores")):
+    for key, unit in (("up_s", "s"), ("pss_mb", "MB"), ("ctl_rss_mb", "MB"), ("ctl_cpu", "cores")):
         base = [r[key] for r in rows["baseline"]]
         this = [r[key] for r in rows["this"]]
         print(f"{key}: this {min(this):.2f}-{max(this):.2f} {unit}, baseline {min(base):.2f}-{max(base):.2f} "
