@@ -30,6 +30,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import stat
 import sys
 from collections.abc import Iterator
 
@@ -135,8 +136,7 @@ def _ensure_target(path: str, like_dir: bool) -> str:
 
 def _bind_fd(fd: int, target: str, readonly: bool) -> None:
     """Bind what fd (an O_PATH handle taken before the host was hidden) names onto target."""
-    st = os.fstat(fd)
-    real = _ensure_target(target, like_dir=os.path.isdir(f"/proc/self/fd/{fd}") or st.st_mode & 0o40000 != 0)
+    real = _ensure_target(target, like_dir=stat.S_ISDIR(os.fstat(fd).st_mode))
     _mount(f"/proc/self/fd/{fd}", real, None, MS_BIND | MS_REC)
     _set_readonly(real, recursive=True, readonly=readonly)
 
@@ -231,7 +231,7 @@ def confine(netns: str | None, profile: Profile) -> None:
     _hide()
     if not profile.privileged:
         for fd, dst, _ in binds:  # mount points must exist before the host turns read-only
-            _ensure_target(dst, like_dir=os.path.isdir(f"/proc/self/fd/{fd}"))
+            _ensure_target(dst, like_dir=stat.S_ISDIR(os.fstat(fd).st_mode))
         _mask_proc()
         _set_readonly("/", recursive=True)
         for path in () if profile.read_only_root else WRITABLE:
