@@ -42,6 +42,14 @@ def cidr_conflicts(config: ClusterConfig) -> list[str]:
             for cidr, route in overlapping(config.lab_cidrs(), host_routes_outside(config))]
 
 
+def _kernel_version() -> tuple[int, int]:
+    parts = (os.uname().release.split("-")[0].split(".") + ["0"])[:2]
+    try:
+        return int(parts[0]), int(parts[1])
+    except ValueError:
+        return (0, 0)
+
+
 def preflight(config: ClusterConfig) -> list[Check]:
     checks = [Check("root", os.geteuid() == 0, "running as root" if os.geteuid() == 0 else "not root",
                     "run netlab with sudo")]
@@ -52,6 +60,9 @@ def preflight(config: ClusterConfig) -> list[Check]:
     checks.append(Check("bridge netfilter", os.path.exists("/proc/sys/net/bridge/bridge-nf-call-iptables"),
                         "br_netfilter loaded" if os.path.exists("/proc/sys/net/bridge") else "br_netfilter missing",
                         "sudo modprobe br_netfilter"))
+    kernel = _kernel_version()
+    checks.append(Check("pod confinement", kernel >= (5, 12), f"kernel {os.uname().release}",
+                        "pods need Linux 5.12 or later (mount_setattr, for their read-only view of the host)"))
     conflicts = cidr_conflicts(config) if os.geteuid() == 0 else []
     checks.append(Check("address plan", not conflicts, "; ".join(conflicts) or
                         f"{', '.join(config.lab_cidrs())} free on this host",
