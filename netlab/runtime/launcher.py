@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import ctypes
 import errno
-import gc
 import json
 import os
 import selectors
@@ -324,8 +323,6 @@ class Launcher:
         """Fork every container first, then wait for each to lead its own session: the children start up
         side by side instead of one after another."""
         forked: list[tuple[dict[str, Any], int, int] | dict[str, Any]] = []
-        # The children's collector must not walk (and so copy) every object they share with the launcher.
-        gc.freeze()
         for req in reqs:
             problem = _validate_start(req)
             if problem:
