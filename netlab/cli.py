@@ -404,7 +404,7 @@ def _get_pod(client: Client, pod: str, namespace: str) -> dict:
 @click.option("-c", "--container", default=None,
               help="Accepted for kubectl compatibility: containers share the pod's network.")
 @click.option("-i", "--stdin", "interactive", is_flag=True, help="Accepted for kubectl compatibility.")
-@click.option("-t", "--tty", is_flag=True, help="Accepted for kubectl compatibility.")
+@click.option("-t", "--tty", is_flag=True, help="Give the command a terminal of its own (when stdin is one).")
 @click.pass_context
 def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], namespace: str, container: str | None,
           interactive: bool, tty: bool) -> None:
@@ -420,7 +420,7 @@ def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], namespace: str
         raise Fail(f"container {container} is not valid for pod {pod}")
     extra = {"TERM": os.environ["TERM"]} if tty and "TERM" in os.environ else {}
     try:
-        code = podexec.exec_in(_cluster(ctx), namespace, pod, container, list(command), extra)
+        code = podexec.exec_in(_cluster(ctx), namespace, pod, container, list(command), extra, tty)
     except (podexec.ExecError, OSError) as e:
         raise Fail(str(e)) from e
     sys.exit(code)
@@ -494,7 +494,8 @@ def run(ctx: click.Context, name: str, command: tuple[str, ...], image: str, nam
             time.sleep(0.05)
         if attached:
             code = subprocess.call([sys.executable, "-m", "netlab.runtime.podexec", "--cluster", _cluster(ctx),
-                                    "--namespace", namespace, "--pod", name, "--container", name, "--", *command])
+                                    "--namespace", namespace, "--pod", name, "--container", name,
+                                    *(["--tty"] if tty else []), "--", *command])
         else:
             for chunk in client.stream(path + "/log"):
                 sys.stdout.buffer.write(chunk)

@@ -11,9 +11,15 @@ when the caller cannot exec itself (it must be single-threaded to join a mount n
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
+import pty
+import select
+import signal
 import sys
+import termios
+import tty
 from pathlib import Path
 
 from netlab import names
@@ -46,24 +52,86 @@ def target(cluster: str, namespace: str, pod: str, container: str) -> tuple[int,
 
 
 def exec_in(cluster: str, namespace: str, pod: str, container: str, argv: list[str],
-            extra_env: dict[str, str] | None = None) -> int:
-    """Run argv inside the container; its exit status. This process must be single-threaded."""
+            extra_env: dict[str, str] | None = None, tty: bool = False) -> int:
+    """Run argv inside the container; its exit status (128+N for signal N).
+
+    With tty (and a terminal on stdin) the command gets a terminal of the container's own /dev/pts,
+    relayed to ours, as `kubectl exec -t` does. This process must be single-threaded."""
     pid, profile, env = target(cluster, namespace, pod, container)
     env.update(extra_env or {})
     if profile is None:  # started unconfined (by an older netlab): its network namespace only
         os.execvpe("nsenter", ["nsenter", f"--target={pid}", "--net", "--", *argv], env)
-    return sandbox.run_in(pid, profile, argv, env)
+    sandbox.join(pid)
+    use_pty = tty and os.isatty(0)
+    child, master = pty.fork() if use_pty else (os.fork(), -1)
+    if child == 0:
+        _exec(profile, argv, env)
+    for sig in (signal.SIGINT, signal.SIGQUIT):  # the terminal's keys are for the command
+        signal.signal(sig, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: os.kill(child, signum))
+    if use_pty:
+        _relay(master)
+    _, status = os.waitpid(child, 0)
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
+
+
+def _exec(profile: Profile, argv: list[str], env: dict[str, str]) -> None:
+    """In the forked child: become the container's user and run argv; never returns."""
+    code = 126
+    try:
+        sandbox.drop_privileges(profile)
+        os.execvpe(argv[0], argv, env)
+    except OSError as e:
+        code = 127 if isinstance(e, FileNotFoundError) else 126
+        os.write(2, f"netlab exec: {argv[0]}: {e.strerror}\n".encode())
+    finally:
+        os._exit(code)
+
+
+def _relay(master: int) -> None:
+    """Copy our terminal to the command's and back (raw mode, window size) until it closes."""
+    def resize(*_: object) -> None:
+        fcntl.ioctl(master, termios.TIOCSWINSZ, fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8))
+
+    saved = termios.tcgetattr(0)
+    resize()
+    signal.signal(signal.SIGWINCH, resize)
+    tty.setraw(0)
+    try:
+        while True:
+            try:
+                ready, _, _ = select.select([0, master], [], [])
+            except InterruptedError:
+                continue
+            if master in ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: the command's side is closed
+                    return
+                if not data:
+                    return
+                os.write(1, data)
+            if 0 in ready:
+                data = os.read(0, 65536)
+                if not data:
+                    return
+                os.write(master, data)
+    finally:
+        termios.tcsetattr(0, termios.TCSAFLUSH, saved)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="netlab.runtime.podexec")
     for opt in ("--cluster", "--namespace", "--pod", "--container"):
         parser.add_argument(opt, required=True)
+    parser.add_argument("--tty", action="store_true", help="give the command a terminal")
     parser.add_argument("command", nargs="+")
     args = parser.parse_args(argv)
-    extra = {"TERM": os.environ["TERM"]} if "TERM" in os.environ else {}
+    extra = {"TERM": os.environ["TERM"]} if args.tty and "TERM" in os.environ else {}
     try:
-        return exec_in(args.cluster, args.namespace, args.pod, args.container, args.command, extra)
+        return exec_in(args.cluster, args.namespace, args.pod, args.container, args.command, extra, args.tty)
     except (ExecError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

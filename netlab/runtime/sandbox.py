@@ -21,7 +21,7 @@ The mount namespace lives as long as its container (no pinning), so it survives 
 - hostPath volumes (Profile.mounts) are bound last, read-only or not as asked.
 Each container is PID 1 of a PID namespace of its own (the launcher forks it there, see
 :func:`pid_namespace_for_child`), with a /proc to match: it cannot see or signal the host's processes.
-`netlab exec` enters the same namespaces with :func:`run_in` and gets the same identity.
+`netlab exec` enters the same namespaces with :func:`join` and gets the same identity.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import signal
 import stat
 import sys
 from collections.abc import Iterator
@@ -280,13 +279,12 @@ def drop_privileges(profile: Profile) -> None:
         _prctl(PR_SET_NO_NEW_PRIVS, 1)
 
 
-def run_in(pid: int, profile: Profile, argv: list[str], env: dict[str, str]) -> int:
-    """Run argv in a running container (PID 1 of its namespaces is pid) with its identity, for
-    `netlab exec`; returns its exit status (128+N for a signal).
+def join(pid: int) -> None:
+    """Join a running container's network, PID and mount namespaces (pid: its PID 1, as the host sees it).
 
-    Joins the container's network, PID and mount namespaces; a PID namespace is entered only by
-    children, so the command runs in a forked child while this process waits, passing on signals.
-    The caller must be single-threaded (setns of a mount namespace requires it)."""
+    A PID namespace is entered only by children: fork, then :func:`drop_privileges` and exec in the
+    child (netlab.runtime.podexec does). The caller must be single-threaded (setns of a mount namespace
+    requires it)."""
     fds = [(os.open(f"/proc/{pid}/ns/{ns}", os.O_RDONLY | os.O_CLOEXEC), flag)
            for ns, flag in (("net", CLONE_NEWNET), ("pid", CLONE_NEWPID), ("mnt", CLONE_NEWNS))]
     try:
@@ -296,21 +294,3 @@ def run_in(pid: int, profile: Profile, argv: list[str], env: dict[str, str]) -> 
         for fd, _ in fds:
             os.close(fd)
     os.chdir("/")
-    child = os.fork()
-    if child == 0:
-        code = 126
-        try:
-            drop_privileges(profile)
-            os.execvpe(argv[0], argv, env)
-        except OSError as e:
-            code = 127 if isinstance(e, FileNotFoundError) else 126
-            os.write(2, f"netlab exec: {argv[0]}: {e.strerror}\n".encode())
-        finally:
-            os._exit(code)
-    for sig in (signal.SIGINT, signal.SIGQUIT):  # the terminal's keys reach the command itself
-        signal.signal(sig, signal.SIG_IGN)
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda signum, frame: os.kill(child, signum))
-    _, status = os.waitpid(child, 0)
-    code = os.waitstatus_to_exitcode(status)
-    return 128 - code if code < 0 else code

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import stat
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 from conftest import echo_answer, wait_for
@@ -205,6 +209,10 @@ def test_security_context_is_honoured(lab) -> None:
     user_ip = lab.pod_ip(f"{c}-user")  # a non-root container binds port 80, as with containerd 2
     assert echo_answer(lab.curl(None, f"http://{user_ip}/").stdout)["pod"] == f"{c}-user"
 
+    # -t: a terminal of the container's own /dev/pts, and the command's exit status
+    out, code = _exec_with_terminal(lab, f"{c}-user", "tty; id -u; exit 4")
+    assert "/dev/pts/0" in out and "1234" in out and code == 4, (out, code)
+
     status = _status(ex("minimal", "cat", "/proc/self/status").stdout)
     assert int(status["CapEff"], 16) == int(status["CapBnd"], 16) == cap_mask({"NET_BIND_SERVICE"})
     assert ex("minimal", "touch", "/tmp/x", check=False).returncode != 0  # readOnlyRootFilesystem
@@ -232,6 +240,30 @@ def test_security_context_is_honoured(lab) -> None:
     terminated = _pod(lab, f"{c}-nopath")["status"]["containerStatuses"][0]["state"]["terminated"]
     assert terminated["exitCode"] == 128
     assert "cannot set up the container" in lab.netlab("logs", f"{c}-nopath").stdout
+
+
+def _exec_with_terminal(lab, pod: str, script: str) -> tuple[str, int]:
+    """`netlab exec -it POD -- sh -c SCRIPT` on a terminal of ours: (what it printed, exit status)."""
+    argv = ["nsenter", f"--net=/run/netns/{lab.host_ns}", sys.executable, "-m", "netlab.cli", "--cluster",
+            lab.cluster, "exec", "-it", pod, "--", "sh", "-c", script]
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp(argv[0], argv)
+    out, deadline = b"", time.monotonic() + 20
+    try:
+        while time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # EIO: the command ended
+                    break
+                if not chunk:
+                    break
+                out += chunk
+    finally:
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+    return out.decode(errors="replace"), os.waitstatus_to_exitcode(status)
 
 
 def _echo_pid(cluster: str) -> int:
