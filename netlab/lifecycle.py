@@ -15,7 +15,7 @@ from netlab.client import Client
 from netlab.cluster.config import ClusterConfig, overlapping
 from netlab.kernel import netlink as nl
 from netlab.runtime import state as statemod
-from netlab.runtime.state import private_dir
+from netlab.runtime.files import private_dir
 
 REQUIRED_TOOLS = ("ip", "nft")
 OPTIONAL_TOOLS = ("curl", "dig", "tcpdump", "nginx")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from netlab.runtime.files import private_dir
 from netlab.runtime.launcher import LauncherClient, proc_start_time, write_atomic
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -87,13 +88,6 @@ def pod_dir(run_dir: Path, pod_key: str) -> Path:
     """The per-pod directory: ``<run_dir>/<ns>_<pod>``."""
     ns, _, name = pod_key.partition("/")
     return Path(run_dir) / f"{ns}_{name}"
-
-
-def _private_dir(path: Path) -> None:
-    """A directory only root may enter (logs, pidfiles and exit codes of containers)."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-    os.chmod(path.parent, 0o700)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -289,7 +283,7 @@ class Supervisor:
             return
         for c in cs:
             log, _, exitfile = self._files(c.spec)
-            _private_dir(log.parent)
+            private_dir(log.parent)  # logs, pidfiles, exit codes: root's only
             exitfile.unlink(missing_ok=True)
         try:
             results = self.launcher.start_many([self._request(c.spec) for c in cs])

@@ -10,6 +10,7 @@ from pathlib import Path
 from netlab import names
 from netlab.cluster.services import Allocation
 from netlab.cluster.workloads import PlacedPod
+from netlab.runtime.files import private_dir
 
 
 @dataclass
@@ -62,14 +63,6 @@ def load(cluster: str) -> State | None:
         return None
     except (ValueError, TypeError, KeyError) as e:
         raise CorruptState(f"{path}: {e}") from e
-
-
-def private_dir(path: Path) -> None:
-    """Make path (and a missing parent) a directory only root may enter: state holds Secrets."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for d in (path, path.parent):
-        if d.stat().st_mode & 0o077:
-            os.chmod(d, 0o700)
 
 
 def save(cluster: str, state: State) -> None:
