@@ -38,8 +38,11 @@ def pidfile(cluster: str, namespace: str, pod: str, container: str) -> Path:
     return pod_dir(Path(names.run_dir(cluster)) / "pods", f"{namespace}/{pod}") / f"{container}.pid"
 
 
-def target(cluster: str, namespace: str, pod: str, container: str) -> tuple[int, Profile | None, dict[str, str]]:
-    """(pid, profile, environment) of the running container; ExecError when it is not running."""
+def target(cluster: str, namespace: str, pod: str, container: str) -> tuple[int, Profile, dict[str, str]]:
+    """(pid, profile, environment) of the running container; ExecError when it is not running.
+
+    A pidfile without a profile (written before the supervisor saved it) gets Kubernetes' defaults:
+    never more than the container may have had."""
     try:
         data = json.loads(pidfile(cluster, namespace, pod, container).read_text())
     except (OSError, ValueError) as e:
@@ -48,7 +51,7 @@ def target(cluster: str, namespace: str, pod: str, container: str) -> tuple[int,
     if not isinstance(pid, int) or proc_start_time(pid) != data.get("start_time"):
         raise ExecError(f'container "{container}" in pod "{pod}" is not running')
     security = data.get("security")
-    return pid, Profile.from_dict(security) if security is not None else None, dict(data.get("env") or {})
+    return pid, Profile.from_dict(security) if security is not None else Profile(), dict(data.get("env") or {})
 
 
 def exec_in(cluster: str, namespace: str, pod: str, container: str, argv: list[str],
@@ -59,8 +62,6 @@ def exec_in(cluster: str, namespace: str, pod: str, container: str, argv: list[s
     relayed to ours, as `kubectl exec -t` does. This process must be single-threaded."""
     pid, profile, env = target(cluster, namespace, pod, container)
     env.update(extra_env or {})
-    if profile is None:  # started unconfined (by an older netlab): its network namespace only
-        os.execvpe("nsenter", ["nsenter", f"--target={pid}", "--net", "--", *argv], env)
     sandbox.join(pid)
     use_pty = tty and os.isatty(0)
     child, master = pty.fork() if use_pty else (os.fork(), -1)
