@@ -41,8 +41,8 @@ def pidfile(cluster: str, namespace: str, pod: str, container: str) -> Path:
 def target(cluster: str, namespace: str, pod: str, container: str) -> tuple[int, Profile, dict[str, str]]:
     """(pid, profile, environment) of the running container; ExecError when it is not running.
 
-    A pidfile without a profile (written before the supervisor saved it) gets Kubernetes' defaults:
-    never more than the container may have had."""
+    A pidfile without a profile (written before the supervisor saved one) gets Kubernetes' default
+    profile (root, containerd's capabilities), never the host's privileges."""
     try:
         data = json.loads(pidfile(cluster, namespace, pod, container).read_text())
     except (OSError, ValueError) as e:
