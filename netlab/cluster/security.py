@@ -15,6 +15,8 @@ Pure: the kernel side (namespaces, mounts, capabilities, uid) is netlab.runtime.
 - ``runAsNonRoot: true`` with uid 0 is refused with kubelet's CreateContainerConfigError messages.
 - ``allowPrivilegeEscalation: false`` sets no_new_privs; ``readOnlyRootFilesystem: true`` leaves no
   writable place but hostPath volumes (the host's files are read-only for every unprivileged pod).
+- ``hostPID``/``hostIPC`` keep the host's PID/IPC namespaces; otherwise each container gets its own
+  (Kubernetes shares the IPC namespace within a pod; netlab's containers rarely need that).
 - Accepted without effect: seccompProfile, appArmorProfile, seLinuxOptions, procMount (no such layers here).
 """
 
@@ -61,6 +63,9 @@ class Profile:
     no_new_privs: bool = False
     privileged: bool = False
     read_only_root: bool = False  # readOnlyRootFilesystem: /tmp, /var/tmp and /run are read-only too
+    host_pid: bool = False  # hostPID: the host's PID namespace instead of one of its own
+    host_ipc: bool = False  # hostIPC: the host's System V IPC and POSIX message queues
+    hostname: str = ""  # the UTS namespace's host name (the pod's); "" keeps the host's (and its UTS namespace)
     # (host path, container path, read-only, create the host directory if missing): hostPath volumes,
     # bind-mounted after the host is hidden
     mounts: tuple[tuple[str, str, bool, bool], ...] = field(default_factory=tuple)
@@ -72,6 +77,7 @@ class Profile:
     def to_dict(self) -> dict[str, Any]:
         return {"uid": self.uid, "gid": self.gid, "groups": list(self.groups), "caps": sorted(self.caps),
                 "noNewPrivs": self.no_new_privs, "privileged": self.privileged, "readOnlyRoot": self.read_only_root,
+                "hostPID": self.host_pid, "hostIPC": self.host_ipc, "hostname": self.hostname,
                 "mounts": [list(m) for m in self.mounts]}
 
     @staticmethod
@@ -80,6 +86,7 @@ class Profile:
             uid=int(d.get("uid", 0)), gid=int(d.get("gid", 0)), groups=tuple(int(g) for g in d.get("groups") or ()),
             caps=frozenset(str(c) for c in d.get("caps", DEFAULT_CAPS)), no_new_privs=bool(d.get("noNewPrivs")),
             privileged=bool(d.get("privileged")), read_only_root=bool(d.get("readOnlyRoot")),
+            host_pid=bool(d.get("hostPID")), host_ipc=bool(d.get("hostIPC")), hostname=str(d.get("hostname") or ""),
             mounts=tuple((str(s), str(t), bool(ro), bool(create)) for s, t, ro, create in d.get("mounts") or ()),
         )
 
@@ -176,10 +183,12 @@ def host_path_mounts(pod_spec: dict[str, Any], container: dict[str, Any]) -> tup
 
 
 def profile(pod_spec: dict[str, Any], container: dict[str, Any], pod_label: str,
-            lookup_user: Callable[[int], tuple[int, list[int]] | None] = lambda uid: None) -> Profile:
+            lookup_user: Callable[[int], tuple[int, list[int]] | None] = lambda uid: None,
+            hostname: str = "") -> Profile:
     """The container's Profile; ConfigError when kubelet would refuse to create it.
 
-    pod_label names the pod in messages as kubelet does (``name_namespace(uid)``); lookup_user(uid)
+    pod_label names the pod in messages as kubelet does (``name_namespace(uid)``); hostname is the
+    pod's (``spec.hostname`` or its name; the host's with ``hostNetwork``); lookup_user(uid)
     returns (primary gid, supplementary gids) from the image's (here: the host's) user database."""
     pod_sc = pod_spec.get("securityContext") or {}
     sc = container.get("securityContext") or {}
@@ -209,4 +218,6 @@ def profile(pod_spec: dict[str, Any], container: dict[str, Any], pod_label: str,
         no_new_privs=escalation is False and not privileged, privileged=privileged,
         read_only_root=bool(sc.get("readOnlyRootFilesystem")),
         mounts=host_path_mounts(pod_spec, container),
+        host_pid=bool(pod_spec.get("hostPID")), host_ipc=bool(pod_spec.get("hostIPC")),
+        hostname="" if pod_spec.get("hostNetwork") else hostname[:63].rstrip("-."),  # as kubelet truncates
     )

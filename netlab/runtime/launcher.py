@@ -337,7 +337,8 @@ class Launcher:
             # Block signals across fork so none reaches the child before it resets the launcher's handlers.
             old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _CHILD_SIGNALS)
             ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
-            own_pids = req.get("security") is not None  # a confined container is PID 1 of its own namespace
+            # a confined container is PID 1 of its own namespace (unless hostPID)
+            own_pids = req.get("security") is not None and not req["security"].get("hostPID")
             try:
                 with sandbox.pid_namespace_for_child() if own_pids else contextlib.nullcontext():
                     pid = os.fork()

@@ -19,7 +19,8 @@ The mount namespace lives as long as its container (no pinning), so it survives 
   urandom, tty and a private devpts, and the kernel knobs in /proc are read-only or masked (containerd's
   masked and read-only paths), so writing to the host, raw disks or core_pattern is not possible.
 - hostPath volumes (Profile.mounts) are bound last, read-only or not as asked.
-Each container is PID 1 of a PID namespace of its own (the launcher forks it there, see
+Each container also has IPC and UTS namespaces of its own (host name: the pod's), and is PID 1 of a
+PID namespace of its own (the launcher forks it there, see
 :func:`pid_namespace_for_child`), with a /proc to match: it cannot see or signal the host's processes.
 `netlab exec` enters the same namespaces with :func:`join` and gets the same identity.
 """
@@ -37,6 +38,8 @@ from netlab.cluster.security import CAP_NUMBER, Profile, cap_mask
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUTS = 0x04000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 MS_REMOUNT, MS_BIND, MS_REC, MS_SLAVE = 0x20, 0x1000, 0x4000, 0x80000
@@ -207,7 +210,11 @@ def confine(netns: str | None, profile: Profile) -> None:
     if netns:
         _setns(f"/run/netns/{netns}", CLONE_NEWNET)
         _pod_sysctls()
-    _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    flags = CLONE_NEWNS | (0 if profile.host_ipc else CLONE_NEWIPC) | (CLONE_NEWUTS if profile.hostname else 0)
+    _check(_libc.unshare(flags), "unshare")
+    if profile.hostname:
+        name = profile.hostname.encode()
+        _check(_libc.sethostname(name, len(name)), "sethostname")
     _mount(None, "/", None, MS_REC | MS_SLAVE)
     if os.getpid() == 1:  # in a PID namespace of its own: a /proc that shows only it
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -280,13 +287,14 @@ def drop_privileges(profile: Profile) -> None:
 
 
 def join(pid: int) -> None:
-    """Join a running container's network, PID and mount namespaces (pid: its PID 1, as the host sees it).
+    """Join a running container's network, IPC, UTS, PID and mount namespaces (pid: its PID 1, as the host sees it).
 
     A PID namespace is entered only by children: fork, then :func:`drop_privileges` and exec in the
     child (netlab.runtime.podexec does). The caller must be single-threaded (setns of a mount namespace
     requires it)."""
     fds = [(os.open(f"/proc/{pid}/ns/{ns}", os.O_RDONLY | os.O_CLOEXEC), flag)
-           for ns, flag in (("net", CLONE_NEWNET), ("pid", CLONE_NEWPID), ("mnt", CLONE_NEWNS))]
+           for ns, flag in (("net", CLONE_NEWNET), ("ipc", CLONE_NEWIPC), ("uts", CLONE_NEWUTS),
+                            ("pid", CLONE_NEWPID), ("mnt", CLONE_NEWNS))]
     try:
         for fd, flag in fds:
             _check(_libc.setns(fd, flag), f"setns {flag:#x}")

@@ -100,6 +100,10 @@ def test_a_default_pod_cannot_escape(lab) -> None:
     assert status["CapEff"] == status["CapPrm"] == status["CapBnd"] == default, status
     assert status["CapInh"] == status["CapAmb"] == "0" * 16
     assert status["NoNewPrivs"] == "0"
+    # its own host name and IPC namespace, as a Kubernetes pod
+    assert lab.netlab("exec", pod, "--", "hostname").stdout.strip() == pod
+    own_ipc = lab.netlab("exec", pod, "--", "readlink", "/proc/self/ns/ipc").stdout.strip()
+    assert own_ipc and own_ipc != os.readlink("/proc/self/ns/ipc")
     # exec gets the container's capabilities too, and the pod's own resolv.conf as before
     exec_status = _status(lab.netlab("exec", pod, "--", "cat", "/proc/self/status").stdout)
     assert exec_status["CapEff"] == default

@@ -105,3 +105,15 @@ def test_host_path_volume_mounts_and_round_trip() -> None:
     p = profile(spec, container, LABEL)
     assert p.mounts == (("/srv/v", "/data", True, False), ("/srv/w", "/w", False, True))
     assert Profile.from_dict(p.to_dict()) == p
+
+
+def test_host_namespaces_and_hostname() -> None:
+    container = {"name": "c"}
+    p = profile({"containers": [container]}, container, LABEL, hostname="web-0")
+    assert (p.hostname, p.host_pid, p.host_ipc) == ("web-0", False, False)
+    long = profile({"containers": [container]}, container, LABEL, hostname="a" * 62 + "-b")
+    assert long.hostname == "a" * 62  # 63 characters at most, no trailing dash (kubelet)
+    host = profile({"containers": [container], "hostNetwork": True, "hostPID": True, "hostIPC": True},
+                   container, LABEL, hostname="web-0")
+    assert (host.hostname, host.host_pid, host.host_ipc) == ("", True, True)
+    assert Profile.from_dict(host.to_dict()) == host
