@@ -66,6 +66,7 @@ class Profile:
     host_pid: bool = False  # hostPID: the host's PID namespace instead of one of its own
     host_ipc: bool = False  # hostIPC: the host's System V IPC and POSIX message queues
     hostname: str = ""  # the UTS namespace's host name (the pod's); "" keeps the host's (and its UTS namespace)
+    hosts: str = ""  # /etc/hosts as kubelet writes it; "" keeps the host's
     # (host path, container path, read-only, create the host directory if missing): hostPath volumes,
     # bind-mounted after the host is hidden
     mounts: tuple[tuple[str, str, bool, bool], ...] = field(default_factory=tuple)
@@ -77,7 +78,7 @@ class Profile:
     def to_dict(self) -> dict[str, Any]:
         return {"uid": self.uid, "gid": self.gid, "groups": list(self.groups), "caps": sorted(self.caps),
                 "noNewPrivs": self.no_new_privs, "privileged": self.privileged, "readOnlyRoot": self.read_only_root,
-                "hostPID": self.host_pid, "hostIPC": self.host_ipc, "hostname": self.hostname,
+                "hostPID": self.host_pid, "hostIPC": self.host_ipc, "hostname": self.hostname, "hosts": self.hosts,
                 "mounts": [list(m) for m in self.mounts]}
 
     @staticmethod
@@ -87,6 +88,7 @@ class Profile:
             caps=frozenset(str(c) for c in d.get("caps", DEFAULT_CAPS)), no_new_privs=bool(d.get("noNewPrivs")),
             privileged=bool(d.get("privileged")), read_only_root=bool(d.get("readOnlyRoot")),
             host_pid=bool(d.get("hostPID")), host_ipc=bool(d.get("hostIPC")), hostname=str(d.get("hostname") or ""),
+            hosts=str(d.get("hosts") or ""),
             mounts=tuple((str(s), str(t), bool(ro), bool(create)) for s, t, ro, create in d.get("mounts") or ()),
         )
 
@@ -184,7 +186,7 @@ def host_path_mounts(pod_spec: dict[str, Any], container: dict[str, Any]) -> tup
 
 def profile(pod_spec: dict[str, Any], container: dict[str, Any], pod_label: str,
             lookup_user: Callable[[int], tuple[int, list[int]] | None] = lambda uid: None,
-            hostname: str = "") -> Profile:
+            hostname: str = "", pod_ip: str = "") -> Profile:
     """The container's Profile; ConfigError when kubelet would refuse to create it.
 
     pod_label names the pod in messages as kubelet does (``name_namespace(uid)``); hostname is the
@@ -213,11 +215,27 @@ def profile(pod_spec: dict[str, Any], container: dict[str, Any], pod_label: str,
         groups.add(pod_sc["fsGroup"])
     privileged = bool(sc.get("privileged"))
     escalation = sc.get("allowPrivilegeEscalation")
+    host_network = bool(pod_spec.get("hostNetwork"))
+    hostname = hostname[:63].rstrip("-.")  # as kubelet truncates it
     return Profile(
         uid=uid, gid=gid, groups=tuple(sorted(groups)), caps=capabilities(sc),
         no_new_privs=escalation is False and not privileged, privileged=privileged,
         read_only_root=bool(sc.get("readOnlyRootFilesystem")),
         mounts=host_path_mounts(pod_spec, container),
         host_pid=bool(pod_spec.get("hostPID")), host_ipc=bool(pod_spec.get("hostIPC")),
-        hostname="" if pod_spec.get("hostNetwork") else hostname[:63].rstrip("-."),  # as kubelet truncates
+        hostname="" if host_network else hostname,
+        hosts="" if host_network or not pod_ip else hosts_file(pod_ip, hostname, pod_spec.get("hostAliases") or []),
     )
+
+
+def hosts_file(pod_ip: str, hostname: str, host_aliases: list[dict[str, Any]]) -> str:
+    """The pod's /etc/hosts as kubelet writes it: localhost, the pod's own name, then hostAliases."""
+    lines = ["# Kubernetes-managed hosts file.", "127.0.0.1\tlocalhost",
+             "::1\tlocalhost ip6-localhost ip6-loopback", "fe00::0\tip6-localnet", "fe00::0\tip6-mcastprefix",
+             "fe00::1\tip6-allnodes", "fe00::2\tip6-allrouters"]
+    if hostname:
+        lines.append(f"{pod_ip}\t{hostname}")
+    if host_aliases:
+        lines += ["", "# Entries added by HostAliases."]
+        lines += [f"{a.get('ip', '')}\t" + "\t".join(a.get("hostnames") or []) for a in host_aliases]
+    return "\n".join(lines) + "\n"

@@ -10,7 +10,8 @@ The mount namespace lives as long as its container (no pinning), so it survives 
 - "/" becomes a recursive slave first (as `ip netns exec` does): nothing propagates back to the host,
   while the host's unmounts (e.g. `ip netns delete`) still propagate in.
 - /sys is a fresh sysfs of the pod's network namespace; /etc/netns/<netns>/* are bound over /etc/*
-  (both as `ip netns exec` does, so resolv.conf applies).
+  (both as `ip netns exec` does, so resolv.conf applies); /etc/hosts names the pod, as kubelet's does
+  (so the pod's own host name resolves without DNS).
 - netlab's and the host's private places (/run with every socket in it, /var/lib/netlab, /etc/netns,
   /root, /home, /tmp, /var/tmp, /etc/ssh) are covered by empty tmpfs; password hashes by /dev/null.
   Leaving out the host's files altogether would need a root file system per image, which netlab,
@@ -54,6 +55,7 @@ LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 HIDDEN_DIRS = ("/run", "/var/lib/netlab", "/etc/netns", "/root", "/home", "/tmp", "/var/tmp", "/etc/ssh")
 HIDDEN_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-")
+POD_HOSTS = "/run/pod/hosts"
 WRITABLE = ("/run", "/tmp", "/var/tmp")  # tmpfs that stay writable on the otherwise read-only host
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
@@ -235,6 +237,12 @@ def confine(netns: str | None, profile: Profile) -> None:
             os.makedirs(src, mode=0o755, exist_ok=True)
         binds.append((os.open(src, os.O_PATH | os.O_CLOEXEC), dst, readonly))
     _hide()
+    if profile.hosts:  # kubelet's /etc/hosts, kept in the container's own /run
+        os.makedirs(os.path.dirname(POD_HOSTS), exist_ok=True)
+        with open(POD_HOSTS, "w") as f:
+            f.write(profile.hosts)
+        os.chmod(POD_HOSTS, 0o644)
+        binds.append((os.open(POD_HOSTS, os.O_PATH | os.O_CLOEXEC), "/etc/hosts", True))
     if not profile.privileged:
         for fd, dst, _ in binds:  # mount points must exist before the host turns read-only
             _ensure_target(dst, like_dir=stat.S_ISDIR(os.fstat(fd).st_mode))

@@ -73,7 +73,7 @@ def container_specs(pod: PlacedPod, node_ip: str) -> list[ContainerSpec]:
         ports = [(p["containerPort"], p.get("protocol", "TCP")) for p in c.get("ports") or []] or [(80, "TCP")]
         try:
             security, config_error = security_profile(pod.spec, c, f"{pod.name}_{pod.namespace}({pod.uid})",
-                                                     host_user, env["HOSTNAME"]), None
+                                                     host_user, env["HOSTNAME"], pod.ip), None
         except ConfigError as e:
             security, config_error = None, str(e)
         out.append(ContainerSpec(

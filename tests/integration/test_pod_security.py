@@ -102,6 +102,7 @@ def test_a_default_pod_cannot_escape(lab) -> None:
     assert status["NoNewPrivs"] == "0"
     # its own host name and IPC namespace, as a Kubernetes pod
     assert lab.netlab("exec", pod, "--", "hostname").stdout.strip() == pod
+    assert lab.netlab("exec", pod, "--", "getent", "hosts", pod).stdout.split()[0] == lab.pod_ip(pod)
     own_ipc = lab.netlab("exec", pod, "--", "readlink", "/proc/self/ns/ipc").stdout.strip()
     assert own_ipc and own_ipc != os.readlink("/proc/self/ns/ipc")
     # exec gets the container's capabilities too, and the pod's own resolv.conf as before

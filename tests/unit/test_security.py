@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from netlab.cluster.security import CAPABILITIES, DEFAULT_CAPS, ConfigError, Profile, cap_mask, problems, profile
+from netlab.cluster.security import (
+    CAPABILITIES,
+    DEFAULT_CAPS,
+    ConfigError,
+    Profile,
+    cap_mask,
+    hosts_file,
+    problems,
+    profile,
+)
 
 LABEL = "p_default(uid)"
 
@@ -117,3 +126,16 @@ def test_host_namespaces_and_hostname() -> None:
                    container, LABEL, hostname="web-0")
     assert (host.hostname, host.host_pid, host.host_ipc) == ("", True, True)
     assert Profile.from_dict(host.to_dict()) == host
+
+
+def test_hosts_file_as_kubelet_writes_it() -> None:
+    text = hosts_file("10.244.1.5", "web-0", [{"ip": "192.0.2.9", "hostnames": ["foo.local", "bar.local"]}])
+    lines = text.splitlines()
+    assert lines[0] == "# Kubernetes-managed hosts file." and "127.0.0.1\tlocalhost" in lines
+    assert "10.244.1.5\tweb-0" in lines
+    assert lines[-2:] == ["# Entries added by HostAliases.", "192.0.2.9\tfoo.local\tbar.local"]
+    container = {"name": "c"}
+    assert "10.244.1.5\tweb-0" in profile({"containers": [container]}, container, LABEL, hostname="web-0",
+                                           pod_ip="10.244.1.5").hosts
+    assert profile({"containers": [container], "hostNetwork": True}, container, LABEL, hostname="web-0",
+                   pod_ip="10.244.1.5").hosts == ""
