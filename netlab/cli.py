@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from netlab import names, resources
+from netlab import resources
 from netlab.client import APPLY_PATH, ApiFailure, ApiUnavailable, Client
 
 if TYPE_CHECKING:
@@ -481,12 +481,11 @@ def _service_dns_names(svc: dict, domain: str = "cluster.local") -> list[str]:
     return out
 
 
-def _pod_netns(client: Client, pod: str, namespace: str) -> str:
+def _get_pod(client: Client, pod: str, namespace: str) -> dict:
     try:
-        client.get(f"/api/v1/namespaces/{namespace}/pods/{pod}")
+        return client.get(f"/api/v1/namespaces/{namespace}/pods/{pod}")
     except ApiFailure as e:
         raise Fail(f"({e.status.get('reason')}) {e}") from e
-    return names.pod_netns(namespace, pod)
 
 
 @main.command(name="exec", context_settings={"ignore_unknown_options": True})
@@ -496,14 +495,26 @@ def _pod_netns(client: Client, pod: str, namespace: str) -> str:
 @click.option("-c", "--container", default=None,
               help="Accepted for kubectl compatibility: containers share the pod's network.")
 @click.option("-i", "--stdin", "interactive", is_flag=True, help="Accepted for kubectl compatibility.")
-@click.option("-t", "--tty", is_flag=True, help="Accepted for kubectl compatibility.")
+@click.option("-t", "--tty", is_flag=True, help="Give the command a terminal of its own (when stdin is one).")
 @click.pass_context
 def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], namespace: str, container: str | None,
           interactive: bool, tty: bool) -> None:
-    """Run COMMAND in POD's network namespace, with its resolv.conf (as `ip netns exec` does)."""
-    netns = _pod_netns(_client(ctx), pod, namespace)
-    argv = ["ip", "netns", "exec", netns, *command]
-    os.execvp(argv[0], argv)
+    """Run COMMAND inside a container of POD (the first one unless -c): in its network, PID and mount
+    namespaces, as its user, with its capabilities and environment (as `kubectl exec` does)."""
+    from netlab.runtime import podexec
+
+    obj = _get_pod(_client(ctx), pod, namespace)
+    names_ = [c["name"] for c in obj["spec"].get("containers", [])]
+    container = container or (obj["metadata"].get("annotations") or {}).get(
+        "kubectl.kubernetes.io/default-container") or (names_[0] if names_ else "")
+    if container not in names_:
+        raise Fail(f"container {container} is not valid for pod {pod}")
+    extra = {"TERM": os.environ["TERM"]} if tty and "TERM" in os.environ else {}
+    try:
+        code = podexec.exec_in(_cluster(ctx), namespace, pod, container, list(command), extra, tty)
+    except (podexec.ExecError, OSError) as e:
+        raise Fail(str(e)) from e
+    sys.exit(code)
 
 
 @main.command()
@@ -573,7 +584,9 @@ def run(ctx: click.Context, name: str, command: tuple[str, ...], image: str, nam
                 raise Fail(f"pod {name} did not reach {'/'.join(done)} within {timeout:.0f}s (phase {phase})")
             time.sleep(0.05)
         if attached:
-            code = subprocess.call(["ip", "netns", "exec", names.pod_netns(namespace, name), *command])
+            code = subprocess.call([sys.executable, "-m", "netlab.runtime.podexec", "--cluster", _cluster(ctx),
+                                    "--namespace", namespace, "--pod", name, "--container", name,
+                                    *(["--tty"] if tty else []), "--", *command])
         else:
             for chunk in client.stream(path + "/log"):
                 sys.stdout.buffer.write(chunk)

@@ -15,6 +15,7 @@ from netlab.client import Client
 from netlab.cluster.config import ClusterConfig, overlapping
 from netlab.kernel import netlink as nl
 from netlab.runtime import state as statemod
+from netlab.runtime.files import private_dir
 
 REQUIRED_TOOLS = ("ip", "nft")
 OPTIONAL_TOOLS = ("curl", "dig", "tcpdump", "nginx")
@@ -41,6 +42,14 @@ def cidr_conflicts(config: ClusterConfig) -> list[str]:
             for cidr, route in overlapping(config.lab_cidrs(), host_routes_outside(config))]
 
 
+def _kernel_version() -> tuple[int, int]:
+    parts = (os.uname().release.split("-")[0].split(".") + ["0"])[:2]
+    try:
+        return int(parts[0]), int(parts[1])
+    except ValueError:
+        return (0, 0)
+
+
 def preflight(config: ClusterConfig) -> list[Check]:
     checks = [Check("root", os.geteuid() == 0, "running as root" if os.geteuid() == 0 else "not root",
                     "run netlab with sudo")]
@@ -51,6 +60,9 @@ def preflight(config: ClusterConfig) -> list[Check]:
     checks.append(Check("bridge netfilter", os.path.exists("/proc/sys/net/bridge/bridge-nf-call-iptables"),
                         "br_netfilter loaded" if os.path.exists("/proc/sys/net/bridge") else "br_netfilter missing",
                         "sudo modprobe br_netfilter"))
+    kernel = _kernel_version()
+    checks.append(Check("pod confinement", kernel >= (5, 12), f"kernel {os.uname().release}",
+                        "pods need Linux 5.12 or later (mount_setattr, for their read-only view of the host)"))
     conflicts = cidr_conflicts(config) if os.geteuid() == 0 else []
     checks.append(Check("address plan", not conflicts, "; ".join(conflicts) or
                         f"{', '.join(config.lab_cidrs())} free on this host",
@@ -99,12 +111,12 @@ def start_controller(cluster: str, timeout: float = 30.0) -> int:
     if pid and client.alive():
         return pid
     run = Path(names.run_dir(cluster))
-    run.mkdir(parents=True, exist_ok=True)
-    os.chmod(run, 0o700)
-    with open(run / "controller.log", "ab") as logf:
+    private_dir(run)
+    with open(os.open(run / "controller.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as logf:
+        # umask 077: whatever the controller and its helpers write (state, DNS views, logs) is root's only
         proc = subprocess.Popen(
             [sys.executable, "-m", "netlab.runtime.controller", "--cluster", cluster],
-            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True,
+            stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True, umask=0o077,
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -37,6 +37,8 @@ def dns_objects(config: ClusterConfig, python: str, view_path: str) -> list[dict
         ],
         "readinessProbe": {"tcpSocket": {"port": 53}, "periodSeconds": 1, "timeoutSeconds": 1,
                            "successThreshold": 1, "failureThreshold": 3},
+        # the pod's mount namespace hides netlab's run directory; the view comes in as CoreDNS's Corefile does
+        "volumeMounts": [{"name": "view", "mountPath": os.path.dirname(view_path), "readOnly": True}],
     }
     deployment = {
         "apiVersion": "apps/v1", "kind": "Deployment",
@@ -48,6 +50,8 @@ def dns_objects(config: ClusterConfig, python: str, view_path: str) -> list[dict
                 "metadata": {"labels": dict(DNS_LABELS)},
                 "spec": {
                     "containers": [container],
+                    "volumes": [{"name": "view", "hostPath": {"path": os.path.dirname(view_path),
+                                                              "type": "DirectoryOrCreate"}}],
                     "tolerations": [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists"}],
                 },
             },
@@ -181,12 +185,14 @@ def ingress_wanted(objects: list[dict], enabled: bool) -> bool:
 
 def ingress_objects(nginx_argv: list[str]) -> list[dict]:
     labels = {**INGRESS_LABELS, ADDON_LABEL: "Reconcile"}
+    prefix = nginx_argv[nginx_argv.index("-p") + 1]  # nginx's directory: configuration, certificates, pid, temp
     container = {
         "name": "controller",
         "image": "registry.k8s.io/ingress-nginx/controller (netlab: Debian nginx)",
         "command": nginx_argv,
         "ports": [{"name": "http", "containerPort": 80}, {"name": "https", "containerPort": 443}],
         "readinessProbe": {"tcpSocket": {"port": 80}, "periodSeconds": 1, "failureThreshold": 3},
+        "volumeMounts": [{"name": "nginx", "mountPath": prefix}],
     }
     return [
         {"apiVersion": "v1", "kind": "Namespace",
@@ -199,7 +205,9 @@ def ingress_objects(nginx_argv: list[str]) -> list[dict]:
          "metadata": {"name": "ingress-nginx-controller", "namespace": INGRESS_NAMESPACE, "labels": labels},
          "spec": {"replicas": 1, "selector": {"matchLabels": dict(INGRESS_LABELS)},
                   "template": {"metadata": {"labels": dict(INGRESS_LABELS)},
-                               "spec": {"containers": [container]}}}},
+                               "spec": {"containers": [container],
+                                        "volumes": [{"name": "nginx", "hostPath": {"path": prefix,
+                                                                                   "type": "DirectoryOrCreate"}}]}}}},
         {"apiVersion": "v1", "kind": "Service",
          "metadata": {"name": "ingress-nginx-controller", "namespace": INGRESS_NAMESPACE, "labels": labels},
          "spec": {"type": "LoadBalancer", "selector": dict(INGRESS_LABELS),

@@ -27,8 +27,8 @@ def record_intent(cluster: str, netns_names: list[str]) -> None:
     if not netns_names:
         return
     path = journal_path(cluster)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the state directory: root's only
+    with open(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a") as f:
         f.write("".join(n + "\n" for n in netns_names))
 
 

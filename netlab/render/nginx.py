@@ -79,8 +79,8 @@ class RenderedConfig:
     notes: dict[str, list[str]] = field(default_factory=dict)  # "ns/name" -> notes for describe ingress
 
     def file_mode(self, path: str) -> int:
-        """Permissions for a rendered file: private keys are readable by their owner only."""
-        return 0o600 if path.endswith(".key") else 0o644
+        """Permissions for a rendered file: root's only (nginx's master, running as root, reads them all)."""
+        return 0o600
 
 
 @dataclass(frozen=True)

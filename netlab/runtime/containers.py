@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from netlab.runtime import phases
+from netlab.runtime.files import private_dir
 from netlab.runtime.launcher import LauncherClient, proc_start_time, write_atomic
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -43,6 +44,9 @@ class ContainerSpec:
     identity: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     restart_policy: str = "Always"  # Always | OnFailure | Never
+    security: dict[str, Any] | None = None  # a netlab.cluster.security.Profile as a dict; None: not confined
+    config_error: str | None = None  # kubelet would not create it (CreateContainerConfigError): never started
+    working_dir: str | None = None
 
 
 @dataclass
@@ -55,13 +59,14 @@ class ContainerStatus:
     started_at: float | None  # wall clock
     finished_at: float | None  # wall clock, of the last termination
     pid: int | None
+    message: str = ""  # why it is waiting, when kubelet would say
 
 
 @dataclass
 class Event:
     pod_key: str
     container: str
-    reason: str  # Started | Exited | BackOff | Killing
+    reason: str  # Started | Exited | BackOff | Killing | Failed
     message: str
 
 
@@ -70,6 +75,7 @@ class _Container:
     spec: ContainerSpec
     state: str = "waiting"
     reason: str = "ContainerCreating"
+    message: str = ""
     pid: int | None = None
     start_time: int | None = None
     restart_count: int = 0
@@ -201,6 +207,7 @@ class Supervisor:
                 started_at=c.started_at,
                 finished_at=c.finished_at,
                 pid=c.pid,
+                message=c.message,
             )
             for (pk, _), c in self._containers.items()
             if pk == pod_key
@@ -236,11 +243,13 @@ class Supervisor:
         req: dict[str, Any] = {
             "netns": spec.netns,
             "env": env,
-            "cwd": None,
+            "cwd": spec.working_dir,
             "log": str(log),
             "exitfile": str(exitfile),
             "pidfile": str(pidfile),
         }
+        if spec.security is not None:
+            req["security"] = spec.security
         if spec.argv:
             req["argv"] = list(spec.argv)
         else:
@@ -267,6 +276,9 @@ class Supervisor:
             "finished_at": c.finished_at,
             # a pending restart, as wall time so that it survives a controller restart
             "next_start_at": None if c.next_start is None else self.wall() + c.next_start - self.clock(),
+            # how `netlab exec` joins it: the same identity and environment
+            "security": c.spec.security,
+            "env": c.spec.env,
         }
 
     def _launch_record(self, c: _Container, restart: bool) -> dict[str, Any]:
@@ -281,11 +293,15 @@ class Supervisor:
 
     def _start_many(self, cs: list[_Container], restart: bool = False) -> None:
         """Start containers with one launcher request (they fork side by side)."""
+        refused = [c for c in cs if c.spec.config_error]
+        for c in refused:
+            self._refuse(c)
+        cs = [c for c in cs if not c.spec.config_error]
         if not cs:
             return
         for c in cs:
             log, _, exitfile = self._files(c.spec)
-            log.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(log.parent)  # logs, pidfiles, exit codes: root's only
             exitfile.unlink(missing_ok=True)
         try:
             results = self.launcher.start_many([{**self._request(c.spec), "record": self._launch_record(c, restart)}
@@ -296,6 +312,11 @@ class Supervisor:
         for c, result in zip(cs, results, strict=True):
             self._started(c, result, restart)
 
+    def _refuse(self, c: _Container) -> None:
+        """As kubelet does with a container it cannot create: Waiting with the reason, one Failed event."""
+        c.state, c.reason, c.message, c.next_start = "waiting", "CreateContainerConfigError", c.spec.config_error, None
+        self._emit(c, "Failed", f"Error: {c.spec.config_error}")
+
     def _started(self, c: _Container, result, restart: bool) -> None:
         if isinstance(result, Exception):
             delay = self._next_backoff(c)
@@ -305,7 +326,7 @@ class Supervisor:
         pid, start_time = result
         if restart:
             c.restart_count += 1
-        c.state, c.reason = "running", ""
+        c.state, c.reason, c.message = "running", "", ""
         c.pid, c.start_time = pid, start_time
         c.started_at, c.started_mono = self.wall(), self.clock()
         c.next_start = c.gone_since = None

@@ -478,6 +478,7 @@ class Controller:
         path = directory / "resolv.conf"
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
+            os.chmod(path, 0o644)  # read by containers of any user (the controller's umask is 077)
 
     def _container_specs(self) -> list[ContainerSpec]:
         topo = self.topology()

@@ -82,7 +82,7 @@ class NginxConfig:
             if stale.is_file() and stale.resolve() not in wanted and not stale.name.startswith("."):
                 stale.unlink()
                 changed = True
-        changed |= _write_atomic(root / CONF_NAME, rendered.nginx_conf.encode(), 0o644)
+        changed |= _write_atomic(root / CONF_NAME, rendered.nginx_conf.encode(), 0o600)
         return changed
 
     def check(self, conf_path: str | os.PathLike, run_dir: str | os.PathLike | None = None) -> str | None:
@@ -174,5 +174,5 @@ def default_certificate(run_dir: str | os.PathLike) -> tuple[str, str]:
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     _write_atomic(key_path, key_pem, 0o600)
-    _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o600)
     return str(cert_path), str(key_path)

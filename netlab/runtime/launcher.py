@@ -6,7 +6,7 @@ started once (``python -m netlab.runtime.launcher --socket PATH``) and forks con
 Protocol: a Unix stream socket (mode 0600), one JSON request per line, one JSON reply per line.
 
 - ``{"op": "ping"}`` -> ``{"ok": true, "pid": N}``
-- ``{"op": "start", "netns", "argv" | "echo", "env", "cwd", "log", "exitfile"[, "pidfile", "record"]}``
+- ``{"op": "start", "netns", "argv" | "echo", "env", "cwd", "log", "exitfile"[, "pidfile", "record", "security"]}``
   -> ``{"ok": true, "pid": N, "start_time": T}`` or ``{"ok": false, "error": "..."}``
 - ``{"op": "children"}`` -> ``{"ok": true, "children": [{"pid", "start_time", "exitfile"}, ...]}``: every
   child not yet reaped.
@@ -16,6 +16,9 @@ With ``pidfile``, the launcher writes ``record`` plus the child's pid and start_
 before it replies: a supervisor killed while waiting for the reply still finds the container when it
 comes back, instead of starting a second one next to it.
 
+With "security" (a netlab.cluster.security.Profile as a dict) the child confines itself with
+netlab.runtime.sandbox before it execs; without it the child only joins the network namespace.
+
 When a child is reaped its exit status (exit code, or 128+signal) is written atomically to its exitfile.
 Containers outlive the launcher: after a launcher restart nobody writes their exitfile, so supervisors
 also watch the pid (see :func:`proc_start_time`).
@@ -24,6 +27,7 @@ also watch the pid (see :func:`proc_start_time`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import errno
 import json
@@ -39,8 +43,11 @@ from pathlib import Path
 from typing import Any
 
 import netlab.images.echo as echo  # imported up front so forked echo containers start instantly
+from netlab.cluster.security import Profile
+from netlab.runtime import sandbox
 
 CLONE_NEWNET = 0x40000000
+M_ARENA_MAX = -8  # mallopt(3)
 MAX_LINE = 1 << 20
 _libc = ctypes.CDLL(None, use_errno=True)
 _CHILD_SIGNALS = (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP)  # handled by the launcher
@@ -65,9 +72,9 @@ def proc_start_time(pid: int, zombies: bool = False) -> int | None:
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write text to path via a temporary file and rename."""
+    """Write text to path via a temporary file (mode 0600: root's only) and rename."""
     tmp = f"{os.fspath(path)}.tmp.{os.getpid()}"
-    with open(tmp, "w") as f:
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600), "w") as f:
         f.write(text)
     os.replace(tmp, path)
 
@@ -97,18 +104,29 @@ def _child(req: dict[str, Any], ready_fd: int) -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, [])  # pending signals are delivered now
         os.umask(0o022)
         null = os.open(os.devnull, os.O_RDONLY)
-        log = os.open(req["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        log = os.open(req["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.dup2(null, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
         os.closerange(3, 65536)  # the launcher's socket, connections, epoll and wakeup pipe
-        os.chdir(req.get("cwd") or "/")
         env = {str(k): str(v) for k, v in (req.get("env") or {}).items()}
         netns = req.get("netns")
+        if req.get("security") is not None:
+            profile = Profile.from_dict(req["security"])
+            try:
+                if profile.uid != 0:
+                    os.fchown(1, profile.uid, profile.gid)  # so it can reopen /dev/stdout
+                sandbox.confine(netns, profile)
+                sandbox.drop_privileges(profile)
+            except OSError as e:  # as runc's start errors: one line, exit code 128
+                os.write(2, f"netlab: cannot set up the container: {e}\n".encode())
+                code = 128
+                return
+        elif netns:
+            _setns(netns)
+        os.chdir(req.get("cwd") or "/")
         if req.get("argv"):
             argv = [str(a) for a in req["argv"]]
-            if netns:
-                argv = ["ip", "netns", "exec", netns, *argv]
             try:
                 os.execvpe(argv[0], argv, env)
             except OSError as e:
@@ -116,8 +134,7 @@ def _child(req: dict[str, Any], ready_fd: int) -> None:
                 code = 127
         else:
             spec = req["echo"]
-            if netns:
-                _setns(netns)
+            _libc.mallopt(M_ARENA_MAX, 1)  # the server's threads share one malloc arena: ~150 KB less per pod
             os.environ.clear()
             os.environ.update(env)
             sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
@@ -158,6 +175,8 @@ def _validate_start(req: dict[str, Any]) -> str | None:
         return "'pidfile' must be a path"
     if req.get("record") is not None and not isinstance(req["record"], dict):
         return "'record' must be an object"
+    if req.get("security") is not None and not isinstance(req["security"], dict):
+        return "'security' must be an object"
     return None
 
 
@@ -332,11 +351,14 @@ class Launcher:
             # Block signals across fork so none reaches the child before it resets the launcher's handlers.
             old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _CHILD_SIGNALS)
             ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+            # a confined container is PID 1 of its own namespace (unless hostPID)
+            own_pids = req.get("security") is not None and not req["security"].get("hostPID")
             try:
-                pid = os.fork()
-                if pid == 0:
-                    os.close(ready_r)
-                    _child(req, ready_w)  # never returns
+                with sandbox.pid_namespace_for_child() if own_pids else contextlib.nullcontext():
+                    pid = os.fork()
+                    if pid == 0:
+                        os.close(ready_r)
+                        _child(req, ready_w)  # never returns
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
                 os.close(ready_w)
@@ -489,7 +511,7 @@ def ensure_launcher(
     env = dict(os.environ)
     src = str(Path(echo.__file__).resolve().parents[2])  # so `-m netlab...` works from any cwd
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
-    with open(log_path, "ab") as log:
+    with open(os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600), "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "netlab.runtime.launcher", "--socket", client.socket_path],
             stdin=subprocess.DEVNULL,

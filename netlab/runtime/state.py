@@ -10,6 +10,7 @@ from pathlib import Path
 from netlab import names
 from netlab.cluster.services import Allocation
 from netlab.cluster.workloads import PlacedPod
+from netlab.runtime.files import private_dir
 
 
 @dataclass
@@ -69,9 +70,9 @@ def load(cluster: str) -> State | None:
 
 def save(cluster: str, state: State) -> None:
     path = state_file(cluster)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_suffix(".tmp")
-    with open(tmp, "w") as f:
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600), "w") as f:
         json.dump(state.to_dict(), f, indent=1, sort_keys=True)
         f.flush()
         os.fsync(f.fileno())

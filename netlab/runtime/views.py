@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import grp
 import ipaddress
 import os
+import pwd
 import time
 from typing import TYPE_CHECKING
 
 from netlab.cluster.config import ClusterConfig
+from netlab.cluster.security import ConfigError
+from netlab.cluster.security import profile as security_profile
 from netlab.cluster.services import endpoints_object, endpointslice_object, port_key
 from netlab.cluster.topology import Topology
 from netlab.cluster.workloads import PlacedPod, node_labels, template_hash
@@ -35,6 +40,16 @@ def dns_ip(config: ClusterConfig) -> str:
     return str(ipaddress.ip_network(config.service_subnet).network_address + 10)
 
 
+@functools.lru_cache(maxsize=256)
+def host_user(uid: int) -> tuple[int, list[int]] | None:
+    """(primary gid, other gids) of uid in the host's user database: the "image" of every container."""
+    try:
+        user = pwd.getpwuid(uid)
+    except KeyError:
+        return None
+    return user.pw_gid, sorted(g.gr_gid for g in grp.getgrall() if user.pw_name in g.gr_mem)
+
+
 def container_specs(pod: PlacedPod, node_ip: str) -> list[ContainerSpec]:
     out = []
     for c in pod.spec.get("containers", []):
@@ -56,12 +71,19 @@ def container_specs(pod: PlacedPod, node_ip: str) -> list[ContainerSpec]:
                 env[var["name"]] = str(var.get("value", ""))
         argv = list(c.get("command") or []) + list(c.get("args") or []) or None
         ports = [(p["containerPort"], p.get("protocol", "TCP")) for p in c.get("ports") or []] or [(80, "TCP")]
+        try:
+            security, config_error = security_profile(pod.spec, c, f"{pod.name}_{pod.namespace}({pod.uid})",
+                                                     host_user, env["HOSTNAME"], pod.ip), None
+        except ConfigError as e:
+            security, config_error = None, str(e)
         out.append(ContainerSpec(
             pod_key=pod.key, netns=pod.netns, name=c["name"], argv=argv,
             echo_ports=ports if argv is None else [],
             identity={"pod": pod.name, "namespace": pod.namespace, "ip": pod.ip, "node": pod.node,
                       "container": c["name"]},
             env=env, restart_policy=pod.spec.get("restartPolicy", "Always"),
+            security=security.to_dict() if security else None, config_error=config_error,
+            working_dir=c.get("workingDir"),
         ))
     return out
 
@@ -74,6 +96,8 @@ def _container_status(s: ContainerStatus, image: str, probe_ok: bool = True) -> 
                                 "finishedAt": timestamp(s.finished_at or time.time())}}
     else:
         state = {"waiting": {"reason": s.reason or "ContainerCreating"}}
+        if s.message:
+            state["waiting"]["message"] = s.message
     return {"name": s.name, "image": image, "ready": s.state == "running" and probe_ok,
             "restartCount": s.restart_count,
             "started": s.state == "running", "state": state}

@@ -7,6 +7,7 @@ def test_doctor_passes_here_and_reports_a_conflicting_route(lab):
     ok = lab.netlab("doctor")
     assert "[ok  ] root" in ok.stdout and "[ok  ] network namespaces" in ok.stdout
     assert "[ok  ] vxlan" in ok.stdout and "[ok  ] address plan" in ok.stdout
+    assert "[ok  ] pod confinement: kernel" in ok.stdout
     # A route the "host" already has into the pod CIDR: doctor fails and says how to fix it, and up refuses.
     lab.host("ip", "link", "add", "conflict0", "type", "veth", "peer", "name", "conflict1", check=True)
     lab.host("ip", "link", "set", "conflict0", "up", check=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from netlab.cluster import addons
 
+NGINX_ARGV = ["nginx", "-p", "/run/netlab/t/ingress/", "-c", "/run/netlab/t/ingress/nginx.conf"]
+
 
 def _key(obj: dict) -> str:
     meta = obj["metadata"]
@@ -25,7 +27,7 @@ def _ingress(name: str, cls: str | None = None, legacy: str | None = None) -> di
 
 
 def test_a_users_object_stays_as_written_and_missing_addon_objects_are_added():
-    wanted = addons.ingress_objects(["nginx"])
+    wanted = addons.ingress_objects(NGINX_ARGV)
     user_class = _ingress_class("nginx", "true")
     user_ns = {"kind": "Namespace", "metadata": {"name": "ingress-nginx", "labels": {"team": "edge"}}}
     stale = {"kind": "ConfigMap", "metadata": {"name": "old", "namespace": "kube-system",
@@ -38,7 +40,7 @@ def test_a_users_object_stays_as_written_and_missing_addon_objects_are_added():
 
 
 def test_addon_objects_are_all_added_when_the_user_has_none():
-    wanted = addons.ingress_objects(["nginx"])
+    wanted = addons.ingress_objects(NGINX_ARGV)
     users, missing = addons.merge_addons({}, wanted, _key)
     assert users == {} and [o for _, o in missing] == wanted
     assert all(addons.is_addon(o) for o in wanted)
@@ -86,7 +88,7 @@ def test_the_reconcile_label_marks_the_addons_own_objects_as_in_the_addon_manage
                                                 "annotations": {addons.DEFAULT_CLASS_ANNOTATION: "true"}}}
     kept = {"kind": "IngressClass", "metadata": {"name": "nginx", "labels": {addons.ADDON_LABEL: "EnsureExists"},
                                                  "annotations": {addons.DEFAULT_CLASS_ANNOTATION: "true"}}}
-    wanted = addons.ingress_objects(["nginx"])
+    wanted = addons.ingress_objects(NGINX_ARGV)
     users, missing = addons.merge_addons({_key(own): own}, wanted, _key)
     assert users == {} and _key(own) in dict(missing), "Reconcile: netlab's definition is put back"
     users, missing = addons.merge_addons({_key(kept): kept}, wanted, _key)

@@ -310,3 +310,24 @@ def test_unwanted_launcher_child_is_stopped(launcher, make_sup) -> None:
     sup = make_sup()
     sup.sync([])
     tick_until(sup, lambda: proc_start_time(pid) is None)
+def test_a_container_kubelet_would_refuse_is_never_started(make_sup, tmp_path: Path) -> None:
+    sup = make_sup()
+    refused = spec("app", ["sleep", "30"])
+    refused.config_error = "container has runAsNonRoot and image will run as root"
+    sup.sync([refused])
+    events = tick_for(sup, 0.3)
+    [status] = sup.status("default/a")
+    assert (status.state, status.reason, status.pid) == ("waiting", "CreateContainerConfigError", None)
+    assert status.message == refused.config_error
+    assert [(e.reason, e.message) for e in events] == [("Failed", f"Error: {refused.config_error}")]
+    assert not (tmp_path / "run" / "default_a" / "app.pid").exists()
+
+
+def test_runtime_files_are_root_only(make_sup, tmp_path: Path) -> None:
+    sup = make_sup()
+    sup.sync([spec("app", ["sleep", "30"])])
+    pod = tmp_path / "run" / "default_a"
+    tick_until(sup, lambda: (pod / "app.pid").exists() and (pod / "app.log").exists())
+    assert (pod.stat().st_mode & 0o777, (tmp_path / "run").stat().st_mode & 0o777) == (0o700, 0o700)
+    assert (pod / "app.pid").stat().st_mode & 0o777 == 0o600
+    assert (pod / "app.log").stat().st_mode & 0o777 == 0o600
