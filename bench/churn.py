@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from netlab.client import Client
+from netlab.api.client import Client
 
 CLUSTER = """
 kind: Cluster

@@ -25,9 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from netlab.cluster.services import Endpoint, ResolvedService, ServicePortView
-from netlab.render.nft import render_diff, render_full
-from netlab.render.nft_services import services_ruleset
+from netlab.compile.nft_services import services_ruleset
+from netlab.compile.nftables import render_diff, render_full
+from netlab.compile.services import Endpoint, ResolvedService, ServicePortView
 
 
 def fake_services(n: int, tweak: int | None = None) -> list[ResolvedService]:

@@ -30,9 +30,9 @@ from test_api_server import FakeController  # noqa: E402
 from test_dns_server import running, view, write_view  # noqa: E402
 from test_dns_tcp_limits import _idle_flood, _query_tcp  # noqa: E402
 
-from netlab.runtime import httpbase  # noqa: E402
-from netlab.runtime.api import serve  # noqa: E402
-from netlab.runtime.apirequest import parse_apply_body, validated_objects  # noqa: E402
+from netlab.api import httpbase  # noqa: E402
+from netlab.api.request import parse_apply_body, validated_objects  # noqa: E402
+from netlab.api.server import serve  # noqa: E402
 
 
 def burst(backlog: int) -> int:

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
-from netlab import names
+from netlab.compile import names
 
 LABS_DIR = Path(os.environ.get("NETLAB_LABS") or Path(__file__).resolve().parents[1] / "labs")
 

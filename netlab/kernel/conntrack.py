@@ -1,4 +1,4 @@
-"""Delete stale UDP conntrack entries in the node namespaces (see netlab.cluster.stale_flows)."""
+"""Delete stale UDP conntrack entries in the node namespaces (see netlab.compile.stale_flows)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pyroute2 import Conntrack
 from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
 
-from netlab.cluster.stale_flows import StaleFlow
+from netlab.compile.stale_flows import StaleFlow
 from netlab.kernel import netns as nsmod
 
 

@@ -23,8 +23,8 @@ import struct
 import time
 from collections.abc import Iterable
 
-from netlab import names
-from netlab.cluster.topology import PodNet, Topology
+from netlab.compile import names
+from netlab.compile.topology import PodNet, Topology
 from netlab.kernel import netlink as nl
 from netlab.kernel import netns as nsmod
 

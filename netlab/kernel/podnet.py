@@ -11,8 +11,8 @@ import ipaddress
 import json
 import os
 
-from netlab import names
-from netlab.cluster.topology import NodeNet, PodNet, Topology
+from netlab.compile import names
+from netlab.compile.topology import NodeNet, PodNet, Topology
 from netlab.kernel import neighbours
 from netlab.kernel import netlink as nl
 from netlab.kernel import netns as nsmod

@@ -11,7 +11,7 @@ import shutil
 import signal
 from pathlib import Path
 
-from netlab import names
+from netlab.compile import names
 from netlab.kernel import netns as nsmod
 from netlab.kernel import rawlink
 

@@ -44,7 +44,7 @@ class ContainerSpec:
     identity: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     restart_policy: str = "Always"  # Always | OnFailure | Never
-    security: dict[str, Any] | None = None  # a netlab.cluster.security.Profile as a dict; None: not confined
+    security: dict[str, Any] | None = None  # a netlab.compile.security.Profile as a dict; None: not confined
     config_error: str | None = None  # kubelet would not create it (CreateContainerConfigError): never started
     working_dir: str | None = None
 

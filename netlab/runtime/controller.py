@@ -18,21 +18,21 @@ import threading
 import time
 from pathlib import Path
 
-from netlab import names
-from netlab.cluster import addons
-from netlab.cluster.config import ClusterConfig
-from netlab.cluster.services import Allocation, AllocationError, Pools, ResolvedService, allocate, resolve, svc_key
-from netlab.cluster.topology import Topology
-from netlab.cluster.workloads import PlacedPod, PlacementError, expand, place
+from netlab.api import views
+from netlab.api.errors import ApiError
+from netlab.api.resources import BUILTIN_NAMESPACES, CLUSTER_SCOPED
+from netlab.compile import addons, names
+from netlab.compile.config import ClusterConfig
+from netlab.compile.nftables import Ruleset
+from netlab.compile.resolv import resolv_conf
+from netlab.compile.services import Allocation, AllocationError, Pools, ResolvedService, allocate, resolve, svc_key
+from netlab.compile.topology import Topology
+from netlab.compile.workloads import PlacedPod, PlacementError, expand, place
 from netlab.kernel import neighbours, podnet, teardown
-from netlab.render.nft import Ruleset
-from netlab.render.resolv import resolv_conf
-from netlab.resources import BUILTIN_NAMESPACES, CLUSTER_SCOPED
-from netlab.runtime import phases, precheck, views
+from netlab.runtime import phases, precheck
 from netlab.runtime import state as statemod
 from netlab.runtime.containers import ContainerSpec, Supervisor
 from netlab.runtime.dataplane import Dataplane, policy_rulesets
-from netlab.runtime.errors import ApiError
 from netlab.runtime.ingresssync import IngressSync
 from netlab.runtime.launcher import ensure_launcher
 from netlab.runtime.probes import Prober, ProbeState
@@ -528,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cluster", required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    from netlab.runtime.api import serve
+    from netlab.api.server import serve
 
     controller = Controller(args.cluster)
     run = Path(names.run_dir(args.cluster))

@@ -9,17 +9,17 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from netlab import names
-from netlab.cluster.netpol import PolicyNamespace, PolicyPod
-from netlab.cluster.services import ResolvedService, announcer
-from netlab.cluster.stale_flows import stale_flows
-from netlab.cluster.topology import Topology
+from netlab.api.resources import BUILTIN_NAMESPACES
+from netlab.compile import names
+from netlab.compile.netpol import PolicyNamespace, PolicyPod
+from netlab.compile.nft_policy import policy_ruleset
+from netlab.compile.nft_services import services_ruleset
+from netlab.compile.nftables import Ruleset, render_diff, render_full
+from netlab.compile.services import ResolvedService, announcer
+from netlab.compile.stale_flows import stale_flows
+from netlab.compile.topology import Topology
 from netlab.kernel import conntrack, nft
 from netlab.kernel import netlink as nl
-from netlab.render.nft import Ruleset, render_diff, render_full
-from netlab.render.nft_policy import policy_ruleset
-from netlab.render.nft_services import services_ruleset
-from netlab.resources import BUILTIN_NAMESPACES
 
 log = logging.getLogger("netlab.dataplane")
 

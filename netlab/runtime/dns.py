@@ -1,7 +1,7 @@
 """The cluster DNS server: `python -m netlab.runtime.dns --view PATH --listen 0.0.0.0 --port 53`.
 
 One asyncio process serving UDP and TCP on the same port. Answers for the cluster zone come from
-netlab.render.dns; each (name, type, RD, EDNS) answer is packed once with dnslib and cached until the
+netlab.compile.dnszone; each (name, type, RD, EDNS) answer is packed once with dnslib and cached until the
 view changes, so the hot path only parses the header and question by hand, patches the query ID and
 echoes the question bytes (and so the client's letter case). Other names go to the upstreams (UDP,
 then TCP when truncated); when none answers in time the client gets SERVFAIL, never silence.
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from dnslib import EDNS0, QTYPE, DNSHeader, DNSLabel, DNSQuestion, DNSRecord
 
-from netlab.render import dns as zonelib
+from netlab.compile import dnszone as zonelib
 from netlab.runtime.dnstcp import TCP_BACKLOG, TCPTransport
 
 POLL_INTERVAL = 0.1

@@ -1,6 +1,6 @@
 """The ingress controller's nginx: write a rendered configuration, check it, run and reload nginx.
 
-netlab.render.nginx renders (pure); this module does the I/O: atomic file writes (private keys 0600),
+netlab.compile.nginx renders (pure); this module does the I/O: atomic file writes (private keys 0600),
 `nginx -t`, the container command line, graceful reloads (SIGHUP: the master re-reads the
 configuration, starts new workers and lets the old ones finish the requests in flight), and the
 default self-signed certificate ingress-nginx calls "Kubernetes Ingress Controller Fake Certificate".
@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from netlab.render.nginx import CERTS_DIR, CONF_NAME, TMP_DIR, RenderedConfig
+from netlab.compile.nginx import CERTS_DIR, CONF_NAME, TMP_DIR, RenderedConfig
 
 NGINX = "/usr/sbin/nginx"
 FAKE_CERT_CN = "Kubernetes Ingress Controller Fake Certificate"

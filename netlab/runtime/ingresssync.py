@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from netlab.cluster.addons import nginx_classes, nginx_serves_classless
-from netlab.cluster.services import ResolvedService
-from netlab.render.nginx import Backend, render, resolve_rules
+from netlab.compile.addons import nginx_classes, nginx_serves_classless
+from netlab.compile.nginx import Backend, render, resolve_rules
+from netlab.compile.services import ResolvedService
 from netlab.runtime.ingress import NginxConfig, conf_path, default_certificate
 
 

@@ -16,7 +16,7 @@ With ``pidfile``, the launcher writes ``record`` plus the child's pid and start_
 before it replies: a supervisor killed while waiting for the reply still finds the container when it
 comes back, instead of starting a second one next to it.
 
-With "security" (a netlab.cluster.security.Profile as a dict) the child confines itself with
+With "security" (a netlab.compile.security.Profile as a dict) the child confines itself with
 netlab.runtime.sandbox before it execs; without it the child only joins the network namespace.
 
 When a child is reaped its exit status (exit code, or 128+signal) is written atomically to its exitfile.
@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import netlab.images.echo as echo  # imported up front so forked echo containers start instantly
-from netlab.cluster.security import Profile
+from netlab.compile.security import Profile
 from netlab.runtime import sandbox
 
 CLONE_NEWNET = 0x40000000

@@ -22,8 +22,8 @@ import termios
 import tty
 from pathlib import Path
 
-from netlab import names
-from netlab.cluster.security import Profile
+from netlab.compile import names
+from netlab.compile.security import Profile
 from netlab.runtime import sandbox
 from netlab.runtime.containers import pod_dir
 from netlab.runtime.launcher import proc_start_time

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from netlab import names
-from netlab.cluster.topology import Topology
-from netlab.cluster.workloads import PlacedPod
+from netlab.compile import names
+from netlab.compile.nftables import Ruleset, render_full
+from netlab.compile.topology import Topology
+from netlab.compile.workloads import PlacedPod
 from netlab.kernel import netns as nsmod
 from netlab.kernel import nft, teardown
-from netlab.render.nft import Ruleset, render_full
 
 NAME_MAX = 255  # longest file name (one path component) on Linux file systems
 # iproute2 refuses a namespace name of NAME_MAX or more characters, or one with "/" (it is a file name).

@@ -1,5 +1,5 @@
 """Confine a container process: its pod's network namespace, a mount namespace of its own, and the
-identity and capabilities of its netlab.cluster.security.Profile.
+identity and capabilities of its netlab.compile.security.Profile.
 
 Called in the launcher's forked child (single-threaded, root, all capabilities) just before it execs
 the container or runs the echo server. This is ctypes over libc rather than `setpriv`/`unshare`
@@ -35,7 +35,7 @@ import stat
 import sys
 from collections.abc import Iterator
 
-from netlab.cluster.security import CAP_NUMBER, Profile, cap_mask
+from netlab.compile.security import CAP_NUMBER, Profile, cap_mask
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000

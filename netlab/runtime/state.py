@@ -7,9 +7,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netlab import names
-from netlab.cluster.services import Allocation
-from netlab.cluster.workloads import PlacedPod
+from netlab.compile import names
+from netlab.compile.services import Allocation
+from netlab.compile.workloads import PlacedPod
 from netlab.runtime.files import private_dir
 
 

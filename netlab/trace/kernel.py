@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from netlab import names
+from netlab.compile import names
 from netlab.kernel import netns as nsmod
 from netlab.kernel import nft
 from netlab.trace.model import TracePoint

@@ -1,8 +1,8 @@
 """What netlab's compiled rules say a packet does: routes, DNAT, SNAT, NetworkPolicy. Pure.
 
 `plan()` walks one connection attempt through the same data the controller renders to the kernel
-(the Topology's routes, the service chains of `netlab.render.nft_services`, the policy chains of
-`netlab.render.nft_policy`, whose verdicts come from `netlab.cluster.netpol`) and returns the steps,
+(the Topology's routes, the service chains of `netlab.compile.nft_services`, the policy chains of
+`netlab.compile.nft_policy`, whose verdicts come from `netlab.compile.netpol`) and returns the steps,
 the endpoints the packet may reach, and the outcome that follows (connected, refused, timeout,
 unreachable). `explain()` returns just the steps. Nothing here touches the kernel.
 """
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlparse
 
-from netlab import names
-from netlab.cluster.netpol import (
+from netlab.compile import names
+from netlab.compile.netpol import (
     EGRESS,
     INGRESS,
     PolicyNamespace,
@@ -27,12 +27,12 @@ from netlab.cluster.netpol import (
     policy_key,
     rules,
 )
-from netlab.cluster.services import ResolvedService, ServicePortView, serving_endpoints
-from netlab.cluster.services import announcer as services_announcer
-from netlab.cluster.topology import NodeNet, PodNet, Topology
-from netlab.render.nft_policy import BASE_CHAIN as POLICY_CHAIN
-from netlab.render.nft_policy import pod_chain
-from netlab.render.nft_services import MASQ_MARK, endpoint_chain, external_chain, service_chain
+from netlab.compile.nft_policy import BASE_CHAIN as POLICY_CHAIN
+from netlab.compile.nft_policy import pod_chain
+from netlab.compile.nft_services import MASQ_MARK, endpoint_chain, external_chain, service_chain
+from netlab.compile.services import ResolvedService, ServicePortView, serving_endpoints
+from netlab.compile.services import announcer as services_announcer
+from netlab.compile.topology import NodeNet, PodNet, Topology
 
 CONNECTED, REFUSED, TIMEOUT, UNREACHABLE, MIXED = "connected", "refused", "timeout", "unreachable", "mixed"
 INGRESS_NAMESPACE = "ingress-nginx"
@@ -655,7 +655,7 @@ def _path_matches(row: dict, path: str) -> int:
 
 
 def match_ingress(rows: Iterable[dict], host: str, path: str) -> dict | None:
-    """The row of `netlab.render.nginx.resolve_rules` nginx would use for host/path."""
+    """The row of `netlab.compile.nginx.resolve_rules` nginx would use for host/path."""
     best: tuple[int, int, dict] | None = None
     for row in rows:
         h = row["host"]

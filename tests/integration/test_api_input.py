@@ -16,9 +16,9 @@ from pathlib import Path
 
 from conftest import echo_answer
 
-from netlab import names
-from netlab.client import APPLY_PATH
-from netlab.runtime.httpbase import MAX_REQUEST_BODY, READ_TIMEOUT
+from netlab.api.client import APPLY_PATH
+from netlab.api.httpbase import MAX_REQUEST_BODY, READ_TIMEOUT
+from netlab.compile import names
 
 MANIFEST = """
 kind: Cluster

@@ -4,7 +4,7 @@ The upstream e2e model (kubernetes test/e2e/network/netpol): namespaces x, y, z 
 each with pods a, b, c (label `pod: <name>`) serving TCP 80, TCP 81 and UDP 80, spread over two
 workers. One cluster is built per module. Every case applies its policies, waits (polling, within 1 s)
 until they take effect, probes all 81 ordered pairs for each (port, protocol) it names and compares the
-observed matrix with BOTH `netlab.cluster.netpol.allowed` (the model the rules are compiled from) and a
+observed matrix with BOTH `netlab.compile.netpol.allowed` (the model the rules are compiled from) and a
 hand-written expectation, then deletes the policies again.
 """
 
@@ -27,7 +27,7 @@ import pytest
 import yaml
 from conftest import Lab, wait_for
 
-from netlab.cluster.netpol import PolicyNamespace, PolicyPod, allowed
+from netlab.compile.netpol import PolicyNamespace, PolicyPod, allowed
 
 NSS = ("x", "y", "z")
 PODS = ("a", "b", "c")

@@ -6,7 +6,7 @@ import os
 
 from conftest import echo_answer, wait_for
 
-from netlab import names
+from netlab.compile import names
 
 PODS = """
 apiVersion: v1

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from conftest import echo_answer, wait_for
 
-from netlab import names
-from netlab.cluster.security import CAPABILITIES, DEFAULT_CAPS, cap_mask
+from netlab.compile import names
+from netlab.compile.security import CAPABILITIES, DEFAULT_CAPS, cap_mask
 
 # Every attempt prints "<name>=<exit code>"; 0 means the escape worked.
 ESCAPES = {

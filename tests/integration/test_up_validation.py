@@ -7,7 +7,7 @@ from pathlib import Path
 
 from test_cleanup import processes_of, snapshot
 
-from netlab import names
+from netlab.compile import names
 
 INVALID = """
 apiVersion: v1

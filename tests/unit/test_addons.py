@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netlab.cluster import addons
+from netlab.compile import addons
 
 NGINX_ARGV = ["nginx", "-p", "/run/netlab/t/ingress/", "-c", "/run/netlab/t/ingress/nginx.conf"]
 

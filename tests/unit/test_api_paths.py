@@ -1,8 +1,8 @@
 import pytest
 
-from netlab.render.resolv import resolv_conf
-from netlab.runtime.api import match_selector, parse_path
-from netlab.runtime.errors import ApiError
+from netlab.api.errors import ApiError
+from netlab.api.server import match_selector, parse_path
+from netlab.compile.resolv import resolv_conf
 
 
 @pytest.mark.parametrize("path,expected", [

@@ -17,9 +17,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from netlab.client import APPLY_PATH, ApiFailure, Client
-from netlab.runtime.api import serve
-from netlab.runtime.httpbase import MAX_REQUEST_BODY, MAX_REQUEST_HEAD
+from netlab.api.client import APPLY_PATH, ApiFailure, Client
+from netlab.api.httpbase import MAX_REQUEST_BODY, MAX_REQUEST_HEAD
+from netlab.api.server import serve
 
 READ_TIMEOUT = 0.5
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from netlab import cli
-from netlab.client import ApiFailure
+from netlab.api.client import ApiFailure
 
 MANIFEST = """
 apiVersion: v1

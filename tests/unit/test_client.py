@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from netlab.client import ApiUnavailable, Client
+from netlab.api.client import ApiUnavailable, Client
 
 
 def _server_that_hangs_up(path: Path) -> threading.Thread:
@@ -47,7 +47,7 @@ def test_cli_prints_an_error_line(tmp_path: Path) -> None:
     manifest = tmp_path / "pod.yaml"
     manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers: [{name: c, image: x}]\n")
     code = (
-        "import sys; from netlab import names, cli\n"
+        "import sys; from netlab import cli; from netlab.compile import names\n"
         f"names.run_dir = lambda cluster: {str(run)!r}\n"
         "sys.argv = ['netlab', '--cluster', 'c1', 'apply', '-f', sys.argv[1]]\n"
         "cli.entry()\n"

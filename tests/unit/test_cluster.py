@@ -2,8 +2,8 @@ import random
 
 import pytest
 
-from netlab.cluster.config import ClusterConfig, kind_node_names, overlapping
-from netlab.cluster.workloads import PlacementError, expand, place
+from netlab.compile.config import ClusterConfig, kind_node_names, overlapping
+from netlab.compile.workloads import PlacementError, expand, place
 
 
 def test_kind_node_names():
@@ -127,7 +127,7 @@ def test_addresses_rotate_like_host_local_and_are_not_reused_at_once() -> None:
 
 
 def test_cursor_wraps_round_and_skips_addresses_in_use() -> None:
-    from netlab.cluster.ipam import NodeRange
+    from netlab.compile.ipam import NodeRange
 
     node = NODES[1]
     rng_ = NodeRange(node, ["10.244.1.2", "10.244.1.254"], "10.244.1.253")

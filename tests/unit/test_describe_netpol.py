@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from netlab import printers
-from netlab.cluster.netpol import PolicyNamespace, PolicyPod, explain
+from netlab.cli import printers
+from netlab.compile.netpol import PolicyNamespace, PolicyPod, explain
 
 NOW = 1_700_000_000.0
 

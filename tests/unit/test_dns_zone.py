@@ -1,12 +1,12 @@
-"""Table tests for the pure DNS record compiler (netlab.render.dns)."""
+"""Table tests for the pure DNS record compiler (netlab.compile.dnszone)."""
 
 from __future__ import annotations
 
 import pytest
 from dnslib import QTYPE
 
-from netlab.render import dns
-from netlab.render.dns import NOERROR, NXDOMAIN, REFUSED, QName, build_zone, parse_qname
+from netlab.compile import dnszone as dns
+from netlab.compile.dnszone import NOERROR, NXDOMAIN, REFUSED, QName, build_zone, parse_qname
 
 Z = "cluster.local"
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from netlab.render import graph
+from netlab.compile import graph
 
 NODES = [("netlab-control-plane", "172.18.0.2", "10.244.0.0/24"), ("netlab-worker", "172.18.0.3", "10.244.1.0/24"),
          ("netlab-worker2", "172.18.0.4", "10.244.2.0/24")]
@@ -244,7 +244,7 @@ def run_graph(monkeypatch):
     from click.testing import CliRunner
 
     import netlab.cli
-    from netlab.cli_graph import graph as command
+    from netlab.cli.graph import graph as command
 
     monkeypatch.setattr(netlab.cli, "_client", lambda ctx: FakeClient(seed()))
 
@@ -258,7 +258,7 @@ def run_graph(monkeypatch):
 
 
 def test_command_formats(run_graph, tmp_path):
-    from netlab.cli_graph import choose_format
+    from netlab.cli.graph import choose_format
 
     assert choose_format(None, None) == "dot"
     assert choose_format(None, "x.SVG") == "svg"
@@ -281,9 +281,9 @@ def test_command_formats(run_graph, tmp_path):
 
 
 def test_command_names_the_package_when_dot_is_missing(run_graph, monkeypatch, tmp_path):
-    import netlab.cli_graph
+    import netlab.cli.graph
 
-    monkeypatch.setattr(netlab.cli_graph.shutil, "which", lambda name: None)
+    monkeypatch.setattr(netlab.cli.graph.shutil, "which", lambda name: None)
     result = run_graph("-o", str(tmp_path / "lab.svg"))
     assert result.exit_code == 1
     assert "graphviz" in result.stderr and "apt-get install graphviz" in result.stderr

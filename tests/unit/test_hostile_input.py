@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from netlab import names
 from netlab.cli import main
-from netlab.manifests import limits
-from netlab.manifests.api_validation import validate_api_objects
-from netlab.manifests.loader import read_paths
-from netlab.manifests.model import parse_one
-from netlab.manifests.problems import Source
+from netlab.compile import names
+from netlab.model import limits
+from netlab.model.api_validation import validate_api_objects
+from netlab.model.loader import read_paths
+from netlab.model.model import parse_one
+from netlab.model.problems import Source
 
 
 def _bomb(levels: int = 9) -> str:

@@ -1,4 +1,4 @@
-"""netlab.manifests.loader: files, directories, stdin, multi-doc, JSON, List, errors."""
+"""netlab.model.loader: files, directories, stdin, multi-doc, JSON, List, errors."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from netlab.manifests.loader import load_paths, read_paths
-from netlab.manifests.problems import ManifestError, Problem, Source
+from netlab.model.loader import load_paths, read_paths
+from netlab.model.problems import ManifestError, Problem, Source
 
 
 def write(path: Path, text: str) -> Path:

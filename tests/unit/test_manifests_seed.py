@@ -1,4 +1,4 @@
-"""The seed example, the Cluster object, round trips and helpers of netlab.manifests."""
+"""The seed example, the Cluster object, round trips and helpers of netlab.model."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from netlab.manifests import ManifestError, default_cluster, from_dict, load
-from netlab.manifests.apps import Deployment
-from netlab.manifests.cluster import Cluster
-from netlab.manifests.core import Namespace, Service
-from netlab.manifests.meta import LabelSelector
-from netlab.manifests.networking import Ingress, NetworkPolicy
+from netlab.model import ManifestError, default_cluster, from_dict, load
+from netlab.model.apps import Deployment
+from netlab.model.cluster import Cluster
+from netlab.model.core import Namespace, Service
+from netlab.model.meta import LabelSelector
+from netlab.model.networking import Ingress, NetworkPolicy
 
 SEED = """\
 apiVersion: apps/v1

@@ -1,4 +1,4 @@
-"""Every validation rule of netlab.manifests, with the exact path and message."""
+"""Every validation rule of netlab.model, with the exact path and message."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from netlab.manifests.loader import RawDoc
-from netlab.manifests.problems import Problem, Source
-from netlab.manifests.validate import parse_objects
+from netlab.model.loader import RawDoc
+from netlab.model.problems import Problem, Source
+from netlab.model.validate import parse_objects
 
 SRC = Source("t.yaml", 0, 1)
 

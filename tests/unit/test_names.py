@@ -1,4 +1,4 @@
-from netlab import names
+from netlab.compile import names
 
 
 def test_pod_netns_is_the_pod_name_in_default_and_qualified_elsewhere():

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from netlab.cluster.netpol import (
+from netlab.compile.netpol import (
     NS_NAME_LABEL,
     PolicyError,
     PolicyNamespace,

@@ -13,9 +13,9 @@ import uuid
 
 import pytest
 
-from netlab.cluster.netpol import NS_NAME_LABEL, PolicyNamespace, PolicyPod, allowed
-from netlab.render.nft import Ruleset, render_full
-from netlab.render.nft_policy import BASE_CHAIN, BASE_HOOK, EGRESS_MAP, INGRESS_MAP, hash8, policy_ruleset
+from netlab.compile.netpol import NS_NAME_LABEL, PolicyNamespace, PolicyPod, allowed
+from netlab.compile.nft_policy import BASE_CHAIN, BASE_HOOK, EGRESS_MAP, INGRESS_MAP, hash8, policy_ruleset
+from netlab.compile.nftables import Ruleset, render_full
 
 NSS = ("x", "y", "z")
 PORTS = tuple((f"serve-{n}-{p.lower()}", n, p) for n in (80, 81) for p in ("TCP", "UDP", "SCTP"))

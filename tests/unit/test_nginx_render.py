@@ -1,4 +1,4 @@
-"""netlab.render.nginx: the rendered nginx.conf, then the same configurations served by real nginx on loopback."""
+"""netlab.compile.nginx: the rendered nginx.conf, then the same configurations served by real nginx on loopback."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from netlab.render.nginx import Backend, render, resolve_rules, select_ingresses
+from netlab.compile.nginx import Backend, render, resolve_rules, select_ingresses
 from netlab.runtime.ingress import FAKE_CERT_CN, NginxConfig, conf_path, default_certificate
 
 NGINX = "/usr/sbin/nginx"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netlab.cluster.workloads import PlacedPod
+from netlab.compile.workloads import PlacedPod
 from netlab.runtime.precheck import NETNS_MAX, name_problems
 
 
@@ -34,7 +34,7 @@ def test_illegal_netns_and_long_container_names() -> None:
 
 
 def test_collision_names_both_pods_and_only_new_ones_are_judged(monkeypatch) -> None:
-    """netlab.names makes the mapping injective; the controller's guard holds even if it were not."""
+    """netlab.compile.names makes the mapping injective; the controller's guard holds even if it were not."""
     from netlab.runtime import precheck
 
     monkeypatch.setattr(precheck.names, "pod_netns", lambda ns, name: "same")

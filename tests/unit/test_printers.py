@@ -8,7 +8,7 @@ import time
 import pytest
 import yaml
 
-from netlab import printers
+from netlab.cli import printers
 
 NOW = 1_700_000_000.0
 

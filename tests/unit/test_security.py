@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from netlab.cluster.security import (
+from netlab.compile.security import (
     CAPABILITIES,
     DEFAULT_CAPS,
     ConfigError,

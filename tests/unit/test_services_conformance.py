@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from netlab.cluster.services import Allocation, endpoints_object, resolve
-from netlab.cluster.workloads import PlacedPod
-from netlab.render.nft_services import services_ruleset
-from netlab.runtime import views
+from netlab.api import views
+from netlab.compile.nft_services import services_ruleset
+from netlab.compile.services import Allocation, endpoints_object, resolve
+from netlab.compile.workloads import PlacedPod
 from netlab.runtime.containers import ContainerStatus
 
 

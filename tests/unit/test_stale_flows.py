@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from netlab.cluster.services import Endpoint, ResolvedService, ServicePortView
-from netlab.cluster.stale_flows import StaleFlow, stale_flows
+from netlab.compile.services import Endpoint, ResolvedService, ServicePortView
+from netlab.compile.stale_flows import StaleFlow, stale_flows
 
 
 def svc(endpoints: list[str], protocol: str = "UDP", node_port: int | None = None, lb: str | None = None,

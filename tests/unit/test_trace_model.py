@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from netlab.cluster.config import ClusterConfig
-from netlab.cluster.netpol import PolicyNamespace, PolicyPod
-from netlab.cluster.services import Endpoint, ResolvedService, ServicePortView
-from netlab.render.nft_services import services_ruleset
+from netlab.compile.config import ClusterConfig
+from netlab.compile.netpol import PolicyNamespace, PolicyPod
+from netlab.compile.nft_services import services_ruleset
+from netlab.compile.services import Endpoint, ResolvedService, ServicePortView
 from netlab.trace.model import PolicyInputs, TraceError, TracePoint, explain, match_ingress, plan
 
 

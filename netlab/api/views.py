@@ -1,0 +1,317 @@
+"""Kubernetes-shaped JSON views of the controller's state (what the API serves and `get` prints)."""
+
+from __future__ import annotations
+
+import functools
+import grp
+import ipaddress
+import os
+import pwd
+import time
+from typing import TYPE_CHECKING
+
+from netlab.api.resources import BUILTIN_NAMESPACES
+from netlab.compile.config import ClusterConfig
+from netlab.compile.security import ConfigError
+from netlab.compile.security import profile as security_profile
+from netlab.compile.services import endpoints_object, endpointslice_object, port_key
+from netlab.compile.topology import Topology
+from netlab.compile.workloads import PlacedPod, node_labels, template_hash
+from netlab.runtime.containers import ContainerSpec, ContainerStatus
+
+if TYPE_CHECKING:
+    from netlab.runtime.controller import Controller
+
+DOWNWARD_FIELDS = {
+    "metadata.name": lambda p, node_ip: p.name,
+    "metadata.namespace": lambda p, node_ip: p.namespace,
+    "metadata.uid": lambda p, node_ip: p.uid,
+    "spec.nodeName": lambda p, node_ip: p.node,
+    "status.podIP": lambda p, node_ip: p.ip,
+    "status.hostIP": lambda p, node_ip: node_ip,
+}
+
+
+def timestamp(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def dns_ip(config: ClusterConfig) -> str:
+    return str(ipaddress.ip_network(config.service_subnet).network_address + 10)
+
+
+@functools.lru_cache(maxsize=256)
+def host_user(uid: int) -> tuple[int, list[int]] | None:
+    """(primary gid, other gids) of uid in the host's user database: the "image" of every container."""
+    try:
+        user = pwd.getpwuid(uid)
+    except KeyError:
+        return None
+    return user.pw_gid, sorted(g.gr_gid for g in grp.getgrall() if user.pw_name in g.gr_mem)
+
+
+def container_specs(pod: PlacedPod, node_ip: str) -> list[ContainerSpec]:
+    out = []
+    for c in pod.spec.get("containers", []):
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+            "HOSTNAME": pod.spec.get("hostname") or pod.name,
+            "POD_NAME": pod.name,
+            "POD_NAMESPACE": pod.namespace,
+            "POD_IP": pod.ip,
+            "NODE_NAME": pod.node,
+        }
+        for var in c.get("env") or []:
+            ref = ((var.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
+            if ref in DOWNWARD_FIELDS:
+                env[var["name"]] = DOWNWARD_FIELDS[ref](pod, node_ip)
+            elif ref and ref.startswith("metadata.labels['"):
+                env[var["name"]] = pod.labels.get(ref[len("metadata.labels['"):-2], "")
+            else:
+                env[var["name"]] = str(var.get("value", ""))
+        argv = list(c.get("command") or []) + list(c.get("args") or []) or None
+        ports = [(p["containerPort"], p.get("protocol", "TCP")) for p in c.get("ports") or []] or [(80, "TCP")]
+        try:
+            security, config_error = security_profile(pod.spec, c, f"{pod.name}_{pod.namespace}({pod.uid})",
+                                                     host_user, env["HOSTNAME"], pod.ip), None
+        except ConfigError as e:
+            security, config_error = None, str(e)
+        out.append(ContainerSpec(
+            pod_key=pod.key, netns=pod.netns, name=c["name"], argv=argv,
+            echo_ports=ports if argv is None else [],
+            identity={"pod": pod.name, "namespace": pod.namespace, "ip": pod.ip, "node": pod.node,
+                      "container": c["name"]},
+            env=env, restart_policy=pod.spec.get("restartPolicy", "Always"),
+            security=security.to_dict() if security else None, config_error=config_error,
+            working_dir=c.get("workingDir"),
+        ))
+    return out
+
+
+def _container_status(s: ContainerStatus, image: str, probe_ok: bool = True) -> dict:
+    if s.state == "running":
+        state = {"running": {"startedAt": timestamp(s.started_at or time.time())}}
+    elif s.state == "terminated":
+        state = {"terminated": {"exitCode": s.exit_code, "reason": s.reason or "Error",
+                                "finishedAt": timestamp(s.finished_at or time.time())}}
+    else:
+        state = {"waiting": {"reason": s.reason or "ContainerCreating"}}
+        if s.message:
+            state["waiting"]["message"] = s.message
+    return {"name": s.name, "image": image, "ready": s.state == "running" and probe_ok,
+            "restartCount": s.restart_count,
+            "started": s.state == "running", "state": state}
+
+
+def pod_phase(statuses: list[ContainerStatus], restart_policy: str) -> str:
+    if not statuses:
+        return "Pending"
+    if all(s.state == "running" for s in statuses):
+        return "Running"
+    if restart_policy != "Always" and all(s.state == "terminated" for s in statuses):
+        if all(s.exit_code == 0 for s in statuses):
+            return "Succeeded"
+        if restart_policy == "Never":
+            return "Failed"
+    if any(s.started_at for s in statuses):
+        return "Running"
+    return "Pending"
+
+
+def has_terminated(statuses: list[ContainerStatus], restart_policy: str) -> bool:
+    """Phase Succeeded or Failed: the pod ran to completion and, as with the endpoints controller, is never
+    an endpoint again, ready or not."""
+    return pod_phase(statuses, restart_policy) in ("Succeeded", "Failed")
+
+
+def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_ready=None,
+        ready: bool | None = None) -> dict:
+    """probe_ready(container) -> bool: the readiness probe's verdict (True without a probe).
+    ready: the pod readiness the data plane currently uses (endpoints follow it)."""
+    images = {c["name"]: c.get("image", "") for c in p.spec.get("containers", [])}
+    phase = pod_phase(statuses, p.spec.get("restartPolicy", "Always"))
+    probe_ready = probe_ready or (lambda _name: True)
+    if ready is None:
+        ready = bool(statuses) and all(s.state == "running" and probe_ready(s.name) for s in statuses)
+    node_ip = topo.node(p.node).underlay_ip
+    meta = {"name": p.name, "namespace": p.namespace, "uid": p.uid, "labels": p.labels,
+            "creationTimestamp": timestamp(p.created)}
+    if p.owner:
+        kind, owner = p.owner.split("/", 1)
+        rs_name = f"{owner}-{p.template_hash}" if kind == "Deployment" else owner
+        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name,
+                                    "controller": True}]
+    cond = "True" if ready else "False"
+    return {
+        "apiVersion": "v1", "kind": "Pod", "metadata": meta,
+        "spec": {**p.spec, "nodeName": p.node},
+        "status": {
+            "phase": phase, "podIP": p.ip, "podIPs": [{"ip": p.ip}], "hostIP": node_ip,
+            "startTime": timestamp(p.created),
+            "conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Initialized", "status": "True"},
+                           {"type": "ContainersReady", "status": cond}, {"type": "Ready", "status": cond}],
+            "containerStatuses": [_container_status(s, images.get(s.name, ""), probe_ready(s.name))
+                                  for s in statuses],
+        },
+    }
+
+
+UNDERLAY_BRIDGE_ANNOTATION = "netlab.dev/underlay-bridge"
+HOST_IP_ANNOTATION = "netlab.dev/underlay-host-ip"
+
+
+def node(n, started: float, pod_count: int, bridge: str = "", host_ip: str = "") -> dict:
+    # Like flannel's public-ip annotation: where the node sits on the underlay, for `netlab graph` and humans.
+    notes = {UNDERLAY_BRIDGE_ANNOTATION: bridge, HOST_IP_ANNOTATION: host_ip} if bridge else {}
+    return {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": n.name, "labels": node_labels(n), "creationTimestamp": timestamp(started),
+                     **({"annotations": notes} if notes else {})},
+        "spec": {"podCIDR": n.pod_cidr, "podCIDRs": [n.pod_cidr]},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": n.underlay_ip}, {"type": "Hostname", "address": n.name}],
+            "conditions": [{"type": "Ready", "status": "True", "reason": "NetlabReady",
+                            "message": "node namespace is up"}],
+            "nodeInfo": {"kubeletVersion": "netlab", "kernelVersion": os.uname().release,
+                         "osImage": "netns", "containerRuntimeVersion": "netlab://0.1"},
+            "podCount": pod_count,
+        },
+    }
+
+
+def deployment(obj: dict, pods: list[dict]) -> dict:
+    replicas = obj["spec"].get("replicas", 1)
+    ready = sum(1 for p in pods if p["status"]["conditions"][-1]["status"] == "True")
+    return {**obj, "status": {"replicas": len(pods), "readyReplicas": ready, "availableReplicas": ready,
+                              "updatedReplicas": len(pods), "observedGeneration": obj["metadata"].get("generation"),
+                              "desiredReplicas": replicas}}
+
+
+def replicaset(obj: dict, template_hash: str, pods: list[dict]) -> dict:
+    meta = obj["metadata"]
+    ready = sum(1 for p in pods if p["status"]["conditions"][-1]["status"] == "True")
+    return {
+        "apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": f"{meta['name']}-{template_hash}", "namespace": meta.get("namespace", "default"),
+                     "creationTimestamp": meta.get("creationTimestamp"),
+                     "labels": {**(obj["spec"]["template"].get("metadata") or {}).get("labels", {}),
+                                "pod-template-hash": template_hash},
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"]}]},
+        "spec": {"replicas": obj["spec"].get("replicas", 1), "selector": obj["spec"].get("selector"),
+                 "template": obj["spec"]["template"]},
+        "status": {"replicas": len(pods), "readyReplicas": ready, "availableReplicas": ready},
+    }
+
+
+def namespace(name: str, obj: dict | None, created: float) -> dict:
+    meta = dict((obj or {}).get("metadata") or {"name": name, "creationTimestamp": timestamp(created)})
+    meta["labels"] = {**(meta.get("labels") or {}), "kubernetes.io/metadata.name": name}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta, "spec": {"finalizers": ["kubernetes"]},
+            "status": {"phase": "Active"}}
+
+
+def list_objects(ctl: Controller, kind: str, ns: str | None) -> list[dict]:
+    """Objects of `kind` in namespace `ns` (None: all namespaces), sorted by namespace and name."""
+    topo = ctl.topology()
+
+    def pod_views(namespace: str | None) -> list[dict]:
+        return [pod(p, ctl.supervisor.status(p.key), topo, lambda c, p=p: ctl.probe_ready(p, c),
+                    ctl.ready.get(p.key, False))
+                for p in ctl.state.pods.values() if namespace is None or p.namespace == namespace]
+
+    def in_ns(o: dict) -> bool:
+        return ns is None or (o["metadata"].get("namespace") or "default") == ns
+
+    if kind == "Pod":
+        out = pod_views(ns)
+    elif kind == "Node":
+        counts: dict[str, int] = {}
+        for p in ctl.state.pods.values():
+            counts[p.node] = counts.get(p.node, 0) + 1
+        out = [node(n, ctl.started, counts.get(n.name, 0), topo.bridge, topo.host_ip) for n in topo.nodes]
+    elif kind == "Namespace":
+        explicit = {o["metadata"]["name"]: o for o in ctl.state.objects.values() if o["kind"] == "Namespace"}
+        out = [namespace(n, explicit.get(n), ctl.started) for n in sorted(set(explicit) | set(BUILTIN_NAMESPACES))]
+    elif kind in ("Deployment", "ReplicaSet"):
+        out = []
+        all_pods = pod_views(ns)
+        for o in ctl.state.objects.values():
+            if o["kind"] != "Deployment" or not in_ns(o):
+                continue
+            owned = [p for p in all_pods if p["metadata"].get("namespace") == o["metadata"].get("namespace")
+                     and any(r["name"].rsplit("-", 1)[0] == o["metadata"]["name"]
+                             for r in p["metadata"].get("ownerReferences", []))]
+            if kind == "Deployment":
+                out.append(deployment(o, owned))
+            else:
+                out.append(replicaset(o, template_hash(o["spec"]["template"]), owned))
+        if kind == "ReplicaSet":  # ReplicaSets the user wrote himself
+            for o in ctl.state.objects.values():
+                if o["kind"] != "ReplicaSet" or not in_ns(o):
+                    continue
+                owned = [p for p in all_pods if p["metadata"].get("namespace") == o["metadata"].get("namespace")
+                         and any(r["name"] == o["metadata"]["name"] for r in p["metadata"].get("ownerReferences", []))]
+                ready = sum(1 for p in owned if p["status"]["conditions"][-1]["status"] == "True")
+                out.append({**o, "status": {"replicas": len(owned), "readyReplicas": ready,
+                                            "availableReplicas": ready}})
+    elif kind == "Service":
+        out = [service(o, ctl.state.allocations.get(f"{o['metadata'].get('namespace', 'default')}/"
+                                                    f"{o['metadata']['name']}"))
+               for o in ctl.state.objects.values() if o["kind"] == "Service" and in_ns(o)]
+    elif kind in ("Endpoints", "EndpointSlice"):
+        out = []
+        for rs in ctl.resolved.values():
+            svc = ctl.state.objects.get(f"Service/{rs.namespace}/{rs.name}")
+            if svc is None or not in_ns(svc) or not (svc.get("spec") or {}).get("selector"):
+                continue
+            created = svc["metadata"].get("creationTimestamp")
+            out.append(endpoints_object(rs, created) if kind == "Endpoints" else endpointslice_object(rs, created))
+        if kind == "Endpoints":
+            out += [o for o in ctl.state.objects.values() if o["kind"] == "Endpoints" and in_ns(o)]
+    elif kind == "Ingress":
+        alloc = ctl.state.allocations.get("ingress-nginx/ingress-nginx-controller")
+        address = [{"ip": alloc.load_balancer_ip}] if alloc and alloc.load_balancer_ip else []
+        handled = {r["ingress"] for r in ctl.ingress.rules}
+        out = [{**o, "status": {"loadBalancer": {"ingress": address} if address and
+                                f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}" in handled
+                                else {}}}
+               for o in ctl.state.objects.values() if o["kind"] == "Ingress" and in_ns(o)]
+    elif kind == "Event":
+        out = [event(e, i) for i, e in enumerate(ctl.events)]
+        out = [e for e in out if ns is None or e["metadata"]["namespace"] == ns]
+        return out
+    else:
+        out = [o for o in ctl.state.objects.values() if o["kind"] == kind and in_ns(o)]
+    return sorted(out, key=lambda o: (o["metadata"].get("namespace") or "", o["metadata"]["name"]))
+
+
+def service(obj: dict, alloc) -> dict:
+    """The Service as the API server stores it: with its allocated ClusterIP, node ports and LB address."""
+    spec = dict(obj.get("spec") or {})
+    status: dict = {"loadBalancer": {}}
+    if alloc is not None:
+        if alloc.cluster_ip:
+            spec["clusterIP"], spec["clusterIPs"] = alloc.cluster_ip, [alloc.cluster_ip]
+        ports = []
+        for p in spec.get("ports") or []:
+            node_port = alloc.node_ports.get(port_key(p))
+            ports.append({**p, "nodePort": node_port} if node_port else p)
+        spec["ports"] = ports
+        if alloc.load_balancer_ip:
+            status["loadBalancer"] = {"ingress": [{"ip": alloc.load_balancer_ip, "ipMode": "VIP"}]}
+    if spec.get("clusterIP") == "None":
+        spec["clusterIPs"] = ["None"]
+    return {**obj, "spec": spec, "status": status}
+
+
+def event(e: dict, index: int) -> dict:
+    kind, _, ref = e["object"].partition(" ")
+    namespace, _, name = ref.rpartition("/")
+    return {
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": f"netlab.{index}", "namespace": namespace or "default",
+                     "creationTimestamp": timestamp(e["time"])},
+        "involvedObject": {"kind": kind, "namespace": namespace, "name": name},
+        "reason": e["reason"], "message": e["message"], "type": "Normal",
+        "lastTimestamp": timestamp(e["time"]), "source": {"component": "netlab-controller"},
+    }

@@ -1,0 +1,5 @@
+"""`python -m netlab.cli`: the netlab command."""
+
+from netlab.cli import entry
+
+entry()

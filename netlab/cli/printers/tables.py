@@ -1,0 +1,377 @@
+"""`get` tables with kubectl's columns, and `-o name`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from netlab.cli.printers.format import (
+    CLUSTER_SCOPED,
+    NONE,
+    _age,
+    _kind_resource,
+    _lb_ingress,
+    _meta,
+    _name,
+    _parse_time,
+    _tabwrite,
+    format_age,
+    format_label_selector,
+    format_labels,
+    human_duration,
+    resource_name,
+)
+
+
+# ----- get: tables ------------------------------------------------------------------------------
+def _pod_row(pod: dict, now: float, wide: bool) -> list[str]:
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    reason = status.get("reason") or status.get("phase") or "Unknown"
+    restarts = 0
+    last_restart: datetime | None = None
+    ready = 0
+
+    def note_restart(cs: dict) -> None:
+        nonlocal restarts, last_restart
+        restarts += int(cs.get("restartCount") or 0)
+        finished = _parse_time((((cs.get("lastState") or {}).get("terminated")) or {}).get("finishedAt"))
+        if finished and (last_restart is None or finished > last_restart):
+            last_restart = finished
+
+    initializing = False
+    init_specs = spec.get("initContainers") or []
+    for i, cs in enumerate(status.get("initContainerStatuses") or []):
+        note_restart(cs)
+        state = cs.get("state") or {}
+        term, waiting = state.get("terminated"), state.get("waiting")
+        if term is not None and int(term.get("exitCode") or 0) == 0:
+            continue
+        initializing = True
+        if term is not None:
+            if term.get("reason"):
+                reason = "Init:" + term["reason"]
+            elif term.get("signal"):
+                reason = f"Init:Signal:{term['signal']}"
+            else:
+                reason = f"Init:ExitCode:{term.get('exitCode', 0)}"
+        elif waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
+            reason = "Init:" + waiting["reason"]
+        else:
+            reason = f"Init:{i}/{len(init_specs)}"
+        break
+    initialized = any(c.get("type") == "Initialized" and c.get("status") == "True"
+                      for c in status.get("conditions") or [])
+    if not initializing or initialized:
+        has_running = False
+        for cs in reversed(status.get("containerStatuses") or []):
+            note_restart(cs)
+            state = cs.get("state") or {}
+            waiting, term = state.get("waiting"), state.get("terminated")
+            if waiting and waiting.get("reason"):
+                reason = waiting["reason"]
+            elif term and term.get("reason"):
+                reason = term["reason"]
+            elif term is not None:
+                code = term.get("exitCode", 0)
+                reason = f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{code}"
+            elif cs.get("ready") and state.get("running") is not None:
+                has_running = True
+                ready += 1
+        if reason == "Completed" and has_running:
+            pod_ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                            for c in status.get("conditions") or [])
+            reason = "Running" if pod_ready else "NotReady"
+    if _meta(pod).get("deletionTimestamp"):
+        reason = "Unknown" if status.get("reason") == "NodeLost" else (
+            reason if status.get("phase") in ("Succeeded", "Failed") else "Terminating")
+    total = len(spec.get("containers") or status.get("containerStatuses") or [])
+    restarts_text = str(restarts)
+    if restarts and last_restart is not None:
+        restarts_text = f"{restarts} ({human_duration(now - last_restart.timestamp())} ago)"
+    row = [f"{ready}/{total}", reason, restarts_text, _age(pod, now)]
+    if wide:
+        gates = spec.get("readinessGates") or []
+        gates_text = NONE
+        if gates:
+            true = {c.get("type") for c in status.get("conditions") or [] if c.get("status") == "True"}
+            gates_text = f"{sum(1 for g in gates if g.get('conditionType') in true)}/{len(gates)}"
+        row += [status.get("podIP") or NONE, spec.get("nodeName") or NONE,
+                status.get("nominatedNodeName") or NONE, gates_text]
+    return row
+
+
+def _node_roles(labels: dict) -> list[str]:
+    roles = set()
+    for k, v in labels.items():
+        if k.startswith("node-role.kubernetes.io/") and k[len("node-role.kubernetes.io/"):]:
+            roles.add(k[len("node-role.kubernetes.io/"):])
+        elif k == "kubernetes.io/role" and v:
+            roles.add(v)
+    return sorted(roles)
+
+
+def _node_row(node: dict, now: float, wide: bool) -> list[str]:
+    spec, status = node.get("spec") or {}, node.get("status") or {}
+    states = []
+    for c in status.get("conditions") or []:
+        if c.get("type") == "Ready":
+            states = ["Ready" if c.get("status") == "True" else "NotReady"]
+    states = states or ["Unknown"]
+    if spec.get("unschedulable"):
+        states.append("SchedulingDisabled")
+    info = status.get("nodeInfo") or {}
+    row = [",".join(states), ",".join(_node_roles(_meta(node).get("labels") or {})) or NONE, _age(node, now),
+           info.get("kubeletVersion", "")]
+    if wide:
+        def address(kind: str) -> str:
+            return next((a["address"] for a in status.get("addresses") or [] if a.get("type") == kind), NONE)
+        row += [address("InternalIP"), address("ExternalIP"), info.get("osImage") or "<unknown>",
+                info.get("kernelVersion") or "<unknown>", info.get("containerRuntimeVersion") or "<unknown>"]
+    return row
+
+
+def _containers_cells(template: dict) -> list[str]:
+    containers = ((template or {}).get("spec") or {}).get("containers") or []
+    return [",".join(c.get("name", "") for c in containers), ",".join(c.get("image", "") for c in containers)]
+
+
+def _selector_string(selector: dict | None) -> str:
+    text = format_label_selector(selector)
+    return text
+
+
+def _deployment_row(d: dict, now: float, wide: bool) -> list[str]:
+    spec, status = d.get("spec") or {}, d.get("status") or {}
+    row = [f"{status.get('readyReplicas') or 0}/{spec.get('replicas', 1)}",
+           str(status.get("updatedReplicas") or 0), str(status.get("availableReplicas") or 0), _age(d, now)]
+    if wide:
+        row += _containers_cells(spec.get("template") or {}) + [_selector_string(spec.get("selector"))]
+    return row
+
+
+def _replicaset_row(rs: dict, now: float, wide: bool) -> list[str]:
+    spec, status = rs.get("spec") or {}, rs.get("status") or {}
+    row = [str(spec.get("replicas", 1)), str(status.get("replicas") or 0),
+           str(status.get("readyReplicas") or 0), _age(rs, now)]
+    if wide:
+        row += _containers_cells(spec.get("template") or {}) + [_selector_string(spec.get("selector"))]
+    return row
+
+
+def _service_ports(spec: dict) -> str:
+    ports = []
+    for p in spec.get("ports") or []:
+        proto = p.get("protocol") or "TCP"
+        node_port = f":{p['nodePort']}" if p.get("nodePort") else ""
+        ports.append(f"{p.get('port')}{node_port}/{proto}")
+    return ",".join(ports) or NONE
+
+
+def _service_external_ip(svc: dict, wide: bool) -> str:
+    spec = svc.get("spec") or {}
+    kind = spec.get("type") or "ClusterIP"
+    external = list(spec.get("externalIPs") or [])
+    if kind in ("ClusterIP", "NodePort"):
+        return ",".join(external) or NONE
+    if kind == "LoadBalancer":
+        lb = _lb_ingress(svc.get("status"), wide)
+        ips = (lb.split(",") if lb else []) + external
+        return ",".join(ips) or "<pending>"
+    if kind == "ExternalName":
+        return spec.get("externalName", "")
+    return "<unknown>"
+
+
+def _service_row(svc: dict, now: float, wide: bool) -> list[str]:
+    spec = svc.get("spec") or {}
+    cluster_ip = (spec.get("clusterIPs") or [spec.get("clusterIP")])[0] or NONE
+    row = [spec.get("type") or "ClusterIP", cluster_ip, _service_external_ip(svc, wide), _service_ports(spec),
+           _age(svc, now)]
+    if wide:
+        row.append(format_labels(spec.get("selector")))
+    return row
+
+
+def format_endpoints(endpoints: dict | None, port_names: set[str] | None = None) -> str:
+    """kubectl's formatEndpoints: "ip:port,..." (at most 3, then " + N more..."), <none> when empty."""
+    subsets = (endpoints or {}).get("subsets") or []
+    if not subsets:
+        return NONE
+    shown: list[str] = []
+    limit, more, count = 3, False, 0
+    for ss in subsets:
+        addresses = [a.get("ip", "") for a in ss.get("addresses") or []]
+        ports = ss.get("ports") or []
+        if not ports:
+            count += len(addresses)
+            for ip in addresses:
+                if len(shown) == limit:
+                    more = True
+                    break
+                shown.append(ip)
+            continue
+        for port in ports:
+            if port_names is not None and (port.get("name") or "") not in port_names:
+                continue
+            count += len(addresses)
+            for ip in addresses:
+                if len(shown) == limit:
+                    more = True
+                    break
+                shown.append(f"[{ip}]:{port.get('port')}" if ":" in ip else f"{ip}:{port.get('port')}")
+    text = ",".join(shown)
+    if more:
+        return f"{text} + {count - limit} more..."
+    return text or NONE
+
+
+def _endpoints_row(ep: dict, now: float, wide: bool) -> list[str]:
+    return [format_endpoints(ep), _age(ep, now)]
+
+
+def _limited(values: list[str], total: int) -> str:
+    text = ",".join(values[:3])
+    return f"{text} + {total - 3} more..." if total > 3 else text
+
+
+def _endpointslice_row(es: dict, now: float, wide: bool) -> list[str]:
+    ports = es.get("ports") or []
+    ports_text = _limited([str(p["port"]) if p.get("port") is not None else "<unset>" for p in ports],
+                          len(ports)) or "<unset>"
+    addresses = [a for e in es.get("endpoints") or [] for a in e.get("addresses") or []]
+    addresses_text = _limited(addresses, len(addresses)) or "<unset>"
+    return [es.get("addressType", ""), ports_text, addresses_text, _age(es, now)]
+
+
+def _namespace_row(ns: dict, now: float, wide: bool) -> list[str]:
+    return [(ns.get("status") or {}).get("phase") or "Active", _age(ns, now)]
+
+
+def _secret_row(s: dict, now: float, wide: bool) -> list[str]:
+    keys = set(s.get("data") or {}) | set(s.get("stringData") or {})
+    return [s.get("type") or "Opaque", str(len(keys)), _age(s, now)]
+
+
+def _ingress_row(ing: dict, now: float, wide: bool) -> list[str]:
+    spec = ing.get("spec") or {}
+    rules = spec.get("rules") or []
+    hosts: list[str] = []
+    more = False
+    for rule in rules:
+        if len(hosts) == 3:
+            more = True
+        if not more and rule.get("host"):
+            hosts.append(rule["host"])
+    hosts_text = ",".join(hosts) or "*"
+    if hosts and more:
+        hosts_text += f" + {len(rules) - 3} more..."
+    return [spec.get("ingressClassName") or NONE, hosts_text, _lb_ingress(ing.get("status"), wide),
+            "80, 443" if spec.get("tls") else "80", _age(ing, now)]
+
+
+def _ingressclass_row(ic: dict, now: float, wide: bool) -> list[str]:
+    spec = ic.get("spec") or {}
+    params = spec.get("parameters")
+    text = NONE
+    if params:
+        text = params.get("kind", "")
+        if params.get("apiGroup"):
+            text += "." + params["apiGroup"]
+        text += "/" + params.get("name", "")
+    return [spec.get("controller", ""), text, _age(ic, now)]
+
+
+def _networkpolicy_row(np: dict, now: float, wide: bool) -> list[str]:
+    return [format_label_selector((np.get("spec") or {}).get("podSelector") or {}), _age(np, now)]
+
+
+def _event_times(ev: dict, now: float) -> tuple[str, str]:
+    first = ev.get("firstTimestamp") or ev.get("eventTime")
+    last = ev.get("lastTimestamp")
+    series = ev.get("series")
+    if series and series.get("lastObservedTime"):
+        last = series["lastObservedTime"]
+    first_text = format_age(first or last or _meta(ev).get("creationTimestamp"), now)
+    last_text = format_age(last, now) if last else first_text
+    return first_text, last_text
+
+
+def _event_target(ev: dict) -> str:
+    inv = ev.get("involvedObject") or {}
+    kind = (inv.get("kind") or "").lower()
+    if inv.get("name"):
+        return f"{kind}/{inv['name']}" if kind else inv["name"]
+    return kind
+
+
+def _event_row(ev: dict, now: float, wide: bool) -> list[str]:
+    first, last = _event_times(ev, now)
+    message = (ev.get("message") or "").strip()
+    if not wide:
+        return [last, ev.get("type", ""), ev.get("reason", ""), _event_target(ev), message]
+    source = (ev.get("source") or {}).get("component") or ev.get("reportingComponent") or ""
+    if (ev.get("source") or {}).get("host"):
+        source += ", " + ev["source"]["host"]
+    count = (ev.get("series") or {}).get("count") or ev.get("count") or 1
+    subobject = (ev.get("involvedObject") or {}).get("fieldPath", "")
+    return [last, ev.get("type", ""), ev.get("reason", ""), _event_target(ev), subobject, source, message,
+            first, str(count), _name(ev)]
+
+
+def _generic_row(obj: dict, now: float, wide: bool) -> list[str]:
+    return [_age(obj, now)]
+
+
+RowFn = Callable[[dict, float, bool], list[str]]
+# kind -> (columns, wide-only columns, row function); NAME (and NAMESPACE) are added by table().
+COLUMNS: dict[str, tuple[list[str], list[str], RowFn]] = {
+    "Pod": (["READY", "STATUS", "RESTARTS", "AGE"], ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"],
+            _pod_row),
+    "Node": (["STATUS", "ROLES", "AGE", "VERSION"],
+             ["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"], _node_row),
+    "Deployment": (["READY", "UP-TO-DATE", "AVAILABLE", "AGE"], ["CONTAINERS", "IMAGES", "SELECTOR"],
+                   _deployment_row),
+    "ReplicaSet": (["DESIRED", "CURRENT", "READY", "AGE"], ["CONTAINERS", "IMAGES", "SELECTOR"],
+                   _replicaset_row),
+    "Service": (["TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"], ["SELECTOR"], _service_row),
+    "Endpoints": (["ENDPOINTS", "AGE"], [], _endpoints_row),
+    "EndpointSlice": (["ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"], [], _endpointslice_row),
+    "Namespace": (["STATUS", "AGE"], [], _namespace_row),
+    "Secret": (["TYPE", "DATA", "AGE"], [], _secret_row),
+    "Ingress": (["CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"], [], _ingress_row),
+    "IngressClass": (["CONTROLLER", "PARAMETERS", "AGE"], [], _ingressclass_row),
+    "NetworkPolicy": (["POD-SELECTOR", "AGE"], [], _networkpolicy_row),
+}
+EVENT_COLUMNS = ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+EVENT_WIDE_COLUMNS = ["LAST SEEN", "TYPE", "REASON", "OBJECT", "SUBOBJECT", "SOURCE", "MESSAGE", "FIRST SEEN",
+                      "COUNT", "NAME"]
+
+
+def table(kind: str, items: list[dict], now: float, wide: bool = False, all_namespaces: bool = False,
+          show_kind: bool = False) -> str:
+    """`kubectl get` output for `items` of `kind` ("" for no items). -A adds NAMESPACE for namespaced kinds;
+    `show_kind` prefixes names with their resource ("pod/web-1", "deployment.apps/web") as `get all` does."""
+    if not items:
+        return ""
+    namespaced = all_namespaces and kind not in CLUSTER_SCOPED
+    if kind == "Event":
+        header = list(EVENT_WIDE_COLUMNS if wide else EVENT_COLUMNS)
+        rows = [_event_row(ev, now, wide) for ev in items]
+    else:
+        columns, wide_columns, row_fn = COLUMNS.get(kind, (["AGE"], [], _generic_row))
+        header = ["NAME"] + columns + (wide_columns if wide else [])
+        prefix = _kind_resource(kind) + "/" if show_kind else ""
+        rows = [[prefix + _name(obj)] + row_fn(obj, now, wide) for obj in items]
+    if namespaced:
+        header = ["NAMESPACE"] + header
+        rows = [[_meta(obj).get("namespace") or ""] + row for obj, row in zip(items, rows, strict=True)]
+    text = "\n".join("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row)
+                     for row in [header] + rows)
+    return "\n".join(_tabwrite(text, 6, 3)) + "\n"
+
+
+def names_output(items: list[dict]) -> str:
+    """`-o name`: one "resource/name" per line ("pod/web-1", "service/web", "deployment.apps/web")."""
+    return "".join(f"{resource_name(obj)}/{_name(obj)}\n" for obj in items)
+
+

@@ -1,0 +1,122 @@
+"""The cluster's shape (nodes, address plan, pod network mode) from a kind-style Cluster document."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from netlab.compile import names
+from netlab.compile.topology import AddressPlan, NodeSpec, PodNet, Topology, build_nodes, pod_net
+
+DEFAULT_NODES = ({"role": "control-plane"}, {"role": "worker"}, {"role": "worker"})
+
+
+def kind_node_names(cluster: str, roles: list[str]) -> list[str]:
+    """kind's names: <c>-control-plane, <c>-control-plane2, <c>-worker, <c>-worker2, ..."""
+    counts: dict[str, int] = {}
+    out = []
+    for role in roles:
+        counts[role] = counts.get(role, 0) + 1
+        n = counts[role]
+        out.append(f"{cluster}-{role}" + ("" if n == 1 else str(n)))
+    return out
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    name: str = "netlab"
+    mode: str = "host-gw"
+    underlay: str = "172.18.0.0/16"
+    bridge: str | None = None
+    pod_subnet: str = "10.244.0.0/16"
+    node_prefix: int = 24
+    service_subnet: str = "10.96.0.0/16"
+    cluster_domain: str = "cluster.local"
+    nodes: tuple[NodeSpec, ...] = field(default_factory=tuple)
+    backoff_initial: float = 10.0
+    backoff_max: float = 300.0
+    lb_pool: tuple[str, str] = ("172.18.255.200", "172.18.255.250")
+    node_port_range: tuple[int, int] = (30000, 32767)
+    dns_upstreams: tuple[str, ...] | None = None
+    dns_ttl: int = 30
+    dns_replicas: int = 2
+
+    @staticmethod
+    def from_manifest(doc: dict | None, name: str | None = None) -> ClusterConfig:
+        doc = doc or {}
+        cluster = name or doc.get("name") or "netlab"
+        net = doc.get("networking") or {}
+        underlay = doc.get("underlay") or {}
+        backoff = doc.get("restartBackoff") or {}
+        pool = doc.get("loadBalancerPool") or {}
+        dns = doc.get("dns") or {}
+        low, _, high = str(doc.get("nodePortRange", "30000-32767")).partition("-")
+        node_docs = doc.get("nodes") or list(DEFAULT_NODES)
+        node_names = kind_node_names(cluster, [n.get("role", "control-plane") for n in node_docs])
+        nodes = tuple(
+            NodeSpec(node_name, n.get("role", "control-plane"), dict(n.get("labels") or {}))
+            for node_name, n in zip(node_names, node_docs, strict=True)
+        )
+        return ClusterConfig(
+            name=cluster,
+            mode=doc.get("mode", "host-gw"),
+            underlay=underlay.get("subnet", "172.18.0.0/16"),
+            bridge=underlay.get("bridge"),
+            pod_subnet=net.get("podSubnet", "10.244.0.0/16"),
+            node_prefix=int(doc.get("nodeCIDRMaskSize", 24)),
+            service_subnet=net.get("serviceSubnet", "10.96.0.0/16"),
+            cluster_domain=doc.get("clusterDomain", "cluster.local"),
+            nodes=nodes,
+            backoff_initial=float(backoff.get("initialSeconds", 10)),
+            backoff_max=float(backoff.get("maxSeconds", 300)),
+            lb_pool=(pool.get("start", "172.18.255.200"), pool.get("end", "172.18.255.250")),
+            node_port_range=(int(low), int(high)),
+            dns_upstreams=tuple(dns["upstreams"]) if dns.get("upstreams") is not None else None,
+            dns_ttl=int(dns.get("ttl", 30)),
+            dns_replicas=int(dns.get("replicas", 2)),
+        )
+
+    @property
+    def bridge_name(self) -> str:
+        return self.bridge or names.underlay_bridge(self.name)
+
+    def address_plan(self) -> AddressPlan:
+        return AddressPlan(underlay=self.underlay, pod_subnet=self.pod_subnet, node_prefix=self.node_prefix)
+
+    @property
+    def dns_ip(self) -> str:
+        return str(ipaddress.ip_network(self.service_subnet).network_address + 10)
+
+    def lab_cidrs(self) -> list[str]:
+        return [self.underlay, self.pod_subnet, self.service_subnet]
+
+    def topology(self, pods: list[tuple[str, str, str, str]] = ()) -> Topology:
+        """pods: (namespace, name, node, ip)."""
+        plan = self.address_plan()
+        nodes = build_nodes(self.name, plan, list(self.nodes))
+        by_name = {n.name: n for n in nodes}
+        pod_nets: list[PodNet] = [pod_net(self.name, by_name[node], ns, name, ip) for ns, name, node, ip in pods]
+        return Topology(
+            cluster=self.name,
+            mode=self.mode,
+            bridge=self.bridge_name,
+            host_ip=plan.host_ip(),
+            underlay_prefix=ipaddress.ip_network(self.underlay).prefixlen,
+            nodes=nodes,
+            pods=tuple(pod_nets),
+            service_cidr=self.service_subnet,
+        )
+
+
+def overlapping(cidrs: list[str], host_routes: list[str]) -> list[tuple[str, str]]:
+    """Pairs (lab CIDR, host route) that overlap; the default route overlaps nothing."""
+    out = []
+    for cidr in cidrs:
+        net = ipaddress.ip_network(cidr)
+        for route in host_routes:
+            if route in ("default", "0.0.0.0/0"):
+                continue
+            other = ipaddress.ip_network(route, strict=False)
+            if net.version == other.version and net.overlaps(other):
+                out.append((cidr, route))
+    return out

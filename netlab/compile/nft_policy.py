@@ -1,0 +1,198 @@
+"""NetworkPolicy as nftables data for one node: the pods local to the node, both directions.
+
+Layout (everything in the node's `inet netlab` table, merged by the caller):
+
+    chain filter-forward-policy            # hook forward, priority filter, policy accept
+        ct state established,related accept
+        ct state invalid drop
+        ip saddr vmap @policy-egress-pods   # egress-isolated local pods -> jump egress-<hash8>-<ns>/<pod>
+        ip daddr vmap @policy-ingress-pods  # ingress-isolated local pods -> jump ingress-<hash8>-<ns>/<pod>
+
+    chain egress-<hash8>-<ns>/<pod>        # one rule per policy rule: allowed -> return (ingress is next)
+    chain ingress-<hash8>-<ns>/<pod>       # one rule per policy rule: allowed -> accept
+        ... each ends with `drop`
+
+Peer addresses live in interval sets shared by every pod a policy selects
+(`<dir>-peers-<hash8>-<ns>/<policy>/<rule#>`, pods as /32, ipBlocks with their `except` cut out);
+ports in `typeof meta l4proto . th dport; flags interval;` sets (`<dir>-ports-...`, endPort as a
+range); named ports are resolved on the destination pod: per pod for ingress (`.../<rule#>/<ns>/<pod>`),
+as `ip daddr . meta l4proto . th dport` elements for egress (`egress-named-...`). The per-packet
+cost is two map lookups plus one rule per policy rule that selects the pod; it does not grow with pods.
+
+Traffic between a pod and its own node crosses OUTPUT/INPUT, not FORWARD, so it is not filtered here,
+as Kubernetes documents. Cross-node traffic is checked twice: egress on the source node, ingress on
+the destination node.
+
+Names are written bare in rules (`jump ingress-.../x/a`, `@ingress-peers-.../x/p/0`): nft 1.0.6 rejects
+quoted identifiers, and DNS-1123 names with `/`, `.` and `-` parse unquoted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from netlab.compile import names
+from netlab.compile.netpol import (
+    EGRESS,
+    INGRESS,
+    PolicyNamespace,
+    PolicyPod,
+    named_port,
+    named_ports,
+    peer_networks,
+    policies_for,
+    policy_key,
+    port_ranges,
+    rules,
+)
+from netlab.compile.nftables import Chain, Ruleset, SetOrMap
+
+BASE_CHAIN = "filter-forward-policy"
+BASE_HOOK = "type filter hook forward priority filter; policy accept;"
+INGRESS_MAP = "policy-ingress-pods"
+EGRESS_MAP = "policy-egress-pods"
+MAX_COMMENT = 120  # nft keeps comments in 128 bytes of user data
+
+_PEER_DECL = "type ipv4_addr; flags interval;"
+_PORT_DECL = "typeof meta l4proto . th dport; flags interval;"
+_NAMED_DECL = "typeof ip daddr . meta l4proto . th dport;"
+_VMAP_DECL = "type ipv4_addr : verdict;"
+
+
+def hash8(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def pod_chain(direction: str, pod: PolicyPod) -> str:
+    """`ingress-<hash8>-<ns>/<pod>` or `egress-<hash8>-<ns>/<pod>`."""
+    return names.nft_name(f"{direction.lower()}-{hash8(pod.key)}-{pod.key}")
+
+
+def _rule_set(kind: str, direction: str, policy: Mapping[str, Any], index: int, pod: PolicyPod | None = None) -> str:
+    key = policy_key(policy)
+    name = f"{direction.lower()}-{kind}-{hash8(key)}-{key}/{index}"
+    return names.nft_name(f"{name}/{pod.key}" if pod is not None else name)
+
+
+def _comment(text: str) -> str:
+    text = text.replace('"', "'")
+    return text if len(text) <= MAX_COMMENT else text[:MAX_COMMENT - 3] + "..."
+
+
+def _addr(net: ipaddress.IPv4Network) -> str:
+    return str(net.network_address) if net.prefixlen == 32 else str(net)
+
+
+def _port_element(proto: str, lo: int, hi: int) -> str:
+    return f"{proto.lower()} . {lo}" if lo == hi else f"{proto.lower()} . {lo}-{hi}"
+
+
+class _Builder:
+    def __init__(self, pods: list[PolicyPod], namespaces: list[PolicyNamespace]) -> None:
+        self.pods = pods
+        self.namespaces = namespaces
+        self.rs = Ruleset()
+        self._nets: dict[tuple[str, str, int], list[ipaddress.IPv4Network] | None] = {}
+
+    def _peer_networks(self, policy: Mapping[str, Any], rule: Mapping[str, Any], direction: str,
+                       index: int) -> list[ipaddress.IPv4Network] | None:
+        """`peer_networks` once per policy rule: it depends on the rule, not on the selected pod."""
+        key = (policy_key(policy), direction, index)
+        if key not in self._nets:
+            self._nets[key] = peer_networks(policy, rule, direction, self.pods, self.namespaces)
+        return self._nets[key]
+
+    def _ensure_set(self, name: str, declaration: str, elements: Iterable[str], comment: str) -> str:
+        if name not in self.rs.sets:
+            self.rs.add_set(SetOrMap(name, declaration, frozenset(elements), _comment(comment)))
+        return name
+
+    def pod_rules(self, pod: PolicyPod, direction: str, policies: list[Mapping[str, Any]]) -> list[str]:
+        peer_dir, verdict = ("saddr", "accept") if direction == INGRESS else ("daddr", "return")
+        out: list[str] = []
+        for policy in policies:
+            pkey = policy_key(policy)
+            for i, rule in enumerate(rules(policy, direction)):
+                what = f"policy {pkey} {direction.lower()} rule {i}"
+                nets = self._peer_networks(policy, rule, direction, i)
+                if nets == []:
+                    continue  # peers that match nothing (yet)
+                peer = ""
+                if nets is not None:
+                    name = self._ensure_set(_rule_set("peers", direction, policy, i), _PEER_DECL,
+                                            (_addr(n) for n in nets), f"{what} peers")
+                    peer = f"ip {peer_dir} @{name} "
+                if direction == INGRESS:
+                    ranges = port_ranges(rule, pod)
+                    if ranges is None:
+                        out.append(f"{peer}{verdict}")
+                    elif ranges:
+                        owner = pod if named_ports(rule) else None
+                        name = self._ensure_set(_rule_set("ports", direction, policy, i, owner), _PORT_DECL,
+                                                (_port_element(*r) for r in ranges), f"{what} ports")
+                        out.append(f"{peer}meta l4proto . th dport @{name} {verdict}")
+                    continue
+                ranges = port_ranges(rule, None)
+                if ranges is None:
+                    out.append(f"{peer}{verdict}")
+                    continue
+                if ranges:
+                    name = self._ensure_set(_rule_set("ports", direction, policy, i), _PORT_DECL,
+                                            (_port_element(*r) for r in ranges), f"{what} ports")
+                    out.append(f"{peer}meta l4proto . th dport @{name} {verdict}")
+                name = _rule_set("named", direction, policy, i)
+                if name not in self.rs.sets:  # shared by every pod the policy selects: resolve once
+                    elements = self._named_elements(rule, nets)
+                    if elements:
+                        self._ensure_set(name, _NAMED_DECL, elements, f"{what} named ports")
+                if name in self.rs.sets:
+                    out.append(f"ip daddr . meta l4proto . th dport @{name} {verdict}")
+        return out
+
+    def _named_elements(self, rule: Mapping[str, Any], nets: list[ipaddress.IPv4Network] | None) -> list[str]:
+        """Egress named ports: resolved on every destination pod inside the rule's peers."""
+        out = []
+        for pname, proto in named_ports(rule):
+            for p in self.pods:
+                number = named_port(p, pname, proto)
+                if number is None:
+                    continue
+                if nets is not None and not any(ipaddress.IPv4Address(p.ip) in n for n in nets):
+                    continue
+                out.append(f"{p.ip} . {proto.lower()} . {number}")
+        return out
+
+
+def policy_ruleset(node: str, pods: list[PolicyPod], namespaces: Iterable[PolicyNamespace],
+                   policies: Iterable[Mapping[str, Any]]) -> Ruleset:
+    """Chains, sets and maps enforcing every policy for the pods running on `node`."""
+    pods = sorted(pods, key=lambda p: p.key)
+    policies = sorted(policies, key=policy_key)
+    b = _Builder(pods, list(namespaces))
+    vmaps: dict[str, set[str]] = {INGRESS: set(), EGRESS: set()}
+    for pod in pods:
+        if pod.node != node:
+            continue
+        for direction in (INGRESS, EGRESS):
+            applying = policies_for(pod, policies, direction)
+            if not applying:
+                continue
+            chain = pod_chain(direction, pod)
+            body = [*b.pod_rules(pod, direction, applying), "drop"]
+            names = ", ".join(policy_key(p) for p in applying)
+            b.rs.add_chain(Chain(chain, tuple(body), comment=_comment(f"{direction.lower()} {pod.key}: {names}")))
+            vmaps[direction].add(f"{pod.ip} : jump {chain}")
+    b.rs.add_set(SetOrMap(INGRESS_MAP, _VMAP_DECL, frozenset(vmaps[INGRESS]),
+                          "ingress-isolated local pods by IP"))
+    b.rs.add_set(SetOrMap(EGRESS_MAP, _VMAP_DECL, frozenset(vmaps[EGRESS]),
+                          "egress-isolated local pods by IP"))
+    b.rs.add_chain(Chain(BASE_CHAIN, (
+        "ct state established,related accept",
+        "ct state invalid drop",
+        f"ip saddr vmap @{EGRESS_MAP}",
+        f"ip daddr vmap @{INGRESS_MAP}",
+    ), hook=BASE_HOOK, comment="NetworkPolicy dispatch"))
+    return b.rs

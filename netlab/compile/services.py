@@ -1,0 +1,367 @@
+"""Services as the API server and the endpoints controller see them: allocation and endpoints. Pure.
+
+Allocation (ClusterIP, NodePort, LoadBalancer IP) is stable: what a service already holds is kept,
+values the user gives are checked for range and conflicts, the rest comes from the free pool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass, field
+
+from netlab.compile.workloads import PlacedPod
+
+RESERVED_OFFSETS = (1, 10)  # 10.96.0.1 kubernetes, 10.96.0.10 kube-dns
+# kube-proxy watches Services (and EndpointSlices) with the selector "!service-proxy-name, !headless":
+# a Service with either label, whatever its value, is left to another proxy and gets no rules at all.
+# Its endpoints and DNS records are not the proxy's business and stay.
+NOT_PROXIED_LABELS = ("service.kubernetes.io/service-proxy-name", "service.kubernetes.io/headless")
+
+
+@dataclass(frozen=True)
+class Allocation:
+    cluster_ip: str | None = None  # None: headless or ExternalName
+    node_ports: dict[str, int] = field(default_factory=dict)  # "<port>/<protocol>" -> nodePort
+    load_balancer_ip: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"clusterIP": self.cluster_ip, "nodePorts": self.node_ports, "loadBalancerIP": self.load_balancer_ip}
+
+    @staticmethod
+    def from_dict(d: dict) -> Allocation:
+        return Allocation(d.get("clusterIP"), dict(d.get("nodePorts") or {}), d.get("loadBalancerIP"))
+
+
+class AllocationError(Exception):
+    def __init__(self, problems: list[tuple[str, str, str]]):
+        super().__init__("; ".join(f"{o}: {f}: {m}" for o, f, m in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Pools:
+    service_cidr: str = "10.96.0.0/16"
+    node_port_range: tuple[int, int] = (30000, 32767)
+    lb_start: str = "172.18.255.200"
+    lb_end: str = "172.18.255.250"
+
+    def lb_addresses(self) -> list[str]:
+        start, end = ipaddress.ip_address(self.lb_start), ipaddress.ip_address(self.lb_end)
+        return [str(ipaddress.ip_address(i)) for i in range(int(start), int(end) + 1)]
+
+
+def port_key(port: dict) -> str:
+    return f"{port['port']}/{port.get('protocol', 'TCP')}"
+
+
+def svc_ref(svc: dict) -> str:
+    return f"Service {svc['metadata'].get('namespace', 'default')}/{svc['metadata']['name']}"
+
+
+def svc_key(svc: dict) -> str:
+    return f"{svc['metadata'].get('namespace', 'default')}/{svc['metadata']['name']}"
+
+
+def _wants_cluster_ip(spec: dict) -> bool:
+    return spec.get("type", "ClusterIP") != "ExternalName" and spec.get("clusterIP") != "None"
+
+
+def allocate(services: list[dict], previous: dict[str, Allocation], pools: Pools,
+             fixed: dict[str, str] | None = None) -> dict[str, Allocation]:
+    """Allocations for every service, keeping previous ones; raise AllocationError naming fields.
+
+    `fixed` pins ClusterIPs for netlab's own services (kube-dns at .10).
+    """
+    problems: list[tuple[str, str, str]] = []
+    net = ipaddress.ip_network(pools.service_cidr)
+    reserved = {str(net.network_address + o) for o in RESERVED_OFFSETS}
+    fixed = fixed or {}
+    out: dict[str, Allocation] = {}
+    # Services that keep or ask for specific values claim them first, in a stable order.
+    ordered = sorted(services, key=lambda s: (svc_key(s) not in previous, svc_key(s)))
+    used_ips: dict[str, str] = {}
+    used_ports: dict[int, str] = {}
+    used_lb: dict[str, str] = {}
+    for svc in ordered:
+        key, spec, ref = svc_key(svc), svc.get("spec") or {}, svc_ref(svc)
+        prev = previous.get(key, Allocation())
+        # ClusterIP
+        ip = None
+        if _wants_cluster_ip(spec):
+            asked = spec.get("clusterIP") or None
+            if asked and prev.cluster_ip and asked != prev.cluster_ip:
+                problems.append((ref, "spec.clusterIP", f"field is immutable (allocated {prev.cluster_ip})"))
+                continue
+            ip = asked or prev.cluster_ip or fixed.get(key)
+            if ip is not None:
+                if ipaddress.ip_address(ip) not in net or ip in (str(net.network_address), str(net.broadcast_address)):
+                    problems.append((ref, "spec.clusterIP", f"{ip} is not in the service CIDR {net}"))
+                    continue
+                if ip in used_ips:
+                    problems.append((ref, "spec.clusterIP", f"{ip} is already allocated to {used_ips[ip]}"))
+                    continue
+                if ip in reserved and key not in fixed and not asked:
+                    ip = None
+            if ip is not None:
+                used_ips[ip] = ref
+        # NodePorts
+        node_ports: dict[str, int] = {}
+        if spec.get("type") in ("NodePort", "LoadBalancer"):
+            for i, port in enumerate(spec.get("ports") or []):
+                pk = port_key(port)
+                n = port.get("nodePort") or prev.node_ports.get(pk)
+                if n is not None:
+                    low, high = pools.node_port_range
+                    if not low <= n <= high:
+                        problems.append((ref, f"spec.ports[{i}].nodePort",
+                                         f"must be in the range {low}-{high}, got {n}"))
+                        continue
+                    if n in used_ports:
+                        problems.append((ref, f"spec.ports[{i}].nodePort",
+                                         f"provided port is already allocated: {n} (used by {used_ports[n]})"))
+                        continue
+                    used_ports[n] = ref
+                    node_ports[pk] = n
+        lb = None
+        if spec.get("type") == "LoadBalancer":
+            asked_lb = spec.get("loadBalancerIP")
+            if asked_lb and asked_lb not in used_lb and asked_lb in pools.lb_addresses():
+                lb = asked_lb
+            elif prev.load_balancer_ip and prev.load_balancer_ip not in used_lb and not asked_lb:
+                lb = prev.load_balancer_ip
+            if lb:
+                used_lb[lb] = ref
+        out[key] = Allocation(ip, node_ports, lb)
+    if problems:
+        raise AllocationError(problems)
+    # Second pass: fill what is still missing from the free pools, from the upper band as Kubernetes
+    # does (the lower band stays for values users pick), starting at a point derived from the name.
+    low, high = pools.node_port_range
+    free_lb = (a for a in pools.lb_addresses() if a not in used_lb)
+    hosts = int(net.num_addresses) - 2
+    for svc in sorted(services, key=svc_key):
+        key, spec = svc_key(svc), svc.get("spec") or {}
+        a = out[key]
+        ip = a.cluster_ip
+        if _wants_cluster_ip(spec) and ip is None:
+            offset = _first_free(hosts, key, lambda i: str(net.network_address + 1 + i) not in used_ips
+                                 and str(net.network_address + 1 + i) not in reserved)
+            if offset is None:
+                raise AllocationError([(svc_ref(svc), "spec.clusterIP", f"service CIDR {net} is exhausted")])
+            ip = str(net.network_address + 1 + offset)
+            used_ips[ip] = svc_ref(svc)
+        node_ports = dict(a.node_ports)
+        if spec.get("type") in ("NodePort", "LoadBalancer"):
+            for i, port in enumerate(spec.get("ports") or []):
+                if port_key(port) in node_ports:
+                    continue
+                offset = _first_free(high - low + 1, f"{key}/{port_key(port)}", lambda i: low + i not in used_ports)
+                if offset is None:
+                    raise AllocationError([(svc_ref(svc), f"spec.ports[{i}].nodePort", "node port range is exhausted")])
+                node_ports[port_key(port)] = low + offset
+                used_ports[low + offset] = svc_ref(svc)
+        lb = a.load_balancer_ip
+        if spec.get("type") == "LoadBalancer" and lb is None:
+            lb = next(free_lb, None)  # an empty pool leaves the service <pending>, as in Kubernetes
+        out[key] = Allocation(ip, node_ports, lb)
+    return out
+
+
+def _first_free(size: int, seed: str, free) -> int | None:
+    """An offset in [0, size) with free(offset), searched from a name-derived start in the upper band."""
+    band = min(max(16, size // 16), 256)  # Kubernetes' static band at the bottom of the range
+    upper = size - band
+    start = band + int(hashlib.sha256(seed.encode()).hexdigest(), 16) % max(upper, 1)
+    for i in range(size):
+        offset = (start + i - band) % max(upper, 1) + band if i < upper else (i - upper)
+        if 0 <= offset < size and free(offset):
+            return offset
+    return None
+
+
+# ----- endpoints -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    ip: str
+    pod: str | None  # pod name, None for user-written Endpoints
+    node: str | None
+    ready: bool
+    hostname: str | None = None
+
+
+@dataclass(frozen=True)
+class ServicePortView:
+    name: str
+    protocol: str
+    port: int
+    node_port: int | None
+    target: dict[str, int]  # endpoint IP -> target port (a named targetPort resolves per pod)
+
+
+@dataclass(frozen=True)
+class ResolvedService:
+    namespace: str
+    name: str
+    type: str
+    cluster_ip: str | None
+    load_balancer_ip: str | None
+    ports: tuple[ServicePortView, ...]
+    endpoints: tuple[Endpoint, ...]
+    external_local: bool = False
+    affinity_timeout: int | None = None  # seconds, when sessionAffinity is ClientIP
+    external_name: str | None = None
+    publish_not_ready: bool = False
+    proxied: bool = True  # False: netlab's proxy leaves it alone (NOT_PROXIED_LABELS)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def hash8(self) -> str:
+        return hashlib.sha256(self.key.encode()).hexdigest()[:8]
+
+
+def serving_endpoints(svc: ResolvedService, port: ServicePortView) -> list[Endpoint]:
+    """The endpoints a service port sends new connections to: ready ones (all with publishNotReadyAddresses)."""
+    return [e for e in svc.endpoints if (e.ready or svc.publish_not_ready) and e.ip in port.target]
+
+
+def announcer(svc: ResolvedService, node_names: list[str]) -> str | None:
+    """The node that answers ARP for a LoadBalancer IP (MetalLB L2 style): with Local traffic policy a
+    node that has a ready endpoint, otherwise a node chosen by a stable hash of the service."""
+    if not svc.load_balancer_ip:
+        return None
+    nodes = list(node_names)
+    if svc.external_local:
+        local = sorted({e.node for e in svc.endpoints if e.ready and e.node in nodes})
+        if local:
+            nodes = local
+    digest = int(hashlib.sha256(svc.key.encode()).hexdigest(), 16)
+    return nodes[digest % len(nodes)]
+
+
+def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _target_port(port: dict, pod_spec: dict) -> int | None:
+    target = port.get("targetPort", port["port"])
+    if isinstance(target, int):
+        return target
+    for c in pod_spec.get("containers", []):
+        for cp in c.get("ports") or []:
+            if cp.get("name") == target and cp.get("protocol", "TCP") == port.get("protocol", "TCP"):
+                return cp["containerPort"]
+    return None  # the pod does not declare that port name: not an endpoint for this port
+
+
+def is_proxied(svc: dict) -> bool:
+    """Whether kube-proxy (here: netlab's service rules) implements this Service."""
+    labels = (svc.get("metadata") or {}).get("labels") or {}
+    return not any(label in labels for label in NOT_PROXIED_LABELS)
+
+
+def resolve(svc: dict, alloc: Allocation, pods: list[PlacedPod], ready: dict[str, bool],
+            user_endpoints: dict | None = None, terminated: frozenset[str] = frozenset()) -> ResolvedService:
+    """The service with its endpoints: selected pods (ready or not) or the Endpoints the user wrote.
+
+    `terminated`: keys of pods in phase Succeeded or Failed, which are never endpoints (not even with
+    publishNotReadyAddresses)."""
+    meta, spec = svc["metadata"], svc.get("spec") or {}
+    ns = meta.get("namespace", "default")
+    selector = spec.get("selector") or {}
+    endpoints: list[Endpoint] = []
+    targets: dict[str, dict[str, int]] = {port_key(p): {} for p in spec.get("ports") or []}
+    if selector:
+        for pod in pods:
+            if pod.namespace != ns or not _matches(selector, pod.labels) or pod.key in terminated:
+                continue
+            hostname = pod.spec.get("hostname") if pod.spec.get("subdomain") == meta["name"] else None
+            endpoints.append(Endpoint(pod.ip, pod.name, pod.node, ready.get(pod.key, False), hostname))
+            for p in spec.get("ports") or []:
+                tp = _target_port(p, pod.spec)
+                if tp is not None:
+                    targets[port_key(p)][pod.ip] = tp
+    elif user_endpoints:
+        for subset in user_endpoints.get("subsets") or []:
+            by_name = {sp.get("name"): sp["port"] for sp in subset.get("ports") or []}
+            for addr_list, is_ready in ((subset.get("addresses") or [], True),
+                                        (subset.get("notReadyAddresses") or [], False)):
+                for a in addr_list:
+                    endpoints.append(Endpoint(a["ip"], None, a.get("nodeName"), is_ready, a.get("hostname")))
+                    for p in spec.get("ports") or []:
+                        tp = by_name.get(p.get("name")) or (next(iter(by_name.values())) if len(by_name) == 1 else None)
+                        if tp is not None:
+                            targets[port_key(p)][a["ip"]] = tp
+    affinity = None
+    if spec.get("sessionAffinity") == "ClientIP":
+        affinity = ((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}).get("timeoutSeconds", 10800)
+    ports = tuple(
+        ServicePortView(p.get("name") or "", p.get("protocol", "TCP"), p["port"],
+                        alloc.node_ports.get(port_key(p)), targets[port_key(p)])
+        for p in spec.get("ports") or []
+    )
+    return ResolvedService(
+        namespace=ns, name=meta["name"], type=spec.get("type", "ClusterIP"), cluster_ip=alloc.cluster_ip,
+        load_balancer_ip=alloc.load_balancer_ip, ports=ports,
+        endpoints=tuple(sorted(endpoints, key=lambda e: ipaddress.ip_address(e.ip))),
+        external_local=spec.get("externalTrafficPolicy") == "Local", affinity_timeout=affinity,
+        external_name=spec.get("externalName"), publish_not_ready=bool(spec.get("publishNotReadyAddresses")),
+        proxied=is_proxied(svc),
+    )
+
+
+def endpoints_object(rs: ResolvedService, created: str | None) -> dict:
+    """The Endpoints object the endpoints controller would write (ready and not-ready addresses)."""
+    subsets: dict[tuple, dict] = {}
+    for port in rs.ports:
+        for ep in rs.endpoints:
+            if ep.ip not in port.target:
+                continue
+            ports_key = ((port.name, port.target[ep.ip], port.protocol),)
+            subset = subsets.setdefault(ports_key, {"addresses": [], "notReadyAddresses": [], "ports": []})
+            addr = {"ip": ep.ip}
+            if ep.node:
+                addr["nodeName"] = ep.node
+            if ep.hostname:
+                addr["hostname"] = ep.hostname
+            if ep.pod:
+                addr["targetRef"] = {"kind": "Pod", "namespace": rs.namespace, "name": ep.pod}
+            bucket = "addresses" if ep.ready or rs.publish_not_ready else "notReadyAddresses"
+            if addr not in subset[bucket]:
+                subset[bucket].append(addr)
+            p = {"port": port.target[ep.ip], "protocol": port.protocol}
+            if port.name:
+                p["name"] = port.name
+            if p not in subset["ports"]:
+                subset["ports"].append(p)
+    cleaned = [{k: v for k, v in s.items() if v} for s in subsets.values()]
+    return {
+        "apiVersion": "v1", "kind": "Endpoints",
+        "metadata": {"name": rs.name, "namespace": rs.namespace, "creationTimestamp": created},
+        "subsets": cleaned,
+    }
+
+
+def endpointslice_object(rs: ResolvedService, created: str | None) -> dict:
+    ports = []
+    for port in rs.ports:
+        targets = set(port.target.values())
+        p = {"name": port.name, "protocol": port.protocol, "port": targets.pop() if len(targets) == 1 else None}
+        ports.append(p)
+    return {
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+        "metadata": {"name": f"{rs.name}-{rs.hash8()[:5]}", "namespace": rs.namespace, "creationTimestamp": created,
+                     "labels": {"kubernetes.io/service-name": rs.name,
+                                "endpointslice.kubernetes.io/managed-by": "netlab"}},
+        "endpoints": [
+            {"addresses": [ep.ip], "conditions": {"ready": ep.ready, "serving": ep.ready, "terminating": False},
+             **({"nodeName": ep.node} if ep.node else {}), **({"hostname": ep.hostname} if ep.hostname else {}),
+             **({"targetRef": {"kind": "Pod", "namespace": rs.namespace, "name": ep.pod}} if ep.pod else {})}
+            for ep in rs.endpoints
+        ],
+        "ports": ports,
+    }

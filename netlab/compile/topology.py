@@ -1,0 +1,164 @@
+"""The pod network as plain data: nodes, pods, addresses and routes (Mininet's Topo, before it is made real)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import asdict, dataclass, field
+
+from netlab.compile import names
+
+
+@dataclass(frozen=True)
+class NodeNet:
+    name: str
+    index: int
+    role: str
+    netns: str
+    underlay_ip: str
+    uplink_veth: str  # host-namespace end of the node's underlay veth
+    pod_cidr: str
+    gateway: str  # cni0's address, the pods' default gateway
+    vxlan_mac: str
+    bridge_mac: str  # cni0's fixed MAC (see bridge_mac())
+    labels: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class PodNet:
+    namespace: str
+    name: str
+    netns: str
+    node: str
+    ip: str
+    prefixlen: int
+    gateway: str
+    veth: str  # node-namespace end of the pod's veth; the pod end is eth0
+    alias: str
+
+
+@dataclass(frozen=True)
+class Route:
+    dst: str
+    via: str | None  # None: on-link through dev
+    dev: str
+    onlink: bool = False
+
+
+@dataclass(frozen=True)
+class Topology:
+    cluster: str
+    mode: str  # host-gw | vxlan
+    bridge: str  # underlay bridge in the host namespace
+    host_ip: str
+    underlay_prefix: int
+    nodes: tuple[NodeNet, ...]
+    pods: tuple[PodNet, ...] = ()
+    service_cidr: str = "10.96.0.0/16"
+
+    def node(self, name: str) -> NodeNet:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    def pods_on(self, node: str) -> list[PodNet]:
+        return [p for p in self.pods if p.node == node]
+
+    def host_routes(self) -> list[Route]:
+        """The host reaches every pod CIDR through the node that owns it."""
+        return [Route(n.pod_cidr, n.underlay_ip, self.bridge) for n in self.nodes]
+
+    def node_routes(self, node: NodeNet) -> list[Route]:
+        """Routes in one node to the other nodes' pod CIDRs, without NAT."""
+        # A node's own connections to a ClusterIP are routed before nat-output DNATs them: give them a route.
+        routes = [Route(self.service_cidr, None, names.NODE_BRIDGE)]
+        for other in self.nodes:
+            if other.name == node.name:
+                continue
+            if self.mode == "vxlan":
+                vtep = str(ipaddress.ip_network(other.pod_cidr).network_address)
+                routes.append(Route(other.pod_cidr, vtep, names.VXLAN_DEVICE, onlink=True))
+            else:
+                routes.append(Route(other.pod_cidr, other.underlay_ip, names.NODE_UPLINK))
+        return routes
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def vxlan_mac(index: int) -> str:
+    """Deterministic, locally administered MAC for node `index`'s VTEP (flannel learns it; we know it)."""
+    return f"0e:6e:6c:00:{index >> 8 & 0xFF:02x}:{index & 0xFF:02x}"
+
+
+def bridge_mac(index: int) -> str:
+    """A fixed, locally administered MAC for node `index`'s cni0.
+
+    A Linux bridge without an address of its own borrows the lowest MAC among its ports and changes it
+    as pods come and go. Pods hold the gateway's MAC in their neighbour tables (REACHABLE for 15-45 s),
+    so after a pod is deleted their frames go to a MAC nobody has: traffic via the gateway is lost until
+    the entry ages. An address set explicitly never changes (the CNI bridge plugin does the same)."""
+    return f"0e:6e:6c:01:{index >> 8 & 0xFF:02x}:{index & 0xFF:02x}"
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    name: str
+    role: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AddressPlan:
+    underlay: str = "172.18.0.0/16"
+    pod_subnet: str = "10.244.0.0/16"
+    node_prefix: int = 24
+
+    def host_ip(self) -> str:
+        return str(ipaddress.ip_network(self.underlay).network_address + 1)
+
+    def node_ip(self, index: int) -> str:
+        return str(ipaddress.ip_network(self.underlay).network_address + 2 + index)
+
+    def node_pod_cidr(self, index: int) -> str:
+        subnets = ipaddress.ip_network(self.pod_subnet).subnets(new_prefix=self.node_prefix)
+        for i, net in enumerate(subnets):
+            if i == index:
+                return str(net)
+        raise ValueError(f"pod subnet {self.pod_subnet} has no room for node {index + 1}")
+
+
+def build_nodes(cluster: str, plan: AddressPlan, nodes: list[NodeSpec]) -> tuple[NodeNet, ...]:
+    out = []
+    for i, spec in enumerate(nodes):
+        cidr = plan.node_pod_cidr(i)
+        out.append(
+            NodeNet(
+                name=spec.name,
+                index=i,
+                role=spec.role,
+                netns=names.node_netns(spec.name),
+                underlay_ip=plan.node_ip(i),
+                uplink_veth=names.underlay_veth(cluster, spec.name),
+                pod_cidr=cidr,
+                gateway=str(ipaddress.ip_network(cidr).network_address + 1),
+                vxlan_mac=vxlan_mac(i),
+                bridge_mac=bridge_mac(i),
+                labels=dict(spec.labels),
+            )
+        )
+    return tuple(out)
+
+
+def pod_net(cluster: str, node: NodeNet, namespace: str, name: str, ip: str) -> PodNet:
+    return PodNet(
+        namespace=namespace,
+        name=name,
+        netns=names.pod_netns(namespace, name),
+        node=node.name,
+        ip=ip,
+        prefixlen=ipaddress.ip_network(node.pod_cidr).prefixlen,
+        gateway=node.gateway,
+        veth=names.pod_veth(cluster, namespace, name),
+        alias=names.pod_alias(cluster, namespace, name),
+    )

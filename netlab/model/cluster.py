@@ -1,0 +1,261 @@
+"""The Cluster object: kind's own config (kind.x-k8s.io/v1alpha4) or netlab's (netlab.dev/v1alpha1).
+
+Fields that do not apply to netlab (node images, mounts, kubeadm patches, unknown keys) are not
+errors: they are dropped and described in ``Cluster.notes``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from netlab.compile import names as kernel_names
+
+from . import dns1123 as names
+from .meta import Issue, Model, check_labels, check_name
+
+KIND_API_VERSION = "kind.x-k8s.io/v1alpha4"
+NETLAB_API_VERSION = "netlab.dev/v1alpha1"
+DEFAULT_NAME = "netlab"
+
+_KIND_ONLY_TOP = ("featureGates", "runtimeConfig", "kubeadmConfigPatches", "kubeadmConfigPatchesJSON6902",
+                  "containerdConfigPatches", "containerdConfigPatchesJSON6902")
+_NETLAB_TOP = ("mode", "underlay", "loadBalancerPool", "nodePortRange", "clusterDomain", "restartBackoff", "dns",
+               "nodeCIDRMaskSize")
+_KNOWN_TOP = ("apiVersion", "kind", "name", "nodes", "networking")
+_KIND_ONLY_NODE = ("image", "extraMounts", "extraPortMappings", "kubeadmConfigPatches",
+                   "kubeadmConfigPatchesJSON6902")
+_KNOWN_NODE = ("role", "labels")
+_KNOWN_NET = ("podSubnet", "serviceSubnet", "ipFamily")
+_IGNORED_NET = {
+    "apiServerAddress": "netlab's API is served on a Unix socket",
+    "apiServerPort": "netlab's API is served on a Unix socket",
+    "disableDefaultCNI": "netlab always provides its own pod network",
+    "kubeProxyMode": "netlab implements Services with its own nftables rules",
+    "dnsSearch": "pods search <ns>.svc.<domain>, svc.<domain>, <domain>",
+}
+
+
+class ClusterNode(Model):
+    role: Literal["control-plane", "worker"] = "control-plane"
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class ClusterNetworking(Model):
+    pod_subnet: str = "10.244.0.0/16"
+    service_subnet: str = "10.96.0.0/16"
+    ip_family: Literal["ipv4"] = "ipv4"
+
+
+class Underlay(Model):
+    subnet: str = "172.18.0.0/16"
+    bridge: str | None = None  # default: netlab0 for cluster "netlab", a per-cluster name otherwise
+
+
+class AddressPool(Model):
+    start: str = "172.18.255.200"
+    end: str = "172.18.255.250"
+
+
+class DnsConfig(Model):
+    upstreams: list[str] | None = None  # None: the host's non-loopback nameservers from /etc/resolv.conf
+    ttl: int = 30
+    replicas: int = 2
+
+
+class RestartBackoff(Model):
+    initial_seconds: float = 10
+    max_seconds: float = 300
+
+
+def _default_nodes(api_version: Any) -> list[dict[str, str]]:
+    if api_version == KIND_API_VERSION:  # kind's default: a single control-plane node
+        return [{"role": "control-plane"}]
+    return [{"role": "control-plane"}, {"role": "worker"}, {"role": "worker"}]
+
+
+def _sift(data: dict, known: tuple[str, ...], path: str, notes: list[str],
+          kind_only: tuple[str, ...] = (), explained: dict[str, str] | None = None) -> dict:
+    """Keep known keys; describe every other key in notes."""
+    kept = {}
+    for key, value in data.items():
+        where = f"{path}.{key}" if path else str(key)
+        if key in known:
+            kept[key] = value
+        elif key in kind_only:
+            notes.append(f"{where}: kind-only field, ignored by netlab")
+        elif explained and key in explained:
+            notes.append(f"{where}: ignored ({explained[key]})")
+        else:
+            notes.append(f"{where}: unknown field, ignored")
+    return kept
+
+
+class Cluster(Model):
+    api_version: Literal["kind.x-k8s.io/v1alpha4", "netlab.dev/v1alpha1"] = NETLAB_API_VERSION
+    kind: Literal["Cluster"] = "Cluster"
+    name: str = DEFAULT_NAME
+    nodes: list[ClusterNode] = Field(default_factory=lambda: [ClusterNode.model_validate(n)
+                                                              for n in _default_nodes(None)])
+    networking: ClusterNetworking = Field(default_factory=ClusterNetworking)
+    mode: Literal["host-gw", "vxlan"] = "host-gw"
+    underlay: Underlay = Field(default_factory=Underlay)
+    load_balancer_pool: AddressPool = Field(default_factory=AddressPool)
+    node_port_range: str = "30000-32767"
+    # kube-controller-manager's --node-cidr-mask-size: each node's pod CIDR is a /nodeCIDRMaskSize.
+    node_cidr_mask_size: int = Field(default=24, alias="nodeCIDRMaskSize")
+    cluster_domain: str = "cluster.local"
+    restart_backoff: RestartBackoff = Field(default_factory=RestartBackoff)
+    dns: DnsConfig = Field(default_factory=DnsConfig)
+    notes: list[str] = Field(default_factory=list, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_notes(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        notes: list[str] = []
+        netlab = data.get("apiVersion", NETLAB_API_VERSION) == NETLAB_API_VERSION
+        known = _KNOWN_TOP + _NETLAB_TOP if netlab else _KNOWN_TOP
+        explained = None if netlab else {k: f"a {NETLAB_API_VERSION} field" for k in _NETLAB_TOP}
+        out = _sift(data, known, "", notes, _KIND_ONLY_TOP, explained)
+        if out.get("nodes") is None:
+            out["nodes"] = _default_nodes(data.get("apiVersion"))
+        elif isinstance(out["nodes"], list):
+            out["nodes"] = [_sift(n, _KNOWN_NODE, f"nodes[{i}]", notes, _KIND_ONLY_NODE)
+                            if isinstance(n, dict) else n for i, n in enumerate(out["nodes"])]
+        net = out.get("networking")
+        if isinstance(net, dict):
+            net = _sift(net, _KNOWN_NET, "networking", notes, explained=_IGNORED_NET)
+            if net.get("ipFamily", "ipv4") != "ipv4":
+                notes.append(f"networking.ipFamily: {net['ipFamily']!r} is not supported, using ipv4")
+                net.pop("ipFamily")
+            out["networking"] = net
+        out["notes"] = notes
+        return {k: v for k, v in out.items() if v is not None}
+
+    # --- identity, like the Kubernetes objects ---
+    @property
+    def namespace(self) -> str:
+        return ""
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return ("Cluster", "", self.name)
+
+    @property
+    def ref(self) -> str:
+        return f"Cluster {self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+    def normalise(self) -> None:
+        return None
+
+    # --- derived data ---
+    def node_names(self) -> list[str]:
+        """kind's node names: <name>-control-plane, <name>-control-plane2, <name>-worker, <name>-worker2."""
+        counts: dict[str, int] = {}
+        out = []
+        for node in self.nodes:
+            counts[node.role] = counts.get(node.role, 0) + 1
+            n = counts[node.role]
+            out.append(f"{self.name}-{node.role}{'' if n == 1 else n}")
+        return out
+
+    def node_port_bounds(self) -> tuple[int, int]:
+        low, _, high = self.node_port_range.partition("-")
+        return int(low), int(high)
+
+    def pod_network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.networking.pod_subnet)
+
+    def service_network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.networking.service_subnet)
+
+    def underlay_network(self) -> ipaddress.IPv4Network:
+        return ipaddress.IPv4Network(self.underlay.subnet)
+
+    # --- validation ---
+    def issues(self) -> list[Issue]:
+        issues = check_name(self.name, "name", names.check_dns1123_label)
+        if not any(n.role == "control-plane" for n in self.nodes):
+            issues.append(("nodes", "must have at least one control-plane node"))
+        for i, node in enumerate(self.nodes):
+            issues += check_labels(node.labels, f"nodes[{i}].labels")
+        nets: dict[str, ipaddress.IPv4Network] = {}
+        for path, value in (("networking.podSubnet", self.networking.pod_subnet),
+                            ("networking.serviceSubnet", self.networking.service_subnet),
+                            ("underlay.subnet", self.underlay.subnet)):
+            try:
+                nets[path] = ipaddress.IPv4Network(value)
+            except ValueError as exc:
+                issues.append((path, f"must be an IPv4 CIDR such as 10.0.0.0/16, got {value!r} ({exc})"))
+        pod = nets.get("networking.podSubnet")
+        mask = self.node_cidr_mask_size
+        if not 16 <= mask <= 30:
+            issues.append(("nodeCIDRMaskSize", f"must be between 16 and 30 (a node needs room for cni0 and pods), "
+                                               f"got {mask}"))
+        elif pod is not None and (pod.prefixlen > mask or 2 ** (mask - pod.prefixlen) < len(self.nodes)):
+            issues.append(("networking.podSubnet",
+                           f"{pod} is too small for {len(self.nodes)} nodes (each node needs a /{mask})"))
+        svc = nets.get("networking.serviceSubnet")
+        if svc is not None and svc.num_addresses < 16:
+            issues.append(("networking.serviceSubnet",
+                           f"{svc} is too small (needs room for the kube-dns address .10)"))
+        paths = list(nets)
+        for i, a in enumerate(paths):
+            for b in paths[i + 1:]:
+                if nets[a].overlaps(nets[b]):
+                    issues.append((b, f"{nets[b]} overlaps {a} {nets[a]}"))
+        issues += self._pool_issues(nets.get("underlay.subnet"))
+        issues += self._range_issues()
+        issues += check_name(self.cluster_domain, "clusterDomain", names.check_dns1123_subdomain)
+        bridge = self.underlay.bridge
+        if bridge is not None and not kernel_names.valid_ifname(bridge):
+            issues.append(("underlay.bridge", f"must be an interface name: 1 to {kernel_names.IFNAMSIZ} letters, "
+                                              f"digits, '_', '.' or '-', got {bridge!r}"))
+        if self.restart_backoff.initial_seconds <= 0:
+            issues.append(("restartBackoff.initialSeconds", "must be greater than 0"))
+        if self.restart_backoff.max_seconds < self.restart_backoff.initial_seconds:
+            issues.append(("restartBackoff.maxSeconds", "must be greater than or equal to initialSeconds"))
+        return issues
+
+    def _pool_issues(self, underlay: ipaddress.IPv4Network | None) -> list[Issue]:
+        issues: list[Issue] = []
+        ips: dict[str, ipaddress.IPv4Address] = {}
+        for field in ("start", "end"):
+            value = getattr(self.load_balancer_pool, field)
+            try:
+                ips[field] = ipaddress.IPv4Address(value)
+            except ValueError:
+                issues.append((f"loadBalancerPool.{field}", f"must be an IPv4 address, got {value!r}"))
+                continue
+            if underlay is not None and (ips[field] not in underlay or ips[field] in
+                                         (underlay.network_address, underlay.broadcast_address)):
+                issues.append((f"loadBalancerPool.{field}",
+                               f"{value} must be a host address inside the underlay subnet {underlay}"))
+        if len(ips) == 2 and ips["start"] > ips["end"]:
+            issues.append(("loadBalancerPool", f"start {ips['start']} is after end {ips['end']}"))
+        if underlay is not None and "start" in ips:
+            last_node = underlay.network_address + 1 + len(self.nodes)
+            if last_node >= ips["start"] and ips["start"] in underlay:
+                issues.append(("loadBalancerPool.start",
+                               f"{ips['start']} collides with the node addresses (.2 to {last_node})"))
+        return issues
+
+    def _range_issues(self) -> list[Issue]:
+        low, sep, high = self.node_port_range.partition("-")
+        if not (sep and low.isdigit() and high.isdigit()):
+            return [("nodePortRange", f"must look like 30000-32767, got {self.node_port_range!r}")]
+        if not 1 <= int(low) <= int(high) <= 65535:
+            return [("nodePortRange", f"must be a range within 1-65535, got {self.node_port_range!r}")]
+        return []
+
+
+def default_cluster() -> Cluster:
+    """One control-plane and two workers with the address plan of DESIGN.md §2."""
+    return Cluster.model_validate({"apiVersion": NETLAB_API_VERSION, "kind": "Cluster"})
