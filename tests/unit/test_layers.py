@@ -3,6 +3,8 @@
 Every module under netlab/ is parsed with `ast` (nothing is imported), its imports are resolved to netlab modules,
 including relative imports and imports inside functions, and the resulting graph must have no cycle; the pure layers
 (model, compile) must not import the kernel, runtime, api or cli layers; the API must not import the controller.
+Imports under `if TYPE_CHECKING:` count too: a module that needs another's types to be read depends on it; where two
+modules need each other, a typing.Protocol in the lower one breaks the circle (see api/backend.py, runtime/dnstcp.py).
 """
 
 from __future__ import annotations
