@@ -25,6 +25,7 @@ from netlab.trace.result import (
     Plan,
     Source,
     Step,
+    TraceError,
     TracePoint,
     display,
 )
@@ -46,13 +47,19 @@ class DnatWalk(PolicyWalk):
 
     def owner(self, chain: str) -> tuple[ResolvedService, ServicePortView]:
         """The service port a compiled service-/external- chain belongs to."""
+        owners = self.owners()
+        if chain not in owners:
+            raise TraceError(f"the rules send the packet to chain {chain}, which no service owns")
+        return owners[chain]
+
+    def owners(self) -> dict[str, tuple[ResolvedService, ServicePortView]]:
         if self._owners is None:
             self._owners = {}
             for svc in self.services:
                 for sp in svc.ports:
                     self._owners[service_chain(svc, sp)] = (svc, sp)
                     self._owners[external_chain(svc, sp)] = (svc, sp)
-        return self._owners[chain]
+        return self._owners
 
     def packet(self, src: Source, dst_ip: str, dport: int, proto: str) -> Plan:
         p = Plan(src, dst_ip, dport, proto)
@@ -76,11 +83,11 @@ class DnatWalk(PolicyWalk):
         if first.verdict == REJECT:
             return self.rejected(p, node, first)
         dispatch = _hit(first, "services")
-        if dispatch is not None:
+        if dispatch is not None and (first.verdict != DROP or _target(dispatch) in self.owners()):
             return self.through_service(p, src, node, saddr, results, dispatch)
         if first.verdict == DROP:
             chain = first.trail[-1].chain if first.trail else hook
-            p.steps.append(Step(node.name, f"DROP by {chain}", "", chain))
+            p.steps.append(Step(node.name, f"DROP by {chain}", " -> ".join(first.chains()), chain))
             p.outcome, p.reason = TIMEOUT, f"dropped by {chain} on {node.name}"
             return p
         return self.direct(p, src, node, saddr, first)
