@@ -21,23 +21,10 @@ from netlab.compile.services import ResolvedService
 from netlab.compile.topology import Topology
 from netlab.trace.ingress import IngressWalk, match_ingress
 from netlab.trace.places import announcer
-from netlab.trace.result import (
-    CONNECTED,
-    MIXED,
-    REFUSED,
-    TIMEOUT,
-    UNREACHABLE,
-    Candidate,
-    Plan,
-    PolicyInputs,
-    Source,
-    Step,
-    TraceError,
-    TracePoint,
-)
+from netlab.trace.result import Plan, PolicyInputs, Step, TraceError, TracePoint
 
-__all__ = ["CONNECTED", "MIXED", "REFUSED", "TIMEOUT", "UNREACHABLE", "Candidate", "Plan", "PolicyInputs", "Source",
-           "Step", "TraceError", "TracePoint", "announcer", "explain", "match_ingress", "node_rulesets", "plan"]
+__all__ = ["Plan", "PolicyInputs", "Step", "TraceError", "TracePoint", "announcer", "explain", "match_ingress",
+           "node_rulesets", "plan"]
 
 
 def node_rulesets(topo: Topology, services: Sequence[ResolvedService], policy_inputs: PolicyInputs,
