@@ -178,11 +178,14 @@ def parse_rule(text: str) -> tuple[Stmt, ...]:
     return tuple(out)
 
 
-def references(text: str) -> tuple[set[str], set[str]]:
+_JUMPS = re.compile(r"(?:jump|goto)\s+([^\s,}]+)")
+_SETS = re.compile(r"@([^\s,}]+)")
+
+
+@lru_cache(maxsize=65536)
+def references(text: str) -> tuple[frozenset[str], frozenset[str]]:
     """(chains, sets) one rule or map element refers to."""
-    chains = set(re.findall(r"(?:jump|goto)\s+([^\s,}]+)", text))
-    sets = set(re.findall(r"@([^\s,}]+)", text))
-    return chains, sets
+    return frozenset(_JUMPS.findall(text)), frozenset(_SETS.findall(text))
 
 
 def priority(hook: str) -> tuple[str, str, int, str]:
@@ -245,25 +248,71 @@ def split_element(element: str) -> tuple[list[str], str | None]:
     return [k.strip() for k in key.split(" . ")], (verdict.strip() if sep else None)
 
 
+def _check_refs(where: str, text: str, chains: set[str], sets: set[str]) -> None:
+    used_chains, used_sets = references(text)
+    missing = [f"chain {c}" for c in sorted(used_chains - chains)] + [f"set @{s}" for s in sorted(used_sets - sets)]
+    if missing:
+        raise NftSyntaxError(f"{where} refers to a missing {', '.join(missing)}")
+
+
+def _is_exact(component: str) -> bool:
+    return "/" not in component and not ("-" in component and component[:1].isdigit())
+
+
+class _Elements:
+    """A set's elements, indexed: exact keys in a dict, prefixes and ranges scanned."""
+
+    def __init__(self, elements: frozenset[str]) -> None:
+        self.exact: dict[tuple[str, ...], list[str | None]] = {}
+        self.ranged: list[tuple[list[str], str | None]] = []
+        self.width: int | None = None
+        for e in sorted(elements):
+            key, verdict = split_element(e)
+            if self.width is not None and len(key) != self.width:
+                raise NftSyntaxError(f"element {e!r} has {len(key)} keys, others {self.width}")
+            self.width = len(key)
+            if all(_is_exact(k) for k in key):
+                self.exact.setdefault(tuple(key), []).append(verdict)
+            else:
+                self.ranged.append((key, verdict))
+
+    def matching(self, values: list[str]) -> list[str | None]:
+        if self.width is not None and len(values) != self.width:
+            raise NftSyntaxError(f"{len(values)} keys looked up in elements of {self.width}")
+        out = list(self.exact.get(tuple(values), []))
+        out += [v for k, v in self.ranged if all(component_matches(p, x) for p, x in zip(k, values, strict=True))]
+        return out
+
+
 class Interpreter:
     """Evaluate packets against one node's compiled `Ruleset`."""
 
     def __init__(self, rs: Ruleset) -> None:
         self.rs = rs
-        self._elements = {n: [split_element(e) for e in s.elements] for n, s in rs.sets.items()}
+        self._elements = {n: _Elements(s.elements) for n, s in rs.sets.items()}
+
+    def check(self) -> Interpreter:
+        """Every rule parses and every jump/goto/@set it or a map element names exists, whether or not a
+        packet ever reaches it."""
+        chains, sets = set(self.rs.chains), set(self.rs.sets)
+        for name, chain in self.rs.chains.items():
+            if chain.hook:
+                priority(chain.hook)
+            for i, rule in enumerate(chain.rules):
+                parse_rule(rule)
+                _check_refs(f"chain {name} rule {i}", rule, chains, sets)
+        for name, s in self.rs.sets.items():
+            for element in s.elements:
+                if " : " in element:
+                    _check_refs(f"map {name}", element.partition(" : ")[2], chains, sets)
+        return self
 
     def _lookup(self, ref: str, values: list[str]) -> list[str | None]:
         """The verdicts (None for a plain set) of the elements of @ref that match `values`."""
         name = ref.removeprefix("@")
         if name not in self._elements:
             raise NftSyntaxError(f"reference to a missing set @{name}")
-        out = []
-        for key, verdict in self._elements[name]:
-            if len(key) != len(values):
-                raise NftSyntaxError(f"@{name}: element {' . '.join(key)} does not fit {len(values)} keys")
-            if all(component_matches(k, v) for k, v in zip(key, values, strict=True)):
-                out.append(verdict)
-        return out
+        return self._elements[name].matching(values)
 
     def _match(self, s: Stmt, pkt: Packet) -> bool:
         if s.op == "&":

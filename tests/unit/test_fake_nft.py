@@ -161,3 +161,9 @@ def test_ruleset_round_trip() -> None:
     assert back.chains == {n: Chain(n, c.rules, c.hook) for n, c in rs.chains.items()}
     assert {n: (s.declaration, s.elements) for n, s in back.sets.items()} == {"m": ("type ipv4_addr : verdict;",
                                                                                      rs.sets["m"].elements)}
+
+
+@pytest.mark.parametrize("state", sorted(STATES))
+def test_every_compiled_rule_is_understood(state) -> None:
+    for rs in STATES[state].values():
+        Interpreter(rs).check()

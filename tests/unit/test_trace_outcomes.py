@@ -104,3 +104,19 @@ def test_traces_follow_the_rules_given() -> None:
             e.split(" : ")[0] + " : goto service-ips-only" for e in rs.sets["service-ips"].elements))
     p = plan("pod-a", "10.96.100.1", 80, "tcp", topo, svcs, pi, rulesets=rss)
     assert p.outcome == "timeout"
+
+
+def test_a_rule_the_tracer_does_not_understand_fails_the_trace() -> None:
+    from netlab.compile.nftables import Chain
+    from netlab.trace.model import node_rulesets
+    from netlab.trace.nft_eval import NftSyntaxError
+
+    topo, svcs, pi = world()
+    rss = node_rulesets(topo, svcs, pi, "10.244.0.0/16")
+    rs = rss["lab-worker"]
+    rs.chains["unused"] = Chain("unused", ('ip daddr 10.96.100.1 log prefix "x" accept',))
+    with pytest.raises(NftSyntaxError, match="cannot interpret"):
+        plan("pod-a", "10.244.1.3", 3000, "tcp", topo, svcs, pi, rulesets=rss)  # even if no packet reaches it
+    rs.chains["unused"] = Chain("unused", ("goto gone",))
+    with pytest.raises(NftSyntaxError, match="missing chain gone"):
+        plan("pod-a", "10.244.1.3", 3000, "tcp", topo, svcs, pi, rulesets=rss)
