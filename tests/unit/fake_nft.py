@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from netlab.compile.nftables import Chain, Ruleset, SetOrMap
-from netlab.trace.nft_eval import NftSyntaxError, parse_rule, priority, references, split_element
+from netlab.trace.nft_syntax import NftSyntaxError, parse_rule, priority, references, split_element
 
 
 class NftError(ValueError):

@@ -14,7 +14,8 @@ from netlab.compile.nft_policy import policy_ruleset
 from netlab.compile.nft_services import services_ruleset
 from netlab.compile.nftables import Chain, Ruleset, SetOrMap
 from netlab.compile.services import Endpoint, ResolvedService, ServicePortView
-from netlab.trace.nft_eval import Interpreter, NftSyntaxError, Packet, parse_rule, priority
+from netlab.trace.nft_eval import Interpreter, NftSyntaxError, Packet
+from netlab.trace.nft_syntax import parse_rule, priority
 from tests.unit.test_trace_model import world
 
 POD_A, POD_B, POD_C, API = "10.244.1.2", "10.244.1.3", "10.244.2.2", "10.244.2.3"
