@@ -102,7 +102,7 @@ class DnatWalk(PolicyWalk):
             svc = self.service_named(node, ip, port, proto)
             name = svc.key if svc else f"{ip}:{port}/{proto}"
             filter_in = next((h.chain for h in r.trail if h.verdict == "jump endpoints-check"), "?")
-            vmap = re.search(r"@\S+", check.rule)[0]  # type: ignore[index]
+            vmap = next(w for w in check.rule.split() if w.startswith("@"))
             key = f"{proto} . {port}" if "nodeport" in vmap else f"{ip} . {proto} . {port}"
             p.steps.append(Step(node.name, f"REJECT: {name} has no ready endpoints",
                                 f"{filter_in} (before DNAT) jumps endpoints-check for new connections; "
@@ -176,7 +176,8 @@ class DnatWalk(PolicyWalk):
         if timeout:
             pick += (f"; sessionAffinity ClientIP: a client already in an affinity-... set "
                      f"(timeout {timeout}s) goes back to the same endpoint")
-        outside = _hit(results[0], chain) is not None and _hit(results[0], chain).verdict == MASQ_JUMP
+        decided = _hit(results[0], chain)
+        outside = decided is not None and decided.verdict == MASQ_JUMP  # rule 0: a client outside the cluster
         svc, sport = self.owner(chain)
         head = f"DNAT {svc.cluster_ip}:{sport.port}/{proto} ({svc.key}): " if via == "clusterip" else ""
         lookup = (f"services -> @service-ips `{p.dst_ip} . {proto} . {p.dport} : {dispatch.verdict}`; "
