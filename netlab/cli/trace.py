@@ -258,6 +258,7 @@ def trace(ctx: click.Context, src: str, dst: str, proto: str, no_probe: bool, ke
     from netlab.cli.common import Fail
     from netlab.cli.common import cluster as _cluster
     from netlab.trace import model
+    from netlab.trace.nft_eval import NftSyntaxError
 
     cluster = _cluster(ctx)
     target, port = _parse_dst(dst)
@@ -268,6 +269,8 @@ def trace(ctx: click.Context, src: str, dst: str, proto: str, no_probe: bool, ke
                           ingress_rows=data["ingress_rows"], cluster_cidr=config.pod_subnet)
     except model.TraceError as e:
         raise Fail(str(e)) from e
+    except NftSyntaxError as e:
+        raise Fail(f"netlab trace cannot interpret the compiled rules: {e}") from e
     click.echo(f"{plan.source.name} ({plan.source.ip}) -> {plan.dst_ip}:{plan.dport}/{plan.proto}"
                + (f"  [{plan.url}]" if plan.url else ""))
     click.echo(f"From netlab's compiled rules (topology routes, {names.NFT_TABLE} service and policy chains):")

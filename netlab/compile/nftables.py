@@ -18,6 +18,9 @@ class Chain:
     rules: tuple[str, ...] = ()
     hook: str | None = None  # e.g. "type nat hook prerouting priority dstnat; policy accept;"
     comment: str | None = None
+    # Why each rule is there, e.g. "default/web ingress rule 0" (not rendered): `netlab trace` names the
+    # rule that decided with it. Not compared: two chains with the same rules are the same kernel state.
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
