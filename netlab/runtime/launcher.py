@@ -45,6 +45,7 @@ from typing import Any
 import netlab.images.echo as echo  # imported up front so forked echo containers start instantly
 from netlab.compile.security import Profile
 from netlab.runtime import sandbox
+from netlab.runtime.files import write_atomic
 
 CLONE_NEWNET = 0x40000000
 M_ARENA_MAX = -8  # mallopt(3)
@@ -69,14 +70,6 @@ def proc_start_time(pid: int, zombies: bool = False) -> int | None:
     if len(rest) < 20 or (rest[0] in (b"Z", b"X") and not zombies):
         return None
     return int(rest[19])
-
-
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write text to path via a temporary file (mode 0600: root's only) and rename."""
-    tmp = f"{os.fspath(path)}.tmp.{os.getpid()}"
-    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600), "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------- child side
