@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from netlab.compile import selectors
+
 NS_NAME_LABEL = "kubernetes.io/metadata.name"
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 INGRESS = "Ingress"
@@ -59,32 +61,11 @@ class PolicyNamespace:
 
 
 def match_selector(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
-    """Kubernetes label selector: matchLabels AND every matchExpression; `{}` matches everything.
-
-    `None` is treated as `{}` here; callers decide what an absent selector means in their context.
-    """
-    if not selector:
-        return True
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key = expr.get("key")
-        op = expr.get("operator")
-        values = expr.get("values") or []
-        if op == "In":
-            ok = key in labels and labels[key] in values
-        elif op == "NotIn":
-            ok = key not in labels or labels[key] not in values
-        elif op == "Exists":
-            ok = key in labels
-        elif op == "DoesNotExist":
-            ok = key not in labels
-        else:
-            raise PolicyError(f"invalid label selector operator {op!r}")
-        if not ok:
-            return False
-    return True
+    """Kubernetes label selector (see netlab.compile.selectors.matches); `None` is treated as `{}`."""
+    try:
+        return selectors.matches(selector, labels)
+    except selectors.SelectorError as e:
+        raise PolicyError(str(e)) from e
 
 
 # ---------------------------------------------------------------------------------------------- policy parts

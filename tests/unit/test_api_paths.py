@@ -1,8 +1,9 @@
 import pytest
 
 from netlab.api.errors import ApiError
-from netlab.api.server import match_selector, parse_path
+from netlab.api.server import parse_path
 from netlab.compile.resolv import resolv_conf
+from netlab.compile.selectors import matches_text as match_selector
 
 
 @pytest.mark.parametrize("path,expected", [
