@@ -14,7 +14,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from netlab.compile.nginx import CERTS_DIR, CONF_NAME, TMP_DIR, RenderedConfig
+from netlab.compile.nginx import CONF_NAME, TMP_DIR, RenderedConfig
+from netlab.compile.nginx_ingress import CERTS_DIR
 from netlab.runtime.files import write_atomic
 
 NGINX = "/usr/sbin/nginx"
