@@ -18,7 +18,7 @@ from netlab.api.client import ADDONS_PATH, APPLY_PATH
 from netlab.api.errors import ApiError
 from netlab.api.httpbase import Aborted, BoundedUnixHTTPServer, DeadlineRequestHandler
 from netlab.api.request import parse_apply_body, validated_objects
-from netlab.compile import selectors
+from netlab.compile.label_selectors import matches_text
 
 if TYPE_CHECKING:
     from netlab.runtime.controller import Controller
@@ -126,7 +126,7 @@ class Handler(DeadlineRequestHandler):
                 items = ctl.list(resource.kind, ns)
                 selector = query.get("labelSelector")
                 if selector:
-                    items = [o for o in items if selectors.matches_text(selector, o["metadata"].get("labels") or {})]
+                    items = [o for o in items if matches_text(selector, o["metadata"].get("labels") or {})]
                 self._send(200, {"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
                                  "metadata": {"resourceVersion": str(ctl.state.resource_version)}, "items": items})
             elif method == "GET":

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netlab.compile import selectors
+from netlab.compile import label_selectors
 
 NS_NAME_LABEL = "kubernetes.io/metadata.name"
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -61,10 +61,10 @@ class PolicyNamespace:
 
 
 def match_selector(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
-    """Kubernetes label selector (see netlab.compile.selectors.matches); `None` is treated as `{}`."""
+    """Kubernetes label selector (see netlab.compile.label_selectors.matches); `None` is treated as `{}`."""
     try:
-        return selectors.matches(selector, labels)
-    except selectors.SelectorError as e:
+        return label_selectors.matches(selector, labels)
+    except label_selectors.SelectorError as e:
         raise PolicyError(str(e)) from e
 
 

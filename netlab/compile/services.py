@@ -10,7 +10,7 @@ import hashlib
 import ipaddress
 from dataclasses import dataclass, field
 
-from netlab.compile import selectors
+from netlab.compile import label_selectors
 from netlab.compile.workloads import PlacedPod
 
 RESERVED_OFFSETS = (1, 10)  # 10.96.0.1 kubernetes, 10.96.0.10 kube-dns
@@ -274,7 +274,7 @@ def resolve(svc: dict, alloc: Allocation, pods: list[PlacedPod], ready: dict[str
     targets: dict[str, dict[str, int]] = {port_key(p): {} for p in spec.get("ports") or []}
     if selector:
         for pod in pods:
-            if pod.namespace != ns or not selectors.matches_map(selector, pod.labels) or pod.key in terminated:
+            if pod.namespace != ns or not label_selectors.matches_map(selector, pod.labels) or pod.key in terminated:
                 continue
             hostname = pod.spec.get("hostname") if pod.spec.get("subdomain") == meta["name"] else None
             endpoints.append(Endpoint(pod.ip, pod.name, pod.node, ready.get(pod.key, False), hostname))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validat
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from netlab.compile.selectors import requirement_matches
+from netlab.compile.label_selectors import requirement_matches
 
 from . import dns1123 as names
 from . import limits

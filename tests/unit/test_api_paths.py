@@ -2,8 +2,8 @@ import pytest
 
 from netlab.api.errors import ApiError
 from netlab.api.server import parse_path
+from netlab.compile.label_selectors import matches_text as match_selector
 from netlab.compile.resolv import resolv_conf
-from netlab.compile.selectors import matches_text as match_selector
 
 
 @pytest.mark.parametrize("path,expected", [

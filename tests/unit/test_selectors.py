@@ -1,10 +1,10 @@
-"""netlab.compile.selectors: the one label-selector matcher, in its three spellings."""
+"""netlab.compile.label_selectors: the one label-selector matcher, in its three spellings."""
 
 from __future__ import annotations
 
 import pytest
 
-from netlab.compile.selectors import SelectorError, matches, matches_map, matches_text, parse_text
+from netlab.compile.label_selectors import SelectorError, matches, matches_map, matches_text, parse_text
 from netlab.model.meta import LabelSelector
 
 LABEL_SETS = [{}, {"app": "web"}, {"app": "db"}, {"app": "web", "tier": "front"}, {"tier": "back"}]
