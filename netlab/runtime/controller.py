@@ -35,7 +35,7 @@ from netlab.runtime.containers import ContainerSpec, Supervisor
 from netlab.runtime.dataplane import Dataplane, policy_rulesets
 from netlab.runtime.files import write_atomic
 from netlab.runtime.ingresssync import IngressSync
-from netlab.runtime.launcher import ensure_launcher
+from netlab.runtime.launcher_client import ensure_launcher
 from netlab.runtime.probes import Prober, ProbeState
 
 log = logging.getLogger("netlab.controller")
