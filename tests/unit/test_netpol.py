@@ -21,13 +21,13 @@ from netlab.compile.netpol import (
     PolicyNamespace,
     PolicyPod,
     allowed,
-    explain,
     ip_block_networks,
     isolation,
     match_selector,
     port_ranges,
     selects,
 )
+from netlab.compile.netpol_explain import explain
 
 NSS = ("x", "y", "z")
 NAMES = ("a", "b", "c")

@@ -151,7 +151,7 @@ def _describe_networkpolicy(np: dict, now: float, related: dict) -> str:
 
 def _netpol_explained(w: _Writer, ex: dict) -> None:
     """netlab's addition after kubectl's layout: the policy resolved against the live pods
-    (`netlab.compile.netpol.explain`): selected pods, then per rule the peers (pods, CIDRs) and ports."""
+    (`netlab.compile.netpol_explain.explain`): selected pods, then per rule the peers (pods, CIDRs) and ports."""
     w.flush()
     selected = ex.get("selectedPods") or []
     w.write(0, f"Selected pods ({len(selected)}):\n")
