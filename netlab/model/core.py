@@ -108,7 +108,6 @@ class ServiceSpec(Model):
 def check_service_spec(spec: ServiceSpec, path: str,
                        node_port_range: tuple[int, int] = NODE_PORT_RANGE) -> list[Issue]:
     issues: list[Issue] = []
-    low, high = node_port_range
     if spec.type == "ExternalName":
         if not spec.external_name:
             issues.append((f"{path}.externalName", "required when type is ExternalName"))
@@ -132,6 +131,22 @@ def check_service_spec(spec: ServiceSpec, path: str,
         issues += check_ip(spec.load_balancer_ip, f"{path}.loadBalancerIP")
     if not spec.ports and spec.type != "ExternalName" and not spec.headless:
         issues.append((f"{path}.ports", "required field is missing"))
+    issues += _check_service_ports(spec, path, node_port_range)
+    issues += check_labels(spec.selector, f"{path}.selector")
+    if spec.session_affinity_config is not None:
+        timeout = spec.session_affinity_config.client_ip.timeout_seconds
+        if not 0 < timeout <= 86400:
+            issues.append((f"{path}.sessionAffinityConfig.clientIP.timeoutSeconds",
+                           f"must be between 1 and 86400, got {timeout}"))
+    if spec.external_traffic_policy is not None and spec.type not in ("NodePort", "LoadBalancer"):
+        issues.append((f"{path}.externalTrafficPolicy",
+                       "may only be set when type is NodePort or LoadBalancer"))
+    return issues
+
+
+def _check_service_ports(spec: ServiceSpec, path: str, node_port_range: tuple[int, int]) -> list[Issue]:
+    issues: list[Issue] = []
+    low, high = node_port_range
     seen_names: dict[str, int] = {}
     seen_ports: dict[tuple[int, str], int] = {}
     for i, port in enumerate(spec.ports):
@@ -158,15 +173,6 @@ def check_service_spec(spec: ServiceSpec, path: str,
             elif not low <= port.node_port <= high:
                 issues.append((f"{ppath}.nodePort",
                                f"must be in the range {low}-{high}, got {port.node_port}"))
-    issues += check_labels(spec.selector, f"{path}.selector")
-    if spec.session_affinity_config is not None:
-        timeout = spec.session_affinity_config.client_ip.timeout_seconds
-        if not 0 < timeout <= 86400:
-            issues.append((f"{path}.sessionAffinityConfig.clientIP.timeoutSeconds",
-                           f"must be between 1 and 86400, got {timeout}"))
-    if spec.external_traffic_policy is not None and spec.type not in ("NodePort", "LoadBalancer"):
-        issues.append((f"{path}.externalTrafficPolicy",
-                       "may only be set when type is NodePort or LoadBalancer"))
     return issues
 
 
