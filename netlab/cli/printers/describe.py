@@ -7,7 +7,7 @@ import binascii
 from collections.abc import Callable
 from typing import Any
 
-from netlab.cli.printers.describe_base import _annotations_multiline, _events, _labels_multiline, smart_label
+from netlab.cli.printers.describe_base import _annotations_multiline, _events, _header, _labels_multiline, smart_label
 from netlab.cli.printers.describe_network import (
     _describe_endpoints,
     _describe_ingress,
@@ -21,10 +21,7 @@ from netlab.cli.printers.format import _meta, _Writer
 def _describe_secret(secret: dict, now: float, related: dict) -> str:
     meta = _meta(secret)
     w = _Writer()
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    _labels_multiline(w, "Labels", meta.get("labels"))
-    _annotations_multiline(w, "Annotations", meta.get("annotations"))
+    _header(w, meta)
     w.write(0, f"\nType:\t{secret.get('type') or 'Opaque'}\n")
     w.write(0, "\nData\n====\n")
     sizes: dict[str, int] = {}
@@ -85,10 +82,7 @@ def _go_value(value: Any) -> str:
 def _describe_generic(obj: dict, now: float, related: dict) -> str:
     meta = _meta(obj)
     w = _Writer()
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    _labels_multiline(w, "Labels", meta.get("labels"))
-    _annotations_multiline(w, "Annotations", meta.get("annotations"))
+    _header(w, meta)
     _unstructured(w, 0, obj, "")
     if "events" in related:
         _events(w, related.get("events"), now)

@@ -40,6 +40,14 @@ def _annotations_multiline(w: _Writer, title: str, annotations: dict | None, ind
             w.write(0, f"{key}: {value}\n")
 
 
+def _header(w: _Writer, meta: dict) -> None:
+    """The lines every namespaced object's description starts with."""
+    w.write(0, f"Name:\t{meta.get('name', '')}\n")
+    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    _labels_multiline(w, "Labels", meta.get("labels"))
+    _annotations_multiline(w, "Annotations", meta.get("annotations"))
+
+
 def _multiline(w: _Writer, title: str, values: list[str], indent: str = "") -> None:
     w.write(0, f"{indent}{title}:\t")
     if not values:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netlab.cli.printers.describe_base import _annotations_multiline, _events, _labels_multiline, _multiline
+from netlab.cli.printers.describe_base import _annotations_multiline, _events, _header, _labels_multiline, _multiline
 from netlab.cli.printers.format import NONE, _meta, _parse_time, _Writer, format_label_selector, format_labels
 from netlab.cli.printers.tables import format_endpoints
 
@@ -11,10 +11,7 @@ def _describe_service(svc: dict, now: float, related: dict) -> str:
     meta, spec, status = _meta(svc), svc.get("spec") or {}, svc.get("status") or {}
     kind = spec.get("type") or "ClusterIP"
     w = _Writer()
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    _labels_multiline(w, "Labels", meta.get("labels"))
-    _annotations_multiline(w, "Annotations", meta.get("annotations"))
+    _header(w, meta)
     w.write(0, f"Selector:\t{format_labels(spec.get('selector'))}\n")
     w.write(0, f"Type:\t{kind}\n")
     if kind != "ExternalName":
@@ -62,10 +59,7 @@ def _describe_service(svc: dict, now: float, related: dict) -> str:
 def _describe_endpoints(ep: dict, now: float, related: dict) -> str:
     meta = _meta(ep)
     w = _Writer()
-    w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    _labels_multiline(w, "Labels", meta.get("labels"))
-    _annotations_multiline(w, "Annotations", meta.get("annotations"))
+    _header(w, meta)
     w.write(0, "Subsets:\n")
     for ss in ep.get("subsets") or []:
         w.write(1, f"Addresses:\t{','.join(a.get('ip', '') for a in ss.get('addresses') or []) or NONE}\n")
