@@ -227,7 +227,7 @@ class _Builder:
             self.add(Vertex(vid, "pod", tuple(lines), group))
             if ip:
                 self.by_ip.setdefault(ip, vid)
-            policy_pods.append(netpol.PolicyPod(ns, name, ip, node, dict(_meta(p).get("labels") or {})))
+            policy_pods.append(netpol.policy_pod(p))
         return policy_pods
 
     def services(self, services: Iterable[Obj], endpoints: Iterable[Obj]) -> None:

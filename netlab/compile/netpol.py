@@ -50,6 +50,20 @@ class PolicyPod:
         return f"{self.namespace}/{self.name}"
 
 
+def container_ports(spec: Mapping[str, Any]) -> tuple[tuple[str | None, int, str], ...]:
+    """(name, containerPort, protocol) of every container port of a PodSpec (Kubernetes JSON)."""
+    return tuple((cp.get("name"), cp["containerPort"], cp.get("protocol") or "TCP")
+                 for c in spec.get("containers") or [] for cp in c.get("ports") or [])
+
+
+def policy_pod(pod: Mapping[str, Any]) -> PolicyPod:
+    """A Pod as the API returns it (Kubernetes JSON), as NetworkPolicy sees it."""
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    return PolicyPod(meta.get("namespace") or "default", meta.get("name") or "",
+                     (pod.get("status") or {}).get("podIP") or "", spec.get("nodeName") or "",
+                     dict(meta.get("labels") or {}), container_ports(spec))
+
+
 @dataclass(frozen=True)
 class PolicyNamespace:
     name: str
