@@ -32,7 +32,7 @@ def matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bo
     `None` is treated as `{}` here; callers decide what an absent selector means in their context."""
     if not selector:
         return True
-    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+    if not _labels_match(selector.get("matchLabels") or {}, labels):
         return False
     return all(requirement_matches(e.get("key"), e.get("operator"), e.get("values") or [], labels)
                for e in selector.get("matchExpressions") or [])
@@ -40,7 +40,11 @@ def matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bo
 
 def matches_map(selector: Mapping[str, str] | None, labels: Mapping[str, str]) -> bool:
     """A Service's (or ReplicationController's) selector map: an empty one selects nothing."""
-    return bool(selector) and matches({"matchLabels": selector}, labels)
+    return bool(selector) and _labels_match(selector, labels)
+
+
+def _labels_match(required: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in required.items())
 
 
 def parse_text(selector: str) -> list[tuple[str, str, Sequence[str]]]:
