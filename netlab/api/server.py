@@ -10,27 +10,24 @@ import json
 import logging
 import os
 import time
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
 from netlab.api import resources
+from netlab.api.backend import Backend
 from netlab.api.client import ADDONS_PATH, APPLY_PATH
 from netlab.api.errors import ApiError
 from netlab.api.httpbase import Aborted, BoundedUnixHTTPServer, DeadlineRequestHandler
 from netlab.api.request import parse_apply_body, validated_objects
 from netlab.compile.label_selectors import matches_text
 
-if TYPE_CHECKING:
-    from netlab.runtime.controller import Controller
-
 log = logging.getLogger("netlab.api")
 
 
 class _Server(BoundedUnixHTTPServer):
-    controller: Controller
+    controller: Backend
 
 
-def serve(controller: Controller, socket_path: str, **limits: float) -> _Server:
+def serve(controller: Backend, socket_path: str, **limits: float) -> _Server:
     """The API server on a root-only Unix socket (not yet serving: call serve_forever).
 
     `limits` override httpbase's max_connections, read_timeout and write_timeout.

@@ -8,8 +8,8 @@ import ipaddress
 import os
 import pwd
 import time
-from typing import TYPE_CHECKING
 
+from netlab.api.backend import StoreView
 from netlab.api.resources import BUILTIN_NAMESPACES
 from netlab.compile.config import ClusterConfig
 from netlab.compile.security import ConfigError
@@ -18,9 +18,6 @@ from netlab.compile.services import endpoints_object, endpointslice_object, port
 from netlab.compile.topology import Topology
 from netlab.compile.workloads import PlacedPod, node_labels, template_hash
 from netlab.runtime.containers import ContainerSpec, ContainerStatus
-
-if TYPE_CHECKING:
-    from netlab.runtime.controller import Controller
 
 DOWNWARD_FIELDS = {
     "metadata.name": lambda p, node_ip: p.name,
@@ -210,7 +207,7 @@ def namespace(name: str, obj: dict | None, created: float) -> dict:
             "status": {"phase": "Active"}}
 
 
-def list_objects(ctl: Controller, kind: str, ns: str | None) -> list[dict]:
+def list_objects(ctl: StoreView, kind: str, ns: str | None) -> list[dict]:
     """Objects of `kind` in namespace `ns` (None: all namespaces), sorted by namespace and name."""
     topo = ctl.topology()
 

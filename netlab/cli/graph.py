@@ -55,11 +55,12 @@ def render_image(dot_text: str, fmt: str) -> bytes:
 def graph(ctx: click.Context, output: str | None, fmt: str | None) -> None:
     """Draw the cluster: host, underlay, nodes, cni0 bridges, pods with IPs, services, ingress and policies."""
     from netlab.api.client import ApiFailure, ApiUnavailable
-    from netlab.cli import Fail, _client
+    from netlab.cli import common
+    from netlab.cli.common import Fail
     from netlab.compile import graph as render
     from netlab.compile import graph_render
 
-    client = _client(ctx)
+    client = common.client(ctx)
     objects: dict[str, list] = {}
     try:
         for key, path in PATHS.items():

@@ -17,8 +17,6 @@ import click
 from netlab.compile import names
 from netlab.images.echo import parse_text
 
-STATE_ROOT = "/var/lib/netlab"
-
 
 @dataclass
 class ProbeResult:
@@ -121,7 +119,7 @@ def probe_udp(netns: str | None, ip: str, port: int) -> ProbeResult:
 def _gather(cluster: str) -> dict:
     """Everything the model needs, from the API and the (read-only) state file."""
     from netlab.api.client import ApiFailure, Client
-    from netlab.cli import Fail
+    from netlab.cli.common import Fail
 
     client = Client(cluster)
     out: dict = {}
@@ -142,7 +140,7 @@ def _gather(cluster: str) -> dict:
         redirect = https_redirect_hosts(ing)
         rows += [{**row, "httpsRedirect": row["host"] in redirect} for row in found]
     out["ingress_rows"] = rows
-    path = Path(STATE_ROOT) / cluster / "state.json"
+    path = Path(names.state_file(cluster))
     try:
         out["state"] = json.loads(path.read_text())
     except (OSError, ValueError) as e:
@@ -250,7 +248,8 @@ def trace(ctx: click.Context, src: str, dst: str, proto: str, no_probe: bool, ke
     SRC: pod-a, ns/pod, node:<name> or host. DST: svc:port, svc.ns:port, ip:port, <node-ip>:<nodePort>,
     <lb-ip>:port, ns/pod:port or http://host/path (through the ingress).
     """
-    from netlab.cli import Fail, _cluster
+    from netlab.cli.common import Fail
+    from netlab.cli.common import cluster as _cluster
     from netlab.trace import model
 
     cluster = _cluster(ctx)

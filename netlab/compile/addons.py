@@ -72,18 +72,6 @@ def dns_objects(config: ClusterConfig, python: str, view_path: str) -> list[dict
     return [deployment, service]
 
 
-def host_upstreams(resolv_conf: str | None = None) -> list[str]:
-    """The host's resolvers, as the host itself uses them (loopback ones such as 127.0.0.53 included).
-
-    NETLAB_HOST_RESOLV_CONF names another file (tests point it at a resolver of their own)."""
-    resolv_conf = resolv_conf or os.environ.get("NETLAB_HOST_RESOLV_CONF") or "/etc/resolv.conf"
-    try:
-        lines = open(resolv_conf).read().splitlines()
-    except OSError:
-        return []
-    return [parts[1] for parts in (line.split() for line in lines) if len(parts) >= 2 and parts[0] == "nameserver"]
-
-
 def relay_view(upstreams: list[str]) -> dict:
     """A forward-only view for the DNS relay on the host side of the underlay: pods cannot reach the
     host's resolvers (often on loopback), the relay in the host namespace can."""

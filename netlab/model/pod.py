@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from netlab.compile import names as kernel_names
+from netlab.compile import security
 
 from . import dns1123 as names
 from .meta import (
@@ -223,6 +224,9 @@ def check_pod_spec(spec: PodSpec, path: str) -> list[Issue]:
                                    f"duplicate port name {port.name!r} (also {seen_ports[port.name]})"))
                 seen_ports.setdefault(port.name, ppath)
     issues += check_labels(spec.node_selector, f"{path}.nodeSelector")
+    issues += security.problems({"securityContext": spec.security_context, **{
+        kind: [{"securityContext": c.security_context} for c in containers]
+        for kind, containers in (("initContainers", spec.init_containers), ("containers", spec.containers))}}, path)
     for field in ("hostname", "subdomain"):
         value = getattr(spec, field)
         if value is not None:

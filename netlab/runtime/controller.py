@@ -29,7 +29,7 @@ from netlab.compile.services import Allocation, AllocationError, Pools, Resolved
 from netlab.compile.topology import Topology
 from netlab.compile.workloads import PlacedPod, PlacementError, expand, place
 from netlab.kernel import neighbours, podnet, teardown
-from netlab.runtime import phases, precheck
+from netlab.runtime import hostdns, phases, precheck
 from netlab.runtime import state as statemod
 from netlab.runtime.containers import ContainerSpec, Supervisor
 from netlab.runtime.dataplane import Dataplane, policy_rulesets
@@ -83,7 +83,7 @@ class Controller:
             return
         view = self.run_dir / "dns" / "relay.json"
         view.parent.mkdir(parents=True, exist_ok=True)
-        view.write_text(json.dumps(addons.relay_view(addons.host_upstreams())))
+        view.write_text(json.dumps(addons.relay_view(hostdns.host_upstreams())))
         with open(self.run_dir / "dns" / "relay.log", "ab") as logf:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "netlab.runtime.dns", "--view", str(view), "--listen",

@@ -54,7 +54,7 @@ class CorruptState(Exception):
 
 
 def state_file(cluster: str) -> Path:
-    return Path(names.state_dir(cluster)) / "state.json"
+    return Path(names.state_file(cluster))
 
 
 def load(cluster: str) -> State | None:

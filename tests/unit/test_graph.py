@@ -244,10 +244,10 @@ def run_graph(monkeypatch):
     import click
     from click.testing import CliRunner
 
-    import netlab.cli
+    import netlab.cli.common
     from netlab.cli.graph import graph as command
 
-    monkeypatch.setattr(netlab.cli, "_client", lambda ctx: FakeClient(seed()))
+    monkeypatch.setattr(netlab.cli.common, "client", lambda ctx: FakeClient(seed()))
 
     @click.group()
     @click.pass_context
