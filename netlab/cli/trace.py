@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from netlab.compile import names
+from netlab.images.echo import parse_text
 
 
 @dataclass
@@ -55,10 +56,6 @@ def _parse_src(src: str) -> str:
     return f"default/{src}"
 
 
-def _answer(text: str) -> dict[str, str]:
-    return dict(line.split(": ", 1) for line in text.strip().splitlines() if ": " in line)
-
-
 def _in_netns(netns: str | None, argv: list[str], timeout: float) -> subprocess.CompletedProcess:
     from netlab.kernel import netns as nsmod
 
@@ -86,7 +83,7 @@ def probe_tcp(netns: str | None, ip: str, port: int, url: str | None = None) -> 
         connect = tail.split()[0] if tail else ""
         ms = float(connect) * 1000 if connect else elapsed
         code = tail.split("__code=")[-1].strip() if "__code=" in tail else ""
-        return ProbeResult("connected", ms, _answer(body), f"HTTP {code}" if code and code != "000" else err)
+        return ProbeResult("connected", ms, parse_text(body), f"HTTP {code}" if code and code != "000" else err)
     if proc.returncode == 7:
         outcome = "unreachable" if "No route" in err or "unreachable" in err.lower() else "refused"
         return ProbeResult(outcome, elapsed, {}, err)
@@ -107,7 +104,7 @@ def probe_udp(netns: str | None, ip: str, port: int) -> ProbeResult:
         sock.connect((ip, port))
         sock.send(b"netlab trace\n")
         data = sock.recv(65536)
-        return ProbeResult("connected", (time.monotonic() - start) * 1000, _answer(data.decode(errors="replace")),
+        return ProbeResult("connected", (time.monotonic() - start) * 1000, parse_text(data.decode(errors="replace")),
                            "")
     except ConnectionRefusedError as e:
         return ProbeResult("refused", (time.monotonic() - start) * 1000, {}, str(e))
@@ -153,7 +150,7 @@ def _gather(cluster: str) -> dict:
 
 def _build(data: dict):
     from netlab.compile.config import ClusterConfig
-    from netlab.compile.netpol import PolicyNamespace, PolicyPod
+    from netlab.compile.netpol import PolicyNamespace, policy_pod
     from netlab.compile.services import Endpoint, ResolvedService, ServicePortView
     from netlab.trace.model import PolicyInputs
 
@@ -198,11 +195,7 @@ def _build(data: dict):
             endpoints=tuple(endpoints.values()), external_local=spec.get("externalTrafficPolicy") == "Local",
             affinity_timeout=affinity, external_name=spec.get("externalName"),
             publish_not_ready=bool(spec.get("publishNotReadyAddresses"))))
-    ppods = tuple(PolicyPod(p["metadata"]["namespace"], p["metadata"]["name"], p["status"]["podIP"],
-                            p["spec"]["nodeName"], dict(p["metadata"].get("labels") or {}),
-                            tuple((cp.get("name"), cp["containerPort"], cp.get("protocol", "TCP"))
-                                  for c in p["spec"].get("containers", []) for cp in c.get("ports") or []))
-                  for p in pods)
+    ppods = tuple(policy_pod(p) for p in pods)
     namespaces = tuple(PolicyNamespace(n["metadata"]["name"], dict(n["metadata"].get("labels") or {}))
                        for n in data["namespaces"])
     return config, topo, services, PolicyInputs(ppods, namespaces, tuple(data["policies"]))

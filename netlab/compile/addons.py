@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 
 from netlab.compile.config import ClusterConfig
-from netlab.compile.nginx import ingress_class_of
+from netlab.compile.nginx_ingress import ingress_class_of
 
 ADDON_LABEL = "addonmanager.kubernetes.io/mode"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"

@@ -33,8 +33,9 @@ from netlab.runtime import hostdns, phases, precheck
 from netlab.runtime import state as statemod
 from netlab.runtime.containers import ContainerSpec, Supervisor
 from netlab.runtime.dataplane import Dataplane, policy_rulesets
+from netlab.runtime.files import write_atomic
 from netlab.runtime.ingresssync import IngressSync
-from netlab.runtime.launcher import ensure_launcher
+from netlab.runtime.launcher_client import ensure_launcher
 from netlab.runtime.probes import Prober, ProbeState
 
 log = logging.getLogger("netlab.controller")
@@ -199,13 +200,8 @@ class Controller:
             else [f"{self.topology({}).host_ip}:53"]
         view = addons.dns_view(self.config, services, list(self.state.pods.values()), sorted(namespaces), upstreams)
         path = self.run_dir / "dns" / "view.json"
-        text = json.dumps(view, indent=1, sort_keys=True)
-        if path.exists() and path.read_text() == text:
-            return
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(view, indent=1, sort_keys=True), skip_unchanged=True)
 
     def _pools(self) -> Pools:
         return Pools(self.config.service_subnet, self.config.node_port_range, *self.config.lb_pool)

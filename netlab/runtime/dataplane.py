@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from netlab.api.resources import BUILTIN_NAMESPACES
 from netlab.compile import names
-from netlab.compile.netpol import PolicyNamespace, PolicyPod
+from netlab.compile.netpol import PolicyNamespace, PolicyPod, container_ports
 from netlab.compile.nft_policy import policy_ruleset
 from netlab.compile.nft_services import services_ruleset
 from netlab.compile.nftables import Ruleset, render_diff, render_full
@@ -26,9 +26,7 @@ log = logging.getLogger("netlab.dataplane")
 
 def policy_inputs(state) -> tuple[list[PolicyPod], list[PolicyNamespace], list[dict]]:
     pods = [
-        PolicyPod(p.namespace, p.name, p.ip, p.node, dict(p.labels), tuple(
-            (cp.get("name"), cp["containerPort"], cp.get("protocol", "TCP"))
-            for c in p.spec.get("containers", []) for cp in c.get("ports") or []))
+        PolicyPod(p.namespace, p.name, p.ip, p.node, dict(p.labels), container_ports(p.spec))
         for p in state.pods.values()
     ]
     explicit = {o["metadata"]["name"]: o for o in state.objects.values() if o["kind"] == "Namespace"}

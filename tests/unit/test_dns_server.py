@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import random
 import socket
 import struct
@@ -18,6 +17,7 @@ import pytest
 from dnslib import QTYPE, RCODE, RR, A, DNSRecord
 
 from netlab.runtime import dns as server_mod
+from netlab.runtime.files import write_atomic
 
 SERVICE = {"name": "app", "namespace": "default", "type": "ClusterIP", "clusterIPs": ["10.96.12.3"], "headless": False,
            "ports": [{"name": "http", "port": 80, "protocol": "TCP"}],
@@ -36,9 +36,7 @@ def view(upstreams: list[str], services: list[dict] | None = None) -> dict:
 
 
 def write_view(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data))
 
 
 def free_port() -> int:
