@@ -455,14 +455,9 @@ def describe(ctx: click.Context, what: str, name: str, namespace: str) -> None:
         related["dns_names"] = _service_dns_names(obj)
     if res.kind == "NetworkPolicy":
         from netlab.compile import netpol
+        from netlab.compile.policy_inputs import object_policy_pod
 
-        pods = [netpol.PolicyPod(
-            p["metadata"].get("namespace") or "default", p["metadata"]["name"],
-            (p.get("status") or {}).get("podIP") or "", p["spec"].get("nodeName") or "",
-            dict(p["metadata"].get("labels") or {}),
-            tuple((cp.get("name"), cp["containerPort"], cp.get("protocol") or "TCP")
-                  for c in p["spec"].get("containers") or [] for cp in c.get("ports") or []))
-            for p in client.get("/api/v1/pods")["items"]]
+        pods = [object_policy_pod(p) for p in client.get("/api/v1/pods")["items"]]
         namespaces = [netpol.PolicyNamespace(n["metadata"]["name"], dict(n["metadata"].get("labels") or {}))
                       for n in client.get("/api/v1/namespaces")["items"]]
         related["explain"] = netpol.explain(obj, [p for p in pods if p.ip], namespaces)

@@ -155,7 +155,8 @@ def _gather(cluster: str) -> dict:
 
 def _build(data: dict):
     from netlab.compile.config import ClusterConfig
-    from netlab.compile.netpol import PolicyNamespace, PolicyPod
+    from netlab.compile.netpol import PolicyNamespace
+    from netlab.compile.policy_inputs import object_policy_pod
     from netlab.compile.services import Endpoint, ResolvedService, ServicePortView
     from netlab.trace.model import PolicyInputs
 
@@ -200,11 +201,7 @@ def _build(data: dict):
             endpoints=tuple(endpoints.values()), external_local=spec.get("externalTrafficPolicy") == "Local",
             affinity_timeout=affinity, external_name=spec.get("externalName"),
             publish_not_ready=bool(spec.get("publishNotReadyAddresses"))))
-    ppods = tuple(PolicyPod(p["metadata"]["namespace"], p["metadata"]["name"], p["status"]["podIP"],
-                            p["spec"]["nodeName"], dict(p["metadata"].get("labels") or {}),
-                            tuple((cp.get("name"), cp["containerPort"], cp.get("protocol", "TCP"))
-                                  for c in p["spec"].get("containers", []) for cp in c.get("ports") or []))
-                  for p in pods)
+    ppods = tuple(object_policy_pod(p) for p in pods)
     namespaces = tuple(PolicyNamespace(n["metadata"]["name"], dict(n["metadata"].get("labels") or {}))
                        for n in data["namespaces"])
     return config, topo, services, PolicyInputs(ppods, namespaces, tuple(data["policies"]))

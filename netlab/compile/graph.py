@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netlab.compile import netpol
+from netlab.compile.policy_inputs import object_policy_pod
 
 Obj = Mapping[str, Any]
 
@@ -248,7 +249,7 @@ def build(nodes: Iterable[Obj], pods: Iterable[Obj], services: Iterable[Obj], en
         add(Vertex(vid, "pod", tuple(lines), group))
         if ip:
             by_ip.setdefault(ip, vid)
-        policy_pods.append(netpol.PolicyPod(ns, name, ip, node, dict(_meta(p).get("labels") or {})))
+        policy_pods.append(object_policy_pod(p))
 
     # Services and their endpoints.
     ep_by_key = {(_ns(e), _name(e)): e for e in endpoints}

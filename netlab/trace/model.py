@@ -10,16 +10,14 @@ unreachable). `explain()` returns just the steps. Nothing here touches the kerne
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 from urllib.parse import urlparse
 
 from netlab.compile import names
 from netlab.compile.netpol import (
     EGRESS,
     INGRESS,
-    PolicyNamespace,
     PolicyPod,
     _ns_labels,
     _rule_allows,
@@ -30,6 +28,7 @@ from netlab.compile.netpol import (
 from netlab.compile.nft_policy import BASE_CHAIN as POLICY_CHAIN
 from netlab.compile.nft_policy import pod_chain
 from netlab.compile.nft_services import MASQ_MARK, endpoint_chain, external_chain, service_chain
+from netlab.compile.policy_inputs import PolicyInputs
 from netlab.compile.services import ResolvedService, ServicePortView, serving_endpoints
 from netlab.compile.services import announcer as services_announcer
 from netlab.compile.topology import NodeNet, PodNet, Topology
@@ -48,13 +47,6 @@ class Step:
     what: str  # one line
     detail: str  # the longer story
     rule: str = ""  # the nft chain/rule or the route that does it
-
-
-@dataclass(frozen=True)
-class PolicyInputs:
-    pods: tuple[PolicyPod, ...] = ()
-    namespaces: tuple[PolicyNamespace, ...] = ()
-    policies: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import yaml
 from conftest import Lab, wait_for
 
 from netlab.compile.netpol import PolicyNamespace, PolicyPod, allowed
+from netlab.compile.policy_inputs import object_policy_pod
 
 NSS = ("x", "y", "z")
 PODS = ("a", "b", "c")
@@ -67,20 +68,12 @@ class Model:
 
     def refresh(self) -> None:
         items = json.loads(self.lab.netlab("get", "pods", "-A", "-o", "json").stdout)["items"]
-        self.pods = [policy_pod(p) for p in items]
+        self.pods = [object_policy_pod(p) for p in items]
         c = self.lab.cluster
         self.namespaces = [PolicyNamespace(self.ns(n), {"ns": n}) for n in NSS] + [
             PolicyNamespace(n) for n in ("default", "kube-system", "kube-public", "kube-node-lease")]
         by_key = {p.key: p for p in self.pods}
         self.by_short = {s: by_key[f"{c}-{s.split('/')[0]}/{s.split('/')[1]}"] for s in SHORT}
-
-
-def policy_pod(pod: dict) -> PolicyPod:
-    meta, spec, status = pod["metadata"], pod["spec"], pod.get("status") or {}
-    ports = tuple((cp.get("name"), cp["containerPort"], cp.get("protocol", "TCP"))
-                  for c in spec.get("containers", []) for cp in c.get("ports") or [])
-    return PolicyPod(meta.get("namespace") or "default", meta["name"], status.get("podIP", ""),
-                     spec.get("nodeName", ""), dict(meta.get("labels") or {}), ports)
 
 
 def _topology(cluster: str) -> list[dict]:
