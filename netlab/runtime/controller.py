@@ -10,7 +10,6 @@ import logging
 import os
 import random
 import signal
-import sys
 import threading
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from netlab.api.errors import ApiError
 from netlab.api.resources import CLUSTER_SCOPED
 from netlab.compile import addons, names
 from netlab.compile.config import ClusterConfig
-from netlab.compile.desired import Desired, Observed, compile_desired, compile_network, compile_topology
+from netlab.compile.desired import Desired, Observed, compile_desired, compile_topology
 from netlab.compile.nftables import Ruleset
 from netlab.compile.services import Allocation, ResolvedService
 from netlab.compile.topology import Topology
@@ -36,7 +35,7 @@ from netlab.runtime.ingresssync import IngressSync
 from netlab.runtime.launcher import ensure_launcher
 from netlab.runtime.podfiles import write_dns_view, write_resolv
 from netlab.runtime.probes import Prober, ProbeState
-from netlab.runtime.store import check_namespaces, naming, stamp, strip
+from netlab.runtime.store import check_namespaces, naming
 
 log = logging.getLogger("netlab.controller")
 
@@ -206,17 +205,9 @@ class Controller:
 
     # ----- apply and delete ------------------------------------------------------------
     def _with_addons(self, objects: dict[str, dict], enabled: list[str] | None = None) -> dict[str, dict]:
-        """Add (or update) the cluster's own objects where the user has none of the same name; remove the
-        ingress controller when nothing needs it."""
         enabled = self.state.addons if enabled is None else enabled
-        wanted = addons.dns_objects(self.config, sys.executable, str(self.run_dir / "dns" / "view.json"))
-        if addons.ingress_wanted(list(objects.values()), "ingress-nginx" in enabled):
-            wanted += addons.ingress_objects(self.ingress.argv())
-        out, missing = addons.merge_addons(objects, wanted, statemod.object_key)
-        for key, obj in missing:
-            old = objects.get(key)
-            out[key] = old if old is not None and strip(old) == strip(obj) else stamp(obj, old, self.rng)
-        return out
+        return store.with_addons(objects, enabled, self.config, str(self.run_dir / "dns" / "view.json"),
+                                 self.ingress.argv(), self.rng)
 
     def set_addon(self, name: str, enabled: bool) -> dict:
         if name not in ("ingress-nginx",):
@@ -283,13 +274,9 @@ class Controller:
 
     def _check_rules(self, objects: dict[str, dict], pods: dict[str, PlacedPod],
                      allocations: dict[str, Allocation]) -> Topology:
-        """Render every node's table for the would-be state and let `nft --check` judge it, with every
-        pod ready (so every endpoint the state can produce is in it). A node whose table is the same as
-        the last one that passed is not checked again."""
-        topo = compile_topology(self.config, pods)
-        network = compile_network(objects, self.config, Observed(all_ready=True), pods=pods, allocations=allocations,
-                                  topology=topo)
-        problems = precheck.rules_problems(topo, dict(network.rulesets), self._rules_checked)
+        """`nft --check` every node's table for the would-be state (a node whose table is the same as the
+        last one that passed is not checked again); its topology serves the commit."""
+        topo, problems = precheck.would_be_rules(objects, self.config, pods, allocations, self._rules_checked)
         if problems:
             raise ApiError(422, "Invalid", "; ".join(problems))
         return topo

@@ -4,11 +4,13 @@ service allocation and pod placement as API errors, error naming."""
 from __future__ import annotations
 
 import random
+import sys
 import time
 
 from netlab.api import views
 from netlab.api.errors import ApiError
 from netlab.api.resources import BUILTIN_NAMESPACES, CLUSTER_SCOPED
+from netlab.compile import addons
 from netlab.compile.config import ClusterConfig
 from netlab.compile.services import Allocation, AllocationError, Pools, allocate
 from netlab.compile.topology import NodeNet
@@ -100,3 +102,17 @@ def placement(objects: dict[str, dict], previous: dict[str, PlacedPod], nodes: t
         causes = [{"object": o, "field": f, "message": m} for o, f, m in e.problems]
         raise ApiError(422, "Invalid", str(e), causes) from e
     return {p.key: p for p in placed}
+
+
+def with_addons(objects: dict[str, dict], enabled: list[str], config: ClusterConfig, dns_view: str,
+                ingress_argv: list[str], rng: random.Random) -> dict[str, dict]:
+    """Add (or update) the cluster's own objects where the user has none of the same name; remove the
+    ingress controller when nothing needs it."""
+    wanted = addons.dns_objects(config, sys.executable, dns_view)
+    if addons.ingress_wanted(list(objects.values()), "ingress-nginx" in enabled):
+        wanted += addons.ingress_objects(ingress_argv)
+    out, missing = addons.merge_addons(objects, wanted, statemod.object_key)
+    for key, obj in missing:
+        old = objects.get(key)
+        out[key] = old if old is not None and strip(old) == strip(obj) else stamp(obj, old, rng)
+    return out
