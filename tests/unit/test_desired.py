@@ -107,3 +107,29 @@ def test_without_a_previous_state_every_node_is_loaded_whole(monkeypatch: pytest
     assert sorted(netns for netns, _ in rec.applied) == sorted(n.netns for n in d.topology.nodes)
     assert all("delete table" in text for _, text in rec.applied)
     assert sorted(announced) == sorted((n.name, frozenset()) for n in d.topology.nodes)
+
+
+def test_ingress_config_follows_ready_backends(tmp_path) -> None:
+    controller = _pod("ingress-nginx-controller-x", WORKER, "10.244.1.9", {"app": "ingress"}, ns="ingress-nginx")
+    pods = {**PODS, controller.key: controller}
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+               "metadata": {"name": "web", "namespace": "default"},
+               "spec": {"ingressClassName": "nginx", "rules": [{"host": "web.example", "http": {"paths": [
+                   {"path": "/", "pathType": "Prefix",
+                    "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}
+    objects = {**OBJECTS, "Ingress/default/web": ingress}
+
+    def compiled(ready: dict) -> Desired:
+        observed = Observed(ready=ready, ingress_dir=str(tmp_path), default_cert=("/c.crt", "/c.key"))
+        return compile_desired(objects, CONFIG, observed, pods=pods, allocations=ALLOC)
+
+    both = compiled(dict.fromkeys(pods, True))
+    assert both.ingress is not None
+    assert "10.244.1.2:8080" in both.ingress.rendered.nginx_conf
+    assert "10.244.2.2:8080" in both.ingress.rendered.nginx_conf
+    [row] = both.ingress.rules
+    assert sorted(row["endpoints"]) == ["10.244.1.2:8080", "10.244.2.2:8080"]
+    one = compiled({**dict.fromkeys(pods, True), "default/web-b": False})
+    assert "10.244.2.2:8080" not in one.ingress.rendered.nginx_conf
+    assert "# nginx.conf" in one.to_text()
+    assert _compile().ingress is None  # no ingress controller pod, no configuration
