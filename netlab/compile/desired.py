@@ -11,6 +11,7 @@ the difference; API views, `graph`, `describe` and `trace` read the same value.
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -24,9 +25,9 @@ from netlab.compile.nft_services import services_ruleset
 from netlab.compile.nftables import Ruleset, render_full
 from netlab.compile.policy_inputs import BUILTIN_NAMESPACES, PolicyInputs, policy_inputs
 from netlab.compile.resolv import resolv_conf
-from netlab.compile.services import Allocation, ResolvedService, announcer, resolve, svc_key
-from netlab.compile.topology import Topology
-from netlab.compile.workloads import PlacedPod
+from netlab.compile.services import Allocation, Pools, ResolvedService, allocate, announcer, resolve, svc_key
+from netlab.compile.topology import NodeNet, Topology
+from netlab.compile.workloads import PlacedPod, expand, place
 
 # The cluster's own pods (DNS, ingress) start first: everything else waits on them being Ready.
 SYSTEM_NAMESPACES = (addons.DNS_NAMESPACE, addons.INGRESS_NAMESPACE)
@@ -154,3 +155,30 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
         containers=compile_containers(pods, topo),
         resolv={k: resolv_conf(p.namespace, config.cluster_domain, config.dns_ip) for k, p in pods.items()},
     )
+
+
+def placement(objects: Mapping[str, dict], previous: Mapping[str, PlacedPod], nodes: tuple[NodeNet, ...],
+              rng: random.Random, cursor: dict[str, str], now: float) -> dict[str, PlacedPod]:
+    """Every pod the objects ask for, on a node with an IP; ``cursor`` (the IPAM position) advances.
+    Raises workloads.PlacementError."""
+    kinds = {k: [o for o in objects.values() if o["kind"] == k] for k in ("Pod", "Deployment", "ReplicaSet")}
+    wanted = expand(kinds["Pod"], kinds["Deployment"], dict(previous), kinds["ReplicaSet"])
+    return {p.key: p for p in place(wanted, nodes, dict(previous), now, rng, cursor)}
+
+
+def allocations(objects: Mapping[str, dict], previous: Mapping[str, Allocation],
+                config: ClusterConfig) -> dict[str, Allocation]:
+    """Cluster IPs, node ports and LoadBalancer IPs for every Service, previous ones kept. Raises
+    services.AllocationError."""
+    pools = Pools(config.service_subnet, config.node_port_range, *config.lb_pool)
+    return allocate([o for o in objects.values() if o["kind"] == "Service"], dict(previous), pools)
+
+
+def compile_objects(objects: Mapping[str, dict], config: ClusterConfig,
+                    observed: Observed | None = None, seed: int = 0) -> Desired:
+    """The desired state of objects alone (golden tests): pods placed from scratch with a seeded random
+    source at time 0, services allocated from scratch, every pod ready unless ``observed`` says otherwise."""
+    nodes = config.topology().nodes
+    pods = placement(objects, {}, nodes, random.Random(seed), {}, 0.0)
+    observed = Observed(all_ready=True) if observed is None else observed
+    return compile_desired(objects, config, observed, pods=pods, allocations=allocations(objects, {}, config))

@@ -10,11 +10,11 @@ import time
 from netlab.api import views
 from netlab.api.errors import ApiError
 from netlab.api.resources import BUILTIN_NAMESPACES, CLUSTER_SCOPED
-from netlab.compile import addons
+from netlab.compile import addons, desired
 from netlab.compile.config import ClusterConfig
-from netlab.compile.services import Allocation, AllocationError, Pools, allocate
+from netlab.compile.services import Allocation, AllocationError
 from netlab.compile.topology import NodeNet
-from netlab.compile.workloads import PlacedPod, PlacementError, expand, place
+from netlab.compile.workloads import PlacedPod, PlacementError
 from netlab.runtime import state as statemod
 
 
@@ -79,11 +79,8 @@ def merge(current: dict[str, dict], objects: list[dict], rng: random.Random) -> 
 
 def allocations(objects: dict[str, dict], previous: dict[str, Allocation],
                 config: ClusterConfig) -> dict[str, Allocation]:
-    """Cluster IPs, node ports and LoadBalancer IPs for every Service (kept where already given)."""
-    services = [o for o in objects.values() if o["kind"] == "Service"]
-    pools = Pools(config.service_subnet, config.node_port_range, *config.lb_pool)
     try:
-        return allocate(services, previous, pools)
+        return desired.allocations(objects, previous, config)
     except AllocationError as e:
         causes = [{"object": o, "field": f, "message": m} for o, f, m in e.problems]
         raise ApiError(422, "Invalid", str(e), causes) from e
@@ -91,17 +88,11 @@ def allocations(objects: dict[str, dict], previous: dict[str, Allocation],
 
 def placement(objects: dict[str, dict], previous: dict[str, PlacedPod], nodes: tuple[NodeNet, ...],
               rng: random.Random, cursor: dict[str, str]) -> dict[str, PlacedPod]:
-    """Every pod the objects ask for, on a node with an IP (``cursor``, the IPAM position, advances)."""
-    pods = [o for o in objects.values() if o["kind"] == "Pod"]
-    deploys = [o for o in objects.values() if o["kind"] == "Deployment"]
-    replicasets = [o for o in objects.values() if o["kind"] == "ReplicaSet"]
-    wanted = expand(pods, deploys, previous, replicasets)
     try:
-        placed = place(wanted, nodes, previous, time.time(), rng, cursor)
+        return desired.placement(objects, previous, nodes, rng, cursor, time.time())
     except PlacementError as e:
         causes = [{"object": o, "field": f, "message": m} for o, f, m in e.problems]
         raise ApiError(422, "Invalid", str(e), causes) from e
-    return {p.key: p for p in placed}
 
 
 def with_addons(objects: dict[str, dict], enabled: list[str], config: ClusterConfig, dns_view: str,

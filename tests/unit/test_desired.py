@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from netlab.compile.config import ClusterConfig
-from netlab.compile.desired import Desired, Observed, compile_desired
+from netlab.compile.desired import Desired, Observed, compile_desired, compile_objects
 from netlab.compile.policy_inputs import object_policy_pod, placed_policy_pod
 from netlab.compile.services import Allocation
 from netlab.compile.workloads import PlacedPod
@@ -133,3 +133,18 @@ def test_ingress_config_follows_ready_backends(tmp_path) -> None:
     assert "10.244.2.2:8080" not in one.ingress.rendered.nginx_conf
     assert "# nginx.conf" in one.to_text()
     assert _compile().ingress is None  # no ingress controller pod, no configuration
+
+
+def test_objects_alone_compile_deterministically() -> None:
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "default"},
+              "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                       "template": {"metadata": {"labels": {"app": "web"}},
+                                    "spec": {"containers": [{"name": "c", "ports": [
+                                        {"name": "http", "containerPort": 8080}]}]}}}}
+    objects = {**OBJECTS, "Deployment/default/web": deploy}
+    first = compile_objects(objects, CONFIG)
+    assert first.to_text() == compile_objects(objects, CONFIG).to_text()
+    assert len(first.topology.pods) == 3
+    svc = first.services["default/web"]
+    assert len(svc.endpoints) == 3 and all(e.ready for e in svc.endpoints)
+    assert svc.cluster_ip is not None
