@@ -31,6 +31,7 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 from netlab.compile import names
+from netlab.images import echo
 
 LABS_DIR = Path(os.environ.get("NETLAB_LABS") or Path(__file__).resolve().parents[1] / "labs")
 
@@ -136,12 +137,7 @@ class Http:
     @property
     def echo(self) -> dict[str, str]:
         """The `key: value` lines of netlab's echo server (pod, namespace, ip, node, client, ...)."""
-        out = {}
-        for line in self.body.splitlines():
-            key, sep, value = line.partition(": ")
-            if sep and key.isidentifier():
-                out.setdefault(key, value.strip())
-        return out
+        return echo.parse_text(self.body)
 
     def __str__(self) -> str:
         if self.code == 0:
@@ -393,4 +389,4 @@ def run_checks(lab: Lab, cluster: str, echo: Callable[[str], None] = print) -> l
 
 def cluster_running(cluster: str) -> bool:
     """True when the cluster's controller socket exists (the CLI can talk to it)."""
-    return Path(names.run_dir(cluster), "api.sock").exists()
+    return Path(names.api_socket(cluster)).exists()

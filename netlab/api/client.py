@@ -6,7 +6,6 @@ import http.client
 import json
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 from netlab.compile import names
 
@@ -43,7 +42,7 @@ class _UnixConnection(http.client.HTTPConnection):
 class Client:
     def __init__(self, cluster: str, timeout: float = 60.0):
         self.cluster = cluster
-        self.socket_path = str(Path(names.run_dir(cluster)) / "api.sock")
+        self.socket_path = names.api_socket(cluster)
         self.timeout = timeout
 
     def _open(self, method: str, path: str, body: dict | None = None) -> http.client.HTTPResponse:

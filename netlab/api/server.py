@@ -10,26 +10,24 @@ import json
 import logging
 import os
 import time
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
 from netlab.api import resources
+from netlab.api.backend import Backend
 from netlab.api.client import ADDONS_PATH, APPLY_PATH
 from netlab.api.errors import ApiError
 from netlab.api.httpbase import Aborted, BoundedUnixHTTPServer, DeadlineRequestHandler
 from netlab.api.request import parse_apply_body, validated_objects
-
-if TYPE_CHECKING:
-    from netlab.runtime.controller import Controller
+from netlab.compile.label_selectors import matches_text
 
 log = logging.getLogger("netlab.api")
 
 
 class _Server(BoundedUnixHTTPServer):
-    controller: Controller
+    controller: Backend
 
 
-def serve(controller: Controller, socket_path: str, **limits: float) -> _Server:
+def serve(controller: Backend, socket_path: str, **limits: float) -> _Server:
     """The API server on a root-only Unix socket (not yet serving: call serve_forever).
 
     `limits` override httpbase's max_connections, read_timeout and write_timeout.
@@ -125,7 +123,7 @@ class Handler(DeadlineRequestHandler):
                 items = ctl.list(resource.kind, ns)
                 selector = query.get("labelSelector")
                 if selector:
-                    items = [o for o in items if match_selector(selector, o["metadata"].get("labels") or {})]
+                    items = [o for o in items if matches_text(selector, o["metadata"].get("labels") or {})]
                 self._send(200, {"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
                                  "metadata": {"resourceVersion": str(ctl.state.resource_version)}, "items": items})
             elif method == "GET":
@@ -199,47 +197,3 @@ class Handler(DeadlineRequestHandler):
 
     def do_PATCH(self) -> None:
         self._dispatch("PATCH")
-
-
-def match_selector(selector: str, labels: dict[str, str]) -> bool:
-    """kubectl's -l syntax: a=b, a!=b, a, !a, a in (x,y), a notin (x,y), comma-separated (AND)."""
-    for term in _split_terms(selector):
-        term = term.strip()
-        if not term:
-            continue
-        if " notin " in term or " in " in term:
-            key, op, values = term.replace("(", " ").replace(")", " ").split(None, 2)
-            allowed = {v.strip() for v in values.split(",") if v.strip()}
-            has = key in labels and labels[key] in allowed
-            if (op == "in") != has:
-                return False
-        elif "!=" in term:
-            key, value = term.split("!=", 1)
-            if labels.get(key.strip()) == value.strip():
-                return False
-        elif "=" in term:
-            key, value = term.replace("==", "=").split("=", 1)
-            if labels.get(key.strip()) != value.strip():
-                return False
-        elif term.startswith("!"):
-            if term[1:].strip() in labels:
-                return False
-        elif term not in labels:
-            return False
-    return True
-
-
-def _split_terms(selector: str) -> list[str]:
-    terms, depth, current = [], 0, ""
-    for ch in selector:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        if ch == "," and depth == 0:
-            terms.append(current)
-            current = ""
-        else:
-            current += ch
-    terms.append(current)
-    return terms

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING
 
+from netlab.api.backend import StoreView
 from netlab.api.resources import BUILTIN_NAMESPACES
 from netlab.compile.services import endpoints_object, endpointslice_object, port_key
 from netlab.compile.topology import Topology
 from netlab.compile.workloads import PlacedPod, node_labels, template_hash
 from netlab.runtime.containers import ContainerStatus
 
-if TYPE_CHECKING:
-    from netlab.runtime.controller import Controller
 
 def timestamp(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
@@ -141,7 +139,7 @@ def namespace(name: str, obj: dict | None, created: float) -> dict:
             "status": {"phase": "Active"}}
 
 
-def list_objects(ctl: Controller, kind: str, ns: str | None) -> list[dict]:
+def list_objects(ctl: StoreView, kind: str, ns: str | None) -> list[dict]:
     """Objects of `kind` in namespace `ns` (None: all namespaces), sorted by namespace and name."""
     topo = ctl.topology()
 

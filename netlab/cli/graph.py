@@ -55,10 +55,12 @@ def render_image(dot_text: str, fmt: str) -> bytes:
 def graph(ctx: click.Context, output: str | None, fmt: str | None) -> None:
     """Draw the cluster: host, underlay, nodes, cni0 bridges, pods with IPs, services, ingress and policies."""
     from netlab.api.client import ApiFailure, ApiUnavailable
-    from netlab.cli import Fail, _client
+    from netlab.cli import common
+    from netlab.cli.common import Fail
     from netlab.compile import graph as render
+    from netlab.compile import graph_render
 
-    client = _client(ctx)
+    client = common.client(ctx)
     objects: dict[str, list] = {}
     try:
         for key, path in PATHS.items():
@@ -77,12 +79,12 @@ def graph(ctx: click.Context, output: str | None, fmt: str | None) -> None:
     g = render.build(**objects, **render.underlay_of(objects["nodes"]), title=f"netlab cluster {client.cluster}")
     kind = choose_format(fmt, output)
     if kind == "mermaid":
-        data: bytes = render.to_mermaid(g).encode()
+        data: bytes = graph_render.to_mermaid(g).encode()
     elif kind == "dot":
-        data = render.to_dot(g).encode()
+        data = graph_render.to_dot(g).encode()
     else:
         try:
-            data = render_image(render.to_dot(g), kind)
+            data = render_image(graph_render.to_dot(g), kind)
         except RuntimeError as e:
             raise Fail(str(e)) from e
 

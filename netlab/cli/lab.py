@@ -9,7 +9,7 @@ import click
 
 def _find(number: str):
     from netlab import labs
-    from netlab.cli import Fail
+    from netlab.cli.common import Fail
 
     try:
         return labs.find_lab(number)
@@ -42,10 +42,10 @@ def list_() -> None:
 @click.pass_context
 def start(ctx: click.Context, number: str, timeout: float) -> None:
     """Bring up lab NUMBER's manifests (the same as `netlab up labs/NN-topic/manifests`)."""
-    from netlab.cli import main
+    from netlab.cli.lifecycle_cmds import up
 
     found = _find(number)
-    ctx.invoke(main.commands["up"], paths=(str(found.manifests),), timeout=timeout)
+    ctx.invoke(up, paths=(str(found.manifests),), timeout=timeout)
     click.echo(f"Lab {found.number:02d} ({found.title}) is ready: read it with `netlab lab show {found.number:02d}`, "
                f"verify with `netlab lab check {found.number:02d}`.")
 
@@ -56,10 +56,11 @@ def start(ctx: click.Context, number: str, timeout: float) -> None:
 def check_(ctx: click.Context, number: str) -> None:
     """Run lab NUMBER's checks against the running cluster; exit 1 if any fails."""
     from netlab import labs
-    from netlab.cli import Fail, _cluster
+    from netlab.cli.common import Fail
+    from netlab.cli.common import cluster as cluster_of
 
     found = _find(number)
-    cluster = _cluster(ctx)
+    cluster = cluster_of(ctx)
     if not labs.cluster_running(cluster):
         raise Fail(f'cluster "{cluster}" is not running: start the lab with `netlab lab start {found.number:02d}`')
     click.echo(f'Lab {found.number:02d}: {found.title} (cluster "{cluster}")')

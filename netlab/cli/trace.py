@@ -15,8 +15,7 @@ from pathlib import Path
 import click
 
 from netlab.compile import names
-
-STATE_ROOT = "/var/lib/netlab"
+from netlab.images.echo import parse_text
 
 
 @dataclass
@@ -57,10 +56,6 @@ def _parse_src(src: str) -> str:
     return f"default/{src}"
 
 
-def _answer(text: str) -> dict[str, str]:
-    return dict(line.split(": ", 1) for line in text.strip().splitlines() if ": " in line)
-
-
 def _in_netns(netns: str | None, argv: list[str], timeout: float) -> subprocess.CompletedProcess:
     from netlab.kernel import netns as nsmod
 
@@ -88,7 +83,7 @@ def probe_tcp(netns: str | None, ip: str, port: int, url: str | None = None) -> 
         connect = tail.split()[0] if tail else ""
         ms = float(connect) * 1000 if connect else elapsed
         code = tail.split("__code=")[-1].strip() if "__code=" in tail else ""
-        return ProbeResult("connected", ms, _answer(body), f"HTTP {code}" if code and code != "000" else err)
+        return ProbeResult("connected", ms, parse_text(body), f"HTTP {code}" if code and code != "000" else err)
     if proc.returncode == 7:
         outcome = "unreachable" if "No route" in err or "unreachable" in err.lower() else "refused"
         return ProbeResult(outcome, elapsed, {}, err)
@@ -109,7 +104,7 @@ def probe_udp(netns: str | None, ip: str, port: int) -> ProbeResult:
         sock.connect((ip, port))
         sock.send(b"netlab trace\n")
         data = sock.recv(65536)
-        return ProbeResult("connected", (time.monotonic() - start) * 1000, _answer(data.decode(errors="replace")),
+        return ProbeResult("connected", (time.monotonic() - start) * 1000, parse_text(data.decode(errors="replace")),
                            "")
     except ConnectionRefusedError as e:
         return ProbeResult("refused", (time.monotonic() - start) * 1000, {}, str(e))
@@ -124,7 +119,7 @@ def probe_udp(netns: str | None, ip: str, port: int) -> ProbeResult:
 def _gather(cluster: str) -> dict:
     """Everything the model needs, from the API and the (read-only) state file."""
     from netlab.api.client import ApiFailure, Client
-    from netlab.cli import Fail
+    from netlab.cli.common import Fail
 
     client = Client(cluster)
     out: dict = {}
@@ -145,7 +140,7 @@ def _gather(cluster: str) -> dict:
         redirect = https_redirect_hosts(ing)
         rows += [{**row, "httpsRedirect": row["host"] in redirect} for row in found]
     out["ingress_rows"] = rows
-    path = Path(STATE_ROOT) / cluster / "state.json"
+    path = Path(names.state_file(cluster))
     try:
         out["state"] = json.loads(path.read_text())
     except (OSError, ValueError) as e:
@@ -155,8 +150,7 @@ def _gather(cluster: str) -> dict:
 
 def _build(data: dict):
     from netlab.compile.config import ClusterConfig
-    from netlab.compile.netpol import PolicyNamespace
-    from netlab.compile.policy_inputs import object_policy_pod
+    from netlab.compile.netpol import PolicyNamespace, policy_pod
     from netlab.compile.services import Endpoint, ResolvedService, ServicePortView
     from netlab.trace.model import PolicyInputs
 
@@ -201,7 +195,7 @@ def _build(data: dict):
             endpoints=tuple(endpoints.values()), external_local=spec.get("externalTrafficPolicy") == "Local",
             affinity_timeout=affinity, external_name=spec.get("externalName"),
             publish_not_ready=bool(spec.get("publishNotReadyAddresses"))))
-    ppods = tuple(object_policy_pod(p) for p in pods)
+    ppods = tuple(policy_pod(p) for p in pods)
     namespaces = tuple(PolicyNamespace(n["metadata"]["name"], dict(n["metadata"].get("labels") or {}))
                        for n in data["namespaces"])
     return config, topo, services, PolicyInputs(ppods, namespaces, tuple(data["policies"]))
@@ -254,8 +248,10 @@ def trace(ctx: click.Context, src: str, dst: str, proto: str, no_probe: bool, ke
     SRC: pod-a, ns/pod, node:<name> or host. DST: svc:port, svc.ns:port, ip:port, <node-ip>:<nodePort>,
     <lb-ip>:port, ns/pod:port or http://host/path (through the ingress).
     """
-    from netlab.cli import Fail, _cluster
+    from netlab.cli.common import Fail
+    from netlab.cli.common import cluster as _cluster
     from netlab.trace import model
+    from netlab.trace.nft_eval import NftSyntaxError
 
     cluster = _cluster(ctx)
     target, port = _parse_dst(dst)
@@ -266,6 +262,8 @@ def trace(ctx: click.Context, src: str, dst: str, proto: str, no_probe: bool, ke
                           ingress_rows=data["ingress_rows"], cluster_cidr=config.pod_subnet)
     except model.TraceError as e:
         raise Fail(str(e)) from e
+    except NftSyntaxError as e:
+        raise Fail(f"netlab trace cannot interpret the compiled rules: {e}") from e
     click.echo(f"{plan.source.name} ({plan.source.ip}) -> {plan.dst_ip}:{plan.dport}/{plan.proto}"
                + (f"  [{plan.url}]" if plan.url else ""))
     click.echo(f"From netlab's compiled rules (topology routes, {names.NFT_TABLE} service and policy chains):")

@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 
 from netlab.compile.config import ClusterConfig
-from netlab.compile.nginx import ingress_class_of
+from netlab.compile.nginx_ingress import ingress_class_of
 
 ADDON_LABEL = "addonmanager.kubernetes.io/mode"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
@@ -70,18 +70,6 @@ def dns_objects(config: ClusterConfig, python: str, view_path: str) -> list[dict
         },
     }
     return [deployment, service]
-
-
-def host_upstreams(resolv_conf: str | None = None) -> list[str]:
-    """The host's resolvers, as the host itself uses them (loopback ones such as 127.0.0.53 included).
-
-    NETLAB_HOST_RESOLV_CONF names another file (tests point it at a resolver of their own)."""
-    resolv_conf = resolv_conf or os.environ.get("NETLAB_HOST_RESOLV_CONF") or "/etc/resolv.conf"
-    try:
-        lines = open(resolv_conf).read().splitlines()
-    except OSError:
-        return []
-    return [parts[1] for parts in (line.split() for line in lines) if len(parts) >= 2 and parts[0] == "nameserver"]
 
 
 def relay_view(upstreams: list[str]) -> dict:

@@ -1,7 +1,7 @@
 """The cluster as a picture: host, underlay, nodes, bridges, pods, services, ingress and policies (pure).
 
-`build` turns the Kubernetes JSON objects the API returns into a small, sorted `Graph`; `to_dot` and
-`to_mermaid` render it as Graphviz DOT or a Mermaid flowchart. Nothing here does I/O.
+`build` turns the Kubernetes JSON objects the API returns into a small, sorted `Graph`;
+netlab.compile.graph_render draws it as Graphviz DOT or a Mermaid flowchart. Nothing here does I/O.
 
 The picture reads left to right the way a packet from outside would, in reverse: the host and its underlay
 bridge, each node (a cluster) with its `cni0` bridge and its pods, then the Services that point at the pods,
@@ -10,50 +10,14 @@ then the Ingress rules that point at the Services. NetworkPolicies are dashed re
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from netlab.compile import netpol
-from netlab.compile.policy_inputs import object_policy_pod
 
 Obj = Mapping[str, Any]
-
-# kind -> (fill colour, border colour, DOT shape)
-STYLE: dict[str, tuple[str, str, str]] = {
-    "bridge": ("#ffd8a8", "#e8590c", "box"),
-    "node": ("#d0ebff", "#1c7ed6", "box3d"),
-    "cni": ("#ffec99", "#f08c00", "box"),
-    "pod": ("#d3f9d8", "#2f9e44", "box"),
-    "service": ("#e5dbff", "#7048e8", "box"),
-    "ingress": ("#ffdeeb", "#d6336c", "box"),
-    "peer": ("#f1f3f5", "#868e96", "box"),
-    "note": ("#ffe3e3", "#e03131", "note"),
-}
-GROUP_STYLE: dict[str, tuple[str, str]] = {
-    "host": ("#f8f9fa", "#495057"),
-    "node": ("#f1f8ff", "#1c7ed6"),
-    "services": ("#f8f5ff", "#7048e8"),
-    "ingress": ("#fff5f8", "#d6336c"),
-    "unscheduled": ("#fff9db", "#f08c00"),
-}
-# edge kind -> (colour, style, arrow drawn on the semantic destination while ranking goes the other way)
-EDGE_STYLE: dict[str, tuple[str, str, bool]] = {
-    "underlay": ("#e8590c", "bold", False),
-    "routes": ("#1c7ed6", "solid", False),
-    "veth": ("#f08c00", "solid", False),
-    "endpoint": ("#7048e8", "solid", True),
-    "endpoint-notready": ("#adb5bd", "dashed", True),
-    "backend": ("#d6336c", "solid", True),
-    "policy": ("#e03131", "dashed", False),
-    "policy-peer": ("#e03131", "dashed", True),
-    "deny": ("#e03131", "dashed", True),
-}
-LEGEND = ("orange: underlay and veth links | purple: Service -> endpoint pod (targetPort) | "
-          "pink: Ingress host/path -> Service | red dashed: NetworkPolicy")
 
 
 @dataclass(frozen=True, order=True)
@@ -68,7 +32,7 @@ class Group:
 @dataclass(frozen=True, order=True)
 class Vertex:
     id: str
-    kind: str  # one of STYLE's keys
+    kind: str  # one of graph_render.STYLE's keys
     lines: tuple[str, ...]  # first line is the name, the rest details (IPs, ports)
     group: str | None = None
 
@@ -77,7 +41,7 @@ class Vertex:
 class Edge:
     src: str
     dst: str
-    kind: str  # one of EDGE_STYLE's keys
+    kind: str  # one of graph_render.EDGE_STYLE's keys
     label: str = ""
 
 
@@ -199,84 +163,91 @@ def build(nodes: Iterable[Obj], pods: Iterable[Obj], services: Iterable[Obj], en
           ingresses: Iterable[Obj], policies: Iterable[Obj], underlay_bridge: str = "netlab0",
           host_ip: str = "172.18.0.1", title: str = "") -> Graph:
     """The cluster's network as a sorted graph, from the API's JSON objects (the `items` of each List)."""
-    g = Graph(title=title)
-    vertices: dict[str, Vertex] = {}
-    edges: set[Edge] = set()
-    groups: dict[str, Group] = {}
-
-    def add(v: Vertex) -> None:
-        vertices.setdefault(v.id, v)
-
-    # Host and underlay.
-    groups["host"] = Group("host", "host", ("host (root network namespace)",))
+    b = _Builder()
+    b.groups["host"] = Group("host", "host", ("host (root network namespace)",))
     bridge = bridge_id(underlay_bridge)
-    add(Vertex(bridge, "bridge", (f"{underlay_bridge} (underlay bridge)", f"host {host_ip}"), "host"))
+    b.add(Vertex(bridge, "bridge", (f"{underlay_bridge} (underlay bridge)", f"host {host_ip}"), "host"))
+    known_nodes = b.nodes(nodes, bridge)
+    policy_pods = b.pods(pods, known_nodes)
+    b.services(services, endpoints)
+    b.ingresses(ingresses)
+    for pol in sorted(policies, key=lambda p: (_ns(p), _name(p))):
+        _policy(pol, policy_pods, b.vertices, b.edges, b.add)
+    return Graph(title=title, groups=sorted(b.groups.values()), vertices=sorted(b.vertices.values()),
+                 edges=sorted(b.edges))
 
-    # Nodes with their cni0 bridges.
-    known_nodes = set()
-    for n in sorted(nodes, key=_name):
-        name = _name(n)
-        known_nodes.add(name)
-        ip = _internal_ip(n)
-        cidr = (n.get("spec") or {}).get("podCIDR") or ""
-        gid = f"nodegroup:{name}"
-        groups[gid] = Group(gid, "node", (f"node {name}",))
-        add(Vertex(node_id(name), "node", (name, f"eth0 {ip}" if ip else "eth0"), gid))
-        cni_lines = ("cni0 (bridge)", f"{_gateway(cidr)}", f"pods {cidr}") if cidr else ("cni0 (bridge)",)
-        add(Vertex(cni_id(name), "cni", cni_lines, gid))
-        edges.add(Edge(bridge, node_id(name), "underlay", ip))
-        edges.add(Edge(node_id(name), cni_id(name), "routes"))
 
-    # Pods on their node's cni0.
-    pod_list = sorted(pods, key=lambda p: (_ns(p), _name(p)))
-    by_ip: dict[str, str] = {}
-    policy_pods: list[netpol.PolicyPod] = []
-    for p in pod_list:
-        ns, name = _ns(p), _name(p)
-        status, spec = p.get("status") or {}, p.get("spec") or {}
-        ip, node = status.get("podIP") or "", spec.get("nodeName") or ""
-        vid = pod_id(ns, name)
-        lines = [_qual(ns, name), ip or "(no IP)"]
-        phase = status.get("phase")
-        if phase and phase != "Running":
-            lines.append(phase)
-        if node in known_nodes:
-            group = f"nodegroup:{node}"
-            edges.add(Edge(cni_id(node), vid, "veth"))
-        else:
-            groups["unscheduled"] = Group("unscheduled", "unscheduled", ("not on a known node",))
-            group = "unscheduled"
-        add(Vertex(vid, "pod", tuple(lines), group))
-        if ip:
-            by_ip.setdefault(ip, vid)
-        policy_pods.append(object_policy_pod(p))
+class _Builder:
+    """The graph as it grows: the first vertex added under an id stays."""
 
-    # Services and their endpoints.
-    ep_by_key = {(_ns(e), _name(e)): e for e in endpoints}
-    svc_list = sorted(services, key=lambda s: (_ns(s), _name(s)))
-    if svc_list:
-        groups["services"] = Group("services", "services", ("Services",))
-    for s in svc_list:
-        ns, name = _ns(s), _name(s)
-        spec = s.get("spec") or {}
-        stype = spec.get("type") or "ClusterIP"
-        lines = [f"svc {_qual(ns, name)}", stype]
-        if stype == "ExternalName":
-            lines.append(f"-> {spec.get('externalName', '')}")
-        else:
-            cip = spec.get("clusterIP") or ""
-            lines.append("headless (no ClusterIP)" if cip == "None" else f"ClusterIP {cip}")
-            ports = spec.get("ports") or []
-            if ports:
-                lines.append("ports " + ", ".join(_port_text(p) for p in ports))
-            lb = [i.get("ip") or i.get("hostname") or "" for i in
-                  ((s.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []]
-            if stype == "LoadBalancer":
-                lines.append(f"EXTERNAL-IP {', '.join(lb) if lb else '<pending>'}")
-        sid = service_id(ns, name)
-        add(Vertex(sid, "service", tuple(lines), "services"))
-        ep = ep_by_key.get((ns, name))
-        ports_to: dict[tuple[str, str], set[tuple[int, str]]] = {}  # (target, kind) -> {(port, protocol)}
+    def __init__(self) -> None:
+        self.vertices: dict[str, Vertex] = {}
+        self.edges: set[Edge] = set()
+        self.groups: dict[str, Group] = {}
+        self.by_ip: dict[str, str] = {}  # pod IP -> pod vertex
+
+    def add(self, v: Vertex) -> None:
+        self.vertices.setdefault(v.id, v)
+
+    def nodes(self, nodes: Iterable[Obj], bridge: str) -> set[str]:
+        """Each node with its cni0 bridge, linked to the underlay bridge."""
+        known = set()
+        for n in sorted(nodes, key=_name):
+            name = _name(n)
+            known.add(name)
+            ip = _internal_ip(n)
+            cidr = (n.get("spec") or {}).get("podCIDR") or ""
+            gid = f"nodegroup:{name}"
+            self.groups[gid] = Group(gid, "node", (f"node {name}",))
+            self.add(Vertex(node_id(name), "node", (name, f"eth0 {ip}" if ip else "eth0"), gid))
+            cni_lines = ("cni0 (bridge)", f"{_gateway(cidr)}", f"pods {cidr}") if cidr else ("cni0 (bridge)",)
+            self.add(Vertex(cni_id(name), "cni", cni_lines, gid))
+            self.edges.add(Edge(bridge, node_id(name), "underlay", ip))
+            self.edges.add(Edge(node_id(name), cni_id(name), "routes"))
+        return known
+
+    def pods(self, pods: Iterable[Obj], known_nodes: set[str]) -> list[netpol.PolicyPod]:
+        """Pods on their node's cni0 (or in an "unscheduled" box); returns them as NetworkPolicy sees them."""
+        policy_pods: list[netpol.PolicyPod] = []
+        for p in sorted(pods, key=lambda p: (_ns(p), _name(p))):
+            ns, name = _ns(p), _name(p)
+            status, spec = p.get("status") or {}, p.get("spec") or {}
+            ip, node = status.get("podIP") or "", spec.get("nodeName") or ""
+            vid = pod_id(ns, name)
+            lines = [_qual(ns, name), ip or "(no IP)"]
+            phase = status.get("phase")
+            if phase and phase != "Running":
+                lines.append(phase)
+            if node in known_nodes:
+                group = f"nodegroup:{node}"
+                self.edges.add(Edge(cni_id(node), vid, "veth"))
+            else:
+                self.groups["unscheduled"] = Group("unscheduled", "unscheduled", ("not on a known node",))
+                group = "unscheduled"
+            self.add(Vertex(vid, "pod", tuple(lines), group))
+            if ip:
+                self.by_ip.setdefault(ip, vid)
+            policy_pods.append(netpol.policy_pod(p))
+        return policy_pods
+
+    def services(self, services: Iterable[Obj], endpoints: Iterable[Obj]) -> None:
+        """Services, with an edge to each endpoint (ready or not) labelled with its ports."""
+        ep_by_key = {(_ns(e), _name(e)): e for e in endpoints}
+        svc_list = sorted(services, key=lambda s: (_ns(s), _name(s)))
+        if svc_list:
+            self.groups["services"] = Group("services", "services", ("Services",))
+        for s in svc_list:
+            ns, name = _ns(s), _name(s)
+            sid = service_id(ns, name)
+            self.add(Vertex(sid, "service", _service_lines(s), "services"))
+            ports_to = self._endpoint_targets(ep_by_key.get((ns, name)), ns)
+            for (target, kind), ports in ports_to.items():
+                label = ", ".join(str(port) if proto == "TCP" else f"{port}/{proto}" for port, proto in sorted(ports))
+                self.edges.add(Edge(sid, target, kind, label if kind == "endpoint" else f"{label} (not ready)".strip()))
+
+    def _endpoint_targets(self, ep: Obj | None, ns: str) -> dict[tuple[str, str], set[tuple[int, str]]]:
+        """(target vertex, edge kind) -> {(port, protocol)}: pods by targetRef or IP, else an address peer."""
+        ports_to: dict[tuple[str, str], set[tuple[int, str]]] = {}
         for subset in (ep or {}).get("subsets") or []:
             ports = {(int(p.get("port") or 0), p.get("protocol") or "TCP") for p in subset.get("ports") or []}
             for key, kind in (("addresses", "endpoint"), ("notReadyAddresses", "endpoint-notready")):
@@ -285,60 +256,67 @@ def build(nodes: Iterable[Obj], pods: Iterable[Obj], services: Iterable[Obj], en
                     target = None
                     if ref.get("kind", "Pod") == "Pod" and ref.get("name"):
                         target = pod_id(ref.get("namespace") or ns, ref["name"])
-                        target = target if target in vertices else None
-                    target = target or by_ip.get(a.get("ip", ""))
+                        target = target if target in self.vertices else None
+                    target = target or self.by_ip.get(a.get("ip", ""))
                     if target is None:
                         target = f"ip:{a.get('ip', '')}"
-                        add(Vertex(target, "peer", (a.get("ip", ""), "endpoint, not a pod")))
+                        self.add(Vertex(target, "peer", (a.get("ip", ""), "endpoint, not a pod")))
                     ports_to.setdefault((target, kind), set()).update(ports)
-        for (target, kind), ports in ports_to.items():
-            label = ", ".join(str(port) if proto == "TCP" else f"{port}/{proto}" for port, proto in sorted(ports))
-            edges.add(Edge(sid, target, kind, label if kind == "endpoint" else f"{label} (not ready)".strip()))
+        return ports_to
 
-    # Ingress: one vertex per (ingress, host), an edge per path to its service.
-    ing_list = sorted(ingresses, key=lambda i: (_ns(i), _name(i)))
-    if ing_list:
-        groups["ingress"] = Group("ingress", "ingress", ("Ingress",))
-    for ing in ing_list:
-        ns, name = _ns(ing), _name(ing)
-        spec = ing.get("spec") or {}
-        tls_hosts = {h for t in spec.get("tls") or [] for h in t.get("hosts") or []}
-        klass = spec.get("ingressClassName")
+    def ingresses(self, ingresses: Iterable[Obj]) -> None:
+        """One vertex per (Ingress, host) and one for a default backend, an edge per path to its Service."""
+        ing_list = sorted(ingresses, key=lambda i: (_ns(i), _name(i)))
+        if ing_list:
+            self.groups["ingress"] = Group("ingress", "ingress", ("Ingress",))
+        for ing in ing_list:
+            ns, name = _ns(ing), _name(ing)
+            spec = ing.get("spec") or {}
+            tls_hosts = {h for t in spec.get("tls") or [] for h in t.get("hosts") or []}
+            klass = spec.get("ingressClassName")
+            for rule in sorted(spec.get("rules") or [], key=lambda r: r.get("host") or ""):
+                host = rule.get("host") or "*"
+                vid = f"ing:{ns}/{name}/{host}"
+                scheme = "https + http" if host in tls_hosts else "http"
+                lines = (f"ingress {_qual(ns, name)}", host, scheme + (f" (class {klass})" if klass else ""))
+                self.add(Vertex(vid, "ingress", lines, "ingress"))
+                for path in (rule.get("http") or {}).get("paths") or []:
+                    self._backend_edge(vid, ns, path.get("backend") or {}, path.get("path") or "/")
+            if spec.get("defaultBackend"):
+                vid = f"ing:{ns}/{name}/(default)"
+                self.add(Vertex(vid, "ingress", (f"ingress {_qual(ns, name)}", "default backend"), "ingress"))
+                self._backend_edge(vid, ns, spec["defaultBackend"], "*")
 
-        def backend_edge(src: str, backend: Mapping[str, Any], label: str, ns: str = ns) -> None:
-            svc = (backend or {}).get("service") or {}
-            if not svc.get("name"):
-                return
-            port = svc.get("port") or {}
-            target = service_id(ns, svc["name"])
-            if target not in vertices:
-                groups.setdefault("services", Group("services", "services", ("Services",)))
-                add(Vertex(target, "service", (f"svc {_qual(ns, svc['name'])}", "(missing)"), "services"))
-            port_text = port.get("number") or port.get("name") or ""
-            edges.add(Edge(src, target, "backend", f"{label} :{port_text}" if port_text else label))
+    def _backend_edge(self, src: str, ns: str, backend: Mapping[str, Any], label: str) -> None:
+        svc = (backend or {}).get("service") or {}
+        if not svc.get("name"):
+            return
+        port = svc.get("port") or {}
+        target = service_id(ns, svc["name"])
+        if target not in self.vertices:
+            self.groups.setdefault("services", Group("services", "services", ("Services",)))
+            self.add(Vertex(target, "service", (f"svc {_qual(ns, svc['name'])}", "(missing)"), "services"))
+        port_text = port.get("number") or port.get("name") or ""
+        self.edges.add(Edge(src, target, "backend", f"{label} :{port_text}" if port_text else label))
 
-        rules = spec.get("rules") or []
-        for rule in sorted(rules, key=lambda r: r.get("host") or ""):
-            host = rule.get("host") or "*"
-            vid = f"ing:{ns}/{name}/{host}"
-            scheme = "https + http" if host in tls_hosts else "http"
-            lines = (f"ingress {_qual(ns, name)}", host, scheme + (f" (class {klass})" if klass else ""))
-            add(Vertex(vid, "ingress", lines, "ingress"))
-            for path in (rule.get("http") or {}).get("paths") or []:
-                backend_edge(vid, path.get("backend") or {}, path.get("path") or "/")
-        if spec.get("defaultBackend"):
-            vid = f"ing:{ns}/{name}/(default)"
-            add(Vertex(vid, "ingress", (f"ingress {_qual(ns, name)}", "default backend"), "ingress"))
-            backend_edge(vid, spec["defaultBackend"], "*")
 
-    # NetworkPolicies.
-    for pol in sorted(policies, key=lambda p: (_ns(p), _name(p))):
-        _policy(pol, policy_pods, vertices, edges, add)
-
-    g.groups = sorted(groups.values())
-    g.vertices = sorted(vertices.values())
-    g.edges = sorted(edges)
-    return g
+def _service_lines(s: Obj) -> tuple[str, ...]:
+    spec = s.get("spec") or {}
+    stype = spec.get("type") or "ClusterIP"
+    lines = [f"svc {_qual(_ns(s), _name(s))}", stype]
+    if stype == "ExternalName":
+        lines.append(f"-> {spec.get('externalName', '')}")
+        return tuple(lines)
+    cip = spec.get("clusterIP") or ""
+    lines.append("headless (no ClusterIP)" if cip == "None" else f"ClusterIP {cip}")
+    ports = spec.get("ports") or []
+    if ports:
+        lines.append("ports " + ", ".join(_port_text(p) for p in ports))
+    lb = [i.get("ip") or i.get("hostname") or "" for i in
+          ((s.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []]
+    if stype == "LoadBalancer":
+        lines.append(f"EXTERNAL-IP {', '.join(lb) if lb else '<pending>'}")
+    return tuple(lines)
 
 
 def _policy(pol: Obj, pods: list[netpol.PolicyPod], vertices: dict[str, Vertex], edges: set[Edge], add) -> None:
@@ -400,127 +378,3 @@ def _peers(rule: Mapping[str, Any], direction: str, ns: str, pods: list[netpol.P
             out += [pod_id(p.namespace, p.name) for p in pods
                     if p.namespace == ns and netpol.match_selector(sel, p.labels)]
     return out
-
-
-# ---------------------------------------------------------------------------------------------- DOT
-
-
-def dot_quote(text: str) -> str:
-    """A DOT double-quoted string: backslashes and quotes escaped, newlines as centred line breaks."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "") + '"'
-
-
-def _dot_label(lines: Iterable[str]) -> str:
-    return dot_quote("\n".join(lines))
-
-
-def to_dot(graph: Graph) -> str:
-    """Graphviz DOT, left to right: host | nodes with bridges and pods | services | ingress."""
-    out = [
-        "digraph netlab {",
-        '  graph [rankdir=LR, fontname="Helvetica", fontsize=12, nodesep=0.25, ranksep=0.7, newrank=true,'
-        f" labelloc=t, labeljust=l, label={dot_quote((graph.title + chr(10) if graph.title else '') + LEGEND)}];",
-        '  node [fontname="Helvetica", fontsize=10, style="filled,rounded", shape=box, margin="0.12,0.05"];',
-        '  edge [fontname="Helvetica", fontsize=9, arrowsize=0.7];',
-    ]
-
-    def vertex_line(v: Vertex, indent: str) -> str:
-        fill, border, shape = STYLE.get(v.kind, STYLE["peer"])
-        style = "filled" if shape in ("box3d", "note") else "filled,rounded"
-        pen = ', penwidth=1.5' if v.kind in ("bridge", "cni") else ""
-        return (f"{indent}{dot_quote(v.id)} [label={_dot_label(v.lines)}, shape={shape}, style={dot_quote(style)},"
-                f' fillcolor="{fill}", color="{border}"{pen}];')
-
-    by_group: dict[str | None, list[Vertex]] = {}
-    for v in graph.vertices:
-        by_group.setdefault(v.group, []).append(v)
-    for grp in graph.groups:
-        fill, border = GROUP_STYLE.get(grp.kind, GROUP_STYLE["host"])
-        out.append(f"  subgraph {dot_quote('cluster_' + grp.id)} {{")
-        out.append(f'    label={_dot_label(grp.lines)}; style="filled,rounded"; fillcolor="{fill}";'
-                   f' color="{border}"; fontcolor="{border}";')
-        out += [vertex_line(v, "    ") for v in by_group.get(grp.id, [])]
-        out.append("  }")
-    out += [vertex_line(v, "  ") for v in by_group.get(None, [])]
-
-    for e in graph.edges:
-        colour, style, reverse = EDGE_STYLE.get(e.kind, ("#495057", "solid", False))
-        attrs = [f'color="{colour}"', f'fontcolor="{colour}"']
-        if style != "solid":
-            attrs.append(f"style={style}")
-        if e.label:
-            attrs.append(f"label={dot_quote(e.label)}")
-        if e.kind == "policy":
-            attrs.append("constraint=false")
-        if e.kind in ("veth", "routes"):
-            attrs.append("arrowhead=none")
-        if reverse:
-            # Rank the source to the right of the destination (services right of pods), arrow still at dst.
-            attrs.append("dir=back")
-            out.append(f"  {dot_quote(e.dst)} -> {dot_quote(e.src)} [{', '.join(attrs)}];")
-        else:
-            out.append(f"  {dot_quote(e.src)} -> {dot_quote(e.dst)} [{', '.join(attrs)}];")
-    out.append("}")
-    return "\n".join(out) + "\n"
-
-
-# ---------------------------------------------------------------------------------------------- Mermaid
-
-
-def mermaid_id(raw: str) -> str:
-    """A Mermaid-safe id: letters, digits and `_` only, unique by a short hash of the original id."""
-    slug = re.sub(r"[^A-Za-z0-9]+", "_", raw).strip("_")[:40] or "x"
-    return f"{slug}_{hashlib.sha1(raw.encode()).hexdigest()[:6]}"
-
-
-def mermaid_text(text: str) -> str:
-    """Text inside a quoted Mermaid label: entity codes for the characters Mermaid would parse."""
-    for char, code in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;"), ("|", "#124;"),
-                       ("`", "#96;")):
-        text = text.replace(char, code)
-    return text.replace("\r", "").replace("\n", " ")
-
-
-def _mermaid_label(lines: Iterable[str]) -> str:
-    return '"' + "<br/>".join(mermaid_text(line) for line in lines) + '"'
-
-
-def to_mermaid(graph: Graph) -> str:
-    """A Mermaid flowchart (`flowchart LR`) with the same groups, vertices and edges as `to_dot`."""
-    out = ["flowchart LR"]
-    if graph.title:
-        out.insert(0, f"%% {mermaid_text(graph.title)}")
-    by_group: dict[str | None, list[Vertex]] = {}
-    for v in graph.vertices:
-        by_group.setdefault(v.group, []).append(v)
-
-    def vertex_line(v: Vertex, indent: str) -> str:
-        return f"{indent}{mermaid_id(v.id)}[{_mermaid_label(v.lines)}]"
-
-    for grp in graph.groups:
-        out.append(f"  subgraph {mermaid_id('group:' + grp.id)}[{_mermaid_label(grp.lines)}]")
-        out += [vertex_line(v, "    ") for v in by_group.get(grp.id, [])]
-        out.append("  end")
-    out += [vertex_line(v, "  ") for v in by_group.get(None, [])]
-
-    policy_links: list[int] = []
-    for i, e in enumerate(graph.edges):
-        arrow = "-.->" if EDGE_STYLE.get(e.kind, ("", "solid", False))[1] == "dashed" else "-->"
-        if e.kind in ("veth", "routes"):
-            arrow = "---"
-        label = f"|{_mermaid_label([e.label])}|" if e.label else ""
-        out.append(f"  {mermaid_id(e.src)} {arrow}{label} {mermaid_id(e.dst)}")
-        if e.kind in ("policy", "policy-peer", "deny"):
-            policy_links.append(i)
-
-    for kind, (fill, border, _shape) in sorted(STYLE.items()):
-        out.append(f"  classDef {kind} fill:{fill},stroke:{border},color:#212529")
-        members = [mermaid_id(v.id) for v in graph.vertices if v.kind == kind]
-        if members:
-            out.append(f"  class {','.join(members)} {kind}")
-    for grp in graph.groups:
-        fill, border = GROUP_STYLE.get(grp.kind, GROUP_STYLE["host"])
-        out.append(f"  style {mermaid_id('group:' + grp.id)} fill:{fill},stroke:{border}")
-    if policy_links:
-        out.append(f"  linkStyle {','.join(map(str, policy_links))} stroke:#e03131,color:#e03131")
-    return "\n".join(out) + "\n"

@@ -110,12 +110,40 @@ def valid_ifname(name: str) -> bool:
     return bool(_IFNAME_OK.match(name)) and len(name) <= IFNAMSIZ
 
 
+# Files: a cluster's state (what it should be) survives a reboot, its run directory (sockets, pidfiles, logs) not.
+STATE_ROOT = "/var/lib/netlab"
+RUN_ROOT = "/run/netlab"
+STATE_FILE = "state.json"
+API_SOCKET = "api.sock"
+CONTROLLER_MODULE = "netlab.runtime.controller"
+LAUNCHER_MODULE = "netlab.runtime.launcher"
+DNS_MODULE = "netlab.runtime.dns"
+CONTROLLER_PIDFILE = "controller.pid"
+LAUNCHER_PIDFILE = "launcher.pid"
+DNS_RELAY_PIDFILE = "dns-relay.pid"
+# Each daemon's pidfile in the run directory, with the module its command line runs (a stale pidfile naming
+# someone else's process must not get that process killed).
+DAEMON_PIDFILES = (
+    (CONTROLLER_PIDFILE, CONTROLLER_MODULE),
+    (LAUNCHER_PIDFILE, LAUNCHER_MODULE),
+    (DNS_RELAY_PIDFILE, DNS_MODULE),
+)
+
+
 def state_dir(cluster: str) -> str:
-    return f"/var/lib/netlab/{cluster}"
+    return f"{STATE_ROOT}/{cluster}"
+
+
+def state_file(cluster: str) -> str:
+    return f"{state_dir(cluster)}/{STATE_FILE}"
 
 
 def run_dir(cluster: str) -> str:
-    return f"/run/netlab/{cluster}"
+    return f"{RUN_ROOT}/{cluster}"
+
+
+def api_socket(cluster: str) -> str:
+    return f"{run_dir(cluster)}/{API_SOCKET}"
 
 
 def netns_etc_dir(netns: str) -> str:

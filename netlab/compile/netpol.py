@@ -23,11 +23,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from netlab.compile import label_selectors
+
 NS_NAME_LABEL = "kubernetes.io/metadata.name"
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 INGRESS = "Ingress"
 EGRESS = "Egress"
-
 IPv4Net = ipaddress.IPv4Network
 
 
@@ -49,6 +50,20 @@ class PolicyPod:
         return f"{self.namespace}/{self.name}"
 
 
+def container_ports(spec: Mapping[str, Any]) -> tuple[tuple[str | None, int, str], ...]:
+    """(name, containerPort, protocol) of every container port of a PodSpec (Kubernetes JSON)."""
+    return tuple((cp.get("name"), cp["containerPort"], cp.get("protocol") or "TCP")
+                 for c in spec.get("containers") or [] for cp in c.get("ports") or [])
+
+
+def policy_pod(pod: Mapping[str, Any]) -> PolicyPod:
+    """A Pod as the API returns it (Kubernetes JSON), as NetworkPolicy sees it."""
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    return PolicyPod(meta.get("namespace") or "default", meta.get("name") or "",
+                     (pod.get("status") or {}).get("podIP") or "", spec.get("nodeName") or "",
+                     dict(meta.get("labels") or {}), container_ports(spec))
+
+
 @dataclass(frozen=True)
 class PolicyNamespace:
     name: str
@@ -59,32 +74,11 @@ class PolicyNamespace:
 
 
 def match_selector(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
-    """Kubernetes label selector: matchLabels AND every matchExpression; `{}` matches everything.
-
-    `None` is treated as `{}` here; callers decide what an absent selector means in their context.
-    """
-    if not selector:
-        return True
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key = expr.get("key")
-        op = expr.get("operator")
-        values = expr.get("values") or []
-        if op == "In":
-            ok = key in labels and labels[key] in values
-        elif op == "NotIn":
-            ok = key not in labels or labels[key] not in values
-        elif op == "Exists":
-            ok = key in labels
-        elif op == "DoesNotExist":
-            ok = key not in labels
-        else:
-            raise PolicyError(f"invalid label selector operator {op!r}")
-        if not ok:
-            return False
-    return True
+    """Kubernetes label selector (see netlab.compile.label_selectors.matches); `None` is treated as `{}`."""
+    try:
+        return label_selectors.matches(selector, labels)
+    except label_selectors.SelectorError as e:
+        raise PolicyError(str(e)) from e
 
 
 # ---------------------------------------------------------------------------------------------- policy parts
@@ -102,13 +96,13 @@ def policy_key(policy: Mapping[str, Any]) -> str:
     return f"{policy_namespace(policy)}/{policy_name(policy)}"
 
 
-def _spec(policy: Mapping[str, Any]) -> Mapping[str, Any]:
+def policy_spec(policy: Mapping[str, Any]) -> Mapping[str, Any]:
     return policy.get("spec") or {}
 
 
 def policy_types(policy: Mapping[str, Any]) -> tuple[bool, bool]:
     """(applies to ingress, applies to egress), with the API server's defaulting."""
-    spec = _spec(policy)
+    spec = policy_spec(policy)
     types = spec.get("policyTypes")
     if types:
         return INGRESS in types, EGRESS in types
@@ -119,8 +113,8 @@ def rules(policy: Mapping[str, Any], direction: str) -> list[Mapping[str, Any]]:
     """The rules of one direction (`Ingress` or `Egress`); [] when the policy does not apply to it."""
     ing, eg = policy_types(policy)
     if direction == INGRESS:
-        return list(_spec(policy).get("ingress") or []) if ing else []
-    return list(_spec(policy).get("egress") or []) if eg else []
+        return list(policy_spec(policy).get("ingress") or []) if ing else []
+    return list(policy_spec(policy).get("egress") or []) if eg else []
 
 
 def rule_peers(rule: Mapping[str, Any], direction: str) -> list[Mapping[str, Any]]:
@@ -131,7 +125,7 @@ def selects(policy: Mapping[str, Any], pod: PolicyPod) -> bool:
     """Does `policy` select `pod` (same namespace, podSelector matches)?"""
     if pod.namespace != policy_namespace(policy):
         return False
-    return match_selector(_spec(policy).get("podSelector") or {}, pod.labels)
+    return match_selector(policy_spec(policy).get("podSelector") or {}, pod.labels)
 
 
 def _applies(policy: Mapping[str, Any], direction: str) -> bool:
@@ -370,69 +364,3 @@ def allowed(src: PolicyPod | str, dst: PolicyPod | str, port: int, protocol: str
         if not _direction_allows(dst_pod, INGRESS, src_ip, src_pod, dst_pod, port, protocol, policies, ns_labels):
             return False
     return True
-
-
-# ---------------------------------------------------------------------------------------------- describe
-
-
-def _port_text(proto: str, lo: int, hi: int) -> str:
-    if (lo, hi) == (0, 65535):
-        return f"{proto}/*"
-    return f"{proto}/{lo}" if lo == hi else f"{proto}/{lo}-{hi}"
-
-
-def explain(policy: Mapping[str, Any], pods: Iterable[PolicyPod],
-            namespaces: Iterable[PolicyNamespace]) -> dict[str, Any]:
-    """What `describe networkpolicy` shows, as plain data.
-
-    {"namespace", "name", "podSelector", "policyTypes": [...], "selectedPods": [{"pod", "ip", "node"}],
-     "ingress"/"egress": [{"rule": i, "peers": "all" | [{"pod", "ip"} | {"cidr", "except"}], "peerCidrs":
-     [...] | "all", "ports": "all" | [{"pod", "ports": ["TCP/80", "UDP/53-60", ...]}]}]}
-    Ports are resolved per destination pod (named ports differ between pods); for ingress the
-    destinations are the selected pods, for egress every pod (plus "*" for non-pod addresses).
-    """
-    pods = sorted(pods, key=lambda p: p.key)
-    namespaces = list(namespaces)
-    ns_labels = _ns_labels(namespaces)
-    pns = policy_namespace(policy)
-    ing, eg = policy_types(policy)
-    selected = [p for p in pods if selects(policy, p)]
-    out: dict[str, Any] = {
-        "namespace": pns,
-        "name": policy_name(policy),
-        "podSelector": _spec(policy).get("podSelector") or {},
-        "policyTypes": [t for t, on in ((INGRESS, ing), (EGRESS, eg)) if on],
-        "selectedPods": [{"pod": p.key, "ip": p.ip, "node": p.node} for p in selected],
-    }
-    for direction, key in ((INGRESS, "ingress"), (EGRESS, "egress")):
-        described = []
-        for i, rule in enumerate(rules(policy, direction)):
-            peers = rule_peers(rule, direction)
-            peer_list: Any = "all"
-            if peers:
-                peer_list = []
-                for peer in peers:
-                    if peer.get("ipBlock") is not None:
-                        block = peer["ipBlock"]
-                        peer_list.append({"cidr": block.get("cidr"), "except": list(block.get("except") or [])})
-                    else:
-                        peer_list += [{"pod": p.key, "ip": p.ip} for p in pods
-                                      if peer_selects_pod(peer, pns, p, ns_labels)]
-            nets = peer_networks(policy, rule, direction, pods, namespaces)
-            dsts: list[PolicyPod | None] = list(selected) if direction == INGRESS else [*pods, None]
-            ports: Any = "all"
-            if rule.get("ports"):
-                ports = []
-                for d in dsts:
-                    if direction == EGRESS and d is not None and nets is not None \
-                            and not any(ipaddress.ip_address(d.ip) in n for n in nets):
-                        continue
-                    ranges = port_ranges(rule, d) or []
-                    if ranges:
-                        ports.append({"pod": d.key if d else "*",
-                                      "ports": [_port_text(*r) for r in ranges]})
-            described.append({"rule": i, "peers": peer_list,
-                              "peerCidrs": "all" if nets is None else [str(n) for n in nets],
-                              "ports": ports})
-        out[key] = described
-    return out

@@ -96,6 +96,7 @@ class _Builder:
         self.namespaces = namespaces
         self.rs = Ruleset()
         self._nets: dict[tuple[str, str, int], list[ipaddress.IPv4Network] | None] = {}
+        self.notes: list[str] = []  # of the last pod_rules call
 
     def _peer_networks(self, policy: Mapping[str, Any], rule: Mapping[str, Any], direction: str,
                        index: int) -> list[ipaddress.IPv4Network] | None:
@@ -111,12 +112,21 @@ class _Builder:
         return name
 
     def pod_rules(self, pod: PolicyPod, direction: str, policies: list[Mapping[str, Any]]) -> list[str]:
+        """The pod chain's rules; `self.notes` gets the policy rule behind each, in the same order."""
         peer_dir, verdict = ("saddr", "accept") if direction == INGRESS else ("daddr", "return")
         out: list[str] = []
+        self.notes = []
+        note = ""
+
+        def add(rule: str) -> None:
+            out.append(rule)
+            self.notes.append(note)
+
         for policy in policies:
             pkey = policy_key(policy)
             for i, rule in enumerate(rules(policy, direction)):
                 what = f"policy {pkey} {direction.lower()} rule {i}"
+                note = f"{pkey} {direction.lower()} rule {i}"
                 nets = self._peer_networks(policy, rule, direction, i)
                 if nets == []:
                     continue  # peers that match nothing (yet)
@@ -128,28 +138,28 @@ class _Builder:
                 if direction == INGRESS:
                     ranges = port_ranges(rule, pod)
                     if ranges is None:
-                        out.append(f"{peer}{verdict}")
+                        add(f"{peer}{verdict}")
                     elif ranges:
                         owner = pod if named_ports(rule) else None
                         name = self._ensure_set(_rule_set("ports", direction, policy, i, owner), _PORT_DECL,
                                                 (_port_element(*r) for r in ranges), f"{what} ports")
-                        out.append(f"{peer}meta l4proto . th dport @{name} {verdict}")
+                        add(f"{peer}meta l4proto . th dport @{name} {verdict}")
                     continue
                 ranges = port_ranges(rule, None)
                 if ranges is None:
-                    out.append(f"{peer}{verdict}")
+                    add(f"{peer}{verdict}")
                     continue
                 if ranges:
                     name = self._ensure_set(_rule_set("ports", direction, policy, i), _PORT_DECL,
                                             (_port_element(*r) for r in ranges), f"{what} ports")
-                    out.append(f"{peer}meta l4proto . th dport @{name} {verdict}")
+                    add(f"{peer}meta l4proto . th dport @{name} {verdict}")
                 name = _rule_set("named", direction, policy, i)
                 if name not in self.rs.sets:  # shared by every pod the policy selects: resolve once
                     elements = self._named_elements(rule, nets)
                     if elements:
                         self._ensure_set(name, _NAMED_DECL, elements, f"{what} named ports")
                 if name in self.rs.sets:
-                    out.append(f"ip daddr . meta l4proto . th dport @{name} {verdict}")
+                    add(f"ip daddr . meta l4proto . th dport @{name} {verdict}")
         return out
 
     def _named_elements(self, rule: Mapping[str, Any], nets: list[ipaddress.IPv4Network] | None) -> list[str]:
@@ -183,7 +193,8 @@ def policy_ruleset(node: str, pods: list[PolicyPod], namespaces: Iterable[Policy
             chain = pod_chain(direction, pod)
             body = [*b.pod_rules(pod, direction, applying), "drop"]
             names = ", ".join(policy_key(p) for p in applying)
-            b.rs.add_chain(Chain(chain, tuple(body), comment=_comment(f"{direction.lower()} {pod.key}: {names}")))
+            b.rs.add_chain(Chain(chain, tuple(body), comment=_comment(f"{direction.lower()} {pod.key}: {names}"),
+                                 notes=(*b.notes, f"isolated by {names}")))
             vmaps[direction].add(f"{pod.ip} : jump {chain}")
     b.rs.add_set(SetOrMap(INGRESS_MAP, _VMAP_DECL, frozenset(vmaps[INGRESS]),
                           "ingress-isolated local pods by IP"))

@@ -7,6 +7,7 @@ transaction that touches only the chains and elements that differ.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 FAMILY = "inet"
@@ -18,6 +19,9 @@ class Chain:
     rules: tuple[str, ...] = ()
     hook: str | None = None  # e.g. "type nat hook prerouting priority dstnat; policy accept;"
     comment: str | None = None
+    # Why each rule is there, e.g. "default/web ingress rule 0" (not rendered): `netlab trace` names the
+    # rule that decided with it. Not compared: two chains with the same rules are the same kernel state.
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -119,33 +123,49 @@ def _delete_elements(t: str, s: SetOrMap, elements: list[str], chunk: int = 1000
 def render_diff(old: Ruleset, new: Ruleset) -> str:
     """The smallest transaction taking the kernel from `old` (what netlab applied) to `new`.
 
-    Order matters inside one transaction: map elements that point at a chain go before the chain
-    is deleted, and new chains exist before elements point at them.
+    Order matters inside one transaction: everything is declared before rules and elements refer to
+    it; a set whose declaration changed (an affinity timeout) can only be deleted and declared again
+    once no rule refers to it, so the chains that use it are flushed first and refilled after; map
+    elements that point at a chain go before the chain is deleted.
     """
     t = f"{FAMILY} {new.table}"
-    lines: list[str] = []
-    new_sets = [s for n, s in new.sets.items() if n not in old.sets or old.sets[n].declaration != s.declaration]
-    new_chains = [c for n, c in new.chains.items() if n not in old.chains or old.chains[n].hook != c.hook]
-    changed_chains = [c for n, c in new.chains.items()
-                      if n in old.chains and old.chains[n].hook == c.hook and old.chains[n].rules != c.rules]
-    gone_chains = [c for n, c in old.chains.items() if n not in new.chains or new.chains[n].hook != c.hook]
-    gone_sets = [s for n, s in old.sets.items() if n not in new.sets or new.sets[n].declaration != s.declaration]
+    kept = {n for n, c in new.chains.items() if n in old.chains and old.chains[n].hook == c.hook}
+    new_chains = [c for n, c in new.chains.items() if n not in kept]
+    gone_chains = [c for n, c in old.chains.items() if n not in kept]
+    fresh_sets = [s for n, s in new.sets.items() if n not in old.sets]
+    redeclared = [s for n, s in new.sets.items() if n in old.sets and old.sets[n].declaration != s.declaration]
+    gone_sets = [s for n, s in old.sets.items() if n not in new.sets]
+    users = {n for n in kept for r in old.chains[n].rules for s in redeclared if _refers(r, s.name)}
+    refill = sorted({n for n in kept if old.chains[n].rules != new.chains[n].rules} | users)
 
-    lines += _create_objects(new, t, new_sets, new_chains)
-    for c in sorted(changed_chains, key=lambda c: c.name):
-        lines.append(f"flush chain {t} {quote(c.name)}")
+    lines = [f"add {_kind(s)} {t} {quote(s.name)} {{ {_set_body(s)} }}" for s in sorted(fresh_sets, key=_name)]
+    lines += [f"add chain {t} {quote(c.name)} {{ {_chain_decl(c)} }}" for c in sorted(new_chains, key=_name)]
+    # Flush before any delete: a rule of a refilled or vanishing chain may use what goes.
+    lines += [f"flush chain {t} {quote(n)}" for n in refill]
+    lines += [f"flush chain {t} {quote(c.name)}" for c in sorted(gone_chains, key=_name)]
+    for s in sorted(redeclared, key=_name):
+        lines += [f"delete {_kind(old.sets[s.name])} {t} {quote(s.name)}",
+                  f"add {_kind(s)} {t} {quote(s.name)} {{ {_set_body(s)} }}"]
+    for s in sorted(fresh_sets + redeclared, key=_name):
+        lines += _add_elements(t, s, _elements(s))
+    for c in sorted(new_chains, key=_name):
         lines += [f"add rule {t} {quote(c.name)} {rule}" for rule in c.rules]
+    for n in refill:
+        lines += [f"add rule {t} {quote(n)} {rule}" for rule in new.chains[n].rules]
     for name, s in sorted(new.sets.items()):
         if name in old.sets and old.sets[name].declaration == s.declaration:
-            removed = sorted(old.sets[name].elements - s.elements)
-            added = sorted(s.elements - old.sets[name].elements)
-            lines += _delete_elements(t, s, removed)
-            lines += _add_elements(t, s, added)
-    # Chains may be referenced by rules of other chains being deleted: flush all first, then delete.
-    for c in sorted(gone_chains, key=lambda c: c.name):
-        lines.append(f"flush chain {t} {quote(c.name)}")
-    for s in sorted(gone_sets, key=lambda s: s.name):
+            lines += _delete_elements(t, s, sorted(old.sets[name].elements - s.elements))
+            lines += _add_elements(t, s, sorted(s.elements - old.sets[name].elements))
+    for s in sorted(gone_sets, key=_name):
         lines.append(f"delete {_kind(s)} {t} {quote(s.name)}")
-    for c in sorted(gone_chains, key=lambda c: c.name):
+    for c in sorted(gone_chains, key=_name):
         lines.append(f"delete chain {t} {quote(c.name)}")
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _name(obj: Chain | SetOrMap) -> str:
+    return obj.name
+
+
+def _refers(rule: str, set_name: str) -> bool:
+    return re.search(r"@" + re.escape(set_name) + r"(?![\w./-])", rule) is not None

@@ -10,6 +10,7 @@ import hashlib
 import ipaddress
 from dataclasses import dataclass, field
 
+from netlab.compile import label_selectors
 from netlab.compile.workloads import PlacedPod
 
 RESERVED_OFFSETS = (1, 10)  # 10.96.0.1 kubernetes, 10.96.0.10 kube-dns
@@ -243,10 +244,6 @@ def announcer(svc: ResolvedService, node_names: list[str]) -> str | None:
     return nodes[digest % len(nodes)]
 
 
-def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
-    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
-
-
 def _target_port(port: dict, pod_spec: dict) -> int | None:
     target = port.get("targetPort", port["port"])
     if isinstance(target, int):
@@ -277,7 +274,7 @@ def resolve(svc: dict, alloc: Allocation, pods: list[PlacedPod], ready: dict[str
     targets: dict[str, dict[str, int]] = {port_key(p): {} for p in spec.get("ports") or []}
     if selector:
         for pod in pods:
-            if pod.namespace != ns or not _matches(selector, pod.labels) or pod.key in terminated:
+            if pod.namespace != ns or not label_selectors.matches_map(selector, pod.labels) or pod.key in terminated:
                 continue
             hostname = pod.spec.get("hostname") if pod.spec.get("subdomain") == meta["name"] else None
             endpoints.append(Endpoint(pod.ip, pod.name, pod.node, ready.get(pod.key, False), hostname))

@@ -79,6 +79,19 @@ def render_text(info: dict[str, Any]) -> str:
     return "".join(f"{k}: {v}\n" for k, v in info.items() if k not in skip)
 
 
+def parse_text(text: str) -> dict[str, str]:
+    """An answer's facts back from its plain-text form (pod, namespace, ip, node, client, request, host).
+
+    Only `key: value` lines whose key is a name count, and the first one wins, so a body that is not an
+    echo answer (an error page, curl's own output) yields no facts rather than wrong ones."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(": ")
+        if sep and key.isidentifier():
+            out.setdefault(key, value.strip())
+    return out
+
+
 _log_lock = threading.Lock()
 
 

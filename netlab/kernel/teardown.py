@@ -115,7 +115,7 @@ def daemons(cluster: str) -> list[int]:
     the controller, the launcher and everything netlab started with a path under the cluster's run
     directory on its command line (the DNS relay, DNS pods, the ingress controller's nginx)."""
     markers = (
-        f"netlab.runtime.controller\0--cluster\0{cluster}\0".encode(),
+        f"{names.CONTROLLER_MODULE}\0--cluster\0{cluster}\0".encode(),
         f"{names.run_dir(cluster)}/".encode(),
     )
     found = []
@@ -135,15 +135,13 @@ def host_links(cluster: str) -> list[str]:
     return sorted(n for n, alias in rawlink.link_aliases(None).items() if names.cluster_of_alias(alias) == cluster)
 
 
-
 def teardown(cluster: str) -> list[str]:
     """Remove everything of `cluster`; return what was removed. Safe to run repeatedly."""
     removed = []
     run = Path(names.run_dir(cluster))
-    for pidfile, cmd in (("controller.pid", "netlab.runtime.controller"), ("launcher.pid", "netlab.runtime.launcher"),
-                         ("dns-relay.pid", "netlab.runtime.dns")):
+    for pidfile, cmd in names.DAEMON_PIDFILES:
         if kill_pidfile(run / pidfile, cmd):
-            removed.append(f"process {pidfile[:-4]}")
+            removed.append(f"process {pidfile.removesuffix('.pid')}")
     for pid in daemons(cluster):
         try:
             os.kill(pid, signal.SIGKILL)

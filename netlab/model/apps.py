@@ -6,7 +6,6 @@ from typing import Literal
 
 from pydantic import Field
 
-from .core import PodSpec, check_pod_spec
 from .meta import (
     IntOrString,
     Issue,
@@ -18,6 +17,7 @@ from .meta import (
     check_labels,
     check_selector,
 )
+from .pod import PodSpec, check_pod_spec
 
 
 class PodTemplateSpec(Model):

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validat
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from netlab.compile.label_selectors import requirement_matches
+
 from . import dns1123 as names
 from . import limits
 
@@ -181,13 +183,7 @@ class LabelSelectorRequirement(Model):
     values: list[str] = Field(default_factory=list)
 
     def matches(self, labels: dict[str, str]) -> bool:
-        if self.operator == "In":
-            return self.key in labels and labels[self.key] in self.values
-        if self.operator == "NotIn":
-            return self.key not in labels or labels[self.key] not in self.values
-        if self.operator == "Exists":
-            return self.key in labels
-        return self.key not in labels
+        return requirement_matches(self.key, self.operator, self.values, labels)
 
 
 class LabelSelector(Model):

@@ -11,10 +11,11 @@ from pydantic import ValidationError
 from . import limits
 from .apps import Deployment, ReplicaSet
 from .cluster import KIND_API_VERSION, NETLAB_API_VERSION, Cluster, default_cluster
-from .core import NODE_PORT_RANGE, Endpoints, Namespace, Pod, Secret, Service
+from .core import NODE_PORT_RANGE, Endpoints, Namespace, Secret, Service
 from .discovery import EndpointSlice
 from .meta import ObjectMeta, Resource, check_meta, json_type, key_path
 from .networking import Ingress, IngressClass, NetworkPolicy
+from .pod import Pod
 from .problems import ManifestError, Problem, Source
 
 K8sObject = (Namespace | Pod | Service | Endpoints | Secret | Deployment | ReplicaSet | EndpointSlice

@@ -27,8 +27,8 @@ from typing import Any
 
 from netlab.compile.containerspec import ContainerSpec
 from netlab.runtime import phases
-from netlab.runtime.files import private_dir
-from netlab.runtime.launcher import LauncherClient, proc_start_time, write_atomic
+from netlab.runtime.files import private_dir, write_atomic
+from netlab.runtime.launcher_client import LauncherClient, proc_start_time
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 UNKNOWN_EXIT = 137  # exit code reported when a container vanished without an exit file

@@ -32,7 +32,7 @@ from netlab.runtime.dataplane import Dataplane
 from netlab.runtime.dnsrelay import ensure_relay
 from netlab.runtime.events import EventLog
 from netlab.runtime.ingresssync import IngressSync
-from netlab.runtime.launcher import ensure_launcher
+from netlab.runtime.launcher_client import ensure_launcher
 from netlab.runtime.podfiles import write_dns_view, write_resolv
 from netlab.runtime.probes import Prober, ProbeState
 from netlab.runtime.store import check_namespaces, naming

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from netlab.compile import addons
+from netlab.runtime import hostdns
 
 
 def relay_pid(run_dir: Path) -> int | None:
@@ -27,7 +28,7 @@ def ensure_relay(run_dir: Path, listen: str) -> None:
         return
     view = run_dir / "dns" / "relay.json"
     view.parent.mkdir(parents=True, exist_ok=True)
-    view.write_text(json.dumps(addons.relay_view(addons.host_upstreams())))
+    view.write_text(json.dumps(addons.relay_view(hostdns.host_upstreams())))
     with open(run_dir / "dns" / "relay.log", "ab") as logf:
         proc = subprocess.Popen(
             [sys.executable, "-m", "netlab.runtime.dns", "--view", str(view), "--listen", listen, "--port", "53"],

@@ -15,10 +15,17 @@ from __future__ import annotations
 import asyncio
 import collections
 import sys
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from netlab.runtime.dns import DNSServer
+
+class QueryPipeline(Protocol):
+    """What the transport needs from the DNS server (netlab.runtime.dns.DNSServer): answer a query at once,
+    or finish one that needs upstream work. Declared here so the two modules do not import each other."""
+
+    def respond(self, data: bytes, tcp: bool) -> bytes | tuple[Any, object] | None: ...
+
+    async def resolve_slow(self, data: bytes, q: Any, marker: object, tcp: bool) -> bytes: ...
+
 
 TCP_FIRST_READ = 3.0
 TCP_READ = 3.0
@@ -41,7 +48,7 @@ class _Connection:
 class TCPTransport:
     """Admits, times out and evicts TCP connections; each query goes to the DNSServer's pipeline."""
 
-    def __init__(self, server: DNSServer) -> None:
+    def __init__(self, server: QueryPipeline) -> None:
         self.server = server
         self.open: dict[_Connection, None] = {}   # insertion-ordered set
         self.per_client: collections.Counter[str] = collections.Counter()

@@ -12,10 +12,11 @@ import datetime
 import os
 import signal
 import subprocess
-import tempfile
 from pathlib import Path
 
-from netlab.compile.nginx import CERTS_DIR, CONF_NAME, TMP_DIR, RenderedConfig
+from netlab.compile.nginx import CONF_NAME, TMP_DIR, RenderedConfig
+from netlab.compile.nginx_ingress import CERTS_DIR
+from netlab.runtime.files import write_atomic
 
 NGINX = "/usr/sbin/nginx"
 FAKE_CERT_CN = "Kubernetes Ingress Controller Fake Certificate"
@@ -27,28 +28,6 @@ TEMP_SUBDIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 def conf_path(run_dir: str | os.PathLike) -> str:
     """Where `NginxConfig.write` puts nginx.conf."""
     return str(Path(run_dir) / CONF_NAME)
-
-
-def _write_atomic(path: Path, content: bytes, mode: int) -> bool:
-    """Write `content` to `path` via a temporary file and rename; False if it was already there as is."""
-    try:
-        if path.read_bytes() == content and (path.stat().st_mode & 0o777) == mode:
-            return False
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return True
 
 
 class NginxConfig:
@@ -77,12 +56,13 @@ class NginxConfig:
             if root.resolve() not in path.resolve().parents:
                 raise ValueError(f"rendered file {name} is outside {root}")
             wanted.add(path.resolve())
-            changed |= _write_atomic(path, content, rendered.file_mode(name))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            changed |= write_atomic(path, content, rendered.file_mode(name), durable=True, skip_unchanged=True)
         for stale in sorted(certs.iterdir()):
             if stale.is_file() and stale.resolve() not in wanted and not stale.name.startswith("."):
                 stale.unlink()
                 changed = True
-        changed |= _write_atomic(root / CONF_NAME, rendered.nginx_conf.encode(), 0o600)
+        changed |= write_atomic(root / CONF_NAME, rendered.nginx_conf, durable=True, skip_unchanged=True)
         return changed
 
     def check(self, conf_path: str | os.PathLike, run_dir: str | os.PathLike | None = None) -> str | None:
@@ -173,6 +153,6 @@ def default_certificate(run_dir: str | os.PathLike) -> tuple[str, str]:
     )
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-    _write_atomic(key_path, key_pem, 0o600)
-    _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o600)
+    write_atomic(key_path, key_pem, durable=True)
+    write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), durable=True)
     return str(cert_path), str(key_path)

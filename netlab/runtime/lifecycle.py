@@ -97,11 +97,11 @@ def doctor_checks(config: ClusterConfig) -> list[Check]:
 
 def controller_pid(cluster: str) -> int | None:
     try:
-        pid = int((Path(names.run_dir(cluster)) / "controller.pid").read_text().split()[0])
+        pid = int((Path(names.run_dir(cluster)) / names.CONTROLLER_PIDFILE).read_text().split()[0])
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError, IndexError):
         return None
-    return pid if b"netlab.runtime.controller" in cmd else None
+    return pid if names.CONTROLLER_MODULE.encode() in cmd else None
 
 
 def start_controller(cluster: str, timeout: float = 30.0) -> int:
@@ -115,7 +115,7 @@ def start_controller(cluster: str, timeout: float = 30.0) -> int:
     with open(os.open(run / "controller.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as logf:
         # umask 077: whatever the controller and its helpers write (state, DNS views, logs) is root's only
         proc = subprocess.Popen(
-            [sys.executable, "-m", "netlab.runtime.controller", "--cluster", cluster],
+            [sys.executable, "-m", names.CONTROLLER_MODULE, "--cluster", cluster],
             stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True, umask=0o077,
         )
     deadline = time.monotonic() + timeout

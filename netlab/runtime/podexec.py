@@ -26,7 +26,7 @@ from netlab.compile import names
 from netlab.compile.security import Profile
 from netlab.runtime import sandbox
 from netlab.runtime.containers import pod_dir
-from netlab.runtime.launcher import proc_start_time
+from netlab.runtime.launcher_client import proc_start_time
 
 
 class ExecError(RuntimeError):

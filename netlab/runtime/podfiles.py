@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from netlab.compile import names
+from netlab.runtime.files import write_atomic
 
 
 def write_resolv(netns: str, text: str) -> None:
@@ -22,10 +23,5 @@ def write_resolv(netns: str, text: str) -> None:
 
 def write_dns_view(path: Path, view: Mapping[str, Any]) -> None:
     """Replace the view atomically (the DNS server reloads it on change); unchanged: not touched."""
-    text = json.dumps(view, indent=1, sort_keys=True)
-    if path.exists() and path.read_text() == text:
-        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(view, indent=1, sort_keys=True), skip_unchanged=True)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from netlab.compile import names
 from netlab.compile.services import Allocation
 from netlab.compile.workloads import PlacedPod
-from netlab.runtime.files import private_dir
+from netlab.runtime.files import private_dir, write_atomic
 
 
 @dataclass
@@ -55,7 +54,7 @@ class CorruptState(Exception):
 
 
 def state_file(cluster: str) -> Path:
-    return Path(names.state_dir(cluster)) / "state.json"
+    return Path(names.state_file(cluster))
 
 
 def load(cluster: str) -> State | None:
@@ -71,12 +70,7 @@ def load(cluster: str) -> State | None:
 def save(cluster: str, state: State) -> None:
     path = state_file(cluster)
     private_dir(path.parent)
-    tmp = path.with_suffix(".tmp")
-    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600), "w") as f:
-        json.dump(state.to_dict(), f, indent=1, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(state.to_dict(), indent=1, sort_keys=True), durable=True)
 
 
 def object_key(obj: dict) -> str:

@@ -19,7 +19,7 @@ from typing import TypeVar
 from netlab.compile import names
 from netlab.kernel import netns as nsmod
 from netlab.kernel import nft
-from netlab.trace.model import TracePoint
+from netlab.trace.result import TracePoint
 
 T = TypeVar("T")
 TRACE_PREFIX = "trace-"

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from netlab.images import echo
+
 
 def _can_make_namespaces() -> str | None:
     if os.geteuid() != 0:
@@ -86,7 +88,7 @@ class Lab:
 
 def echo_answer(text: str) -> dict:
     """The echo server's `key: value` lines (pod, namespace, ip, node, client, request, host) as a dict."""
-    return dict(line.split(": ", 1) for line in text.strip().splitlines() if ": " in line)
+    return echo.parse_text(text)
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1, what: str = "condition"):

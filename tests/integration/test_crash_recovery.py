@@ -21,7 +21,7 @@ from conftest import echo_answer, wait_for
 from test_atomic_commit import BASE
 
 from netlab.runtime import phases
-from netlab.runtime.launcher import LauncherClient, proc_start_time
+from netlab.runtime.launcher_client import LauncherClient, proc_start_time
 
 REPLICAS = 30
 

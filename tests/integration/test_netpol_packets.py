@@ -27,8 +27,7 @@ import pytest
 import yaml
 from conftest import Lab, wait_for
 
-from netlab.compile.netpol import PolicyNamespace, PolicyPod, allowed
-from netlab.compile.policy_inputs import object_policy_pod
+from netlab.compile.netpol import PolicyNamespace, PolicyPod, allowed, policy_pod
 
 NSS = ("x", "y", "z")
 PODS = ("a", "b", "c")
@@ -68,7 +67,7 @@ class Model:
 
     def refresh(self) -> None:
         items = json.loads(self.lab.netlab("get", "pods", "-A", "-o", "json").stdout)["items"]
-        self.pods = [object_policy_pod(p) for p in items]
+        self.pods = [policy_pod(p) for p in items]
         c = self.lab.cluster
         self.namespaces = [PolicyNamespace(self.ns(n), {"ns": n}) for n in NSS] + [
             PolicyNamespace(n) for n in ("default", "kube-system", "kube-public", "kube-node-lease")]

@@ -1,7 +1,8 @@
 import pytest
 
 from netlab.api.errors import ApiError
-from netlab.api.server import match_selector, parse_path
+from netlab.api.server import parse_path
+from netlab.compile.label_selectors import matches_text as match_selector
 from netlab.compile.resolv import resolv_conf
 
 

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from netlab import cli
 from netlab.api.client import ApiFailure
+from netlab.cli import common
 
 MANIFEST = """
 apiVersion: v1
@@ -60,7 +61,7 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     path.write_text(MANIFEST)
 
     def invoke(existing: set[str]):
-        monkeypatch.setattr(cli, "_client", lambda ctx: FakeClient(existing))
+        monkeypatch.setattr(common, "client", lambda ctx: FakeClient(existing))
         return CliRunner().invoke(cli.main, ["--cluster", "x", "delete", "-f", str(path)], catch_exceptions=False)
     return invoke
 

@@ -76,7 +76,7 @@ class _Pods:
 
 
 def test_up_waits_until_pods_stay_ready(monkeypatch, capsys) -> None:
-    from netlab import cli
+    from netlab.cli import lifecycle_cmds as cli
 
     monkeypatch.setattr(cli, "SETTLE", 0.2)
     client = _Pods([[(True, 0), (False, 0)], [(True, 0), (True, 0)]])
@@ -87,7 +87,7 @@ def test_up_waits_until_pods_stay_ready(monkeypatch, capsys) -> None:
 
 def test_up_does_not_count_a_crash_looping_pod(monkeypatch) -> None:
     """Ready for a moment after each restart, never for long: `up` times out instead of reporting it."""
-    from netlab import cli
+    from netlab.cli import lifecycle_cmds as cli
 
     monkeypatch.setattr(cli, "SETTLE", 0.3)
     states = [[(True, 0), (n % 2 == 0, n // 2)] for n in range(1000)]
@@ -96,7 +96,7 @@ def test_up_does_not_count_a_crash_looping_pod(monkeypatch) -> None:
 
 
 def test_up_reports_crash_looping_pods_as_not_ready(monkeypatch, capsys) -> None:
-    from netlab import cli
+    from netlab.cli import lifecycle_cmds as cli
 
     monkeypatch.setattr(cli, "SETTLE", 0.2)
     states = [[(True, 0), (False, 0)], [(True, 0), (False, 1)]]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from netlab.cli import printers
-from netlab.compile.netpol import PolicyNamespace, PolicyPod, explain
+from netlab.compile.netpol import PolicyNamespace, PolicyPod
+from netlab.compile.netpol_explain import explain
 
 NOW = 1_700_000_000.0
 

@@ -6,7 +6,8 @@ import pytest
 
 from netlab.compile.config import ClusterConfig
 from netlab.compile.desired import Desired, Observed, compile_desired, compile_objects
-from netlab.compile.policy_inputs import object_policy_pod, placed_policy_pod
+from netlab.compile.netpol import policy_pod
+from netlab.compile.policy_inputs import placed_policy_pod
 from netlab.compile.services import Allocation
 from netlab.compile.workloads import PlacedPod
 from netlab.runtime import dataplane as dpmod
@@ -66,9 +67,9 @@ def test_policy_pods_carry_named_ports_whichever_way_they_are_built() -> None:
     pod = PODS["default/web-a"]
     api = {"metadata": {"name": pod.name, "namespace": pod.namespace, "labels": pod.labels},
            "spec": {"nodeName": pod.node, **pod.spec}, "status": {"podIP": pod.ip}}
-    assert object_policy_pod(api) == placed_policy_pod(pod)
+    assert policy_pod(api) == placed_policy_pod(pod)
     assert placed_policy_pod(pod).ports == (("http", 8080, "TCP"),)
-    unscheduled = object_policy_pod({"metadata": {"name": "p"}, "spec": {}})
+    unscheduled = policy_pod({"metadata": {"name": "p"}, "spec": {}})
     assert (unscheduled.namespace, unscheduled.ip, unscheduled.node) == ("default", "", "")
 
 

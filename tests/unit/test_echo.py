@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from netlab.images.echo import parse_port
+from netlab.images.echo import Identity, describe, parse_port, parse_text, render_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -154,3 +154,19 @@ def test_parse_port() -> None:
     assert parse_port("3000") == (3000, "TCP")
     assert parse_port("53/udp") == (53, "UDP")
     assert parse_port("8080/TCP") == (8080, "TCP")
+
+
+
+def test_parse_text_reads_an_answer_back() -> None:
+    identity = Identity(pod="web-1", namespace="shop", ip="10.244.1.5", node="worker", container="app")
+    body = render_text(describe(identity, ("10.244.2.7", 40000), "GET /a: b HTTP/1.1", "web.shop"))
+    facts = parse_text(body)
+    assert facts["pod"] == "web-1" and facts["node"] == "worker" and facts["host"] == "web.shop"
+    assert facts["client"] == "10.244.2.7:40000"
+    assert facts["request"] == "GET /a: b HTTP/1.1"  # only the first ": " splits
+
+
+def test_parse_text_finds_no_facts_in_other_bodies() -> None:
+    assert parse_text("<html>503 Service Temporarily Unavailable</html>\n") == {}
+    assert parse_text("NETLAB-HTTP-CODE: 000\n") == {}
+    assert parse_text("pod: a\npod: b\n") == {"pod": "a"}

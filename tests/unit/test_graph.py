@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from netlab.compile import graph
+from netlab.compile import graph, graph_render
 
 NODES = [("netlab-control-plane", "172.18.0.2", "10.244.0.0/24"), ("netlab-worker", "172.18.0.3", "10.244.1.0/24"),
          ("netlab-worker2", "172.18.0.4", "10.244.2.0/24")]
@@ -85,7 +85,7 @@ def seed_graph() -> graph.Graph:
 
 
 def dot_lines() -> list[str]:
-    return [line.strip() for line in graph.to_dot(seed_graph()).splitlines()]
+    return [line.strip() for line in graph_render.to_dot(seed_graph()).splitlines()]
 
 
 def test_dot_has_host_nodes_bridges_and_pods():
@@ -106,7 +106,7 @@ def test_dot_has_host_nodes_bridges_and_pods():
     assert ('"cni0:netlab-worker" -> "pod:default/web" [color="#f08c00", fontcolor="#f08c00", '
             'arrowhead=none];') in lines
     # Each pod sits inside its node's cluster.
-    text = graph.to_dot(seed_graph())
+    text = graph_render.to_dot(seed_graph())
     block = text.split('subgraph "cluster_nodegroup:netlab-worker2" {', 1)[1].split("}", 1)[0]
     assert '"pod:default/api-6d4b8c7f9-t6r8s"' in block and '"pod:default/web"' not in block
 
@@ -135,22 +135,23 @@ def test_dot_services_endpoints_ingress_and_policy():
 
 
 def test_mermaid_lines():
-    text = graph.to_mermaid(seed_graph())
+    text = graph_render.to_mermaid(seed_graph())
     lines = [line.strip() for line in text.splitlines()]
     assert lines[0] == "%% netlab cluster netlab" and lines[1] == "flowchart LR"
-    web, cni, svc = (graph.mermaid_id(i) for i in ("pod:default/web", "cni0:netlab-worker", "svc:default/app-lb"))
+    web, cni, svc = (graph_render.mermaid_id(i)
+                     for i in ("pod:default/web", "cni0:netlab-worker", "svc:default/app-lb"))
     assert web.startswith("pod_default_web_") and re.fullmatch(r"[A-Za-z0-9_]+", web)
-    assert f'subgraph {graph.mermaid_id("group:nodegroup:netlab-worker")}["node netlab-worker"]' in lines
+    assert f'subgraph {graph_render.mermaid_id("group:nodegroup:netlab-worker")}["node netlab-worker"]' in lines
     assert f'{web}["web<br/>10.244.1.4"]' in lines
     assert f'{cni}["cni0 (bridge)<br/>10.244.1.1/24<br/>pods 10.244.1.0/24"]' in lines
     assert (f'{svc}["svc app-lb<br/>LoadBalancer<br/>ClusterIP 10.96.90.12<br/>ports 80:31234/TCP'
             f'<br/>EXTERNAL-IP 172.18.255.200"]') in lines
     assert f"{cni} --- {web}" in lines
-    assert f'{svc} -->|"3000"| {graph.mermaid_id("pod:default/" + APP[0])}' in lines
-    api0 = graph.mermaid_id("pod:default/" + API[0])
+    assert f'{svc} -->|"3000"| {graph_render.mermaid_id("pod:default/" + APP[0])}' in lines
+    api0 = graph_render.mermaid_id("pod:default/" + API[0])
     assert f'{web} -.->|"allow-web-to-api allows TCP 3000"| {api0}' in lines
-    ing = graph.mermaid_id("ing:default/app-ingress/learn.nextgenplayground.org")
-    assert f'{ing} -->|"/ :80"| {graph.mermaid_id("svc:default/app-service")}' in lines
+    ing = graph_render.mermaid_id("ing:default/app-ingress/learn.nextgenplayground.org")
+    assert f'{ing} -->|"/ :80"| {graph_render.mermaid_id("svc:default/app-service")}' in lines
     assert any(line.startswith("linkStyle ") for line in lines)
     assert text.count("subgraph ") == text.count("\n  end\n") == 6  # host, 3 nodes, services, ingress
 
@@ -158,8 +159,8 @@ def test_mermaid_lines():
 def test_deterministic_whatever_the_input_order():
     a = seed()
     b = {k: list(reversed(v)) for k, v in seed().items()}
-    assert graph.to_dot(graph.build(**a)) == graph.to_dot(graph.build(**b))
-    assert graph.to_mermaid(graph.build(**a)) == graph.to_mermaid(graph.build(**b))
+    assert graph_render.to_dot(graph.build(**a)) == graph_render.to_dot(graph.build(**b))
+    assert graph_render.to_mermaid(graph.build(**a)) == graph_render.to_mermaid(graph.build(**b))
 
 
 def test_default_deny_namespace_peers_and_ip_blocks():
@@ -171,7 +172,7 @@ def test_default_deny_namespace_peers_and_ip_blocks():
                   "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"team": "ops"}}},
                                         {"ipBlock": {"cidr": "172.18.0.0/16", "except": ["172.18.0.1/32"]}}]}]}},
     ]
-    lines = [line.strip() for line in graph.to_dot(graph.build(**objs)).splitlines()]
+    lines = [line.strip() for line in graph_render.to_dot(graph.build(**objs)).splitlines()]
     assert any(line.startswith('"netpol:default/deny-all/ingress" [label="netpol deny-all\\ndefault deny ingress'
                                '\\nfor all pods", shape=note') for line in lines)
     assert ('"pod:default/web" -> "netpol:default/deny-all/ingress" [color="#e03131", fontcolor="#e03131", '
@@ -191,14 +192,14 @@ def test_odd_names_are_escaped():
             "pods": [pod(ODD, "n1", "10.244.0.2", {}), pod("end", "n1", "10.244.0.3", {}, ns="a b")],
             "services": [], "endpoints": [], "ingresses": [], "policies": []}
     g = graph.build(**objs)
-    dot = graph.to_dot(g)
+    dot = graph_render.to_dot(g)
     assert '"pod:default/we\\"ird\\\\name\\n<b>#|`end" [label="we\\"ird\\\\name\\n<b>#|`end\\n10.244.0.2"' in dot
-    assert "\n" not in graph.dot_quote("a\nb")
-    mermaid = graph.to_mermaid(g)
-    mid = graph.mermaid_id(f"pod:default/{ODD}")
+    assert "\n" not in graph_render.dot_quote("a\nb")
+    mermaid = graph_render.to_mermaid(g)
+    mid = graph_render.mermaid_id(f"pod:default/{ODD}")
     assert re.fullmatch(r"[A-Za-z0-9_]+", mid)
     assert f'{mid}["we#quot;ird\\name #lt;b#gt;#35;#124;#96;end<br/>10.244.0.2"]' in mermaid
-    assert graph.mermaid_id("pod:a b/end") != graph.mermaid_id("pod:a_b/end")
+    assert graph_render.mermaid_id("pod:a b/end") != graph_render.mermaid_id("pod:a_b/end")
     # Every vertex line carries exactly one quoted label: no quote leaked from a name.
     for line in mermaid.splitlines():
         assert line.count('"') % 2 == 0
@@ -211,7 +212,7 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz (De
 
 @needs_dot
 def test_graphviz_renders_svg_and_png():
-    dot = graph.to_dot(seed_graph())
+    dot = graph_render.to_dot(seed_graph())
     svg = subprocess.run(["dot", "-Tsvg"], input=dot.encode(), capture_output=True, check=True)
     assert svg.stderr == b"", svg.stderr
     # graphviz writes "-" as "&#45;" in SVG text.
@@ -243,10 +244,10 @@ def run_graph(monkeypatch):
     import click
     from click.testing import CliRunner
 
-    import netlab.cli
+    import netlab.cli.common
     from netlab.cli.graph import graph as command
 
-    monkeypatch.setattr(netlab.cli, "_client", lambda ctx: FakeClient(seed()))
+    monkeypatch.setattr(netlab.cli.common, "client", lambda ctx: FakeClient(seed()))
 
     @click.group()
     @click.pass_context
@@ -267,7 +268,7 @@ def test_command_formats(run_graph, tmp_path):
     assert choose_format("png", "x.svg") == "png"
 
     result = run_graph()
-    assert result.exit_code == 0 and result.stdout == graph.to_dot(graph.build(**seed(),
+    assert result.exit_code == 0 and result.stdout == graph_render.to_dot(graph.build(**seed(),
                                                                                  title="netlab cluster netlab"))
     result = run_graph("--format", "mermaid")
     assert result.exit_code == 0 and result.stdout.splitlines()[1] == "flowchart LR"
@@ -311,7 +312,7 @@ def test_underlay_comes_from_the_node_annotations():
         "netlab.dev/underlay-bridge": "nlb1a2b3c4d", "netlab.dev/underlay-host-ip": "172.29.0.1"}}}
         for n in objs["nodes"]]
     g = graph.build(**objs, **graph.underlay_of(objs["nodes"]))
-    text = graph.to_dot(g)
+    text = graph_render.to_dot(g)
     assert "nlb1a2b3c4d (underlay bridge)" in text and "host 172.29.0.1" in text
     assert "netlab0" not in text and "172.18.0.1" not in text
     assert graph.underlay_of([]) == {}

@@ -232,3 +232,11 @@ def test_a_workload_with_a_long_name_is_accepted_its_pod_names_are_cut_to_63():
                                       "spec": {"containers": [{"name": "c", "image": "i"}]}}}}
     assert parse_one(deploy("Deployment", "d" * 240))[1] == []
     assert parse_one(deploy("ReplicaSet", "r" * 250))[1] == []
+
+
+def test_security_context_is_checked_as_the_api_server_does():
+    pod = _pod("sc")
+    pod["spec"]["securityContext"] = {"runAsUser": -1}
+    pod["spec"]["containers"][0]["securityContext"] = {"allowPrivilegeEscalation": False, "privileged": True}
+    _obj, problems = parse_one(pod)
+    assert sorted(p.field for p in problems) == ["spec.containers[0].securityContext", "spec.securityContext.runAsUser"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from netlab.runtime.launcher import LauncherClient, LauncherError, ensure_launcher, proc_start_time
+from netlab.runtime.launcher_client import LauncherClient, LauncherError, ensure_launcher, proc_start_time
 
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
 

@@ -68,3 +68,20 @@ def test_nft_names_are_cut_to_255_characters_and_stay_unique():
     assert names.nft_name(short) == short
     a, b = names.nft_name("x" * 300 + "a"), names.nft_name("x" * 300 + "b")
     assert len(a) == len(b) == names.NFT_NAME_MAX and a != b
+
+
+def test_daemon_pidfiles_name_modules_that_exist():
+    """teardown kills a pidfile's process only when its command line runs the named module: a renamed module
+    must fail here, not leave a daemon running after `down`."""
+    import importlib.util
+
+    pidfiles = [pidfile for pidfile, _ in names.DAEMON_PIDFILES]
+    assert len(set(pidfiles)) == len(pidfiles) and all(p.endswith(".pid") for p in pidfiles)
+    for _, module in names.DAEMON_PIDFILES:
+        assert importlib.util.find_spec(module) is not None, module
+
+
+def test_cluster_paths_are_under_their_roots():
+    assert names.state_file("c1") == f"{names.STATE_ROOT}/c1/{names.STATE_FILE}"
+    assert names.api_socket("c1") == f"{names.RUN_ROOT}/c1/{names.API_SOCKET}"
+    assert names.state_dir("c1") != names.run_dir("c1")

@@ -21,13 +21,13 @@ from netlab.compile.netpol import (
     PolicyNamespace,
     PolicyPod,
     allowed,
-    explain,
     ip_block_networks,
     isolation,
     match_selector,
     port_ranges,
     selects,
 )
+from netlab.compile.netpol_explain import explain
 
 NSS = ("x", "y", "z")
 NAMES = ("a", "b", "c")
@@ -506,3 +506,19 @@ def test_explain():
     assert rule["peerCidrs"] == [f"{ip('x/b')}/32", "192.0.2.128/25"]
     assert rule["ports"] == [{"pod": "x/a", "ports": ["TCP/80"]}]
     assert out["egress"] == []
+
+
+def test_policy_pod_from_api_json_keeps_named_ports():
+    from netlab.compile.netpol import policy_pod
+
+    pod = {"metadata": {"name": "web", "labels": {"app": "web"}},
+           "spec": {"nodeName": "n1", "containers": [{"name": "c", "ports": [
+               {"name": "http", "containerPort": 8080}, {"containerPort": 53, "protocol": "UDP"}]}]},
+           "status": {"podIP": "10.244.1.2"}}
+    p = policy_pod(pod)
+    assert (p.namespace, p.name, p.ip, p.node, p.labels) == ("default", "web", "10.244.1.2", "n1", {"app": "web"})
+    assert p.ports == (("http", 8080, "TCP"), (None, 53, "UDP"))
+    rule = {"ports": [{"port": "http"}]}
+    assert port_ranges(rule, p) == [("TCP", 8080, 8080)]
+    pending = policy_pod({"metadata": {"name": "new", "namespace": "x"}, "spec": {}})
+    assert (pending.ip, pending.node, pending.ports) == ("", "", ())

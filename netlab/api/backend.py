@@ -1,0 +1,123 @@
+"""What the API layer needs from whoever holds the cluster's state (the controller, netlab.runtime.controller).
+
+The API server and views depend on these Protocols only, never on the controller's module, so the runtime
+can import the API (to serve it) without an import circle, and a test can serve the API from a fake.
+The controller satisfies them structurally: nothing here is inherited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Protocol
+
+from netlab.compile.services import Allocation, ResolvedService
+from netlab.compile.topology import Topology
+from netlab.compile.workloads import PlacedPod
+from netlab.runtime.containers import ContainerStatus
+
+
+class PodRecord(Protocol):
+    """A placed pod, as far as the server reads it (its key and its PodSpec)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def spec(self) -> dict: ...
+
+
+class ServerState(Protocol):
+    """The stored state the server reads: the Cluster document writes are validated against, the
+    resource version lists carry, the enabled add-ons and the pods whose logs it streams."""
+
+    @property
+    def cluster(self) -> dict: ...
+
+    @property
+    def resource_version(self) -> int: ...
+
+    @property
+    def addons(self) -> list[str]: ...
+
+    @property
+    def pods(self) -> Mapping[str, PodRecord]: ...
+
+
+class LogFiles(Protocol):
+    def log_path(self, pod_key: str, container: str) -> Path: ...
+
+
+class Backend(Protocol):
+    """Everything the API server (netlab.api.server) reads and calls."""
+
+    @property
+    def state(self) -> ServerState: ...
+
+    @property
+    def supervisor(self) -> LogFiles: ...
+
+    def apply(self, objects: list[dict], dry_run: bool = False) -> list[dict]:
+        """Apply validated objects as one change; one result row (kind, name, namespace, action) each."""
+        ...
+
+    def delete(self, kind: str, namespace: str, name: str) -> dict:
+        """Delete one object; returns it as it was. Raises netlab.api.errors.ApiError (404) when absent."""
+        ...
+
+    def list(self, kind: str, namespace: str | None) -> list[dict]:
+        """Objects of kind in namespace (None: all), as Kubernetes JSON."""
+        ...
+
+    def ingress_detail(self, namespace: str, name: str) -> dict: ...
+
+    def set_addon(self, name: str, enabled: bool) -> dict: ...
+
+
+class StoreState(Protocol):
+    @property
+    def objects(self) -> Mapping[str, dict]: ...
+
+    @property
+    def pods(self) -> Mapping[str, PlacedPod]: ...
+
+    @property
+    def allocations(self) -> Mapping[str, Allocation]: ...
+
+
+class ContainerStatuses(Protocol):
+    def status(self, pod_key: str) -> list[ContainerStatus]: ...
+
+
+class IngressRules(Protocol):
+    @property
+    def rules(self) -> list[dict]: ...
+
+
+class StoreView(Protocol):
+    """What netlab.api.views reads to build the objects the API lists."""
+
+    @property
+    def state(self) -> StoreState: ...
+
+    @property
+    def supervisor(self) -> ContainerStatuses: ...
+
+    @property
+    def ready(self) -> Mapping[str, bool]: ...
+
+    @property
+    def started(self) -> float: ...
+
+    @property
+    def resolved(self) -> Mapping[str, ResolvedService]: ...
+
+    @property
+    def ingress(self) -> IngressRules: ...
+
+    @property
+    def events(self) -> Iterable[dict]: ...
+
+    def topology(self) -> Topology: ...
+
+    def probe_ready(self, pod: PlacedPod, container: str) -> bool: ...

@@ -1,0 +1,133 @@
+"""Running things in pods: `netlab exec`, `netlab logs` and `netlab run`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import click
+
+from netlab.api.client import APPLY_PATH, ApiFailure, Client
+from netlab.cli import common
+from netlab.cli.common import Fail
+
+
+def _get_pod(client: Client, pod: str, namespace: str) -> dict:
+    try:
+        return client.get(f"/api/v1/namespaces/{namespace}/pods/{pod}")
+    except ApiFailure as e:
+        raise Fail(f"({e.status.get('reason')}) {e}") from e
+
+
+@click.command(name="exec", context_settings={"ignore_unknown_options": True})
+@click.argument("pod")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option("-c", "--container", default=None,
+              help="Accepted for kubectl compatibility: containers share the pod's network.")
+@click.option("-i", "--stdin", "interactive", is_flag=True, help="Accepted for kubectl compatibility.")
+@click.option("-t", "--tty", is_flag=True, help="Give the command a terminal of its own (when stdin is one).")
+@click.pass_context
+def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], namespace: str, container: str | None,
+          interactive: bool, tty: bool) -> None:
+    """Run COMMAND inside a container of POD (the first one unless -c): in its network, PID and mount
+    namespaces, as its user, with its capabilities and environment (as `kubectl exec` does)."""
+    from netlab.runtime import podexec
+
+    obj = _get_pod(common.client(ctx), pod, namespace)
+    names_ = [c["name"] for c in obj["spec"].get("containers", [])]
+    container = container or (obj["metadata"].get("annotations") or {}).get(
+        "kubectl.kubernetes.io/default-container") or (names_[0] if names_ else "")
+    if container not in names_:
+        raise Fail(f"container {container} is not valid for pod {pod}")
+    extra = {"TERM": os.environ["TERM"]} if tty and "TERM" in os.environ else {}
+    try:
+        code = podexec.exec_in(common.cluster(ctx), namespace, pod, container, list(command), extra, tty)
+    except (podexec.ExecError, OSError) as e:
+        raise Fail(str(e)) from e
+    sys.exit(code)
+
+
+@click.command()
+@click.argument("pod")
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option("-c", "--container", default=None)
+@click.option("-f", "--follow", is_flag=True)
+@click.pass_context
+def logs(ctx: click.Context, pod: str, namespace: str, container: str | None, follow: bool) -> None:
+    """Print a container's output (stdout and stderr)."""
+    query = "&".join(q for q in (f"container={container}" if container else "", "follow=true" if follow else "") if q)
+    path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log" + (f"?{query}" if query else "")
+    client = Client(common.cluster(ctx), timeout=None if follow else 60)
+    try:
+        for chunk in client.stream(path):
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+    except ApiFailure as e:
+        raise Fail(str(e)) from e
+    except KeyboardInterrupt:
+        pass
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("name")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.option("--image", default="busybox", show_default=True, help="Recorded on the pod; images are not pulled.")
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option("-i", "--stdin", "interactive", is_flag=True, help="Keep stdin open (run the command attached).")
+@click.option("-t", "--tty", is_flag=True, help="Allocate a terminal (with -i).")
+@click.option("--rm", is_flag=True, help="Delete the pod when the command ends.")
+@click.option("-l", "--labels", default="", help="Labels, e.g. app=web,tier=front.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the pod.")
+@click.pass_context
+def run(ctx: click.Context, name: str, command: tuple[str, ...], image: str, namespace: str, interactive: bool,
+        tty: bool, rm: bool, labels: str, timeout: float) -> None:
+    """Start a one-off pod, as `kubectl run NAME --image=IMG [-it] [--rm] -- CMD` does.
+
+    With -i/-t the command runs attached to your terminal inside the pod's network namespace (the
+    pod holds the namespace with a sleeping container); without, it runs as the pod's container and
+    its output is printed when it ends. Without a command the pod runs the echo server and stays.
+    """
+    client = common.client(ctx)
+    label_map = dict(kv.split("=", 1) for kv in labels.split(",") if "=" in kv) or {"run": name}
+    attached = bool(command) and (interactive or tty)
+    container: dict = {"name": name, "image": image}
+    if attached:
+        container["command"] = ["sleep", "infinity"]
+    elif command:
+        container["command"] = list(command)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace, "labels": label_map},
+           "spec": {"containers": [container], "restartPolicy": "Never" if command else "Always"}}
+    try:
+        client.request("POST", APPLY_PATH, {"objects": [pod]})
+    except ApiFailure as e:
+        raise Fail(str(e)) from e
+    path = f"/api/v1/namespaces/{namespace}/pods/{name}"
+    code = 0
+    try:
+        if not command:
+            click.echo(f"pod/{name} created")
+            return
+        done = ("Running",) if attached else ("Succeeded", "Failed")
+        deadline = time.monotonic() + timeout
+        while (phase := client.get(path)["status"]["phase"]) not in done:
+            if time.monotonic() > deadline:
+                raise Fail(f"pod {name} did not reach {'/'.join(done)} within {timeout:.0f}s (phase {phase})")
+            time.sleep(0.05)
+        if attached:
+            code = subprocess.call([sys.executable, "-m", "netlab.runtime.podexec", "--cluster", common.cluster(ctx),
+                                    "--namespace", namespace, "--pod", name, "--container", name,
+                                    *(["--tty"] if tty else []), "--", *command])
+        else:
+            for chunk in client.stream(path + "/log"):
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+            status = client.get(path)["status"]["containerStatuses"][0]["state"]
+            code = (status.get("terminated") or {}).get("exitCode", 0) or 0
+    finally:
+        if rm and command:
+            client.request("DELETE", path)
+            click.echo(f'pod "{name}" deleted', err=True)
+    sys.exit(code)

@@ -1,0 +1,323 @@
+"""One connection attempt through a node's compiled rules: reject, DNAT to each endpoint, SNAT. Pure.
+
+The decisions come from running the node's ruleset (`netlab.trace.nft_eval`): which chain the
+service dispatch maps pick, which endpoints `numgen` can reach, whether the packet is marked for
+masquerade. The service list is only used to name what the rules point at.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from netlab.compile.nft_services import MASQ_MARK, external_chain, service_chain
+from netlab.compile.services import ResolvedService, ServicePortView
+from netlab.compile.topology import NodeNet
+from netlab.trace.nft_eval import DROP, REJECT, Hit, Packet
+from netlab.trace.policy import PolicyWalk
+from netlab.trace.result import (
+    CONNECTED,
+    MIXED,
+    REFUSED,
+    TIMEOUT,
+    UNREACHABLE,
+    Candidate,
+    Plan,
+    Source,
+    Step,
+    TraceError,
+    TracePoint,
+    display,
+)
+
+MASQ_JUMP = "jump mark-for-masquerade"
+
+
+def _hit(pkt: Packet, chain: str) -> Hit | None:
+    """The rule of `chain` that decided (not just continued)."""
+    return next((h for h in pkt.trail if h.chain == chain and h.verdict != "continue"), None)
+
+
+def _target(hit: Hit) -> str:
+    return hit.verdict.split(None, 1)[1]
+
+
+class DnatWalk(PolicyWalk):
+    _owners: dict[str, tuple[ResolvedService, ServicePortView]] | None = None
+
+    def owner(self, chain: str) -> tuple[ResolvedService, ServicePortView]:
+        """The service port a compiled service-/external- chain belongs to."""
+        owners = self.owners()
+        if chain not in owners:
+            raise TraceError(f"the rules send the packet to chain {chain}, which no service owns")
+        return owners[chain]
+
+    def owners(self) -> dict[str, tuple[ResolvedService, ServicePortView]]:
+        if self._owners is None:
+            self._owners = {}
+            for svc in self.services:
+                for sp in svc.ports:
+                    self._owners[service_chain(svc, sp)] = (svc, sp)
+                    self._owners[external_chain(svc, sp)] = (svc, sp)
+        return self._owners
+
+    def packet(self, src: Source, dst_ip: str, dport: int, proto: str) -> Plan:
+        p = Plan(src, dst_ip, dport, proto)
+        steps, node, hook, saddr = self.leave(src, dst_ip)
+        p.steps += steps
+        if node is None:
+            p.outcome, p.reason = UNREACHABLE, f"no route from the host to {dst_ip}"
+            return p
+        p.trace_points.append(TracePoint(node.name, hook, saddr, dst_ip, dport))
+        # A pod or node reaching another node's NodePort: routed there first, DNAT happens on that node.
+        target = self.node_by_ip(dst_ip)
+        if target is not None and target.name != node.name and src.kind != "host":
+            route, _dev, _s, _n = self.route_from_node(node, dst_ip)
+            p.steps.append(Step(node.name, f"routes {dst_ip} to {target.name} over the underlay",
+                                f"{dst_ip} is {target.name}'s address; no netlab rule matches it here "
+                                f"(@nodeport-ips holds only this node's address)", route))
+            node, hook = target, "prerouting"
+            p.trace_points.append(TracePoint(node.name, hook, saddr, dst_ip, dport))
+        results = self.rules(node.name).hook(hook, Packet(saddr, dst_ip, proto, dport))
+        first = results[0]
+        if first.verdict == REJECT:
+            return self.rejected(p, node, first)
+        dispatch = _hit(first, "services")
+        if dispatch is not None and (first.verdict != DROP or _target(dispatch) in self.owners()):
+            return self.through_service(p, src, node, saddr, results, dispatch)
+        if first.verdict == DROP:
+            chain = first.trail[-1].chain if first.trail else hook
+            p.steps.append(Step(node.name, f"DROP by {chain}", " -> ".join(first.chains()), chain))
+            p.outcome, p.reason = TIMEOUT, f"dropped by {chain} on {node.name}"
+            return p
+        return self.direct(p, src, node, saddr, first)
+
+    def _chain_in(self, pkt: Packet, hook_chain: str) -> str:
+        return next((h.chain for h in pkt.trail if h.verdict == "jump services"), hook_chain)
+
+    def rejected(self, p: Plan, node: NodeNet, r: Packet) -> Plan:
+        ip, port, proto = p.dst_ip, p.dport, p.proto
+        check = _hit(r, "endpoints-check")
+        if check is not None:
+            svc = self.service_named(node, ip, port, proto)
+            name = svc.key if svc else f"{ip}:{port}/{proto}"
+            filter_in = next((h.chain for h in r.trail if h.verdict == "jump endpoints-check"), "?")
+            vmap = next(w for w in check.rule.split() if w.startswith("@"))
+            key = f"{proto} . {port}" if "nodeport" in vmap else f"{ip} . {proto} . {port}"
+            p.steps.append(Step(node.name, f"REJECT: {name} has no ready endpoints",
+                                f"{filter_in} (before DNAT) jumps endpoints-check for new connections; "
+                                f"{vmap} has `{key} : {check.verdict}`, which answers at once "
+                                f"({'TCP reset/ICMP port unreachable' if proto == 'tcp' else 'ICMP port unreachable'})",
+                                f"{filter_in} -> endpoints-check -> {vmap} -> {_target(check)}"))
+            p.outcome, p.reason = REFUSED, f"{name} has no ready endpoints: rejected on {node.name}"
+            return p
+        check = _hit(r, "cluster-ips-check")
+        if check is not None:
+            svc = next((s for s in self.services if s.cluster_ip == ip), None)
+            name = svc.key if svc else ip
+            ports = ", ".join(f"{sp.port}/{sp.protocol}" for sp in svc.ports) if svc else "?"
+            p.steps.append(Step(node.name, f"REJECT: {name} has no port {port}/{proto}",
+                                f"no @service-ips element matches; after DNAT, cluster-ips-check rejects what still "
+                                f"goes to a ClusterIP (ports: {ports})", f"cluster-ips-check: {check.rule}"))
+            p.outcome, p.reason = REFUSED, f"{name} has no port {port}/{proto}"
+            return p
+        last = r.trail[-1]
+        p.steps.append(Step(node.name, f"REJECT by {last.chain}", f"`{last.rule}`", last.chain))
+        p.outcome, p.reason = REFUSED, f"rejected by {last.chain} on {node.name}"
+        return p
+
+    def _external(self, p: Plan, node: NodeNet, results: list[Packet], dispatch: Hit, chain_in: str,
+                  via: str) -> tuple[str | None, bool]:
+        """NodePort / LoadBalancer entry: (the service chain it goes on to or None, dropped)."""
+        ext, proto, first = _target(dispatch), p.proto, results[0]
+        svc, sport = self.owner(ext)
+        where = (f"ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports: "
+                 f"`{proto} . {p.dport} : {dispatch.verdict}`" if via == "nodeport" else
+                 f"ip daddr . meta l4proto . th dport vmap @service-ips: "
+                 f"`{p.dst_ip} . {proto} . {p.dport} : {dispatch.verdict}`")
+        what = f"NodePort {p.dport}/{proto} of {svc.key}" if via == "nodeport" else \
+            f"LoadBalancer IP {p.dst_ip}:{p.dport} of {svc.key}"
+        hits = [h for h in first.trail if h.chain == ext]
+        if first.verdict == DROP:
+            p.steps.append(Step(node.name, f"{what}: externalTrafficPolicy Local, no local endpoint: DROP",
+                                f"{chain_in} -> services -> {where}; {ext} has only `drop` on this "
+                                "node because none of its endpoints run here", f"{ext}: drop"))
+            p.outcome, p.reason = TIMEOUT, f"dropped by {ext} on {node.name} (no local endpoint)"
+            return None, True
+        if not any(h.verdict == MASQ_JUMP for h in hits):
+            p.steps.append(Step(node.name, f"{what}: externalTrafficPolicy Local, {len(results)} local "
+                                           "endpoint(s), client IP kept",
+                                f"{chain_in} -> services -> {where}; {ext} picks among this node's endpoints "
+                                "only and does not masquerade", f"{chain_in} -> services -> {ext}"))
+            return None, False
+        chain = _target(hits[-1])
+        p.steps.append(Step(node.name, f"{what}: marked for masquerade, then the service chain",
+                            f"{chain_in} -> services -> {where}; {ext} (externalTrafficPolicy Cluster) "
+                            f"jumps mark-for-masquerade (meta mark |= {MASQ_MARK}), so nat-postrouting will "
+                            f"SNAT it, then goes to {chain}",
+                            f"{chain_in} -> services -> {ext} -> mark-for-masquerade"))
+        return chain, False
+
+    def _affinity(self, node: str, chain: str) -> str | None:
+        """The sessionAffinity timeout of a service chain, read from its affinity sets."""
+        it = self.rules(node)
+        for rule in it.rs.chains[chain].rules:
+            m = re.match(r"ip saddr @(\S+) goto ", rule)
+            if m:
+                t = re.search(r"timeout (\d+)s", it.rs.sets[m[1]].declaration)
+                return t[1] if t else "?"
+        return None
+
+    def _pick_step(self, p: Plan, node: NodeNet, saddr: str, results: list[Packet], chain: str, dispatch: Hit,
+                   chain_in: str, via: str) -> None:
+        n, proto = len(results), p.proto
+        pick = "its only endpoint" if n == 1 else f"one of {n} endpoints with `numgen random mod {n}`"
+        timeout = self._affinity(node.name, chain)
+        if timeout:
+            pick += (f"; sessionAffinity ClientIP: a client already in an affinity-... set "
+                     f"(timeout {timeout}s) goes back to the same endpoint")
+        decided = _hit(results[0], chain)
+        outside = decided is not None and decided.verdict == MASQ_JUMP  # rule 0: a client outside the cluster
+        svc, sport = self.owner(chain)
+        head = f"DNAT {svc.cluster_ip}:{sport.port}/{proto} ({svc.key}): " if via == "clusterip" else ""
+        lookup = (f"services -> @service-ips `{p.dst_ip} . {proto} . {p.dport} : {dispatch.verdict}`; "
+                  if via == "clusterip" else "")
+        p.steps.append(Step(node.name, f"{head}{chain} picks among {n} endpoint(s)",
+                            f"{lookup}{chain} picks {pick}"
+                            + (f"; the source {saddr} is outside {self.cluster_cidr}: mark-for-masquerade"
+                               if outside else ""),
+                            f"{chain_in} -> services -> {chain}" if via == "clusterip" else chain))
+
+    def through_service(self, p: Plan, src: Source, node: NodeNet, saddr: str, results: list[Packet],
+                        dispatch: Hit) -> Plan:
+        first = results[0]
+        chain_in = self._chain_in(first, "nat-prerouting")
+        entry = _target(dispatch)
+        svc, sport = self.owner(entry)
+        via = "nodeport" if "@service-nodeports" in dispatch.rule else \
+            ("lb" if entry == external_chain(svc, sport) else "clusterip")
+        chain: str | None = entry
+        if via != "clusterip":
+            chain, dropped = self._external(p, node, results, dispatch, chain_in, via)
+            if dropped:
+                return p
+        if chain is not None:
+            self._pick_step(p, node, saddr, results, chain, dispatch, chain_in, via)
+        elif len(results) > 1:
+            p.steps.append(Step(node.name, f"{entry} picks one of {len(results)} local endpoints (numgen random)",
+                                "", entry))
+        for r in results:
+            self.endpoint(p, src, node, saddr, r, len(results) > 1)
+        self.conclude(p)
+        return p
+
+    def endpoint(self, p: Plan, src: Source, node: NodeNet, saddr: str, r: Packet, multi: bool) -> None:
+        """The steps of one DNAT result: the endpoint chain, the route, policy, SNAT, arrival."""
+        assert r.dnat is not None
+        ip, tp = r.dnat
+        proto = p.proto
+        tag = f"[endpoint {ip}] " if multi else ""
+        dnat = next(h for h in r.trail if h.rule.startswith("meta l4proto") and " dnat " in h.rule)
+        hairpin = any(h.chain == dnat.chain and h.verdict == MASQ_JUMP for h in r.trail)
+        pod = self.pod_by_ip(ip)
+        owner = self.node_of_pod_ip(ip)
+        ep_node = pod.node if pod else (owner.name if owner else "?")
+        who = display(pod.namespace, pod.name) if pod else ip
+        block = [Step(node.name, f"{tag}DNAT to {ip}:{tp} ({who} on {ep_node})",
+                      f"{dnat.chain}: `{dnat.rule}`"
+                      + ("; the client is the endpoint itself (hairpin): mark-for-masquerade" if hairpin else ""),
+                      dnat.chain)]
+        route, arrive_step, last = self.hop_steps(node, ip)
+        (post,) = self.rules(node.name).hook("postrouting", replace(r, trail=()))
+        path = " -> ".join(post.chains())
+        seen = saddr
+        if post.masquerade:
+            _r, dev, snat, _n = self.route_from_node(node, ip)
+            seen = snat
+            nat = Step(node.name, f"SNAT (masquerade) {saddr} -> {snat}",
+                       f"nat-postrouting -> masquerading: mark {MASQ_MARK} is set, so `masquerade "
+                       f"fully-random` rewrites the source to {dev}'s address {snat}; the endpoint "
+                       f"sees {snat}, not {saddr}", path)
+        else:
+            nat = Step(node.name, f"no SNAT: the endpoint sees {saddr}",
+                       f"mark {MASQ_MARK} is not set, nat-postrouting's masquerading chain returns",
+                       f"{path}: {post.trail[-1].verdict}" if post.trail else "nat-postrouting")
+        if last.name != node.name:
+            p.trace_points.append(TracePoint(last.name, "prerouting", seen, ip, tp))
+        ok, egress, ingress = self.policy_steps(src, ip, tp, proto, seen, node.name)
+        # Order of the hooks: routing decision, forward (policy), postrouting (SNAT), next node.
+        order = [route, *egress, nat, arrive_step, *ingress] if arrive_step else [route, *egress, *ingress, nat]
+        block += [replace(s, what=tag + s.what) for s in order if s is not None]
+        outcome, reason = self.arrive(ip, tp, proto, ok)
+        block.append(Step(who, f"{tag}{'receives' if ok else 'never sees'} the connection"
+                               + (f" from {seen}" if ok else ""), reason, ""))
+        p.steps += block
+        p.candidates.append(Candidate(ip, tp, f"{pod.namespace}/{pod.name}" if pod else None, ep_node, seen,
+                                      outcome, reason))
+
+    def arrive(self, ip: str, port: int, proto: str, allowed: bool) -> tuple[str, str]:
+        if not allowed:
+            return TIMEOUT, "NetworkPolicy drops it: no reply, the client times out"
+        pod = self.policy_pods.get(ip)
+        if pod is not None and pod.ports and not any(n == port and pr.upper() == proto.upper()
+                                                     for _, n, pr in pod.ports):
+            declared = ", ".join(f"{n}/{pr}" for _, n, pr in pod.ports)
+            return REFUSED, f"nothing is declared on {port}/{proto} in the pod (declared: {declared}): refused"
+        return CONNECTED, f"{port}/{proto} is open in the pod: the connection is answered"
+
+    def conclude(self, p: Plan) -> None:
+        outcomes = {c.outcome for c in p.candidates}
+        if len(outcomes) == 1:
+            p.outcome = outcomes.pop()
+            p.reason = p.candidates[0].reason if len(p.candidates) == 1 else \
+                f"every endpoint: {p.candidates[0].reason}"
+        else:
+            p.outcome = MIXED
+            p.reason = "; ".join(f"{c.ip}: {c.outcome}" for c in p.candidates)
+
+    def service_named(self, node: NodeNet, ip: str, port: int, proto: str) -> ResolvedService | None:
+        """Which service a rejected destination names (the reject maps carry no names)."""
+        for svc in self.services:
+            for sp in svc.ports:
+                if sp.protocol.lower() != proto:
+                    continue
+                if sp.port == port and ip in (svc.cluster_ip, svc.load_balancer_ip):
+                    return svc
+                if ip == node.underlay_ip and sp.node_port == port:
+                    return svc
+        return None
+
+    def direct(self, p: Plan, src: Source, node: NodeNet, saddr: str, first: Packet) -> Plan:
+        """No service rule touched the packet: delivered to the node itself, or routed to a pod."""
+        ip, port, proto = p.dst_ip, p.dport, p.proto
+        if self.node_by_ip(ip) is not None and self.node_by_ip(ip).name == node.name:
+            p.steps.append(Step(node.name, f"delivered to {node.name} itself (no NodePort {port}/{proto})",
+                                "no service matches; the node's own sockets answer", "local"))
+            p.outcome, p.reason = REFUSED, f"no NodePort {port}/{proto} on {node.name} and nothing listens there"
+            p.candidates.append(Candidate(ip, port, None, node.name, saddr, REFUSED, p.reason))
+            return p
+        owner = self.node_of_pod_ip(ip)
+        if owner is None:
+            route, _dev, _s, _n = self.route_from_node(node, ip)
+            p.steps.append(Step(node.name, f"routes {ip} out of the cluster: {route}",
+                                "no netlab rule matches; the lab has no uplink", route))
+            p.outcome, p.reason = TIMEOUT, f"{ip} is outside the cluster"
+            return p
+        chain_in = self._chain_in(first, "nat-prerouting")
+        p.steps.append(Step(node.name, f"no service matches {ip}:{port}/{proto}: no DNAT",
+                            "nat-prerouting -> services: no element of @service-ips or @service-nodeports "
+                            "matches, the packet goes on unchanged", f"{chain_in} -> services"))
+        route, arrive_step, last = self.hop_steps(node, ip)
+        if last.name != node.name:
+            p.trace_points.append(TracePoint(last.name, "prerouting", saddr, ip, port))
+        ok, egress, ingress = self.policy_steps(src, ip, port, proto, saddr, None)
+        p.steps += [s for s in (route, *egress, arrive_step, *ingress) if s is not None]
+        pod = self.pod_by_ip(ip)
+        who = display(pod.namespace, pod.name) if pod else ip
+        outcome, reason = self.arrive(ip, port, proto, ok)
+        p.steps.append(Step(who, f"{'receives' if ok else 'never sees'} the connection"
+                                 + (f" from {saddr}" if ok else ""), reason, ""))
+        p.candidates.append(Candidate(ip, port, f"{pod.namespace}/{pod.name}" if pod else None, owner.name, saddr,
+                                      outcome, reason))
+        self.conclude(p)
+        return p
