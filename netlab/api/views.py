@@ -2,87 +2,19 @@
 
 from __future__ import annotations
 
-import functools
-import grp
-import ipaddress
 import os
-import pwd
 import time
 
 from netlab.api.backend import StoreView
 from netlab.api.resources import BUILTIN_NAMESPACES
-from netlab.compile.config import ClusterConfig
-from netlab.compile.security import ConfigError
-from netlab.compile.security import profile as security_profile
 from netlab.compile.services import endpoints_object, endpointslice_object, port_key
 from netlab.compile.topology import Topology
 from netlab.compile.workloads import PlacedPod, node_labels, template_hash
-from netlab.runtime.containers import ContainerSpec, ContainerStatus
-
-DOWNWARD_FIELDS = {
-    "metadata.name": lambda p, node_ip: p.name,
-    "metadata.namespace": lambda p, node_ip: p.namespace,
-    "metadata.uid": lambda p, node_ip: p.uid,
-    "spec.nodeName": lambda p, node_ip: p.node,
-    "status.podIP": lambda p, node_ip: p.ip,
-    "status.hostIP": lambda p, node_ip: node_ip,
-}
+from netlab.runtime.containers import ContainerStatus
 
 
 def timestamp(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
-
-
-def dns_ip(config: ClusterConfig) -> str:
-    return str(ipaddress.ip_network(config.service_subnet).network_address + 10)
-
-
-@functools.lru_cache(maxsize=256)
-def host_user(uid: int) -> tuple[int, list[int]] | None:
-    """(primary gid, other gids) of uid in the host's user database: the "image" of every container."""
-    try:
-        user = pwd.getpwuid(uid)
-    except KeyError:
-        return None
-    return user.pw_gid, sorted(g.gr_gid for g in grp.getgrall() if user.pw_name in g.gr_mem)
-
-
-def container_specs(pod: PlacedPod, node_ip: str) -> list[ContainerSpec]:
-    out = []
-    for c in pod.spec.get("containers", []):
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
-            "HOSTNAME": pod.spec.get("hostname") or pod.name,
-            "POD_NAME": pod.name,
-            "POD_NAMESPACE": pod.namespace,
-            "POD_IP": pod.ip,
-            "NODE_NAME": pod.node,
-        }
-        for var in c.get("env") or []:
-            ref = ((var.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
-            if ref in DOWNWARD_FIELDS:
-                env[var["name"]] = DOWNWARD_FIELDS[ref](pod, node_ip)
-            elif ref and ref.startswith("metadata.labels['"):
-                env[var["name"]] = pod.labels.get(ref[len("metadata.labels['"):-2], "")
-            else:
-                env[var["name"]] = str(var.get("value", ""))
-        argv = list(c.get("command") or []) + list(c.get("args") or []) or None
-        ports = [(p["containerPort"], p.get("protocol", "TCP")) for p in c.get("ports") or []] or [(80, "TCP")]
-        try:
-            security, config_error = security_profile(pod.spec, c, f"{pod.name}_{pod.namespace}({pod.uid})",
-                                                     host_user, env["HOSTNAME"], pod.ip), None
-        except ConfigError as e:
-            security, config_error = None, str(e)
-        out.append(ContainerSpec(
-            pod_key=pod.key, netns=pod.netns, name=c["name"], argv=argv,
-            echo_ports=ports if argv is None else [],
-            identity={"pod": pod.name, "namespace": pod.namespace, "ip": pod.ip, "node": pod.node,
-                      "container": c["name"]},
-            env=env, restart_policy=pod.spec.get("restartPolicy", "Always"),
-            security=security.to_dict() if security else None, config_error=config_error,
-            working_dir=c.get("workingDir"),
-        ))
-    return out
 
 
 def _container_status(s: ContainerStatus, image: str, probe_ok: bool = True) -> dict:

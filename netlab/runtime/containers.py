@@ -21,10 +21,11 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from netlab.compile.containerspec import ContainerSpec
 from netlab.runtime import phases
 from netlab.runtime.files import private_dir, write_atomic
 from netlab.runtime.launcher_client import LauncherClient, proc_start_time
@@ -32,21 +33,6 @@ from netlab.runtime.launcher_client import LauncherClient, proc_start_time
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 UNKNOWN_EXIT = 137  # exit code reported when a container vanished without an exit file
 GONE_GRACE = 1.0  # how long a vanished pid waits for its exit file before it is declared dead
-
-
-@dataclass
-class ContainerSpec:
-    pod_key: str  # "ns/name"
-    netns: str | None
-    name: str
-    argv: list[str] | None  # None: the built-in echo server on echo_ports
-    echo_ports: list[tuple[int, str]] = field(default_factory=list)
-    identity: dict[str, str] = field(default_factory=dict)
-    env: dict[str, str] = field(default_factory=dict)
-    restart_policy: str = "Always"  # Always | OnFailure | Never
-    security: dict[str, Any] | None = None  # a netlab.compile.security.Profile as a dict; None: not confined
-    config_error: str | None = None  # kubelet would not create it (CreateContainerConfigError): never started
-    working_dir: str | None = None
 
 
 @dataclass

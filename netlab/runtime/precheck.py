@@ -10,7 +10,10 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from netlab.compile import names
+from netlab.compile.config import ClusterConfig
+from netlab.compile.desired import Observed, compile_network, compile_topology
 from netlab.compile.nftables import Ruleset, render_full
+from netlab.compile.services import Allocation
 from netlab.compile.topology import Topology
 from netlab.compile.workloads import PlacedPod
 from netlab.kernel import netns as nsmod
@@ -96,3 +99,13 @@ def rules_problems(topo: Topology, wanted: dict[str, Ruleset], passed: dict[str,
     if not problems:
         passed.update(todo)
     return problems
+
+
+def would_be_rules(objects: dict[str, dict], config: ClusterConfig, pods: dict[str, PlacedPod],
+                   allocations: dict[str, Allocation], passed: dict[str, Ruleset]) -> tuple[Topology, list[str]]:
+    """The would-be state's topology, and the problems `nft --check` finds in its tables, compiled with
+    every pod ready (so every endpoint the state can produce is in them)."""
+    topo = compile_topology(config, pods)
+    network = compile_network(objects, config, Observed(all_ready=True), pods=pods, allocations=allocations,
+                              topology=topo)
+    return topo, rules_problems(topo, dict(network.rulesets), passed)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from netlab.compile.netpol import PolicyNamespace, PolicyPod
+from netlab.compile.policy_inputs import PolicyInputs as PolicyInputs  # its home is compile/
 
 CONNECTED, REFUSED, TIMEOUT, UNREACHABLE, MIXED = "connected", "refused", "timeout", "unreachable", "mixed"
 INGRESS_NAMESPACE = "ingress-nginx"
@@ -22,13 +20,6 @@ class Step:
     what: str  # one line
     detail: str  # the longer story
     rule: str = ""  # the nft chain/rule or the route that does it
-
-
-@dataclass(frozen=True)
-class PolicyInputs:
-    pods: tuple[PolicyPod, ...] = ()
-    namespaces: tuple[PolicyNamespace, ...] = ()
-    policies: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

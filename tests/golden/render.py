@@ -1,8 +1,8 @@
 """Compile a manifest set the way the controller does, and render every compiled output as readable text.
 
-This is the ONE place the golden tests drive the compiler. It calls today's pure functions in the order
-runtime/controller.py does (addons, placement, allocation, endpoints, rulesets, DNS view, nginx.conf);
-when `compile_desired()` returns a `Desired` value, only `compile_set` changes.
+This is the ONE place the golden tests drive the compiler: the add-ons and placement as the controller
+makes them, then `compile_desired()` (netlab/compile/desired.py), whose `Desired` value holds the
+topology, rulesets, DNS view and nginx.conf shown here.
 
 Everything is deterministic: a fixed cluster name, run directory, clock, random seed and interpreter path,
 and every pod counted ready (as the controller's `nft --check` pass does).
@@ -14,20 +14,15 @@ import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from netlab.api.resources import BUILTIN_NAMESPACES
 from netlab.compile import addons
 from netlab.compile.config import ClusterConfig
+from netlab.compile.desired import Observed, allocations, compile_desired, placement
 from netlab.compile.dnszone import build_zone
 from netlab.compile.nftables import Ruleset, render_full
-from netlab.compile.nginx import render as render_nginx
-from netlab.compile.services import Allocation, Pools, ResolvedService, allocate, resolve, svc_key
 from netlab.compile.topology import Topology
-from netlab.compile.workloads import PlacedPod, expand, place
 from netlab.model import validate
 from netlab.runtime import state as statemod
-from netlab.runtime.dataplane import Dataplane, policy_rulesets
 from netlab.runtime.ingress import NginxConfig
-from netlab.runtime.ingresssync import backends_for
 
 CLUSTER = "golden"
 RUN_DIR = f"/run/netlab/{CLUSTER}"
@@ -73,54 +68,18 @@ def _with_addons(config: ClusterConfig, objects: dict[str, dict]) -> dict[str, d
     return out
 
 
-def _place(config: ClusterConfig, objects: dict[str, dict]) -> dict[str, PlacedPod]:
-    def of(kind: str) -> list[dict]:
-        return [o for o in objects.values() if o["kind"] == kind]
-
-    wanted = expand(of("Pod"), of("Deployment"), {}, of("ReplicaSet"))
-    placed = place(wanted, config.topology().nodes, {}, NOW, random.Random(SEED), {})
-    return {p.key: p for p in placed}
-
-
-def _services(config: ClusterConfig, objects: dict[str, dict], pods: dict[str, PlacedPod]
-              ) -> list[ResolvedService]:
-    services = [o for o in objects.values() if o["kind"] == "Service"]
-    allocations = allocate(services, {}, Pools(config.service_subnet, config.node_port_range, *config.lb_pool))
-    user_eps = {svc_key(o): o for o in objects.values() if o["kind"] == "Endpoints"}
-    ready = dict.fromkeys(pods, True)
-    return [resolve(o, allocations.get(svc_key(o), Allocation()), list(pods.values()), ready, user_eps.get(svc_key(o)))
-            for o in services]
-
-
-def _nginx(objects: dict[str, dict], resolved: dict[str, ResolvedService]) -> str | None:
-    values = list(objects.values())
-    if not any(o["kind"] == "Ingress" for o in values):
-        return None
-    ingresses = [o for o in values if o["kind"] == "Ingress"]
-    secrets = {(o["metadata"].get("namespace", "default"), o["metadata"]["name"]): o
-               for o in values if o["kind"] == "Secret"}
-    run = f"{RUN_DIR}/ingress"
-    rendered = render_nginx(ingresses, backends_for(ingresses, resolved), secrets,
-                            ingress_classes=addons.nginx_classes(values),
-                            default_class=addons.nginx_serves_classless(values), run_dir=run,
-                            default_cert=(f"{run}/ssl/default.crt", f"{run}/ssl/default.key"))
-    return rendered.nginx_conf
-
-
 def compile_set(paths: list[Path]) -> Compiled:
     """The manifests (and at most one Cluster document) compiled into everything netlab would apply."""
     cluster_doc, objects = _objects(paths)
     config = ClusterConfig.from_manifest(cluster_doc, CLUSTER)
     objects = _with_addons(config, objects)
-    pods = _place(config, objects)
-    services = _services(config, objects, pods)
-    topo = config.topology([(p.namespace, p.name, p.node, p.ip) for p in pods.values()])
-    state = statemod.State(objects=objects, pods=pods)
-    rulesets = Dataplane().rulesets(topo, config.pod_subnet, services, policy_rulesets(topo, state))
-    namespaces = set(BUILTIN_NAMESPACES) | {o["metadata"]["name"] for o in objects.values() if o["kind"] == "Namespace"}
-    upstreams = [f"{topo.host_ip}:53"] if config.dns_upstreams is None else list(config.dns_upstreams)
-    view = addons.dns_view(config, services, list(pods.values()), sorted(namespaces), upstreams)
-    return Compiled(config, topo, rulesets, view, _nginx(objects, {s.key: s for s in services}))
+    pods = placement(objects, {}, config.topology().nodes, random.Random(SEED), {}, NOW)
+    run = f"{RUN_DIR}/ingress"
+    observed = Observed(all_ready=True, ingress_dir=run,
+                        default_cert=(f"{run}/ssl/default.crt", f"{run}/ssl/default.key"))
+    desired = compile_desired(objects, config, observed, pods=pods, allocations=allocations(objects, {}, config))
+    nginx = desired.ingress.rendered.nginx_conf if desired.ingress is not None else None
+    return Compiled(config, desired.topology, dict(desired.rulesets), dict(desired.dns_view), nginx)
 
 
 # ------------------------------------------------------------------------------------------------ text

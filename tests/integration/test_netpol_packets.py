@@ -27,7 +27,7 @@ import pytest
 import yaml
 from conftest import Lab, wait_for
 
-from netlab.compile.netpol import PolicyNamespace, PolicyPod, allowed
+from netlab.compile.netpol import PolicyNamespace, PolicyPod, allowed, policy_pod
 
 NSS = ("x", "y", "z")
 PODS = ("a", "b", "c")
@@ -73,14 +73,6 @@ class Model:
             PolicyNamespace(n) for n in ("default", "kube-system", "kube-public", "kube-node-lease")]
         by_key = {p.key: p for p in self.pods}
         self.by_short = {s: by_key[f"{c}-{s.split('/')[0]}/{s.split('/')[1]}"] for s in SHORT}
-
-
-def policy_pod(pod: dict) -> PolicyPod:
-    meta, spec, status = pod["metadata"], pod["spec"], pod.get("status") or {}
-    ports = tuple((cp.get("name"), cp["containerPort"], cp.get("protocol", "TCP"))
-                  for c in spec.get("containers", []) for cp in c.get("ports") or [])
-    return PolicyPod(meta.get("namespace") or "default", meta["name"], status.get("podIP", ""),
-                     spec.get("nodeName", ""), dict(meta.get("labels") or {}), ports)
 
 
 def _topology(cluster: str) -> list[dict]:

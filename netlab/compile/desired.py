@@ -1,0 +1,184 @@
+"""One compiled desired state: everything the kernel and the processes should be, as a frozen value.
+
+`compile_desired` is pure: from the stored objects, their placement (pods with node and IP), the
+service allocations, the cluster config and what was observed of the running world (readiness,
+where the ingress controller keeps its files) it makes the topology, each node's nftables table
+(services + policy), the LoadBalancer announcements, the DNS view, the ingress nginx configuration,
+the container specs and each pod's resolv.conf. The controller diffs two of these and applies only
+the difference; API views, `graph`, `describe` and `trace` read the same value.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from netlab.compile import addons
+from netlab.compile.config import ClusterConfig
+from netlab.compile.containerspec import ContainerSpec, container_specs
+from netlab.compile.ingress_inputs import IngressDesired, ingress_desired
+from netlab.compile.nft_policy import policy_ruleset
+from netlab.compile.nft_services import services_ruleset
+from netlab.compile.nftables import Ruleset, render_full
+from netlab.compile.policy_inputs import BUILTIN_NAMESPACES, PolicyInputs, policy_inputs
+from netlab.compile.resolv import resolv_conf
+from netlab.compile.services import Allocation, Pools, ResolvedService, allocate, announcer, resolve, svc_key
+from netlab.compile.topology import NodeNet, Topology
+from netlab.compile.workloads import PlacedPod, expand, place
+
+# The cluster's own pods (DNS, ingress) start first: everything else waits on them being Ready.
+SYSTEM_NAMESPACES = (addons.DNS_NAMESPACE, addons.INGRESS_NAMESPACE)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the compiler needs from the running world, as plain data."""
+
+    ready: Mapping[str, bool] = field(default_factory=dict)  # pod key -> every container running and Ready
+    terminated: frozenset[str] = frozenset()  # pods in phase Succeeded/Failed: never endpoints
+    all_ready: bool = False  # count every pod ready (the pre-commit check: every endpoint the state can have)
+    ingress_dir: str | None = None  # the ingress controller's files; None: no ingress configuration
+    default_cert: tuple[str, str] = ("", "")  # the ingress controller's default certificate and key
+
+
+@dataclass(frozen=True)
+class Network:
+    """The part of Desired that the nftables tables and LoadBalancer announcements are made from."""
+
+    services: Mapping[str, ResolvedService]  # "ns/name" -> the service with its endpoints
+    policy: PolicyInputs
+    rulesets: Mapping[str, Ruleset]  # node -> its whole `inet netlab` table
+    announcements: Mapping[str, frozenset[str]]  # node -> LoadBalancer IPs it answers ARP for
+
+
+@dataclass(frozen=True)
+class Desired:
+    topology: Topology
+    network: Network
+    dns_view: Mapping[str, Any]
+    ingress: IngressDesired | None
+    containers: tuple[ContainerSpec, ...]
+    resolv: Mapping[str, str]  # pod key -> its /etc/netns/<netns>/resolv.conf
+
+    @property
+    def services(self) -> Mapping[str, ResolvedService]:
+        return self.network.services
+
+    @property
+    def rulesets(self) -> Mapping[str, Ruleset]:
+        return self.network.rulesets
+
+    def to_text(self) -> str:
+        """Readable and deterministic, for golden files and diffs."""
+        parts = ["# topology", json.dumps(asdict(self.topology), indent=1, sort_keys=True)]
+        for node, rs in sorted(self.rulesets.items()):
+            parts += [f"# ruleset {node}", render_full(rs).rstrip()]
+        announced = {n: sorted(ips) for n, ips in self.network.announcements.items()}
+        parts += ["# announcements", json.dumps(announced, sort_keys=True)]
+        parts += ["# dns view", json.dumps(self.dns_view, indent=1, sort_keys=True)]
+        if self.ingress is not None:
+            parts += ["# nginx.conf", self.ingress.rendered.nginx_conf.rstrip()]
+        parts += ["# containers"] + [json.dumps(asdict(c), sort_keys=True) for c in self.containers]
+        for key, text in sorted(self.resolv.items()):
+            parts += [f"# resolv.conf {key}", text.rstrip()]
+        return "\n".join(parts) + "\n"
+
+
+def compile_topology(config: ClusterConfig, pods: Mapping[str, PlacedPod]) -> Topology:
+    return config.topology([(p.namespace, p.name, p.node, p.ip) for p in pods.values()])
+
+
+def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed: Observed, *,
+                    pods: Mapping[str, PlacedPod], allocations: Mapping[str, Allocation],
+                    topology: Topology) -> Network:
+    """Services with their endpoints, policy, and from them each node's table and announcements."""
+    placed = list(pods.values())
+    ready = dict.fromkeys(pods, True) if observed.all_ready else observed.ready
+    terminated = frozenset() if observed.all_ready else observed.terminated
+    user_eps = {f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}": o
+                for o in objects.values() if o["kind"] == "Endpoints"}
+    services = {}
+    for obj in objects.values():
+        if obj["kind"] == "Service":
+            key = svc_key(obj)
+            services[key] = resolve(obj, allocations.get(key, Allocation()), placed, ready, user_eps.get(key),
+                                    terminated)
+    policy = policy_inputs(objects.values(), placed)
+    listed = list(services.values())
+    rulesets = {}
+    for node in topology.nodes:
+        rs = services_ruleset(node.name, [node.underlay_ip], config.pod_subnet, listed)
+        rs.merge(policy_ruleset(node.name, list(policy.pods), policy.namespaces, policy.policies))
+        rulesets[node.name] = rs
+    node_names = [n.name for n in topology.nodes]
+    announced: dict[str, set[str]] = {n: set() for n in node_names}
+    for svc in listed:
+        node = announcer(svc, node_names)
+        if node:
+            announced[node].add(svc.load_balancer_ip)
+    return Network(services, policy, rulesets, {n: frozenset(ips) for n, ips in announced.items()})
+
+
+def dns_view(objects: Mapping[str, dict], config: ClusterConfig, pods: Mapping[str, PlacedPod],
+             services: Mapping[str, ResolvedService], topology: Topology) -> dict:
+    namespaces = set(BUILTIN_NAMESPACES) | {o["metadata"]["name"] for o in objects.values()
+                                             if o["kind"] == "Namespace"}
+    upstreams = list(config.dns_upstreams) if config.dns_upstreams is not None else [f"{topology.host_ip}:53"]
+    return addons.dns_view(config, list(services.values()), list(pods.values()), sorted(namespaces), upstreams)
+
+
+def compile_containers(pods: Mapping[str, PlacedPod], topology: Topology) -> tuple[ContainerSpec, ...]:
+    node_ip = {n.name: n.underlay_ip for n in topology.nodes}
+    specs: list[ContainerSpec] = []
+    for pod in sorted(pods.values(), key=lambda p: (p.namespace not in SYSTEM_NAMESPACES, p.key)):
+        specs += container_specs(pod, node_ip[pod.node])
+    return tuple(specs)
+
+
+def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed: Observed, *,
+                    pods: Mapping[str, PlacedPod], allocations: Mapping[str, Allocation],
+                    topology: Topology | None = None) -> Desired:
+    """The whole desired state. ``topology`` may be passed when the caller has it for these pods."""
+    topo = compile_topology(config, pods) if topology is None else topology
+    network = compile_network(objects, config, observed, pods=pods, allocations=allocations, topology=topo)
+    ingress = None
+    if observed.ingress_dir is not None and any(p.namespace == addons.INGRESS_NAMESPACE for p in pods.values()):
+        ingress = ingress_desired(objects.values(), network.services, observed.ingress_dir, observed.default_cert)
+    return Desired(
+        topology=topo,
+        network=network,
+        dns_view=dns_view(objects, config, pods, network.services, topo),
+        ingress=ingress,
+        containers=compile_containers(pods, topo),
+        resolv={k: resolv_conf(p.namespace, config.cluster_domain, config.dns_ip) for k, p in pods.items()},
+    )
+
+
+def placement(objects: Mapping[str, dict], previous: Mapping[str, PlacedPod], nodes: tuple[NodeNet, ...],
+              rng: random.Random, cursor: dict[str, str], now: float) -> dict[str, PlacedPod]:
+    """Every pod the objects ask for, on a node with an IP; ``cursor`` (the IPAM position) advances.
+    Raises workloads.PlacementError."""
+    kinds = {k: [o for o in objects.values() if o["kind"] == k] for k in ("Pod", "Deployment", "ReplicaSet")}
+    wanted = expand(kinds["Pod"], kinds["Deployment"], dict(previous), kinds["ReplicaSet"])
+    return {p.key: p for p in place(wanted, nodes, dict(previous), now, rng, cursor)}
+
+
+def allocations(objects: Mapping[str, dict], previous: Mapping[str, Allocation],
+                config: ClusterConfig) -> dict[str, Allocation]:
+    """Cluster IPs, node ports and LoadBalancer IPs for every Service, previous ones kept. Raises
+    services.AllocationError."""
+    pools = Pools(config.service_subnet, config.node_port_range, *config.lb_pool)
+    return allocate([o for o in objects.values() if o["kind"] == "Service"], dict(previous), pools)
+
+
+def compile_objects(objects: Mapping[str, dict], config: ClusterConfig,
+                    observed: Observed | None = None, seed: int = 0) -> Desired:
+    """The desired state of objects alone (golden tests): pods placed from scratch with a seeded random
+    source at time 0, services allocated from scratch, every pod ready unless ``observed`` says otherwise."""
+    nodes = config.topology().nodes
+    pods = placement(objects, {}, nodes, random.Random(seed), {}, 0.0)
+    observed = Observed(all_ready=True) if observed is None else observed
+    return compile_desired(objects, config, observed, pods=pods, allocations=allocations(objects, {}, config))
