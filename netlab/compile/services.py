@@ -68,105 +68,151 @@ def _wants_cluster_ip(spec: dict) -> bool:
     return spec.get("type", "ClusterIP") != "ExternalName" and spec.get("clusterIP") != "None"
 
 
+@dataclass
+class _Claims:
+    """Values handed out so far in one allocate() run, each with the service holding it."""
+    net: ipaddress.IPv4Network | ipaddress.IPv6Network
+    reserved: set[str]
+    ips: dict[str, str] = field(default_factory=dict)
+    ports: dict[int, str] = field(default_factory=dict)
+    lb: dict[str, str] = field(default_factory=dict)
+
+
 def allocate(services: list[dict], previous: dict[str, Allocation], pools: Pools,
              fixed: dict[str, str] | None = None) -> dict[str, Allocation]:
     """Allocations for every service, keeping previous ones; raise AllocationError naming fields.
 
     `fixed` pins ClusterIPs for netlab's own services (kube-dns at .10).
     """
-    problems: list[tuple[str, str, str]] = []
     net = ipaddress.ip_network(pools.service_cidr)
-    reserved = {str(net.network_address + o) for o in RESERVED_OFFSETS}
-    fixed = fixed or {}
+    claims = _Claims(net, {str(net.network_address + o) for o in RESERVED_OFFSETS})
+    out = _claim_kept_and_asked(services, previous, pools, fixed or {}, claims)
+    _fill_from_pools(services, pools, claims, out)
+    return out
+
+
+def _claim_kept_and_asked(services: list[dict], previous: dict[str, Allocation], pools: Pools,
+                          fixed: dict[str, str], claims: _Claims) -> dict[str, Allocation]:
+    """First pass: the values services keep or ask for; raise AllocationError with every conflict."""
+    problems: list[tuple[str, str, str]] = []
     out: dict[str, Allocation] = {}
     # Services that keep or ask for specific values claim them first, in a stable order.
-    ordered = sorted(services, key=lambda s: (svc_key(s) not in previous, svc_key(s)))
-    used_ips: dict[str, str] = {}
-    used_ports: dict[int, str] = {}
-    used_lb: dict[str, str] = {}
-    for svc in ordered:
+    for svc in sorted(services, key=lambda s: (svc_key(s) not in previous, svc_key(s))):
         key, spec, ref = svc_key(svc), svc.get("spec") or {}, svc_ref(svc)
         prev = previous.get(key, Allocation())
-        # ClusterIP
-        ip = None
-        if _wants_cluster_ip(spec):
-            asked = spec.get("clusterIP") or None
-            if asked and prev.cluster_ip and asked != prev.cluster_ip:
-                problems.append((ref, "spec.clusterIP", f"field is immutable (allocated {prev.cluster_ip})"))
-                continue
-            ip = asked or prev.cluster_ip or fixed.get(key)
-            if ip is not None:
-                if ipaddress.ip_address(ip) not in net or ip in (str(net.network_address), str(net.broadcast_address)):
-                    problems.append((ref, "spec.clusterIP", f"{ip} is not in the service CIDR {net}"))
-                    continue
-                if ip in used_ips:
-                    problems.append((ref, "spec.clusterIP", f"{ip} is already allocated to {used_ips[ip]}"))
-                    continue
-                if ip in reserved and key not in fixed and not asked:
-                    ip = None
-            if ip is not None:
-                used_ips[ip] = ref
-        # NodePorts
-        node_ports: dict[str, int] = {}
-        if spec.get("type") in ("NodePort", "LoadBalancer"):
-            for i, port in enumerate(spec.get("ports") or []):
-                pk = port_key(port)
-                n = port.get("nodePort") or prev.node_ports.get(pk)
-                if n is not None:
-                    low, high = pools.node_port_range
-                    if not low <= n <= high:
-                        problems.append((ref, f"spec.ports[{i}].nodePort",
-                                         f"must be in the range {low}-{high}, got {n}"))
-                        continue
-                    if n in used_ports:
-                        problems.append((ref, f"spec.ports[{i}].nodePort",
-                                         f"provided port is already allocated: {n} (used by {used_ports[n]})"))
-                        continue
-                    used_ports[n] = ref
-                    node_ports[pk] = n
-        lb = None
-        if spec.get("type") == "LoadBalancer":
-            asked_lb = spec.get("loadBalancerIP")
-            if asked_lb and asked_lb not in used_lb and asked_lb in pools.lb_addresses():
-                lb = asked_lb
-            elif prev.load_balancer_ip and prev.load_balancer_ip not in used_lb and not asked_lb:
-                lb = prev.load_balancer_ip
-            if lb:
-                used_lb[lb] = ref
-        out[key] = Allocation(ip, node_ports, lb)
+        ok, ip = _claim_cluster_ip(spec, prev, key, ref, fixed, claims, problems)
+        if not ok:
+            continue
+        node_ports = _claim_node_ports(spec, prev, ref, pools, claims, problems)
+        out[key] = Allocation(ip, node_ports, _claim_lb(spec, prev, ref, pools, claims))
     if problems:
         raise AllocationError(problems)
-    # Second pass: fill what is still missing from the free pools, from the upper band as Kubernetes
-    # does (the lower band stays for values users pick), starting at a point derived from the name.
+    return out
+
+
+def _claim_cluster_ip(spec: dict, prev: Allocation, key: str, ref: str, fixed: dict[str, str],
+                      claims: _Claims, problems: list) -> tuple[bool, str | None]:
+    """(False, None) after recording a problem, else (True, the kept or asked ClusterIP or None)."""
+    if not _wants_cluster_ip(spec):
+        return True, None
+    net = claims.net
+    asked = spec.get("clusterIP") or None
+    if asked and prev.cluster_ip and asked != prev.cluster_ip:
+        problems.append((ref, "spec.clusterIP", f"field is immutable (allocated {prev.cluster_ip})"))
+        return False, None
+    ip = asked or prev.cluster_ip or fixed.get(key)
+    if ip is None:
+        return True, None
+    if ipaddress.ip_address(ip) not in net or ip in (str(net.network_address), str(net.broadcast_address)):
+        problems.append((ref, "spec.clusterIP", f"{ip} is not in the service CIDR {net}"))
+        return False, None
+    if ip in claims.ips:
+        problems.append((ref, "spec.clusterIP", f"{ip} is already allocated to {claims.ips[ip]}"))
+        return False, None
+    if ip in claims.reserved and key not in fixed and not asked:
+        return True, None
+    claims.ips[ip] = ref
+    return True, ip
+
+
+def _claim_node_ports(spec: dict, prev: Allocation, ref: str, pools: Pools, claims: _Claims,
+                      problems: list) -> dict[str, int]:
+    node_ports: dict[str, int] = {}
+    if spec.get("type") not in ("NodePort", "LoadBalancer"):
+        return node_ports
     low, high = pools.node_port_range
-    free_lb = (a for a in pools.lb_addresses() if a not in used_lb)
-    hosts = int(net.num_addresses) - 2
+    for i, port in enumerate(spec.get("ports") or []):
+        pk = port_key(port)
+        n = port.get("nodePort") or prev.node_ports.get(pk)
+        if n is None:
+            continue
+        if not low <= n <= high:
+            problems.append((ref, f"spec.ports[{i}].nodePort", f"must be in the range {low}-{high}, got {n}"))
+        elif n in claims.ports:
+            problems.append((ref, f"spec.ports[{i}].nodePort",
+                             f"provided port is already allocated: {n} (used by {claims.ports[n]})"))
+        else:
+            claims.ports[n] = ref
+            node_ports[pk] = n
+    return node_ports
+
+
+def _claim_lb(spec: dict, prev: Allocation, ref: str, pools: Pools, claims: _Claims) -> str | None:
+    if spec.get("type") != "LoadBalancer":
+        return None
+    lb = None
+    asked_lb = spec.get("loadBalancerIP")
+    if asked_lb and asked_lb not in claims.lb and asked_lb in pools.lb_addresses():
+        lb = asked_lb
+    elif prev.load_balancer_ip and prev.load_balancer_ip not in claims.lb and not asked_lb:
+        lb = prev.load_balancer_ip
+    if lb:
+        claims.lb[lb] = ref
+    return lb
+
+
+def _fill_from_pools(services: list[dict], pools: Pools, claims: _Claims, out: dict[str, Allocation]) -> None:
+    """Second pass: fill what is still missing from the free pools, from the upper band as Kubernetes
+    does (the lower band stays for values users pick), starting at a point derived from the name."""
+    free_lb = (a for a in pools.lb_addresses() if a not in claims.lb)
     for svc in sorted(services, key=svc_key):
         key, spec = svc_key(svc), svc.get("spec") or {}
         a = out[key]
         ip = a.cluster_ip
         if _wants_cluster_ip(spec) and ip is None:
-            offset = _first_free(hosts, key, lambda i: str(net.network_address + 1 + i) not in used_ips
-                                 and str(net.network_address + 1 + i) not in reserved)
-            if offset is None:
-                raise AllocationError([(svc_ref(svc), "spec.clusterIP", f"service CIDR {net} is exhausted")])
-            ip = str(net.network_address + 1 + offset)
-            used_ips[ip] = svc_ref(svc)
-        node_ports = dict(a.node_ports)
-        if spec.get("type") in ("NodePort", "LoadBalancer"):
-            for i, port in enumerate(spec.get("ports") or []):
-                if port_key(port) in node_ports:
-                    continue
-                offset = _first_free(high - low + 1, f"{key}/{port_key(port)}", lambda i: low + i not in used_ports)
-                if offset is None:
-                    raise AllocationError([(svc_ref(svc), f"spec.ports[{i}].nodePort", "node port range is exhausted")])
-                node_ports[port_key(port)] = low + offset
-                used_ports[low + offset] = svc_ref(svc)
+            ip = _free_cluster_ip(svc, claims)
+        node_ports = _free_node_ports(svc, spec, pools, claims, dict(a.node_ports))
         lb = a.load_balancer_ip
         if spec.get("type") == "LoadBalancer" and lb is None:
             lb = next(free_lb, None)  # an empty pool leaves the service <pending>, as in Kubernetes
         out[key] = Allocation(ip, node_ports, lb)
-    return out
+
+
+def _free_cluster_ip(svc: dict, claims: _Claims) -> str:
+    net, base = claims.net, claims.net.network_address + 1
+    offset = _first_free(int(net.num_addresses) - 2, svc_key(svc),
+                         lambda i: str(base + i) not in claims.ips and str(base + i) not in claims.reserved)
+    if offset is None:
+        raise AllocationError([(svc_ref(svc), "spec.clusterIP", f"service CIDR {net} is exhausted")])
+    ip = str(base + offset)
+    claims.ips[ip] = svc_ref(svc)
+    return ip
+
+
+def _free_node_ports(svc: dict, spec: dict, pools: Pools, claims: _Claims,
+                     node_ports: dict[str, int]) -> dict[str, int]:
+    if spec.get("type") not in ("NodePort", "LoadBalancer"):
+        return node_ports
+    low, high = pools.node_port_range
+    for i, port in enumerate(spec.get("ports") or []):
+        if port_key(port) in node_ports:
+            continue
+        offset = _first_free(high - low + 1, f"{svc_key(svc)}/{port_key(port)}", lambda i: low + i not in claims.ports)
+        if offset is None:
+            raise AllocationError([(svc_ref(svc), f"spec.ports[{i}].nodePort", "node port range is exhausted")])
+        node_ports[port_key(port)] = low + offset
+        claims.ports[low + offset] = svc_ref(svc)
+    return node_ports
 
 
 def _first_free(size: int, seed: str, free) -> int | None:
