@@ -178,80 +178,99 @@ def place(
 
     `last_reserved` (node -> address) is host-local's cursor: it is read, and advanced in place as new
     pods get addresses, so the caller can keep it with the rest of the state."""
-    problems: list[tuple[str, str, str]] = []
-    node_by_name = {n.name: n for n in nodes}
-    node_netns = {n.netns for n in nodes}
-    placed: dict[str, PlacedPod] = {}
-    load = {n.name: 0 for n in nodes}
     cursor = last_reserved if last_reserved is not None else {}
-    ranges = {n.name: NodeRange(n, (), cursor.get(n.name)) for n in nodes}
-    fresh: list[WantedPod] = []
-
-    for w in wanted:
-        if w.name is not None and f"{w.namespace}/{w.name}" in previous:
-            prev = previous[f"{w.namespace}/{w.name}"]
-            want_node = w.spec.get("nodeName")
-            if want_node and want_node != prev.node:
-                problems.append((w.source, f"{w.field_prefix}.nodeName", "field is immutable on a running pod"))
-                continue
-            if prev.node in node_by_name:
-                placed[prev.key] = replace(prev, labels=w.labels, spec=w.spec)
-                load[prev.node] += 1
-                ranges[prev.node].hold(prev.ip)
-                continue
-        fresh.append(w)
-
-    unplaced: dict[tuple[str, str], list] = {}  # (object, field) -> [pods without an address, the full nodes]
-    taken_names = set(placed) | {f"{w.namespace}/{w.name}" for w in fresh if w.name}
-    eligible: dict[int, list[NodeNet]] = {}  # replicas share one spec: match nodes once per spec
+    run = _Placement(nodes, {n.name: n for n in nodes}, {n.netns for n in nodes},
+                     {n.name: NodeRange(n, (), cursor.get(n.name)) for n in nodes}, {n.name: 0 for n in nodes})
+    fresh = [w for w in wanted if not run.keep(w, previous)]
+    taken_names = set(run.placed) | {f"{w.namespace}/{w.name}" for w in fresh if w.name}
     for w in fresh:
+        run.schedule(w, now, rng, taken_names)
+    problems = run.problems + [_exhausted(source, field, count, full, run.ranges)
+                               for (source, field), (count, full) in run.unplaced.items()]
+    if problems:
+        raise PlacementError(problems)
+    for node, rng_ in run.ranges.items():
+        if rng_.last_reserved is not None:
+            cursor[node] = rng_.last_reserved
+    return sorted(run.placed.values(), key=lambda p: (p.namespace, p.name))
+
+
+@dataclass
+class _Placement:
+    """The state of one place() run: nodes, their address ranges and load, what is placed, the problems."""
+    nodes: tuple[NodeNet, ...]
+    node_by_name: dict[str, NodeNet]
+    node_netns: set[str]
+    ranges: dict[str, NodeRange]
+    load: dict[str, int]
+    placed: dict[str, PlacedPod] = field(default_factory=dict)
+    problems: list[tuple[str, str, str]] = field(default_factory=list)
+    unplaced: dict[tuple[str, str], list] = field(default_factory=dict)  # (object, field) -> [count, full nodes]
+    eligible: dict[int, list[NodeNet]] = field(default_factory=dict)  # replicas share one spec: match once
+
+    def keep(self, w: WantedPod, previous: dict[str, PlacedPod]) -> bool:
+        """True if `w` is a running pod that stays where it is (or is refused); False if it needs scheduling."""
+        prev = previous.get(f"{w.namespace}/{w.name}") if w.name is not None else None
+        if prev is None:
+            return False
+        want_node = w.spec.get("nodeName")
+        if want_node and want_node != prev.node:
+            self.problems.append((w.source, f"{w.field_prefix}.nodeName", "field is immutable on a running pod"))
+            return True
+        if prev.node not in self.node_by_name:
+            return False
+        self.placed[prev.key] = replace(prev, labels=w.labels, spec=w.spec)
+        self.load[prev.node] += 1
+        self.ranges[prev.node].hold(prev.ip)
+        return True
+
+    def candidates(self, w: WantedPod) -> list[NodeNet] | None:
+        """The nodes `w` may run on, or None after recording why there are none."""
         node_name = w.spec.get("nodeName")
         if node_name:
-            if node_name not in node_by_name:
-                problems.append((w.source, f"{w.field_prefix}.nodeName",
-                                 f"no node named {node_name!r} (nodes: {', '.join(node_by_name)})"))
-                continue
-            candidates = [node_by_name[node_name]]
-        else:
-            if id(w.spec) not in eligible:
-                eligible[id(w.spec)] = eligible_nodes(w.spec, nodes)
-            candidates = eligible[id(w.spec)]
-            if not candidates:
-                problems.append((w.source, f"{w.field_prefix}.nodeSelector",
-                                 f"no node matches {w.spec.get('nodeSelector') or {}}"))
-                continue
-        with_room = [n for n in candidates if ranges[n.name].free > 0]
+            if node_name not in self.node_by_name:
+                self.problems.append((w.source, f"{w.field_prefix}.nodeName",
+                                      f"no node named {node_name!r} (nodes: {', '.join(self.node_by_name)})"))
+                return None
+            return [self.node_by_name[node_name]]
+        if id(w.spec) not in self.eligible:
+            self.eligible[id(w.spec)] = eligible_nodes(w.spec, self.nodes)
+        if not self.eligible[id(w.spec)]:
+            self.problems.append((w.source, f"{w.field_prefix}.nodeSelector",
+                                  f"no node matches {w.spec.get('nodeSelector') or {}}"))
+            return None
+        return self.eligible[id(w.spec)]
+
+    def schedule(self, w: WantedPod, now: float, rng: random.Random, taken_names: set[str]) -> None:
+        candidates = self.candidates(w)
+        if candidates is None:
+            return
+        with_room = [n for n in candidates if self.ranges[n.name].free > 0]
         if not with_room:
-            if (w.source, "spec") not in unplaced:
-                unplaced[(w.source, "spec")] = [0, [n.name for n in candidates]]
-            unplaced[(w.source, "spec")][0] += 1
-            continue
-        name = w.name
-        if name is None:
-            base = w.name_base[:MAX_GENERATED_BASE]
-            name = base + random_suffix(rng)
-            while f"{w.namespace}/{name}" in taken_names:
-                name = base + random_suffix(rng)
-            taken_names.add(f"{w.namespace}/{name}")
+            self.unplaced.setdefault((w.source, "spec"), [0, [n.name for n in candidates]])[0] += 1
+            return
+        name = w.name if w.name is not None else _generated_name(w, rng, taken_names)
         netns = names.pod_netns(w.namespace, name)
-        if netns in node_netns:
-            problems.append((w.source, "metadata.name", f"network namespace {netns!r} would collide with a node"))
-            continue
-        node = min(with_room, key=lambda n: (load[n.name], n.index))
-        ip = ranges[node.name].take()
-        load[node.name] += 1
-        placed[f"{w.namespace}/{name}"] = PlacedPod(
+        if netns in self.node_netns:
+            self.problems.append((w.source, "metadata.name", f"network namespace {netns!r} would collide with a node"))
+            return
+        node = min(with_room, key=lambda n: (self.load[n.name], n.index))
+        ip = self.ranges[node.name].take()
+        self.load[node.name] += 1
+        self.placed[f"{w.namespace}/{name}"] = PlacedPod(
             namespace=w.namespace, name=name, node=node.name, ip=ip, uid=str(uuid.UUID(int=rng.getrandbits(128))),
             created=now, labels=w.labels, spec=w.spec, owner=w.owner, template_hash=w.template_hash,
         )
-    problems += [_exhausted(source, field, count, full, ranges)
-                 for (source, field), (count, full) in unplaced.items()]
-    if problems:
-        raise PlacementError(problems)
-    for node, rng_ in ranges.items():
-        if rng_.last_reserved is not None:
-            cursor[node] = rng_.last_reserved
-    return sorted(placed.values(), key=lambda p: (p.namespace, p.name))
+
+
+def _generated_name(w: WantedPod, rng: random.Random, taken_names: set[str]) -> str:
+    """A replica's name: its base plus a random suffix not yet taken in its namespace."""
+    base = w.name_base[:MAX_GENERATED_BASE]
+    name = base + random_suffix(rng)
+    while f"{w.namespace}/{name}" in taken_names:
+        name = base + random_suffix(rng)
+    taken_names.add(f"{w.namespace}/{name}")
+    return name
 
 
 def _exhausted(source: str, field: str, count: int, full: list[str],
