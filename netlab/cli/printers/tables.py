@@ -25,79 +25,93 @@ from netlab.cli.printers.format import (
 
 # ----- get: tables ------------------------------------------------------------------------------
 def _pod_row(pod: dict, now: float, wide: bool) -> list[str]:
+    """kubectl's READY, STATUS, RESTARTS, AGE (and the wide columns) for one pod."""
     spec, status = pod.get("spec") or {}, pod.get("status") or {}
-    reason = status.get("reason") or status.get("phase") or "Unknown"
-    restarts = 0
-    last_restart: datetime | None = None
+    init_reason, counted = _init_containers_reason(spec, status)
+    reason = init_reason or status.get("reason") or status.get("phase") or "Unknown"
     ready = 0
-
-    def note_restart(cs: dict) -> None:
-        nonlocal restarts, last_restart
-        restarts += int(cs.get("restartCount") or 0)
-        finished = _parse_time((((cs.get("lastState") or {}).get("terminated")) or {}).get("finishedAt"))
-        if finished and (last_restart is None or finished > last_restart):
-            last_restart = finished
-
-    initializing = False
-    init_specs = spec.get("initContainers") or []
-    for i, cs in enumerate(status.get("initContainerStatuses") or []):
-        note_restart(cs)
-        state = cs.get("state") or {}
-        term, waiting = state.get("terminated"), state.get("waiting")
-        if term is not None and int(term.get("exitCode") or 0) == 0:
-            continue
-        initializing = True
-        if term is not None:
-            if term.get("reason"):
-                reason = "Init:" + term["reason"]
-            elif term.get("signal"):
-                reason = f"Init:Signal:{term['signal']}"
-            else:
-                reason = f"Init:ExitCode:{term.get('exitCode', 0)}"
-        elif waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
-            reason = "Init:" + waiting["reason"]
-        else:
-            reason = f"Init:{i}/{len(init_specs)}"
-        break
-    initialized = any(c.get("type") == "Initialized" and c.get("status") == "True"
-                      for c in status.get("conditions") or [])
-    if not initializing or initialized:
-        has_running = False
-        for cs in reversed(status.get("containerStatuses") or []):
-            note_restart(cs)
-            state = cs.get("state") or {}
-            waiting, term = state.get("waiting"), state.get("terminated")
-            if waiting and waiting.get("reason"):
-                reason = waiting["reason"]
-            elif term and term.get("reason"):
-                reason = term["reason"]
-            elif term is not None:
-                code = term.get("exitCode", 0)
-                reason = f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{code}"
-            elif cs.get("ready") and state.get("running") is not None:
-                has_running = True
-                ready += 1
-        if reason == "Completed" and has_running:
-            pod_ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                            for c in status.get("conditions") or [])
-            reason = "Running" if pod_ready else "NotReady"
+    if init_reason is None or _condition_true(status, "Initialized"):
+        reason, ready = _containers_reason(status, reason)
+        counted += status.get("containerStatuses") or []
     if _meta(pod).get("deletionTimestamp"):
         reason = "Unknown" if status.get("reason") == "NodeLost" else (
             reason if status.get("phase") in ("Succeeded", "Failed") else "Terminating")
     total = len(spec.get("containers") or status.get("containerStatuses") or [])
-    restarts_text = str(restarts)
-    if restarts and last_restart is not None:
-        restarts_text = f"{restarts} ({human_duration(now - last_restart.timestamp())} ago)"
-    row = [f"{ready}/{total}", reason, restarts_text, _age(pod, now)]
+    row = [f"{ready}/{total}", reason, _restarts_text(counted, now), _age(pod, now)]
     if wide:
-        gates = spec.get("readinessGates") or []
-        gates_text = NONE
-        if gates:
-            true = {c.get("type") for c in status.get("conditions") or [] if c.get("status") == "True"}
-            gates_text = f"{sum(1 for g in gates if g.get('conditionType') in true)}/{len(gates)}"
         row += [status.get("podIP") or NONE, spec.get("nodeName") or NONE,
-                status.get("nominatedNodeName") or NONE, gates_text]
+                status.get("nominatedNodeName") or NONE, _readiness_gates_text(spec, status)]
     return row
+
+
+def _condition_true(status: dict, kind: str) -> bool:
+    return any(c.get("type") == kind and c.get("status") == "True" for c in status.get("conditions") or [])
+
+
+def _init_containers_reason(spec: dict, status: dict) -> tuple[str | None, list[dict]]:
+    """(the STATUS an unfinished init container gives, or None; the init statuses kubectl counts restarts of)."""
+    counted: list[dict] = []
+    init_specs = spec.get("initContainers") or []
+    for i, cs in enumerate(status.get("initContainerStatuses") or []):
+        counted.append(cs)
+        state = cs.get("state") or {}
+        term, waiting = state.get("terminated"), state.get("waiting")
+        if term is not None and int(term.get("exitCode") or 0) == 0:
+            continue
+        if term is not None:
+            if term.get("reason"):
+                return "Init:" + term["reason"], counted
+            if term.get("signal"):
+                return f"Init:Signal:{term['signal']}", counted
+            return f"Init:ExitCode:{term.get('exitCode', 0)}", counted
+        if waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
+            return "Init:" + waiting["reason"], counted
+        return f"Init:{i}/{len(init_specs)}", counted
+    return None, counted
+
+
+def _containers_reason(status: dict, reason: str) -> tuple[str, int]:
+    """(STATUS after the app containers have their say, starting from `reason`; how many are ready)."""
+    ready = 0
+    has_running = False
+    for cs in reversed(status.get("containerStatuses") or []):
+        state = cs.get("state") or {}
+        waiting, term = state.get("waiting"), state.get("terminated")
+        if waiting and waiting.get("reason"):
+            reason = waiting["reason"]
+        elif term and term.get("reason"):
+            reason = term["reason"]
+        elif term is not None:
+            code = term.get("exitCode", 0)
+            reason = f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{code}"
+        elif cs.get("ready") and state.get("running") is not None:
+            has_running = True
+            ready += 1
+    if reason == "Completed" and has_running:
+        reason = "Running" if _condition_true(status, "Ready") else "NotReady"
+    return reason, ready
+
+
+def _restarts_text(statuses: list[dict], now: float) -> str:
+    """RESTARTS: the sum over `statuses`, with the age of the latest restart when there was one."""
+    restarts = 0
+    last_restart: datetime | None = None
+    for cs in statuses:
+        restarts += int(cs.get("restartCount") or 0)
+        finished = _parse_time((((cs.get("lastState") or {}).get("terminated")) or {}).get("finishedAt"))
+        if finished and (last_restart is None or finished > last_restart):
+            last_restart = finished
+    if restarts and last_restart is not None:
+        return f"{restarts} ({human_duration(now - last_restart.timestamp())} ago)"
+    return str(restarts)
+
+
+def _readiness_gates_text(spec: dict, status: dict) -> str:
+    gates = spec.get("readinessGates") or []
+    if not gates:
+        return NONE
+    true = {c.get("type") for c in status.get("conditions") or [] if c.get("status") == "True"}
+    return f"{sum(1 for g in gates if g.get('conditionType') in true)}/{len(gates)}"
 
 
 def _node_roles(labels: dict) -> list[str]:
