@@ -141,77 +141,109 @@ def namespace(name: str, obj: dict | None, created: float) -> dict:
 
 def list_objects(ctl: StoreView, kind: str, ns: str | None) -> list[dict]:
     """Objects of `kind` in namespace `ns` (None: all namespaces), sorted by namespace and name."""
-    topo = ctl.topology()
-
-    def pod_views(namespace: str | None) -> list[dict]:
-        return [pod(p, ctl.supervisor.status(p.key), topo, lambda c, p=p: ctl.probe_ready(p, c),
-                    ctl.ready.get(p.key, False))
-                for p in ctl.state.pods.values() if namespace is None or p.namespace == namespace]
-
-    def in_ns(o: dict) -> bool:
-        return ns is None or (o["metadata"].get("namespace") or "default") == ns
-
-    if kind == "Pod":
-        out = pod_views(ns)
-    elif kind == "Node":
-        counts: dict[str, int] = {}
-        for p in ctl.state.pods.values():
-            counts[p.node] = counts.get(p.node, 0) + 1
-        out = [node(n, ctl.started, counts.get(n.name, 0), topo.bridge, topo.host_ip) for n in topo.nodes]
-    elif kind == "Namespace":
-        explicit = {o["metadata"]["name"]: o for o in ctl.state.objects.values() if o["kind"] == "Namespace"}
-        out = [namespace(n, explicit.get(n), ctl.started) for n in sorted(set(explicit) | set(BUILTIN_NAMESPACES))]
-    elif kind in ("Deployment", "ReplicaSet"):
-        out = []
-        all_pods = pod_views(ns)
-        for o in ctl.state.objects.values():
-            if o["kind"] != "Deployment" or not in_ns(o):
-                continue
-            owned = [p for p in all_pods if p["metadata"].get("namespace") == o["metadata"].get("namespace")
-                     and any(r["name"].rsplit("-", 1)[0] == o["metadata"]["name"]
-                             for r in p["metadata"].get("ownerReferences", []))]
-            if kind == "Deployment":
-                out.append(deployment(o, owned))
-            else:
-                out.append(replicaset(o, template_hash(o["spec"]["template"]), owned))
-        if kind == "ReplicaSet":  # ReplicaSets the user wrote himself
-            for o in ctl.state.objects.values():
-                if o["kind"] != "ReplicaSet" or not in_ns(o):
-                    continue
-                owned = [p for p in all_pods if p["metadata"].get("namespace") == o["metadata"].get("namespace")
-                         and any(r["name"] == o["metadata"]["name"] for r in p["metadata"].get("ownerReferences", []))]
-                ready = sum(1 for p in owned if p["status"]["conditions"][-1]["status"] == "True")
-                out.append({**o, "status": {"replicas": len(owned), "readyReplicas": ready,
-                                            "availableReplicas": ready}})
-    elif kind == "Service":
-        out = [service(o, ctl.state.allocations.get(f"{o['metadata'].get('namespace', 'default')}/"
-                                                    f"{o['metadata']['name']}"))
-               for o in ctl.state.objects.values() if o["kind"] == "Service" and in_ns(o)]
-    elif kind in ("Endpoints", "EndpointSlice"):
-        out = []
-        for rs in ctl.resolved.values():
-            svc = ctl.state.objects.get(f"Service/{rs.namespace}/{rs.name}")
-            if svc is None or not in_ns(svc) or not (svc.get("spec") or {}).get("selector"):
-                continue
-            created = svc["metadata"].get("creationTimestamp")
-            out.append(endpoints_object(rs, created) if kind == "Endpoints" else endpointslice_object(rs, created))
-        if kind == "Endpoints":
-            out += [o for o in ctl.state.objects.values() if o["kind"] == "Endpoints" and in_ns(o)]
-    elif kind == "Ingress":
-        alloc = ctl.state.allocations.get("ingress-nginx/ingress-nginx-controller")
-        address = [{"ip": alloc.load_balancer_ip}] if alloc and alloc.load_balancer_ip else []
-        handled = {r["ingress"] for r in ctl.ingress.rules}
-        out = [{**o, "status": {"loadBalancer": {"ingress": address} if address and
-                                f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}" in handled
-                                else {}}}
-               for o in ctl.state.objects.values() if o["kind"] == "Ingress" and in_ns(o)]
-    elif kind == "Event":
+    if kind == "Event":  # in the order they happened
         out = [event(e, i) for i, e in enumerate(ctl.events)]
-        out = [e for e in out if ns is None or e["metadata"]["namespace"] == ns]
-        return out
-    else:
-        out = [o for o in ctl.state.objects.values() if o["kind"] == kind and in_ns(o)]
+        return [e for e in out if ns is None or e["metadata"]["namespace"] == ns]
+    lister = _LISTERS.get(kind)
+    out = lister(ctl, ns) if lister is not None else _stored(ctl, kind, ns)
     return sorted(out, key=lambda o: (o["metadata"].get("namespace") or "", o["metadata"]["name"]))
+
+
+def _in_ns(o: dict, ns: str | None) -> bool:
+    return ns is None or (o["metadata"].get("namespace") or "default") == ns
+
+
+def _stored(ctl: StoreView, kind: str, ns: str | None) -> list[dict]:
+    return [o for o in ctl.state.objects.values() if o["kind"] == kind and _in_ns(o, ns)]
+
+
+def _list_pods(ctl: StoreView, ns: str | None) -> list[dict]:
+    topo = ctl.topology()
+    return [pod(p, ctl.supervisor.status(p.key), topo, lambda c, p=p: ctl.probe_ready(p, c),
+                ctl.ready.get(p.key, False))
+            for p in ctl.state.pods.values() if ns is None or p.namespace == ns]
+
+
+def _list_nodes(ctl: StoreView, ns: str | None) -> list[dict]:
+    topo = ctl.topology()
+    counts: dict[str, int] = {}
+    for p in ctl.state.pods.values():
+        counts[p.node] = counts.get(p.node, 0) + 1
+    return [node(n, ctl.started, counts.get(n.name, 0), topo.bridge, topo.host_ip) for n in topo.nodes]
+
+
+def _list_namespaces(ctl: StoreView, ns: str | None) -> list[dict]:
+    explicit = {o["metadata"]["name"]: o for o in ctl.state.objects.values() if o["kind"] == "Namespace"}
+    return [namespace(n, explicit.get(n), ctl.started) for n in sorted(set(explicit) | set(BUILTIN_NAMESPACES))]
+
+
+def _owned(pods: list[dict], owner: dict, owner_name_of) -> list[dict]:
+    """The pod views in `owner`'s namespace with an ownerReference whose name maps to `owner`'s name."""
+    return [p for p in pods if p["metadata"].get("namespace") == owner["metadata"].get("namespace")
+            and any(owner_name_of(r["name"]) == owner["metadata"]["name"]
+                    for r in p["metadata"].get("ownerReferences", []))]
+
+
+def _deployment_name(replicaset_name: str) -> str:
+    return replicaset_name.rsplit("-", 1)[0]
+
+
+def _list_deployments(ctl: StoreView, ns: str | None) -> list[dict]:
+    pods = _list_pods(ctl, ns)
+    return [deployment(o, _owned(pods, o, _deployment_name)) for o in _stored(ctl, "Deployment", ns)]
+
+
+def _list_replicasets(ctl: StoreView, ns: str | None) -> list[dict]:
+    pods = _list_pods(ctl, ns)
+    out = [replicaset(o, template_hash(o["spec"]["template"]), _owned(pods, o, _deployment_name))
+           for o in _stored(ctl, "Deployment", ns)]
+    for o in _stored(ctl, "ReplicaSet", ns):  # ReplicaSets the user wrote himself
+        owned = _owned(pods, o, lambda name: name)
+        ready = sum(1 for p in owned if p["status"]["conditions"][-1]["status"] == "True")
+        out.append({**o, "status": {"replicas": len(owned), "readyReplicas": ready, "availableReplicas": ready}})
+    return out
+
+
+def _list_services(ctl: StoreView, ns: str | None) -> list[dict]:
+    return [service(o, ctl.state.allocations.get(f"{o['metadata'].get('namespace', 'default')}/"
+                                                 f"{o['metadata']['name']}"))
+            for o in _stored(ctl, "Service", ns)]
+
+
+def _computed_endpoints(ctl: StoreView, ns: str | None, render) -> list[dict]:
+    """`render(resolved, created)` for every selector Service in `ns` the endpoints controller resolved."""
+    out = []
+    for rs in ctl.resolved.values():
+        svc = ctl.state.objects.get(f"Service/{rs.namespace}/{rs.name}")
+        if svc is None or not _in_ns(svc, ns) or not (svc.get("spec") or {}).get("selector"):
+            continue
+        out.append(render(rs, svc["metadata"].get("creationTimestamp")))
+    return out
+
+
+def _list_endpoints(ctl: StoreView, ns: str | None) -> list[dict]:
+    return _computed_endpoints(ctl, ns, endpoints_object) + _stored(ctl, "Endpoints", ns)
+
+
+def _list_endpointslices(ctl: StoreView, ns: str | None) -> list[dict]:
+    return _computed_endpoints(ctl, ns, endpointslice_object)
+
+
+def _list_ingresses(ctl: StoreView, ns: str | None) -> list[dict]:
+    alloc = ctl.state.allocations.get("ingress-nginx/ingress-nginx-controller")
+    address = [{"ip": alloc.load_balancer_ip}] if alloc and alloc.load_balancer_ip else []
+    handled = {r["ingress"] for r in ctl.ingress.rules}
+    return [{**o, "status": {"loadBalancer": {"ingress": address} if address and
+                             f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}" in handled
+                             else {}}}
+            for o in _stored(ctl, "Ingress", ns)]
+
+
+_LISTERS = {
+    "Pod": _list_pods, "Node": _list_nodes, "Namespace": _list_namespaces, "Deployment": _list_deployments,
+    "ReplicaSet": _list_replicasets, "Service": _list_services, "Endpoints": _list_endpoints,
+    "EndpointSlice": _list_endpointslices, "Ingress": _list_ingresses,
+}
 
 
 def service(obj: dict, alloc) -> dict:
