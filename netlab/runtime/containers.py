@@ -8,8 +8,7 @@ loses nothing; and on its first sync a supervisor also asks the launcher for its
 adopt one it has no record of and to stop any second process of the same container:
 
     <run_dir>/<ns>_<pod>/<container>.log    output, appended across restarts
-    <run_dir>/<ns>_<pod>/<container>.pid    json: pid, start_time, restart_count, started_at, backoff
-    <run_dir>/<ns>_<pod>/<container>.exit   exit code written by the launcher when it reaps the process
+    <run_dir>/<ns>_<pod>/<container>.pid    and .exit: see netlab.runtime.pidfiles
 
 A Supervisor is not thread-safe: the controller calls it from one loop.
 """
@@ -17,7 +16,6 @@ A Supervisor is not thread-safe: the controller calls it from one loop.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import time
 from collections.abc import Callable
@@ -29,8 +27,9 @@ from netlab.compile.containerspec import ContainerSpec
 from netlab.runtime import phases
 from netlab.runtime.files import private_dir, write_atomic
 from netlab.runtime.launcher_client import LauncherClient, proc_start_time
+from netlab.runtime.pidfiles import pod_dir, read_exit, read_json, signal_group
+from netlab.runtime.start_request import start_request
 
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 UNKNOWN_EXIT = 137  # exit code reported when a container vanished without an exit file
 GONE_GRACE = 1.0  # how long a vanished pid waits for its exit file before it is declared dead
 
@@ -72,41 +71,6 @@ class _Container:
     backoff: float | None = None  # the next back-off delay; None = backoff_initial
     next_start: float | None = None  # clock time of the next (re)start while waiting
     gone_since: float | None = None  # clock time the pid was first seen gone without an exit file
-
-
-def pod_dir(run_dir: Path, pod_key: str) -> Path:
-    """The per-pod directory: ``<run_dir>/<ns>_<pod>``."""
-    ns, _, name = pod_key.partition("/")
-    return Path(run_dir) / f"{ns}_{name}"
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _read_exit(path: Path) -> int | None:
-    try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _signal_group(pid: int, start_time: int | None, sig: int) -> bool:
-    """Signal the container's process group, only if pid is still the process we started."""
-    if start_time is None or proc_start_time(pid) != start_time:
-        return False
-    try:
-        os.killpg(pid, sig)  # the container called setsid(): its pgid is its pid
-    except (ProcessLookupError, PermissionError):
-        try:
-            os.kill(pid, sig)
-        except OSError:
-            return False
-    return True
 
 
 class Supervisor:
@@ -210,7 +174,7 @@ class Supervisor:
         c = self._containers.get((pod_key, container))
         if c is None or c.pid is None or c.state != "running":
             return False
-        return _signal_group(c.pid, c.start_time, signal.SIGKILL)
+        return signal_group(c.pid, c.start_time, signal.SIGKILL)
 
     def log_path(self, pod_key: str, container: str) -> Path:
         """Where the container's output goes."""
@@ -223,26 +187,7 @@ class Supervisor:
         return d / f"{spec.name}.log", d / f"{spec.name}.pid", d / f"{spec.name}.exit"
 
     def _request(self, spec: ContainerSpec) -> dict[str, Any]:
-        log, pidfile, exitfile = self._files(spec)
-        env = dict(spec.env)
-        env.setdefault("PATH", DEFAULT_PATH)
-        req: dict[str, Any] = {
-            "netns": spec.netns,
-            "env": env,
-            "cwd": spec.working_dir,
-            "log": str(log),
-            "exitfile": str(exitfile),
-            "pidfile": str(pidfile),
-        }
-        if spec.security is not None:
-            req["security"] = spec.security
-        if spec.argv:
-            req["argv"] = list(spec.argv)
-        else:
-            identity = {"container": spec.name, **spec.identity}
-            ports = [[int(p), str(proto).upper()] for p, proto in spec.echo_ports] or [[80, "TCP"]]
-            req["echo"] = {"ports": ports, "identity": identity}
-        return req
+        return start_request(spec, *self._files(spec))
 
     def _emit(self, c: _Container, reason: str, message: str) -> None:
         self._events.append(Event(c.spec.pod_key, c.spec.name, reason, message))
@@ -322,7 +267,7 @@ class Supervisor:
     def _adopt(self, c: _Container) -> bool:
         """Pick up a container from its pidfile; its liveness is then checked by tick as usual."""
         _, pidfile, exitfile = self._files(c.spec)
-        data = _read_json(pidfile)
+        data = read_json(pidfile)
         if not data:
             return False
         c.restart_count = int(data.get("restart_count") or 0)
@@ -352,14 +297,14 @@ class Supervisor:
             # Still running: an exit file can only be a stopped duplicate's (after a controller crash).
             c.gone_since = None
             return
-        code = _read_exit(exitfile)
+        code = read_exit(exitfile)
         if code is None:
             if c.gone_since is None:
                 c.gone_since = now  # reaped a moment ago? give the launcher time to write the exit file
                 return
             if now - c.gone_since < GONE_GRACE:
                 return
-            code = _read_exit(exitfile)
+            code = read_exit(exitfile)
             if code is None:
                 code = UNKNOWN_EXIT
         self._exited(c, code, now)
@@ -393,7 +338,7 @@ class Supervisor:
         _, pidfile, exitfile = self._files(c.spec)
         if c.pid is not None and c.start_time is not None and c.state == "running":
             self._emit(c, "Killing", f"Stopping container {c.spec.name}")
-            if _signal_group(c.pid, c.start_time, signal.SIGTERM):
+            if signal_group(c.pid, c.start_time, signal.SIGTERM):
                 self._dying.append((c.pid, c.start_time, self.clock() + self.stop_grace))
         pidfile.unlink(missing_ok=True)
         exitfile.unlink(missing_ok=True)
@@ -410,7 +355,7 @@ class Supervisor:
             key = (f"{ns}/{name}", pidfile.stem)
             if key in wanted:
                 continue
-            data = _read_json(pidfile) or {}
+            data = read_json(pidfile) or {}
             spec = ContainerSpec(pod_key=key[0], netns=None, name=key[1], argv=None)
             c = _Container(spec=spec, state="running", pid=data.get("pid"), start_time=data.get("start_time"))
             self._stop(c)
@@ -444,7 +389,7 @@ class Supervisor:
             what = f"{c.spec.pod_key}/{c.spec.name}" if c else exitfile
             self._events.append(Event(c.spec.pod_key if c else "", c.spec.name if c else "", "Killing",
                                       f"Stopping unsupervised process {pid} of {what}"))
-            if _signal_group(pid, start_time, signal.SIGTERM):
+            if signal_group(pid, start_time, signal.SIGTERM):
                 self._dying.append((pid, start_time, self.clock() + self.stop_grace))
 
     def _reap_dying(self, now: float) -> None:
@@ -453,32 +398,7 @@ class Supervisor:
             if proc_start_time(pid) != start_time:
                 continue
             if now >= deadline:
-                _signal_group(pid, start_time, signal.SIGKILL)
+                signal_group(pid, start_time, signal.SIGKILL)
                 deadline = now + self.stop_grace  # should be gone by then; keep checking
             still.append((pid, start_time, deadline))
         self._dying = still
-
-
-def kill_tree_by_pidfiles(run_dir: Path, grace: float = 2.0) -> int:
-    """End every container whose pidfile under run_dir names a live process; returns how many.
-
-    SIGTERM to each container's process group, then SIGKILL to what is left after ``grace`` seconds.
-    Blocking; meant for teardown.
-    """
-    victims: list[tuple[int, int]] = []
-    killed = 0
-    for pidfile in sorted(Path(run_dir).glob("*/*.pid")):
-        data = _read_json(pidfile) or {}
-        pid, start_time = data.get("pid"), data.get("start_time")
-        if isinstance(pid, int) and isinstance(start_time, int):
-            if _signal_group(pid, start_time, signal.SIGTERM):
-                victims.append((pid, start_time))
-                killed += 1
-    deadline = time.monotonic() + grace
-    while victims and time.monotonic() < deadline:
-        victims = [(p, s) for p, s in victims if proc_start_time(p) == s]
-        if victims:
-            time.sleep(0.05)
-    for pid, start_time in victims:
-        _signal_group(pid, start_time, signal.SIGKILL)
-    return killed

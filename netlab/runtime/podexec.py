@@ -25,8 +25,8 @@ from pathlib import Path
 from netlab.compile import names
 from netlab.compile.security import Profile
 from netlab.runtime import sandbox
-from netlab.runtime.containers import pod_dir
 from netlab.runtime.launcher_client import proc_start_time
+from netlab.runtime.pidfiles import pod_dir
 
 
 class ExecError(RuntimeError):

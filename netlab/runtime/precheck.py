@@ -27,7 +27,7 @@ FILE_SUFFIX = len(".exit.tmp.4194304")
 
 
 def pod_dir_name(pod: PlacedPod) -> str:
-    """The per-pod run directory's name (containers.pod_dir)."""
+    """The per-pod run directory's name (pidfiles.pod_dir)."""
     return f"{pod.namespace}_{pod.name}"
 
 

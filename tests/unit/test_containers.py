@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from netlab.runtime.containers import ContainerSpec, Event, Supervisor, kill_tree_by_pidfiles
+from netlab.runtime.containers import ContainerSpec, Event, Supervisor
 from netlab.runtime.launcher_client import LauncherClient, ensure_launcher, proc_start_time
+from netlab.runtime.pidfiles import kill_tree_by_pidfiles
 
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
 
