@@ -4,7 +4,8 @@ One asyncio process serving UDP and TCP on the same port. Answers for the cluste
 netlab.compile.dnszone; each (name, type, RD, EDNS) answer is packed once with dnslib and cached until the
 view changes, so the hot path only parses the header and question by hand, patches the query ID and
 echoes the question bytes (and so the client's letter case). Other names go to the upstreams (UDP,
-then TCP when truncated); when none answers in time the client gets SERVFAIL, never silence.
+then TCP when truncated; netlab.runtime.dnsupstream); when none answers in time the client gets
+SERVFAIL, never silence.
 The view file is polled (stat only) every 100 ms and the zone rebuilt when it changes; a view that
 does not parse keeps the old zone. TCP connections are admitted, timed out and evicted by
 netlab.runtime.dnstcp.
@@ -29,6 +30,7 @@ from dnslib import EDNS0, QTYPE, DNSHeader, DNSLabel, DNSQuestion, DNSRecord
 
 from netlab.compile import dnszone as zonelib
 from netlab.runtime.dnstcp import TCP_BACKLOG, TCPTransport
+from netlab.runtime.dnsupstream import forward, parse_upstream
 
 POLL_INTERVAL = 0.1
 UDP_MIN = 512
@@ -158,17 +160,6 @@ def pack_answer(answer: zonelib.Answer, name: DNSLabel, qtype: int, qclass: int,
 def patch(data: bytes, q: Query, packed: bytes) -> bytes:
     """The cached reply with this query's ID and question bytes (the client's letter case)."""
     return data[:2] + packed[2:12] + data[12:q.qend] + packed[q.qend:]
-
-
-def parse_upstream(text: str) -> tuple[str, int]:
-    text = text.strip()
-    if text.startswith("["):
-        host, _, port = text[1:].partition("]")
-        return host, int(port.lstrip(":") or 53)
-    if text.count(":") == 1:
-        host, port = text.split(":")
-        return host, int(port)
-    return text, 53
 
 
 class DNSServer:
@@ -301,75 +292,8 @@ class DNSServer:
         return patch(data, q, packed)
 
     async def forward(self, data: bytes) -> bytes | None:
-        """Ask every upstream at once; the first answer wins. None when none answers in time."""
-        if not self.upstreams:
-            return None
-        qid = random.getrandbits(16).to_bytes(2, "big")
-        query = qid + data[2:]
-        tasks = [asyncio.create_task(self._ask(query, up)) for up in self.upstreams]
-        try:
-            deadline = asyncio.get_running_loop().time() + self.upstream_timeout
-            pending = set(tasks)
-            while pending:
-                timeout = deadline - asyncio.get_running_loop().time()
-                if timeout <= 0:
-                    return None
-                done, pending = await asyncio.wait(pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    if not task.cancelled() and task.exception() is None and task.result() is not None:
-                        return task.result()
-            return None
-        finally:
-            for task in tasks:
-                task.cancel()
-
-    async def _ask(self, query: bytes, upstream: tuple[str, int]) -> bytes | None:
-        loop = asyncio.get_running_loop()
-        family = socket.AF_INET6 if ":" in upstream[0] else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_DGRAM)
-        sock.setblocking(False)
-        try:
-            sock.connect(upstream)
-            await loop.sock_sendall(sock, query)
-            while True:
-                reply = await loop.sock_recv(sock, 65535)
-                if _matches(query, reply):
-                    break
-        except OSError:
-            return None
-        finally:
-            sock.close()
-        if reply[2] & 0x02:   # truncated: the same upstream over TCP
-            return await self._ask_tcp(query, upstream)
-        return reply
-
-    @staticmethod
-    async def _ask_tcp(query: bytes, upstream: tuple[str, int]) -> bytes | None:
-        try:
-            reader, writer = await asyncio.open_connection(upstream[0], upstream[1])
-        except OSError:
-            return None
-        try:
-            writer.write(len(query).to_bytes(2, "big") + query)
-            await writer.drain()
-            size = int.from_bytes(await reader.readexactly(2), "big")
-            reply = await reader.readexactly(size)
-            return reply if _matches(query, reply) else None
-        except (OSError, asyncio.IncompleteReadError):
-            return None
-        finally:
-            writer.close()
-
-
-def _matches(query: bytes, reply: bytes) -> bool:
-    """Same ID, a response, and the same question (case-insensitively)."""
-    if len(reply) < 12 or reply[:2] != query[:2] or not reply[2] & 0x80:
-        return False
-    end = 12
-    while end < len(query) and query[end]:
-        end += query[end] + 1
-    end += 5
-    return reply[12:end].lower() == query[12:end].lower()
+        """The upstreams' reply to `data` (netlab.runtime.dnsupstream), None when none answers in time."""
+        return await forward(data, self.upstreams, self.upstream_timeout)
 
 
 class UDPProtocol(asyncio.DatagramProtocol):
