@@ -7,7 +7,8 @@ import time
 
 from netlab.api.backend import StoreView
 from netlab.api.resources import BUILTIN_NAMESPACES
-from netlab.compile.services import endpoints_object, endpointslice_object, port_key
+from netlab.compile.endpoint_objects import endpoints_object, endpointslice_object
+from netlab.compile.services import port_key
 from netlab.compile.topology import Topology
 from netlab.compile.workloads import PlacedPod, node_labels, template_hash
 from netlab.runtime.containers import ContainerStatus

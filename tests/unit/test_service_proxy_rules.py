@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from netlab.api import views
+from netlab.compile.endpoint_objects import endpoints_object
 from netlab.compile.nft_services import services_ruleset
-from netlab.compile.services import Allocation, endpoints_object, resolve
+from netlab.compile.services import Allocation, resolve
 from netlab.compile.workloads import PlacedPod
 from netlab.runtime.containers import ContainerStatus
 
