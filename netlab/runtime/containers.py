@@ -27,7 +27,7 @@ from netlab.compile.containerspec import ContainerSpec
 from netlab.runtime import phases
 from netlab.runtime.files import private_dir, write_atomic
 from netlab.runtime.launcher_client import LauncherClient, proc_start_time
-from netlab.runtime.pidfiles import pod_dir, read_exit, read_json, signal_group
+from netlab.runtime.pidfiles import pidfile_records, pod_dir, read_exit, read_json, signal_group
 from netlab.runtime.start_request import start_request
 
 UNKNOWN_EXIT = 137  # exit code reported when a container vanished without an exit file
@@ -348,17 +348,11 @@ class Supervisor:
             pass
 
     def _stop_orphans(self, wanted: set[tuple[str, str]]) -> None:
-        if not self.run_dir.is_dir():
-            return
-        for pidfile in sorted(self.run_dir.glob("*/*.pid")):
-            ns, _, name = pidfile.parent.name.partition("_")
-            key = (f"{ns}/{name}", pidfile.stem)
-            if key in wanted:
+        for pod_key, name, data in pidfile_records(self.run_dir):
+            if (pod_key, name) in wanted:
                 continue
-            data = read_json(pidfile) or {}
-            spec = ContainerSpec(pod_key=key[0], netns=None, name=key[1], argv=None)
-            c = _Container(spec=spec, state="running", pid=data.get("pid"), start_time=data.get("start_time"))
-            self._stop(c)
+            spec = ContainerSpec(pod_key=pod_key, netns=None, name=name, argv=None)
+            self._stop(_Container(spec=spec, state="running", pid=data.get("pid"), start_time=data.get("start_time")))
 
     def _reconcile_launcher_children(self) -> None:
         """Adopt the launcher's children that no pidfile names (started just before a crash), and stop

@@ -54,6 +54,15 @@ def signal_group(pid: int, start_time: int | None, sig: int) -> bool:
 
 
 
+def pidfile_records(run_dir: Path) -> list[tuple[str, str, dict[str, Any]]]:
+    """(pod key, container, the pidfile's JSON or {}) for every pidfile under run_dir, in path order."""
+    records = []
+    for pidfile in sorted(Path(run_dir).glob("*/*.pid")):
+        ns, _, name = pidfile.parent.name.partition("_")
+        records.append((f"{ns}/{name}", pidfile.stem, read_json(pidfile) or {}))
+    return records
+
+
 def kill_tree_by_pidfiles(run_dir: Path, grace: float = 2.0) -> int:
     """End every container whose pidfile under run_dir names a live process; returns how many.
 
@@ -62,8 +71,7 @@ def kill_tree_by_pidfiles(run_dir: Path, grace: float = 2.0) -> int:
     """
     victims: list[tuple[int, int]] = []
     killed = 0
-    for pidfile in sorted(Path(run_dir).glob("*/*.pid")):
-        data = read_json(pidfile) or {}
+    for _, _, data in pidfile_records(run_dir):
         pid, start_time = data.get("pid"), data.get("start_time")
         if isinstance(pid, int) and isinstance(start_time, int):
             if signal_group(pid, start_time, signal.SIGTERM):
