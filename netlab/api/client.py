@@ -9,9 +9,6 @@ from collections.abc import Iterator
 
 from netlab.compile import names
 
-APPLY_PATH = "/apis/netlab.dev/v1alpha1/apply"
-ADDONS_PATH = "/apis/netlab.dev/v1alpha1/addons"
-
 
 class ApiUnavailable(Exception):
     pass

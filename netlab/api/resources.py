@@ -60,3 +60,8 @@ def by_path(api_version: str, plural: str) -> Resource | None:
         if r.plural == plural and r.api_version == api_version:
             return r
     return None
+
+
+# netlab's own verbs, beside the Kubernetes resources: one home, for the server and its clients.
+APPLY_PATH = "/apis/netlab.dev/v1alpha1/apply"
+ADDONS_PATH = "/apis/netlab.dev/v1alpha1/addons"

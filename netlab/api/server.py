@@ -14,10 +14,10 @@ from urllib.parse import parse_qs, urlparse
 
 from netlab.api import resources
 from netlab.api.backend import Backend
-from netlab.api.client import ADDONS_PATH, APPLY_PATH
 from netlab.api.errors import ApiError
 from netlab.api.httpbase import Aborted, BoundedUnixHTTPServer, DeadlineRequestHandler
 from netlab.api.request import parse_apply_body, validated_objects
+from netlab.api.resources import ADDONS_PATH, APPLY_PATH
 from netlab.compile.label_selectors import matches_text
 
 log = logging.getLogger("netlab.api")

@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from netlab.api import resources
-from netlab.api.client import APPLY_PATH, ApiFailure, Client
+from netlab.api.client import ApiFailure, Client
+from netlab.api.resources import APPLY_PATH
 from netlab.compile import names
 
 

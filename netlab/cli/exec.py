@@ -9,7 +9,8 @@ import time
 
 import click
 
-from netlab.api.client import APPLY_PATH, ApiFailure, Client
+from netlab.api.client import ApiFailure, Client
+from netlab.api.resources import APPLY_PATH
 from netlab.cli import common
 from netlab.cli.common import Fail
 

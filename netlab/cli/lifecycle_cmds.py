@@ -180,7 +180,7 @@ def doctor(ctx: click.Context) -> None:
 @click.pass_context
 def addons(ctx: click.Context, action: str, name: str | None) -> None:
     """Cluster add-ons: `addons enable ingress-nginx` runs the ingress controller before any Ingress exists."""
-    from netlab.api.client import ADDONS_PATH
+    from netlab.api.resources import ADDONS_PATH
 
     client = common.client(ctx)
     try:

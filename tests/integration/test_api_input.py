@@ -16,8 +16,8 @@ from pathlib import Path
 
 from conftest import echo_answer
 
-from netlab.api.client import APPLY_PATH
 from netlab.api.httpbase import MAX_REQUEST_BODY, READ_TIMEOUT
+from netlab.api.resources import APPLY_PATH
 from netlab.compile import names
 
 MANIFEST = """

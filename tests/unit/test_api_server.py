@@ -17,8 +17,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from netlab.api.client import APPLY_PATH, ApiFailure, Client
+from netlab.api.client import ApiFailure, Client
 from netlab.api.httpbase import MAX_REQUEST_BODY, MAX_REQUEST_HEAD
+from netlab.api.resources import APPLY_PATH
 from netlab.api.server import serve
 
 READ_TIMEOUT = 0.5
