@@ -119,8 +119,11 @@ def test_types_from_the_models() -> None:
     assert port["required"] == ["port"]
     assert port["properties"]["port"]["type"] == "integer"
     assert port["properties"]["protocol"]["enum"] == ["TCP", "UDP", "SCTP"]
-    assert port["properties"]["targetPort"] == {"$ref": "#/components/schemas/"
-                                                "io.k8s.apimachinery.pkg.util.intstr.IntOrString"}
+    target = port["properties"]["targetPort"]  # OpenAPI 3 ignores siblings of $ref: described refs use allOf
+    assert target["allOf"] == [{"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.util.intstr.IntOrString"}]
+    assert target["description"].startswith("The port on the selected pods")
+    v2_target = openapi.v2()["definitions"]["io.k8s.api.core.v1.ServicePort"]["properties"]["targetPort"]
+    assert v2_target["$ref"] == "#/definitions/io.k8s.apimachinery.pkg.util.intstr.IntOrString"
     svc = schemas("api/v1")[SERVICE]["properties"]
     assert svc["apiVersion"] == {"type": "string"} and svc["kind"] == {"type": "string"}
     assert svc["metadata"] == {"$ref": f"#/components/schemas/{META}.ObjectMeta"}

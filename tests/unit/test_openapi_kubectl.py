@@ -59,6 +59,7 @@ def test_explain_service_spec_ports(api: FakeApi, tmp_path: Path) -> None:
     assert found["port"] == "integer"
     assert re.search(r"port\t<integer> -required-", out)
     assert "enum: TCP, UDP, SCTP" in out
+    assert "The port the Service listens on" in out  # the model's Field(description=...)
 
 
 def test_explain_deployment_spec_strategy(api: FakeApi, tmp_path: Path) -> None:
@@ -66,6 +67,7 @@ def test_explain_deployment_spec_strategy(api: FakeApi, tmp_path: Path) -> None:
     assert "GROUP:      apps" in out and "FIELD: strategy <DeploymentStrategy>" in out
     assert fields(out) == {"rollingUpdate": "RollingUpdateDeployment", "type": "string"}
     assert "enum: RollingUpdate, Recreate" in out
+    assert "How old pods are replaced by new ones" in out
 
 
 def test_explain_unknown_field_fails(api: FakeApi, tmp_path: Path) -> None:
