@@ -197,7 +197,14 @@ class SchemaBuilder:
         return {}  # Any: upstream leaves such values (RawExtension-like) untyped
 
     def _int_or_string(self) -> dict:
-        self.definitions.setdefault(INT_OR_STRING, {"type": "string", "format": "int-or-string"})
+        schema: dict[str, Any] = {"format": "int-or-string",
+                                  "description": "An integer or a string (a number or a name, e.g. a port)."}
+        if self.ref_prefix.startswith("#/components/"):
+            # OpenAPI 3 says it structurally; without a single `type`, kubectl explain names it IntOrString.
+            schema.update({"x-kubernetes-int-or-string": True, "anyOf": [{"type": "integer"}, {"type": "string"}]})
+        else:
+            schema["type"] = "string"  # Swagger 2.0 has no union: upstream's v2 spelling
+        self.definitions.setdefault(INT_OR_STRING, schema)
         return self.ref(INT_OR_STRING)
 
     @staticmethod

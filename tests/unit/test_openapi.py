@@ -124,6 +124,11 @@ def test_types_from_the_models() -> None:
     assert target["description"].startswith("The port on the selected pods")
     v2_target = openapi.v2()["definitions"]["io.k8s.api.core.v1.ServicePort"]["properties"]["targetPort"]
     assert v2_target["$ref"] == "#/definitions/io.k8s.apimachinery.pkg.util.intstr.IntOrString"
+    intstr = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
+    assert openapi.v2()["definitions"][intstr]["type"] == "string"
+    v3_intstr = schemas("api/v1")[intstr]
+    assert "type" not in v3_intstr and v3_intstr["x-kubernetes-int-or-string"] is True
+    assert v3_intstr["anyOf"] == [{"type": "integer"}, {"type": "string"}]
     svc = schemas("api/v1")[SERVICE]["properties"]
     assert svc["apiVersion"] == {"type": "string"} and svc["kind"] == {"type": "string"}
     assert svc["metadata"] == {"$ref": f"#/components/schemas/{META}.ObjectMeta"}

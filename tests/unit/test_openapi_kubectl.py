@@ -56,7 +56,7 @@ def test_explain_service_spec_ports(api: FakeApi, tmp_path: Path) -> None:
     assert "KIND:       Service" in out and "FIELD: ports <[]ServicePort>" in out
     found = fields(out)
     assert {"port", "targetPort", "protocol", "name", "nodePort", "appProtocol"} <= set(found)
-    assert found["port"] == "integer"
+    assert found["port"] == "integer" and found["targetPort"] == "IntOrString"
     assert re.search(r"port\t<integer> -required-", out)
     assert "enum: TCP, UDP, SCTP" in out
     assert "The port the Service listens on" in out  # the model's Field(description=...)
