@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from netlab.api import patch_meta
 from netlab.api.resources import RESOURCES, Resource
-from netlab.model.meta import ObjectMeta, TemplateMeta
+from netlab.model.meta import ObjectMeta, ObjectReference, TemplateMeta
 from netlab.model.model import KINDS
 
 META_V1 = "io.k8s.apimachinery.pkg.apis.meta.v1"
@@ -40,6 +40,25 @@ _RENAMED = {
 # Fields that are plain strings upstream though netlab types them loosely (Any) or as a one-value Literal.
 _TIME_FIELDS = {"creationTimestamp", "deletionTimestamp"}
 _FREE_FORM: dict[str, Any] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+_FREE_FORM_FIELDS = {"Node": ("spec", "status"), "Event": ("source", "series", "related")}
+KIND_DESCRIPTIONS = {
+    "Pod": "A group of containers sharing one network namespace (one IP), scheduled onto a node.",
+    "Service": "A stable virtual IP and DNS name in front of the ready pods its selector matches; "
+               "netlab programs it as nftables rules, as kube-proxy does.",
+    "Endpoints": "The addresses and ports of a Service's pods (the older form of EndpointSlice).",
+    "EndpointSlice": "A slice of a Service's endpoints: pod addresses, their readiness, and the ports.",
+    "Namespace": "A scope for names; deleting it deletes everything in it.",
+    "Node": "A machine (in netlab, a network namespace with a bridge) that runs pods.",
+    "Secret": "Named data (base64 in `data`, plain text in `stringData`) for pods to use.",
+    "Event": "A report of something that happened to an object (pulled, started, killed, failed...).",
+    "Deployment": "Keeps a number of identical pods running through ReplicaSets, and rolls out changes "
+                  "to their template gradually.",
+    "ReplicaSet": "Keeps a number of pods matching its selector running; Deployments manage them.",
+    "Ingress": "HTTP routing by host and path, from the ingress controller to Services.",
+    "IngressClass": "Which ingress controller implements the Ingresses that name this class.",
+    "NetworkPolicy": "Which traffic may reach (ingress) or leave (egress) the pods it selects; "
+                     "once a pod is selected, what is not allowed is dropped.",
+}
 _SCALARS: dict[Any, dict[str, Any]] = {
     str: {"type": "string"}, int: {"type": "integer", "format": "int64"}, bool: {"type": "boolean"},
     float: {"type": "number", "format": "double"},
@@ -88,17 +107,26 @@ class SchemaBuilder:
             schema = self._free_form_kind(resource)
         else:
             schema = self._model(cls, resource.kind, (), root=True)
+        if resource.kind in KIND_DESCRIPTIONS:
+            schema["description"] = KIND_DESCRIPTIONS[resource.kind]
         schema["x-kubernetes-group-version-kind"] = [gvk(resource)]
         self.definitions[name] = schema
         self._add_list(resource, name)
         return name
 
     def _free_form_kind(self, resource: Resource) -> dict:
-        """A kind netlab serves but has no model for (Node, Event: the controller writes them, users do not)."""
+        """A kind netlab serves but has no model for (Node, Event: the controller writes them, users do not):
+        its well-known fields, and any others kept as they are."""
+        string, time = {"type": "string"}, {"type": "string", "format": "date-time"}
+        properties = {"apiVersion": string, "kind": string,
+                      "metadata": self._model_ref(ObjectMeta, resource.kind, ("metadata",)),
+                      **{name: dict(_FREE_FORM) for name in _FREE_FORM_FIELDS.get(resource.kind, ())}}
+        if resource.kind == "Event":
+            properties.update({"type": string, "reason": string, "message": string, "firstTimestamp": time,
+                               "lastTimestamp": time, "count": {"type": "integer", "format": "int32"},
+                               "involvedObject": self._model_ref(ObjectReference, "Event", ("involvedObject",))})
         return {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
-                "description": f"{resource.kind} as netlab's controller reports it.",
-                "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
-                               "metadata": self._model_ref(ObjectMeta, resource.kind, ("metadata",))}}
+                "properties": dict(sorted(properties.items()))}
 
     def _add_list(self, resource: Resource, item_name: str) -> None:
         self.add_meta_types()

@@ -203,3 +203,19 @@ def test_operations_per_resource() -> None:
     assert namespace["in"] == "path" and namespace["required"] is True
     ids = [op["operationId"] for ops in paths.values() for op in ops.values()]
     assert len(ids) == len(set(ids))
+
+
+def test_kinds_without_a_model_keep_their_fields() -> None:
+    defs = openapi.v2()["definitions"]
+    node = defs["io.k8s.api.core.v1.Node"]
+    assert node["x-kubernetes-preserve-unknown-fields"] is True
+    assert {"metadata", "spec", "status"} <= set(node["properties"])
+    event = defs["io.k8s.api.core.v1.Event"]["properties"]
+    assert event["involvedObject"] == {"$ref": "#/definitions/io.k8s.api.core.v1.ObjectReference"}
+    assert event["lastTimestamp"]["format"] == "date-time"
+
+
+def test_every_kind_has_a_description() -> None:
+    defs = openapi.v2()["definitions"]
+    for r in RESOURCES:
+        assert defs[openapi.kind_definition_name(r)].get("description"), r.kind

@@ -62,6 +62,13 @@ def test_explain_service_spec_ports(api: FakeApi, tmp_path: Path) -> None:
     assert "The port the Service listens on" in out  # the model's Field(description=...)
 
 
+def test_explain_service_by_short_name(api: FakeApi, tmp_path: Path) -> None:
+    out = run(api, tmp_path, "explain", "svc")
+    assert "KIND:       Service" in out and "A stable virtual IP and DNS name" in out
+    assert set(fields(out)) == {"apiVersion", "kind", "metadata", "spec", "status"}
+    assert fields(out)["metadata"] == "ObjectMeta"
+
+
 def test_explain_deployment_spec_strategy(api: FakeApi, tmp_path: Path) -> None:
     out = run(api, tmp_path, "explain", "deployment.spec.strategy")
     assert "GROUP:      apps" in out and "FIELD: strategy <DeploymentStrategy>" in out
