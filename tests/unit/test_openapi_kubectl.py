@@ -128,3 +128,13 @@ def test_without_the_fieldvalidation_parameter_kubectl_validates_itself(tmp_path
         v2 = [r for r in api.requests if r.path == "/openapi/v2"]
     assert v2 and "protobuf" in v2[0].accept and "json" not in v2[0].accept
     assert done.returncode != 0 and "error validating data" in done.stderr
+
+
+def test_get_all_namespaces_takes_the_namespace_from_the_rows_metadata(tmp_path: Path) -> None:
+    """kubectl adds NAMESPACE itself, from each row's object (PartialObjectMetadata by default)."""
+    other = {**POD, "metadata": {**POD["metadata"], "name": "api-1", "namespace": "team-a"}}
+    with fake_api({"Pod": [POD, other]}) as api:
+        lines = run(api, tmp_path, "get", "pods", "-A").splitlines()
+    assert lines[0].split() == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert sorted(line.split()[0] + "/" + line.split()[1] for line in lines[1:]) == ["default/web-1",
+                                                                                   "team-a/api-1"]
