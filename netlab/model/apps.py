@@ -26,24 +26,34 @@ class PodTemplateSpec(Model):
 
 
 class RollingUpdateDeployment(Model):
-    max_surge: IntOrString | None = None
-    max_unavailable: IntOrString | None = None
+    max_surge: IntOrString | None = Field(None, description=(
+        "How many pods may exist above the desired replicas during a rollout: a number or a percentage of "
+        "replicas (rounded up). Default 25%."))
+    max_unavailable: IntOrString | None = Field(None, description=(
+        "How many of the desired replicas may be unavailable during a rollout: a number or a percentage "
+        "(rounded down). Default 25%; may be 0 only if maxSurge is not."))
 
 
 class DeploymentStrategy(Model):
-    type: Literal["RollingUpdate", "Recreate"] = "RollingUpdate"
-    rolling_update: RollingUpdateDeployment | None = None
+    type: Literal["RollingUpdate", "Recreate"] = Field("RollingUpdate", description=(
+        "RollingUpdate (default) replaces pods gradually, within maxSurge and maxUnavailable; Recreate stops "
+        "all old pods before starting new ones."))
+    rolling_update: RollingUpdateDeployment | None = Field(None, description=(
+        "The limits of a rolling update; only with type RollingUpdate."))
 
 
 class ReplicaSetSpec(Model):
-    replicas: int = 1
-    selector: LabelSelector
-    template: PodTemplateSpec
-    min_ready_seconds: int | None = None
+    replicas: int = Field(1, description="How many pods to run. Default 1.")
+    selector: LabelSelector = Field(description=(
+        "The label query that finds the pods this workload owns; it must match the template's labels."))
+    template: PodTemplateSpec = Field(description="The pods to make: their labels and their spec.")
+    min_ready_seconds: int | None = Field(None, description=(
+        "How long a new pod must be ready, without a container crashing, to count as available. Default 0."))
 
 
 class DeploymentSpec(ReplicaSetSpec):
-    strategy: DeploymentStrategy = Field(default_factory=DeploymentStrategy)
+    strategy: DeploymentStrategy = Field(default_factory=DeploymentStrategy, description=(
+        "How old pods are replaced by new ones when the template changes."))
     revision_history_limit: int | None = None
     progress_deadline_seconds: int | None = None
     paused: bool | None = None

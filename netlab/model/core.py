@@ -46,12 +46,18 @@ class Namespace(Resource):
 
 
 class ServicePort(Model):
-    name: str | None = None
-    protocol: Protocol = "TCP"
-    app_protocol: str | None = None
-    port: int
-    target_port: IntOrString | None = None
-    node_port: int | None = None
+    name: str | None = Field(None, description=(
+        "The port's name (a DNS label), unique within the Service. Required when the Service has more than "
+        "one port; Endpoints and EndpointSlices name their ports after it."))
+    protocol: Protocol = Field("TCP", description="The IP protocol of the port: TCP (default), UDP or SCTP.")
+    app_protocol: str | None = Field(None, description="The application protocol, a hint for proxies (e.g. http).")
+    port: int = Field(description="The port the Service listens on, at its cluster IP (1-65535).")
+    target_port: IntOrString | None = Field(None, description=(
+        "The port on the selected pods that traffic goes to: a number, or the name of a container port. "
+        "Defaults to the value of port."))
+    node_port: int | None = Field(None, description=(
+        "For NodePort and LoadBalancer Services, the port every node listens on (30000-32767 by default); "
+        "allocated when not given."))
 
     @model_validator(mode="after")
     def _default_target_port(self) -> ServicePort:
@@ -69,12 +75,20 @@ class SessionAffinityConfig(Model):
 
 
 class ServiceSpec(Model):
-    type: Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"] = "ClusterIP"
-    cluster_ip: str | None = Field(None, alias="clusterIP")
-    cluster_ips: list[str] | None = Field(None, alias="clusterIPs")
-    ports: list[ServicePort] = Field(default_factory=list)
-    selector: dict[str, str] = Field(default_factory=dict)
-    external_name: str | None = None
+    type: Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"] = Field("ClusterIP", description=(
+        "How the Service is exposed: ClusterIP (a virtual IP inside the cluster, the default), NodePort (also a "
+        "port on every node), LoadBalancer (also an external address) or ExternalName (a DNS CNAME)."))
+    cluster_ip: str | None = Field(None, alias="clusterIP", description=(
+        "The Service's virtual IP, allocated from the service CIDR when empty; \"None\" makes a headless "
+        "Service, whose DNS name resolves to the pods' own addresses."))
+    cluster_ips: list[str] | None = Field(None, alias="clusterIPs", description=(
+        "The Service's virtual IPs; the first is clusterIP."))
+    ports: list[ServicePort] = Field(default_factory=list, description="The ports the Service exposes.")
+    selector: dict[str, str] = Field(default_factory=dict, description=(
+        "Traffic goes to the ready pods whose labels match all of these. Without a selector the Service's "
+        "endpoints are managed by hand."))
+    external_name: str | None = Field(None, description=(
+        "For type ExternalName, the DNS name the Service's name is an alias (CNAME) of."))
     external_ips: list[str] | None = Field(None, alias="externalIPs")
     external_traffic_policy: Literal["Cluster", "Local"] | None = None
     internal_traffic_policy: Literal["Cluster", "Local"] | None = None

@@ -12,8 +12,9 @@ Text results (`table`, `names_output`, `to_yaml`, `describe`) end with a newline
 nothing to print); `to_json` does not, like `json.dumps`.
 """
 
+from netlab.api.humanize import format_age, format_label_selector, format_labels, human_duration
 from netlab.cli.printers.describe import describe, smart_label
-from netlab.cli.printers.format import format_age, format_label_selector, format_labels, human_duration, resource_name
+from netlab.cli.printers.format import resource_name
 from netlab.cli.printers.output import to_json, to_yaml
 from netlab.cli.printers.tables import format_endpoints, names_output, table
 

@@ -7,6 +7,7 @@ import binascii
 from collections.abc import Callable
 from typing import Any
 
+from netlab.api.humanize import _meta
 from netlab.cli.printers.describe_base import _annotations_multiline, _events, _header, _labels_multiline, smart_label
 from netlab.cli.printers.describe_network import (
     _describe_endpoints,
@@ -15,7 +16,7 @@ from netlab.cli.printers.describe_network import (
     _describe_service,
 )
 from netlab.cli.printers.describe_workloads import _describe_deployment, _describe_node, _describe_pod
-from netlab.cli.printers.format import _meta, _Writer
+from netlab.cli.printers.format import _Writer
 
 
 def _describe_secret(secret: dict, now: float, related: dict) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from netlab.cli.printers.format import NONE, _meta, _parse_time, _Writer
-from netlab.cli.printers.tables import _event_times
+from netlab.api.humanize import NONE, _meta, _parse_time
+from netlab.cli.printers.format import _Writer
+from netlab.cli.printers.tables import event_times
 
 SKIP_ANNOTATIONS = frozenset({"kubectl.kubernetes.io/last-applied-configuration"})
 
@@ -72,7 +73,7 @@ def _events(w: _Writer, events: list[dict] | None, now: float) -> None:
         return t.timestamp() if t else 0.0
 
     for ev in sorted(events, key=when):
-        first, last = _event_times(ev, now)
+        first, last = event_times(ev, now)
         count = (ev.get("series") or {}).get("count") or ev.get("count") or 1
         interval = f"{last} (x{count} over {first})" if count > 1 else first
         source = (ev.get("source") or {}).get("component") or ev.get("reportingComponent") or ""

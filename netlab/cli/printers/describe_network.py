@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from netlab.api.humanize import NONE, _meta, _parse_time, format_label_selector, format_labels
 from netlab.cli.printers.describe_base import _annotations_multiline, _events, _header, _labels_multiline, _multiline
-from netlab.cli.printers.format import NONE, _meta, _parse_time, _Writer, format_label_selector, format_labels
+from netlab.cli.printers.format import _Writer
 from netlab.cli.printers.tables import format_endpoints
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from netlab.api.humanize import NONE, _age, _meta, _name, format_age, format_label_selector
 from netlab.cli.printers.describe_base import (
     _annotations_multiline,
     _events,
@@ -11,8 +12,8 @@ from netlab.cli.printers.describe_base import (
     _multiline,
     smart_label,
 )
-from netlab.cli.printers.format import NONE, _age, _meta, _name, _rfc1123z, _Writer, format_age, format_label_selector
-from netlab.cli.printers.tables import _node_roles
+from netlab.cli.printers.format import _rfc1123z, _Writer
+from netlab.cli.printers.tables import node_roles
 
 
 def _controller(obj: dict) -> str:
@@ -230,7 +231,7 @@ def _describe_node(node: dict, now: float, related: dict) -> str:
     meta, spec, status = _meta(node), node.get("spec") or {}, node.get("status") or {}
     w = _Writer()
     w.write(0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(0, f"Roles:\t{','.join(_node_roles(meta.get('labels') or {})) or NONE}\n")
+    w.write(0, f"Roles:\t{','.join(node_roles(meta.get('labels') or {})) or NONE}\n")
     _labels_multiline(w, "Labels", meta.get("labels"))
     _annotations_multiline(w, "Annotations", meta.get("annotations"))
     w.write(0, f"CreationTimestamp:\t{_rfc1123z(meta.get('creationTimestamp'))}\n")
