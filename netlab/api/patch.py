@@ -1,0 +1,117 @@
+"""PATCH semantics of the Kubernetes API, transport-free: the server hands in the live object and the
+request body and gets the patched object back (validation of the result is the server's job).
+
+Content types as the apiserver takes them: application/json-patch+json (RFC 6902, the jsonpatch library),
+application/merge-patch+json (RFC 7386), application/strategic-merge-patch+json (netlab/api/patch_smp.py) and
+application/apply-patch+yaml (server-side apply with managedFields, netlab/api/patch_apply.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import jsonpatch
+import jsonpointer
+import yaml
+
+from netlab.api import patch_apply
+from netlab.api.errors import ApiError
+from netlab.api.patch_smp import bad_request, strategic_merge
+
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+CONTENT_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH)
+
+record_update = patch_apply.record_update
+
+
+def apply_patch(live: dict, body: bytes, content_type: str, *, field_manager: str | None = None,
+                force: bool = False) -> dict:
+    """`live` with the patch in `body` applied; `live` itself is not changed.
+    Raises ApiError: 415 for an unknown content type, 400 for a malformed patch, 422 for a JSON patch that
+    does not apply, 409 for a server-side apply conflict."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == JSON_PATCH:
+        return _json_patch(live, _decode_json(body, media))
+    if media == MERGE_PATCH:
+        patch = _decode_json(body, media)
+        if not isinstance(patch, dict):
+            raise bad_request("a JSON merge patch for an object must be a JSON object")
+        return merge_patch(live, patch)
+    if media == STRATEGIC_MERGE_PATCH:
+        return strategic_merge(str(live.get("kind", "")), live, _decode_json(body, media))
+    if media == APPLY_PATCH:
+        if not field_manager:
+            raise bad_request("PATCH with application/apply-patch+yaml requires the fieldManager query parameter")
+        return patch_apply.apply(live, decode_apply_body(body), field_manager, force=force)
+    raise ApiError(415, "UnsupportedMediaType",
+                   f"the body of the request was in an unknown format - accepted media types include: "
+                   f"{', '.join(CONTENT_TYPES)}")
+
+
+def create_with_apply(body: bytes, field_manager: str) -> dict:
+    """The object server-side apply creates when nothing of that name exists yet."""
+    if not field_manager:
+        raise bad_request("server-side apply requires the fieldManager query parameter")
+    return patch_apply.apply({}, decode_apply_body(body), field_manager, force=True)
+
+
+def _decode_json(body: bytes, media: str) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_request(f"error decoding {media} body: {exc}") from None
+
+
+def decode_apply_body(body: bytes) -> dict:
+    try:
+        config = yaml.safe_load(body)
+    except yaml.YAMLError as exc:
+        raise bad_request(f"error decoding YAML: {exc}") from None
+    if not isinstance(config, dict):
+        raise bad_request("the apply patch must be a YAML or JSON object")
+    missing = [field for field in ("apiVersion", "kind") if not config.get(field)]
+    if missing:
+        raise bad_request(f"the apply patch is missing {' and '.join(missing)}")
+    return config
+
+
+def _json_patch(live: dict, operations: Any) -> dict:
+    if not isinstance(operations, list):
+        raise bad_request("a JSON patch must be a list of operations")
+    for index, op in enumerate(operations):
+        if not isinstance(op, dict):
+            raise bad_request(f"JSON patch operation {index} is not an object")
+    try:
+        return jsonpatch.JsonPatch(operations).apply(copy.deepcopy(live))
+    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+        op = _failing_operation(live, operations)
+        raise ApiError(422, "Invalid", f"JSON patch operation {op} does not apply: {exc}") from None
+
+
+def _failing_operation(live: dict, operations: list) -> str:
+    """The first operation that fails, as `op path`, so the error names the field."""
+    doc = copy.deepcopy(live)
+    for op in operations:
+        try:
+            doc = jsonpatch.JsonPatch([op]).apply(doc)
+        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException):
+            return f"{op.get('op', '<no op>')!s} {op.get('path', '<no path>')!s}"
+    return ""
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch: objects merge recursively, null deletes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result

@@ -1,0 +1,331 @@
+"""Server-side apply and field ownership (metadata.managedFields), scoped to what kubectl shows and needs.
+
+A field path is a tuple in the upstream FieldsV1 spelling: "f:<field>", 'k:{"name":"web"}' for an item of a
+keyed list (its patch merge key / list map keys from netlab/api/patch_meta.py), 'v:"x"' for an item of a set,
+and "." for a keyed item itself. Other lists are atomic: one leaf. Apply sets the fields of the config, takes
+ownership of them, drops what this manager applied before and no longer does (unless another manager owns it),
+and answers 409 when another manager owns a field the config would change (unless force moves ownership).
+Other writes (create, PUT, PATCH) record their manager with operation Update through record_update().
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from netlab.api.errors import ApiError
+from netlab.api.patch_meta import list_meta
+
+FieldPath = tuple[str, ...]
+_MISSING = object()
+# Fields no manager owns: identity and bookkeeping the server sets (as upstream strips them), and status,
+# which a write to the main resource does not set.
+_SYSTEM_METADATA = {"name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
+                    "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink"}
+# Key fields the server defaults, so an item written without them is the same item as the live one.
+_KEY_DEFAULTS = {"protocol": "TCP"}
+BEFORE_FIRST_APPLY = "before-first-apply"
+
+
+@dataclass
+class Entry:
+    manager: str
+    operation: str
+    api_version: str
+    fields: set[FieldPath] = field(default_factory=set)
+    time: str = ""
+    subresource: str = ""
+
+    def same_owner(self, manager: str, operation: str) -> bool:
+        return self.manager == manager and self.operation == operation and not self.subresource
+
+    def to_dict(self) -> dict:
+        out = {"manager": self.manager, "operation": self.operation, "apiVersion": self.api_version,
+               "time": self.time or _now(), "fieldsType": "FieldsV1", "fieldsV1": to_fields_v1(self.fields)}
+        if self.subresource:
+            out["subresource"] = self.subresource
+        return out
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def to_fields_v1(paths: set[FieldPath]) -> dict:
+    tree: dict = {}
+    for path in sorted(paths):
+        node = tree
+        for part in path:
+            node = node.setdefault(part, {})
+    return tree
+
+
+def from_fields_v1(tree: dict, prefix: FieldPath = ()) -> set[FieldPath]:
+    paths: set[FieldPath] = set()
+    for part, sub in tree.items():
+        if isinstance(sub, dict) and sub:
+            paths |= from_fields_v1(sub, prefix + (part,))
+        else:
+            paths.add(prefix + (part,))
+    return paths
+
+
+def _item_identity(item: dict, keys: tuple[str, ...]) -> dict:
+    return {key: item.get(key, _KEY_DEFAULTS.get(key)) for key in keys
+            if key in item or (key in _KEY_DEFAULTS and key != keys[0])}
+
+
+def _list_keys(kind: str, schema: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """("keyed", keys), ("set", ()) or ("atomic", ()) for the list at `schema`."""
+    meta = list_meta(kind, schema)
+    if meta is not None and meta.map_keys and (meta.list_type == "map" or meta.merges):
+        return "keyed", meta.map_keys
+    if meta is not None and (meta.list_type == "set" or (meta.merges and not meta.merge_key)):
+        return "set", ()
+    return "atomic", ()
+
+
+def _element(item: Any, style: str, keys: tuple[str, ...]) -> str:
+    if style == "keyed" and isinstance(item, dict):
+        return "k:" + json.dumps(_item_identity(item, keys), separators=(",", ":"), sort_keys=True)
+    return "v:" + json.dumps(item, separators=(",", ":"), sort_keys=True)
+
+
+def object_fields(obj: dict, kind: str) -> set[FieldPath]:
+    """The leaf field paths an object sets (system metadata, apiVersion, kind and status left out)."""
+    out: set[FieldPath] = set()
+    for key, value in obj.items():
+        if key in ("apiVersion", "kind", "status") or value is None:
+            continue
+        if key == "metadata" and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k not in _SYSTEM_METADATA}
+            if not value:
+                continue
+        _walk(value, kind, (key,), ("f:" + key,), out)
+    return out
+
+
+def _walk(value: Any, kind: str, schema: tuple[str, ...], path: FieldPath, out: set[FieldPath]) -> None:
+    if isinstance(value, dict) and value:
+        for key, sub in value.items():
+            if sub is not None:
+                _walk(sub, kind, schema + (key,), path + ("f:" + key,), out)
+        return
+    style, keys = _list_keys(kind, schema) if isinstance(value, list) else ("atomic", ())
+    if style == "atomic":
+        out.add(path)
+        return
+    for item in value:
+        here = path + (_element(item, style, keys),)
+        if style == "set" or not isinstance(item, dict):
+            out.add(here)
+            continue
+        out.add(here + (".",))
+        for key, sub in item.items():
+            if sub is not None:
+                _walk(sub, kind, schema + (key,), here + ("f:" + key,), out)
+
+
+def value_at(obj: Any, kind: str, path: FieldPath) -> Any:
+    """The value at a field path, or _MISSING."""
+    schema: tuple[str, ...] = ()
+    for part in path:
+        if part == ".":
+            continue
+        if part.startswith("f:") and isinstance(obj, dict):
+            schema += (part[2:],)
+            obj = obj.get(part[2:], _MISSING)
+        elif isinstance(obj, list):
+            style, keys = _list_keys(kind, schema)
+            obj = next((item for item in obj if _element(item, style, keys) == part), _MISSING)
+        else:
+            return _MISSING
+        if obj is _MISSING:
+            return _MISSING
+    return obj
+
+
+def render(path: FieldPath) -> str:
+    """A field path as the apiserver prints it in conflicts: .spec.ports[port=80,protocol="TCP"].name"""
+    out = ""
+    for part in path:
+        if part.startswith("f:"):
+            out += "." + part[2:]
+        elif part.startswith("k:"):
+            keys = json.loads(part[2:])
+            out += "[" + ",".join(f"{k}={json.dumps(v)}" for k, v in keys.items()) + "]"
+        elif part.startswith("v:"):
+            out += f"[={part[2:]}]"
+    return out
+
+
+def read_entries(obj: dict) -> list[Entry]:
+    entries = []
+    for raw in (obj.get("metadata") or {}).get("managedFields") or []:
+        if isinstance(raw, dict) and raw.get("manager") is not None:
+            entries.append(Entry(str(raw["manager"]), str(raw.get("operation", "Update")),
+                                 str(raw.get("apiVersion", "")), from_fields_v1(raw.get("fieldsV1") or {}),
+                                 str(raw.get("time", "")), str(raw.get("subresource", ""))))
+    return entries
+
+
+def _entries_or_first(obj: dict, kind: str) -> list[Entry]:
+    """The live entries; an existing object nobody manages yet belongs to "before-first-apply"."""
+    entries = read_entries(obj)
+    if not entries and obj:
+        fields = object_fields(obj, kind)
+        if fields:
+            entries = [Entry(BEFORE_FIRST_APPLY, "Update", str(obj.get("apiVersion", "")), fields)]
+    return entries
+
+
+def _store(obj: dict, entries: list[Entry]) -> dict:
+    live = [entry.to_dict() for entry in entries if entry.fields]
+    meta = obj.setdefault("metadata", {})
+    if live:
+        meta["managedFields"] = live
+    else:
+        meta.pop("managedFields", None)
+    return obj
+
+
+def _differs(live: dict, config: dict, kind: str, path: FieldPath) -> bool:
+    current, wanted = value_at(live, kind, path), value_at(config, kind, path)
+    if path[-1] == "." or (isinstance(current, dict) and isinstance(wanted, dict)):
+        return current is _MISSING
+    return current != wanted
+
+
+def _conflict_error(conflicts: dict[int, list[FieldPath]], entries: list[Entry]) -> ApiError:
+    total = sum(len(paths) for paths in conflicts.values())
+    lines, causes = [], []
+    for index, paths in conflicts.items():
+        entry = entries[index]
+        who = f'conflict{"s" if len(paths) > 1 else ""} with "{entry.manager}"'
+        who += f" using {entry.api_version}" if entry.api_version else ""
+        names = sorted(render(path) for path in paths)
+        lines.append(f"{who}: {names[0]}" if len(names) == 1 else who + ":\n" + "\n".join(f"- {n}" for n in names))
+        causes += [{"type": "FieldManagerConflict", "message": who.replace("conflicts", "conflict"),
+                    "field": name} for name in names]
+    message = f"Apply failed with {total} conflict{'s' if total > 1 else ''}: " + "\n".join(lines)
+    return ApiError(409, "Conflict", message, causes)
+
+
+def _check_precondition(live: dict, config: dict) -> None:
+    wanted = (config.get("metadata") or {}).get("resourceVersion")
+    current = (live.get("metadata") or {}).get("resourceVersion")
+    if wanted and live and str(wanted) != str(current):
+        raise ApiError(409, "Conflict", "Operation cannot be fulfilled: the object has been modified; please "
+                       "apply your changes to the latest version and try again")
+
+
+def apply(live: dict, config: dict, manager: str, *, force: bool = False) -> dict:
+    """Server-side apply of `config` by `manager` to `live` ({} when the object does not exist yet)."""
+    kind = str(config.get("kind", ""))
+    if live and live.get("kind") and live.get("kind") != kind:
+        raise ApiError(400, "BadRequest", f"the apply patch is a {kind}, the object is a {live.get('kind')}")
+    _check_precondition(live, config)
+    config = copy.deepcopy(config)
+    (config.get("metadata") or {}).pop("managedFields", None)
+    applied = object_fields(config, kind)
+    entries = _entries_or_first(live, kind)
+    mine = next((e for e in entries if e.same_owner(manager, "Apply")), None)
+    conflicts = {i: sorted(p for p in applied & e.fields if _differs(live, config, kind, p))
+                 for i, e in enumerate(entries) if e is not mine}
+    conflicts = {i: paths for i, paths in conflicts.items() if paths}
+    if conflicts and not force:
+        raise _conflict_error(conflicts, entries)
+    for index, paths in conflicts.items():
+        entries[index].fields -= set(paths)
+    others = set().union(*(e.fields for e in entries if e is not mine))
+    result = merge_config(copy.deepcopy(live), config, kind, ())
+    if mine is not None:
+        remove_fields(result, kind, mine.fields - applied - others, others)
+        entries.remove(mine)
+    entries.append(Entry(manager, "Apply", str(config.get("apiVersion", "")), applied, _now()))
+    return _store(result, entries)
+
+
+def record_update(old: dict, new: dict, manager: str, operation: str = "Update") -> dict:
+    """`new` (written by create, PUT or PATCH) with managedFields: `manager` owns what it changed, the
+    other managers lose those fields and whatever the write removed."""
+    kind = str(new.get("kind") or old.get("kind") or "")
+    new = copy.deepcopy(new)
+    sent = (new.get("metadata") or {}).get("managedFields")
+    given = sent is not None and sent != (old.get("metadata") or {}).get("managedFields")
+    entries = read_entries(new) if given else _entries_or_first(old, kind)
+    before, after = object_fields(old, kind), object_fields(new, kind)
+    changed = {p for p in after if p not in before
+               or (p[-1] != "." and value_at(old, kind, p) != value_at(new, kind, p))}
+    removed = before - after
+    mine = next((e for e in entries if e.same_owner(manager, operation)), None)
+    for entry in entries:
+        entry.fields -= removed
+        if entry is not mine:
+            entry.fields -= changed
+    if changed:
+        if mine is None:
+            mine = Entry(manager, operation, str(new.get("apiVersion", "")))
+            entries.append(mine)
+        mine.fields |= changed
+        mine.time = _now()
+    return _store(new, entries)
+
+
+def merge_config(live: Any, config: Any, kind: str, schema: tuple[str, ...]) -> Any:
+    """The live value with the applied config merged in: maps by key, keyed lists by item, sets as a union,
+    anything else replaced."""
+    if isinstance(live, dict) and isinstance(config, dict):
+        for key, value in config.items():
+            if value is not None:
+                live[key] = merge_config(live.get(key, _MISSING), value, kind, schema + (key,))
+        return live
+    if isinstance(live, list) and isinstance(config, list):
+        style, keys = _list_keys(kind, schema)
+        if style == "set":
+            return live + [item for item in config if item not in live]
+        if style == "keyed":
+            merged = list(live)
+            for item in config:
+                name = _element(item, style, keys)
+                at = next((i for i, entry in enumerate(merged) if _element(entry, style, keys) == name), None)
+                if at is None:
+                    merged.append(copy.deepcopy(item))
+                else:
+                    merged[at] = merge_config(merged[at], item, kind, schema)
+            return merged
+    return copy.deepcopy(config)
+
+
+def remove_fields(obj: dict, kind: str, paths: set[FieldPath], kept: set[FieldPath]) -> None:
+    """Delete the fields at `paths`, deepest first, keeping list items that `kept` paths still reach, and
+    dropping maps and lists that the deletion left empty."""
+    for path in sorted(paths, key=len, reverse=True):
+        target = path[:-1] if path[-1] == "." else path
+        if any(other[:len(target)] == target and other != path for other in kept):
+            continue
+        _delete(obj, kind, target)
+        _prune(obj, kind, target[:-1], kept)
+
+
+def _delete(obj: dict, kind: str, path: FieldPath) -> None:
+    parent = value_at(obj, kind, path[:-1]) if path[:-1] else obj
+    last = path[-1]
+    if isinstance(parent, dict) and last.startswith("f:"):
+        parent.pop(last[2:], None)
+    elif isinstance(parent, list):
+        item = value_at(obj, kind, path)
+        if item is not _MISSING:
+            parent.remove(item)
+
+
+def _prune(obj: dict, kind: str, path: FieldPath, kept: set[FieldPath]) -> None:
+    while path and path[-1] != ".":
+        value = value_at(obj, kind, path)
+        if value not in ({}, []) or any(other[:len(path)] == path for other in kept):
+            return
+        _delete(obj, kind, path)
+        path = path[:-1]
