@@ -1,0 +1,166 @@
+"""Server-side apply: managedFields in the upstream FieldsV1 format, ownership, conflicts, force, removal."""
+
+import json
+
+import pytest
+import yaml
+
+from netlab.api.errors import ApiError
+from netlab.api.patch import APPLY_PATCH, apply_patch, create_with_apply, record_update
+
+
+def config(replicas: int = 2, image: str = "nginx:1", ports=(80,), labels=None) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "default", "labels": labels or {"app": "web"}},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [
+                         {"name": "web", "image": image,
+                          "ports": [{"containerPort": port} for port in ports]}]}}}}
+
+
+def ssa(live: dict, cfg: dict, manager: str = "kubectl", force: bool = False) -> dict:
+    return apply_patch(live, yaml.safe_dump(cfg).encode(), APPLY_PATCH, field_manager=manager, force=force)
+
+
+def managers(obj: dict) -> dict:
+    return {(m["manager"], m["operation"]): m for m in obj["metadata"]["managedFields"]}
+
+
+def owned(obj: dict, manager: str, operation: str = "Apply") -> dict:
+    return managers(obj)[(manager, operation)]["fieldsV1"]
+
+
+def test_create_records_the_applied_fields_in_fieldsv1_format():
+    obj = create_with_apply(yaml.safe_dump(config()).encode(), "kubectl")
+    entry = managers(obj)[("kubectl", "Apply")]
+    assert entry["apiVersion"] == "apps/v1" and entry["fieldsType"] == "FieldsV1" and entry["time"].endswith("Z")
+    fields = entry["fieldsV1"]
+    assert "f:name" not in fields["f:metadata"] and fields["f:metadata"]["f:labels"] == {"f:app": {}}
+    container = fields["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"web"}']
+    assert container["."] == {} and container["f:image"] == {} and container["f:name"] == {}
+    # The merge key of container ports is containerPort+protocol; protocol defaults to TCP.
+    assert 'k:{"containerPort":80,"protocol":"TCP"}' in container["f:ports"]
+    assert obj["spec"]["replicas"] == 2
+
+
+def test_reapply_without_a_field_removes_it_and_its_ownership():
+    obj = create_with_apply(yaml.safe_dump(config(ports=(80, 443), labels={"app": "web", "x": "1"})).encode(),
+                            "kubectl")
+    obj = ssa(obj, config(ports=(80,)))
+    assert obj["metadata"]["labels"] == {"app": "web"}
+    assert obj["spec"]["template"]["spec"]["containers"][0]["ports"] == [{"containerPort": 80}]
+    ports = owned(obj, "kubectl")["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"web"}']["f:ports"]
+    assert list(ports) == ['k:{"containerPort":80,"protocol":"TCP"}']
+
+
+def test_removing_the_only_label_drops_the_empty_map():
+    obj = create_with_apply(yaml.safe_dump(config(labels={"x": "1"})).encode(), "kubectl")
+    cfg = config()
+    del cfg["metadata"]["labels"]
+    assert "labels" not in ssa(obj, cfg)["metadata"]
+
+
+def test_conflict_with_another_manager_is_409_naming_the_field():
+    obj = create_with_apply(yaml.safe_dump(config()).encode(), "kubectl")
+    scaled = dict(obj, spec=dict(obj["spec"], replicas=5))
+    obj = record_update(obj, scaled, "kubectl-scale")
+    with pytest.raises(ApiError) as err:
+        ssa(obj, config(replicas=3))
+    error = err.value
+    assert error.code == 409 and error.reason == "Conflict"
+    assert str(error) == 'Apply failed with 1 conflict: conflict with "kubectl-scale" using apps/v1: .spec.replicas'
+    assert error.causes == [{"type": "FieldManagerConflict", "message": 'conflict with "kubectl-scale" using apps/v1',
+                             "field": ".spec.replicas"}]
+
+
+def test_force_moves_ownership():
+    obj = create_with_apply(yaml.safe_dump(config()).encode(), "kubectl")
+    obj = record_update(obj, dict(obj, spec=dict(obj["spec"], replicas=5)), "kubectl-scale")
+    obj = ssa(obj, config(replicas=3), force=True)
+    assert obj["spec"]["replicas"] == 3
+    assert ("kubectl-scale", "Update") not in managers(obj), "its only field moved, the entry is gone"
+    assert "f:replicas" in owned(obj, "kubectl")["f:spec"]
+
+
+def test_same_value_is_shared_not_a_conflict_and_survives_one_owner_leaving():
+    obj = create_with_apply(yaml.safe_dump(config()).encode(), "kubectl")
+    other = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": 2}}
+    obj = ssa(obj, other, manager="hpa")
+    assert "f:replicas" in owned(obj, "hpa")["f:spec"] and "f:replicas" in owned(obj, "kubectl")["f:spec"]
+    cfg = config()
+    del cfg["spec"]["replicas"]
+    obj = ssa(obj, cfg)
+    assert obj["spec"]["replicas"] == 2, "hpa still owns replicas"
+    assert "f:replicas" not in owned(obj, "kubectl")["f:spec"]
+
+
+def test_apply_keeps_fields_other_managers_set():
+    obj = create_with_apply(yaml.safe_dump(config()).encode(), "kubectl")
+    edited = json.loads(json.dumps(obj))
+    edited["metadata"]["annotations"] = {"team": "blue"}
+    obj = record_update(obj, edited, "kubectl-annotate")
+    obj = ssa(obj, config(image="nginx:2"))
+    assert obj["metadata"]["annotations"] == {"team": "blue"}
+    assert obj["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:2"
+
+
+def test_existing_object_without_managed_fields_belongs_to_before_first_apply():
+    live = config(replicas=4)
+    with pytest.raises(ApiError) as err:
+        ssa(live, config(replicas=2))
+    assert 'conflict with "before-first-apply"' in str(err.value)
+    assert ssa(live, config(replicas=4))["spec"]["replicas"] == 4
+
+
+def test_record_update_takes_changed_fields_from_other_managers():
+    obj = create_with_apply(yaml.safe_dump(config()).encode(), "kubectl")
+    edited = json.loads(json.dumps(obj))
+    edited["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:3"
+    obj = record_update(obj, edited, "kubectl-edit")
+    edit = owned(obj, "kubectl-edit", "Update")
+    assert edit == {"f:spec": {"f:template": {"f:spec": {"f:containers": {'k:{"name":"web"}': {"f:image": {}}}}}}}
+    container = owned(obj, "kubectl")["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"web"}']
+    assert "f:image" not in container and "f:name" in container
+
+
+def test_record_update_on_create_owns_everything_and_no_change_adds_no_entry():
+    obj = record_update({}, config(), "kubectl-create")
+    assert set(owned(obj, "kubectl-create", "Update")) == {"f:metadata", "f:spec"}
+    again = record_update(obj, obj, "kubectl-label")
+    assert ("kubectl-label", "Update") not in managers(again)
+
+
+def test_client_may_reset_managed_fields():
+    obj = create_with_apply(yaml.safe_dump(config()).encode(), "kubectl")
+    cleared = json.loads(json.dumps(obj))
+    cleared["metadata"]["managedFields"] = []
+    assert "managedFields" not in record_update(obj, cleared, "kubectl-edit")["metadata"]
+
+
+@pytest.mark.parametrize("body, code", [
+    (b"kind: [", 400), (b"- a\n- b\n", 400), (b"metadata: {name: x}\n", 400),
+])
+def test_malformed_apply_bodies_are_400(body, code):
+    with pytest.raises(ApiError) as err:
+        apply_patch(config(), body, APPLY_PATCH, field_manager="kubectl")
+    assert err.value.code == code
+
+
+def test_apply_needs_a_field_manager_and_the_same_kind():
+    with pytest.raises(ApiError) as err:
+        apply_patch(config(), yaml.safe_dump(config()).encode(), APPLY_PATCH)
+    assert err.value.code == 400 and "fieldManager" in str(err.value)
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}}
+    with pytest.raises(ApiError) as err:
+        ssa(config(), service)
+    assert err.value.code == 400
+
+
+def test_stale_resource_version_in_the_config_is_a_conflict():
+    live = create_with_apply(yaml.safe_dump(config()).encode(), "kubectl")
+    live["metadata"]["resourceVersion"] = "7"
+    stale = config()
+    stale["metadata"]["resourceVersion"] = "6"
+    with pytest.raises(ApiError) as err:
+        ssa(live, stale)
+    assert err.value.code == 409
