@@ -199,19 +199,28 @@ def _differs(live: dict, config: dict, kind: str, path: FieldPath) -> bool:
     return current != wanted
 
 
+def _who(entry: Entry) -> str:
+    """A manager as the apiserver names it in conflicts: Update managers with their version and time."""
+    who = json.dumps(entry.manager)
+    if entry.subresource:
+        who += f" with subresource {json.dumps(entry.subresource)}"
+    if entry.operation == "Update":
+        who += f" using {entry.api_version}" + (f" at {entry.time}" if entry.time else "")
+    return who
+
+
 def _conflict_error(conflicts: dict[int, list[FieldPath]], entries: list[Entry]) -> ApiError:
     total = sum(len(paths) for paths in conflicts.values())
-    lines, causes = [], []
-    for index, paths in conflicts.items():
-        entry = entries[index]
-        who = f'conflict{"s" if len(paths) > 1 else ""} with "{entry.manager}"'
-        who += f" using {entry.api_version}" if entry.api_version else ""
-        names = sorted(render(path) for path in paths)
-        lines.append(f"{who}: {names[0]}" if len(names) == 1 else who + ":\n" + "\n".join(f"- {n}" for n in names))
-        causes += [{"type": "FieldManagerConflict", "message": who.replace("conflicts", "conflict"),
-                    "field": name} for name in names]
-    message = f"Apply failed with {total} conflict{'s' if total > 1 else ''}: " + "\n".join(lines)
-    return ApiError(409, "Conflict", message, causes)
+    causes = [{"type": "FieldManagerConflict", "message": f"conflict with {_who(entries[index])}",
+               "field": render(path)} for index, paths in conflicts.items() for path in paths]
+    if total == 1:
+        return ApiError(409, "Conflict", f"Apply failed with 1 conflict: {causes[0]['message']}: "
+                        f"{causes[0]['field']}", causes)
+    lines = []
+    for index in sorted(conflicts, key=lambda i: (entries[i].manager, entries[i].operation)):
+        lines.append(f"conflicts with {_who(entries[index])}:")
+        lines += [f"- {render(path)}" for path in conflicts[index]]
+    return ApiError(409, "Conflict", f"Apply failed with {total} conflicts: " + "\n".join(lines), causes)
 
 
 def _check_precondition(live: dict, config: dict) -> None:
@@ -301,14 +310,23 @@ def merge_config(live: Any, config: Any, kind: str, schema: tuple[str, ...]) -> 
 
 
 def remove_fields(obj: dict, kind: str, paths: set[FieldPath], kept: set[FieldPath]) -> None:
-    """Delete the fields at `paths`, deepest first, keeping list items that `kept` paths still reach, and
-    dropping maps and lists that the deletion left empty."""
-    for path in sorted(paths, key=len, reverse=True):
-        target = path[:-1] if path[-1] == "." else path
-        if any(other[:len(target)] == target and other != path for other in kept):
+    """Delete the fields at `paths`: whole list items first (unless `kept` paths still reach into them), then
+    single fields, deepest first, never the key fields of an item that stays; then drop the maps and lists
+    that the deletion left empty."""
+    items = sorted((p[:-1] for p in paths if p[-1] == "."), key=len, reverse=True)
+    for target in items:
+        if not any(other[:len(target)] == target for other in kept):
+            _delete(obj, kind, target)
+            _prune(obj, kind, target[:-1], kept)
+    for path in sorted((p for p in paths if p[-1] != "."), key=len, reverse=True):
+        if _is_item_key(path) or any(other[:len(path)] == path for other in kept):
             continue
-        _delete(obj, kind, target)
-        _prune(obj, kind, target[:-1], kept)
+        _delete(obj, kind, path)
+        _prune(obj, kind, path[:-1], kept)
+
+
+def _is_item_key(path: FieldPath) -> bool:
+    return len(path) > 1 and path[-2].startswith("k:") and path[-1][2:] in json.loads(path[-2][2:])
 
 
 def _delete(obj: dict, kind: str, path: FieldPath) -> None:

@@ -67,10 +67,26 @@ def test_conflict_with_another_manager_is_409_naming_the_field():
     with pytest.raises(ApiError) as err:
         ssa(obj, config(replicas=3))
     error = err.value
+    when = managers(obj)[("kubectl-scale", "Update")]["time"]
+    who = f'"kubectl-scale" using apps/v1 at {when}'
     assert error.code == 409 and error.reason == "Conflict"
-    assert str(error) == 'Apply failed with 1 conflict: conflict with "kubectl-scale" using apps/v1: .spec.replicas'
-    assert error.causes == [{"type": "FieldManagerConflict", "message": 'conflict with "kubectl-scale" using apps/v1',
+    assert str(error) == f"Apply failed with 1 conflict: conflict with {who}: .spec.replicas"
+    assert error.causes == [{"type": "FieldManagerConflict", "message": f"conflict with {who}",
                              "field": ".spec.replicas"}]
+
+
+def test_several_conflicts_are_grouped_by_manager():
+    obj = create_with_apply(yaml.safe_dump(config()).encode(), "kubectl")
+    other = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"app": "web"}},
+             "spec": {"replicas": 2}}
+    obj = ssa(obj, other, manager="ops")
+    with pytest.raises(ApiError) as err:
+        ssa(obj, dict(other, metadata={"name": "web", "labels": {"app": "api"}}, spec={"replicas": 9}),
+            manager="me")
+    message = str(err.value)
+    assert message.startswith("Apply failed with 4 conflicts: conflicts with \"kubectl\":\n")
+    assert '\nconflicts with "ops":\n- .metadata.labels.app\n- .spec.replicas' in message
+    assert {c["field"] for c in err.value.causes} == {".metadata.labels.app", ".spec.replicas"}
 
 
 def test_force_moves_ownership():
