@@ -51,6 +51,7 @@ _CONTAINER: dict[Path, ListMeta] = {
     ("command",): _ATOMIC,
     ("args",): _ATOMIC,
     ("resizePolicy",): _ATOMIC,
+    ("resources", "claims"): ListMeta("", None, "map", ("name",)),
     ("securityContext", "capabilities", "add"): _ATOMIC,
     ("securityContext", "capabilities", "drop"): _ATOMIC,
 }
@@ -75,7 +76,7 @@ _POD_SPEC: dict[Path, ListMeta] = {
 _POD_STATUS: dict[Path, ListMeta] = {
     ("conditions",): _CONDITIONS,
     ("podIPs",): _keyed("ip"),
-    ("hostIPs",): _keyed("ip"),
+    ("hostIPs",): ListMeta("merge", "ip", "atomic"),  # merged by SMP, atomic for apply
     ("containerStatuses",): _ATOMIC,
     ("initContainerStatuses",): _ATOMIC,
     ("ephemeralContainerStatuses",): _ATOMIC,
@@ -92,10 +93,22 @@ def _under(prefix: Path, table: dict[Path, ListMeta]) -> dict[Path, ListMeta]:
     return {prefix + path: meta for path, meta in table.items()}
 
 
+def _selector(at: Path) -> dict[Path, ListMeta]:
+    """A metav1.LabelSelector at `at`: its expressions and their values are atomic lists."""
+    return {at + ("matchExpressions",): _ATOMIC, at + ("matchExpressions", "values"): _ATOMIC}
+
+
 def _workload(template: Path, extra: dict[Path, ListMeta]) -> dict[Path, ListMeta]:
     """A kind embedding a PodTemplateSpec at `template` (its metadata gets ObjectMeta's lists too)."""
     return {**_OBJECT_META, **_under(template, _OBJECT_META), **_under(template + ("spec",), _POD_SPEC),
-            ("status", "conditions"): _CONDITIONS, **extra}
+            **_selector(("spec", "selector")), ("status", "conditions"): _CONDITIONS, **extra}
+
+
+def _rules(at: Path, peers: str) -> dict[Path, ListMeta]:
+    """NetworkPolicy ingress/egress rules: every list in them is atomic."""
+    peer = at + (peers,)
+    return {at: _ATOMIC, at + ("ports",): _ATOMIC, peer: _ATOMIC, peer + ("ipBlock", "except"): _ATOMIC,
+            **_selector(peer + ("podSelector",)), **_selector(peer + ("namespaceSelector",))}
 
 
 _LOAD_BALANCER_STATUS: dict[Path, ListMeta] = {
@@ -111,7 +124,7 @@ ALL: dict[str, dict[Path, ListMeta]] = {
     "ReplicaSet": _workload(("spec", "template"), {}),
     "DaemonSet": _workload(("spec", "template"), {}),
     "StatefulSet": _workload(("spec", "template"), {}),
-    "Job": _workload(("spec", "template"), {("status", "conditions"): ListMeta(list_type="atomic")}),
+    "Job": _workload(("spec", "template"), {("status", "conditions"): ListMeta("merge", "type", "atomic")}),
     "Service": {
         **_OBJECT_META,
         ("spec", "ports"): _keyed("port", "protocol"),
@@ -122,17 +135,16 @@ ALL: dict[str, dict[Path, ListMeta]] = {
         ("status", "conditions"): _CONDITIONS,
         **_LOAD_BALANCER_STATUS,
     },
-    "Endpoints": {**_OBJECT_META, ("subsets",): _ATOMIC},
+    "Endpoints": {**_OBJECT_META, ("subsets",): _ATOMIC, ("subsets", "addresses"): _ATOMIC,
+                  ("subsets", "notReadyAddresses"): _ATOMIC, ("subsets", "ports"): _ATOMIC},
     "EndpointSlice": {**_OBJECT_META, ("endpoints",): _ATOMIC, ("ports",): _ATOMIC,
                       ("endpoints", "addresses"): ListMeta(list_type="set")},
     "Ingress": {**_OBJECT_META, ("spec", "rules"): _ATOMIC, ("spec", "tls"): _ATOMIC,
                 ("spec", "tls", "hosts"): _ATOMIC, ("spec", "rules", "http", "paths"): _ATOMIC,
                 **_LOAD_BALANCER_STATUS},
     "IngressClass": {**_OBJECT_META},
-    "NetworkPolicy": {**_OBJECT_META, ("spec", "ingress"): _ATOMIC, ("spec", "egress"): _ATOMIC,
-                      ("spec", "policyTypes"): _ATOMIC, ("spec", "ingress", "ports"): _ATOMIC,
-                      ("spec", "ingress", "from"): _ATOMIC, ("spec", "egress", "ports"): _ATOMIC,
-                      ("spec", "egress", "to"): _ATOMIC},
+    "NetworkPolicy": {**_OBJECT_META, **_selector(("spec", "podSelector")), ("spec", "policyTypes"): _ATOMIC,
+                      **_rules(("spec", "ingress"), "from"), **_rules(("spec", "egress"), "to")},
     "Namespace": {**_OBJECT_META, ("spec", "finalizers"): _ATOMIC, ("status", "conditions"): _CONDITIONS},
     "Node": {**_OBJECT_META, ("spec", "podCIDRs"): _SET, ("spec", "taints"): _ATOMIC,
              ("status", "conditions"): _CONDITIONS, ("status", "addresses"): _keyed("type"),
