@@ -18,6 +18,7 @@ from typing import Any
 
 from netlab.api.errors import ApiError
 from netlab.api.patch_meta import list_meta
+from netlab.api.patch_smp import ordered
 
 FieldPath = tuple[str, ...]
 _MISSING = object()
@@ -294,18 +295,20 @@ def merge_config(live: Any, config: Any, kind: str, schema: tuple[str, ...]) -> 
         return live
     if isinstance(live, list) and isinstance(config, list):
         style, keys = _list_keys(kind, schema)
-        if style == "set":
-            return live + [item for item in config if item not in live]
-        if style == "keyed":
-            merged = list(live)
-            for item in config:
-                name = _element(item, style, keys)
-                at = next((i for i, entry in enumerate(merged) if _element(entry, style, keys) == name), None)
-                if at is None:
-                    merged.append(copy.deepcopy(item))
-                else:
-                    merged[at] = merge_config(merged[at], item, kind, schema)
-            return merged
+        if style == "atomic":
+            return copy.deepcopy(config)
+
+        def name(item: Any) -> str:
+            return _element(item, style, keys)
+        merged = list(live)
+        for item in config:
+            at = next((i for i, entry in enumerate(merged) if name(entry) == name(item)), None)
+            if at is None:
+                merged.append(copy.deepcopy(item))
+            elif style == "keyed":
+                merged[at] = merge_config(merged[at], item, kind, schema)
+        # Applied items in the config's order, the others where they were (as SMP orders a merged list).
+        return ordered(merged, config, live, name)
     return copy.deepcopy(config)
 
 

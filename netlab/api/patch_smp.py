@@ -158,7 +158,7 @@ def _apply_element_order(live: dict, patch: dict, key: str, kind: str, path: Pat
     if merged is None:
         return
     key_of = _key_function(meta.merge_key, here, merged + order)
-    live[field] = _ordered(merged, order, current or [], key_of)
+    live[field] = ordered(merged, order, current or [], key_of)
 
 
 def _key_function(merge_key: str | None, path: Path, items: list):
@@ -193,7 +193,7 @@ def _merge_list(live: list, patch: list, meta: ListMeta, kind: str, path: Path) 
     if _check_elements(live + patch, path) != "map":
         merged = list(dict.fromkeys(map(_hashable, live + patch)))
         values = {_hashable(item): item for item in live + patch}
-        return _ordered([values[k] for k in merged], patch, live, _hashable)
+        return ordered([values[k] for k in merged], patch, live, _hashable)
     if not meta.merge_key:
         raise bad_request(f"cannot merge lists without merge key for {where(path)}")
     key_of = _key_function(meta.merge_key, path, live + patch)
@@ -223,10 +223,10 @@ def _merge_list(live: list, patch: list, meta: ListMeta, kind: str, path: Path) 
             merged.append(strip_directives(item)[0])
         else:
             merged[at] = _merge_map(merged[at], item, kind, path)
-    return _ordered(merged, plain, original, key_of)
+    return ordered(merged, plain, original, key_of)
 
 
-def _ordered(merged: list, patch_order: list, server_order: list, key_of) -> list:
+def ordered(merged: list, patch_order: list, server_order: list, key_of) -> list:
     """Items named in `patch_order` in that order, the others in live order, interleaved where both are
     in the live list (upstream's normalizeElementOrder/mergeSortedSlice)."""
     patch_rank = {}
