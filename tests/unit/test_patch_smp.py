@@ -182,3 +182,40 @@ def test_live_object_is_never_mutated():
     smp(live, {"metadata": {"labels": {"$patch": "replace"}}, "spec": {"template": {"spec": {
         "containers": [{"name": "web", "$patch": "delete"}]}}}})
     assert live == before
+
+
+@pytest.mark.parametrize("live, order, want", [
+    ("a c d b z", "d b c a", "d b c a z"),
+    ("a b z c d", "b a d c", "b a z d c"),
+    ("a b x z y c d", "b a d c", "b a x z y d c"),
+])
+def test_set_element_order_keeps_server_only_items_near_their_neighbours(live, order, want):
+    pod = {"kind": "Pod", "spec": {"containers": [{"name": n} for n in live.split()]},
+           "metadata": {"finalizers": live.split()}}
+    out = smp(pod, {"spec": {"$setElementOrder/containers": [{"name": n} for n in order.split()]},
+                    "metadata": {"$setElementOrder/finalizers": order.split()}})
+    assert [c["name"] for c in out["spec"]["containers"]] == want.split()
+    assert out["metadata"]["finalizers"] == want.split()
+
+
+def test_deleting_what_is_not_there_changes_nothing():
+    live = deployment()
+    out = smp(live, {"metadata": {"$deleteFromPrimitiveList/finalizers": ["x"],
+                                  "$deleteFromPrimitiveList/absent": ["y"], "annotations": {"gone": None}},
+                     "spec": {"template": {"spec": {"containers": [{"name": "nope", "$patch": "delete"}]}}}})
+    assert out == live
+
+
+def test_retain_keys_in_a_merged_list_item_clears_the_other_volume_source():
+    live = deployment()
+    pod_spec(live)["volumes"] = [{"name": "data", "emptyDir": {}}, {"name": "cfg", "configMap": {"name": "c"}}]
+    out = smp(live, {"spec": {"template": {"spec": {"volumes": [
+        {"name": "data", "$retainKeys": ["name", "secret"], "secret": {"secretName": "s"}}]}}}})
+    assert pod_spec(out)["volumes"] == [{"name": "data", "secret": {"secretName": "s"}},
+                                        {"name": "cfg", "configMap": {"name": "c"}}]
+
+
+def test_unknown_kind_still_merges_maps_and_replaces_lists():
+    live = {"kind": "Widget", "spec": {"a": 1, "items": [1, 2]}, "metadata": {"finalizers": ["f"]}}
+    out = smp(live, {"spec": {"b": 2, "items": [3]}, "metadata": {"finalizers": ["g"]}})
+    assert out["spec"] == {"a": 1, "b": 2, "items": [3]} and out["metadata"]["finalizers"] == ["g", "f"]
