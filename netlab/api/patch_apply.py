@@ -184,7 +184,11 @@ def _entries_or_first(obj: dict, kind: str) -> list[Entry]:
 
 
 def _store(obj: dict, entries: list[Entry]) -> dict:
-    live = [entry.to_dict() for entry in entries if entry.fields]
+    """Write the entries that still own something, in the apiserver's order (Apply before Update, then by time,
+    manager, version)."""
+    kept = sorted((e for e in entries if e.fields),
+                  key=lambda e: (e.operation, e.time, e.manager, e.api_version, e.subresource))
+    live = [entry.to_dict() for entry in kept]
     meta = obj.setdefault("metadata", {})
     if live:
         meta["managedFields"] = live
@@ -238,8 +242,11 @@ def apply(live: dict, config: dict, manager: str, *, force: bool = False) -> dic
     if live and live.get("kind") and live.get("kind") != kind:
         raise ApiError(400, "BadRequest", f"the apply patch is a {kind}, the object is a {live.get('kind')}")
     _check_precondition(live, config)
-    config = copy.deepcopy(config)
-    (config.get("metadata") or {}).pop("managedFields", None)
+    config = {k: copy.deepcopy(v) for k, v in config.items() if k != "status"}  # apply does not set status
+    meta = config.get("metadata")
+    if isinstance(meta, dict):
+        config["metadata"] = {k: v for k, v in meta.items() if k in ("name", "namespace")
+                              or k not in _SYSTEM_METADATA}
     applied = object_fields(config, kind)
     entries = _entries_or_first(live, kind)
     mine = next((e for e in entries if e.same_owner(manager, "Apply")), None)

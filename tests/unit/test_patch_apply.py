@@ -180,3 +180,21 @@ def test_stale_resource_version_in_the_config_is_a_conflict():
     with pytest.raises(ApiError) as err:
         ssa(live, stale)
     assert err.value.code == 409
+
+
+def test_apply_does_not_set_status_or_server_owned_metadata():
+    live = create_with_apply(yaml.safe_dump(config()).encode(), "kubectl")
+    live["status"] = {"replicas": 2}
+    live["metadata"]["uid"] = "u-1"
+    cfg = config()
+    cfg["status"] = {"replicas": 99}
+    cfg["metadata"]["uid"] = "other"
+    out = ssa(live, cfg)
+    assert out["status"] == {"replicas": 2} and out["metadata"]["uid"] == "u-1"
+
+
+def test_entries_are_ordered_apply_first():
+    obj = record_update({}, config(), "kubectl-create")
+    obj = ssa(obj, config(replicas=2, labels={"app": "web", "new": "1"}), manager="tool")
+    assert [(m["manager"], m["operation"]) for m in obj["metadata"]["managedFields"]] == [
+        ("tool", "Apply"), ("kubectl-create", "Update")]
