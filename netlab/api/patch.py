@@ -67,11 +67,18 @@ def _decode_json(body: bytes, media: str) -> Any:
         raise bad_request(f"error decoding {media} body: {exc}") from None
 
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def decode_apply_body(body: bytes) -> dict:
+    """An apply body is YAML; kubectl sends JSON (a subset), which the json module reads much faster."""
     try:
-        config = yaml.safe_load(body)
-    except yaml.YAMLError as exc:
-        raise bad_request(f"error decoding YAML: {exc}") from None
+        config = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        try:
+            config = yaml.load(body, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+        except yaml.YAMLError as exc:
+            raise bad_request(f"error decoding YAML: {exc}") from None
     if not isinstance(config, dict):
         raise bad_request("the apply patch must be a YAML or JSON object")
     missing = [field for field in ("apiVersion", "kind") if not config.get(field)]

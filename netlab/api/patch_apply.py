@@ -22,6 +22,7 @@ from netlab.api.patch_smp import ordered
 
 FieldPath = tuple[str, ...]
 _MISSING = object()
+_ITEM = object()
 # Fields no manager owns: identity and bookkeeping the server sets (as upstream strips them), and status,
 # which a write to the main resource does not set.
 _SYSTEM_METADATA = {"name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
@@ -97,7 +98,12 @@ def _element(item: Any, style: str, keys: tuple[str, ...]) -> str:
 
 def object_fields(obj: dict, kind: str) -> set[FieldPath]:
     """The leaf field paths an object sets (system metadata, apiVersion, kind and status left out)."""
-    out: set[FieldPath] = set()
+    return set(object_leaves(obj, kind))
+
+
+def object_leaves(obj: dict, kind: str) -> dict[FieldPath, Any]:
+    """Each leaf field path of an object with its value (_ITEM for a keyed list item itself)."""
+    out: dict[FieldPath, Any] = {}
     for key, value in obj.items():
         if key in ("apiVersion", "kind", "status") or value is None:
             continue
@@ -109,7 +115,7 @@ def object_fields(obj: dict, kind: str) -> set[FieldPath]:
     return out
 
 
-def _walk(value: Any, kind: str, schema: tuple[str, ...], path: FieldPath, out: set[FieldPath]) -> None:
+def _walk(value: Any, kind: str, schema: tuple[str, ...], path: FieldPath, out: dict[FieldPath, Any]) -> None:
     if isinstance(value, dict) and value:
         for key, sub in value.items():
             if sub is not None:
@@ -117,14 +123,14 @@ def _walk(value: Any, kind: str, schema: tuple[str, ...], path: FieldPath, out: 
         return
     style, keys = _list_keys(kind, schema) if isinstance(value, list) else ("atomic", ())
     if style == "atomic":
-        out.add(path)
+        out[path] = value
         return
     for item in value:
         here = path + (_element(item, style, keys),)
         if style == "set" or not isinstance(item, dict):
-            out.add(here)
+            out[here] = item
             continue
-        out.add(here + (".",))
+        out[here + (".",)] = _ITEM
         for key, sub in item.items():
             if sub is not None:
                 _walk(sub, kind, schema + (key,), here + ("f:" + key,), out)
@@ -197,11 +203,13 @@ def _store(obj: dict, entries: list[Entry]) -> dict:
     return obj
 
 
-def _differs(live: dict, config: dict, kind: str, path: FieldPath) -> bool:
-    current, wanted = value_at(live, kind, path), value_at(config, kind, path)
-    if path[-1] == "." or (isinstance(current, dict) and isinstance(wanted, dict)):
-        return current is _MISSING
-    return current != wanted
+def _differs(live: dict[FieldPath, Any], config: dict[FieldPath, Any], path: FieldPath) -> bool:
+    """Whether applying the config changes the live leaf at `path` (leaves from object_leaves)."""
+    if path in live:
+        return live[path] is not config.get(path) and live[path] != config.get(path)
+    if config.get(path) == {}:  # an empty map in the config matches any map there
+        return not any(other[:len(path)] == path for other in live)
+    return True
 
 
 def _who(entry: Entry) -> str:
@@ -247,10 +255,12 @@ def apply(live: dict, config: dict, manager: str, *, force: bool = False) -> dic
     if isinstance(meta, dict):
         config["metadata"] = {k: v for k, v in meta.items() if k in ("name", "namespace")
                               or k not in _SYSTEM_METADATA}
-    applied = object_fields(config, kind)
+    config_leaves = object_leaves(config, kind)
+    live_leaves = object_leaves(live, kind)
+    applied = set(config_leaves)
     entries = _entries_or_first(live, kind)
     mine = next((e for e in entries if e.same_owner(manager, "Apply")), None)
-    conflicts = {i: sorted(p for p in applied & e.fields if _differs(live, config, kind, p))
+    conflicts = {i: sorted(p for p in applied & e.fields if _differs(live_leaves, config_leaves, p))
                  for i, e in enumerate(entries) if e is not mine}
     conflicts = {i: paths for i, paths in conflicts.items() if paths}
     if conflicts and not force:
@@ -274,10 +284,9 @@ def record_update(old: dict, new: dict, manager: str, operation: str = "Update")
     sent = (new.get("metadata") or {}).get("managedFields")
     given = sent is not None and sent != (old.get("metadata") or {}).get("managedFields")
     entries = read_entries(new) if given else _entries_or_first(old, kind)
-    before, after = object_fields(old, kind), object_fields(new, kind)
-    changed = {p for p in after if p not in before
-               or (p[-1] != "." and value_at(old, kind, p) != value_at(new, kind, p))}
-    removed = before - after
+    before, after = object_leaves(old, kind), object_leaves(new, kind)
+    changed = {p for p, value in after.items() if p not in before or _differs(before, after, p)}
+    removed = set(before) - set(after)
     mine = next((e for e in entries if e.same_owner(manager, operation)), None)
     for entry in entries:
         entry.fields -= removed
@@ -308,9 +317,13 @@ def merge_config(live: Any, config: Any, kind: str, schema: tuple[str, ...]) -> 
         def name(item: Any) -> str:
             return _element(item, style, keys)
         merged = list(live)
+        where: dict[str, int] = {}
+        for i, entry in enumerate(merged):
+            where.setdefault(name(entry), i)
         for item in config:
-            at = next((i for i, entry in enumerate(merged) if name(entry) == name(item)), None)
+            at = where.get(name(item))
             if at is None:
+                where[name(item)] = len(merged)
                 merged.append(copy.deepcopy(item))
             elif style == "keyed":
                 merged[at] = merge_config(merged[at], item, kind, schema)

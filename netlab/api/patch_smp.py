@@ -229,21 +229,26 @@ def _merge_list(live: list, patch: list, meta: ListMeta, kind: str, path: Path) 
 def ordered(merged: list, patch_order: list, server_order: list, key_of) -> list:
     """Items named in `patch_order` in that order, the others in live order, interleaved where both are
     in the live list (upstream's normalizeElementOrder/mergeSortedSlice)."""
-    patch_rank = {}
+    patch_rank: dict = {}
     for item in patch_order:
         if not (isinstance(item, dict) and DIRECTIVE in item):
             patch_rank.setdefault(key_of(item), len(patch_rank))
-    server_rank = {}
+    server_rank: dict = {}
     for item in server_order:
         server_rank.setdefault(key_of(item), len(server_rank))
-    from_patch = sorted((i for i in merged if key_of(i) in patch_rank), key=lambda i: patch_rank[key_of(i)])
-    server_only = sorted((i for i in merged if key_of(i) not in patch_rank),
-                         key=lambda i: server_rank.get(key_of(i), len(server_rank)))
+    keyed = [(key_of(item), item) for item in merged]
+    last = len(server_rank)
+    from_patch = sorted((pair for pair in keyed if pair[0] in patch_rank), key=lambda pair: patch_rank[pair[0]])
+    server_only = sorted((pair for pair in keyed if pair[0] not in patch_rank),
+                         key=lambda pair: server_rank.get(pair[0], last))
     out: list = []
-    while from_patch and server_only:
-        left, right = server_rank.get(key_of(server_only[0])), server_rank.get(key_of(from_patch[0]))
+    i = j = 0
+    while i < len(server_only) and j < len(from_patch):
+        left, right = server_rank.get(server_only[i][0]), server_rank.get(from_patch[j][0])
         if left is not None and right is not None and left < right:
-            out.append(server_only.pop(0))
+            out.append(server_only[i][1])
+            i += 1
         else:
-            out.append(from_patch.pop(0))
-    return out + from_patch + server_only
+            out.append(from_patch[j][1])
+            j += 1
+    return out + [item for _, item in from_patch[j:]] + [item for _, item in server_only[i:]]

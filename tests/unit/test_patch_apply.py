@@ -198,3 +198,15 @@ def test_entries_are_ordered_apply_first():
     obj = ssa(obj, config(replicas=2, labels={"app": "web", "new": "1"}), manager="tool")
     assert [(m["manager"], m["operation"]) for m in obj["metadata"]["managedFields"]] == [
         ("tool", "Apply"), ("kubectl-create", "Update")]
+
+
+def test_a_put_that_drops_a_list_item_drops_its_ownership_everywhere():
+    cfg = config()
+    cfg["spec"]["template"]["spec"]["containers"].append({"name": "sidecar", "image": "busybox"})
+    obj = create_with_apply(yaml.safe_dump(cfg).encode(), "kubectl")
+    replaced = json.loads(json.dumps(obj))
+    replaced["spec"]["template"]["spec"]["containers"].pop()
+    obj = record_update(obj, replaced, "kubectl-replace")
+    assert "sidecar" not in json.dumps(obj["metadata"]["managedFields"])
+    obj = ssa(obj, cfg)
+    assert [c["name"] for c in obj["spec"]["template"]["spec"]["containers"]] == ["web", "sidecar"]
