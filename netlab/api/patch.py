@@ -35,6 +35,13 @@ def apply_patch(live: dict, body: bytes, content_type: str, *, field_manager: st
     Raises ApiError: 415 for an unknown content type, 400 for a malformed patch, 422 for a JSON patch that
     does not apply, 409 for a server-side apply conflict."""
     media = content_type.split(";", 1)[0].strip().lower()
+    try:
+        return _dispatch(live, body, media, field_manager, force)
+    except RecursionError:
+        raise bad_request("the patch nests too deeply") from None
+
+
+def _dispatch(live: dict, body: bytes, media: str, field_manager: str | None, force: bool) -> dict:
     if media == JSON_PATCH:
         return _json_patch(live, _decode_json(body, media))
     if media == MERGE_PATCH:
@@ -57,7 +64,10 @@ def create_with_apply(body: bytes, field_manager: str) -> dict:
     """The object server-side apply creates when nothing of that name exists yet."""
     if not field_manager:
         raise bad_request("server-side apply requires the fieldManager query parameter")
-    return patch_apply.apply({}, decode_apply_body(body), field_manager, force=True)
+    try:
+        return patch_apply.apply({}, decode_apply_body(body), field_manager, force=True)
+    except RecursionError:
+        raise bad_request("the object nests too deeply") from None
 
 
 def _decode_json(body: bytes, media: str) -> Any:

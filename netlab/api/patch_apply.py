@@ -162,11 +162,19 @@ def render(path: FieldPath) -> str:
         if part.startswith("f:"):
             out += "." + part[2:]
         elif part.startswith("k:"):
-            keys = json.loads(part[2:])
-            out += "[" + ",".join(f"{k}={json.dumps(v)}" for k, v in keys.items()) + "]"
+            out += "[" + ",".join(f"{k}={json.dumps(v)}" for k, v in _key_fields(part).items()) + "]"
         elif part.startswith("v:"):
             out += f"[={part[2:]}]"
     return out
+
+
+def _key_fields(part: str) -> dict:
+    """The key fields of a 'k:{...}' path element ({} if a client sent a malformed one)."""
+    try:
+        keys = json.loads(part[2:])
+    except ValueError:
+        return {}
+    return keys if isinstance(keys, dict) else {}
 
 
 def read_entries(obj: dict) -> list[Entry]:
@@ -174,9 +182,13 @@ def read_entries(obj: dict) -> list[Entry]:
     for raw in (obj.get("metadata") or {}).get("managedFields") or []:
         if isinstance(raw, dict) and raw.get("manager") is not None:
             entries.append(Entry(str(raw["manager"]), str(raw.get("operation", "Update")),
-                                 str(raw.get("apiVersion", "")), from_fields_v1(raw.get("fieldsV1") or {}),
+                                 str(raw.get("apiVersion", "")), from_fields_v1(_dict(raw.get("fieldsV1"))),
                                  str(raw.get("time", "")), str(raw.get("subresource", ""))))
     return entries
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def _entries_or_first(obj: dict, kind: str) -> list[Entry]:
@@ -349,7 +361,7 @@ def remove_fields(obj: dict, kind: str, paths: set[FieldPath], kept: set[FieldPa
 
 
 def _is_item_key(path: FieldPath) -> bool:
-    return len(path) > 1 and path[-2].startswith("k:") and path[-1][2:] in json.loads(path[-2][2:])
+    return len(path) > 1 and path[-2].startswith("k:") and path[-1][2:] in _key_fields(path[-2])
 
 
 def _delete(obj: dict, kind: str, path: FieldPath) -> None:

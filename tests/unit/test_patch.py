@@ -75,3 +75,11 @@ def test_unknown_content_type_is_415():
         apply_patch(pod(), b"{}", "application/json")
     assert err.value.code == 415 and err.value.reason == "UnsupportedMediaType"
     assert err.value.status()["code"] == 415
+
+
+def test_absurdly_deep_bodies_are_400_not_a_crash():
+    deep = b'{"a":' * 5000 + b"1" + b"}" * 5000
+    for content_type in ("application/strategic-merge-patch+json", MERGE_PATCH, "application/apply-patch+yaml"):
+        with pytest.raises(ApiError) as err:
+            apply_patch(pod(), deep, content_type, field_manager="m")
+        assert err.value.code == 400

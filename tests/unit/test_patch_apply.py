@@ -210,3 +210,12 @@ def test_a_put_that_drops_a_list_item_drops_its_ownership_everywhere():
     assert "sidecar" not in json.dumps(obj["metadata"]["managedFields"])
     obj = ssa(obj, cfg)
     assert [c["name"] for c in obj["spec"]["template"]["spec"]["containers"]] == ["web", "sidecar"]
+
+
+def test_malformed_managed_fields_from_a_client_do_not_crash():
+    obj = config()
+    obj["metadata"]["managedFields"] = [
+        {"manager": "x", "operation": "Update", "fieldsV1": "nonsense"},
+        {"manager": "y", "operation": "Apply", "fieldsV1": {"f:spec": {"k:{broken": {".": {}}}}}, "junk"]
+    out = ssa(obj, config(replicas=2))
+    assert ("kubectl", "Apply") in managers(out)
