@@ -52,9 +52,8 @@ def _dispatch(live: dict, body: bytes, media: str, field_manager: str | None, fo
     if media == STRATEGIC_MERGE_PATCH:
         return strategic_merge(str(live.get("kind", "")), live, _decode_json(body, media))
     if media == APPLY_PATCH:
-        if not field_manager:
-            raise bad_request("PATCH with application/apply-patch+yaml requires the fieldManager query parameter")
-        return patch_apply.apply(live, decode_apply_body(body), field_manager, force=force)
+        check_patch_options(media, field_manager, force_given=False)
+        return patch_apply.apply(live, decode_apply_body(body), str(field_manager), force=force)
     raise ApiError(415, "UnsupportedMediaType",
                    f"the body of the request was in an unknown format - accepted media types include: "
                    f"{', '.join(CONTENT_TYPES)}")
@@ -62,12 +61,44 @@ def _dispatch(live: dict, body: bytes, media: str, field_manager: str | None, fo
 
 def create_with_apply(body: bytes, field_manager: str) -> dict:
     """The object server-side apply creates when nothing of that name exists yet."""
-    if not field_manager:
-        raise bad_request("server-side apply requires the fieldManager query parameter")
+    check_patch_options(APPLY_PATCH, field_manager, force_given=False)
     try:
         return patch_apply.apply({}, decode_apply_body(body), field_manager, force=True)
     except RecursionError:
         raise bad_request("the object nests too deeply") from None
+
+
+FIELD_MANAGER_MAX_LENGTH = 128
+
+
+def check_patch_options(content_type: str, field_manager: str | None, *, force_given: bool) -> None:
+    """The apiserver's PatchOptions validation (before it looks the object up): apply needs a fieldManager,
+    only apply takes `force`, a fieldManager is at most 128 printable characters. 422 Invalid otherwise."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    causes = []
+    if media != APPLY_PATCH and force_given:
+        causes.append(("FieldValueForbidden", "force", "Forbidden: may not be specified for non-apply patch"))
+    if media == APPLY_PATCH and not field_manager:
+        causes.append(("FieldValueRequired", "fieldManager", "Required value: is required for apply patch"))
+    if field_manager and len(field_manager) > FIELD_MANAGER_MAX_LENGTH:
+        causes.append(("FieldValueTooLong", "fieldManager",
+                       f"Too long: may not be more than {FIELD_MANAGER_MAX_LENGTH} bytes"))
+    if field_manager and not field_manager.isprintable():
+        causes.append(("FieldValueInvalid", "fieldManager", "Invalid value: must only contain printable characters"))
+    if causes:
+        listed = ", ".join(f"{name}: {message}" for _, name, message in causes)
+        raise ApiError(422, "Invalid", f'PatchOptions.meta.k8s.io "" is invalid: {listed}',
+                       [{"reason": reason, "message": message, "field": name} for reason, name, message in causes],
+                       {"group": "meta.k8s.io", "kind": "PatchOptions"})
+
+
+def manager_for(field_manager: str | None, user_agent: str) -> str:
+    """Who a write that is not an apply is recorded for: the fieldManager query parameter, else the
+    User-Agent up to its first "/" (printable characters, at most 128), as the apiserver does."""
+    if field_manager:
+        return field_manager
+    prefix = "".join(ch for ch in user_agent.split("/", 1)[0] if ch.isprintable())
+    return prefix.encode()[:FIELD_MANAGER_MAX_LENGTH].decode(errors="ignore")
 
 
 def _decode_json(body: bytes, media: str) -> Any:

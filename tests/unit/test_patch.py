@@ -83,3 +83,17 @@ def test_absurdly_deep_bodies_are_400_not_a_crash():
         with pytest.raises(ApiError) as err:
             apply_patch(pod(), deep, content_type, field_manager="m")
         assert err.value.code == 400
+
+
+def test_patch_options_are_checked_as_the_apiserver_does():
+    from netlab.api.patch import check_patch_options, manager_for
+    check_patch_options(MERGE_PATCH, None, force_given=False)
+    check_patch_options("application/apply-patch+yaml", "kubectl", force_given=True)
+    with pytest.raises(ApiError) as err:
+        check_patch_options(MERGE_PATCH, "m" * 129, force_given=True)
+    assert err.value.code == 422
+    assert [c["field"] for c in err.value.causes] == ["force", "fieldManager"]
+    assert err.value.status()["details"]["kind"] == "PatchOptions"
+    assert manager_for(None, "kubectl/v1.37.0 (linux/amd64) kubernetes/abc") == "kubectl"
+    assert manager_for("kubectl-edit", "kubectl/v1.37.0") == "kubectl-edit"
+    assert manager_for(None, "") == ""

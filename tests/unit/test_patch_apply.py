@@ -165,7 +165,11 @@ def test_malformed_apply_bodies_are_400(body, code):
 def test_apply_needs_a_field_manager_and_the_same_kind():
     with pytest.raises(ApiError) as err:
         apply_patch(config(), yaml.safe_dump(config()).encode(), APPLY_PATCH)
-    assert err.value.code == 400 and "fieldManager" in str(err.value)
+    assert err.value.code == 422 and err.value.reason == "Invalid"
+    assert str(err.value) == ('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
+                              "is required for apply patch")
+    assert err.value.causes == [{"reason": "FieldValueRequired", "message": "Required value: is required for "
+                                 "apply patch", "field": "fieldManager"}]
     service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}}
     with pytest.raises(ApiError) as err:
         ssa(config(), service)
