@@ -4,6 +4,10 @@ request body and gets the patched object back (validation of the result is the s
 Content types as the apiserver takes them: application/json-patch+json (RFC 6902, the jsonpatch library),
 application/merge-patch+json (RFC 7386), application/strategic-merge-patch+json (netlab/api/patch_smp.py) and
 application/apply-patch+yaml (server-side apply with managedFields, netlab/api/patch_apply.py).
+
+For the server: check_patch_options() first (as the apiserver validates PatchOptions before the lookup), then
+apply_patch() on an existing object or create_with_apply() for an apply to a missing one, and for every
+write that is not an apply (create, PUT, PATCH) record_update(old, new, manager_for(fieldManager, User-Agent)).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
-CONTENT_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH)
+CONTENT_TYPES = (JSON_PATCH, MERGE_PATCH, APPLY_PATCH, STRATEGIC_MERGE_PATCH)  # the apiserver's order
 
 record_update = patch_apply.record_update
 
