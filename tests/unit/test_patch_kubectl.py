@@ -213,3 +213,36 @@ def test_server_side_apply_conflict_and_force(cluster):
     obj = live_deployment(store)
     assert obj["spec"]["replicas"] == 3
     assert obj["spec"]["template"]["spec"]["containers"][0]["ports"] == [{"containerPort": 80}]
+
+
+def service(ports=(80, 443), selector="web") -> str:
+    return yaml.safe_dump({"apiVersion": "v1", "kind": "Service",
+                           "metadata": {"name": "app-service", "namespace": "default"},
+                           "spec": {"selector": {"app": selector}, "ports": [
+                               {"name": f"p{p}", "port": p, "targetPort": p + 3000, "protocol": "TCP"}
+                               for p in ports]}})
+
+
+def test_service_ports_and_everyday_edits(cluster):
+    kubectl, store = cluster
+    kubectl("apply", "-f", "-", stdin=service())
+    kubectl("apply", "-f", "-", stdin=service(ports=(443, 8080), selector="api"))
+    svc = store.objects[("Service", "default", "app-service")]
+    assert [(p["port"], p["targetPort"]) for p in svc["spec"]["ports"]] == [(443, 3443), (8080, 11080)]
+    assert svc["spec"]["selector"] == {"app": "api"}
+    kubectl("annotate", "service", "app-service", "team=blue")
+    kubectl("label", "service", "app-service", "tier=edge")
+    kubectl("label", "service", "app-service", "tier-")
+    kubectl("annotate", "service", "app-service", "team=red", "--overwrite")
+    svc = store.objects[("Service", "default", "app-service")]
+    assert svc["metadata"]["annotations"]["team"] == "red" and "tier" not in svc["metadata"].get("labels", {})
+
+    kubectl("apply", "-f", "-", stdin=deployment())
+    kubectl("set", "image", "deployment/web", "sidecar=busybox:1.37")
+    kubectl("rollout", "restart", "deployment/web")
+    obj = live_deployment(store)
+    template = obj["spec"]["template"]
+    assert [c["image"] for c in template["spec"]["containers"]] == ["nginx:1.25", "busybox:1.37"]
+    assert "kubectl.kubernetes.io/restartedAt" in template["metadata"]["annotations"]
+    managers = {m["manager"] for m in obj["metadata"]["managedFields"]}
+    assert {"kubectl-client-side-apply", "kubectl-set", "kubectl-rollout"} <= managers
