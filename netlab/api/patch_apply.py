@@ -262,6 +262,8 @@ def apply(live: dict, config: dict, manager: str, *, force: bool = False) -> dic
     if live and live.get("kind") and live.get("kind") != kind:
         raise ApiError(400, "BadRequest", f"the apply patch is a {kind}, the object is a {live.get('kind')}")
     _check_precondition(live, config)
+    if (config.get("metadata") or {}).get("managedFields") is not None:
+        raise ApiError(400, "BadRequest", "metadata.managedFields must be nil")
     config = {k: copy.deepcopy(v) for k, v in config.items() if k != "status"}  # apply does not set status
     meta = config.get("metadata")
     if isinstance(meta, dict):

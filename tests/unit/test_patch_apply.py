@@ -223,3 +223,11 @@ def test_malformed_managed_fields_from_a_client_do_not_crash():
         {"manager": "y", "operation": "Apply", "fieldsV1": {"f:spec": {"k:{broken": {".": {}}}}}, "junk"]
     out = ssa(obj, config(replicas=2))
     assert ("kubectl", "Apply") in managers(out)
+
+
+def test_an_apply_config_carrying_managed_fields_is_refused():
+    cfg = config()
+    cfg["metadata"]["managedFields"] = [{"manager": "x", "operation": "Apply"}]
+    with pytest.raises(ApiError) as err:
+        ssa(config(), cfg)
+    assert err.value.code == 400 and "managedFields must be nil" in str(err.value)
