@@ -292,12 +292,16 @@ def apply(live: dict, config: dict, manager: str, *, force: bool = False) -> dic
 
 def record_update(old: dict, new: dict, manager: str, operation: str = "Update") -> dict:
     """`new` (written by create, PUT or PATCH) with managedFields: `manager` owns what it changed, the
-    other managers lose those fields and whatever the write removed."""
+    other managers lose those fields and whatever the write removed.
+    As the apiserver: managedFields the write sends replace the old ones, a missing or empty list keeps them
+    (clients that do not know the field cannot drop it), and [{}] strips them altogether."""
     kind = str(new.get("kind") or old.get("kind") or "")
     new = copy.deepcopy(new)
     sent = (new.get("metadata") or {}).get("managedFields")
-    given = sent is not None and sent != (old.get("metadata") or {}).get("managedFields")
-    entries = read_entries(new) if given else _entries_or_first(old, kind)
+    if isinstance(sent, list) and sent and all(entry == {} for entry in sent):
+        new["metadata"].pop("managedFields")
+        return new
+    entries = read_entries(new) if sent else _entries_or_first(old, kind)
     before, after = object_leaves(old, kind), object_leaves(new, kind)
     changed = {p for p, value in after.items() if p not in before or _differs(before, after, p)}
     removed = set(before) - set(after)

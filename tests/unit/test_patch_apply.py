@@ -146,11 +146,17 @@ def test_record_update_on_create_owns_everything_and_no_change_adds_no_entry():
     assert ("kubectl-label", "Update") not in managers(again)
 
 
-def test_client_may_reset_managed_fields():
+def test_managed_fields_are_stripped_by_a_single_empty_entry_and_kept_by_an_empty_list():
     obj = create_with_apply(yaml.safe_dump(config()).encode(), "kubectl")
     cleared = json.loads(json.dumps(obj))
-    cleared["metadata"]["managedFields"] = []
+    cleared["metadata"]["managedFields"] = [{}]
     assert "managedFields" not in record_update(obj, cleared, "kubectl-edit")["metadata"]
+    for unaware in ([], None):
+        cleared["metadata"]["managedFields"] = unaware
+        assert managers(record_update(obj, cleared, "kubectl-edit")) == managers(obj)
+    rewritten = json.loads(json.dumps(obj))
+    rewritten["metadata"]["managedFields"][0]["manager"] = "renamed"
+    assert set(managers(record_update(obj, rewritten, "kubectl-edit"))) == {("renamed", "Apply")}
 
 
 @pytest.mark.parametrize("body, code", [
