@@ -41,8 +41,8 @@ class Entry:
     time: str = ""
     subresource: str = ""
 
-    def same_owner(self, manager: str, operation: str) -> bool:
-        return self.manager == manager and self.operation == operation and not self.subresource
+    def same_owner(self, manager: str, operation: str, subresource: str = "") -> bool:
+        return self.manager == manager and self.operation == operation and self.subresource == subresource
 
     def to_dict(self) -> dict:
         out = {"manager": self.manager, "operation": self.operation, "apiVersion": self.api_version,
@@ -290,7 +290,7 @@ def apply(live: dict, config: dict, manager: str, *, force: bool = False) -> dic
     return _store(result, entries)
 
 
-def record_update(old: dict, new: dict, manager: str, operation: str = "Update") -> dict:
+def record_update(old: dict, new: dict, manager: str, operation: str = "Update", subresource: str = "") -> dict:
     """`new` (written by create, PUT or PATCH) with managedFields: `manager` owns what it changed, the
     other managers lose those fields and whatever the write removed.
     As the apiserver: managedFields the write sends replace the old ones, a missing or empty list keeps them
@@ -305,14 +305,14 @@ def record_update(old: dict, new: dict, manager: str, operation: str = "Update")
     before, after = object_leaves(old, kind), object_leaves(new, kind)
     changed = {p for p, value in after.items() if p not in before or _differs(before, after, p)}
     removed = set(before) - set(after)
-    mine = next((e for e in entries if e.same_owner(manager, operation)), None)
+    mine = next((e for e in entries if e.same_owner(manager, operation, subresource)), None)
     for entry in entries:
         entry.fields -= removed
         if entry is not mine:
             entry.fields -= changed
     if changed:
         if mine is None:
-            mine = Entry(manager, operation, str(new.get("apiVersion", "")))
+            mine = Entry(manager, operation, str(new.get("apiVersion", "")), subresource=subresource)
             entries.append(mine)
         mine.fields |= changed
         mine.time = _now()

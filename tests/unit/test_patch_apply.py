@@ -237,3 +237,13 @@ def test_an_apply_config_carrying_managed_fields_is_refused():
     with pytest.raises(ApiError) as err:
         ssa(config(), cfg)
     assert err.value.code == 400 and "managedFields must be nil" in str(err.value)
+
+
+def test_a_write_through_a_subresource_is_recorded_with_it():
+    obj = create_with_apply(yaml.safe_dump(config()).encode(), "kubectl")
+    obj = record_update(obj, dict(obj, spec=dict(obj["spec"], replicas=4)), "kubectl-scale", subresource="scale")
+    entry = managers(obj)[("kubectl-scale", "Update")]
+    assert entry["subresource"] == "scale" and entry["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+    with pytest.raises(ApiError) as err:
+        ssa(obj, config(replicas=3))
+    assert 'conflict with "kubectl-scale" with subresource "scale" using apps/v1' in str(err.value)
