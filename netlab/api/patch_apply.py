@@ -101,8 +101,10 @@ def object_fields(obj: dict, kind: str) -> set[FieldPath]:
     return set(object_leaves(obj, kind))
 
 
-def object_leaves(obj: dict, kind: str) -> dict[FieldPath, Any]:
-    """Each leaf field path of an object with its value (_ITEM for a keyed list item itself)."""
+def object_leaves(obj: dict, kind: str, *, strict: bool = False) -> dict[FieldPath, Any]:
+    """Each leaf field path of an object with its value (_ITEM for a keyed list item itself).
+    strict (for an apply config): two items of a keyed list with the same key are a 422, as upstream;
+    stored objects may have them (upstream lets updates keep duplicates), the later item wins."""
     out: dict[FieldPath, Any] = {}
     for key, value in obj.items():
         if key in ("apiVersion", "kind", "status") or value is None:
@@ -111,15 +113,16 @@ def object_leaves(obj: dict, kind: str) -> dict[FieldPath, Any]:
             value = {k: v for k, v in value.items() if k not in _SYSTEM_METADATA}
             if not value:
                 continue
-        _walk(value, kind, (key,), ("f:" + key,), out)
+        _walk(value, kind, (key,), ("f:" + key,), out, strict)
     return out
 
 
-def _walk(value: Any, kind: str, schema: tuple[str, ...], path: FieldPath, out: dict[FieldPath, Any]) -> None:
+def _walk(value: Any, kind: str, schema: tuple[str, ...], path: FieldPath, out: dict[FieldPath, Any],
+          strict: bool) -> None:
     if isinstance(value, dict) and value:
         for key, sub in value.items():
             if sub is not None:
-                _walk(sub, kind, schema + (key,), path + ("f:" + key,), out)
+                _walk(sub, kind, schema + (key,), path + ("f:" + key,), out, strict)
         return
     style, keys = _list_keys(kind, schema) if isinstance(value, list) else ("atomic", ())
     if style == "atomic":
@@ -130,10 +133,14 @@ def _walk(value: Any, kind: str, schema: tuple[str, ...], path: FieldPath, out: 
         if style == "set" or not isinstance(item, dict):
             out[here] = item
             continue
+        if strict and here + (".",) in out:
+            raise ApiError(422, "Invalid", f"{render(path)}: duplicate entries for key {render(here[-1:])}",
+                           [{"reason": "FieldValueDuplicate", "field": render(path)[1:],
+                             "message": f"duplicate entries for key {render(here[-1:])}"}])
         out[here + (".",)] = _ITEM
         for key, sub in item.items():
             if sub is not None:
-                _walk(sub, kind, schema + (key,), here + ("f:" + key,), out)
+                _walk(sub, kind, schema + (key,), here + ("f:" + key,), out, strict)
 
 
 def value_at(obj: Any, kind: str, path: FieldPath) -> Any:
@@ -269,7 +276,7 @@ def apply(live: dict, config: dict, manager: str, *, force: bool = False) -> dic
     if isinstance(meta, dict):
         config["metadata"] = {k: v for k, v in meta.items() if k in ("name", "namespace")
                               or k not in _SYSTEM_METADATA}
-    config_leaves = object_leaves(config, kind)
+    config_leaves = object_leaves(config, kind, strict=True)
     live_leaves = object_leaves(live, kind)
     applied = set(config_leaves)
     entries = _entries_or_first(live, kind)

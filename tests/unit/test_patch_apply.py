@@ -247,3 +247,18 @@ def test_a_write_through_a_subresource_is_recorded_with_it():
     with pytest.raises(ApiError) as err:
         ssa(obj, config(replicas=3))
     assert 'conflict with "kubectl-scale" with subresource "scale" using apps/v1' in str(err.value)
+
+
+def test_duplicate_keys_in_an_applied_list_are_422():
+    cfg = config(ports=(80, 80))
+    with pytest.raises(ApiError) as err:
+        ssa(config(), cfg)
+    assert err.value.code == 422
+    assert str(err.value) == ('.spec.template.spec.containers[name="web"].ports: duplicate entries for key '
+                              '[containerPort=80,protocol="TCP"]')
+
+
+def test_a_stored_object_with_duplicate_keys_can_still_be_updated():
+    old = config(ports=(80, 80))
+    new = config(ports=(80, 80), replicas=5)
+    assert record_update(old, new, "kubectl-edit")["spec"]["replicas"] == 5
