@@ -1,10 +1,9 @@
 """Server-side apply and field ownership (metadata.managedFields), scoped to what kubectl shows and needs.
 
-A field path is a tuple in the upstream FieldsV1 spelling: "f:<field>", 'k:{"name":"web"}' for an item of a
-keyed list (its patch merge key / list map keys from netlab/api/patch_meta.py), 'v:"x"' for an item of a set,
-and "." for a keyed item itself. Other lists are atomic: one leaf. Apply sets the fields of the config, takes
-ownership of them, drops what this manager applied before and no longer does (unless another manager owns it),
-and answers 409 when another manager owns a field the config would change (unless force moves ownership).
+Field paths (netlab/api/patch_fields.py) are in the upstream FieldsV1 spelling. Apply sets the fields of the
+config, takes ownership of them, drops what this manager applied before and no longer does (unless another
+manager owns it), and answers 409 when another manager owns a field the config would change (unless force moves
+ownership).
 Other writes (create, PUT, PATCH) record their manager with operation Update through record_update().
 """
 
@@ -17,18 +16,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from netlab.api.errors import ApiError
-from netlab.api.patch_meta import list_meta
+from netlab.api.patch_fields import (
+    MISSING,
+    SYSTEM_METADATA,
+    FieldPath,
+    element,
+    from_fields_v1,
+    list_keys,
+    object_fields,
+    object_leaves,
+    remove_fields,
+    render,
+    to_fields_v1,
+)
 from netlab.api.patch_smp import ordered
 
-FieldPath = tuple[str, ...]
-_MISSING = object()
-_ITEM = object()
-# Fields no manager owns: identity and bookkeeping the server sets (as upstream strips them), and status,
-# which a write to the main resource does not set.
-_SYSTEM_METADATA = {"name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
-                    "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink"}
-# Key fields the server defaults, so an item written without them is the same item as the live one.
-_KEY_DEFAULTS = {"protocol": "TCP"}
 BEFORE_FIRST_APPLY = "before-first-apply"
 
 
@@ -54,134 +56,6 @@ class Entry:
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def to_fields_v1(paths: set[FieldPath]) -> dict:
-    tree: dict = {}
-    for path in sorted(paths):
-        node = tree
-        for part in path:
-            node = node.setdefault(part, {})
-    return tree
-
-
-def from_fields_v1(tree: dict, prefix: FieldPath = ()) -> set[FieldPath]:
-    paths: set[FieldPath] = set()
-    for part, sub in tree.items():
-        if isinstance(sub, dict) and sub:
-            paths |= from_fields_v1(sub, prefix + (part,))
-        else:
-            paths.add(prefix + (part,))
-    return paths
-
-
-def _item_identity(item: dict, keys: tuple[str, ...]) -> dict:
-    return {key: item.get(key, _KEY_DEFAULTS.get(key)) for key in keys
-            if key in item or (key in _KEY_DEFAULTS and key != keys[0])}
-
-
-def _list_keys(kind: str, schema: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
-    """("keyed", keys), ("set", ()) or ("atomic", ()) for the list at `schema`."""
-    meta = list_meta(kind, schema)
-    if meta is not None and meta.map_keys and (meta.list_type == "map" or meta.merges):
-        return "keyed", meta.map_keys
-    if meta is not None and (meta.list_type == "set" or (meta.merges and not meta.merge_key)):
-        return "set", ()
-    return "atomic", ()
-
-
-def _element(item: Any, style: str, keys: tuple[str, ...]) -> str:
-    if style == "keyed" and isinstance(item, dict):
-        return "k:" + json.dumps(_item_identity(item, keys), separators=(",", ":"), sort_keys=True)
-    return "v:" + json.dumps(item, separators=(",", ":"), sort_keys=True)
-
-
-def object_fields(obj: dict, kind: str) -> set[FieldPath]:
-    """The leaf field paths an object sets (system metadata, apiVersion, kind and status left out)."""
-    return set(object_leaves(obj, kind))
-
-
-def object_leaves(obj: dict, kind: str, *, strict: bool = False) -> dict[FieldPath, Any]:
-    """Each leaf field path of an object with its value (_ITEM for a keyed list item itself).
-    strict (for an apply config): two items of a keyed list with the same key are a 422, as upstream;
-    stored objects may have them (upstream lets updates keep duplicates), the later item wins."""
-    out: dict[FieldPath, Any] = {}
-    for key, value in obj.items():
-        if key in ("apiVersion", "kind", "status") or value is None:
-            continue
-        if key == "metadata" and isinstance(value, dict):
-            value = {k: v for k, v in value.items() if k not in _SYSTEM_METADATA}
-            if not value:
-                continue
-        _walk(value, kind, (key,), ("f:" + key,), out, strict)
-    return out
-
-
-def _walk(value: Any, kind: str, schema: tuple[str, ...], path: FieldPath, out: dict[FieldPath, Any],
-          strict: bool) -> None:
-    if isinstance(value, dict) and value:
-        for key, sub in value.items():
-            if sub is not None:
-                _walk(sub, kind, schema + (key,), path + ("f:" + key,), out, strict)
-        return
-    style, keys = _list_keys(kind, schema) if isinstance(value, list) else ("atomic", ())
-    if style == "atomic":
-        out[path] = value
-        return
-    for item in value:
-        here = path + (_element(item, style, keys),)
-        if style == "set" or not isinstance(item, dict):
-            out[here] = item
-            continue
-        if strict and here + (".",) in out:
-            raise ApiError(422, "Invalid", f"{render(path)}: duplicate entries for key {render(here[-1:])}",
-                           [{"reason": "FieldValueDuplicate", "field": render(path)[1:],
-                             "message": f"duplicate entries for key {render(here[-1:])}"}])
-        out[here + (".",)] = _ITEM
-        for key, sub in item.items():
-            if sub is not None:
-                _walk(sub, kind, schema + (key,), here + ("f:" + key,), out, strict)
-
-
-def value_at(obj: Any, kind: str, path: FieldPath) -> Any:
-    """The value at a field path, or _MISSING."""
-    schema: tuple[str, ...] = ()
-    for part in path:
-        if part == ".":
-            continue
-        if part.startswith("f:") and isinstance(obj, dict):
-            schema += (part[2:],)
-            obj = obj.get(part[2:], _MISSING)
-        elif isinstance(obj, list):
-            style, keys = _list_keys(kind, schema)
-            obj = next((item for item in obj if _element(item, style, keys) == part), _MISSING)
-        else:
-            return _MISSING
-        if obj is _MISSING:
-            return _MISSING
-    return obj
-
-
-def render(path: FieldPath) -> str:
-    """A field path as the apiserver prints it in conflicts: .spec.ports[port=80,protocol="TCP"].name"""
-    out = ""
-    for part in path:
-        if part.startswith("f:"):
-            out += "." + part[2:]
-        elif part.startswith("k:"):
-            out += "[" + ",".join(f"{k}={json.dumps(v)}" for k, v in _key_fields(part).items()) + "]"
-        elif part.startswith("v:"):
-            out += f"[={part[2:]}]"
-    return out
-
-
-def _key_fields(part: str) -> dict:
-    """The key fields of a 'k:{...}' path element ({} if a client sent a malformed one)."""
-    try:
-        keys = json.loads(part[2:])
-    except ValueError:
-        return {}
-    return keys if isinstance(keys, dict) else {}
 
 
 def read_entries(obj: dict) -> list[Entry]:
@@ -275,7 +149,7 @@ def apply(live: dict, config: dict, manager: str, *, force: bool = False) -> dic
     meta = config.get("metadata")
     if isinstance(meta, dict):
         config["metadata"] = {k: v for k, v in meta.items() if k in ("name", "namespace")
-                              or k not in _SYSTEM_METADATA}
+                              or k not in SYSTEM_METADATA}
     config_leaves = object_leaves(config, kind, strict=True)
     live_leaves = object_leaves(live, kind)
     applied = set(config_leaves)
@@ -332,15 +206,15 @@ def merge_config(live: Any, config: Any, kind: str, schema: tuple[str, ...]) -> 
     if isinstance(live, dict) and isinstance(config, dict):
         for key, value in config.items():
             if value is not None:
-                live[key] = merge_config(live.get(key, _MISSING), value, kind, schema + (key,))
+                live[key] = merge_config(live.get(key, MISSING), value, kind, schema + (key,))
         return live
     if isinstance(live, list) and isinstance(config, list):
-        style, keys = _list_keys(kind, schema)
+        style, keys = list_keys(kind, schema)
         if style == "atomic":
             return copy.deepcopy(config)
 
         def name(item: Any) -> str:
-            return _element(item, style, keys)
+            return element(item, style, keys)
         merged = list(live)
         where: dict[str, int] = {}
         for i, entry in enumerate(merged):
@@ -357,41 +231,3 @@ def merge_config(live: Any, config: Any, kind: str, schema: tuple[str, ...]) -> 
     return copy.deepcopy(config)
 
 
-def remove_fields(obj: dict, kind: str, paths: set[FieldPath], kept: set[FieldPath]) -> None:
-    """Delete the fields at `paths`: whole list items first (unless `kept` paths still reach into them), then
-    single fields, deepest first, never the key fields of an item that stays; then drop the maps and lists
-    that the deletion left empty."""
-    items = sorted((p[:-1] for p in paths if p[-1] == "."), key=len, reverse=True)
-    for target in items:
-        if not any(other[:len(target)] == target for other in kept):
-            _delete(obj, kind, target)
-            _prune(obj, kind, target[:-1], kept)
-    for path in sorted((p for p in paths if p[-1] != "."), key=len, reverse=True):
-        if _is_item_key(path) or any(other[:len(path)] == path for other in kept):
-            continue
-        _delete(obj, kind, path)
-        _prune(obj, kind, path[:-1], kept)
-
-
-def _is_item_key(path: FieldPath) -> bool:
-    return len(path) > 1 and path[-2].startswith("k:") and path[-1][2:] in _key_fields(path[-2])
-
-
-def _delete(obj: dict, kind: str, path: FieldPath) -> None:
-    parent = value_at(obj, kind, path[:-1]) if path[:-1] else obj
-    last = path[-1]
-    if isinstance(parent, dict) and last.startswith("f:"):
-        parent.pop(last[2:], None)
-    elif isinstance(parent, list):
-        item = value_at(obj, kind, path)
-        if item is not _MISSING:
-            parent.remove(item)
-
-
-def _prune(obj: dict, kind: str, path: FieldPath, kept: set[FieldPath]) -> None:
-    while path and path[-1] != ".":
-        value = value_at(obj, kind, path)
-        if value not in ({}, []) or any(other[:len(path)] == path for other in kept):
-            return
-        _delete(obj, kind, path)
-        path = path[:-1]
