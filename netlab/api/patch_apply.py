@@ -32,6 +32,7 @@ from netlab.api.patch_fields import (
 from netlab.api.patch_smp import ordered
 
 BEFORE_FIRST_APPLY = "before-first-apply"
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 @dataclass
@@ -137,6 +138,27 @@ def _check_precondition(live: dict, config: dict) -> None:
                        "apply your changes to the latest version and try again")
 
 
+def _raise_unless_last_applied(live: dict, kind: str, manager: str, conflicts: dict[int, list[FieldPath]],
+                               entries: list[Entry], live_leaves: dict[FieldPath, Any]) -> None:
+    """The 409 for these conflicts, except that `kubectl apply --server-side` takes over, without conflicts,
+    the fields client-side apply set (those of the last-applied annotation that still hold their value):
+    the apiserver's upgrade path from client-side to server-side apply."""
+    allowed: set[FieldPath] = set()
+    annotation = ((live.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
+    if manager == "kubectl" and annotation:
+        try:
+            last = json.loads(annotation)
+        except ValueError:
+            last = None
+        if isinstance(last, dict):
+            leaves = object_leaves(last, kind)
+            allowed = {p for p in leaves if p in live_leaves and not _differs(live_leaves, leaves, p)}
+    left = {i: [p for p in paths if p not in allowed] for i, paths in conflicts.items()}
+    left = {i: paths for i, paths in left.items() if paths}
+    if left:
+        raise _conflict_error(left, entries)
+
+
 def apply(live: dict, config: dict, manager: str, *, force: bool = False) -> dict:
     """Server-side apply of `config` by `manager` to `live` ({} when the object does not exist yet)."""
     kind = str(config.get("kind", ""))
@@ -159,7 +181,7 @@ def apply(live: dict, config: dict, manager: str, *, force: bool = False) -> dic
                  for i, e in enumerate(entries) if e is not mine}
     conflicts = {i: paths for i, paths in conflicts.items() if paths}
     if conflicts and not force:
-        raise _conflict_error(conflicts, entries)
+        _raise_unless_last_applied(live, kind, manager, conflicts, entries, live_leaves)
     for index, paths in conflicts.items():
         entries[index].fields -= set(paths)
     others = set().union(*(e.fields for e in entries if e is not mine))

@@ -262,3 +262,18 @@ def test_a_stored_object_with_duplicate_keys_can_still_be_updated():
     old = config(ports=(80, 80))
     new = config(ports=(80, 80), replicas=5)
     assert record_update(old, new, "kubectl-edit")["spec"]["replicas"] == 5
+
+
+def test_kubectl_takes_over_fields_client_side_apply_set_without_conflicts():
+    applied = config()
+    live = dict(config(), metadata=dict(config()["metadata"], annotations={
+        "kubectl.kubernetes.io/last-applied-configuration": json.dumps(applied)}))
+    live = record_update({}, live, "kubectl-client-side-apply")
+    assert ssa(live, config(replicas=4))["spec"]["replicas"] == 4
+    with pytest.raises(ApiError):
+        ssa(live, config(replicas=4), manager="some-tool")
+    # A field changed since the last client-side apply is not the annotation's: it still conflicts.
+    edited = record_update(live, dict(live, spec=dict(live["spec"], replicas=7)), "kubectl-client-side-apply")
+    with pytest.raises(ApiError) as err:
+        ssa(edited, config(replicas=4))
+    assert ".spec.replicas" in str(err.value)

@@ -246,3 +246,13 @@ def test_service_ports_and_everyday_edits(cluster):
     assert "kubectl.kubernetes.io/restartedAt" in template["metadata"]["annotations"]
     managers = {m["manager"] for m in obj["metadata"]["managedFields"]}
     assert {"kubectl-client-side-apply", "kubectl-set", "kubectl-rollout"} <= managers
+
+
+def test_moving_from_client_side_to_server_side_apply(cluster):
+    kubectl, store = cluster
+    kubectl("apply", "-f", "-", stdin=deployment())
+    kubectl("apply", "--server-side", "-f", "-", stdin=deployment(replicas=4))
+    obj = live_deployment(store)
+    assert obj["spec"]["replicas"] == 4
+    owners = {(m["manager"], m["operation"]) for m in obj["metadata"]["managedFields"]}
+    assert ("kubectl", "Apply") in owners and ("kubectl-client-side-apply", "Update") not in owners
