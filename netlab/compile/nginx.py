@@ -3,7 +3,7 @@
 Pure: `render(ingresses, backends, secrets, ...)` turns Kubernetes JSON (camelCase dicts) into a
 `RenderedConfig` (the nginx.conf text, the certificate files to write under `run_dir`, and notes for
 `describe ingress`). netlab.compile.nginx_ingress reads the Ingress objects (selection, annotations,
-paths, TLS secrets) into servers; this module writes them as nginx.conf. netlab.runtime.ingress writes
+paths, TLS secrets) into servers; this module writes them as nginx.conf. netlab.runtime.nginx_process writes
 the files, checks and reloads nginx.
 
 Matching, as the Kubernetes Ingress documentation and ingress-nginx define it:

@@ -22,7 +22,7 @@ from netlab.compile.nftables import Ruleset, render_full
 from netlab.compile.topology import Topology
 from netlab.model import validate
 from netlab.runtime import state as statemod
-from netlab.runtime.ingress import NginxConfig
+from netlab.runtime.nginx_process import NginxConfig
 
 CLUSTER = "golden"
 RUN_DIR = f"/run/netlab/{CLUSTER}"

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from netlab.compile.nginx import Backend, render, resolve_rules, select_ingresses
-from netlab.runtime.ingress import FAKE_CERT_CN, NginxConfig, conf_path, default_certificate
+from netlab.runtime.nginx_process import FAKE_CERT_CN, NginxConfig, conf_path, default_certificate
 
 NGINX = "/usr/sbin/nginx"
 RUN = "/run/netlab/test/ingress"
