@@ -193,7 +193,9 @@ def policy_ruleset(node: str, pods: list[PolicyPod], namespaces: Iterable[Policy
             chain = pod_chain(direction, pod)
             body = [*b.pod_rules(pod, direction, applying), "drop"]
             names = ", ".join(policy_key(p) for p in applying)
-            b.rs.add_chain(Chain(chain, tuple(body), comment=_comment(f"{direction.lower()} {pod.key}: {names}"),
+            # The comment says only what the chain's name does: the kernel keeps a chain's first comment
+            # (`add chain` on an existing chain ignores a new one), so the policies go in the notes.
+            b.rs.add_chain(Chain(chain, tuple(body), comment=_comment(f"{direction.lower()} {pod.key}"),
                                  notes=(*b.notes, f"isolated by {names}")))
             vmaps[direction].add(f"{pod.ip} : jump {chain}")
     b.rs.add_set(SetOrMap(INGRESS_MAP, _VMAP_DECL, frozenset(vmaps[INGRESS]),

@@ -18,6 +18,7 @@ class Chain:
     name: str
     rules: tuple[str, ...] = ()
     hook: str | None = None  # e.g. "type nat hook prerouting priority dstnat; policy accept;"
+    # Must not change over the chain's life: render_diff keeps a chain, and the kernel its first comment.
     comment: str | None = None
     # Why each rule is there, e.g. "default/web ingress rule 0" (not rendered): `netlab trace` names the
     # rule that decided with it. Not compared: two chains with the same rules are the same kernel state.

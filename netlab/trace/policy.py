@@ -58,7 +58,7 @@ class PolicyWalk(Places):
                               f"{POLICY_CHAIN}: {pod.ip} not in @{vmap}")
         compiled = self.rules(node).rs.chains[chain]
         notes = compiled.notes if len(compiled.notes) == len(compiled.rules) else ()
-        keys = notes[-1].removeprefix("isolated by ") if notes else (compiled.comment or chain).split(": ", 1)[-1]
+        keys = notes[-1].removeprefix("isolated by ") if notes else f"the policies of {chain}"
         if verdict != DROP:
             what = _rule_name(notes[index]) if notes else f"rule {index} of {chain}"
             return True, Step(node, f"{label} of {who}: allowed by {what}",

@@ -71,7 +71,8 @@ def test_names_and_local_pods_only():
     xa = BY_KEY["x/a"]  # node1
     chain = f"ingress-{hash8('x/a')}-x/a"
     assert set(rs.chains) == {BASE_CHAIN, chain}
-    assert rs.chains[chain].comment == "ingress x/a: x/a-from-b"
+    assert rs.chains[chain].comment == "ingress x/a"  # stable: the kernel keeps a chain's first comment
+    assert rs.chains[chain].notes[-1] == "isolated by x/a-from-b"
     assert rs.chains[chain].rules[-1] == "drop"
     assert rs.sets[INGRESS_MAP].elements == {f"{xa.ip} : jump {chain}"}
     peers = f"ingress-peers-{hash8('x/a-from-b')}-x/a-from-b/0"
