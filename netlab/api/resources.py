@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netlab.model.core import BUILTIN_NAMESPACES as BUILTIN_NAMESPACES  # its home is model/
+
 
 @dataclass(frozen=True)
 class Resource:
@@ -42,7 +44,6 @@ RESOURCES: tuple[Resource, ...] = (
 )
 
 BY_KIND = {r.kind: r for r in RESOURCES}
-BUILTIN_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 CLUSTER_SCOPED = {r.kind for r in RESOURCES if not r.namespaced}
 
 

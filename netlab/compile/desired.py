@@ -23,11 +23,12 @@ from netlab.compile.ingress_inputs import IngressDesired, ingress_desired
 from netlab.compile.nft_policy import policy_ruleset
 from netlab.compile.nft_services import services_ruleset
 from netlab.compile.nftables import Ruleset, render_full
-from netlab.compile.policy_inputs import BUILTIN_NAMESPACES, PolicyInputs, policy_inputs
+from netlab.compile.policy_inputs import PolicyInputs, policy_inputs
 from netlab.compile.resolv import resolv_conf
 from netlab.compile.services import Allocation, Pools, ResolvedService, allocate, announcer, resolve, svc_key
 from netlab.compile.topology import NodeNet, Topology
 from netlab.compile.workloads import PlacedPod, expand, place
+from netlab.model.core import BUILTIN_NAMESPACES
 
 # The cluster's own pods (DNS, ingress) start first: everything else waits on them being Ready.
 SYSTEM_NAMESPACES = (addons.DNS_NAMESPACE, addons.INGRESS_NAMESPACE)
