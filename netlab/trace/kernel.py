@@ -105,13 +105,6 @@ def plan_rules(points: Iterable[TracePoint], proto: str) -> dict[tuple[str, str]
     return out
 
 
-def leftover_chains(netns: str) -> list[str]:
-    """trace-* chains left in a namespace's netlab table (should always be [])."""
-    with nsmod.entered(netns):
-        proc = subprocess.run(["nft", "list", "table", *TABLE.split()], capture_output=True, text=True)
-    return re.findall(rf"chain ({TRACE_PREFIX}\S+) \{{", proc.stdout)
-
-
 def traced(points: Iterable[TracePoint], proto: str, probe: Callable[[], T], *, settle: float = 0.3,
            linger: float = 0.3, node_netns: Callable[[str], str] = names.node_netns
            ) -> tuple[T, dict[str, list[TraceEvent]], list[str]]:
