@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -92,6 +92,17 @@ def compile_topology(config: ClusterConfig, pods: Mapping[str, PlacedPod]) -> To
     return config.topology([(p.namespace, p.name, p.node, p.ip) for p in pods.values()])
 
 
+def node_rulesets(topology: Topology, services: Sequence[ResolvedService], policy: PolicyInputs,
+                  pod_subnet: str) -> dict[str, Ruleset]:
+    """Each node's whole `inet netlab` table: the service rules, then the NetworkPolicy rules."""
+    out = {}
+    for node in topology.nodes:
+        table = services_ruleset(node.name, [node.underlay_ip], pod_subnet, list(services))
+        table.merge(policy_ruleset(node.name, list(policy.pods), policy.namespaces, policy.policies))
+        out[node.name] = table
+    return out
+
+
 def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed: Observed, *,
                     pods: Mapping[str, PlacedPod], allocations: Mapping[str, Allocation],
                     topology: Topology) -> Network:
@@ -109,11 +120,7 @@ def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed
                                     terminated)
     policy = policy_inputs(objects.values(), placed)
     listed = list(services.values())
-    rulesets = {}
-    for node in topology.nodes:
-        rs = services_ruleset(node.name, [node.underlay_ip], config.pod_subnet, listed)
-        rs.merge(policy_ruleset(node.name, list(policy.pods), policy.namespaces, policy.policies))
-        rulesets[node.name] = rs
+    rulesets = node_rulesets(topology, listed, policy, config.pod_subnet)
     node_names = [n.name for n in topology.nodes]
     announced: dict[str, set[str]] = {n: set() for n in node_names}
     for svc in listed:

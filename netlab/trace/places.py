@@ -7,6 +7,7 @@ build on it.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 
 from netlab.compile import names
 from netlab.compile.nftables import Ruleset
@@ -39,7 +40,7 @@ def _vtep(node: NodeNet) -> str:
 
 class Places:
     def __init__(self, topo: Topology, services: list[ResolvedService], pi: PolicyInputs, cluster_cidr: str,
-                 rulesets: dict[str, Ruleset]):
+                 rulesets: Mapping[str, Ruleset]):
         self.topo = topo
         self.services = services
         self.pi = pi
