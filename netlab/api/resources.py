@@ -66,3 +66,4 @@ def by_path(api_version: str, plural: str) -> Resource | None:
 # netlab's own verbs, beside the Kubernetes resources: one home, for the server and its clients.
 APPLY_PATH = "/apis/netlab.dev/v1alpha1/apply"
 ADDONS_PATH = "/apis/netlab.dev/v1alpha1/addons"
+DATAPLANE_PATH = "/apis/netlab.dev/v1alpha1/dataplane"  # the compiled rulesets and topology (api.dataplane_view)
