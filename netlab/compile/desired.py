@@ -75,8 +75,8 @@ class Desired:
     def to_text(self) -> str:
         """Readable and deterministic, for golden files and diffs."""
         parts = ["# topology", json.dumps(asdict(self.topology), indent=1, sort_keys=True)]
-        for node, rs in sorted(self.rulesets.items()):
-            parts += [f"# ruleset {node}", render_full(rs).rstrip()]
+        for node, ruleset in sorted(self.rulesets.items()):
+            parts += [f"# ruleset {node}", render_full(ruleset).rstrip()]
         announced = {n: sorted(ips) for n, ips in self.network.announcements.items()}
         parts += ["# announcements", json.dumps(announced, sort_keys=True)]
         parts += ["# dns view", json.dumps(self.dns_view, indent=1, sort_keys=True)]

@@ -94,7 +94,7 @@ class _Builder:
     def __init__(self, pods: list[PolicyPod], namespaces: list[PolicyNamespace]) -> None:
         self.pods = pods
         self.namespaces = namespaces
-        self.rs = Ruleset()
+        self.ruleset = Ruleset()
         self._nets: dict[tuple[str, str, int], list[ipaddress.IPv4Network] | None] = {}
         self.notes: list[str] = []  # of the last pod_rules call
 
@@ -107,8 +107,8 @@ class _Builder:
         return self._nets[key]
 
     def _ensure_set(self, name: str, declaration: str, elements: Iterable[str], comment: str) -> str:
-        if name not in self.rs.sets:
-            self.rs.add_set(SetOrMap(name, declaration, frozenset(elements), _comment(comment)))
+        if name not in self.ruleset.sets:
+            self.ruleset.add_set(SetOrMap(name, declaration, frozenset(elements), _comment(comment)))
         return name
 
     def pod_rules(self, pod: PolicyPod, direction: str, policies: list[Mapping[str, Any]]) -> list[str]:
@@ -154,11 +154,11 @@ class _Builder:
                                             (_port_element(*r) for r in ranges), f"{what} ports")
                     add(f"{peer}meta l4proto . th dport @{name} {verdict}")
                 name = _rule_set("named", direction, policy, i)
-                if name not in self.rs.sets:  # shared by every pod the policy selects: resolve once
+                if name not in self.ruleset.sets:  # shared by every pod the policy selects: resolve once
                     elements = self._named_elements(rule, nets)
                     if elements:
                         self._ensure_set(name, _NAMED_DECL, elements, f"{what} named ports")
-                if name in self.rs.sets:
+                if name in self.ruleset.sets:
                     add(f"ip daddr . meta l4proto . th dport @{name} {verdict}")
         return out
 
@@ -195,17 +195,17 @@ def policy_ruleset(node: str, pods: list[PolicyPod], namespaces: Iterable[Policy
             names = ", ".join(policy_key(p) for p in applying)
             # The comment says only what the chain's name does: the kernel keeps a chain's first comment
             # (`add chain` on an existing chain ignores a new one), so the policies go in the notes.
-            b.rs.add_chain(Chain(chain, tuple(body), comment=_comment(f"{direction.lower()} {pod.key}"),
+            b.ruleset.add_chain(Chain(chain, tuple(body), comment=_comment(f"{direction.lower()} {pod.key}"),
                                  notes=(*b.notes, f"isolated by {names}")))
             vmaps[direction].add(f"{pod.ip} : jump {chain}")
-    b.rs.add_set(SetOrMap(INGRESS_MAP, _VMAP_DECL, frozenset(vmaps[INGRESS]),
+    b.ruleset.add_set(SetOrMap(INGRESS_MAP, _VMAP_DECL, frozenset(vmaps[INGRESS]),
                           "ingress-isolated local pods by IP"))
-    b.rs.add_set(SetOrMap(EGRESS_MAP, _VMAP_DECL, frozenset(vmaps[EGRESS]),
+    b.ruleset.add_set(SetOrMap(EGRESS_MAP, _VMAP_DECL, frozenset(vmaps[EGRESS]),
                           "egress-isolated local pods by IP"))
-    b.rs.add_chain(Chain(BASE_CHAIN, (
+    b.ruleset.add_chain(Chain(BASE_CHAIN, (
         "ct state established,related accept",
         "ct state invalid drop",
         f"ip saddr vmap @{EGRESS_MAP}",
         f"ip daddr vmap @{INGRESS_MAP}",
     ), hook=BASE_HOOK, comment="NetworkPolicy dispatch"))
-    return b.rs
+    return b.ruleset

@@ -48,53 +48,53 @@ def affinity_set(svc: ResolvedService, port: ServicePortView, ip: str) -> str:
 
 
 def base_ruleset(node_ips: list[str]) -> Ruleset:
-    rs = Ruleset()
-    rs.add_set(SetOrMap("service-ips", "type ipv4_addr . inet_proto . inet_service : verdict;",
+    ruleset = Ruleset()
+    ruleset.add_set(SetOrMap("service-ips", "type ipv4_addr . inet_proto . inet_service : verdict;",
                         comment="ClusterIP and LoadBalancer IP dispatch"))
-    rs.add_set(SetOrMap("service-nodeports", "type inet_proto . inet_service : verdict;",
+    ruleset.add_set(SetOrMap("service-nodeports", "type inet_proto . inet_service : verdict;",
                         comment="NodePort dispatch"))
-    rs.add_set(SetOrMap("no-endpoint-services", "type ipv4_addr . inet_proto . inet_service : verdict;",
+    ruleset.add_set(SetOrMap("no-endpoint-services", "type ipv4_addr . inet_proto . inet_service : verdict;",
                         comment="services with no ready endpoints: reject at once"))
-    rs.add_set(SetOrMap("no-endpoint-nodeports", "type inet_proto . inet_service : verdict;",
+    ruleset.add_set(SetOrMap("no-endpoint-nodeports", "type inet_proto . inet_service : verdict;",
                         comment="node ports with no ready endpoints: reject at once"))
-    rs.add_set(SetOrMap("nodeport-ips", "type ipv4_addr;", frozenset(node_ips), comment="this node's addresses"))
-    rs.add_set(SetOrMap("cluster-ips", "type ipv4_addr;", comment="every ClusterIP: other ports are rejected"))
-    rs.add_chain(Chain("services", (
+    ruleset.add_set(SetOrMap("nodeport-ips", "type ipv4_addr;", frozenset(node_ips), comment="this node's addresses"))
+    ruleset.add_set(SetOrMap("cluster-ips", "type ipv4_addr;", comment="every ClusterIP: other ports are rejected"))
+    ruleset.add_chain(Chain("services", (
         "ip daddr . meta l4proto . th dport vmap @service-ips",
         "ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports",
     )))
-    rs.add_chain(Chain("nat-prerouting", ("jump services",),
+    ruleset.add_chain(Chain("nat-prerouting", ("jump services",),
                        "type nat hook prerouting priority dstnat; policy accept;"))
-    rs.add_chain(Chain("nat-output", ("jump services",), "type nat hook output priority -100; policy accept;"))
-    rs.add_chain(Chain("nat-postrouting", ("jump masquerading",),
+    ruleset.add_chain(Chain("nat-output", ("jump services",), "type nat hook output priority -100; policy accept;"))
+    ruleset.add_chain(Chain("nat-postrouting", ("jump masquerading",),
                        "type nat hook postrouting priority srcnat; policy accept;"))
-    rs.add_chain(Chain("masquerading", (
+    ruleset.add_chain(Chain("masquerading", (
         f"meta mark & {MASQ_MARK} == 0 return",
         f"meta mark set meta mark ^ {MASQ_MARK}",
         "masquerade fully-random",
     )))
-    rs.add_chain(Chain("mark-for-masquerade", (f"meta mark set meta mark | {MASQ_MARK}",)))
-    rs.add_chain(Chain("reject-chain", ("reject",), comment="helper for @no-endpoint-services"))
-    rs.add_chain(Chain("endpoints-check", (
+    ruleset.add_chain(Chain("mark-for-masquerade", (f"meta mark set meta mark | {MASQ_MARK}",)))
+    ruleset.add_chain(Chain("reject-chain", ("reject",), comment="helper for @no-endpoint-services"))
+    ruleset.add_chain(Chain("endpoints-check", (
         "ip daddr . meta l4proto . th dport vmap @no-endpoint-services",
         "ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports",
     )))
     # Before DNAT, so a packet for a service with no endpoints is refused instead of routed nowhere.
-    rs.add_chain(Chain("filter-prerouting", ("ct state new jump endpoints-check",),
+    ruleset.add_chain(Chain("filter-prerouting", ("ct state new jump endpoints-check",),
                        "type filter hook prerouting priority dstnat - 10; policy accept;"))
-    rs.add_chain(Chain("filter-output", ("ct state new jump endpoints-check",),
+    ruleset.add_chain(Chain("filter-output", ("ct state new jump endpoints-check",),
                        "type filter hook output priority -110; policy accept;"))
     # After DNAT: what still goes to a ClusterIP matched no service port.
-    rs.add_chain(Chain("cluster-ips-check", ("ip daddr @cluster-ips reject",)))
-    rs.add_chain(Chain("filter-prerouting-post-dnat", ("ct state new jump cluster-ips-check",),
+    ruleset.add_chain(Chain("cluster-ips-check", ("ip daddr @cluster-ips reject",)))
+    ruleset.add_chain(Chain("filter-prerouting-post-dnat", ("ct state new jump cluster-ips-check",),
                        "type filter hook prerouting priority dstnat + 10; policy accept;"))
-    rs.add_chain(Chain("filter-output-post-dnat", ("ct state new jump cluster-ips-check",),
+    ruleset.add_chain(Chain("filter-output-post-dnat", ("ct state new jump cluster-ips-check",),
                        "type filter hook output priority filter; policy accept;"))
-    return rs
+    return ruleset
 
 
 def services_ruleset(node: str, node_ips: list[str], cluster_cidr: str, services: list[ResolvedService]) -> Ruleset:
-    rs = base_ruleset(node_ips)
+    ruleset = base_ruleset(node_ips)
     service_ips: set[str] = set()
     nodeports: set[str] = set()
     reject_ips: set[str] = set()
@@ -117,21 +117,21 @@ def services_ruleset(node: str, node_ips: list[str], cluster_cidr: str, services
                 if port.node_port:
                     reject_ports.add(f"{proto} . {port.node_port} : goto reject-chain")
                 continue
-            _add_service_chains(rs, svc, port, serving, cluster_cidr)
+            _add_service_chains(ruleset, svc, port, serving, cluster_cidr)
             service_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : goto {quote(chain)}")
             if svc.type in ("NodePort", "LoadBalancer"):
                 ext = external_chain(svc, port)
-                _add_external_chain(rs, svc, port, serving, node, ext)
+                _add_external_chain(ruleset, svc, port, serving, node, ext)
                 if port.node_port:
                     nodeports.add(f"{proto} . {port.node_port} : goto {quote(ext)}")
                 if svc.load_balancer_ip:
                     service_ips.add(f"{svc.load_balancer_ip} . {proto} . {port.port} : goto {quote(ext)}")
-    rs.sets["service-ips"] = _with(rs.sets["service-ips"], service_ips)
-    rs.sets["service-nodeports"] = _with(rs.sets["service-nodeports"], nodeports)
-    rs.sets["no-endpoint-services"] = _with(rs.sets["no-endpoint-services"], reject_ips)
-    rs.sets["no-endpoint-nodeports"] = _with(rs.sets["no-endpoint-nodeports"], reject_ports)
-    rs.sets["cluster-ips"] = _with(rs.sets["cluster-ips"], cluster_ips)
-    return rs
+    ruleset.sets["service-ips"] = _with(ruleset.sets["service-ips"], service_ips)
+    ruleset.sets["service-nodeports"] = _with(ruleset.sets["service-nodeports"], nodeports)
+    ruleset.sets["no-endpoint-services"] = _with(ruleset.sets["no-endpoint-services"], reject_ips)
+    ruleset.sets["no-endpoint-nodeports"] = _with(ruleset.sets["no-endpoint-nodeports"], reject_ports)
+    ruleset.sets["cluster-ips"] = _with(ruleset.sets["cluster-ips"], cluster_ips)
+    return ruleset
 
 
 def _with(s: SetOrMap, elements: set[str]) -> SetOrMap:
@@ -145,7 +145,7 @@ def _dispatch(endpoint_chains: list[str]) -> str:
     return f"numgen random mod {len(endpoint_chains)} vmap {{ {arms} }}"
 
 
-def _add_service_chains(rs: Ruleset, svc: ResolvedService, port: ServicePortView, serving: list[Endpoint],
+def _add_service_chains(ruleset: Ruleset, svc: ResolvedService, port: ServicePortView, serving: list[Endpoint],
                         cluster_cidr: str) -> None:
     proto = port.protocol.lower()
     rules = [f"ip daddr {svc.cluster_ip} {proto} dport {port.port} ip saddr != {cluster_cidr} jump mark-for-masquerade"]
@@ -156,18 +156,18 @@ def _add_service_chains(rs: Ruleset, svc: ResolvedService, port: ServicePortView
         ep_rules = [f"ip saddr {ep.ip} jump mark-for-masquerade"]  # hairpin: a pod reaching itself
         if svc.affinity_timeout:
             aff = affinity_set(svc, port, ep.ip)
-            rs.add_set(SetOrMap(aff, f"type ipv4_addr; flags dynamic,timeout; timeout {svc.affinity_timeout}s;"))
+            ruleset.add_set(SetOrMap(aff, f"type ipv4_addr; flags dynamic,timeout; timeout {svc.affinity_timeout}s;"))
             ep_rules.append(f"update @{quote(aff)} {{ ip saddr }}")
         ep_rules.append(f"meta l4proto {proto} dnat ip to {ep.ip}:{port.target[ep.ip]}")
-        rs.add_chain(Chain(ep_chain, tuple(ep_rules)))
+        ruleset.add_chain(Chain(ep_chain, tuple(ep_rules)))
     if svc.affinity_timeout:
         rules += [f"ip saddr @{quote(affinity_set(svc, port, ep.ip))} goto {quote(c)}"
                   for ep, c in zip(serving, ep_chains, strict=True)]
     rules.append(_dispatch(ep_chains))
-    rs.add_chain(Chain(service_chain(svc, port), tuple(rules)))
+    ruleset.add_chain(Chain(service_chain(svc, port), tuple(rules)))
 
 
-def _add_external_chain(rs: Ruleset, svc: ResolvedService, port: ServicePortView, serving: list[Endpoint],
+def _add_external_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePortView, serving: list[Endpoint],
                         node: str, name: str) -> None:
     """NodePort and LoadBalancer traffic: Cluster policy SNATs to the node; Local keeps the client IP
     and only uses this node's endpoints (dropping when it has none)."""
@@ -176,4 +176,4 @@ def _add_external_chain(rs: Ruleset, svc: ResolvedService, port: ServicePortView
     else:
         local = [endpoint_chain(svc, port, e.ip) for e in serving if e.node == node]
         rules = (_dispatch(local),) if local else ("drop",)
-    rs.add_chain(Chain(name, rules))
+    ruleset.add_chain(Chain(name, rules))

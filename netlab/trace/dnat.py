@@ -161,10 +161,10 @@ class DnatWalk(PolicyWalk):
     def _affinity(self, node: str, chain: str) -> str | None:
         """The sessionAffinity timeout of a service chain, read from its affinity sets."""
         it = self.rules(node)
-        for rule in it.rs.chains[chain].rules:
+        for rule in it.ruleset.chains[chain].rules:
             m = re.match(r"ip saddr @(\S+) goto ", rule)
             if m:
-                t = re.search(r"timeout (\d+)s", it.rs.sets[m[1]].declaration)
+                t = re.search(r"timeout (\d+)s", it.ruleset.sets[m[1]].declaration)
                 return t[1] if t else "?"
         return None
 

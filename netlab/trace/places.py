@@ -46,7 +46,7 @@ class Places:
         self.pi = pi
         self.cluster_cidr = cluster_cidr
         self.policy_pods = {p.ip: p for p in pi.pods}
-        self.interpreters = {node: Interpreter(rs).check() for node, rs in rulesets.items()}
+        self.interpreters = {node: Interpreter(ruleset).check() for node, ruleset in rulesets.items()}
 
     def rules(self, node: str) -> Interpreter:
         """The interpreter over `node`'s compiled ruleset."""

@@ -30,7 +30,7 @@ class PolicyWalk(Places):
         """(the pod chain the dispatch map jumped to or None, the deciding rule's index, its verdict)."""
         it = self.rules(node)
         vmap = EGRESS_MAP if direction == EGRESS else INGRESS_MAP
-        base = it.rs.chains[POLICY_CHAIN].rules
+        base = it.ruleset.chains[POLICY_CHAIN].rules
         start = next((i for i, r in enumerate(base) if f"vmap @{vmap}" in r), None)
         if start is None:
             raise NftSyntaxError(f"{POLICY_CHAIN} has no dispatch through @{vmap}")
@@ -56,7 +56,7 @@ class PolicyWalk(Places):
             return True, Step(node, f"{label} of {who}: no policy selects this pod: open",
                               f"no NetworkPolicy of type {direction} selects {pod.key}: open ({conn})",
                               f"{POLICY_CHAIN}: {pod.ip} not in @{vmap}")
-        compiled = self.rules(node).rs.chains[chain]
+        compiled = self.rules(node).ruleset.chains[chain]
         notes = compiled.notes if len(compiled.notes) == len(compiled.rules) else ()
         keys = notes[-1].removeprefix("isolated by ") if notes else f"the policies of {chain}"
         if verdict != DROP:
