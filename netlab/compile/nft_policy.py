@@ -29,7 +29,6 @@ quoted identifiers, and DNS-1123 names with `/`, `.` and `-` parse unquoted.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -50,10 +49,10 @@ from netlab.compile.netpol import (
 )
 from netlab.compile.nftables import Chain, Ruleset, SetOrMap
 
-BASE_CHAIN = "filter-forward-policy"
+BASE_CHAIN = names.CHAIN_POLICY
 BASE_HOOK = "type filter hook forward priority filter; policy accept;"
-INGRESS_MAP = "policy-ingress-pods"
-EGRESS_MAP = "policy-egress-pods"
+INGRESS_MAP = names.SET_POLICY_INGRESS
+EGRESS_MAP = names.SET_POLICY_EGRESS
 MAX_COMMENT = 120  # nft keeps comments in 128 bytes of user data
 
 _PEER_DECL = "type ipv4_addr; flags interval;"
@@ -62,19 +61,12 @@ _NAMED_DECL = "typeof ip daddr . meta l4proto . th dport;"
 _VMAP_DECL = "type ipv4_addr : verdict;"
 
 
-def hash8(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
-
-
 def pod_chain(direction: str, pod: PolicyPod) -> str:
-    """`ingress-<hash8>-<ns>/<pod>` or `egress-<hash8>-<ns>/<pod>`."""
-    return names.nft_name(f"{direction.lower()}-{hash8(pod.key)}-{pod.key}")
+    return names.nft_pod_chain(direction, pod.key)
 
 
 def _rule_set(kind: str, direction: str, policy: Mapping[str, Any], index: int, pod: PolicyPod | None = None) -> str:
-    key = policy_key(policy)
-    name = f"{direction.lower()}-{kind}-{hash8(key)}-{key}/{index}"
-    return names.nft_name(f"{name}/{pod.key}" if pod is not None else name)
+    return names.nft_policy_rule_set(kind, direction, policy_key(policy), index, pod.key if pod is not None else None)
 
 
 def _comment(text: str) -> str:

@@ -22,7 +22,7 @@ from netlab.kernel import nft
 from netlab.trace.result import TracePoint
 
 T = TypeVar("T")
-TRACE_PREFIX = "trace-"
+TRACE_PREFIX = names.CHAIN_TRACE_PREFIX
 PRIORITY = -350
 TABLE = f"inet {names.NFT_TABLE}"
 

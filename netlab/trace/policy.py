@@ -7,9 +7,10 @@ notes say which policy rule that is.
 
 from __future__ import annotations
 
+from netlab.compile.names import CHAIN_POLICY as POLICY_CHAIN
+from netlab.compile.names import SET_POLICY_EGRESS as EGRESS_MAP
+from netlab.compile.names import SET_POLICY_INGRESS as INGRESS_MAP
 from netlab.compile.netpol import EGRESS, INGRESS, PolicyPod
-from netlab.compile.nft_policy import BASE_CHAIN as POLICY_CHAIN
-from netlab.compile.nft_policy import EGRESS_MAP, INGRESS_MAP
 from netlab.trace.nft_eval import DROP, NftSyntaxError, Packet
 from netlab.trace.places import Places
 from netlab.trace.result import Source, Step, display

@@ -13,8 +13,9 @@ import uuid
 
 import pytest
 
+from netlab.compile.names import hash8
 from netlab.compile.netpol import NS_NAME_LABEL, PolicyNamespace, PolicyPod, allowed
-from netlab.compile.nft_policy import BASE_CHAIN, BASE_HOOK, EGRESS_MAP, INGRESS_MAP, hash8, policy_ruleset
+from netlab.compile.nft_policy import BASE_CHAIN, BASE_HOOK, EGRESS_MAP, INGRESS_MAP, policy_ruleset
 from netlab.compile.nftables import Ruleset, render_full
 
 NSS = ("x", "y", "z")
