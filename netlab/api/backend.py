@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Protocol
 
+from netlab.compile.desired import Desired
 from netlab.compile.services import Allocation, ResolvedService
 from netlab.compile.topology import Topology
 from netlab.compile.workloads import PlacedPod
@@ -72,6 +73,10 @@ class Backend(Protocol):
     def ingress_detail(self, namespace: str, name: str) -> dict: ...
 
     def set_addon(self, name: str, enabled: bool) -> dict: ...
+
+    def compiled(self) -> Desired | None:
+        """The last compiled desired state (None before the first compile): what `netlab trace` walks."""
+        ...
 
 
 class StoreState(Protocol):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netlab.model.core import BUILTIN_NAMESPACES as BUILTIN_NAMESPACES  # its home is model/
+
 
 @dataclass(frozen=True)
 class Resource:
@@ -42,7 +44,6 @@ RESOURCES: tuple[Resource, ...] = (
 )
 
 BY_KIND = {r.kind: r for r in RESOURCES}
-BUILTIN_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 CLUSTER_SCOPED = {r.kind for r in RESOURCES if not r.namespaced}
 
 
@@ -65,3 +66,4 @@ def by_path(api_version: str, plural: str) -> Resource | None:
 # netlab's own verbs, beside the Kubernetes resources: one home, for the server and its clients.
 APPLY_PATH = "/apis/netlab.dev/v1alpha1/apply"
 ADDONS_PATH = "/apis/netlab.dev/v1alpha1/addons"
+DATAPLANE_PATH = "/apis/netlab.dev/v1alpha1/dataplane"  # the compiled rulesets and topology (api.dataplane_view)

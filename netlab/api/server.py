@@ -12,12 +12,12 @@ import os
 import time
 from urllib.parse import parse_qs, urlparse
 
-from netlab.api import resources
+from netlab.api import dataplane_view, resources
 from netlab.api.backend import Backend
 from netlab.api.errors import ApiError
 from netlab.api.httpbase import Aborted, BoundedUnixHTTPServer, DeadlineRequestHandler
 from netlab.api.request import parse_apply_body, validated_objects
-from netlab.api.resources import ADDONS_PATH, APPLY_PATH
+from netlab.api.resources import ADDONS_PATH, APPLY_PATH, DATAPLANE_PATH
 from netlab.compile.label_selectors import matches_text
 
 log = logging.getLogger("netlab.api")
@@ -112,6 +112,9 @@ class Handler(DeadlineRequestHandler):
                 ctl = self.server.controller
                 items = ctl.apply(validated_objects(objects, ctl.state.cluster), dry_run)
                 self._send(200, {"kind": "ApplyResult", "apiVersion": "netlab.dev/v1alpha1", "items": items})
+                return
+            if method == "GET" and url.path == DATAPLANE_PATH:
+                self._send(200, dataplane_view.served(self.server.controller))
                 return
             resource, ns, name, sub = parse_path(url.path)
             ctl = self.server.controller

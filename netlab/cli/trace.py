@@ -1,21 +1,24 @@
-"""`netlab trace SRC DST`: explain a packet's path from the compiled rules, then probe and watch the kernel.
+"""`netlab trace SRC DST`: explain a packet's path from the controller's compiled rules, then probe it.
 
-Registered by the CLI with `main.add_command(trace)`.
+The explanation walks the rulesets and topology the API serves at DATAPLANE_PATH; the probe is traced
+in the kernel (nftrace). Registered by the CLI with `main.add_command(trace)`.
 """
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from netlab.compile import names
 from netlab.images.echo import parse_text
+
+if TYPE_CHECKING:
+    from netlab.api.dataplane_view import Dataplane
 
 
 @dataclass
@@ -24,19 +27,6 @@ class ProbeResult:
     elapsed_ms: float
     answer: dict[str, str]
     message: str
-
-
-def https_redirect_hosts(ing: dict) -> set[str]:
-    """Hosts for which ingress-nginx answers plain HTTP with a 308 to HTTPS: hosts with TLS, unless
-    ssl-redirect is "false" (force-ssl-redirect forces it for every host)."""
-    notes = (ing["metadata"].get("annotations") or {})
-    prefix = "nginx.ingress.kubernetes.io/"
-    hosts = {r.get("host") or "*" for r in (ing.get("spec") or {}).get("rules") or []}
-    if notes.get(prefix + "force-ssl-redirect") == "true":
-        return hosts
-    if notes.get(prefix + "ssl-redirect") == "false":
-        return set()
-    return {h for t in (ing.get("spec") or {}).get("tls") or [] for h in t.get("hosts") or []}
 
 
 def _parse_dst(dst: str) -> tuple[str, int | None]:
@@ -116,89 +106,13 @@ def probe_udp(netns: str | None, ip: str, port: int) -> ProbeResult:
         sock.close()
 
 
-def _gather(cluster: str) -> dict:
-    """Everything the model needs, from the API and the (read-only) state file."""
-    from netlab.api.client import ApiFailure, Client
-    from netlab.cli.common import Fail
+def _dataplane(cluster: str) -> Dataplane:
+    """The controller's compiled rulesets, topology, services and policy inputs, from the API."""
+    from netlab.api.client import Client
+    from netlab.api.dataplane_view import from_json
+    from netlab.api.resources import DATAPLANE_PATH
 
-    client = Client(cluster)
-    out: dict = {}
-    for key, path in (("pods", "/api/v1/pods"), ("services", "/api/v1/services"),
-                      ("endpoints", "/api/v1/endpoints"), ("nodes", "/api/v1/nodes"),
-                      ("namespaces", "/api/v1/namespaces"),
-                      ("policies", "/apis/networking.k8s.io/v1/networkpolicies"),
-                      ("ingresses", "/apis/networking.k8s.io/v1/ingresses")):
-        out[key] = client.get(path)["items"]
-    rows: list[dict] = []
-    for ing in out["ingresses"]:
-        meta = ing["metadata"]
-        try:
-            found = client.get(f"/apis/networking.k8s.io/v1/namespaces/{meta.get('namespace', 'default')}"
-                               f"/ingresses/{meta['name']}/netlab").get("rules") or []
-        except ApiFailure:
-            continue
-        redirect = https_redirect_hosts(ing)
-        rows += [{**row, "httpsRedirect": row["host"] in redirect} for row in found]
-    out["ingress_rows"] = rows
-    path = Path(names.state_file(cluster))
-    try:
-        out["state"] = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise Fail(f"cannot read {path}: {e}") from e
-    return out
-
-
-def _build(data: dict):
-    from netlab.compile.config import ClusterConfig
-    from netlab.compile.netpol import PolicyNamespace, policy_pod
-    from netlab.compile.services import Endpoint, ResolvedService, ServicePortView
-    from netlab.trace.model import PolicyInputs
-
-    state = data["state"]
-    config = ClusterConfig.from_manifest(state.get("cluster") or {}, state.get("clusterName"))
-    pods = [p for p in data["pods"] if p["status"].get("podIP")]
-    topo = config.topology([(p["metadata"]["namespace"], p["metadata"]["name"], p["spec"]["nodeName"],
-                             p["status"]["podIP"]) for p in pods])
-    eps_by_svc = {(e["metadata"].get("namespace", "default"), e["metadata"]["name"]): e for e in data["endpoints"]}
-    services = []
-    for s in data["services"]:
-        meta, spec = s["metadata"], s.get("spec") or {}
-        ns = meta.get("namespace", "default")
-        ep_obj = eps_by_svc.get((ns, meta["name"])) or {}
-        endpoints: dict[str, Endpoint] = {}
-        targets: dict[str, dict[str, int]] = {}
-        for subset in ep_obj.get("subsets") or []:
-            sub_ports = subset.get("ports") or []
-            for bucket, ready in (("addresses", True), ("notReadyAddresses", False)):
-                for a in subset.get(bucket) or []:
-                    ref = a.get("targetRef") or {}
-                    endpoints[a["ip"]] = Endpoint(a["ip"], ref.get("name"), a.get("nodeName"), ready,
-                                                  a.get("hostname"))
-                    for sp in spec.get("ports") or []:
-                        match = [p for p in sub_ports if (p.get("name") or "") == (sp.get("name") or "")
-                                 and p.get("protocol", "TCP") == sp.get("protocol", "TCP")]
-                        if match:
-                            targets.setdefault(f"{sp['port']}/{sp.get('protocol', 'TCP')}", {})[a["ip"]] = \
-                                match[0]["port"]
-        lb = ((s.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-        cip = spec.get("clusterIP")
-        affinity = None
-        if spec.get("sessionAffinity") == "ClientIP":
-            affinity = ((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}).get("timeoutSeconds", 10800)
-        services.append(ResolvedService(
-            namespace=ns, name=meta["name"], type=spec.get("type", "ClusterIP"),
-            cluster_ip=None if cip in (None, "None") else cip, load_balancer_ip=lb[0]["ip"] if lb else None,
-            ports=tuple(ServicePortView(sp.get("name") or "", sp.get("protocol", "TCP"), sp["port"],
-                                        sp.get("nodePort"),
-                                        targets.get(f"{sp['port']}/{sp.get('protocol', 'TCP')}", {}))
-                        for sp in spec.get("ports") or []),
-            endpoints=tuple(endpoints.values()), external_local=spec.get("externalTrafficPolicy") == "Local",
-            affinity_timeout=affinity, external_name=spec.get("externalName"),
-            publish_not_ready=bool(spec.get("publishNotReadyAddresses"))))
-    ppods = tuple(policy_pod(p) for p in pods)
-    namespaces = tuple(PolicyNamespace(n["metadata"]["name"], dict(n["metadata"].get("labels") or {}))
-                       for n in data["namespaces"])
-    return config, topo, services, PolicyInputs(ppods, namespaces, tuple(data["policies"]))
+    return from_json(Client(cluster).get(DATAPLANE_PATH))
 
 
 def _print_steps(steps, start: int = 1) -> None:
@@ -255,11 +169,10 @@ def trace(ctx: click.Context, src: str, dst: str, proto: str, no_probe: bool, ke
 
     cluster = _cluster(ctx)
     target, port = _parse_dst(dst)
-    data = _gather(cluster)
-    config, topo, services, pi = _build(data)
+    compiled = _dataplane(cluster)
     try:
-        plan = model.plan(_parse_src(src), target, port, proto, topo, services, pi,
-                          ingress_rows=data["ingress_rows"], cluster_cidr=config.pod_subnet)
+        plan = model.plan(_parse_src(src), target, port, proto, compiled.topology, compiled.services,
+                          compiled.policy, ingress_rows=list(compiled.ingress_rows), rulesets=compiled.rulesets)
     except model.TraceError as e:
         raise Fail(str(e)) from e
     except NftSyntaxError as e:

@@ -105,6 +105,7 @@ class ClusterConfig:
             nodes=nodes,
             pods=tuple(pod_nets),
             service_cidr=self.service_subnet,
+            pod_subnet=self.pod_subnet,
         )
 
 

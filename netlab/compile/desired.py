@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -23,11 +23,12 @@ from netlab.compile.ingress_inputs import IngressDesired, ingress_desired
 from netlab.compile.nft_policy import policy_ruleset
 from netlab.compile.nft_services import services_ruleset
 from netlab.compile.nftables import Ruleset, render_full
-from netlab.compile.policy_inputs import BUILTIN_NAMESPACES, PolicyInputs, policy_inputs
+from netlab.compile.policy_inputs import PolicyInputs, policy_inputs
 from netlab.compile.resolv import resolv_conf
 from netlab.compile.services import Allocation, Pools, ResolvedService, allocate, announcer, resolve, svc_key
 from netlab.compile.topology import NodeNet, Topology
 from netlab.compile.workloads import PlacedPod, expand, place
+from netlab.model.core import BUILTIN_NAMESPACES
 
 # The cluster's own pods (DNS, ingress) start first: everything else waits on them being Ready.
 SYSTEM_NAMESPACES = (addons.DNS_NAMESPACE, addons.INGRESS_NAMESPACE)
@@ -74,8 +75,8 @@ class Desired:
     def to_text(self) -> str:
         """Readable and deterministic, for golden files and diffs."""
         parts = ["# topology", json.dumps(asdict(self.topology), indent=1, sort_keys=True)]
-        for node, rs in sorted(self.rulesets.items()):
-            parts += [f"# ruleset {node}", render_full(rs).rstrip()]
+        for node, ruleset in sorted(self.rulesets.items()):
+            parts += [f"# ruleset {node}", render_full(ruleset).rstrip()]
         announced = {n: sorted(ips) for n, ips in self.network.announcements.items()}
         parts += ["# announcements", json.dumps(announced, sort_keys=True)]
         parts += ["# dns view", json.dumps(self.dns_view, indent=1, sort_keys=True)]
@@ -89,6 +90,17 @@ class Desired:
 
 def compile_topology(config: ClusterConfig, pods: Mapping[str, PlacedPod]) -> Topology:
     return config.topology([(p.namespace, p.name, p.node, p.ip) for p in pods.values()])
+
+
+def node_rulesets(topology: Topology, services: Sequence[ResolvedService], policy: PolicyInputs,
+                  pod_subnet: str) -> dict[str, Ruleset]:
+    """Each node's whole `inet netlab` table: the service rules, then the NetworkPolicy rules."""
+    out = {}
+    for node in topology.nodes:
+        table = services_ruleset(node.name, [node.underlay_ip], pod_subnet, list(services))
+        table.merge(policy_ruleset(node.name, list(policy.pods), policy.namespaces, policy.policies))
+        out[node.name] = table
+    return out
 
 
 def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed: Observed, *,
@@ -108,11 +120,7 @@ def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed
                                     terminated)
     policy = policy_inputs(objects.values(), placed)
     listed = list(services.values())
-    rulesets = {}
-    for node in topology.nodes:
-        rs = services_ruleset(node.name, [node.underlay_ip], config.pod_subnet, listed)
-        rs.merge(policy_ruleset(node.name, list(policy.pods), policy.namespaces, policy.policies))
-        rulesets[node.name] = rs
+    rulesets = node_rulesets(topology, listed, policy, config.pod_subnet)
     node_names = [n.name for n in topology.nodes]
     announced: dict[str, set[str]] = {n: set() for n in node_names}
     for svc in listed:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from netlab.compile.services import ResolvedService
 
 
-def endpoints_object(rs: ResolvedService, created: str | None) -> dict:
+def endpoints_object(svc: ResolvedService, created: str | None) -> dict:
     """The Endpoints object the endpoints controller would write (ready and not-ready addresses)."""
     subsets: dict[tuple, dict] = {}
-    for port in rs.ports:
-        for ep in rs.endpoints:
+    for port in svc.ports:
+        for ep in svc.endpoints:
             if ep.ip not in port.target:
                 continue
             ports_key = ((port.name, port.target[ep.ip], port.protocol),)
@@ -20,8 +20,8 @@ def endpoints_object(rs: ResolvedService, created: str | None) -> dict:
             if ep.hostname:
                 addr["hostname"] = ep.hostname
             if ep.pod:
-                addr["targetRef"] = {"kind": "Pod", "namespace": rs.namespace, "name": ep.pod}
-            bucket = "addresses" if ep.ready or rs.publish_not_ready else "notReadyAddresses"
+                addr["targetRef"] = {"kind": "Pod", "namespace": svc.namespace, "name": ep.pod}
+            bucket = "addresses" if ep.ready or svc.publish_not_ready else "notReadyAddresses"
             if addr not in subset[bucket]:
                 subset[bucket].append(addr)
             p = {"port": port.target[ep.ip], "protocol": port.protocol}
@@ -32,27 +32,27 @@ def endpoints_object(rs: ResolvedService, created: str | None) -> dict:
     cleaned = [{k: v for k, v in s.items() if v} for s in subsets.values()]
     return {
         "apiVersion": "v1", "kind": "Endpoints",
-        "metadata": {"name": rs.name, "namespace": rs.namespace, "creationTimestamp": created},
+        "metadata": {"name": svc.name, "namespace": svc.namespace, "creationTimestamp": created},
         "subsets": cleaned,
     }
 
 
-def endpointslice_object(rs: ResolvedService, created: str | None) -> dict:
+def endpointslice_object(svc: ResolvedService, created: str | None) -> dict:
     ports = []
-    for port in rs.ports:
+    for port in svc.ports:
         targets = set(port.target.values())
         p = {"name": port.name, "protocol": port.protocol, "port": targets.pop() if len(targets) == 1 else None}
         ports.append(p)
     return {
         "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
-        "metadata": {"name": f"{rs.name}-{rs.hash8()[:5]}", "namespace": rs.namespace, "creationTimestamp": created,
-                     "labels": {"kubernetes.io/service-name": rs.name,
+        "metadata": {"name": f"{svc.name}-{svc.hash8()[:5]}", "namespace": svc.namespace, "creationTimestamp": created,
+                     "labels": {"kubernetes.io/service-name": svc.name,
                                 "endpointslice.kubernetes.io/managed-by": "netlab"}},
         "endpoints": [
             {"addresses": [ep.ip], "conditions": {"ready": ep.ready, "serving": ep.ready, "terminating": False},
              **({"nodeName": ep.node} if ep.node else {}), **({"hostname": ep.hostname} if ep.hostname else {}),
-             **({"targetRef": {"kind": "Pod", "namespace": rs.namespace, "name": ep.pod}} if ep.pod else {})}
-            for ep in rs.endpoints
+             **({"targetRef": {"kind": "Pod", "namespace": svc.namespace, "name": ep.pod}} if ep.pod else {})}
+            for ep in svc.endpoints
         ],
         "ports": ports,
     }

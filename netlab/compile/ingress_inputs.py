@@ -32,12 +32,12 @@ def backends_for(ingresses: list[dict], resolved: Mapping[str, ResolvedService])
             if not svc:
                 continue
             port = (svc.get("port") or {}).get("number", (svc.get("port") or {}).get("name"))
-            rs = resolved.get(f"{ns}/{svc['name']}")
-            if rs is None or port is None:
+            service = resolved.get(f"{ns}/{svc['name']}")
+            if service is None or port is None:
                 continue  # a missing service answers 503 until it appears
-            for sp in rs.ports:
+            for sp in service.ports:
                 if sp.port == port or (sp.name and sp.name == port):
-                    eps = tuple((e.ip, sp.target[e.ip]) for e in rs.endpoints if e.ready and e.ip in sp.target)
+                    eps = tuple((e.ip, sp.target[e.ip]) for e in service.endpoints if e.ready and e.ip in sp.target)
                     out[(ns, svc["name"], port)] = Backend(ns, svc["name"], port, eps)
     return out
 

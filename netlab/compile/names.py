@@ -23,6 +23,33 @@ POD_IFACE = "eth0"
 VXLAN_DEVICE = "nlvxlan0"
 NFT_TABLE = "netlab"
 
+# The fixed chains and sets of the `inet netlab` table (kube-proxy's nftables shape: base chains named
+# <type>-<hook>, dispatch through verdict maps). Per-service, per-endpoint and per-policy names are made
+# from these prefixes by compile/nft_services.py and compile/nft_policy.py with nft_name().
+CHAIN_SERVICES = "services"
+CHAIN_NAT_PREROUTING = "nat-prerouting"
+CHAIN_NAT_OUTPUT = "nat-output"
+CHAIN_NAT_POSTROUTING = "nat-postrouting"
+CHAIN_MASQUERADING = "masquerading"
+CHAIN_MARK_FOR_MASQUERADE = "mark-for-masquerade"
+CHAIN_REJECT = "reject-chain"
+CHAIN_ENDPOINTS_CHECK = "endpoints-check"
+CHAIN_FILTER_PREROUTING = "filter-prerouting"
+CHAIN_FILTER_OUTPUT = "filter-output"
+CHAIN_CLUSTER_IPS_CHECK = "cluster-ips-check"
+CHAIN_FILTER_PREROUTING_POST_DNAT = "filter-prerouting-post-dnat"
+CHAIN_FILTER_OUTPUT_POST_DNAT = "filter-output-post-dnat"
+CHAIN_POLICY = "filter-forward-policy"
+CHAIN_TRACE_PREFIX = "trace-"  # `netlab trace` adds trace-<hook> for the time of one probe
+SET_SERVICE_IPS = "service-ips"
+SET_SERVICE_NODEPORTS = "service-nodeports"
+SET_NO_ENDPOINT_SERVICES = "no-endpoint-services"
+SET_NO_ENDPOINT_NODEPORTS = "no-endpoint-nodeports"
+SET_NODEPORT_IPS = "nodeport-ips"
+SET_CLUSTER_IPS = "cluster-ips"
+SET_POLICY_INGRESS = "policy-ingress-pods"
+SET_POLICY_EGRESS = "policy-egress-pods"
+
 _IFNAME_OK = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 
 
@@ -36,6 +63,41 @@ def _bounded(name: str, limit: int) -> str:
         return name
     suffix = f"_{_hash(name, 16)}"
     return name[:limit - len(suffix)] + suffix
+
+
+def hash8(text: str) -> str:
+    return _hash(text, 8)
+
+
+def nft_service_chain(port_id: str) -> str:
+    """`service-<hash8>-<ns>/<svc>/<proto>/<port>`: picks an endpoint of one service port."""
+    return nft_name(f"service-{hash8(port_id)}-{port_id}")
+
+
+def nft_external_chain(port_id: str) -> str:
+    """`external-<hash8>-...`: NodePort and LoadBalancer traffic of one service port."""
+    return nft_name(f"external-{hash8(port_id)}-{port_id}")
+
+
+def nft_endpoint_chain(port_id: str, endpoint: str) -> str:
+    """`endpoint-<hash8>-<port id>__<ip>/<targetPort>`: DNAT to one endpoint."""
+    return nft_name(f"endpoint-{hash8(port_id + '__' + endpoint)}-{port_id}__{endpoint}")
+
+
+def nft_affinity_set(port_id: str, ip: str, target: int) -> str:
+    """`affinity-<hash8>-...`: the clients that went to one endpoint (sessionAffinity ClientIP)."""
+    return nft_name(f"affinity-{hash8(port_id + '__' + ip)}-{port_id}__{ip}/{target}")
+
+
+def nft_pod_chain(direction: str, pod_key: str) -> str:
+    """`ingress-<hash8>-<ns>/<pod>` or `egress-<hash8>-<ns>/<pod>`: one isolated pod's policy rules."""
+    return nft_name(f"{direction.lower()}-{hash8(pod_key)}-{pod_key}")
+
+
+def nft_policy_rule_set(kind: str, direction: str, policy_key: str, index: int, pod_key: str | None = None) -> str:
+    """`<dir>-<kind>-<hash8>-<ns>/<policy>/<rule#>[/<ns>/<pod>]`: peers or ports of one policy rule."""
+    name = f"{direction.lower()}-{kind}-{hash8(policy_key)}-{policy_key}/{index}"
+    return nft_name(f"{name}/{pod_key}" if pod_key is not None else name)
 
 
 def pod_netns(namespace: str, pod: str) -> str:

@@ -29,7 +29,6 @@ quoted identifiers, and DNS-1123 names with `/`, `.` and `-` parse unquoted.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -50,10 +49,10 @@ from netlab.compile.netpol import (
 )
 from netlab.compile.nftables import Chain, Ruleset, SetOrMap
 
-BASE_CHAIN = "filter-forward-policy"
+BASE_CHAIN = names.CHAIN_POLICY
 BASE_HOOK = "type filter hook forward priority filter; policy accept;"
-INGRESS_MAP = "policy-ingress-pods"
-EGRESS_MAP = "policy-egress-pods"
+INGRESS_MAP = names.SET_POLICY_INGRESS
+EGRESS_MAP = names.SET_POLICY_EGRESS
 MAX_COMMENT = 120  # nft keeps comments in 128 bytes of user data
 
 _PEER_DECL = "type ipv4_addr; flags interval;"
@@ -62,19 +61,12 @@ _NAMED_DECL = "typeof ip daddr . meta l4proto . th dport;"
 _VMAP_DECL = "type ipv4_addr : verdict;"
 
 
-def hash8(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
-
-
 def pod_chain(direction: str, pod: PolicyPod) -> str:
-    """`ingress-<hash8>-<ns>/<pod>` or `egress-<hash8>-<ns>/<pod>`."""
-    return names.nft_name(f"{direction.lower()}-{hash8(pod.key)}-{pod.key}")
+    return names.nft_pod_chain(direction, pod.key)
 
 
 def _rule_set(kind: str, direction: str, policy: Mapping[str, Any], index: int, pod: PolicyPod | None = None) -> str:
-    key = policy_key(policy)
-    name = f"{direction.lower()}-{kind}-{hash8(key)}-{key}/{index}"
-    return names.nft_name(f"{name}/{pod.key}" if pod is not None else name)
+    return names.nft_policy_rule_set(kind, direction, policy_key(policy), index, pod.key if pod is not None else None)
 
 
 def _comment(text: str) -> str:
@@ -94,7 +86,7 @@ class _Builder:
     def __init__(self, pods: list[PolicyPod], namespaces: list[PolicyNamespace]) -> None:
         self.pods = pods
         self.namespaces = namespaces
-        self.rs = Ruleset()
+        self.ruleset = Ruleset()
         self._nets: dict[tuple[str, str, int], list[ipaddress.IPv4Network] | None] = {}
         self.notes: list[str] = []  # of the last pod_rules call
 
@@ -107,8 +99,8 @@ class _Builder:
         return self._nets[key]
 
     def _ensure_set(self, name: str, declaration: str, elements: Iterable[str], comment: str) -> str:
-        if name not in self.rs.sets:
-            self.rs.add_set(SetOrMap(name, declaration, frozenset(elements), _comment(comment)))
+        if name not in self.ruleset.sets:
+            self.ruleset.add_set(SetOrMap(name, declaration, frozenset(elements), _comment(comment)))
         return name
 
     def pod_rules(self, pod: PolicyPod, direction: str, policies: list[Mapping[str, Any]]) -> list[str]:
@@ -154,11 +146,11 @@ class _Builder:
                                             (_port_element(*r) for r in ranges), f"{what} ports")
                     add(f"{peer}meta l4proto . th dport @{name} {verdict}")
                 name = _rule_set("named", direction, policy, i)
-                if name not in self.rs.sets:  # shared by every pod the policy selects: resolve once
+                if name not in self.ruleset.sets:  # shared by every pod the policy selects: resolve once
                     elements = self._named_elements(rule, nets)
                     if elements:
                         self._ensure_set(name, _NAMED_DECL, elements, f"{what} named ports")
-                if name in self.rs.sets:
+                if name in self.ruleset.sets:
                     add(f"ip daddr . meta l4proto . th dport @{name} {verdict}")
         return out
 
@@ -193,17 +185,19 @@ def policy_ruleset(node: str, pods: list[PolicyPod], namespaces: Iterable[Policy
             chain = pod_chain(direction, pod)
             body = [*b.pod_rules(pod, direction, applying), "drop"]
             names = ", ".join(policy_key(p) for p in applying)
-            b.rs.add_chain(Chain(chain, tuple(body), comment=_comment(f"{direction.lower()} {pod.key}: {names}"),
+            # The comment says only what the chain's name does: the kernel keeps a chain's first comment
+            # (`add chain` on an existing chain ignores a new one), so the policies go in the notes.
+            b.ruleset.add_chain(Chain(chain, tuple(body), comment=_comment(f"{direction.lower()} {pod.key}"),
                                  notes=(*b.notes, f"isolated by {names}")))
             vmaps[direction].add(f"{pod.ip} : jump {chain}")
-    b.rs.add_set(SetOrMap(INGRESS_MAP, _VMAP_DECL, frozenset(vmaps[INGRESS]),
+    b.ruleset.add_set(SetOrMap(INGRESS_MAP, _VMAP_DECL, frozenset(vmaps[INGRESS]),
                           "ingress-isolated local pods by IP"))
-    b.rs.add_set(SetOrMap(EGRESS_MAP, _VMAP_DECL, frozenset(vmaps[EGRESS]),
+    b.ruleset.add_set(SetOrMap(EGRESS_MAP, _VMAP_DECL, frozenset(vmaps[EGRESS]),
                           "egress-isolated local pods by IP"))
-    b.rs.add_chain(Chain(BASE_CHAIN, (
+    b.ruleset.add_chain(Chain(BASE_CHAIN, (
         "ct state established,related accept",
         "ct state invalid drop",
         f"ip saddr vmap @{EGRESS_MAP}",
         f"ip daddr vmap @{INGRESS_MAP}",
     ), hook=BASE_HOOK, comment="NetworkPolicy dispatch"))
-    return b.rs
+    return b.ruleset

@@ -9,8 +9,6 @@ for masquerade). Lookup cost does not grow with the number of services.
 
 from __future__ import annotations
 
-import hashlib
-
 from netlab.compile import names
 from netlab.compile.nftables import Chain, Ruleset, SetOrMap, quote
 from netlab.compile.services import Endpoint, ResolvedService, ServicePortView, serving_endpoints
@@ -18,83 +16,77 @@ from netlab.compile.services import Endpoint, ResolvedService, ServicePortView, 
 MASQ_MARK = "0x4000"
 
 
-def _h(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
-
-
 def _port_id(svc: ResolvedService, port: ServicePortView) -> str:
     return f"{svc.namespace}/{svc.name}/{port.protocol.lower()}/{port.name or port.port}"
 
 
 def service_chain(svc: ResolvedService, port: ServicePortView) -> str:
-    pid = _port_id(svc, port)
-    return names.nft_name(f"service-{_h(pid)}-{pid}")
+    return names.nft_service_chain(_port_id(svc, port))
 
 
 def external_chain(svc: ResolvedService, port: ServicePortView) -> str:
-    pid = _port_id(svc, port)
-    return names.nft_name(f"external-{_h(pid)}-{pid}")
+    return names.nft_external_chain(_port_id(svc, port))
 
 
 def endpoint_chain(svc: ResolvedService, port: ServicePortView, ip: str) -> str:
-    pid = _port_id(svc, port)
-    ep = f"{ip}/{port.target[ip]}"
-    return names.nft_name(f"endpoint-{_h(pid + '__' + ep)}-{pid}__{ep}")
+    return names.nft_endpoint_chain(_port_id(svc, port), f"{ip}/{port.target[ip]}")
 
 
 def affinity_set(svc: ResolvedService, port: ServicePortView, ip: str) -> str:
-    pid = _port_id(svc, port)
-    return names.nft_name(f"affinity-{_h(pid + '__' + ip)}-{pid}__{ip}/{port.target[ip]}")
+    return names.nft_affinity_set(_port_id(svc, port), ip, port.target[ip])
 
 
 def base_ruleset(node_ips: list[str]) -> Ruleset:
-    rs = Ruleset()
-    rs.add_set(SetOrMap("service-ips", "type ipv4_addr . inet_proto . inet_service : verdict;",
-                        comment="ClusterIP and LoadBalancer IP dispatch"))
-    rs.add_set(SetOrMap("service-nodeports", "type inet_proto . inet_service : verdict;",
-                        comment="NodePort dispatch"))
-    rs.add_set(SetOrMap("no-endpoint-services", "type ipv4_addr . inet_proto . inet_service : verdict;",
-                        comment="services with no ready endpoints: reject at once"))
-    rs.add_set(SetOrMap("no-endpoint-nodeports", "type inet_proto . inet_service : verdict;",
-                        comment="node ports with no ready endpoints: reject at once"))
-    rs.add_set(SetOrMap("nodeport-ips", "type ipv4_addr;", frozenset(node_ips), comment="this node's addresses"))
-    rs.add_set(SetOrMap("cluster-ips", "type ipv4_addr;", comment="every ClusterIP: other ports are rejected"))
-    rs.add_chain(Chain("services", (
-        "ip daddr . meta l4proto . th dport vmap @service-ips",
-        "ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports",
+    n = names
+    ruleset = Ruleset()
+    ruleset.add_set(SetOrMap(n.SET_SERVICE_IPS, "type ipv4_addr . inet_proto . inet_service : verdict;",
+                             comment="ClusterIP and LoadBalancer IP dispatch"))
+    ruleset.add_set(SetOrMap(n.SET_SERVICE_NODEPORTS, "type inet_proto . inet_service : verdict;",
+                             comment="NodePort dispatch"))
+    ruleset.add_set(SetOrMap(n.SET_NO_ENDPOINT_SERVICES, "type ipv4_addr . inet_proto . inet_service : verdict;",
+                             comment="services with no ready endpoints: reject at once"))
+    ruleset.add_set(SetOrMap(n.SET_NO_ENDPOINT_NODEPORTS, "type inet_proto . inet_service : verdict;",
+                             comment="node ports with no ready endpoints: reject at once"))
+    ruleset.add_set(SetOrMap(n.SET_NODEPORT_IPS, "type ipv4_addr;", frozenset(node_ips),
+                             comment="this node's addresses"))
+    ruleset.add_set(SetOrMap(n.SET_CLUSTER_IPS, "type ipv4_addr;", comment="every ClusterIP: other ports are rejected"))
+    ruleset.add_chain(Chain(n.CHAIN_SERVICES, (
+        f"ip daddr . meta l4proto . th dport vmap @{n.SET_SERVICE_IPS}",
+        f"ip daddr @{n.SET_NODEPORT_IPS} meta l4proto . th dport vmap @{n.SET_SERVICE_NODEPORTS}",
     )))
-    rs.add_chain(Chain("nat-prerouting", ("jump services",),
-                       "type nat hook prerouting priority dstnat; policy accept;"))
-    rs.add_chain(Chain("nat-output", ("jump services",), "type nat hook output priority -100; policy accept;"))
-    rs.add_chain(Chain("nat-postrouting", ("jump masquerading",),
-                       "type nat hook postrouting priority srcnat; policy accept;"))
-    rs.add_chain(Chain("masquerading", (
+    ruleset.add_chain(Chain(n.CHAIN_NAT_PREROUTING, (f"jump {n.CHAIN_SERVICES}",),
+                            "type nat hook prerouting priority dstnat; policy accept;"))
+    ruleset.add_chain(Chain(n.CHAIN_NAT_OUTPUT, (f"jump {n.CHAIN_SERVICES}",),
+                            "type nat hook output priority -100; policy accept;"))
+    ruleset.add_chain(Chain(n.CHAIN_NAT_POSTROUTING, (f"jump {n.CHAIN_MASQUERADING}",),
+                            "type nat hook postrouting priority srcnat; policy accept;"))
+    ruleset.add_chain(Chain(n.CHAIN_MASQUERADING, (
         f"meta mark & {MASQ_MARK} == 0 return",
         f"meta mark set meta mark ^ {MASQ_MARK}",
         "masquerade fully-random",
     )))
-    rs.add_chain(Chain("mark-for-masquerade", (f"meta mark set meta mark | {MASQ_MARK}",)))
-    rs.add_chain(Chain("reject-chain", ("reject",), comment="helper for @no-endpoint-services"))
-    rs.add_chain(Chain("endpoints-check", (
-        "ip daddr . meta l4proto . th dport vmap @no-endpoint-services",
-        "ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports",
+    ruleset.add_chain(Chain(n.CHAIN_MARK_FOR_MASQUERADE, (f"meta mark set meta mark | {MASQ_MARK}",)))
+    ruleset.add_chain(Chain(n.CHAIN_REJECT, ("reject",), comment=f"helper for @{n.SET_NO_ENDPOINT_SERVICES}"))
+    ruleset.add_chain(Chain(n.CHAIN_ENDPOINTS_CHECK, (
+        f"ip daddr . meta l4proto . th dport vmap @{n.SET_NO_ENDPOINT_SERVICES}",
+        f"ip daddr @{n.SET_NODEPORT_IPS} meta l4proto . th dport vmap @{n.SET_NO_ENDPOINT_NODEPORTS}",
     )))
     # Before DNAT, so a packet for a service with no endpoints is refused instead of routed nowhere.
-    rs.add_chain(Chain("filter-prerouting", ("ct state new jump endpoints-check",),
-                       "type filter hook prerouting priority dstnat - 10; policy accept;"))
-    rs.add_chain(Chain("filter-output", ("ct state new jump endpoints-check",),
-                       "type filter hook output priority -110; policy accept;"))
+    ruleset.add_chain(Chain(n.CHAIN_FILTER_PREROUTING, (f"ct state new jump {n.CHAIN_ENDPOINTS_CHECK}",),
+                            "type filter hook prerouting priority dstnat - 10; policy accept;"))
+    ruleset.add_chain(Chain(n.CHAIN_FILTER_OUTPUT, (f"ct state new jump {n.CHAIN_ENDPOINTS_CHECK}",),
+                            "type filter hook output priority -110; policy accept;"))
     # After DNAT: what still goes to a ClusterIP matched no service port.
-    rs.add_chain(Chain("cluster-ips-check", ("ip daddr @cluster-ips reject",)))
-    rs.add_chain(Chain("filter-prerouting-post-dnat", ("ct state new jump cluster-ips-check",),
-                       "type filter hook prerouting priority dstnat + 10; policy accept;"))
-    rs.add_chain(Chain("filter-output-post-dnat", ("ct state new jump cluster-ips-check",),
-                       "type filter hook output priority filter; policy accept;"))
-    return rs
+    ruleset.add_chain(Chain(n.CHAIN_CLUSTER_IPS_CHECK, (f"ip daddr @{n.SET_CLUSTER_IPS} reject",)))
+    ruleset.add_chain(Chain(n.CHAIN_FILTER_PREROUTING_POST_DNAT, (f"ct state new jump {n.CHAIN_CLUSTER_IPS_CHECK}",),
+                            "type filter hook prerouting priority dstnat + 10; policy accept;"))
+    ruleset.add_chain(Chain(n.CHAIN_FILTER_OUTPUT_POST_DNAT, (f"ct state new jump {n.CHAIN_CLUSTER_IPS_CHECK}",),
+                            "type filter hook output priority filter; policy accept;"))
+    return ruleset
 
 
 def services_ruleset(node: str, node_ips: list[str], cluster_cidr: str, services: list[ResolvedService]) -> Ruleset:
-    rs = base_ruleset(node_ips)
+    ruleset = base_ruleset(node_ips)
     service_ips: set[str] = set()
     nodeports: set[str] = set()
     reject_ips: set[str] = set()
@@ -111,27 +103,27 @@ def services_ruleset(node: str, node_ips: list[str], cluster_cidr: str, services
             serving = serving_endpoints(svc, port)
             chain = service_chain(svc, port)
             if not serving:
-                reject_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : goto reject-chain")
+                reject_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : goto {names.CHAIN_REJECT}")
                 if svc.load_balancer_ip:
-                    reject_ips.add(f"{svc.load_balancer_ip} . {proto} . {port.port} : goto reject-chain")
+                    reject_ips.add(f"{svc.load_balancer_ip} . {proto} . {port.port} : goto {names.CHAIN_REJECT}")
                 if port.node_port:
-                    reject_ports.add(f"{proto} . {port.node_port} : goto reject-chain")
+                    reject_ports.add(f"{proto} . {port.node_port} : goto {names.CHAIN_REJECT}")
                 continue
-            _add_service_chains(rs, svc, port, serving, cluster_cidr)
+            _add_service_chains(ruleset, svc, port, serving, cluster_cidr)
             service_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : goto {quote(chain)}")
             if svc.type in ("NodePort", "LoadBalancer"):
                 ext = external_chain(svc, port)
-                _add_external_chain(rs, svc, port, serving, node, ext)
+                _add_external_chain(ruleset, svc, port, serving, node, ext)
                 if port.node_port:
                     nodeports.add(f"{proto} . {port.node_port} : goto {quote(ext)}")
                 if svc.load_balancer_ip:
                     service_ips.add(f"{svc.load_balancer_ip} . {proto} . {port.port} : goto {quote(ext)}")
-    rs.sets["service-ips"] = _with(rs.sets["service-ips"], service_ips)
-    rs.sets["service-nodeports"] = _with(rs.sets["service-nodeports"], nodeports)
-    rs.sets["no-endpoint-services"] = _with(rs.sets["no-endpoint-services"], reject_ips)
-    rs.sets["no-endpoint-nodeports"] = _with(rs.sets["no-endpoint-nodeports"], reject_ports)
-    rs.sets["cluster-ips"] = _with(rs.sets["cluster-ips"], cluster_ips)
-    return rs
+    ruleset.sets[names.SET_SERVICE_IPS] = _with(ruleset.sets[names.SET_SERVICE_IPS], service_ips)
+    ruleset.sets[names.SET_SERVICE_NODEPORTS] = _with(ruleset.sets[names.SET_SERVICE_NODEPORTS], nodeports)
+    ruleset.sets[names.SET_NO_ENDPOINT_SERVICES] = _with(ruleset.sets[names.SET_NO_ENDPOINT_SERVICES], reject_ips)
+    ruleset.sets[names.SET_NO_ENDPOINT_NODEPORTS] = _with(ruleset.sets[names.SET_NO_ENDPOINT_NODEPORTS], reject_ports)
+    ruleset.sets[names.SET_CLUSTER_IPS] = _with(ruleset.sets[names.SET_CLUSTER_IPS], cluster_ips)
+    return ruleset
 
 
 def _with(s: SetOrMap, elements: set[str]) -> SetOrMap:
@@ -145,35 +137,36 @@ def _dispatch(endpoint_chains: list[str]) -> str:
     return f"numgen random mod {len(endpoint_chains)} vmap {{ {arms} }}"
 
 
-def _add_service_chains(rs: Ruleset, svc: ResolvedService, port: ServicePortView, serving: list[Endpoint],
+def _add_service_chains(ruleset: Ruleset, svc: ResolvedService, port: ServicePortView, serving: list[Endpoint],
                         cluster_cidr: str) -> None:
     proto = port.protocol.lower()
-    rules = [f"ip daddr {svc.cluster_ip} {proto} dport {port.port} ip saddr != {cluster_cidr} jump mark-for-masquerade"]
+    rules = [f"ip daddr {svc.cluster_ip} {proto} dport {port.port} ip saddr != {cluster_cidr} "
+             f"jump {names.CHAIN_MARK_FOR_MASQUERADE}"]
     ep_chains = []
     for ep in serving:
         ep_chain = endpoint_chain(svc, port, ep.ip)
         ep_chains.append(ep_chain)
-        ep_rules = [f"ip saddr {ep.ip} jump mark-for-masquerade"]  # hairpin: a pod reaching itself
+        ep_rules = [f"ip saddr {ep.ip} jump {names.CHAIN_MARK_FOR_MASQUERADE}"]  # hairpin: a pod reaching itself
         if svc.affinity_timeout:
             aff = affinity_set(svc, port, ep.ip)
-            rs.add_set(SetOrMap(aff, f"type ipv4_addr; flags dynamic,timeout; timeout {svc.affinity_timeout}s;"))
+            ruleset.add_set(SetOrMap(aff, f"type ipv4_addr; flags dynamic,timeout; timeout {svc.affinity_timeout}s;"))
             ep_rules.append(f"update @{quote(aff)} {{ ip saddr }}")
         ep_rules.append(f"meta l4proto {proto} dnat ip to {ep.ip}:{port.target[ep.ip]}")
-        rs.add_chain(Chain(ep_chain, tuple(ep_rules)))
+        ruleset.add_chain(Chain(ep_chain, tuple(ep_rules)))
     if svc.affinity_timeout:
         rules += [f"ip saddr @{quote(affinity_set(svc, port, ep.ip))} goto {quote(c)}"
                   for ep, c in zip(serving, ep_chains, strict=True)]
     rules.append(_dispatch(ep_chains))
-    rs.add_chain(Chain(service_chain(svc, port), tuple(rules)))
+    ruleset.add_chain(Chain(service_chain(svc, port), tuple(rules)))
 
 
-def _add_external_chain(rs: Ruleset, svc: ResolvedService, port: ServicePortView, serving: list[Endpoint],
+def _add_external_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePortView, serving: list[Endpoint],
                         node: str, name: str) -> None:
     """NodePort and LoadBalancer traffic: Cluster policy SNATs to the node; Local keeps the client IP
     and only uses this node's endpoints (dropping when it has none)."""
     if not svc.external_local:
-        rules = ("jump mark-for-masquerade", f"goto {quote(service_chain(svc, port))}")
+        rules = (f"jump {names.CHAIN_MARK_FOR_MASQUERADE}", f"goto {quote(service_chain(svc, port))}")
     else:
         local = [endpoint_chain(svc, port, e.ip) for e in serving if e.node == node]
         rules = (_dispatch(local),) if local else ("drop",)
-    rs.add_chain(Chain(name, rules))
+    ruleset.add_chain(Chain(name, rules))

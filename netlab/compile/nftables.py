@@ -18,6 +18,7 @@ class Chain:
     name: str
     rules: tuple[str, ...] = ()
     hook: str | None = None  # e.g. "type nat hook prerouting priority dstnat; policy accept;"
+    # Must not change over the chain's life: render_diff keeps a chain, and the kernel its first comment.
     comment: str | None = None
     # Why each rule is there, e.g. "default/web ingress rule 0" (not rendered): `netlab trace` names the
     # rule that decided with it. Not compared: two chains with the same rules are the same kernel state.
@@ -86,15 +87,15 @@ def _elements(s: SetOrMap) -> list[str]:
     return sorted(s.elements)
 
 
-def render_full(rs: Ruleset) -> str:
+def render_full(ruleset: Ruleset) -> str:
     """A transaction that replaces the table whole (first sync, or after a controller restart)."""
-    t = f"{FAMILY} {rs.table}"
+    t = f"{FAMILY} {ruleset.table}"
     lines = [f"add table {t}", f"delete table {t}", f"add table {t}"]
-    lines += _create_objects(rs, t, rs.sets.values(), rs.chains.values())
+    lines += _create_objects(ruleset, t, ruleset.sets.values(), ruleset.chains.values())
     return "\n".join(lines) + "\n"
 
 
-def _create_objects(rs: Ruleset, t: str, sets, chains) -> list[str]:
+def _create_objects(ruleset: Ruleset, t: str, sets, chains) -> list[str]:
     lines = []
     sets = sorted(sets, key=lambda s: s.name)
     chains = sorted(chains, key=lambda c: c.name)

@@ -3,7 +3,7 @@
 Pure: `render(ingresses, backends, secrets, ...)` turns Kubernetes JSON (camelCase dicts) into a
 `RenderedConfig` (the nginx.conf text, the certificate files to write under `run_dir`, and notes for
 `describe ingress`). netlab.compile.nginx_ingress reads the Ingress objects (selection, annotations,
-paths, TLS secrets) into servers; this module writes them as nginx.conf. netlab.runtime.ingress writes
+paths, TLS secrets) into servers; this module writes them as nginx.conf. netlab.runtime.nginx_process writes
 the files, checks and reloads nginx.
 
 Matching, as the Kubernetes Ingress documentation and ingress-nginx define it:
@@ -57,6 +57,7 @@ from netlab.compile.nginx_ingress import (
     collect,
     ingress_key,
     ingress_meta,
+    redirects_to_https,
     select_ingresses,
 )
 
@@ -364,7 +365,8 @@ def resolve_rules(ingresses: list[dict], backends: Mapping[tuple[str, str, int |
     """Rows for `describe ingress`: every rule path (and default backend) resolved to its endpoints.
 
     Each row: ingress ("ns/name"), host ("*" when none), path ("" for a default backend), pathType,
-    backend ("svc:port"), endpoints (["ip:port", ...]) and error (None, "service not found" or "no endpoints").
+    backend ("svc:port"), endpoints (["ip:port", ...]), error (None, "service not found" or "no endpoints")
+    and httpsRedirect (plain HTTP is answered with a redirect to HTTPS).
     """
     rows = []
     for ing in sorted(ingresses, key=age_key):
@@ -389,6 +391,8 @@ def resolve_rules(ingresses: list[dict], backends: Mapping[tuple[str, str, int |
                 error = "service not found"
             elif not endpoints:
                 error = "no endpoints"
+            redirect = bool(path) and redirects_to_https(ing, host)  # a default backend never redirects
             rows.append({"ingress": key, "host": host, "path": path, "pathType": path_type,
-                         "backend": backend_label(backend), "endpoints": endpoints, "error": error})
+                         "backend": backend_label(backend), "endpoints": endpoints, "error": error,
+                         "httpsRedirect": redirect})
     return rows

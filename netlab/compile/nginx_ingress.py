@@ -147,6 +147,16 @@ def _annotations(ing: Mapping, notes: Notes) -> Annotations:
     return Annotations(**values)
 
 
+def redirects_to_https(ing: Mapping, host: str) -> bool:
+    """Whether ingress-nginx answers plain HTTP for `host` ("*": a rule without host) of this Ingress with a
+    redirect to HTTPS: always with force-ssl-redirect, with ssl-redirect (the default) where it has TLS."""
+    ann = _annotations(ing, Notes())
+    if ann.force_ssl_redirect:
+        return True
+    tls_hosts = [h for t in (ing.get("spec") or {}).get("tls") or [] for h in t.get("hosts") or []]
+    return ann.ssl_redirect and host != "*" and _host_covered(host.lower(), tls_hosts)
+
+
 def _valid_host(host: str) -> bool:
     return len(host) <= 253 and bool(_HOST_RE.match(host))
 

@@ -10,8 +10,7 @@ from typing import Any
 
 from netlab.compile.netpol import PolicyNamespace, PolicyPod, container_ports
 from netlab.compile.workloads import PlacedPod
-
-BUILTIN_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")  # as api.resources
+from netlab.model.core import BUILTIN_NAMESPACES
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ class Topology:
     nodes: tuple[NodeNet, ...]
     pods: tuple[PodNet, ...] = ()
     service_cidr: str = "10.96.0.0/16"
+    pod_subnet: str = "10.244.0.0/16"  # the cluster CIDR: traffic from outside it is masqueraded to services
 
     def node(self, name: str) -> NodeNet:
         for n in self.nodes:

@@ -170,15 +170,6 @@ class Cluster(Model):
         low, _, high = self.node_port_range.partition("-")
         return int(low), int(high)
 
-    def pod_network(self) -> ipaddress.IPv4Network:
-        return ipaddress.IPv4Network(self.networking.pod_subnet)
-
-    def service_network(self) -> ipaddress.IPv4Network:
-        return ipaddress.IPv4Network(self.networking.service_subnet)
-
-    def underlay_network(self) -> ipaddress.IPv4Network:
-        return ipaddress.IPv4Network(self.underlay.subnet)
-
     # --- validation ---
     def issues(self) -> list[Issue]:
         issues = check_name(self.name, "name", names.check_dns1123_label)

@@ -28,6 +28,9 @@ NODE_PORT_RANGE = (30000, 32767)
 
 # --- Namespace -----------------------------------------------------------------------------------
 
+# The namespaces every cluster has without a Namespace object being applied.
+BUILTIN_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+
 
 class Namespace(Resource):
     NAMESPACED: ClassVar[bool] = False

@@ -22,8 +22,6 @@ from .meta import (
     check_selector,
 )
 
-DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
-
 # --- Ingress -------------------------------------------------------------------------------------
 
 
@@ -161,9 +159,6 @@ class IngressClass(Resource):
     api_version: Literal["networking.k8s.io/v1"] = "networking.k8s.io/v1"
     kind: Literal["IngressClass"] = "IngressClass"
     spec: IngressClassSpec
-
-    def is_default(self) -> bool:
-        return self.metadata.annotations.get(DEFAULT_CLASS_ANNOTATION, "").lower() == "true"
 
     def issues(self) -> list[Issue]:
         issues = super().issues()

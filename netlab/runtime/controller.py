@@ -372,6 +372,11 @@ class Controller:
         with self.lock:
             return views.list_objects(self, kind, namespace)
 
+    def compiled(self) -> Desired | None:
+        """The last compiled desired state (frozen; None before the first compile): what `netlab trace` walks."""
+        with self.lock:
+            return self.desired
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="netlab-controller")

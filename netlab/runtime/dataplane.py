@@ -33,11 +33,11 @@ class Dataplane:
         changes = []
         work = []
         for node in new.topology.nodes:
-            rs = new.rulesets[node.name]
+            ruleset = new.rulesets[node.name]
             before = None if old is None else old.rulesets.get(node.name)
-            if before == rs:
+            if before == ruleset:
                 continue
-            text = render_full(rs) if before is None else render_diff(before, rs)
+            text = render_full(ruleset) if before is None else render_diff(before, ruleset)
             if text:
                 work.append((node, text, before is None))
         # One transaction per node; the nodes' transactions are independent, so run them side by side.

@@ -1,4 +1,4 @@
-"""Keeps the ingress controller's nginx in step with the compiled configuration (Desired.ingress).
+"""Controller side of the ingress: keeps the nginx process (runtime.nginx_process) in step with Desired.ingress.
 
 The configuration is written, checked with `nginx -t`, and nginx is reloaded with SIGHUP (graceful:
 requests in flight finish on the old workers).
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from netlab.compile.ingress_inputs import IngressDesired
-from netlab.runtime.ingress import NginxConfig, conf_path, default_certificate
+from netlab.runtime.nginx_process import NginxConfig, conf_path, default_certificate
 
 
 class IngressSync:

@@ -84,12 +84,12 @@ def foreign_netns_problems(cluster: str, pods: dict[str, PlacedPod], known: Iter
 def rules_problems(topo: Topology, wanted: dict[str, Ruleset], passed: dict[str, Ruleset]) -> list[str]:
     """`nft --check` each node's whole would-be table, side by side; ``passed`` (node -> the last table
     that loaded) spares checking one again and is updated with the tables that pass."""
-    todo = [(node, rs) for node, rs in wanted.items() if passed.get(node) != rs]
+    todo = [(node, ruleset) for node, ruleset in wanted.items() if passed.get(node) != ruleset]
 
     def check(item: tuple[str, Ruleset]) -> str | None:
-        node, rs = item
+        node, ruleset = item
         try:
-            nft.apply(topo.node(node).netns, render_full(rs), check_only=True)
+            nft.apply(topo.node(node).netns, render_full(ruleset), check_only=True)
         except nft.NftError as e:
             return f"the rules for node {node} would not load: {e}"
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from netlab.compile import names
 from netlab.compile.nft_services import MASQ_MARK, external_chain, service_chain
 from netlab.compile.services import ResolvedService, ServicePortView
 from netlab.compile.topology import NodeNet
@@ -30,7 +31,19 @@ from netlab.trace.result import (
     display,
 )
 
-MASQ_JUMP = "jump mark-for-masquerade"
+# The table's fixed chains and sets (compile/names.py), short for the explanations below.
+SERVICES = names.CHAIN_SERVICES
+NAT_PRE = names.CHAIN_NAT_PREROUTING
+NAT_POST = names.CHAIN_NAT_POSTROUTING
+MARK_MASQ = names.CHAIN_MARK_FOR_MASQUERADE
+MASQUERADING = names.CHAIN_MASQUERADING
+ENDPOINTS_CHECK = names.CHAIN_ENDPOINTS_CHECK
+IPS_CHECK = names.CHAIN_CLUSTER_IPS_CHECK
+SERVICE_IPS = names.SET_SERVICE_IPS
+NODEPORTS = names.SET_SERVICE_NODEPORTS
+NODE_IPS = names.SET_NODEPORT_IPS
+NO_EP_NODEPORTS = names.SET_NO_ENDPOINT_NODEPORTS
+MASQ_JUMP = f"jump {MARK_MASQ}"
 
 
 def _hit(pkt: Packet, chain: str) -> Hit | None:
@@ -75,14 +88,14 @@ class DnatWalk(PolicyWalk):
             route, _dev, _s, _n = self.route_from_node(node, dst_ip)
             p.steps.append(Step(node.name, f"routes {dst_ip} to {target.name} over the underlay",
                                 f"{dst_ip} is {target.name}'s address; no netlab rule matches it here "
-                                f"(@nodeport-ips holds only this node's address)", route))
+                                f"(@{NODE_IPS} holds only this node's address)", route))
             node, hook = target, "prerouting"
             p.trace_points.append(TracePoint(node.name, hook, saddr, dst_ip, dport))
         results = self.rules(node.name).hook(hook, Packet(saddr, dst_ip, proto, dport))
         first = results[0]
         if first.verdict == REJECT:
             return self.rejected(p, node, first)
-        dispatch = _hit(first, "services")
+        dispatch = _hit(first, SERVICES)
         if dispatch is not None and (first.verdict != DROP or _target(dispatch) in self.owners()):
             return self.through_service(p, src, node, saddr, results, dispatch)
         if first.verdict == DROP:
@@ -93,32 +106,32 @@ class DnatWalk(PolicyWalk):
         return self.direct(p, src, node, saddr, first)
 
     def _chain_in(self, pkt: Packet, hook_chain: str) -> str:
-        return next((h.chain for h in pkt.trail if h.verdict == "jump services"), hook_chain)
+        return next((h.chain for h in pkt.trail if h.verdict == f"jump {SERVICES}"), hook_chain)
 
     def rejected(self, p: Plan, node: NodeNet, r: Packet) -> Plan:
         ip, port, proto = p.dst_ip, p.dport, p.proto
-        check = _hit(r, "endpoints-check")
+        check = _hit(r, ENDPOINTS_CHECK)
         if check is not None:
             svc = self.service_named(node, ip, port, proto)
             name = svc.key if svc else f"{ip}:{port}/{proto}"
-            filter_in = next((h.chain for h in r.trail if h.verdict == "jump endpoints-check"), "?")
+            filter_in = next((h.chain for h in r.trail if h.verdict == f"jump {ENDPOINTS_CHECK}"), "?")
             vmap = next(w for w in check.rule.split() if w.startswith("@"))
-            key = f"{proto} . {port}" if "nodeport" in vmap else f"{ip} . {proto} . {port}"
+            key = f"{proto} . {port}" if vmap == f"@{NO_EP_NODEPORTS}" else f"{ip} . {proto} . {port}"
             p.steps.append(Step(node.name, f"REJECT: {name} has no ready endpoints",
-                                f"{filter_in} (before DNAT) jumps endpoints-check for new connections; "
+                                f"{filter_in} (before DNAT) jumps {ENDPOINTS_CHECK} for new connections; "
                                 f"{vmap} has `{key} : {check.verdict}`, which answers at once "
                                 f"({'TCP reset/ICMP port unreachable' if proto == 'tcp' else 'ICMP port unreachable'})",
-                                f"{filter_in} -> endpoints-check -> {vmap} -> {_target(check)}"))
+                                f"{filter_in} -> {ENDPOINTS_CHECK} -> {vmap} -> {_target(check)}"))
             p.outcome, p.reason = REFUSED, f"{name} has no ready endpoints: rejected on {node.name}"
             return p
-        check = _hit(r, "cluster-ips-check")
+        check = _hit(r, IPS_CHECK)
         if check is not None:
             svc = next((s for s in self.services if s.cluster_ip == ip), None)
             name = svc.key if svc else ip
             ports = ", ".join(f"{sp.port}/{sp.protocol}" for sp in svc.ports) if svc else "?"
             p.steps.append(Step(node.name, f"REJECT: {name} has no port {port}/{proto}",
-                                f"no @service-ips element matches; after DNAT, cluster-ips-check rejects what still "
-                                f"goes to a ClusterIP (ports: {ports})", f"cluster-ips-check: {check.rule}"))
+                                f"no @{SERVICE_IPS} element matches; after DNAT, {IPS_CHECK} rejects what still "
+                                f"goes to a ClusterIP (ports: {ports})", f"{IPS_CHECK}: {check.rule}"))
             p.outcome, p.reason = REFUSED, f"{name} has no port {port}/{proto}"
             return p
         last = r.trail[-1]
@@ -131,40 +144,40 @@ class DnatWalk(PolicyWalk):
         """NodePort / LoadBalancer entry: (the service chain it goes on to or None, dropped)."""
         ext, proto, first = _target(dispatch), p.proto, results[0]
         svc, sport = self.owner(ext)
-        where = (f"ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports: "
+        where = (f"ip daddr @{NODE_IPS} meta l4proto . th dport vmap @{NODEPORTS}: "
                  f"`{proto} . {p.dport} : {dispatch.verdict}`" if via == "nodeport" else
-                 f"ip daddr . meta l4proto . th dport vmap @service-ips: "
+                 f"ip daddr . meta l4proto . th dport vmap @{SERVICE_IPS}: "
                  f"`{p.dst_ip} . {proto} . {p.dport} : {dispatch.verdict}`")
         what = f"NodePort {p.dport}/{proto} of {svc.key}" if via == "nodeport" else \
             f"LoadBalancer IP {p.dst_ip}:{p.dport} of {svc.key}"
         hits = [h for h in first.trail if h.chain == ext]
         if first.verdict == DROP:
             p.steps.append(Step(node.name, f"{what}: externalTrafficPolicy Local, no local endpoint: DROP",
-                                f"{chain_in} -> services -> {where}; {ext} has only `drop` on this "
+                                f"{chain_in} -> {SERVICES} -> {where}; {ext} has only `drop` on this "
                                 "node because none of its endpoints run here", f"{ext}: drop"))
             p.outcome, p.reason = TIMEOUT, f"dropped by {ext} on {node.name} (no local endpoint)"
             return None, True
         if not any(h.verdict == MASQ_JUMP for h in hits):
             p.steps.append(Step(node.name, f"{what}: externalTrafficPolicy Local, {len(results)} local "
                                            "endpoint(s), client IP kept",
-                                f"{chain_in} -> services -> {where}; {ext} picks among this node's endpoints "
-                                "only and does not masquerade", f"{chain_in} -> services -> {ext}"))
+                                f"{chain_in} -> {SERVICES} -> {where}; {ext} picks among this node's endpoints "
+                                "only and does not masquerade", f"{chain_in} -> {SERVICES} -> {ext}"))
             return None, False
         chain = _target(hits[-1])
         p.steps.append(Step(node.name, f"{what}: marked for masquerade, then the service chain",
-                            f"{chain_in} -> services -> {where}; {ext} (externalTrafficPolicy Cluster) "
-                            f"jumps mark-for-masquerade (meta mark |= {MASQ_MARK}), so nat-postrouting will "
+                            f"{chain_in} -> {SERVICES} -> {where}; {ext} (externalTrafficPolicy Cluster) "
+                            f"jumps {MARK_MASQ} (meta mark |= {MASQ_MARK}), so {NAT_POST} will "
                             f"SNAT it, then goes to {chain}",
-                            f"{chain_in} -> services -> {ext} -> mark-for-masquerade"))
+                            f"{chain_in} -> {SERVICES} -> {ext} -> {MARK_MASQ}"))
         return chain, False
 
     def _affinity(self, node: str, chain: str) -> str | None:
         """The sessionAffinity timeout of a service chain, read from its affinity sets."""
         it = self.rules(node)
-        for rule in it.rs.chains[chain].rules:
+        for rule in it.ruleset.chains[chain].rules:
             m = re.match(r"ip saddr @(\S+) goto ", rule)
             if m:
-                t = re.search(r"timeout (\d+)s", it.rs.sets[m[1]].declaration)
+                t = re.search(r"timeout (\d+)s", it.ruleset.sets[m[1]].declaration)
                 return t[1] if t else "?"
         return None
 
@@ -180,21 +193,21 @@ class DnatWalk(PolicyWalk):
         outside = decided is not None and decided.verdict == MASQ_JUMP  # rule 0: a client outside the cluster
         svc, sport = self.owner(chain)
         head = f"DNAT {svc.cluster_ip}:{sport.port}/{proto} ({svc.key}): " if via == "clusterip" else ""
-        lookup = (f"services -> @service-ips `{p.dst_ip} . {proto} . {p.dport} : {dispatch.verdict}`; "
+        lookup = (f"{SERVICES} -> @{SERVICE_IPS} `{p.dst_ip} . {proto} . {p.dport} : {dispatch.verdict}`; "
                   if via == "clusterip" else "")
         p.steps.append(Step(node.name, f"{head}{chain} picks among {n} endpoint(s)",
                             f"{lookup}{chain} picks {pick}"
-                            + (f"; the source {saddr} is outside {self.cluster_cidr}: mark-for-masquerade"
+                            + (f"; the source {saddr} is outside {self.cluster_cidr}: {MARK_MASQ}"
                                if outside else ""),
-                            f"{chain_in} -> services -> {chain}" if via == "clusterip" else chain))
+                            f"{chain_in} -> {SERVICES} -> {chain}" if via == "clusterip" else chain))
 
     def through_service(self, p: Plan, src: Source, node: NodeNet, saddr: str, results: list[Packet],
                         dispatch: Hit) -> Plan:
         first = results[0]
-        chain_in = self._chain_in(first, "nat-prerouting")
+        chain_in = self._chain_in(first, NAT_PRE)
         entry = _target(dispatch)
         svc, sport = self.owner(entry)
-        via = "nodeport" if "@service-nodeports" in dispatch.rule else \
+        via = "nodeport" if f"@{NODEPORTS}" in dispatch.rule else \
             ("lb" if entry == external_chain(svc, sport) else "clusterip")
         chain: str | None = entry
         if via != "clusterip":
@@ -225,7 +238,7 @@ class DnatWalk(PolicyWalk):
         who = display(pod.namespace, pod.name) if pod else ip
         block = [Step(node.name, f"{tag}DNAT to {ip}:{tp} ({who} on {ep_node})",
                       f"{dnat.chain}: `{dnat.rule}`"
-                      + ("; the client is the endpoint itself (hairpin): mark-for-masquerade" if hairpin else ""),
+                      + (f"; the client is the endpoint itself (hairpin): {MARK_MASQ}" if hairpin else ""),
                       dnat.chain)]
         route, arrive_step, last = self.hop_steps(node, ip)
         (post,) = self.rules(node.name).hook("postrouting", replace(r, trail=()))
@@ -235,13 +248,13 @@ class DnatWalk(PolicyWalk):
             _r, dev, snat, _n = self.route_from_node(node, ip)
             seen = snat
             nat = Step(node.name, f"SNAT (masquerade) {saddr} -> {snat}",
-                       f"nat-postrouting -> masquerading: mark {MASQ_MARK} is set, so `masquerade "
+                       f"{NAT_POST} -> {MASQUERADING}: mark {MASQ_MARK} is set, so `masquerade "
                        f"fully-random` rewrites the source to {dev}'s address {snat}; the endpoint "
                        f"sees {snat}, not {saddr}", path)
         else:
             nat = Step(node.name, f"no SNAT: the endpoint sees {saddr}",
-                       f"mark {MASQ_MARK} is not set, nat-postrouting's masquerading chain returns",
-                       f"{path}: {post.trail[-1].verdict}" if post.trail else "nat-postrouting")
+                       f"mark {MASQ_MARK} is not set, {NAT_POST}'s {MASQUERADING} chain returns",
+                       f"{path}: {post.trail[-1].verdict}" if post.trail else NAT_POST)
         if last.name != node.name:
             p.trace_points.append(TracePoint(last.name, "prerouting", seen, ip, tp))
         ok, egress, ingress = self.policy_steps(src, ip, tp, proto, seen, node.name)
@@ -303,10 +316,10 @@ class DnatWalk(PolicyWalk):
                                 "no netlab rule matches; the lab has no uplink", route))
             p.outcome, p.reason = TIMEOUT, f"{ip} is outside the cluster"
             return p
-        chain_in = self._chain_in(first, "nat-prerouting")
+        chain_in = self._chain_in(first, NAT_PRE)
         p.steps.append(Step(node.name, f"no service matches {ip}:{port}/{proto}: no DNAT",
-                            "nat-prerouting -> services: no element of @service-ips or @service-nodeports "
-                            "matches, the packet goes on unchanged", f"{chain_in} -> services"))
+                            f"{NAT_PRE} -> {SERVICES}: no element of @{SERVICE_IPS} or @{NODEPORTS} "
+                            "matches, the packet goes on unchanged", f"{chain_in} -> {SERVICES}"))
         route, arrive_step, last = self.hop_steps(node, ip)
         if last.name != node.name:
             p.trace_points.append(TracePoint(last.name, "prerouting", saddr, ip, port))

@@ -22,7 +22,7 @@ from netlab.kernel import nft
 from netlab.trace.result import TracePoint
 
 T = TypeVar("T")
-TRACE_PREFIX = "trace-"
+TRACE_PREFIX = names.CHAIN_TRACE_PREFIX
 PRIORITY = -350
 TABLE = f"inet {names.NFT_TABLE}"
 
@@ -103,13 +103,6 @@ def plan_rules(points: Iterable[TracePoint], proto: str) -> dict[tuple[str, str]
         if rule not in rules:
             rules.append(rule)
     return out
-
-
-def leftover_chains(netns: str) -> list[str]:
-    """trace-* chains left in a namespace's netlab table (should always be [])."""
-    with nsmod.entered(netns):
-        proc = subprocess.run(["nft", "list", "table", *TABLE.split()], capture_output=True, text=True)
-    return re.findall(rf"chain ({TRACE_PREFIX}\S+) \{{", proc.stdout)
 
 
 def traced(points: Iterable[TracePoint], proto: str, probe: Callable[[], T], *, settle: float = 0.3,

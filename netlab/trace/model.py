@@ -12,10 +12,9 @@ Layout: `result` (what a trace returns), `places` (names and routes), `policy` (
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from netlab.compile.nft_policy import policy_ruleset
-from netlab.compile.nft_services import services_ruleset
+from netlab.compile.desired import node_rulesets
 from netlab.compile.nftables import Ruleset
 from netlab.compile.services import ResolvedService
 from netlab.compile.topology import Topology
@@ -27,21 +26,9 @@ __all__ = ["Plan", "PolicyInputs", "Step", "TraceError", "TracePoint", "announce
            "node_rulesets", "plan"]
 
 
-def node_rulesets(topo: Topology, services: Sequence[ResolvedService], policy_inputs: PolicyInputs,
-                  cluster_cidr: str) -> dict[str, Ruleset]:
-    """Each node's `inet netlab` table as the data plane compiles it: service rules plus policy rules."""
-    out = {}
-    for node in topo.nodes:
-        rs = services_ruleset(node.name, [node.underlay_ip], cluster_cidr, list(services))
-        rs.merge(policy_ruleset(node.name, list(policy_inputs.pods), policy_inputs.namespaces,
-                                policy_inputs.policies))
-        out[node.name] = rs
-    return out
-
-
 def explain(src: str, dst: str, port: int | None, proto: str, topo: Topology, services: Sequence[ResolvedService],
             policy_inputs: PolicyInputs, *, ingress_rows: list[dict] | None = None,
-            cluster_cidr: str = "10.244.0.0/16") -> list[Step]:
+            cluster_cidr: str | None = None) -> list[Step]:
     """The steps a new connection src -> dst:port/proto takes, from the compiled rules."""
     return plan(src, dst, port, proto, topo, services, policy_inputs, ingress_rows=ingress_rows,
                 cluster_cidr=cluster_cidr).steps
@@ -49,12 +36,14 @@ def explain(src: str, dst: str, port: int | None, proto: str, topo: Topology, se
 
 def plan(src: str, dst: str, port: int | None, proto: str, topo: Topology, services: Sequence[ResolvedService],
          policy_inputs: PolicyInputs, *, ingress_rows: list[dict] | None = None,
-         cluster_cidr: str = "10.244.0.0/16", rulesets: dict[str, Ruleset] | None = None) -> Plan:
+         cluster_cidr: str | None = None, rulesets: Mapping[str, Ruleset] | None = None) -> Plan:
     """Steps, candidate endpoints, predicted outcome and kernel trace points for one connection.
 
-    `rulesets` (node -> Ruleset) are the compiled tables to walk; by default they are compiled here
-    from `services` and `policy_inputs`, as the data plane does.
+    `rulesets` (node -> Ruleset) are the compiled tables to walk (`netlab trace` passes the controller's);
+    without them they are compiled here from `services` and `policy_inputs`, as the controller does.
+    `cluster_cidr` is the topology's pod subnet unless given.
     """
+    cluster_cidr = topo.pod_subnet if cluster_cidr is None else cluster_cidr
     if rulesets is None:
         rulesets = node_rulesets(topo, services, policy_inputs, cluster_cidr)
     w = IngressWalk(topo, list(services), policy_inputs, cluster_cidr, rulesets)

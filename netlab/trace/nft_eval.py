@@ -110,21 +110,21 @@ class _Elements:
 class Interpreter:
     """Evaluate packets against one node's compiled `Ruleset`."""
 
-    def __init__(self, rs: Ruleset) -> None:
-        self.rs = rs
-        self._elements = {n: _Elements(s.elements) for n, s in rs.sets.items()}
+    def __init__(self, ruleset: Ruleset) -> None:
+        self.ruleset = ruleset
+        self._elements = {n: _Elements(s.elements) for n, s in ruleset.sets.items()}
 
     def check(self) -> Interpreter:
         """Every rule parses and every jump/goto/@set it or a map element names exists, whether or not a
         packet ever reaches it."""
-        chains, sets = set(self.rs.chains), set(self.rs.sets)
-        for name, chain in self.rs.chains.items():
+        chains, sets = set(self.ruleset.chains), set(self.ruleset.sets)
+        for name, chain in self.ruleset.chains.items():
             if chain.hook:
                 priority(chain.hook)
             for i, rule in enumerate(chain.rules):
                 parse_rule(rule)
                 check_refs(f"chain {name} rule {i}", rule, chains, sets)
-        for name, s in self.rs.sets.items():
+        for name, s in self.ruleset.sets.items():
             for element in s.elements:
                 if " : " in element:
                     check_refs(f"map {name}", element.partition(" : ")[2], chains, sets)
@@ -165,7 +165,7 @@ class Interpreter:
 
     def rule(self, chain: str, index: int, pkt: Packet) -> list[tuple[Packet, str]]:
         """[(packet after the rule, verdict)] ("continue": the rule did not decide); several for numgen."""
-        text = self.rs.chains[chain].rules[index]
+        text = self.ruleset.chains[chain].rules[index]
         verdicts = ["continue"]
         for s in parse_rule(text):
             if s.kind == "match" and not self._match(s, pkt):
@@ -193,11 +193,11 @@ class Interpreter:
 
     def chain(self, name: str, pkt: Packet, start: int = 0, depth: int = 0) -> list[Packet]:
         """Run `name` from rule `start`: packets with a final verdict, or None (fell off / returned)."""
-        if name not in self.rs.chains:
+        if name not in self.ruleset.chains:
             raise NftSyntaxError(f"jump to a missing chain {name}")
         if depth > MAX_DEPTH:
             raise NftSyntaxError(f"chain loop through {name}")
-        rules = self.rs.chains[name].rules
+        rules = self.ruleset.chains[name].rules
         for i in range(start, len(rules)):
             outs = self.rule(name, i, pkt)
             if len(outs) == 1 and outs[0][1] == "continue":
@@ -226,7 +226,7 @@ class Interpreter:
 
     def base_chains(self, hook: str) -> list[tuple[int, Chain, str]]:
         found = []
-        for c in self.rs.chains.values():
+        for c in self.ruleset.chains.values():
             if c.hook:
                 _type, h, prio, policy = priority(c.hook)
                 if h == hook:

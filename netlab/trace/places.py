@@ -7,6 +7,7 @@ build on it.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 
 from netlab.compile import names
 from netlab.compile.nftables import Ruleset
@@ -39,13 +40,13 @@ def _vtep(node: NodeNet) -> str:
 
 class Places:
     def __init__(self, topo: Topology, services: list[ResolvedService], pi: PolicyInputs, cluster_cidr: str,
-                 rulesets: dict[str, Ruleset]):
+                 rulesets: Mapping[str, Ruleset]):
         self.topo = topo
         self.services = services
         self.pi = pi
         self.cluster_cidr = cluster_cidr
         self.policy_pods = {p.ip: p for p in pi.pods}
-        self.interpreters = {node: Interpreter(rs).check() for node, rs in rulesets.items()}
+        self.interpreters = {node: Interpreter(ruleset).check() for node, ruleset in rulesets.items()}
 
     def rules(self, node: str) -> Interpreter:
         """The interpreter over `node`'s compiled ruleset."""

@@ -7,9 +7,10 @@ notes say which policy rule that is.
 
 from __future__ import annotations
 
+from netlab.compile.names import CHAIN_POLICY as POLICY_CHAIN
+from netlab.compile.names import SET_POLICY_EGRESS as EGRESS_MAP
+from netlab.compile.names import SET_POLICY_INGRESS as INGRESS_MAP
 from netlab.compile.netpol import EGRESS, INGRESS, PolicyPod
-from netlab.compile.nft_policy import BASE_CHAIN as POLICY_CHAIN
-from netlab.compile.nft_policy import EGRESS_MAP, INGRESS_MAP
 from netlab.trace.nft_eval import DROP, NftSyntaxError, Packet
 from netlab.trace.places import Places
 from netlab.trace.result import Source, Step, display
@@ -30,7 +31,7 @@ class PolicyWalk(Places):
         """(the pod chain the dispatch map jumped to or None, the deciding rule's index, its verdict)."""
         it = self.rules(node)
         vmap = EGRESS_MAP if direction == EGRESS else INGRESS_MAP
-        base = it.rs.chains[POLICY_CHAIN].rules
+        base = it.ruleset.chains[POLICY_CHAIN].rules
         start = next((i for i, r in enumerate(base) if f"vmap @{vmap}" in r), None)
         if start is None:
             raise NftSyntaxError(f"{POLICY_CHAIN} has no dispatch through @{vmap}")
@@ -56,9 +57,9 @@ class PolicyWalk(Places):
             return True, Step(node, f"{label} of {who}: no policy selects this pod: open",
                               f"no NetworkPolicy of type {direction} selects {pod.key}: open ({conn})",
                               f"{POLICY_CHAIN}: {pod.ip} not in @{vmap}")
-        compiled = self.rules(node).rs.chains[chain]
+        compiled = self.rules(node).ruleset.chains[chain]
         notes = compiled.notes if len(compiled.notes) == len(compiled.rules) else ()
-        keys = notes[-1].removeprefix("isolated by ") if notes else (compiled.comment or chain).split(": ", 1)[-1]
+        keys = notes[-1].removeprefix("isolated by ") if notes else f"the policies of {chain}"
         if verdict != DROP:
             what = _rule_name(notes[index]) if notes else f"rule {index} of {chain}"
             return True, Step(node, f"{label} of {who}: allowed by {what}",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from netlab.compile.addons import INGRESS_NAMESPACE as INGRESS_NAMESPACE  # its home is compile/
 from netlab.compile.policy_inputs import PolicyInputs as PolicyInputs  # its home is compile/
 
 CONNECTED, REFUSED, TIMEOUT, UNREACHABLE, MIXED = "connected", "refused", "timeout", "unreachable", "mixed"
-INGRESS_NAMESPACE = "ingress-nginx"
 
 
 class TraceError(ValueError):

@@ -16,13 +16,13 @@ from pathlib import Path
 
 from netlab.compile import addons
 from netlab.compile.config import ClusterConfig
-from netlab.compile.desired import Observed, allocations, compile_desired, placement
+from netlab.compile.desired import Desired, Observed, allocations, compile_desired, placement
 from netlab.compile.dnszone import build_zone
 from netlab.compile.nftables import Ruleset, render_full
 from netlab.compile.topology import Topology
 from netlab.model import validate
 from netlab.runtime import state as statemod
-from netlab.runtime.ingress import NginxConfig
+from netlab.runtime.nginx_process import NginxConfig
 
 CLUSTER = "golden"
 RUN_DIR = f"/run/netlab/{CLUSTER}"
@@ -68,8 +68,8 @@ def _with_addons(config: ClusterConfig, objects: dict[str, dict]) -> dict[str, d
     return out
 
 
-def compile_set(paths: list[Path]) -> Compiled:
-    """The manifests (and at most one Cluster document) compiled into everything netlab would apply."""
+def desired_set(paths: list[Path]) -> tuple[ClusterConfig, Desired]:
+    """The manifests (and at most one Cluster document) compiled as the controller compiles them."""
     cluster_doc, objects = _objects(paths)
     config = ClusterConfig.from_manifest(cluster_doc, CLUSTER)
     objects = _with_addons(config, objects)
@@ -77,7 +77,13 @@ def compile_set(paths: list[Path]) -> Compiled:
     run = f"{RUN_DIR}/ingress"
     observed = Observed(all_ready=True, ingress_dir=run,
                         default_cert=(f"{run}/ssl/default.crt", f"{run}/ssl/default.key"))
-    desired = compile_desired(objects, config, observed, pods=pods, allocations=allocations(objects, {}, config))
+    return config, compile_desired(objects, config, observed, pods=pods,
+                                   allocations=allocations(objects, {}, config))
+
+
+def compile_set(paths: list[Path]) -> Compiled:
+    """The manifests (and at most one Cluster document) compiled into everything netlab would apply."""
+    config, desired = desired_set(paths)
     nginx = desired.ingress.rendered.nginx_conf if desired.ingress is not None else None
     return Compiled(config, desired.topology, dict(desired.rulesets), dict(desired.dns_view), nginx)
 
@@ -91,7 +97,7 @@ def _fields(obj: object, skip: tuple[str, ...] = ()) -> str:
 
 def topology_text(topo: Topology) -> str:
     lines = [f"cluster {topo.cluster} mode={topo.mode} bridge={topo.bridge} host={topo.host_ip}"
-             f"/{topo.underlay_prefix} services={topo.service_cidr}", "", "host routes:"]
+             f"/{topo.underlay_prefix} pods={topo.pod_subnet} services={topo.service_cidr}", "", "host routes:"]
     lines += [f"  {_fields(r)}" for r in topo.host_routes()]
     for node in topo.nodes:
         lines += ["", f"node {node.name}", f"  {_fields(node, ('name',))}", "  routes:"]

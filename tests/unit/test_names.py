@@ -1,3 +1,5 @@
+import re
+
 from netlab.compile import names
 
 
@@ -85,3 +87,15 @@ def test_cluster_paths_are_under_their_roots():
     assert names.state_file("c1") == f"{names.STATE_ROOT}/c1/{names.STATE_FILE}"
     assert names.api_socket("c1") == f"{names.RUN_ROOT}/c1/{names.API_SOCKET}"
     assert names.state_dir("c1") != names.run_dir("c1")
+
+
+def test_the_fixed_nft_chains_and_sets_are_distinct_and_plain():
+    """One table holds them all: a chain or set name used twice would make `add` fail or merge two things."""
+    fixed = {k: v for k, v in vars(names).items() if k.startswith(("CHAIN_", "SET_")) and k != "CHAIN_TRACE_PREFIX"}
+    assert len(set(fixed.values())) == len(fixed)
+    assert all(re.fullmatch(r"[a-z][a-z-]*[a-z]", v) for v in fixed.values())
+    made = [names.nft_service_chain("a/b/tcp/80"), names.nft_external_chain("a/b/tcp/80"),
+            names.nft_endpoint_chain("a/b/tcp/80", "10.0.0.1/80"), names.nft_affinity_set("a/b/tcp/80", "10.0.0.1", 80),
+            names.nft_pod_chain("Ingress", "a/p"), names.nft_pod_chain("Egress", "a/p"),
+            names.nft_policy_rule_set("peers", "Ingress", "a/pol", 0)]
+    assert len(set(made) | set(fixed.values())) == len(made) + len(fixed)

@@ -13,8 +13,9 @@ import uuid
 
 import pytest
 
+from netlab.compile.names import hash8
 from netlab.compile.netpol import NS_NAME_LABEL, PolicyNamespace, PolicyPod, allowed
-from netlab.compile.nft_policy import BASE_CHAIN, BASE_HOOK, EGRESS_MAP, INGRESS_MAP, hash8, policy_ruleset
+from netlab.compile.nft_policy import BASE_CHAIN, BASE_HOOK, EGRESS_MAP, INGRESS_MAP, policy_ruleset
 from netlab.compile.nftables import Ruleset, render_full
 
 NSS = ("x", "y", "z")
@@ -71,7 +72,8 @@ def test_names_and_local_pods_only():
     xa = BY_KEY["x/a"]  # node1
     chain = f"ingress-{hash8('x/a')}-x/a"
     assert set(rs.chains) == {BASE_CHAIN, chain}
-    assert rs.chains[chain].comment == "ingress x/a: x/a-from-b"
+    assert rs.chains[chain].comment == "ingress x/a"  # stable: the kernel keeps a chain's first comment
+    assert rs.chains[chain].notes[-1] == "isolated by x/a-from-b"
     assert rs.chains[chain].rules[-1] == "drop"
     assert rs.sets[INGRESS_MAP].elements == {f"{xa.ip} : jump {chain}"}
     peers = f"ingress-peers-{hash8('x/a-from-b')}-x/a-from-b/0"

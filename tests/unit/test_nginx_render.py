@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from netlab.compile.nginx import Backend, render, resolve_rules, select_ingresses
-from netlab.runtime.ingress import FAKE_CERT_CN, NginxConfig, conf_path, default_certificate
+from netlab.runtime.nginx_process import FAKE_CERT_CN, NginxConfig, conf_path, default_certificate
 
 NGINX = "/usr/sbin/nginx"
 RUN = "/run/netlab/test/ingress"
@@ -285,10 +285,26 @@ def test_resolve_rules():
     rows = resolve_rules([seed_ingress()], backend("app-service", ("10.244.1.5", 8080)))
     assert rows == [
         {"ingress": "default/app-ingress", "host": SEED_HOST, "path": "/", "pathType": "Prefix",
-         "backend": "app-service:80", "endpoints": ["10.244.1.5:8080"], "error": None},
+         "backend": "app-service:80", "endpoints": ["10.244.1.5:8080"], "error": None, "httpsRedirect": True},
         {"ingress": "default/app-ingress", "host": SEED_HOST, "path": "/api", "pathType": "Prefix",
-         "backend": "api-service:80", "endpoints": [], "error": "service not found"},
+         "backend": "api-service:80", "endpoints": [], "error": "service not found", "httpsRedirect": True},
     ]
+
+
+@pytest.mark.parametrize(("annotations", "tls_hosts", "host", "rule_path", "redirect"), [
+    ({}, [SEED_HOST], SEED_HOST, "/", True),  # ssl-redirect is on by default where the host has TLS
+    ({}, [], SEED_HOST, "/", False),
+    ({}, ["*.example.org"], "a.example.org", "/", True),
+    ({A + "ssl-redirect": "false"}, [SEED_HOST], SEED_HOST, "/", False),
+    ({A + "force-ssl-redirect": "true"}, [], SEED_HOST, "/", True),
+    ({A + "force-ssl-redirect": "true"}, [], "*", "/", True),
+    ({}, [SEED_HOST], "*", "/", False),  # a rule without host is not covered by a TLS host
+])
+def test_resolve_rules_https_redirect(annotations, tls_hosts, host, rule_path, redirect):
+    ing = ingress("r", [(None if host == "*" else host, [path(rule_path, "app-service")])], annotations=annotations,
+                  tls=[{"hosts": tls_hosts, "secretName": "s"}] if tls_hosts else None)
+    (row,) = resolve_rules([ing], backend("app-service", ("10.244.1.5", 8080)))
+    assert row["httpsRedirect"] is redirect
 
 
 # ------------------------------------------------------------------------------------------------ real nginx

@@ -95,10 +95,10 @@ def test_policy_rules_carry_their_policy() -> None:
     it = node_rules("lab-worker2")
     (ok,) = it.hook("forward", Packet(POD_A, API, "tcp", 3000))
     hit = ok.trail[-1]
-    assert it.rs.chains[hit.chain].notes[hit.index] == "default/api-allow-web ingress rule 0"
+    assert it.ruleset.chains[hit.chain].notes[hit.index] == "default/api-allow-web ingress rule 0"
     (no,) = it.hook("forward", Packet(POD_B, API, "tcp", 3000))
     hit = no.trail[-1]
-    assert hit.rule == "drop" and it.rs.chains[hit.chain].notes[hit.index] == "isolated by default/api-allow-web"
+    assert hit.rule == "drop" and it.ruleset.chains[hit.chain].notes[hit.index] == "isolated by default/api-allow-web"
 
 
 def test_priorities() -> None:

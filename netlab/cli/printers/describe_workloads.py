@@ -322,12 +322,12 @@ def _describe_deployment(d: dict, now: float, related: dict) -> str:
             w.write(1, f"{c.get('type')} \t{c.get('status')}\t{c.get('reason', '')}\n")
     replicasets = related.get("replicasets")
     if replicasets is not None:
-        owned = [rs for rs in replicasets
+        owned = [replicaset for replicaset in replicasets
                  if any(r.get("kind") == "Deployment" and r.get("name") == meta.get("name")
-                        for r in _meta(rs).get("ownerReferences") or [])]
-        text = ", ".join(f"{_name(rs)} ({(rs.get('status') or {}).get('replicas') or 0}/"
-                         f"{(rs.get('spec') or {}).get('replicas', 1)} replicas created)"
-                         for rs in owned[-1:])
+                        for r in _meta(replicaset).get("ownerReferences") or [])]
+        text = ", ".join(f"{_name(replicaset)} ({(replicaset.get('status') or {}).get('replicas') or 0}/"
+                         f"{(replicaset.get('spec') or {}).get('replicas', 1)} replicas created)"
+                         for replicaset in owned[-1:])
         w.write(0, "OldReplicaSets:\t<none>\n")
         w.write(0, f"NewReplicaSet:\t{text or NONE}\n")
     _events(w, related.get("events"), now)

@@ -1,4 +1,4 @@
-"""The ingress controller's nginx: write a rendered configuration, check it, run and reload nginx.
+"""The ingress controller's nginx process: write a rendered configuration, check it, run and reload nginx.
 
 netlab.compile.nginx renders (pure); this module does the I/O: atomic file writes (private keys 0600),
 `nginx -t`, the container command line, graceful reloads (SIGHUP: the master re-reads the
