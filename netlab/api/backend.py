@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Protocol
 
+from netlab.api.watchcache import WatchCache
 from netlab.compile.services import Allocation, ResolvedService
 from netlab.compile.topology import Topology
 from netlab.compile.workloads import PlacedPod
@@ -57,6 +58,11 @@ class Backend(Protocol):
     @property
     def supervisor(self) -> LogFiles: ...
 
+    @property
+    def watchcache(self) -> WatchCache:
+        """Every object the API shows, with resourceVersions, and the history watches stream from."""
+        ...
+
     def apply(self, objects: list[dict], dry_run: bool = False) -> list[dict]:
         """Apply validated objects as one change; one result row (kind, name, namespace, action) each."""
         ...
@@ -67,6 +73,27 @@ class Backend(Protocol):
 
     def list(self, kind: str, namespace: str | None) -> list[dict]:
         """Objects of kind in namespace (None: all), as Kubernetes JSON."""
+        ...
+
+    def get(self, kind: str, namespace: str | None, name: str) -> dict:
+        """One object as lists show it; ApiError 404 when absent."""
+        ...
+
+    def create(self, obj: dict, dry_run: bool = False) -> dict:
+        """POST one object (validated alone); ApiError 409 AlreadyExists, 422 Invalid."""
+        ...
+
+    def replace(self, obj: dict, dry_run: bool = False) -> dict:
+        """PUT one object; ApiError 404, 409 Conflict for a stale metadata.resourceVersion, 422 Invalid."""
+        ...
+
+    def get_scale(self, kind: str, namespace: str, name: str) -> dict:
+        """The autoscaling/v1 Scale of a Deployment or ReplicaSet."""
+        ...
+
+    def scale(self, kind: str, namespace: str, name: str, replicas: int,
+              resource_version: str | None = None) -> dict:
+        """Set spec.replicas; returns the new Scale."""
         ...
 
     def ingress_detail(self, namespace: str, name: str) -> dict: ...

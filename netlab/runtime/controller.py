@@ -16,7 +16,8 @@ from pathlib import Path
 
 from netlab.api import views
 from netlab.api.errors import ApiError
-from netlab.api.resources import CLUSTER_SCOPED
+from netlab.api.resources import RESOURCES
+from netlab.api.watchcache import WatchCache
 from netlab.compile import addons, names
 from netlab.compile.config import ClusterConfig
 from netlab.compile.desired import Desired, Observed, compile_desired, compile_topology
@@ -25,8 +26,10 @@ from netlab.compile.services import Allocation, ResolvedService
 from netlab.compile.topology import Topology
 from netlab.compile.workloads import PlacedPod
 from netlab.kernel import neighbours, podnet, teardown
+from netlab.runtime import events as evmod
 from netlab.runtime import observe, phases, precheck, store
 from netlab.runtime import state as statemod
+from netlab.runtime.apiwrites import ApiWrites, scope
 from netlab.runtime.containers import Supervisor
 from netlab.runtime.dataplane import Dataplane
 from netlab.runtime.dnsrelay import ensure_relay
@@ -38,9 +41,10 @@ from netlab.runtime.probes import Prober, ProbeState
 from netlab.runtime.store import check_namespaces, naming
 
 log = logging.getLogger("netlab.controller")
+RV_BLOCK = 100_000
 
 
-class Controller:
+class Controller(ApiWrites):
     def __init__(self, cluster: str):
         self.cluster = cluster
         loaded = statemod.load(cluster)
@@ -51,7 +55,11 @@ class Controller:
         self.run_dir = Path(names.run_dir(cluster))
         self.lock = threading.RLock()
         self.eventlog = EventLog()
-        self.events = self.eventlog.items
+        # resourceVersions: the cache counts on from the block the last run reserved (see _refresh_views)
+        self.watchcache = WatchCache(start_rv=loaded.resource_version)
+        self._rv_reserved = loaded.resource_version
+        self._dirty = True  # something the API shows may have changed since the last refresh
+        self._terminating: dict[str, float] = {}  # namespaces being deleted -> since when
         self.rng = random.Random()
         self.started = time.time()
         self.supervisor: Supervisor | None = None
@@ -74,8 +82,13 @@ class Controller:
         )
         with self.lock:
             self._reconcile_all()
+            self._refresh_views()
         if self.config.dns_upstreams is None:  # otherwise the Cluster file names the upstreams itself
             ensure_relay(self.run_dir, self.config.topology().host_ip)
+
+    @property
+    def events(self) -> list[dict]:
+        return self.eventlog.items
 
     @property
     def ready(self) -> dict[str, bool]:
@@ -145,6 +158,7 @@ class Controller:
         t0 = time.monotonic()
         before = self.desired.services if self.desired else {}
         self.observed, self.desired = observed, desired
+        self._dirty = True
         for key, rs in desired.services.items():
             if key in before and before[key].endpoints != rs.endpoints:
                 ready = sum(1 for e in rs.endpoints if e.ready)
@@ -160,20 +174,23 @@ class Controller:
     def tick(self) -> None:
         with self.lock:
             for ev in self.supervisor.tick():
-                self.event(ev.reason, ev.message, f"Pod {ev.pod_key}")
+                self._container_event(ev.pod_key, ev.container, ev.reason, ev.message)
             self.prober.sync(self._probe_states())
             self.prober.tick()
-            for pod_key, container, message in self.prober.drain_events():
-                self.event("Unhealthy", f"{container}: {message}", f"Pod {pod_key}")
-            for pod_key, container, message in self.prober.liveness_failures():
-                self.event("Killing", f"Container {container} failed liveness probe ({message}), will be restarted",
-                           f"Pod {pod_key}")
+            for pod_key, _container, message in self.prober.drain_events():
+                self.event("Unhealthy", message, f"Pod {pod_key}", component=evmod.KUBELET)
+            for pod_key, container, _message in self.prober.liveness_failures():
+                self.event("Killing", f"Container {container} failed liveness probe, will be restarted",
+                           f"Pod {pod_key}", component=evmod.KUBELET)
                 self.supervisor.kill_container(pod_key, container)
-            self.prober.take_changed()
+            if self.prober.take_changed():
+                self._dirty = True
             for change in self.ingress.reload_if_pending(self._ingress_pid()):
                 self.event("IngressSync", change)
             if self._ready_map() != self.observed.ready or self._terminated() != self.observed.terminated:
                 self._sync()
+            if self._dirty:
+                self._refresh_views()
 
     def _ready_map(self) -> dict[str, bool]:
         return observe.ready_map(self.state.pods, self.supervisor, self.prober, self.ingress.pending_reload)
@@ -200,8 +217,40 @@ class Controller:
     def _allocate(self, objects: dict[str, dict]) -> dict[str, Allocation]:
         return store.allocations(objects, self.state.allocations, self.config)
 
-    def event(self, reason: str, message: str, obj: str = "") -> None:
-        self.eventlog.add(reason, message, obj)
+    def event(self, reason: str, message: str, obj: str = "", *, component: str = evmod.CONTROLLER,
+              type: str | None = None) -> None:
+        """Record a core/v1 Event about obj ("Kind ns/name"; a kernel change may name its node or pod in
+        its message instead; otherwise it is about the cluster)."""
+        kind, ref, message = evmod.parse_object(obj, message)
+        involved = store.involved(self, kind, ref)
+        host = self.state.pods[ref].node if kind == "Pod" and ref in self.state.pods else ""
+        self.eventlog.record(involved, reason, message, type=type, component=component,
+                             host=host if component == evmod.KUBELET else "")
+        self._dirty = True
+
+    def _container_event(self, pod_key: str, container: str, reason: str, message: str) -> None:
+        pod = self.state.pods.get(pod_key)
+        images = {c["name"]: c.get("image", "") for c in (pod.spec.get("containers", []) if pod else [])}
+        name = pod_key.replace("/", "_")
+        for r, m in evmod.kubelet_events(reason, container, message, images.get(container, ""), name):
+            self.event(r, m, f"Pod {pod_key}", component=evmod.KUBELET)
+
+    def _refresh_views(self) -> None:
+        """Feed the watch cache the views of every kind. resourceVersions are reserved in blocks in the
+        state file before they are handed out, so they keep growing across controller restarts."""
+        t0 = time.monotonic()
+        self._dirty = False
+        if self.watchcache.rv + RV_BLOCK // 2 > self._rv_reserved:
+            self._rv_reserved = self.watchcache.rv + RV_BLOCK
+            self.state.resource_version = self._rv_reserved
+            statemod.save(self.cluster, self.state)
+        snap = views.snapshot(self, [r.kind for r in RESOURCES])
+        if self._terminating:
+            snap["Namespace"] = [views.namespace(n["metadata"]["name"], n, self.started,
+                                                 self._terminating.get(n["metadata"]["name"]))
+                                 for n in snap["Namespace"]]
+        changed = self.watchcache.refresh(snap)
+        log.debug("views: %d changed in %.3fs", changed, time.monotonic() - t0)
 
     # ----- apply and delete ------------------------------------------------------------
     def _with_addons(self, objects: dict[str, dict], enabled: list[str] | None = None) -> dict[str, dict]:
@@ -238,32 +287,46 @@ class Controller:
                                   if r["action"] != "unchanged"]) from e
             for r in results:
                 if r["action"] != "unchanged":
-                    self.event(r["action"].capitalize(), f"{r['kind']} {r['namespace']}/{r['name']} {r['action']}")
+                    self.event(r["action"].capitalize(), f"{r['kind']} {r['namespace']}/{r['name']} {r['action']}",
+                               f"{r['kind']} {r['namespace']}/{r['name']}")
             return results
 
     def delete(self, kind: str, namespace: str, name: str) -> dict:
+        """Delete one object; returns it as the API last showed it (a Namespace: Terminating, then gone
+        with everything in it)."""
         with self.lock:
-            key = f"{kind}/{namespace if kind not in CLUSTER_SCOPED else ''}/{name}"
+            ns = scope(kind, namespace)
+            key = f"{kind}/{ns}/{name}"
+            shown = self.watchcache.get(kind, ns, name)
             new_objects = dict(self.state.objects)
             if key in new_objects:
                 removed = new_objects.pop(key)
                 if kind == "Namespace":
                     new_objects = {k: o for k, o in new_objects.items()
                                    if (o["metadata"].get("namespace") or "") != name}
-            elif kind == "Pod" and f"{namespace}/{name}" in self.state.pods:
+            elif kind == "Pod" and f"{ns}/{name}" in self.state.pods:
                 # A Deployment's pod: delete it and let the Deployment replace it, as a ReplicaSet would.
-                pod = self.state.pods[f"{namespace}/{name}"]
+                pod = self.state.pods[f"{ns}/{name}"]
                 pods = {k: p for k, p in self.state.pods.items() if k != pod.key}
                 new_pods = self._place(new_objects, pods)
                 self._commit(new_objects, new_pods, self.state.allocations)
-                return views.pod(pod, [], self.topology())
+                self.event("Killing", f"Stopping pod {pod.key}", f"Pod {pod.key}", component=evmod.KUBELET)
+                return shown or views.pod(pod, [], self.topology())
             else:
-                raise ApiError(404, "NotFound", f'{kind.lower()}s "{name}" not found')
-            new_objects = self._with_addons(new_objects)
-            new_pods = self._place(new_objects)
-            self._commit(new_objects, new_pods, self._allocate(new_objects))
-            self.event("Deleted", f"{kind} {namespace}/{name} deleted")
-            return removed
+                raise store.not_found(kind, name)
+            if kind == "Namespace":
+                self._terminating[name] = time.time()
+                self._refresh_views()
+                shown = self.watchcache.get(kind, ns, name)
+            try:
+                new_objects = self._with_addons(new_objects)
+                new_pods = self._place(new_objects)
+                self._commit(new_objects, new_pods, self._allocate(new_objects))
+            finally:
+                if self._terminating.pop(name, None) is not None and kind == "Namespace":
+                    self._refresh_views()
+            self.event("Deleted", f"{kind} {ns}/{name} deleted", f"{kind} {ns + '/' if ns else ''}{name}")
+            return shown or removed
 
     def _place(self, objects: dict[str, dict], previous: dict[str, PlacedPod] | None = None) -> dict[str, PlacedPod]:
         cursor = dict(self.state.last_reserved)
@@ -300,6 +363,7 @@ class Controller:
             raise ApiError(422, "Invalid", "; ".join(c["message"] for c in causes), causes)
         topo = self._check_rules(objects, pods, allocations)
         log.info("commit: checked in %.3fs", time.monotonic() - t0)
+        before = store.replica_counts(self.state.pods)
         previous = (self.state.objects, self.state.pods, self.state.allocations, self.state.addons,
                     self.state.resource_version, self.state.last_reserved)
         try:
@@ -309,9 +373,13 @@ class Controller:
             (self.state.objects, self.state.pods, self.state.allocations, self.state.addons,
              self.state.resource_version, self.state.last_reserved) = previous
             self._roll_back([k for k, p in pods.items() if k in previous[1] and previous[1][k].spec != p.spec])
+            self._refresh_views()
             raise ApiError(500, "InternalError",
                            f"the kernel refused the change ({e}); it was rolled back, the cluster is as before") from e
         statemod.save(self.cluster, self.state)
+        for deployment, reason, message in evmod.scaling_events(before, store.replica_counts(pods)):
+            self.event(reason, message, f"Deployment {deployment}", component=evmod.DEPLOYMENT_CONTROLLER)
+        self._refresh_views()
 
     def _roll_back(self, respecced: list[str]) -> None:
         """Converge the kernel to the (restored) state: the reconcile path, with the rules replaced whole,
@@ -338,7 +406,6 @@ class Controller:
         self.state.last_reserved = self._next_reserved
         if addons is not None:
             self.state.addons = addons
-        self.state.resource_version += 1
         for pod in gone:
             self.supervisor.stop_pod(pod.key)
         for key in respec:
@@ -356,8 +423,11 @@ class Controller:
             nets = [n for n in topo.pods if f"{n.namespace}/{n.name}" in {p.key for p in new}]
             teardown.record_intent(self.cluster, [n.netns for n in nets])
             phases.reached(phases.NAMESPACES)
+            for pod in new:
+                self.event("Scheduled", f"Successfully assigned {pod.key} to {pod.node}", f"Pod {pod.key}",
+                           component=evmod.SCHEDULER)
             for change in podnet.ensure_pods(topo, nets):
-                self.event("Created", change)
+                self.event("SandboxCreated", change)
             for pod in new:
                 write_resolv(pod.netns, desired.resolv[pod.key])
             phases.reached(phases.VETHS)
@@ -369,8 +439,8 @@ class Controller:
 
     # ----- reads -------------------------------------------------------------------------
     def list(self, kind: str, namespace: str | None) -> list[dict]:
-        with self.lock:
-            return views.list_objects(self, kind, namespace)
+        """Objects of kind in namespace (None: all) from the watch cache, with their resourceVersions."""
+        return self.watchcache.list(kind, namespace)[0]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,106 @@
+"""The controller's single-object API verbs (get, create, replace, scale), as the apiserver answers them.
+
+A mixin of netlab.runtime.controller.Controller: every write validates only the object written and goes
+through Controller.apply, the same validation and atomic commit as `netlab apply`. Reads come from the
+watch cache, so what they return carries the resourceVersion a watch reports.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from netlab.api import views
+from netlab.api.errors import ApiError
+from netlab.api.request import validated_objects
+from netlab.api.resources import CLUSTER_SCOPED
+from netlab.api.watchcache import WatchCache
+from netlab.runtime import store
+
+SCALABLE = ("Deployment", "ReplicaSet")
+
+
+def scope(kind: str, namespace: str | None) -> str:
+    """The namespace an object of kind lives under in the cache ("" when cluster-scoped)."""
+    return "" if kind in CLUSTER_SCOPED else (namespace or "default")
+
+
+def identity(obj: Any) -> tuple[str, str, str] | None:
+    """(kind, namespace, name) of a written object, None when it is too malformed to say."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
+        return None
+    kind, name = obj.get("kind"), obj["metadata"].get("name")
+    if not isinstance(kind, str) or not isinstance(name, str) or not name:
+        return None
+    ns = obj["metadata"].get("namespace")
+    return kind, scope(kind, ns if isinstance(ns, str) else None), name
+
+
+class ApiWrites:
+    # provided by the Controller
+    lock: threading.RLock
+    watchcache: WatchCache
+    state: Any
+
+    def apply(self, objects: list[dict], dry_run: bool = False) -> list[dict]:
+        raise NotImplementedError
+
+    def get(self, kind: str, namespace: str | None, name: str) -> dict:
+        """One object as the API shows it; ApiError 404 when absent."""
+        obj = self.watchcache.get(kind, scope(kind, namespace), name)
+        if obj is None:
+            raise store.not_found(kind, name)
+        return obj
+
+    def _stored(self, kind: str, namespace: str, name: str) -> dict | None:
+        return self.state.objects.get(f"{kind}/{namespace}/{name}")
+
+    def create(self, obj: dict, dry_run: bool = False) -> dict:
+        """POST: 409 AlreadyExists when an object of that kind and name is there (stored or derived)."""
+        store.check_create(obj)
+        with self.lock:
+            [valid] = validated_objects([store.written(obj)], self.state.cluster)
+            kind, ns, name = identity(valid) or ("", "", "")
+            if (self._stored(kind, ns, name) is not None or self.watchcache.get(kind, ns, name) is not None
+                    or (kind == "Pod" and f"{ns}/{name}" in self.state.pods)):
+                raise store.already_exists(kind, name)
+            self.apply([valid], dry_run)
+            return valid if dry_run else self.get(kind, ns, name)
+
+    def replace(self, obj: dict, dry_run: bool = False) -> dict:
+        """PUT: 404 when absent, 409 Conflict when metadata.resourceVersion (or uid) is given and stale."""
+        with self.lock:
+            ident = identity(obj)
+            if ident is None:
+                validated_objects([obj], self.state.cluster)  # names what is missing
+                raise ApiError(400, "BadRequest", "the object has no kind or name")
+            kind, ns, name = ident
+            live = self.watchcache.get(kind, ns, name)
+            if live is None:
+                raise store.not_found(kind, name)
+            if self._stored(kind, ns, name) is None:
+                raise ApiError(405, "MethodNotAllowed", f'{store.resource_name(kind)[0]} "{name}" is derived by '
+                               "netlab from other objects (its Deployment, Service or node): change those instead")
+            store.check_preconditions(obj, live)
+            [valid] = validated_objects([store.written(obj)], self.state.cluster)
+            self.apply([valid], dry_run)
+            return valid if dry_run else self.get(kind, ns, name)
+
+    def get_scale(self, kind: str, namespace: str, name: str) -> dict:
+        """The autoscaling/v1 Scale of a Deployment or ReplicaSet."""
+        if kind not in SCALABLE:
+            raise store.not_found(kind, name)
+        return views.scale(self.get(kind, namespace, name))
+
+    def scale(self, kind: str, namespace: str, name: str, replicas: int,
+              resource_version: str | None = None) -> dict:
+        """Set spec.replicas (PUT/PATCH of the scale subresource); returns the new Scale."""
+        with self.lock:
+            stored = self._stored(kind, scope(kind, namespace), name) if kind in SCALABLE else None
+            if stored is None:
+                raise store.not_found(kind, name)
+            if resource_version:
+                store.check_preconditions({"metadata": {"resourceVersion": resource_version}},
+                                          self.get(kind, namespace, name))
+            self.apply([store.with_replicas(stored, replicas)])
+            return self.get_scale(kind, namespace, name)
