@@ -258,11 +258,19 @@ def _list_namespaces(ctl: StoreView, ns: str | None) -> list[dict]:
     return [namespace(n, explicit.get(n), ctl.started) for n in sorted(set(explicit) | set(BUILTIN_NAMESPACES))]
 
 
-def _owned(pods: list[dict], owner: dict, owner_name_of) -> list[dict]:
-    """The pod views in `owner`'s namespace with an ownerReference whose name maps to `owner`'s name."""
-    return [p for p in pods if p["metadata"].get("namespace") == owner["metadata"].get("namespace")
-            and any(owner_name_of(r["name"]) == owner["metadata"]["name"]
-                    for r in p["metadata"].get("ownerReferences", []))]
+def _owners(pods: list[dict], owner_name_of) -> dict[tuple[str, str], list[dict]]:
+    """Pod views by (namespace, owner_name_of(ownerReference name)): one pass, not one per owner."""
+    out: dict[tuple[str, str], list[dict]] = {}
+    for p in pods:
+        ns = p["metadata"].get("namespace")
+        for name in {owner_name_of(r["name"]) for r in p["metadata"].get("ownerReferences", [])}:
+            out.setdefault((ns, name), []).append(p)
+    return out
+
+
+def _owned(index: dict[tuple[str, str], list[dict]], owner: dict) -> list[dict]:
+    """The pod views in `owner`'s namespace whose ownerReference maps to `owner`'s name."""
+    return index.get((owner["metadata"].get("namespace"), owner["metadata"]["name"]), [])
 
 
 def _deployment_name(replicaset_name: str) -> str:
@@ -270,16 +278,18 @@ def _deployment_name(replicaset_name: str) -> str:
 
 
 def _list_deployments(ctl: StoreView, ns: str | None, pods: list[dict] | None = None) -> list[dict]:
-    pods = _list_pods(ctl, ns) if pods is None else pods
-    return [deployment(o, _owned(pods, o, _deployment_name)) for o in _stored(ctl, "Deployment", ns)]
+    index = _owners(_list_pods(ctl, ns) if pods is None else pods, _deployment_name)
+    return [deployment(o, _owned(index, o)) for o in _stored(ctl, "Deployment", ns)]
 
 
 def _list_replicasets(ctl: StoreView, ns: str | None, pods: list[dict] | None = None) -> list[dict]:
     pods = _list_pods(ctl, ns) if pods is None else pods
-    out = [replicaset(o, template_hash(o["spec"]["template"]), _owned(pods, o, _deployment_name))
+    index = _owners(pods, _deployment_name)
+    out = [replicaset(o, template_hash(o["spec"]["template"]), _owned(index, o))
            for o in _stored(ctl, "Deployment", ns)]
+    written = _owners(pods, lambda name: name)
     for o in _stored(ctl, "ReplicaSet", ns):  # ReplicaSets the user wrote himself
-        owned = _owned(pods, o, lambda name: name)
+        owned = _owned(written, o)
         ready = sum(1 for p in owned if p["status"]["conditions"][-1]["status"] == "True")
         out.append({**o, "status": {"replicas": len(owned), "readyReplicas": ready, "availableReplicas": ready}})
     return out

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from netlab.api import views
 from netlab.api.errors import ApiError
-from netlab.api.resources import RESOURCES
 from netlab.api.watchcache import WatchCache
 from netlab.compile import addons, names
 from netlab.compile.config import ClusterConfig
@@ -29,7 +28,7 @@ from netlab.kernel import neighbours, podnet, teardown
 from netlab.runtime import events as evmod
 from netlab.runtime import observe, phases, precheck, store
 from netlab.runtime import state as statemod
-from netlab.runtime.apiwrites import ApiWrites, scope
+from netlab.runtime.apiside import ApiSide, scope
 from netlab.runtime.containers import Supervisor
 from netlab.runtime.dataplane import Dataplane
 from netlab.runtime.dnsrelay import ensure_relay
@@ -41,10 +40,9 @@ from netlab.runtime.probes import Prober, ProbeState
 from netlab.runtime.store import check_namespaces, naming
 
 log = logging.getLogger("netlab.controller")
-RV_BLOCK = 100_000
 
 
-class Controller(ApiWrites):
+class Controller(ApiSide):
     def __init__(self, cluster: str):
         self.cluster = cluster
         loaded = statemod.load(cluster)
@@ -216,41 +214,6 @@ class Controller(ApiWrites):
 
     def _allocate(self, objects: dict[str, dict]) -> dict[str, Allocation]:
         return store.allocations(objects, self.state.allocations, self.config)
-
-    def event(self, reason: str, message: str, obj: str = "", *, component: str = evmod.CONTROLLER,
-              type: str | None = None) -> None:
-        """Record a core/v1 Event about obj ("Kind ns/name"; a kernel change may name its node or pod in
-        its message instead; otherwise it is about the cluster)."""
-        kind, ref, message = evmod.parse_object(obj, message)
-        involved = store.involved(self, kind, ref)
-        host = self.state.pods[ref].node if kind == "Pod" and ref in self.state.pods else ""
-        self.eventlog.record(involved, reason, message, type=type, component=component,
-                             host=host if component == evmod.KUBELET else "")
-        self._dirty = True
-
-    def _container_event(self, pod_key: str, container: str, reason: str, message: str) -> None:
-        pod = self.state.pods.get(pod_key)
-        images = {c["name"]: c.get("image", "") for c in (pod.spec.get("containers", []) if pod else [])}
-        name = pod_key.replace("/", "_")
-        for r, m in evmod.kubelet_events(reason, container, message, images.get(container, ""), name):
-            self.event(r, m, f"Pod {pod_key}", component=evmod.KUBELET)
-
-    def _refresh_views(self) -> None:
-        """Feed the watch cache the views of every kind. resourceVersions are reserved in blocks in the
-        state file before they are handed out, so they keep growing across controller restarts."""
-        t0 = time.monotonic()
-        self._dirty = False
-        if self.watchcache.rv + RV_BLOCK // 2 > self._rv_reserved:
-            self._rv_reserved = self.watchcache.rv + RV_BLOCK
-            self.state.resource_version = self._rv_reserved
-            statemod.save(self.cluster, self.state)
-        snap = views.snapshot(self, [r.kind for r in RESOURCES])
-        if self._terminating:
-            snap["Namespace"] = [views.namespace(n["metadata"]["name"], n, self.started,
-                                                 self._terminating.get(n["metadata"]["name"]))
-                                 for n in snap["Namespace"]]
-        changed = self.watchcache.refresh(snap)
-        log.debug("views: %d changed in %.3fs", changed, time.monotonic() - t0)
 
     # ----- apply and delete ------------------------------------------------------------
     def _with_addons(self, objects: dict[str, dict], enabled: list[str] | None = None) -> dict[str, dict]:

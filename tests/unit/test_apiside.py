@@ -1,4 +1,4 @@
-"""create/replace/get/scale as the apiserver answers them (the controller's ApiWrites over a fake store)."""
+"""create/replace/get/scale as the apiserver answers them (the controller's ApiSide over a fake store)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from netlab.api import views
 from netlab.api.errors import ApiError
 from netlab.api.watchcache import WatchCache
 from netlab.runtime import store
-from netlab.runtime.apiwrites import ApiWrites
+from netlab.runtime.apiside import ApiSide
 
 
-class FakeController(ApiWrites):
+class FakeController(ApiSide):
     def __init__(self):
         self.lock = threading.RLock()
         self.watchcache = WatchCache(start_rv=10)

@@ -1,4 +1,5 @@
-"""The controller's single-object API verbs (get, create, replace, scale), as the apiserver answers them.
+"""The controller's API side: the events it records, the views it feeds the watch cache, and the
+single-object verbs (get, create, replace, scale) as the apiserver answers them.
 
 A mixin of netlab.runtime.controller.Controller: every write validates only the object written and goes
 through Controller.apply, the same validation and atomic commit as `netlab apply`. Reads come from the
@@ -7,15 +8,23 @@ watch cache, so what they return carries the resourceVersion a watch reports.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from typing import Any
 
 from netlab.api import views
 from netlab.api.errors import ApiError
 from netlab.api.request import validated_objects
-from netlab.api.resources import CLUSTER_SCOPED
+from netlab.api.resources import CLUSTER_SCOPED, RESOURCES
 from netlab.api.watchcache import WatchCache
+from netlab.runtime import events as evmod
+from netlab.runtime import state as statemod
 from netlab.runtime import store
+from netlab.runtime.events import EventLog
+
+log = logging.getLogger("netlab.controller")
+RV_BLOCK = 100_000  # resourceVersions reserved in the state file at a time
 
 SCALABLE = ("Deployment", "ReplicaSet")
 
@@ -36,11 +45,56 @@ def identity(obj: Any) -> tuple[str, str, str] | None:
     return kind, scope(kind, ns if isinstance(ns, str) else None), name
 
 
-class ApiWrites:
+class ApiSide:
     # provided by the Controller
     lock: threading.RLock
     watchcache: WatchCache
     state: Any
+    eventlog: EventLog
+    started: float
+    _dirty: bool
+    _rv_reserved: int
+    _terminating: dict[str, float]
+    cluster: str
+
+    # ----- what the API shows: events and the watch cache's views --------------------------
+    def event(self, reason: str, message: str, obj: str = "", *, component: str = evmod.CONTROLLER,
+              type: str | None = None) -> None:
+        """Record a core/v1 Event about obj ("Kind ns/name"; a kernel change may name its node or pod in
+        its message instead; otherwise it is about the cluster)."""
+        kind, ref, message = evmod.parse_object(obj, message)
+        involved = store.involved(self, kind, ref)
+        host = self.state.pods[ref].node if kind == "Pod" and ref in self.state.pods else ""
+        self.eventlog.record(involved, reason, message, type=type, component=component,
+                             host=host if component == evmod.KUBELET else "")
+        self._dirty = True
+
+    def _container_event(self, pod_key: str, container: str, reason: str, message: str) -> None:
+        pod = self.state.pods.get(pod_key)
+        images = {c["name"]: c.get("image", "") for c in (pod.spec.get("containers", []) if pod else [])}
+        name = pod_key.replace("/", "_")
+        for r, m in evmod.kubelet_events(reason, container, message, images.get(container, ""), name):
+            self.event(r, m, f"Pod {pod_key}", component=evmod.KUBELET)
+
+    def _refresh_views(self) -> None:
+        """Feed the watch cache the views of every kind. resourceVersions are reserved in blocks in the
+        state file before they are handed out, so they keep growing across controller restarts."""
+        t0 = time.monotonic()
+        self._dirty = False
+        if self.watchcache.rv + RV_BLOCK // 2 > self._rv_reserved:
+            self._rv_reserved = self.watchcache.rv + RV_BLOCK
+            self.state.resource_version = self._rv_reserved
+            statemod.save(self.cluster, self.state)
+        snap = views.snapshot(self, [r.kind for r in RESOURCES])
+        if self._terminating:
+            snap["Namespace"] = [views.namespace(n["metadata"]["name"], n, self.started,
+                                                 self._terminating.get(n["metadata"]["name"]))
+                                 for n in snap["Namespace"]]
+        changed = self.watchcache.refresh(snap)
+        log.debug("views: %d changed in %.3fs", changed, time.monotonic() - t0)
+
+
+    # ----- single-object verbs ---------------------------------------------------------------
 
     def apply(self, objects: list[dict], dry_run: bool = False) -> list[dict]:
         raise NotImplementedError
