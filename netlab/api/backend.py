@@ -7,7 +7,7 @@ The controller satisfies them structurally: nothing here is inherited.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -85,6 +85,11 @@ class Backend(Protocol):
 
     def replace(self, obj: dict, dry_run: bool = False) -> dict:
         """PUT one object; ApiError 404, 409 Conflict for a stale metadata.resourceVersion, 422 Invalid."""
+        ...
+
+    def patch(self, kind: str, namespace: str | None, name: str, change: Callable[[dict], dict],
+              dry_run: bool = False) -> dict:
+        """PATCH: change(live object) -> new object (e.g. netlab.api.patch.apply_patch), replaced atomically."""
         ...
 
     def get_scale(self, kind: str, namespace: str, name: str) -> dict:

@@ -32,6 +32,23 @@ class Change:
     kind: str
     namespace: str
     object: dict  # carries metadata.resourceVersion == str(rv)
+    previous: dict | None = None  # the object as it was before a MODIFIED or DELETED
+
+
+def select(changes: Iterable[Change], match: Callable[[dict], bool]) -> list[Change]:
+    """Changes as a watch with a label/field selector sees them (as upstream's cacher): an object that
+    stops matching is DELETED, one that starts matching is ADDED, others' changes are left out."""
+    out = []
+    for c in changes:
+        now = c.type != DELETED and match(c.object)
+        before = c.previous is not None and match(c.previous)
+        if now and before:
+            out.append(c)
+        elif now:
+            out.append(Change(c.rv, ADDED, c.kind, c.namespace, c.object, c.previous))
+        elif before:
+            out.append(Change(c.rv, DELETED, c.kind, c.namespace, c.object, c.previous))
+    return out
 
 
 def _key(obj: dict) -> tuple[str, str]:
@@ -113,11 +130,12 @@ class WatchCache:
             self._rv += 1
             shown = _with_rv(plain, self._rv)
             new[key] = (plain, shown)
-            changes.append(Change(self._rv, MODIFIED if before is not None else ADDED, kind, key[0], shown))
+            changes.append(Change(self._rv, MODIFIED if before is not None else ADDED, kind, key[0], shown,
+                                  before[1] if before is not None else None))
         for key, (_plain_obj, shown) in old.items():
             if key not in new:
                 self._rv += 1
-                changes.append(Change(self._rv, DELETED, kind, key[0], _with_rv(shown, self._rv)))
+                changes.append(Change(self._rv, DELETED, kind, key[0], _with_rv(shown, self._rv), shown))
         self._snap[kind] = new
         return changes
 

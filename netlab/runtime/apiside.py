@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from netlab.api import views
@@ -139,6 +140,15 @@ class ApiSide:
             [valid] = validated_objects([store.written(obj)], self.state.cluster)
             self.apply([valid], dry_run)
             return valid if dry_run else self.get(kind, ns, name)
+
+    def patch(self, kind: str, namespace: str | None, name: str, change: Callable[[dict], dict],
+              dry_run: bool = False) -> dict:
+        """PATCH: change(live view) -> the new object, then replace, all under the controller's lock so no
+        write slips in between (the live resourceVersion the result carries cannot be stale). change
+        raises ApiError for a bad patch; the result is validated as replace validates."""
+        with self.lock:
+            live = self.get(kind, namespace, name)
+            return self.replace(change(live), dry_run)
 
     def get_scale(self, kind: str, namespace: str, name: str) -> dict:
         """The autoscaling/v1 Scale of a Deployment or ReplicaSet."""

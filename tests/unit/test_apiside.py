@@ -111,3 +111,17 @@ def test_namespace_and_node_views():
     assert st["addresses"][0] == {"type": "InternalIP", "address": "192.168.56.11"}
     assert [c["type"] for c in st["conditions"]][-1] == "Ready" and st["conditions"][-1]["status"] == "True"
     assert st["nodeInfo"]["operatingSystem"] == "linux" and st["allocatable"]["pods"] == "110"
+
+
+def test_patch_changes_the_live_object_under_the_lock():
+    ctl = FakeController()
+    ctl.create(deployment())
+
+    def more(live):
+        assert live["metadata"]["resourceVersion"]  # the live view, as the patch libraries get it
+        return {**live, "spec": {**live["spec"], "replicas": 4}}
+    patched = ctl.patch("Deployment", "default", "web", more)
+    assert patched["spec"]["replicas"] == 4 and patched["metadata"]["generation"] == 2
+    with pytest.raises(ApiError) as e:
+        ctl.patch("Deployment", "default", "nope", more)
+    assert e.value.code == 404

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from netlab.api.watchcache import ADDED, DELETED, MODIFIED, Gone, WatchCache, parse_rv
+from netlab.api.watchcache import ADDED, DELETED, MODIFIED, Gone, WatchCache, parse_rv, select
 
 
 def pod(name: str, ns: str = "default", phase: str = "Running") -> dict:
@@ -97,3 +97,13 @@ def test_events_keep_their_order_of_change():
     c.refresh({"Event": [e1, e2]})
     c.refresh({"Event": [{**e1, "count": 2}, e2]})
     assert [e["metadata"]["name"] for e in c.list("Event")[0]] == ["a.2", "z.1"]
+
+
+def test_a_selector_watch_sees_objects_enter_and_leave():
+    c = WatchCache()
+    c.refresh({"Pod": [pod("a", phase="Pending"), pod("b", phase="Running")]})
+    c.refresh({"Pod": [pod("a", phase="Running"), pod("b", phase="Failed")]})
+    c.refresh({"Pod": [pod("b", phase="Running")]})
+    running = select(c.events_since("Pod", None, 2), lambda o: o["status"]["phase"] == "Running")
+    assert [(ch.type, ch.object["metadata"]["name"]) for ch in running] == [
+        (ADDED, "a"), (DELETED, "b"), (ADDED, "b"), (DELETED, "a")]
