@@ -205,9 +205,12 @@ def scale(obj: dict) -> dict:
                        "selector": format_label_selector(selector) if selector else ""}}
 
 
+POD_KINDS = frozenset({"Pod", "Deployment", "ReplicaSet"})  # the kinds whose views read the pods' states
+
+
 def snapshot(ctl: StoreView, kinds) -> dict[str, list[dict]]:
-    """Every object of the kinds given, as the API shows them, the pod views computed once."""
-    pods = _list_pods(ctl, None)
+    """Every object of the kinds given, as the API shows them, the pod views computed once (if needed)."""
+    pods = _list_pods(ctl, None) if POD_KINDS & set(kinds) else []
     out = {}
     for kind in kinds:
         if kind == "Pod":

@@ -25,6 +25,7 @@ from netlab.runtime import store
 from netlab.runtime.events import EventLog
 
 log = logging.getLogger("netlab.controller")
+ALL_KINDS = frozenset(r.kind for r in RESOURCES)
 RV_BLOCK = 100_000  # resourceVersions reserved in the state file at a time
 
 SCALABLE = ("Deployment", "ReplicaSet")
@@ -53,7 +54,7 @@ class ApiSide:
     state: Any
     eventlog: EventLog
     started: float
-    _dirty: bool
+    _dirty: set[str]
     _rv_reserved: int
     _terminating: dict[str, float]
     cluster: str
@@ -68,32 +69,34 @@ class ApiSide:
         host = self.state.pods[ref].node if kind == "Pod" and ref in self.state.pods else ""
         self.eventlog.record(involved, reason, message, type=type, component=component,
                              host=host if component == evmod.KUBELET else "")
-        self._dirty = True
+        self._dirty.add("Event")
 
     def _container_event(self, pod_key: str, container: str, reason: str, message: str) -> None:
+        self._dirty |= views.POD_KINDS  # a container changed state
         pod = self.state.pods.get(pod_key)
         images = {c["name"]: c.get("image", "") for c in (pod.spec.get("containers", []) if pod else [])}
         name = pod_key.replace("/", "_")
         for r, m in evmod.kubelet_events(reason, container, message, images.get(container, ""), name):
             self.event(r, m, f"Pod {pod_key}", component=evmod.KUBELET)
 
-    def _refresh_views(self) -> None:
-        """Feed the watch cache the views of every kind. resourceVersions are reserved in blocks in the
-        state file before they are handed out, so they keep growing across controller restarts."""
+    def _refresh_views(self, only: set[str] | None = None) -> None:
+        """Feed the watch cache the views of every kind (or of those in `only`). resourceVersions are
+        reserved in blocks in the state file before they are handed out, so they keep growing across
+        controller restarts."""
         t0 = time.monotonic()
-        self._dirty = False
+        kinds = [r.kind for r in RESOURCES if only is None or r.kind in only]
+        self._dirty -= set(kinds)
         if self.watchcache.rv + RV_BLOCK // 2 > self._rv_reserved:
             self._rv_reserved = self.watchcache.rv + RV_BLOCK
             self.state.resource_version = self._rv_reserved
             statemod.save(self.cluster, self.state)
-        snap = views.snapshot(self, [r.kind for r in RESOURCES])
-        if self._terminating:
+        snap = views.snapshot(self, kinds)
+        if self._terminating and "Namespace" in snap:
             snap["Namespace"] = [views.namespace(n["metadata"]["name"], n, self.started,
                                                  self._terminating.get(n["metadata"]["name"]))
                                  for n in snap["Namespace"]]
         changed = self.watchcache.refresh(snap)
         log.debug("views: %d changed in %.3fs", changed, time.monotonic() - t0)
-
 
     # ----- single-object verbs ---------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from netlab.kernel import neighbours, podnet, teardown
 from netlab.runtime import events as evmod
 from netlab.runtime import observe, phases, precheck, store
 from netlab.runtime import state as statemod
-from netlab.runtime.apiside import ApiSide, scope
+from netlab.runtime.apiside import ALL_KINDS, ApiSide, scope
 from netlab.runtime.containers import Supervisor
 from netlab.runtime.dataplane import Dataplane
 from netlab.runtime.dnsrelay import ensure_relay
@@ -56,7 +56,7 @@ class Controller(ApiSide):
         # resourceVersions: the cache counts on from the block the last run reserved (see _refresh_views)
         self.watchcache = WatchCache(start_rv=loaded.resource_version)
         self._rv_reserved = loaded.resource_version
-        self._dirty = True  # something the API shows may have changed since the last refresh
+        self._dirty: set[str] = set(ALL_KINDS)  # the kinds whose views may have changed since the last refresh
         self._terminating: dict[str, float] = {}  # namespaces being deleted -> since when
         self.rng = random.Random()
         self.started = time.time()
@@ -156,7 +156,7 @@ class Controller(ApiSide):
         t0 = time.monotonic()
         before = self.desired.services if self.desired else {}
         self.observed, self.desired = observed, desired
-        self._dirty = True
+        self._dirty |= ALL_KINDS
         for key, rs in desired.services.items():
             if key in before and before[key].endpoints != rs.endpoints:
                 ready = sum(1 for e in rs.endpoints if e.ready)
@@ -182,13 +182,14 @@ class Controller(ApiSide):
                            f"Pod {pod_key}", component=evmod.KUBELET)
                 self.supervisor.kill_container(pod_key, container)
             if self.prober.take_changed():
-                self._dirty = True
+                self._dirty |= views.POD_KINDS
             for change in self.ingress.reload_if_pending(self._ingress_pid()):
                 self.event("IngressSync", change)
+                self._dirty.add("Ingress")  # its status follows the rules nginx took
             if self._ready_map() != self.observed.ready or self._terminated() != self.observed.terminated:
                 self._sync()
             if self._dirty:
-                self._refresh_views()
+                self._refresh_views(set(self._dirty))
 
     def _ready_map(self) -> dict[str, bool]:
         return observe.ready_map(self.state.pods, self.supervisor, self.prober, self.ingress.pending_reload)
