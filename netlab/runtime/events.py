@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from netlab.api.views import timestamp
+
 log = logging.getLogger("netlab.controller")
 
 NORMAL, WARNING = "Normal", "Warning"
@@ -41,10 +43,6 @@ class Involved:
         if self.uid:
             out["uid"] = self.uid
         return out
-
-
-def _timestamp(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 def parse_object(obj: str, message: str) -> tuple[str, str, str]:
@@ -85,7 +83,7 @@ class EventLog:
         name = self._by_key.get(key)
         old = self._by_name.get(name) if name else None
         if old is not None:
-            ev = {**old, "count": old["count"] + 1, "lastTimestamp": _timestamp(now)}
+            ev = {**old, "count": old["count"] + 1, "lastTimestamp": timestamp(now)}
             self._by_name[name] = ev
             self._by_name.move_to_end(name)
         else:
@@ -96,9 +94,9 @@ class EventLog:
             ev = {
                 "apiVersion": "v1", "kind": "Event",
                 "metadata": {"name": name, "namespace": involved.namespace or "default",
-                             "creationTimestamp": _timestamp(now)},
+                             "creationTimestamp": timestamp(now)},
                 "involvedObject": involved.ref(), "reason": reason, "message": message, "type": type,
-                "count": 1, "firstTimestamp": _timestamp(now), "lastTimestamp": _timestamp(now),
+                "count": 1, "firstTimestamp": timestamp(now), "lastTimestamp": timestamp(now),
                 "eventTime": None, "source": source, "reportingComponent": component,
                 "reportingInstance": host or component,
             }
