@@ -4,6 +4,9 @@ record them, and Nodes as a kubelet reports them (read through netlab's own API 
 from __future__ import annotations
 
 import json
+import os
+import signal
+from pathlib import Path
 
 from conftest import wait_for
 
@@ -85,3 +88,14 @@ def test_versions_events_and_nodes(lab):
         assert conds["Ready"] == "True" and conds["MemoryPressure"] == "False"
         assert status["nodeInfo"]["kubeletVersion"] == "v1.37.0-netlab"
         assert int(status["capacity"]["pods"]) > 0 and n["metadata"]["resourceVersion"]
+
+    # resourceVersions keep growing across a controller's death: everything shown afterwards is newer.
+    seen = max(int(o["metadata"]["resourceVersion"]) for kind in ("pods", "deployments", "nodes")
+               for o in _get(lab, kind, "-A")["items"])
+    pid = int(Path(f"/run/netlab/{lab.cluster}/controller.pid").read_text())
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text(),
+             timeout=10, what="the controller to die")
+    lab.netlab("up", str(_manifest(lab, 3, "{tier: front}")))
+    after = [int(o["metadata"]["resourceVersion"]) for o in _get(lab, "pods", "-n", ns)["items"]]
+    assert len(after) == 3 and min(after) > seen
