@@ -289,6 +289,8 @@ class Controller(ApiSide):
             finally:
                 if self._terminating.pop(name, None) is not None and kind == "Namespace":
                     self._refresh_views()
+            if kind == "Namespace":
+                self.eventlog.drop_namespace(name)
             self.event("Deleted", f"{kind} {ns}/{name} deleted", f"{kind} {ns + '/' if ns else ''}{name}")
             return shown or removed
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -74,6 +75,12 @@ class EventLog:
     def __len__(self) -> int:
         return len(self._by_name)
 
+    def drop_namespace(self, namespace: str) -> None:
+        """A deleted namespace takes its events with it."""
+        for name in [n for n, e in self._by_name.items() if e["metadata"]["namespace"] == namespace]:
+            del self._by_name[name]
+            del self._by_key[self._key_of.pop(name)]
+
     def record(self, involved: Involved, reason: str, message: str, *, type: str | None = None,
                component: str = CONTROLLER, host: str = "") -> dict:
         """Record one occurrence; returns the Event (a new dict on every change, so views compare)."""
@@ -94,7 +101,7 @@ class EventLog:
             ev = {
                 "apiVersion": "v1", "kind": "Event",
                 "metadata": {"name": name, "namespace": involved.namespace or "default",
-                             "creationTimestamp": timestamp(now)},
+                             "uid": str(uuid.uuid4()), "creationTimestamp": timestamp(now)},
                 "involvedObject": involved.ref(), "reason": reason, "message": message, "type": type,
                 "count": 1, "firstTimestamp": timestamp(now), "lastTimestamp": timestamp(now),
                 "eventTime": None, "source": source, "reportingComponent": component,

@@ -71,3 +71,12 @@ def test_objects_named_in_kernel_messages():
     assert parse_object("", "pod a/b: veth up") == ("Pod", "a/b", "veth up")
     assert parse_object("", "something else") == ("", "", "something else")
     assert parse_object("Service d/s", "x") == ("Service", "d/s", "x")
+
+
+def test_a_deleted_namespace_takes_its_events():
+    log = EventLog()
+    log.record(Involved("Pod", "a", "gone"), "R", "m")
+    log.record(Involved("Pod", "b", "kept"), "R", "m")
+    log.drop_namespace("gone")
+    assert [e["metadata"]["namespace"] for e in log.items] == ["kept"]
+    assert log.record(Involved("Pod", "a", "gone"), "R", "m")["count"] == 1
