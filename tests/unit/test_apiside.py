@@ -125,3 +125,36 @@ def test_patch_changes_the_live_object_under_the_lock():
     with pytest.raises(ApiError) as e:
         ctl.patch("Deployment", "default", "nope", more)
     assert e.value.code == 404
+
+
+def test_a_deleted_namespace_is_terminating_then_gone_with_its_contents(monkeypatch):
+    from netlab.runtime.controller import Controller
+    from netlab.runtime.events import EventLog
+
+    ctl = Controller.__new__(Controller)  # no kernel: the commit below only swaps the store
+    ctl.lock, ctl.watchcache, ctl.eventlog = threading.RLock(), WatchCache(), EventLog()
+    ctl._dirty, ctl._terminating, ctl._rv_reserved, ctl.started, ctl.cluster = set(), {}, 10**9, 0.0, "t"
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "uid": "u"}}
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "shop"}}
+    ctl.state = SimpleNamespace(objects={"Namespace//shop": ns, "Service/shop/s": svc}, pods={})
+    monkeypatch.setattr(views, "snapshot", lambda c, kinds: {"Namespace": [
+        views.namespace(o["metadata"]["name"], o, 0.0) for o in c.state.objects.values() if o["kind"] == "Namespace"]})
+    ctl._with_addons = lambda objects: objects
+    ctl._place = lambda objects, previous=None: {}
+    ctl._allocate = lambda objects: {}
+
+    def commit(objects, pods, allocations, addons=None):
+        ctl.state.objects = objects
+        ctl._refresh_views()
+    ctl._commit = commit
+    ctl._refresh_views()
+    start = ctl.watchcache.rv
+    shown = ctl.delete("Namespace", "", "shop")
+    assert shown["status"]["phase"] == "Terminating" and shown["metadata"]["deletionTimestamp"]
+    changes = ctl.watchcache.events_since("Namespace", None, start)
+    assert [(c.type, c.object["status"]["phase"]) for c in changes] == [("MODIFIED", "Terminating"),
+                                                                         ("DELETED", "Terminating")]
+    assert ctl.state.objects == {} and ctl._terminating == {}
+    with pytest.raises(ApiError) as e:
+        ctl.delete("Namespace", "", "shop")
+    assert e.value.code == 404 and str(e.value) == 'namespaces "shop" not found'
