@@ -8,6 +8,7 @@ watch cache, so what they return carries the resourceVersion a watch reports.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -48,7 +49,7 @@ def identity(obj: Any) -> tuple[str, str, str] | None:
 
 
 class ApiSide:
-    # provided by the Controller
+    # provided by the Controller (besides apply: _commit, _place, _with_addons, _allocate, topology)
     lock: threading.RLock
     watchcache: WatchCache
     state: Any
@@ -150,8 +151,47 @@ class ApiSide:
         write slips in between (the live resourceVersion the result carries cannot be stale). change
         raises ApiError for a bad patch; the result is validated as replace validates."""
         with self.lock:
-            live = self.get(kind, namespace, name)
+            live = copy.deepcopy(self.get(kind, namespace, name))  # the cache's copy is shared: not to be changed
             return self.replace(change(live), dry_run)
+
+    def delete(self, kind: str, namespace: str, name: str) -> dict:
+        """Delete one object; returns it as the API last showed it (a Namespace: Terminating, then gone
+        with everything in it)."""
+        with self.lock:
+            ns = scope(kind, namespace)
+            key = f"{kind}/{ns}/{name}"
+            shown = self.watchcache.get(kind, ns, name)
+            new_objects = dict(self.state.objects)
+            if key in new_objects:
+                removed = new_objects.pop(key)
+                if kind == "Namespace":
+                    new_objects = {k: o for k, o in new_objects.items()
+                                   if (o["metadata"].get("namespace") or "") != name}
+            elif kind == "Pod" and f"{ns}/{name}" in self.state.pods:
+                # A Deployment's pod: delete it and let the Deployment replace it, as a ReplicaSet would.
+                pod = self.state.pods[f"{ns}/{name}"]
+                pods = {k: p for k, p in self.state.pods.items() if k != pod.key}
+                new_pods = self._place(new_objects, pods)
+                self._commit(new_objects, new_pods, self.state.allocations)
+                self.event("Killing", f"Stopping pod {pod.key}", f"Pod {pod.key}", component=evmod.KUBELET)
+                return shown or views.pod(pod, [], self.topology())
+            else:
+                raise store.not_found(kind, name)
+            if kind == "Namespace":
+                self._terminating[name] = time.time()
+                self._refresh_views()
+                shown = self.watchcache.get(kind, ns, name)
+            try:
+                new_objects = self._with_addons(new_objects)
+                new_pods = self._place(new_objects)
+                self._commit(new_objects, new_pods, self._allocate(new_objects))
+            finally:
+                if self._terminating.pop(name, None) is not None and kind == "Namespace":
+                    self._refresh_views()
+            if kind == "Namespace":
+                self.eventlog.drop_namespace(name)
+            self.event("Deleted", f"{kind} {ns}/{name} deleted", f"{kind} {ns + '/' if ns else ''}{name}")
+            return shown or removed
 
     def get_scale(self, kind: str, namespace: str, name: str) -> dict:
         """The autoscaling/v1 Scale of a Deployment or ReplicaSet."""

@@ -28,7 +28,7 @@ from netlab.kernel import neighbours, podnet, teardown
 from netlab.runtime import events as evmod
 from netlab.runtime import observe, phases, precheck, store
 from netlab.runtime import state as statemod
-from netlab.runtime.apiside import ALL_KINDS, ApiSide, scope
+from netlab.runtime.apiside import ALL_KINDS, ApiSide
 from netlab.runtime.containers import Supervisor
 from netlab.runtime.dataplane import Dataplane
 from netlab.runtime.dnsrelay import ensure_relay
@@ -254,45 +254,6 @@ class Controller(ApiSide):
                     self.event(r["action"].capitalize(), f"{r['kind']} {r['namespace']}/{r['name']} {r['action']}",
                                f"{r['kind']} {r['namespace']}/{r['name']}")
             return results
-
-    def delete(self, kind: str, namespace: str, name: str) -> dict:
-        """Delete one object; returns it as the API last showed it (a Namespace: Terminating, then gone
-        with everything in it)."""
-        with self.lock:
-            ns = scope(kind, namespace)
-            key = f"{kind}/{ns}/{name}"
-            shown = self.watchcache.get(kind, ns, name)
-            new_objects = dict(self.state.objects)
-            if key in new_objects:
-                removed = new_objects.pop(key)
-                if kind == "Namespace":
-                    new_objects = {k: o for k, o in new_objects.items()
-                                   if (o["metadata"].get("namespace") or "") != name}
-            elif kind == "Pod" and f"{ns}/{name}" in self.state.pods:
-                # A Deployment's pod: delete it and let the Deployment replace it, as a ReplicaSet would.
-                pod = self.state.pods[f"{ns}/{name}"]
-                pods = {k: p for k, p in self.state.pods.items() if k != pod.key}
-                new_pods = self._place(new_objects, pods)
-                self._commit(new_objects, new_pods, self.state.allocations)
-                self.event("Killing", f"Stopping pod {pod.key}", f"Pod {pod.key}", component=evmod.KUBELET)
-                return shown or views.pod(pod, [], self.topology())
-            else:
-                raise store.not_found(kind, name)
-            if kind == "Namespace":
-                self._terminating[name] = time.time()
-                self._refresh_views()
-                shown = self.watchcache.get(kind, ns, name)
-            try:
-                new_objects = self._with_addons(new_objects)
-                new_pods = self._place(new_objects)
-                self._commit(new_objects, new_pods, self._allocate(new_objects))
-            finally:
-                if self._terminating.pop(name, None) is not None and kind == "Namespace":
-                    self._refresh_views()
-            if kind == "Namespace":
-                self.eventlog.drop_namespace(name)
-            self.event("Deleted", f"{kind} {ns}/{name} deleted", f"{kind} {ns + '/' if ns else ''}{name}")
-            return shown or removed
 
     def _place(self, objects: dict[str, dict], previous: dict[str, PlacedPod] | None = None) -> dict[str, PlacedPod]:
         cursor = dict(self.state.last_reserved)
