@@ -62,11 +62,13 @@ class ApiSide:
 
     # ----- what the API shows: events and the watch cache's views --------------------------
     def event(self, reason: str, message: str, obj: str = "", *, component: str = evmod.CONTROLLER,
-              type: str | None = None) -> None:
+              type: str | None = None, container: str = "") -> None:
         """Record a core/v1 Event about obj ("Kind ns/name"; a kernel change may name its node or pod in
-        its message instead; otherwise it is about the cluster)."""
+        its message instead; otherwise it is about the cluster), or about one of its containers."""
         kind, ref, message = evmod.parse_object(obj, message)
         involved = store.involved(self, kind, ref)
+        if container:
+            involved = involved.part(f"spec.containers{{{container}}}")
         host = self.state.pods[ref].node if kind == "Pod" and ref in self.state.pods else ""
         self.eventlog.record(involved, reason, message, type=type, component=component,
                              host=host if component == evmod.KUBELET else "")
@@ -78,7 +80,7 @@ class ApiSide:
         images = {c["name"]: c.get("image", "") for c in (pod.spec.get("containers", []) if pod else [])}
         name = pod_key.replace("/", "_")
         for r, m in evmod.kubelet_events(reason, container, message, images.get(container, ""), name):
-            self.event(r, m, f"Pod {pod_key}", component=evmod.KUBELET)
+            self.event(r, m, f"Pod {pod_key}", component=evmod.KUBELET, container=container)
 
     def _refresh_views(self, only: set[str] | None = None) -> None:
         """Feed the watch cache the views of every kind (or of those in `only`). resourceVersions are

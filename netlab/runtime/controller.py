@@ -175,11 +175,11 @@ class Controller(ApiSide):
                 self._container_event(ev.pod_key, ev.container, ev.reason, ev.message)
             self.prober.sync(self._probe_states())
             self.prober.tick()
-            for pod_key, _container, message in self.prober.drain_events():
-                self.event("Unhealthy", message, f"Pod {pod_key}", component=evmod.KUBELET)
+            for pod_key, container, message in self.prober.drain_events():
+                self.event("Unhealthy", message, f"Pod {pod_key}", component=evmod.KUBELET, container=container)
             for pod_key, container, _message in self.prober.liveness_failures():
                 self.event("Killing", f"Container {container} failed liveness probe, will be restarted",
-                           f"Pod {pod_key}", component=evmod.KUBELET)
+                           f"Pod {pod_key}", component=evmod.KUBELET, container=container)
                 self.supervisor.kill_container(pod_key, container)
             if self.prober.take_changed():
                 self._dirty |= views.POD_KINDS

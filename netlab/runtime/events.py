@@ -36,14 +36,17 @@ class Involved:
     namespace: str = ""
     uid: str = ""
     api_version: str = "v1"
+    field_path: str = ""  # the part of it: "spec.containers{app}" for a container, as the kubelet says
 
     def ref(self) -> dict:
         out = {"kind": self.kind, "name": self.name, "apiVersion": self.api_version}
-        if self.namespace:
-            out["namespace"] = self.namespace
-        if self.uid:
-            out["uid"] = self.uid
+        for key, value in (("namespace", self.namespace), ("uid", self.uid), ("fieldPath", self.field_path)):
+            if value:
+                out[key] = value
         return out
+
+    def part(self, field_path: str) -> Involved:
+        return Involved(self.kind, self.name, self.namespace, self.uid, self.api_version, field_path)
 
 
 def parse_object(obj: str, message: str) -> tuple[str, str, str]:

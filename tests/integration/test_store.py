@@ -60,6 +60,7 @@ def test_versions_events_and_nodes(lab):
         assert mine[0]["source"]["component"] == "default-scheduler"
         assert mine[0]["message"] == f"Successfully assigned {ns}/{name} to {p['spec']['nodeName']}"
         assert all(e["source"]["component"] == "kubelet" for e in mine[1:4])
+        assert all(e["involvedObject"]["fieldPath"] == "spec.containers{web}" for e in mine[1:4])
         assert all(e["metadata"]["name"].startswith(f"{name}.") for e in mine)
     scaled = [e for e in events if e["reason"] == "ScalingReplicaSet"]
     rs = pods[0]["metadata"]["ownerReferences"][0]["name"]

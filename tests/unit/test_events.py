@@ -80,3 +80,10 @@ def test_a_deleted_namespace_takes_its_events():
     log.drop_namespace("gone")
     assert [e["metadata"]["namespace"] for e in log.items] == ["kept"]
     assert log.record(Involved("Pod", "a", "gone"), "R", "m")["count"] == 1
+
+
+def test_a_container_event_names_the_container():
+    log = EventLog()
+    e = log.record(Involved("Pod", "p", "d", "u").part("spec.containers{app}"), "Started", "Started container app",
+                   component=ev.KUBELET)
+    assert e["involvedObject"]["fieldPath"] == "spec.containers{app}" and e["involvedObject"]["uid"] == "u"
