@@ -30,7 +30,9 @@ class PodRecord(Protocol):
 
 class ServerState(Protocol):
     """The stored state the server reads: the Cluster document writes are validated against, the
-    resource version lists carry, the enabled add-ons and the pods whose logs it streams."""
+    enabled add-ons and the pods whose logs it streams. resource_version is the high-water mark of the
+    resourceVersions reserved in the state file, not a list's: lists and watches take theirs from
+    Backend.watchcache."""
 
     @property
     def cluster(self) -> dict: ...
