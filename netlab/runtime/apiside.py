@@ -122,6 +122,8 @@ class ApiSide:
         with self.lock:
             [valid] = validated_objects([store.written(obj)], self.state.cluster)
             kind, ns, name = identity(valid) or ("", "", "")
+            if ns and self.watchcache.get("Namespace", "", ns) is None:
+                raise store.not_found("Namespace", ns)  # as upstream: 404 for the namespace, before anything
             if (self._stored(kind, ns, name) is not None or self.watchcache.get(kind, ns, name) is not None
                     or (kind == "Pod" and f"{ns}/{name}" in self.state.pods)):
                 raise store.already_exists(kind, name)

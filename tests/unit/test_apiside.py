@@ -19,6 +19,7 @@ class FakeController(ApiSide):
     def __init__(self):
         self.lock = threading.RLock()
         self.watchcache = WatchCache(start_rv=10)
+        self.watchcache.refresh({"Namespace": [views.namespace("default", None, 0.0)]})
         self.state = SimpleNamespace(objects={}, pods={}, cluster=None)
         self.rng = random.Random(1)
 
@@ -52,6 +53,13 @@ def test_create_then_already_exists():
     with pytest.raises(ApiError) as e:
         ctl.create(deployment("other", resourceVersion="5"))
     assert e.value.code == 400
+
+
+def test_create_in_a_missing_namespace_is_not_found():
+    ctl = FakeController()
+    with pytest.raises(ApiError) as e:
+        ctl.create(deployment(namespace="nowhere"))
+    assert e.value.code == 404 and str(e.value) == 'namespaces "nowhere" not found'
 
 
 def test_create_validates_only_the_object_written():
