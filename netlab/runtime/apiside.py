@@ -102,7 +102,6 @@ class ApiSide:
         log.debug("views: %d changed in %.3fs", changed, time.monotonic() - t0)
 
     # ----- single-object verbs ---------------------------------------------------------------
-
     def apply(self, objects: list[dict], dry_run: bool = False) -> list[dict]:
         raise NotImplementedError
 
@@ -176,8 +175,7 @@ class ApiSide:
                 pod = self.state.pods[f"{ns}/{name}"]
                 pods = {k: p for k, p in self.state.pods.items() if k != pod.key}
                 new_pods = self._place(new_objects, pods)
-                self._commit(new_objects, new_pods, self.state.allocations)
-                self.event("Killing", f"Stopping pod {pod.key}", f"Pod {pod.key}", component=evmod.KUBELET)
+                self._commit(new_objects, new_pods, self.state.allocations)  # the kubelet's Killing follows
                 return shown or views.pod(pod, [], self.topology())
             else:
                 raise store.not_found(kind, name)
@@ -190,8 +188,9 @@ class ApiSide:
                 new_pods = self._place(new_objects)
                 self._commit(new_objects, new_pods, self._allocate(new_objects))
             finally:
-                if self._terminating.pop(name, None) is not None and kind == "Namespace":
-                    self._refresh_views()
+                if kind == "Namespace":
+                    del self._terminating[name]
+                    self._refresh_views({"Namespace"})
             if kind == "Namespace":
                 self.eventlog.drop_namespace(name)
             self.event("Deleted", f"{kind} {ns}/{name} deleted", f"{kind} {ns + '/' if ns else ''}{name}")
