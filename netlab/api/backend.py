@@ -7,10 +7,11 @@ The controller satisfies them structurally: nothing here is inherited.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Protocol
 
+from netlab.api.watchcache import WatchCache
 from netlab.compile.desired import Desired
 from netlab.compile.services import Allocation, ResolvedService
 from netlab.compile.topology import Topology
@@ -30,7 +31,9 @@ class PodRecord(Protocol):
 
 class ServerState(Protocol):
     """The stored state the server reads: the Cluster document writes are validated against, the
-    resource version lists carry, the enabled add-ons and the pods whose logs it streams."""
+    enabled add-ons and the pods whose logs it streams. resource_version is the high-water mark of the
+    resourceVersions reserved in the state file, not a list's: lists and watches take theirs from
+    Backend.watchcache."""
 
     @property
     def cluster(self) -> dict: ...
@@ -58,6 +61,11 @@ class Backend(Protocol):
     @property
     def supervisor(self) -> LogFiles: ...
 
+    @property
+    def watchcache(self) -> WatchCache:
+        """Every object the API shows, with resourceVersions, and the history watches stream from."""
+        ...
+
     def apply(self, objects: list[dict], dry_run: bool = False) -> list[dict]:
         """Apply validated objects as one change; one result row (kind, name, namespace, action) each."""
         ...
@@ -68,6 +76,32 @@ class Backend(Protocol):
 
     def list(self, kind: str, namespace: str | None) -> list[dict]:
         """Objects of kind in namespace (None: all), as Kubernetes JSON."""
+        ...
+
+    def get(self, kind: str, namespace: str | None, name: str) -> dict:
+        """One object as lists show it; ApiError 404 when absent."""
+        ...
+
+    def create(self, obj: dict, dry_run: bool = False) -> dict:
+        """POST one object (validated alone); ApiError 409 AlreadyExists, 422 Invalid."""
+        ...
+
+    def replace(self, obj: dict, dry_run: bool = False) -> dict:
+        """PUT one object; ApiError 404, 409 Conflict for a stale metadata.resourceVersion, 422 Invalid."""
+        ...
+
+    def patch(self, kind: str, namespace: str | None, name: str, change: Callable[[dict], dict],
+              dry_run: bool = False) -> dict:
+        """PATCH: change(live object) -> new object (e.g. netlab.api.patch.apply_patch), replaced atomically."""
+        ...
+
+    def get_scale(self, kind: str, namespace: str, name: str) -> dict:
+        """The autoscaling/v1 Scale of a Deployment or ReplicaSet."""
+        ...
+
+    def scale(self, kind: str, namespace: str, name: str, replicas: int,
+              resource_version: str | None = None) -> dict:
+        """Set spec.replicas; returns the new Scale."""
         ...
 
     def ingress_detail(self, namespace: str, name: str) -> dict: ...

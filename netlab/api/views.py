@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import os
 import time
 
@@ -90,21 +92,67 @@ UNDERLAY_BRIDGE_ANNOTATION = "netlab.dev/underlay-bridge"
 HOST_IP_ANNOTATION = "netlab.dev/underlay-host-ip"
 
 
-def node(n, started: float, pod_count: int, bridge: str = "", host_ip: str = "") -> dict:
+KUBELET_VERSION = "v1.37.0-netlab"
+
+
+@functools.lru_cache(maxsize=1)
+def host_info() -> dict:
+    """What a kubelet reports about its machine (every node is a namespace of this host): nodeInfo and
+    capacity."""
+    uname = os.uname()
+    pretty = "Linux"
+    try:
+        for line in open("/etc/os-release", encoding="utf-8"):
+            if line.startswith("PRETTY_NAME="):
+                pretty = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    memory = "0"
+    try:
+        for line in open("/proc/meminfo", encoding="utf-8"):
+            if line.startswith("MemTotal:"):
+                memory = f"{line.split()[1]}Ki"
+    except OSError:
+        pass
+    arch = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}.get(uname.machine, uname.machine)
+    try:
+        version = importlib.metadata.version("kube-netlab")
+    except importlib.metadata.PackageNotFoundError:
+        version = "0"
+    info = {"kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": "", "kernelVersion": uname.release,
+            "osImage": pretty, "containerRuntimeVersion": f"netlab://{version}", "architecture": arch,
+            "operatingSystem": "linux", "machineID": "", "systemUUID": "", "bootID": ""}
+    capacity = {"cpu": str(os.cpu_count() or 1), "memory": memory, "pods": "110", "ephemeral-storage": "0"}
+    return {"nodeInfo": info, "capacity": capacity}
+
+
+_NODE_CONDITIONS = (
+    ("NetworkUnavailable", "False", "RouteCreated", "netlab created the node's namespace, bridge and routes"),
+    ("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+    ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+    ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+    ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+)
+
+
+def node(n, started: float, pod_count: int = 0, bridge: str = "", host_ip: str = "") -> dict:
+    """A Node as its kubelet reports it. Heartbeat times stay at the controller's start, so a node's
+    resourceVersion changes only when something about it does."""
     # Like flannel's public-ip annotation: where the node sits on the underlay, for `netlab graph` and humans.
     notes = {UNDERLAY_BRIDGE_ANNOTATION: bridge, HOST_IP_ANNOTATION: host_ip} if bridge else {}
+    since = timestamp(started)
+    host = host_info()
     return {
         "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": n.name, "labels": node_labels(n), "creationTimestamp": timestamp(started),
+        "metadata": {"name": n.name, "labels": node_labels(n), "creationTimestamp": since,
                      **({"annotations": notes} if notes else {})},
         "spec": {"podCIDR": n.pod_cidr, "podCIDRs": [n.pod_cidr]},
         "status": {
             "addresses": [{"type": "InternalIP", "address": n.underlay_ip}, {"type": "Hostname", "address": n.name}],
-            "conditions": [{"type": "Ready", "status": "True", "reason": "NetlabReady",
-                            "message": "node namespace is up"}],
-            "nodeInfo": {"kubeletVersion": "netlab", "kernelVersion": os.uname().release,
-                         "osImage": "netns", "containerRuntimeVersion": "netlab://0.1"},
-            "podCount": pod_count,
+            "conditions": [{"type": t, "status": st, "lastHeartbeatTime": since, "lastTransitionTime": since,
+                            "reason": r, "message": m} for t, st, r, m in _NODE_CONDITIONS],
+            "nodeInfo": host["nodeInfo"], "capacity": host["capacity"], "allocatable": host["capacity"],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 0}},
         },
     }
 
@@ -133,18 +181,53 @@ def replicaset(obj: dict, template_hash: str, pods: list[dict]) -> dict:
     }
 
 
-def namespace(name: str, obj: dict | None, created: float) -> dict:
+def namespace(name: str, obj: dict | None, created: float, terminating: float | None = None) -> dict:
+    """terminating: when its deletion began (phase Terminating until its contents are gone)."""
     meta = dict((obj or {}).get("metadata") or {"name": name, "creationTimestamp": timestamp(created)})
     meta["labels"] = {**(meta.get("labels") or {}), "kubernetes.io/metadata.name": name}
+    if terminating is not None:
+        meta["deletionTimestamp"] = timestamp(terminating)
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta, "spec": {"finalizers": ["kubernetes"]},
-            "status": {"phase": "Active"}}
+            "status": {"phase": "Active" if terminating is None else "Terminating"}}
+
+
+def scale(obj: dict) -> dict:
+    """The autoscaling/v1 Scale subresource of a Deployment or ReplicaSet view."""
+    from netlab.cli.printers.format import format_label_selector
+
+    meta = obj["metadata"]
+    selector = (obj.get("spec") or {}).get("selector")
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                         if k in meta},
+            "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 1)},
+            "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
+                       "selector": format_label_selector(selector) if selector else ""}}
+
+
+POD_KINDS = frozenset({"Pod", "Deployment", "ReplicaSet"})  # the kinds whose views read the pods' states
+
+
+def snapshot(ctl: StoreView, kinds) -> dict[str, list[dict]]:
+    """Every object of the kinds given, as the API shows them, the pod views computed once (if needed)."""
+    pods = _list_pods(ctl, None) if POD_KINDS & set(kinds) else []
+    out = {}
+    for kind in kinds:
+        if kind == "Pod":
+            out[kind] = pods
+        elif kind == "Deployment":
+            out[kind] = _list_deployments(ctl, None, pods)
+        elif kind == "ReplicaSet":
+            out[kind] = _list_replicasets(ctl, None, pods)
+        else:
+            out[kind] = list_objects(ctl, kind, None)
+    return out
 
 
 def list_objects(ctl: StoreView, kind: str, ns: str | None) -> list[dict]:
     """Objects of `kind` in namespace `ns` (None: all namespaces), sorted by namespace and name."""
     if kind == "Event":  # in the order they happened
-        out = [event(e, i) for i, e in enumerate(ctl.events)]
-        return [e for e in out if ns is None or e["metadata"]["namespace"] == ns]
+        return [e for e in ctl.events if ns is None or e["metadata"]["namespace"] == ns]
     lister = _LISTERS.get(kind)
     out = lister(ctl, ns) if lister is not None else _stored(ctl, kind, ns)
     return sorted(out, key=lambda o: (o["metadata"].get("namespace") or "", o["metadata"]["name"]))
@@ -178,28 +261,38 @@ def _list_namespaces(ctl: StoreView, ns: str | None) -> list[dict]:
     return [namespace(n, explicit.get(n), ctl.started) for n in sorted(set(explicit) | set(BUILTIN_NAMESPACES))]
 
 
-def _owned(pods: list[dict], owner: dict, owner_name_of) -> list[dict]:
-    """The pod views in `owner`'s namespace with an ownerReference whose name maps to `owner`'s name."""
-    return [p for p in pods if p["metadata"].get("namespace") == owner["metadata"].get("namespace")
-            and any(owner_name_of(r["name"]) == owner["metadata"]["name"]
-                    for r in p["metadata"].get("ownerReferences", []))]
+def _owners(pods: list[dict], owner_name_of) -> dict[tuple[str, str], list[dict]]:
+    """Pod views by (namespace, owner_name_of(ownerReference name)): one pass, not one per owner."""
+    out: dict[tuple[str, str], list[dict]] = {}
+    for p in pods:
+        ns = p["metadata"].get("namespace")
+        for name in {owner_name_of(r["name"]) for r in p["metadata"].get("ownerReferences", [])}:
+            out.setdefault((ns, name), []).append(p)
+    return out
+
+
+def _owned(index: dict[tuple[str, str], list[dict]], owner: dict) -> list[dict]:
+    """The pod views in `owner`'s namespace whose ownerReference maps to `owner`'s name."""
+    return index.get((owner["metadata"].get("namespace"), owner["metadata"]["name"]), [])
 
 
 def _deployment_name(replicaset_name: str) -> str:
     return replicaset_name.rsplit("-", 1)[0]
 
 
-def _list_deployments(ctl: StoreView, ns: str | None) -> list[dict]:
-    pods = _list_pods(ctl, ns)
-    return [deployment(o, _owned(pods, o, _deployment_name)) for o in _stored(ctl, "Deployment", ns)]
+def _list_deployments(ctl: StoreView, ns: str | None, pods: list[dict] | None = None) -> list[dict]:
+    index = _owners(_list_pods(ctl, ns) if pods is None else pods, _deployment_name)
+    return [deployment(o, _owned(index, o)) for o in _stored(ctl, "Deployment", ns)]
 
 
-def _list_replicasets(ctl: StoreView, ns: str | None) -> list[dict]:
-    pods = _list_pods(ctl, ns)
-    out = [replicaset(o, template_hash(o["spec"]["template"]), _owned(pods, o, _deployment_name))
+def _list_replicasets(ctl: StoreView, ns: str | None, pods: list[dict] | None = None) -> list[dict]:
+    pods = _list_pods(ctl, ns) if pods is None else pods
+    index = _owners(pods, _deployment_name)
+    out = [replicaset(o, template_hash(o["spec"]["template"]), _owned(index, o))
            for o in _stored(ctl, "Deployment", ns)]
+    written = _owners(pods, lambda name: name)
     for o in _stored(ctl, "ReplicaSet", ns):  # ReplicaSets the user wrote himself
-        owned = _owned(pods, o, lambda name: name)
+        owned = _owned(written, o)
         ready = sum(1 for p in owned if p["status"]["conditions"][-1]["status"] == "True")
         out.append({**o, "status": {"replicas": len(owned), "readyReplicas": ready, "availableReplicas": ready}})
     return out
@@ -264,16 +357,3 @@ def service(obj: dict, alloc) -> dict:
     if spec.get("clusterIP") == "None":
         spec["clusterIPs"] = ["None"]
     return {**obj, "spec": spec, "status": status}
-
-
-def event(e: dict, index: int) -> dict:
-    kind, _, ref = e["object"].partition(" ")
-    namespace, _, name = ref.rpartition("/")
-    return {
-        "apiVersion": "v1", "kind": "Event",
-        "metadata": {"name": f"netlab.{index}", "namespace": namespace or "default",
-                     "creationTimestamp": timestamp(e["time"])},
-        "involvedObject": {"kind": kind, "namespace": namespace, "name": name},
-        "reason": e["reason"], "message": e["message"], "type": "Normal",
-        "lastTimestamp": timestamp(e["time"]), "source": {"component": "netlab-controller"},
-    }

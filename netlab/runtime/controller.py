@@ -16,7 +16,7 @@ from pathlib import Path
 
 from netlab.api import views
 from netlab.api.errors import ApiError
-from netlab.api.resources import CLUSTER_SCOPED
+from netlab.api.watchcache import WatchCache
 from netlab.compile import addons, names
 from netlab.compile.config import ClusterConfig
 from netlab.compile.desired import Desired, Observed, compile_desired, compile_topology
@@ -25,8 +25,10 @@ from netlab.compile.services import Allocation, ResolvedService
 from netlab.compile.topology import Topology
 from netlab.compile.workloads import PlacedPod
 from netlab.kernel import neighbours, podnet, teardown
+from netlab.runtime import events as evmod
 from netlab.runtime import observe, phases, precheck, store
 from netlab.runtime import state as statemod
+from netlab.runtime.apiside import ALL_KINDS, ApiSide
 from netlab.runtime.containers import Supervisor
 from netlab.runtime.dataplane import Dataplane
 from netlab.runtime.dnsrelay import ensure_relay
@@ -40,7 +42,7 @@ from netlab.runtime.store import check_namespaces, naming
 log = logging.getLogger("netlab.controller")
 
 
-class Controller:
+class Controller(ApiSide):
     def __init__(self, cluster: str):
         self.cluster = cluster
         loaded = statemod.load(cluster)
@@ -51,7 +53,11 @@ class Controller:
         self.run_dir = Path(names.run_dir(cluster))
         self.lock = threading.RLock()
         self.eventlog = EventLog()
-        self.events = self.eventlog.items
+        # resourceVersions: the cache counts on from the block the last run reserved (see _refresh_views)
+        self.watchcache = WatchCache(start_rv=loaded.resource_version)
+        self._rv_reserved = loaded.resource_version
+        self._dirty: set[str] = set(ALL_KINDS)  # the kinds whose views may have changed since the last refresh
+        self._terminating: dict[str, float] = {}  # namespaces being deleted -> since when
         self.rng = random.Random()
         self.started = time.time()
         self.supervisor: Supervisor | None = None
@@ -74,8 +80,13 @@ class Controller:
         )
         with self.lock:
             self._reconcile_all()
+            self._refresh_views()
         if self.config.dns_upstreams is None:  # otherwise the Cluster file names the upstreams itself
             ensure_relay(self.run_dir, self.config.topology().host_ip)
+
+    @property
+    def events(self) -> list[dict]:
+        return self.eventlog.items
 
     @property
     def ready(self) -> dict[str, bool]:
@@ -145,6 +156,7 @@ class Controller:
         t0 = time.monotonic()
         before = self.desired.services if self.desired else {}
         self.observed, self.desired = observed, desired
+        self._dirty |= ALL_KINDS
         for key, rs in desired.services.items():
             if key in before and before[key].endpoints != rs.endpoints:
                 ready = sum(1 for e in rs.endpoints if e.ready)
@@ -160,20 +172,24 @@ class Controller:
     def tick(self) -> None:
         with self.lock:
             for ev in self.supervisor.tick():
-                self.event(ev.reason, ev.message, f"Pod {ev.pod_key}")
+                self._container_event(ev.pod_key, ev.container, ev.reason, ev.message)
             self.prober.sync(self._probe_states())
             self.prober.tick()
             for pod_key, container, message in self.prober.drain_events():
-                self.event("Unhealthy", f"{container}: {message}", f"Pod {pod_key}")
-            for pod_key, container, message in self.prober.liveness_failures():
-                self.event("Killing", f"Container {container} failed liveness probe ({message}), will be restarted",
-                           f"Pod {pod_key}")
+                self.event("Unhealthy", message, f"Pod {pod_key}", component=evmod.KUBELET, container=container)
+            for pod_key, container, _message in self.prober.liveness_failures():
+                self.event("Killing", f"Container {container} failed liveness probe, will be restarted",
+                           f"Pod {pod_key}", component=evmod.KUBELET, container=container)
                 self.supervisor.kill_container(pod_key, container)
-            self.prober.take_changed()
+            if self.prober.take_changed():
+                self._dirty |= views.POD_KINDS
             for change in self.ingress.reload_if_pending(self._ingress_pid()):
                 self.event("IngressSync", change)
+                self._dirty.add("Ingress")  # its status follows the rules nginx took
             if self._ready_map() != self.observed.ready or self._terminated() != self.observed.terminated:
                 self._sync()
+            if self._dirty:
+                self._refresh_views(set(self._dirty))
 
     def _ready_map(self) -> dict[str, bool]:
         return observe.ready_map(self.state.pods, self.supervisor, self.prober, self.ingress.pending_reload)
@@ -199,9 +215,6 @@ class Controller:
 
     def _allocate(self, objects: dict[str, dict]) -> dict[str, Allocation]:
         return store.allocations(objects, self.state.allocations, self.config)
-
-    def event(self, reason: str, message: str, obj: str = "") -> None:
-        self.eventlog.add(reason, message, obj)
 
     # ----- apply and delete ------------------------------------------------------------
     def _with_addons(self, objects: dict[str, dict], enabled: list[str] | None = None) -> dict[str, dict]:
@@ -238,32 +251,9 @@ class Controller:
                                   if r["action"] != "unchanged"]) from e
             for r in results:
                 if r["action"] != "unchanged":
-                    self.event(r["action"].capitalize(), f"{r['kind']} {r['namespace']}/{r['name']} {r['action']}")
+                    self.event(r["action"].capitalize(), f"{r['kind']} {r['namespace']}/{r['name']} {r['action']}",
+                               f"{r['kind']} {r['namespace']}/{r['name']}")
             return results
-
-    def delete(self, kind: str, namespace: str, name: str) -> dict:
-        with self.lock:
-            key = f"{kind}/{namespace if kind not in CLUSTER_SCOPED else ''}/{name}"
-            new_objects = dict(self.state.objects)
-            if key in new_objects:
-                removed = new_objects.pop(key)
-                if kind == "Namespace":
-                    new_objects = {k: o for k, o in new_objects.items()
-                                   if (o["metadata"].get("namespace") or "") != name}
-            elif kind == "Pod" and f"{namespace}/{name}" in self.state.pods:
-                # A Deployment's pod: delete it and let the Deployment replace it, as a ReplicaSet would.
-                pod = self.state.pods[f"{namespace}/{name}"]
-                pods = {k: p for k, p in self.state.pods.items() if k != pod.key}
-                new_pods = self._place(new_objects, pods)
-                self._commit(new_objects, new_pods, self.state.allocations)
-                return views.pod(pod, [], self.topology())
-            else:
-                raise ApiError(404, "NotFound", f'{kind.lower()}s "{name}" not found')
-            new_objects = self._with_addons(new_objects)
-            new_pods = self._place(new_objects)
-            self._commit(new_objects, new_pods, self._allocate(new_objects))
-            self.event("Deleted", f"{kind} {namespace}/{name} deleted")
-            return removed
 
     def _place(self, objects: dict[str, dict], previous: dict[str, PlacedPod] | None = None) -> dict[str, PlacedPod]:
         cursor = dict(self.state.last_reserved)
@@ -300,6 +290,7 @@ class Controller:
             raise ApiError(422, "Invalid", "; ".join(c["message"] for c in causes), causes)
         topo = self._check_rules(objects, pods, allocations)
         log.info("commit: checked in %.3fs", time.monotonic() - t0)
+        before = store.replica_counts(self.state.pods)
         previous = (self.state.objects, self.state.pods, self.state.allocations, self.state.addons,
                     self.state.resource_version, self.state.last_reserved)
         try:
@@ -309,9 +300,13 @@ class Controller:
             (self.state.objects, self.state.pods, self.state.allocations, self.state.addons,
              self.state.resource_version, self.state.last_reserved) = previous
             self._roll_back([k for k, p in pods.items() if k in previous[1] and previous[1][k].spec != p.spec])
+            self._refresh_views()
             raise ApiError(500, "InternalError",
                            f"the kernel refused the change ({e}); it was rolled back, the cluster is as before") from e
         statemod.save(self.cluster, self.state)
+        for deployment, reason, message in evmod.scaling_events(before, store.replica_counts(pods)):
+            self.event(reason, message, f"Deployment {deployment}", component=evmod.DEPLOYMENT_CONTROLLER)
+        self._refresh_views()
 
     def _roll_back(self, respecced: list[str]) -> None:
         """Converge the kernel to the (restored) state: the reconcile path, with the rules replaced whole,
@@ -338,7 +333,6 @@ class Controller:
         self.state.last_reserved = self._next_reserved
         if addons is not None:
             self.state.addons = addons
-        self.state.resource_version += 1
         for pod in gone:
             self.supervisor.stop_pod(pod.key)
         for key in respec:
@@ -356,8 +350,11 @@ class Controller:
             nets = [n for n in topo.pods if f"{n.namespace}/{n.name}" in {p.key for p in new}]
             teardown.record_intent(self.cluster, [n.netns for n in nets])
             phases.reached(phases.NAMESPACES)
+            for pod in new:
+                self.event("Scheduled", f"Successfully assigned {pod.key} to {pod.node}", f"Pod {pod.key}",
+                           component=evmod.SCHEDULER)
             for change in podnet.ensure_pods(topo, nets):
-                self.event("Created", change)
+                self.event("SandboxCreated", change)
             for pod in new:
                 write_resolv(pod.netns, desired.resolv[pod.key])
             phases.reached(phases.VETHS)
@@ -369,8 +366,8 @@ class Controller:
 
     # ----- reads -------------------------------------------------------------------------
     def list(self, kind: str, namespace: str | None) -> list[dict]:
-        with self.lock:
-            return views.list_objects(self, kind, namespace)
+        """Objects of kind in namespace (None: all) from the watch cache, with their resourceVersions."""
+        return self.watchcache.list(kind, namespace)[0]
 
     def compiled(self) -> Desired | None:
         """The last compiled desired state (frozen; None before the first compile): what `netlab trace` walks."""

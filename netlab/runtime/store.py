@@ -9,13 +9,14 @@ import time
 
 from netlab.api import views
 from netlab.api.errors import ApiError
-from netlab.api.resources import BUILTIN_NAMESPACES, CLUSTER_SCOPED
+from netlab.api.resources import BUILTIN_NAMESPACES, BY_KIND, CLUSTER_SCOPED
 from netlab.compile import addons, desired
 from netlab.compile.config import ClusterConfig
 from netlab.compile.services import Allocation, AllocationError
 from netlab.compile.topology import NodeNet
 from netlab.compile.workloads import PlacedPod, PlacementError
 from netlab.runtime import state as statemod
+from netlab.runtime.events import Involved
 
 
 def naming(e: ApiError, changed: list[str]) -> ApiError:
@@ -32,12 +33,20 @@ def strip(obj: dict) -> dict:
     return {**obj, "metadata": meta}
 
 
+def _desired_part(obj: dict) -> dict:
+    """What a change of bumps metadata.generation (upstream: the spec; for kinds without one, their data)."""
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+
+
 def stamp(obj: dict, old: dict | None, rng: random.Random) -> dict:
-    meta = dict(obj["metadata"])
+    """The object as stored: uid, creationTimestamp and generation set by the server (the resourceVersion
+    is the watch cache's, never stored)."""
+    meta = {k: v for k, v in obj["metadata"].items() if k != "resourceVersion"}
     if old is not None:
         meta["uid"] = old["metadata"]["uid"]
         meta["creationTimestamp"] = old["metadata"]["creationTimestamp"]
-        meta["generation"] = old["metadata"].get("generation", 1) + 1
+        bump = _desired_part(old) != _desired_part(obj)
+        meta["generation"] = old["metadata"].get("generation", 1) + (1 if bump else 0)
     else:
         meta["uid"] = f"{rng.getrandbits(128):032x}"
         meta["creationTimestamp"] = views.timestamp(time.time())
@@ -106,4 +115,101 @@ def with_addons(objects: dict[str, dict], enabled: list[str], config: ClusterCon
     for key, obj in missing:
         old = objects.get(key)
         out[key] = old if old is not None and strip(old) == strip(obj) else stamp(obj, old, rng)
+    return out
+
+
+# ----- the API's single-object writes (create, replace, scale) ----------------------------------------
+def resource_name(kind: str) -> tuple[str, str]:
+    """(plural[.group] as upstream's messages name a resource, group)."""
+    res = BY_KIND.get(kind)
+    if res is None:
+        return kind.lower() + "s", ""
+    group = res.api_version.rpartition("/")[0]
+    return (f"{res.plural}.{group}" if group else res.plural), group
+
+
+def _details(kind: str, name: str) -> dict:
+    res = BY_KIND.get(kind)
+    return {"name": name, "group": resource_name(kind)[1], "kind": res.plural if res else kind.lower() + "s"}
+
+
+def not_found(kind: str, name: str) -> ApiError:
+    return ApiError(404, "NotFound", f'{resource_name(kind)[0]} "{name}" not found', details=_details(kind, name))
+
+
+def already_exists(kind: str, name: str) -> ApiError:
+    return ApiError(409, "AlreadyExists", f'{resource_name(kind)[0]} "{name}" already exists',
+                    details=_details(kind, name))
+
+
+def conflict(kind: str, name: str, why: str = "the object has been modified; please apply your changes to "
+             "the latest version and try again") -> ApiError:
+    return ApiError(409, "Conflict", f'Operation cannot be fulfilled on {resource_name(kind)[0]} "{name}": {why}',
+                    details=_details(kind, name))
+
+
+def written(obj: dict) -> dict:
+    """A written object as it is kept: without status (views compute it) and without the metadata the
+    server sets (uid and resourceVersion are checked as preconditions by replace, then dropped)."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
+        return obj  # validation names what is wrong
+    meta = {k: v for k, v in obj["metadata"].items()
+            if k not in ("uid", "resourceVersion", "generation", "creationTimestamp", "selfLink")}
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
+
+
+def check_create(obj: dict) -> None:
+    if isinstance(obj, dict) and (obj.get("metadata") or {}).get("resourceVersion"):
+        raise ApiError(400, "BadRequest", "resourceVersion should not be set on objects to be created")
+
+
+def check_preconditions(obj: dict, live: dict) -> None:
+    """replace's optimistic concurrency: a given resourceVersion (and uid) must be the live one's."""
+    meta, live_meta = obj.get("metadata") or {}, live["metadata"]
+    kind, name = live["kind"], live_meta["name"]
+    uid = meta.get("uid")
+    if uid and uid != live_meta.get("uid"):
+        raise conflict(kind, name, f"Precondition failed: UID in precondition: {uid}, "
+                                   f"UID in object meta: {live_meta.get('uid')}")
+    rv = meta.get("resourceVersion")
+    if rv not in (None, "") and str(rv) != live_meta.get("resourceVersion"):
+        raise conflict(kind, name)
+
+
+def with_replicas(obj: dict, replicas: object) -> dict:
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+        raise ApiError(422, "Invalid", f'Scale.autoscaling "{obj["metadata"]["name"]}" is invalid: '
+                       f"spec.replicas: Invalid value: {replicas!r}: must be greater than or equal to 0",
+                       [{"reason": "FieldValueInvalid", "field": "spec.replicas",
+                         "message": "must be greater than or equal to 0"}])
+    return {**obj, "spec": {**obj["spec"], "replicas": replicas}}
+
+
+# ----- what events are about ----------------------------------------------------------------------
+def involved(ctl, kind: str, ref: str) -> Involved:
+    """The ObjectReference of "Kind ns/name" (a cluster-scoped "Kind name"), with its uid when known; an
+    event that names nothing is about the cluster (netlab's Cluster document)."""
+    if not kind:
+        return Involved("Cluster", ctl.cluster, api_version="netlab.dev/v1alpha1")
+    ns, _, name = ref.rpartition("/")
+    res = BY_KIND.get(kind)
+    if res is not None and not res.namespaced:
+        ns = ""
+    uid = ""
+    if kind == "Pod" and ref in ctl.state.pods:
+        uid = ctl.state.pods[ref].uid
+    else:
+        stored = ctl.state.objects.get(f"{kind}/{ns}/{name}")
+        uid = ((stored or {}).get("metadata") or {}).get("uid", "")
+    return Involved(kind, name, ns, uid, res.api_version if res else "v1")
+
+
+def replica_counts(pods: dict[str, PlacedPod]) -> dict[tuple[str, str], int]:
+    """(Deployment "ns/name", its ReplicaSet's name) -> pods, for ScalingReplicaSet events."""
+    out: dict[tuple[str, str], int] = {}
+    for p in pods.values():
+        if p.owner and p.owner.startswith("Deployment/") and p.template_hash:
+            name = p.owner.split("/", 1)[1]
+            key = (f"{p.namespace}/{name}", f"{name}-{p.template_hash}")
+            out[key] = out.get(key, 0) + 1
     return out

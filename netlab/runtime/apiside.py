@@ -1,0 +1,216 @@
+"""The controller's API side: the events it records, the views it feeds the watch cache, and the
+single-object verbs (get, create, replace, scale) as the apiserver answers them.
+
+A mixin of netlab.runtime.controller.Controller: every write validates only the object written and goes
+through Controller.apply, the same validation and atomic commit as `netlab apply`. Reads come from the
+watch cache, so what they return carries the resourceVersion a watch reports.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from netlab.api import views
+from netlab.api.errors import ApiError
+from netlab.api.request import validated_objects
+from netlab.api.resources import CLUSTER_SCOPED, RESOURCES
+from netlab.api.watchcache import WatchCache
+from netlab.runtime import events as evmod
+from netlab.runtime import state as statemod
+from netlab.runtime import store
+from netlab.runtime.events import EventLog
+
+log = logging.getLogger("netlab.controller")
+ALL_KINDS = frozenset(r.kind for r in RESOURCES)
+RV_BLOCK = 100_000  # resourceVersions reserved in the state file at a time
+
+SCALABLE = ("Deployment", "ReplicaSet")
+
+
+def scope(kind: str, namespace: str | None) -> str:
+    """The namespace an object of kind lives under in the cache ("" when cluster-scoped)."""
+    return "" if kind in CLUSTER_SCOPED else (namespace or "default")
+
+
+def identity(obj: Any) -> tuple[str, str, str] | None:
+    """(kind, namespace, name) of a written object, None when it is too malformed to say."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
+        return None
+    kind, name = obj.get("kind"), obj["metadata"].get("name")
+    if not isinstance(kind, str) or not isinstance(name, str) or not name:
+        return None
+    ns = obj["metadata"].get("namespace")
+    return kind, scope(kind, ns if isinstance(ns, str) else None), name
+
+
+class ApiSide:
+    # provided by the Controller (besides apply: _commit, _place, _with_addons, _allocate, topology)
+    lock: threading.RLock
+    watchcache: WatchCache
+    state: Any
+    eventlog: EventLog
+    started: float
+    _dirty: set[str]
+    _rv_reserved: int
+    _terminating: dict[str, float]
+    cluster: str
+
+    # ----- what the API shows: events and the watch cache's views --------------------------
+    def event(self, reason: str, message: str, obj: str = "", *, component: str = evmod.CONTROLLER,
+              type: str | None = None, container: str = "") -> None:
+        """Record a core/v1 Event about obj ("Kind ns/name"; a kernel change may name its node or pod in
+        its message instead; otherwise it is about the cluster), or about one of its containers."""
+        kind, ref, message = evmod.parse_object(obj, message)
+        involved = store.involved(self, kind, ref)
+        if container:
+            involved = involved.part(f"spec.containers{{{container}}}")
+        host = self.state.pods[ref].node if kind == "Pod" and ref in self.state.pods else ""
+        self.eventlog.record(involved, reason, message, type=type, component=component,
+                             host=host if component == evmod.KUBELET else "")
+        self._dirty.add("Event")
+
+    def _container_event(self, pod_key: str, container: str, reason: str, message: str) -> None:
+        self._dirty |= views.POD_KINDS  # a container changed state
+        pod = self.state.pods.get(pod_key)
+        images = {c["name"]: c.get("image", "") for c in (pod.spec.get("containers", []) if pod else [])}
+        name = pod_key.replace("/", "_")
+        for r, m in evmod.kubelet_events(reason, container, message, images.get(container, ""), name):
+            self.event(r, m, f"Pod {pod_key}", component=evmod.KUBELET, container=container)
+
+    def _refresh_views(self, only: set[str] | None = None) -> None:
+        """Feed the watch cache the views of every kind (or of those in `only`). resourceVersions are
+        reserved in blocks in the state file before they are handed out, so they keep growing across
+        controller restarts."""
+        t0 = time.monotonic()
+        kinds = [r.kind for r in RESOURCES if only is None or r.kind in only]
+        self._dirty -= set(kinds)
+        if self.watchcache.rv + RV_BLOCK // 2 > self._rv_reserved:
+            self._rv_reserved = self.watchcache.rv + RV_BLOCK
+            self.state.resource_version = self._rv_reserved
+            statemod.save(self.cluster, self.state)
+        snap = views.snapshot(self, kinds)
+        if self._terminating and "Namespace" in snap:
+            snap["Namespace"] = [views.namespace(n["metadata"]["name"], n, self.started,
+                                                 self._terminating.get(n["metadata"]["name"]))
+                                 for n in snap["Namespace"]]
+        changed = self.watchcache.refresh(snap)
+        log.debug("views: %d changed in %.3fs", changed, time.monotonic() - t0)
+
+    # ----- single-object verbs ---------------------------------------------------------------
+    def apply(self, objects: list[dict], dry_run: bool = False) -> list[dict]:
+        raise NotImplementedError
+
+    def get(self, kind: str, namespace: str | None, name: str) -> dict:
+        """One object as the API shows it; ApiError 404 when absent."""
+        obj = self.watchcache.get(kind, scope(kind, namespace), name)
+        if obj is None:
+            raise store.not_found(kind, name)
+        return obj
+
+    def _stored(self, kind: str, namespace: str, name: str) -> dict | None:
+        return self.state.objects.get(f"{kind}/{namespace}/{name}")
+
+    def create(self, obj: dict, dry_run: bool = False) -> dict:
+        """POST: 409 AlreadyExists when an object of that kind and name is there (stored or derived)."""
+        store.check_create(obj)
+        with self.lock:
+            [valid] = validated_objects([store.written(obj)], self.state.cluster)
+            kind, ns, name = identity(valid) or ("", "", "")
+            if ns and self.watchcache.get("Namespace", "", ns) is None:
+                raise store.not_found("Namespace", ns)  # as upstream: 404 for the namespace, before anything
+            if (self._stored(kind, ns, name) is not None or self.watchcache.get(kind, ns, name) is not None
+                    or (kind == "Pod" and f"{ns}/{name}" in self.state.pods)):
+                raise store.already_exists(kind, name)
+            self.apply([valid], dry_run)
+            return valid if dry_run else self.get(kind, ns, name)
+
+    def replace(self, obj: dict, dry_run: bool = False) -> dict:
+        """PUT: 404 when absent, 409 Conflict when metadata.resourceVersion (or uid) is given and stale."""
+        with self.lock:
+            ident = identity(obj)
+            if ident is None:
+                validated_objects([obj], self.state.cluster)  # names what is missing
+                raise ApiError(400, "BadRequest", "the object has no kind or name")
+            kind, ns, name = ident
+            live = self.watchcache.get(kind, ns, name)
+            if live is None:
+                raise store.not_found(kind, name)
+            if self._stored(kind, ns, name) is None:
+                raise ApiError(405, "MethodNotAllowed", f'{store.resource_name(kind)[0]} "{name}" is derived by '
+                               "netlab from other objects (its Deployment, Service or node): change those instead")
+            store.check_preconditions(obj, live)
+            [valid] = validated_objects([store.written(obj)], self.state.cluster)
+            self.apply([valid], dry_run)
+            return valid if dry_run else self.get(kind, ns, name)
+
+    def patch(self, kind: str, namespace: str | None, name: str, change: Callable[[dict], dict],
+              dry_run: bool = False) -> dict:
+        """PATCH: change(live view) -> the new object, then replace, all under the controller's lock so no
+        write slips in between (the live resourceVersion the result carries cannot be stale). change
+        raises ApiError for a bad patch; the result is validated as replace validates."""
+        with self.lock:
+            live = copy.deepcopy(self.get(kind, namespace, name))  # the cache's copy is shared: not to be changed
+            return self.replace(change(live), dry_run)
+
+    def delete(self, kind: str, namespace: str, name: str) -> dict:
+        """Delete one object; returns it as the API last showed it (a Namespace: Terminating, then gone
+        with everything in it)."""
+        with self.lock:
+            ns = scope(kind, namespace)
+            key = f"{kind}/{ns}/{name}"
+            shown = self.watchcache.get(kind, ns, name)
+            new_objects = dict(self.state.objects)
+            if key in new_objects:
+                removed = new_objects.pop(key)
+                if kind == "Namespace":
+                    new_objects = {k: o for k, o in new_objects.items()
+                                   if (o["metadata"].get("namespace") or "") != name}
+            elif kind == "Pod" and f"{ns}/{name}" in self.state.pods:
+                # A Deployment's pod: delete it and let the Deployment replace it, as a ReplicaSet would.
+                pod = self.state.pods[f"{ns}/{name}"]
+                pods = {k: p for k, p in self.state.pods.items() if k != pod.key}
+                new_pods = self._place(new_objects, pods)
+                self._commit(new_objects, new_pods, self.state.allocations)  # the kubelet's Killing follows
+                return shown or views.pod(pod, [], self.topology())
+            else:
+                raise store.not_found(kind, name)
+            if kind == "Namespace":
+                self._terminating[name] = time.time()
+                self._refresh_views()
+                shown = self.watchcache.get(kind, ns, name)
+            try:
+                new_objects = self._with_addons(new_objects)
+                new_pods = self._place(new_objects)
+                self._commit(new_objects, new_pods, self._allocate(new_objects))
+            finally:
+                if kind == "Namespace":
+                    del self._terminating[name]
+                    self._refresh_views({"Namespace"})
+            if kind == "Namespace":
+                self.eventlog.drop_namespace(name)
+            self.event("Deleted", f"{kind} {ns}/{name} deleted", f"{kind} {ns + '/' if ns else ''}{name}")
+            return shown or removed
+
+    def get_scale(self, kind: str, namespace: str, name: str) -> dict:
+        """The autoscaling/v1 Scale of a Deployment or ReplicaSet."""
+        if kind not in SCALABLE:
+            raise store.not_found(kind, name)
+        return views.scale(self.get(kind, namespace, name))
+
+    def scale(self, kind: str, namespace: str, name: str, replicas: int,
+              resource_version: str | None = None) -> dict:
+        """Set spec.replicas (PUT/PATCH of the scale subresource); returns the new Scale."""
+        with self.lock:
+            stored = self._stored(kind, scope(kind, namespace), name) if kind in SCALABLE else None
+            if stored is None:
+                raise store.not_found(kind, name)
+            if resource_version:
+                store.check_preconditions({"metadata": {"resourceVersion": resource_version}},
+                                          self.get(kind, namespace, name))
+            self.apply([store.with_replicas(stored, replicas)])
+            return self.get_scale(kind, namespace, name)
