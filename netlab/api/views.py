@@ -193,7 +193,7 @@ def namespace(name: str, obj: dict | None, created: float, terminating: float | 
 
 def scale(obj: dict) -> dict:
     """The autoscaling/v1 Scale subresource of a Deployment or ReplicaSet view."""
-    from netlab.cli.printers.format import format_label_selector
+    from netlab.api.humanize import format_label_selector
 
     meta = obj["metadata"]
     selector = (obj.get("spec") or {}).get("selector")
