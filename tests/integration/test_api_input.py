@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from conftest import echo_answer
-
 from netlab.api.httpbase import MAX_REQUEST_BODY, READ_TIMEOUT
+
 from netlab.api.resources import APPLY_PATH
 from netlab.compile import names
 
