@@ -436,3 +436,15 @@ def test_a_slow_controller_call_does_not_block_others(api) -> None:
     finally:
         release.set()
         stuck.join(5)
+
+
+def test_a_taken_port_moves_to_the_next_free_one() -> None:
+    from netlab.api.server import bind
+
+    with bind("127.0.0.1", 0) as first:
+        first.listen()
+        port = first.getsockname()[1]
+        with pytest.raises(OSError):
+            bind("127.0.0.1", port)             # a configured port is exact
+        with bind("127.0.0.1", port, search=20) as second:
+            assert second.getsockname()[1] > port
