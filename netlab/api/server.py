@@ -127,10 +127,14 @@ class ApiServer:
         self._runner: web.AppRunner | None = None
         self._servers: list[asyncio.AbstractServer] = []
         self._ssl = server_ssl_context(pki)
+        self.ready = threading.Event()   # until set, requests get 503 (the controller is still starting)
 
     # ----- life cycle (called from the controller's thread) ---------------------------------------
-    def start(self, address: str, port: int, search: int = 0) -> int:
-        """Serve on address:port (or the next free port within `search`); returns the port."""
+    def start(self, address: str, port: int, search: int = 0, ready: bool = True) -> int:
+        """Serve on address:port (or the next free port within `search`); returns the port. With
+        ready=False requests get 503 until `self.ready` is set."""
+        if ready:
+            self.ready.set()
         self._thread.start()
         self._call(self._setup())
         sock = bind(address, port, search)
@@ -179,6 +183,11 @@ class ApiServer:
     # ----- requests ------------------------------------------------------------------------------
     @web.middleware
     async def _bounded(self, request: web.Request, handler) -> web.StreamResponse:
+        if not self.ready.is_set():
+            response = _json(503, ApiError(503, "ServiceUnavailable", "the controller is starting, "
+                                           "please try again later").status())
+            response.headers["Retry-After"] = "1"
+            return response
         server = self._runner.server if self._runner else None
         if server is not None and len(server.connections) > self.max_connections:
             response = _json(429, ApiError(429, "TooManyRequests", f"too many connections (limit "
@@ -312,7 +321,9 @@ async def _pod_log(request: web.Request, api: ApiServer, ns: str, name: str) -> 
                     break
                 else:
                     await asyncio.sleep(0.2)
+        await response.write_eof()
     except FileNotFoundError:
+        await response.write_eof()
+    except ConnectionError:   # the client went away (e.g. Ctrl-C on `logs -f`)
         pass
-    await response.write_eof()
     return response

@@ -381,9 +381,10 @@ def start_api(controller: Controller):
     from netlab.api.server import PORT_SEARCH, ApiServer
 
     config, previous = controller.config, endpoint.load(controller.cluster)
+    endpoint.remove(controller.cluster)   # until this controller has started: `up` waits for the new record
     port = config.api_port or (previous.port if previous else endpoint.DEFAULT_PORT)
     server = ApiServer(controller, pki.Pki(names.pki_dir(controller.cluster)))
-    port = server.start(config.api_address, port, search=0 if config.api_port else PORT_SEARCH)
+    port = server.start(config.api_address, port, search=0 if config.api_port else PORT_SEARCH, ready=False)
     host_ip = config.topology().host_ip
     controller.api_endpoint = (host_ip, port)
     return server, endpoint.Endpoint(config.api_address, port, host_ip)
@@ -404,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     server, where = start_api(controller)
     controller.start()
+    server.ready.set()
     if where.host_address != where.address:
         server.listen_also(where.host_address)
     endpoint.save(args.cluster, where)

@@ -448,3 +448,17 @@ def test_a_taken_port_moves_to_the_next_free_one() -> None:
             bind("127.0.0.1", port)             # a configured port is exact
         with bind("127.0.0.1", port, search=20) as second:
             assert second.getsockname()[1] > port
+
+
+def test_a_starting_controller_answers_503(pki) -> None:
+    server = ApiServer(FakeController(), pki)
+    port = server.start("127.0.0.1", 0, ready=False)
+    try:
+        api = SimpleNamespace(port=port, pki=pki)
+        with pytest.raises(ApiFailure) as err:
+            _client(api).get("/api/v1/namespaces")
+        assert err.value.code == 503
+        server.ready.set()
+        assert _client(api).get("/api/v1/namespaces")["items"]
+    finally:
+        server.stop()
