@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import pwd
 import stat
+from pathlib import Path
 
+import pytest
 import yaml
 
 from netlab.api import pki as pkimod
@@ -70,3 +73,15 @@ def test_install_and_uninstall_a_file_atomically_0600(tmp_path) -> None:
     assert yaml.safe_load(path.read_text())["contexts"] == OTHER["contexts"]
     assert kubeconfig.uninstall("c1", env) is None     # nothing of ours left: the file is not rewritten
     assert [p.name for p in path.parent.iterdir()] == ["config"]   # no temporary file left behind
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="sudo's SUDO_USER only counts for root")
+def test_under_sudo_the_file_is_the_invoking_users(tmp_path) -> None:
+    nobody = pwd.getpwnam("nobody")
+    t = kubeconfig.target({"SUDO_USER": "nobody", "HOME": "/root"})
+    assert t.path == Path(nobody.pw_dir) / ".kube" / "config" and (t.uid, t.gid) == (nobody.pw_uid, nobody.pw_gid)
+    mine = kubeconfig.Target(tmp_path / "new" / "config", nobody.pw_uid, nobody.pw_gid)
+    kubeconfig.write(mine, kubeconfig.merged({}, _entry()))
+    for path in (mine.path, mine.path.parent):
+        assert (path.stat().st_uid, path.stat().st_gid) == (nobody.pw_uid, nobody.pw_gid)
+    assert stat.S_IMODE(mine.path.stat().st_mode) == 0o600
