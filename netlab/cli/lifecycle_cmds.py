@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from netlab.api.client import ApiFailure, ApiUnavailable, Client
+from netlab.api.resources import APPLY_PATH
 from netlab.cli import common
 from netlab.cli.common import Fail
 
@@ -73,6 +74,9 @@ def _start_and_apply(config: ClusterConfig, objects: list, new: bool) -> Client:
     _install_kubeconfig(config.name)
     client = Client(config.name)
     if not objects:
+        # an empty batch still brings the cluster's own objects (kube-dns, the `kubernetes` Service), as a
+        # fresh kind cluster has them
+        client.request("POST", APPLY_PATH, {"objects": []})
         return client
     results = common.apply_objects(client, objects)
     counts = {a: sum(1 for r in results if r["action"] == a) for a in ("created", "configured", "unchanged")}
