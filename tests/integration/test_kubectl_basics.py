@@ -70,6 +70,10 @@ def test_kubectl_discovery_reads_and_delete(lab) -> None:
     assert f"service/{lab.cluster}-svc" in names and "service/kubernetes" in names
     assert lab.kubectl("get", "svc", "nope-" + lab.cluster, check=False).returncode != 0
 
+    nodes = lab.kubectl("get", "nodes", "-o", "name").stdout.split()
+    assert f"node/{lab.cluster}-control-plane" in nodes and f"node/{lab.cluster}-worker" in nodes
+    assert lab.kubectl("logs", f"{lab.cluster}-web").returncode == 0    # GET .../pods/NAME/log
+
     lab.kubectl("delete", "svc", f"{lab.cluster}-svc")
     assert f"service/{lab.cluster}-svc" not in lab.kubectl("get", "svc", "-o", "name").stdout.split()
 

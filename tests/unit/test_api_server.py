@@ -462,3 +462,28 @@ def test_a_starting_controller_answers_503(pki) -> None:
         assert _client(api).get("/api/v1/namespaces")["items"]
     finally:
         server.stop()
+
+
+def test_pod_logs_stream_and_follow_until_the_pod_goes(api, tmp_path: Path) -> None:
+    import threading
+
+    log = tmp_path / "c.log"
+    log.write_bytes(b"first line\n")
+    api.ctl.state.pods = {"default/p": SimpleNamespace(key="default/p", spec={"containers": [{"name": "c"}]})}
+    api.ctl.supervisor = SimpleNamespace(log_path=lambda key, container: log)
+    client = _client(api)
+    assert b"".join(client.stream("/api/v1/namespaces/default/pods/p/log")) == b"first line\n"
+
+    def later() -> None:
+        time.sleep(0.3)
+        with log.open("ab") as f:
+            f.write(b"second line\n")
+        time.sleep(0.5)
+        api.ctl.state.pods = {}
+
+    threading.Thread(target=later, daemon=True).start()
+    followed = b"".join(client.stream("/api/v1/namespaces/default/pods/p/log?follow=true"))
+    assert followed == b"first line\nsecond line\n"
+    with pytest.raises(ApiFailure) as err:
+        list(client.stream("/api/v1/namespaces/default/pods/nope/log"))
+    assert err.value.code == 404
