@@ -29,9 +29,8 @@ _KIND_ONLY_NODE = ("image", "extraMounts", "extraPortMappings", "kubeadmConfigPa
                    "kubeadmConfigPatchesJSON6902")
 _KNOWN_NODE = ("role", "labels")
 _KNOWN_NET = ("podSubnet", "serviceSubnet", "ipFamily")
+_KIND_API_SERVER = {"apiServerAddress": "address", "apiServerPort": "port"}   # kind's names for apiServer
 _IGNORED_NET = {
-    "apiServerAddress": "netlab's API address is apiServer.address (netlab.dev/v1alpha1)",
-    "apiServerPort": "netlab's API port is apiServer.port (netlab.dev/v1alpha1)",
     "disableDefaultCNI": "netlab always provides its own pod network",
     "kubeProxyMode": "netlab implements Services with its own nftables rules",
     "dnsSearch": "pods search <ns>.svc.<domain>, svc.<domain>, <domain>",
@@ -136,7 +135,13 @@ class Cluster(Model):
                             if isinstance(n, dict) else n for i, n in enumerate(out["nodes"])]
         net = out.get("networking")
         if isinstance(net, dict):
-            net = _sift(net, _KNOWN_NET, "networking", notes, explained=_IGNORED_NET)
+            kind_api = {ours: net[theirs] for theirs, ours in _KIND_API_SERVER.items() if theirs in net}
+            if kind_api.get("port") == 0:   # kind: 0 is a random port; netlab's default is 6443 or the next free
+                kind_api.pop("port")
+            if kind_api and "apiServer" not in out:
+                out["apiServer"] = kind_api
+            net = _sift({k: v for k, v in net.items() if k not in _KIND_API_SERVER}, _KNOWN_NET, "networking",
+                        notes, explained=_IGNORED_NET)
             if net.get("ipFamily", "ipv4") != "ipv4":
                 notes.append(f"networking.ipFamily: {net['ipFamily']!r} is not supported, using ipv4")
                 net.pop("ipFamily")

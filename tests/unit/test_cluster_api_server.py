@@ -42,3 +42,14 @@ def test_problems_name_the_file() -> None:
     with pytest.raises(ManifestError) as info:
         load(["-"], stdin=io.StringIO(text))
     assert "apiServer.port" in str(info.value) and "<stdin>" in str(info.value)
+
+
+def test_kinds_api_server_address_and_port_are_honoured() -> None:
+    c = from_dict({"apiVersion": "kind.x-k8s.io/v1alpha4", "kind": "Cluster",
+                   "networking": {"apiServerAddress": "127.0.0.3", "apiServerPort": 7443}})
+    assert isinstance(c, Cluster) and c.notes == []
+    config = ClusterConfig.from_manifest(c.to_dict())
+    assert (config.api_address, config.api_port) == ("127.0.0.3", 7443)
+    random_port = from_dict({"apiVersion": "kind.x-k8s.io/v1alpha4", "kind": "Cluster",
+                             "networking": {"apiServerPort": 0}})
+    assert random_port.api_server.port is None
