@@ -94,6 +94,25 @@ class Lab:
         return self.host(kubectl, "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.workdir / "kube-cache"),
                          *args, timeout=timeout, check=check)
 
+    def api_curl(self, path: str, *args: str, body: str | None = None, cert: bool = True,
+                 timeout: float = 60) -> tuple[int, dict]:
+        """curl to the cluster's HTTPS API from the host namespace, as any API client could: (HTTP code, the
+        JSON answer). With cert=False no client certificate is shown."""
+        import json
+
+        from netlab.api import endpoint
+        from netlab.api.pki import Pki
+        from netlab.compile import names
+
+        pki = Pki(names.pki_dir(self.cluster))
+        auth = ["--cert", str(pki.admin_cert), "--key", str(pki.admin_key)] if cert else []
+        data = ["-H", "Content-Type: application/json", "--data-binary", "@-"] if body is not None else []
+        proc = self.host("curl", "-sS", "--max-time", str(timeout), "--cacert", str(pki.ca_cert), *auth,
+                         "-o", "-", "-w", "\n%{http_code}", *data, *args, endpoint.load(self.cluster).url + path,
+                         input=body, timeout=timeout + 10)
+        text, _, code = proc.stdout.rpartition("\n")
+        return int(code or 0), json.loads(text) if text.strip() else {}
+
     def write(self, name: str, text: str) -> Path:
         path = self.workdir / name
         path.write_text(textwrap.dedent(text).replace("CLUSTER", self.cluster))

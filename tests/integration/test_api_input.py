@@ -49,18 +49,8 @@ spec:
 """
 
 
-def _url(lab, path: str) -> str:
-    return f"{endpoint.load(lab.cluster).url}{path}"
-
-
 def _curl(lab, body: Path | None, *extra: str, path: str = APPLY_PATH, cert: bool = True) -> tuple[int, dict]:
-    pki = Pki(names.pki_dir(lab.cluster))
-    auth = ["--cert", str(pki.admin_cert), "--key", str(pki.admin_key)] if cert else []
-    data = ["-H", "Content-Type: application/json", "--data-binary", f"@{body}"] if body else []
-    proc = lab.host("curl", "-sS", "--max-time", "20", "--cacert", str(pki.ca_cert), *auth, "-o", "-",
-                    "-w", "\n%{http_code}", *data, *extra, _url(lab, path), timeout=30)
-    text, _, code = proc.stdout.rpartition("\n")
-    return int(code), json.loads(text) if text.strip() else {}
+    return lab.api_curl(path, *extra, body=body.read_text() if body else None, cert=cert, timeout=20)
 
 
 def _stored(lab) -> dict:
