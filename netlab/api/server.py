@@ -242,8 +242,9 @@ async def handle_get(request: web.Request, api: ApiServer) -> web.StreamResponse
         return _json(200, await api.run(ctl.ingress_detail, ns or "default", name))
     if sub is not None:
         raise ApiError(404, "NotFound", f"the server could not find the requested resource ({path})")
-    if name is None:
-        return _json(200, await api.run(_list, ctl, resource, ns, query.get("labelSelector")))
+    if name is None:   # encoded in the worker thread too: a long list does not hold up the event loop
+        body = await api.run(lambda: json.dumps(_list(ctl, resource, ns, query.get("labelSelector"))).encode())
+        return web.Response(body=body, content_type="application/json")
     ns_filter = (ns or "default") if resource.namespaced else None
     found = [o for o in await api.run(ctl.list, resource.kind, ns_filter) if o["metadata"]["name"] == name]
     if not found:
