@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import random
+import resource
 import signal
 import threading
 import time
@@ -380,6 +381,9 @@ def start_api(controller: Controller):
     from netlab.api import endpoint, pki
     from netlab.api.server import PORT_SEARCH, ApiServer
 
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)   # each API connection is a descriptor
+    if soft != resource.RLIM_INFINITY and soft < 8192:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (8192 if hard == resource.RLIM_INFINITY else min(hard, 8192), hard))
     config, previous = controller.config, endpoint.load(controller.cluster)
     endpoint.remove(controller.cluster)   # until this controller has started: `up` waits for the new record
     port = config.api_port or (previous.port if previous else endpoint.DEFAULT_PORT)

@@ -487,3 +487,19 @@ def test_pod_logs_stream_and_follow_until_the_pod_goes(api, tmp_path: Path) -> N
     with pytest.raises(ApiFailure) as err:
         list(client.stream("/api/v1/namespaces/default/pods/nope/log"))
     assert err.value.code == 404
+
+
+def test_many_idle_connections_do_not_exhaust_the_server(pki) -> None:
+    running = _running(pki, max_connections=512, read_timeout=10.0)
+    api = next(running)
+    idle = []
+    try:
+        for _ in range(300):          # TLS done, then silence: each costs the server a socket, no thread
+            idle.append(_connect(api))
+        started = time.monotonic()
+        assert _client(api).get("/api/v1/namespaces")["items"]
+        assert time.monotonic() - started < 1.0
+    finally:
+        for sock in idle:
+            sock.close()
+        running.close()
