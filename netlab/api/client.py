@@ -54,6 +54,9 @@ class Client:
         if self._ssl is None:
             try:
                 self._ssl = client_ssl_context(self.pki)
+            except PermissionError as e:
+                raise ApiUnavailable(f"cannot read cluster {self.cluster!r}'s admin certificate ({e.filename}): "
+                                     "run netlab with sudo, or use kubectl with the kubeconfig `up` wrote") from e
             except (OSError, ssl.SSLError) as e:
                 raise self._unavailable(f"cannot read its certificates in {self.pki.dir}: {e}") from e
         self.last_url = ep.url

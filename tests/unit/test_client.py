@@ -119,3 +119,16 @@ def test_up_reports_crash_looping_pods_as_not_ready(monkeypatch, capsys) -> None
     out = capsys.readouterr().out
     assert "1 pods Ready" in out
     assert "1 pods not Ready, their containers crash-looping (see `netlab logs`): default/p1" in out
+
+
+def test_unreadable_certificates_say_so(monkeypatch) -> None:
+    """As a user without sudo: the key is root's (0600), and the error says what to do instead."""
+    from netlab.api import client as clientmod
+
+    def unreadable(pki):
+        raise PermissionError(13, "Permission denied", str(pki.admin_key))
+
+    monkeypatch.setattr(clientmod, "client_ssl_context", unreadable)
+    client = Client("c1", timeout=5, endpoint=Endpoint("127.0.0.1", 1), pki=pkimod.Pki("/var/lib/netlab/c1/pki"))
+    with pytest.raises(ApiUnavailable, match=r"admin certificate \(/var/lib/netlab/c1/pki/admin.key\).*sudo"):
+        client.get("/api/v1/pods")
