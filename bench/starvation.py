@@ -18,7 +18,6 @@ import json
 import socket
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -30,33 +29,32 @@ from test_api_server import FakeController  # noqa: E402
 from test_dns_server import running, view, write_view  # noqa: E402
 from test_dns_tcp_limits import _idle_flood, _query_tcp  # noqa: E402
 
-from netlab.api import httpbase  # noqa: E402
+from netlab.api import pki as pkimod  # noqa: E402
+from netlab.api import server as apiserver  # noqa: E402
+from netlab.api.client import client_ssl_context  # noqa: E402
 from netlab.api.request import parse_apply_body, validated_objects  # noqa: E402
-from netlab.api.server import serve  # noqa: E402
 
 
 def burst(backlog: int) -> int:
-    """How many of 100 connections made at once get a 200."""
+    """How many of 100 HTTPS connections made at once get a 200."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = f"{tmp}/api.sock"
-        old = httpbase.BoundedUnixHTTPServer.request_queue_size
-        httpbase.BoundedUnixHTTPServer.request_queue_size = backlog
+        pki = pkimod.ensure(tmp, ["127.0.0.1"])
+        old = apiserver.LISTEN_BACKLOG
+        apiserver.LISTEN_BACKLOG = backlog
+        server = apiserver.ApiServer(FakeController(), pki)
         try:
-            server = serve(FakeController(), path)
+            port = server.start("127.0.0.1", 0)
         finally:
-            httpbase.BoundedUnixHTTPServer.request_queue_size = old
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
+            apiserver.LISTEN_BACKLOG = old
+        ctx = client_ssl_context(pki)
         ok, socks = 0, []
         try:
             for _ in range(100):
-                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                sock.settimeout(5)   # as http.client does: a non-blocking connect, EAGAIN on a full backlog
                 try:
-                    sock.connect(path)
-                    socks.append(sock)
+                    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+                    socks.append(ctx.wrap_socket(raw, server_hostname="127.0.0.1"))
                 except OSError:
-                    sock.close()
+                    pass
             for sock in socks:
                 sock.sendall(b"GET /api/v1/namespaces HTTP/1.1\r\nHost: x\r\n\r\n")
             for sock in socks:
@@ -64,8 +62,7 @@ def burst(backlog: int) -> int:
         finally:
             for sock in socks:
                 sock.close()
-            server.shutdown()
-            server.server_close()
+            server.stop()
         return ok
 
 
@@ -105,9 +102,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     old = [burst(5) for _ in range(args.runs)]
-    new = [burst(httpbase.LISTEN_BACKLOG) for _ in range(args.runs)]
+    new = [burst(apiserver.LISTEN_BACKLOG) for _ in range(args.runs)]
     print(f"API, 100 simultaneous connections answered: backlog 5: {span(old)}/100; "
-          f"backlog {httpbase.LISTEN_BACKLOG}: {span(new)}/100")
+          f"backlog {apiserver.LISTEN_BACKLOG}: {span(new)}/100")
     floods = [dns_flood() for _ in range(args.runs)]
     print(f"DNS/TCP under 600 idle connections from one client: {span([a for a, _ in floods])}/10 other clients "
           f"answered, slowest answer {span([s * 1000 for _, s in floods])} ms")

@@ -389,4 +389,4 @@ def run_checks(lab: Lab, cluster: str, echo: Callable[[str], None] = print) -> l
 
 def cluster_running(cluster: str) -> bool:
     """True when the cluster's controller socket exists (the CLI can talk to it)."""
-    return Path(names.api_socket(cluster)).exists()
+    return Path(names.api_endpoint_file(cluster)).exists()

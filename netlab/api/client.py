@@ -1,12 +1,15 @@
-"""The CLI's side of the controller API: HTTP over the cluster's Unix socket."""
+"""The CLI's side of the controller API: HTTPS to the recorded endpoint, with the admin's client certificate."""
 
 from __future__ import annotations
 
 import http.client
 import json
-import socket
+import ssl
 from collections.abc import Iterator
 
+from netlab.api import endpoint as endpoints
+from netlab.api.endpoint import Endpoint
+from netlab.api.pki import Pki
 from netlab.compile import names
 
 
@@ -24,39 +27,53 @@ class ApiFailure(Exception):
         self.causes = (status.get("details") or {}).get("causes") or []
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float):
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self.unix_path)
-        self.sock = sock
+def client_ssl_context(pki: Pki) -> ssl.SSLContext:
+    """Verify the server against the cluster CA; present the admin certificate."""
+    ctx = ssl.create_default_context(cafile=str(pki.ca_cert))
+    ctx.load_cert_chain(pki.admin_cert, pki.admin_key)
+    return ctx
 
 
 class Client:
-    def __init__(self, cluster: str, timeout: float = 60.0):
+    def __init__(self, cluster: str, timeout: float = 60.0, endpoint: Endpoint | None = None,
+                 pki: Pki | None = None):
         self.cluster = cluster
-        self.socket_path = names.api_socket(cluster)
         self.timeout = timeout
+        self.endpoint = endpoint
+        self.pki = pki or Pki(names.pki_dir(cluster))
+        self._ssl: ssl.SSLContext | None = None
+
+    def _unavailable(self, why: str) -> ApiUnavailable:
+        return ApiUnavailable(f"cluster {self.cluster!r} is not running ({why}); "
+                              "start it with `sudo netlab up <manifests>`")
+
+    def _connection(self) -> http.client.HTTPSConnection:
+        ep = self.endpoint or endpoints.load(self.cluster)
+        if ep is None:
+            raise self._unavailable(f"no API endpoint recorded at {names.api_endpoint_file(self.cluster)}")
+        if self._ssl is None:
+            try:
+                self._ssl = client_ssl_context(self.pki)
+            except PermissionError as e:
+                raise ApiUnavailable(f"cannot read cluster {self.cluster!r}'s admin certificate ({e.filename}): "
+                                     "run netlab with sudo, or use kubectl with the kubeconfig `up` wrote") from e
+            except (OSError, ssl.SSLError) as e:
+                raise self._unavailable(f"cannot read its certificates in {self.pki.dir}: {e}") from e
+        self.last_url = ep.url
+        return http.client.HTTPSConnection(ep.address, ep.port, timeout=self.timeout, context=self._ssl)
 
     def _open(self, method: str, path: str, body: dict | None = None) -> http.client.HTTPResponse:
-        conn = _UnixConnection(self.socket_path, self.timeout)
+        conn = self._connection()
         data = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json"} if data is not None else {}
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
         try:
             try:
                 conn.request(method, path, body=data, headers=headers)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the server answered before reading the whole body (e.g. 413): read that answer
             return conn.getresponse()
-        except (FileNotFoundError, ConnectionRefusedError) as e:
-            raise ApiUnavailable(
-                f"cluster {self.cluster!r} is not running (no controller at {self.socket_path}); "
-                "start it with `sudo netlab up <manifests>`"
-            ) from e
+        except ConnectionRefusedError as e:
+            raise self._unavailable(f"no controller answers at {self.last_url}") from e
 
     def request(self, method: str, path: str, body: dict | None = None) -> dict:
         try:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from netlab.model.core import BUILTIN_NAMESPACES as BUILTIN_NAMESPACES  # its home is model/
 
+ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
 
 @dataclass(frozen=True)
 class Resource:
@@ -14,10 +16,17 @@ class Resource:
     api_version: str
     namespaced: bool
     short: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()   # "all": what `kubectl get all` lists, as upstream declares it
+    verbs: tuple[str, ...] = ALL_VERBS  # what the real API server allows on it (see discovery.SERVED_VERBS)
+    subresources: tuple[str, ...] = ()  # served subresources (discovery lists them as "pods/log")
 
     @property
     def singular(self) -> str:
         return self.kind.lower()
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
 
     def path(self, namespace: str | None = None, name: str | None = None) -> str:
         base = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
@@ -28,15 +37,15 @@ class Resource:
 
 
 RESOURCES: tuple[Resource, ...] = (
-    Resource("pods", "Pod", "v1", True, ("po",)),
-    Resource("services", "Service", "v1", True, ("svc",)),
+    Resource("pods", "Pod", "v1", True, ("po",), ("all",), subresources=("log",)),
+    Resource("services", "Service", "v1", True, ("svc",), ("all",)),
     Resource("endpoints", "Endpoints", "v1", True, ("ep",)),
     Resource("namespaces", "Namespace", "v1", False, ("ns",)),
     Resource("nodes", "Node", "v1", False, ("no",)),
     Resource("secrets", "Secret", "v1", True),
     Resource("events", "Event", "v1", True, ("ev",)),
-    Resource("deployments", "Deployment", "apps/v1", True, ("deploy",)),
-    Resource("replicasets", "ReplicaSet", "apps/v1", True, ("rs",)),
+    Resource("deployments", "Deployment", "apps/v1", True, ("deploy",), ("all",)),
+    Resource("replicasets", "ReplicaSet", "apps/v1", True, ("rs",), ("all",)),
     Resource("endpointslices", "EndpointSlice", "discovery.k8s.io/v1", True),
     Resource("ingresses", "Ingress", "networking.k8s.io/v1", True, ("ing",)),
     Resource("ingressclasses", "IngressClass", "networking.k8s.io/v1", False),

@@ -1,202 +1,332 @@
-"""The controller's Kubernetes-shaped REST API on a root-only Unix socket.
+"""The controller's Kubernetes API over HTTPS (aiohttp), with client certificates signed by the cluster CA.
 
-Paths and JSON follow the Kubernetes API (`/api/v1/namespaces/{ns}/pods`, List kinds, Status
+Paths and JSON follow the Kubernetes API (`/api/v1/namespaces/{ns}/pods`, List kinds, discovery, Status
 errors); `POST /apis/netlab.dev/v1alpha1/apply` takes a batch of objects, validated as a whole.
+
+The event loop runs in a thread of the controller process. The controller's state is guarded by its own
+lock, so every call into it runs in a worker thread (asyncio.to_thread): a slow call delays only its own
+client. A handler per verb (HANDLERS) and a pure path parser keep routing open for more verbs.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import errno
 import json
 import logging
-import os
-import time
-from urllib.parse import parse_qs, urlparse
+import socket
+import ssl
+import threading
+from collections.abc import Awaitable, Callable
 
-from netlab.api import dataplane_view, resources
+from aiohttp import web
+
+from netlab.api import dataplane_view, discovery, resources
 from netlab.api.backend import Backend
 from netlab.api.errors import ApiError
-from netlab.api.httpbase import Aborted, BoundedUnixHTTPServer, DeadlineRequestHandler
+from netlab.api.paths import parse_path
+from netlab.api.pki import Pki
 from netlab.api.request import parse_apply_body, validated_objects
 from netlab.api.resources import ADDONS_PATH, APPLY_PATH, DATAPLANE_PATH
 from netlab.compile.label_selectors import matches_text
 
 log = logging.getLogger("netlab.api")
 
+#: Kubernetes' API server limit for a request body (MaxRequestBodyBytes): twice etcd's 1.5 MiB object
+#: limit, for the JSON encoding's overhead.
+MAX_REQUEST_BODY = 3 * 1024 * 1024
+#: Seconds a connection may sit without a complete request (idle keep-alive, or a request head or body
+#: that stopped arriving), and that a TLS handshake may take.
+READ_TIMEOUT = 10.0
+#: Open connections beyond this get a 429 Status (as kube-apiserver's max-in-flight limit answers).
+MAX_CONNECTIONS = 512
+LISTEN_BACKLOG = 1024
+WORKER_THREADS = 16
+HEALTH_PATHS = ("/healthz", "/livez", "/readyz")
+PORT_SEARCH = 100   # ports tried after the first when the default one is taken
 
-class _Server(BoundedUnixHTTPServer):
-    controller: Backend
+__all__ = ["ApiServer", "parse_path", "MAX_REQUEST_BODY", "READ_TIMEOUT"]
+
+Handler = Callable[[web.Request, "ApiServer"], Awaitable[web.StreamResponse]]
 
 
-def serve(controller: Backend, socket_path: str, **limits: float) -> _Server:
-    """The API server on a root-only Unix socket (not yet serving: call serve_forever).
+def _json(code: int, body: dict) -> web.Response:
+    return web.json_response(body, status=code, dumps=json.dumps)
 
-    `limits` override httpbase's max_connections, read_timeout and write_timeout.
-    """
-    if os.path.exists(socket_path):
-        os.unlink(socket_path)
-    old = os.umask(0o077)  # root only
+
+def _unauthorized() -> ApiError:
+    return ApiError(401, "Unauthorized", "Unauthorized")
+
+
+def server_ssl_context(pki: Pki) -> ssl.SSLContext:
+    """TLS with an optional client certificate: a request without one is answered 401 by the server, as
+    kube-apiserver does. (A certificate the CA did not sign fails the handshake: Python's ssl cannot ask
+    for a certificate without verifying it.)"""
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(pki.server_cert, pki.server_key)
+    ctx.load_verify_locations(cafile=str(pki.ca_cert))
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def bind(address: str, port: int, search: int = 0) -> socket.socket:
+    """A TCP socket bound to address:port, or to the next free port within `search` ports after it."""
+    for candidate in range(port, port + search + 1):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((address, candidate))
+            return sock
+        except OSError as e:
+            sock.close()
+            if e.errno != errno.EADDRINUSE or candidate == port + search:
+                raise
+    raise AssertionError("unreachable")
+
+
+@web.middleware
+async def _statuses(request: web.Request, handler) -> web.StreamResponse:
+    """Every error as a Kubernetes Status: ours, aiohttp's (413, 404 ...) and unexpected ones (500)."""
     try:
-        server = _Server(socket_path, Handler, **limits)  # type: ignore[arg-type]
-    finally:
-        os.umask(old)
-    os.chmod(socket_path, 0o600)
-    server.controller = controller
-    return server
+        return await handler(request)
+    except ApiError as e:
+        return _json(e.code, e.status())
+    except web.HTTPException as e:
+        reason = {413: "RequestEntityTooLarge", 404: "NotFound", 405: "MethodNotAllowed"}.get(e.status, e.reason)
+        message = (f"the request body is larger than the limit of {MAX_REQUEST_BODY} bytes" if e.status == 413
+                   else e.text or e.reason)
+        return _json(e.status, ApiError(e.status, reason.replace(" ", ""), message).status())
+    except Exception as e:
+        log.exception("API request failed")
+        return _json(500, ApiError(500, "InternalError", f"internal error: {e}").status())
 
 
-def parse_path(path: str) -> tuple[resources.Resource, str | None, str | None, str | None]:
-    """-> (resource, namespace, name, subresource); raises ApiError(404) for unknown paths."""
-    parts = [p for p in path.split("/") if p]
-    if parts[:2] == ["api", "v1"]:
-        api_version, rest = "v1", parts[2:]
-    elif len(parts) >= 3 and parts[0] == "apis":
-        api_version, rest = f"{parts[1]}/{parts[2]}", parts[3:]
-    else:
-        raise ApiError(404, "NotFound", f"the server could not find the requested resource ({path})")
-    namespace = None
-    if len(rest) >= 3 and rest[0] == "namespaces":
-        namespace, rest = rest[1], rest[2:]
-    elif len(rest) == 2 and rest[0] == "namespaces":
-        return resources.BY_KIND["Namespace"], None, rest[1], None
-    if not rest:
-        raise ApiError(404, "NotFound", f"the server could not find the requested resource ({path})")
-    resource = resources.by_path(api_version, rest[0])
-    if resource is None:
-        raise ApiError(404, "NotFound", f"the server could not find the requested resource ({path})")
-    name = rest[1] if len(rest) > 1 else None
-    sub = rest[2] if len(rest) > 2 else None
-    return resource, namespace, name, sub
+@web.middleware
+async def _authenticate(request: web.Request, handler) -> web.StreamResponse:
+    """The client certificate (verified by the TLS layer) is the user; no certificate, no access."""
+    transport = request.transport
+    if transport is None or not transport.get_extra_info("peercert"):
+        raise _unauthorized()
+    return await handler(request)
 
 
-class Handler(DeadlineRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
+class ApiServer:
+    """The HTTPS API of one controller, served from its own thread."""
 
-    def address_string(self) -> str:
-        return "unix"
+    def __init__(self, controller: Backend, pki: Pki, *, read_timeout: float = READ_TIMEOUT,
+                 max_connections: int = MAX_CONNECTIONS) -> None:
+        self.controller, self.pki = controller, pki
+        self.read_timeout, self.max_connections = read_timeout, max_connections
+        self.address = ""
+        self.port = 0
+        self._loop = asyncio.new_event_loop()
+        self._loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(WORKER_THREADS, "netlab-api"))
+        self._thread = threading.Thread(target=self._loop.run_forever, name="netlab-api", daemon=True)
+        self._runner: web.AppRunner | None = None
+        self._servers: list[asyncio.AbstractServer] = []
+        self._ssl = server_ssl_context(pki)
+        self.ready = threading.Event()   # until set, requests get 503 (the controller is still starting)
 
-    def log_message(self, fmt: str, *args) -> None:
-        log.debug("api " + fmt, *args)
+    # ----- life cycle (called from the controller's thread) ---------------------------------------
+    def start(self, address: str, port: int, search: int = 0, ready: bool = True) -> int:
+        """Serve on address:port (or the next free port within `search`); returns the port. With
+        ready=False requests get 503 until `self.ready` is set."""
+        if ready:
+            self.ready.set()
+        self._thread.start()
+        self._call(self._setup())
+        sock = bind(address, port, search)
+        self.address, self.port = address, sock.getsockname()[1]
+        self._call(self._listen(sock))
+        return self.port
 
-    def _send(self, code: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        if not self._body_read and (self.headers.get("Content-Length", "0").strip() not in ("", "0")
-                                    or self.headers.get("Transfer-Encoding")):
-            # A body left unread would be taken for the next request: answer, then close.
-            self.send_header("Connection", "close")
-            self.close_connection = True
+    def listen_also(self, address: str) -> bool:
+        """Also serve on address (the host's underlay address, for pods) at the same port."""
         try:
-            self.end_headers()
-            self.wfile.write(data)
-        except (ConnectionError, TimeoutError) as e:   # the client went away or stopped reading
-            raise Aborted(str(e)) from e
+            self._call(self._listen(bind(address, self.port)))
+            return True
+        except OSError as e:
+            log.warning("API not served on %s:%d: %s", address, self.port, e)
+            return False
 
-    def _dispatch(self, method: str) -> None:
-        self._body_read = False
-        url = urlparse(self.path)
-        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._call(self._shutdown())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+
+    def _call(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(30)
+
+    async def _setup(self) -> None:
+        app = web.Application(middlewares=[_statuses, self._bounded, _authenticate],
+                              client_max_size=MAX_REQUEST_BODY)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None,
+                                     keepalive_timeout=self.read_timeout)
+        await self._runner.setup()
+
+    async def _listen(self, sock: socket.socket) -> None:
+        assert self._runner is not None and self._runner.server is not None
+        server = await self._loop.create_server(self._runner.server, sock=sock, ssl=self._ssl,
+                                                backlog=LISTEN_BACKLOG, ssl_handshake_timeout=self.read_timeout)
+        self._servers.append(server)
+
+    async def _shutdown(self) -> None:
+        for server in self._servers:
+            server.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # ----- requests ------------------------------------------------------------------------------
+    @web.middleware
+    async def _bounded(self, request: web.Request, handler) -> web.StreamResponse:
+        if not self.ready.is_set():
+            response = _json(503, ApiError(503, "ServiceUnavailable", "the controller is starting, "
+                                           "please try again later").status())
+            response.headers["Retry-After"] = "1"
+            return response
+        server = self._runner.server if self._runner else None
+        if server is not None and len(server.connections) > self.max_connections:
+            response = _json(429, ApiError(429, "TooManyRequests", f"too many connections (limit "
+                                           f"{self.max_connections}), please try again later").status())
+            response.headers["Retry-After"] = "1"
+            response.force_close()
+            return response
+        return await handler(request)
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        handler = HANDLERS.get(request.method)
+        if handler is None:
+            raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on {request.path}")
+        return await handler(request, self)
+
+    async def body(self, request: web.Request) -> bytes:
+        """The request body within MAX_REQUEST_BODY (413 before reading when Content-Length says more), read
+        within the read timeout."""
+        if (request.content_length or 0) > MAX_REQUEST_BODY:
+            raise ApiError(413, "RequestEntityTooLarge", f"the request body is {request.content_length} bytes; "
+                           f"the limit is {MAX_REQUEST_BODY} bytes ({MAX_REQUEST_BODY // 1024 // 1024} MiB)")
         try:
-            if url.path.startswith(ADDONS_PATH) and method in ("POST", "DELETE"):
-                name = url.path[len(ADDONS_PATH):].strip("/")
-                self._send(200, self.server.controller.set_addon(name, method == "POST"))
-                return
-            if method == "GET" and url.path == ADDONS_PATH:
-                self._send(200, {"items": [{"name": "ingress-nginx",
-                                            "enabled": "ingress-nginx" in self.server.controller.state.addons}]})
-                return
-            if method == "POST" and url.path == APPLY_PATH:
-                objects, dry_run = parse_apply_body(self._body())
-                ctl = self.server.controller
-                items = ctl.apply(validated_objects(objects, ctl.state.cluster), dry_run)
-                self._send(200, {"kind": "ApplyResult", "apiVersion": "netlab.dev/v1alpha1", "items": items})
-                return
-            if method == "GET" and url.path == DATAPLANE_PATH:
-                self._send(200, dataplane_view.served(self.server.controller))
-                return
-            resource, ns, name, sub = parse_path(url.path)
-            ctl = self.server.controller
-            if method == "GET" and sub == "log" and resource.kind == "Pod":
-                self._log(ns or "default", name, query)
-            elif method == "GET" and sub == "netlab" and resource.kind == "Ingress":
-                self._send(200, ctl.ingress_detail(ns or "default", name))
-            elif method == "GET" and name is None:
-                items = ctl.list(resource.kind, ns)
-                selector = query.get("labelSelector")
-                if selector:
-                    items = [o for o in items if matches_text(selector, o["metadata"].get("labels") or {})]
-                self._send(200, {"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
-                                 "metadata": {"resourceVersion": str(ctl.state.resource_version)}, "items": items})
-            elif method == "GET":
-                ns_filter = (ns or "default") if resource.namespaced else None
-                found = [o for o in ctl.list(resource.kind, ns_filter) if o["metadata"]["name"] == name]
-                if not found:
-                    raise ApiError(404, "NotFound", f'{resource.plural} "{name}" not found')
-                self._send(200, found[0])
-            elif method == "DELETE" and name:
-                removed = ctl.delete(resource.kind, (ns or "default") if resource.namespaced else "", name)
-                self._send(200, removed)
-            else:
-                raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on {url.path}")
-        except ApiError as e:
-            self._send(e.code, e.status())
-        except Aborted:
-            self.close_connection = True
-        except Exception as e:  # an internal error still answers with a Status
-            log.exception("API request failed")
-            self._send(500, ApiError(500, "InternalError", f"internal error: {e}").status())
+            async with asyncio.timeout(self.read_timeout):
+                return await request.read()
+        except TimeoutError as e:
+            raise ApiError(408, "Timeout", "the request body did not arrive in time") from e
 
-    def _body(self) -> bytes:
-        data = self.read_request_body()
-        self._body_read = True
-        return data
+    def server_address(self) -> str:
+        return f"{self.address}:{self.port}"
 
-    def _log(self, ns: str, name: str, query: dict) -> None:
-        ctl = self.server.controller
-        pod = ctl.state.pods.get(f"{ns}/{name}")
-        if pod is None:
-            raise ApiError(404, "NotFound", f'pods "{name}" not found')
-        containers = [c["name"] for c in pod.spec.get("containers", [])]
-        container = query.get("container") or (containers[0] if len(containers) == 1 else None)
-        if container not in containers:
-            raise ApiError(400, "BadRequest", f"a container name must be specified for pod {name}, "
-                           f"choose one of: {containers}")
-        path = ctl.supervisor.log_path(pod.key, container)
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        follow = query.get("follow") == "true"
-        try:
-            with open(path, "rb") as f:
-                while True:
-                    chunk = f.read(65536)
-                    if chunk:
-                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                        self.wfile.flush()
-                    elif not follow or f"{ns}/{name}" not in ctl.state.pods:
-                        break
-                    else:
-                        time.sleep(0.2)
-        except FileNotFoundError:
-            pass
-        except (ConnectionError, TimeoutError) as e:   # the client went away or stopped reading
-            raise Aborted(str(e)) from e
-        self.wfile.write(b"0\r\n\r\n")
+    async def run(self, fn, *args):
+        """A controller call in a worker thread."""
+        return await asyncio.to_thread(fn, *args)
 
-    def do_GET(self) -> None:
-        self._dispatch("GET")
 
-    def do_POST(self) -> None:
-        self._dispatch("POST")
+# ----- verb handlers (stage 2 adds PUT and PATCH here) -----------------------------------------------
+async def handle_get(request: web.Request, api: ApiServer) -> web.StreamResponse:
+    path, ctl = request.path.rstrip("/") or "/", api.controller
+    if path in HEALTH_PATHS or any(path.startswith(h + "/") for h in HEALTH_PATHS):
+        return web.Response(text="ok", content_type="text/plain")
+    doc = discovery.document(path, api.server_address())
+    if doc is not None:
+        return _json(200, doc)
+    if path == DATAPLANE_PATH:
+        return _json(200, await api.run(dataplane_view.served, ctl))
+    if path == ADDONS_PATH:
+        addons = await api.run(lambda: list(ctl.state.addons))
+        return _json(200, {"items": [{"name": "ingress-nginx", "enabled": "ingress-nginx" in addons}]})
+    resource, ns, name, sub = parse_path(path)
+    query = request.query
+    if sub == "log" and resource.kind == "Pod":
+        return await _pod_log(request, api, ns or "default", name or "")
+    if sub == "netlab" and resource.kind == "Ingress":
+        return _json(200, await api.run(ctl.ingress_detail, ns or "default", name))
+    if sub is not None:
+        raise ApiError(404, "NotFound", f"the server could not find the requested resource ({path})")
+    if name is None:   # encoded in the worker thread too: a long list does not hold up the event loop
+        body = await api.run(lambda: json.dumps(_list(ctl, resource, ns, query.get("labelSelector"))).encode())
+        return web.Response(body=body, content_type="application/json")
+    ns_filter = (ns or "default") if resource.namespaced else None
+    found = [o for o in await api.run(ctl.list, resource.kind, ns_filter) if o["metadata"]["name"] == name]
+    if not found:
+        raise ApiError(404, "NotFound", f'{resource.plural} "{name}" not found',
+                       details={"name": name, "kind": resource.plural})
+    return _json(200, found[0])
 
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
 
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
+def _list(ctl: Backend, resource: resources.Resource, ns: str | None, selector: str | None) -> dict:
+    items, rv = ctl.watchcache.list(resource.kind, ns)
+    if selector:
+        items = [o for o in items if matches_text(selector, o["metadata"].get("labels") or {})]
+    return {"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
+            "metadata": {"resourceVersion": str(rv)}, "items": items}
 
-    def do_PATCH(self) -> None:
-        self._dispatch("PATCH")
+
+async def handle_post(request: web.Request, api: ApiServer) -> web.StreamResponse:
+    path, ctl = request.path.rstrip("/"), api.controller
+    if path.startswith(ADDONS_PATH + "/"):
+        return _json(200, await api.run(ctl.set_addon, path[len(ADDONS_PATH):].strip("/"), True))
+    if path == APPLY_PATH:
+        objects, dry_run = parse_apply_body(await api.body(request))
+
+        def apply() -> list[dict]:
+            return ctl.apply(validated_objects(objects, ctl.state.cluster), dry_run)
+
+        items = await api.run(apply)
+        return _json(200, {"kind": "ApplyResult", "apiVersion": "netlab.dev/v1alpha1", "items": items})
+    parse_path(path)   # 404 for what is not a resource
+    raise ApiError(405, "MethodNotAllowed", f"POST is not supported on {path}")
+
+
+async def handle_delete(request: web.Request, api: ApiServer) -> web.StreamResponse:
+    path, ctl = request.path.rstrip("/"), api.controller
+    if path.startswith(ADDONS_PATH + "/"):
+        return _json(200, await api.run(ctl.set_addon, path[len(ADDONS_PATH):].strip("/"), False))
+    resource, ns, name, sub = parse_path(path)
+    if not name or sub:
+        raise ApiError(405, "MethodNotAllowed", f"DELETE is not supported on {path}")
+    namespace = (ns or "default") if resource.namespaced else ""
+    return _json(200, await api.run(ctl.delete, resource.kind, namespace, name))
+
+
+async def handle_unsupported(request: web.Request, api: ApiServer) -> web.StreamResponse:
+    parse_path(request.path)
+    raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on {request.path}")
+
+
+HANDLERS: dict[str, Handler] = {"GET": handle_get, "POST": handle_post, "DELETE": handle_delete,
+                                "PUT": handle_unsupported, "PATCH": handle_unsupported}
+
+
+async def _pod_log(request: web.Request, api: ApiServer, ns: str, name: str) -> web.StreamResponse:
+    ctl, key = api.controller, f"{ns}/{name}"
+    pod = await api.run(lambda: ctl.state.pods.get(key))
+    if pod is None:
+        raise ApiError(404, "NotFound", f'pods "{name}" not found', details={"name": name, "kind": "pods"})
+    containers = [c["name"] for c in pod.spec.get("containers", [])]
+    container = request.query.get("container") or (containers[0] if len(containers) == 1 else None)
+    if container not in containers:
+        raise ApiError(400, "BadRequest", f"a container name must be specified for pod {name}, "
+                       f"choose one of: {containers}")
+    path = ctl.supervisor.log_path(pod.key, container)
+    follow = request.query.get("follow") == "true"
+    response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    try:
+        with open(path, "rb") as f:
+            while True:
+                chunk = await api.run(f.read, 65536)
+                if chunk:
+                    await response.write(chunk)
+                elif not follow or key not in ctl.state.pods:
+                    break
+                else:
+                    await asyncio.sleep(0.2)
+        await response.write_eof()
+    except FileNotFoundError:
+        await response.write_eof()
+    except ConnectionError:   # the client went away (e.g. Ctrl-C on `logs -f`)
+        pass
+    return response

@@ -24,6 +24,7 @@ def main(ctx: click.Context, cluster: str | None) -> None:
 
 
 for _command in (lifecycle_cmds.up, lifecycle_cmds.down, lifecycle_cmds.doctor, lifecycle_cmds.addons,
+                 lifecycle_cmds.kubeconfig_cmd,
                  apply.apply, apply.delete, get.get, get.describe, get.events,
                  exec_cmds.exec_, exec_cmds.logs, exec_cmds.run, graph.graph, lab.lab, trace.trace):
     main.add_command(_command)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from netlab.api.client import ApiFailure, ApiUnavailable, Client
+from netlab.api.resources import APPLY_PATH
 from netlab.cli import common
 from netlab.cli.common import Fail
 
@@ -64,13 +65,18 @@ def _start_and_apply(config: ClusterConfig, objects: list, new: bool) -> Client:
     from netlab.runtime import lifecycle
 
     try:
+        lifecycle.ensure_pki(config)
         pid = lifecycle.start_controller(config.name)
     except RuntimeError as e:
         raise Fail(str(e)) from e
     common.step(f"Controller running (pid {pid}); nodes: {', '.join(n.name for n in config.nodes)}"
           + (f" ({config.mode})" if new else ""))
+    _install_kubeconfig(config.name)
     client = Client(config.name)
     if not objects:
+        # an empty batch still brings the cluster's own objects (kube-dns, the `kubernetes` Service), as a
+        # fresh kind cluster has them
+        client.request("POST", APPLY_PATH, {"objects": []})
         return client
     results = common.apply_objects(client, objects)
     counts = {a: sum(1 for r in results if r["action"] == a) for a in ("created", "configured", "unchanged")}
@@ -82,6 +88,23 @@ def _start_and_apply(config: ClusterConfig, objects: list, new: bool) -> Client:
     else:
         common.step("Applied: " + ", ".join(f"{n} {a}" for a, n in counts.items() if n))
     return client
+
+
+def _install_kubeconfig(cluster: str) -> None:
+    from netlab.api import endpoint
+    from netlab.api.pki import Pki
+    from netlab.compile import names
+    from netlab.runtime import kubeconfig
+
+    where = endpoint.load(cluster)
+    if where is None:
+        raise Fail(f"the controller of cluster {cluster!r} recorded no API endpoint")
+    try:
+        path = kubeconfig.install(cluster, where.url, Pki(names.pki_dir(cluster)))
+    except (OSError, ValueError) as e:
+        click.echo(f" ! kubeconfig not written: {e}", err=True)
+        return
+    common.step(f"API at {where.url}; kubectl context {kubeconfig.context_name(cluster)!r} in {path}")
 
 
 def _settled(pod: dict) -> bool:
@@ -150,11 +173,39 @@ def _wait_running(client: Client, timeout: float) -> None:
 def down(ctx: click.Context) -> None:
     """Delete the cluster: every namespace, link, route, table, process and file netlab made."""
     from netlab.kernel import teardown
+    from netlab.runtime import kubeconfig
 
     cluster = common.cluster(ctx)
+    try:
+        kubeconfig.uninstall(cluster)
+    except (OSError, ValueError) as e:
+        click.echo(f" ! kubeconfig not cleaned: {e}", err=True)
     removed = teardown.teardown(cluster)
     click.echo(f'Deleted cluster "{cluster}": {len(removed)} objects removed.' if removed
                else f'Cluster "{cluster}" had nothing left to remove.')
+
+
+@click.command(name="kubeconfig")
+@click.pass_context
+def kubeconfig_cmd(ctx: click.Context) -> None:
+    """Print the running cluster's kubeconfig (context netlab-<cluster>, admin certificate embedded)."""
+    import yaml
+
+    from netlab.api import endpoint
+    from netlab.api.pki import Pki
+    from netlab.compile import names
+    from netlab.runtime import kubeconfig
+
+    cluster = common.cluster(ctx)
+    where = endpoint.load(cluster)
+    if where is None:
+        raise Fail(f"cluster {cluster!r} is not running (no API endpoint recorded); start it with "
+                   "`sudo netlab up <manifests>`")
+    try:
+        doc = kubeconfig.entry_from_pki(cluster, where.url, Pki(names.pki_dir(cluster)))
+    except OSError as e:
+        raise Fail(f"cannot read the cluster's certificates: {e} (run as root)") from e
+    click.echo(yaml.safe_dump(doc, default_flow_style=False, sort_keys=False), nl=False)
 
 
 @click.command()

@@ -12,6 +12,7 @@ as the addon manager does with that mode.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Iterable, Mapping
 
@@ -70,6 +71,32 @@ def dns_objects(config: ClusterConfig, python: str, view_path: str) -> list[dict
         },
     }
     return [deployment, service]
+
+
+API_SERVICE_LABELS = {"component": "apiserver", "provider": "kubernetes"}
+
+
+def api_service_ip(config: ClusterConfig) -> str:
+    """The `kubernetes` Service's ClusterIP: the first address of the service CIDR, as kube-apiserver takes."""
+    return str(ipaddress.ip_network(config.service_subnet).network_address + 1)
+
+
+def kubernetes_objects(config: ClusterConfig, host_ip: str, port: int) -> list[dict]:
+    """The `kubernetes` Service in `default` (port 443 https) and its manually kept Endpoints at the API as
+    pods reach it (the host's underlay address), as kube-apiserver's endpoint reconciler writes them."""
+    labels = {**API_SERVICE_LABELS, ADDON_LABEL: "Reconcile"}
+    service = {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "kubernetes", "namespace": "default", "labels": labels},
+        "spec": {"clusterIP": api_service_ip(config), "type": "ClusterIP", "sessionAffinity": "None",
+                 "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}]},
+    }
+    endpoints = {
+        "apiVersion": "v1", "kind": "Endpoints",
+        "metadata": {"name": "kubernetes", "namespace": "default", "labels": {ADDON_LABEL: "Reconcile"}},
+        "subsets": [{"addresses": [{"ip": host_ip}], "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],
+    }
+    return [service, endpoints]
 
 
 def relay_view(upstreams: list[str]) -> dict:

@@ -40,6 +40,8 @@ class ClusterConfig:
     dns_upstreams: tuple[str, ...] | None = None
     dns_ttl: int = 30
     dns_replicas: int = 2
+    api_address: str = "127.0.0.1"
+    api_port: int | None = None   # None: 6443 or the next free port
 
     @staticmethod
     def from_manifest(doc: dict | None, name: str | None = None) -> ClusterConfig:
@@ -50,6 +52,7 @@ class ClusterConfig:
         backoff = doc.get("restartBackoff") or {}
         pool = doc.get("loadBalancerPool") or {}
         dns = doc.get("dns") or {}
+        api = doc.get("apiServer") or {}
         low, _, high = str(doc.get("nodePortRange", "30000-32767")).partition("-")
         node_docs = doc.get("nodes") or list(DEFAULT_NODES)
         node_names = kind_node_names(cluster, [n.get("role", "control-plane") for n in node_docs])
@@ -74,6 +77,8 @@ class ClusterConfig:
             dns_upstreams=tuple(dns["upstreams"]) if dns.get("upstreams") is not None else None,
             dns_ttl=int(dns.get("ttl", 30)),
             dns_replicas=int(dns.get("replicas", 2)),
+            api_address=str(api.get("address", "127.0.0.1")),
+            api_port=int(api["port"]) if api.get("port") is not None else None,
         )
 
     @property

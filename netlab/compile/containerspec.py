@@ -8,6 +8,7 @@ import functools
 import grp
 import os
 import pwd
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,10 +52,34 @@ def host_user(uid: int) -> tuple[int, list[int]] | None:
     return user.pw_gid, sorted(g.gr_gid for g in grp.getgrall() if user.pw_name in g.gr_mem)
 
 
-def container_specs(pod: PlacedPod, node_ip: str) -> list[ContainerSpec]:
+def api_service_env(objects: Mapping[str, dict], allocations: Mapping[str, Any]) -> dict[str, str]:
+    """KUBERNETES_SERVICE_HOST/_PORT and the docker-link style KUBERNETES_PORT* variables the kubelet gives
+    every container for the `kubernetes` Service in `default` (none while that Service does not exist)."""
+    svc = next((o for o in objects.values() if o["kind"] == "Service" and o["metadata"]["name"] == "kubernetes"
+                and o["metadata"].get("namespace", "default") == "default"), None)
+    alloc = allocations.get("default/kubernetes")
+    ip = (alloc.cluster_ip if alloc is not None else None) or ((svc or {}).get("spec") or {}).get("clusterIP")
+    ports = ((svc or {}).get("spec") or {}).get("ports") or []
+    if svc is None or not ip or ip == "None" or not ports:
+        return {}
+    env = {"KUBERNETES_SERVICE_HOST": ip, "KUBERNETES_SERVICE_PORT": str(ports[0]["port"])}
+    for p in ports:
+        proto, port = p.get("protocol", "TCP"), p["port"]
+        if p.get("name"):
+            env[f"KUBERNETES_SERVICE_PORT_{p['name'].upper().replace('-', '_')}"] = str(port)
+        prefix = f"KUBERNETES_PORT_{port}_{proto}"
+        env.update({prefix: f"{proto.lower()}://{ip}:{port}", f"{prefix}_PROTO": proto.lower(),
+                    f"{prefix}_PORT": str(port), f"{prefix}_ADDR": ip})
+    first = ports[0]
+    env["KUBERNETES_PORT"] = f"{first.get('protocol', 'TCP').lower()}://{ip}:{first['port']}"
+    return env
+
+
+def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | None = None) -> list[ContainerSpec]:
     out = []
     for c in pod.spec.get("containers", []):
         env = {
+            **(api_env or {}),
             "PATH": os.environ.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
             "HOSTNAME": pod.spec.get("hostname") or pod.name,
             "POD_NAME": pod.name,

@@ -176,7 +176,7 @@ def valid_ifname(name: str) -> bool:
 STATE_ROOT = "/var/lib/netlab"
 RUN_ROOT = "/run/netlab"
 STATE_FILE = "state.json"
-API_SOCKET = "api.sock"
+API_ENDPOINT = "apiserver.json"
 CONTROLLER_MODULE = "netlab.runtime.controller"
 LAUNCHER_MODULE = "netlab.runtime.launcher"
 DNS_MODULE = "netlab.runtime.dns"
@@ -204,8 +204,14 @@ def run_dir(cluster: str) -> str:
     return f"{RUN_ROOT}/{cluster}"
 
 
-def api_socket(cluster: str) -> str:
-    return f"{run_dir(cluster)}/{API_SOCKET}"
+def pki_dir(cluster: str) -> str:
+    """The cluster CA, API serving and admin certificates (kept across `up`, removed by `down`)."""
+    return f"{state_dir(cluster)}/pki"
+
+
+def api_endpoint_file(cluster: str) -> str:
+    """Where the running controller records the address and port its API listens on."""
+    return f"{run_dir(cluster)}/{API_ENDPOINT}"
 
 
 def netns_etc_dir(netns: str) -> str:

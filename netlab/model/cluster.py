@@ -22,16 +22,15 @@ DEFAULT_NAME = "netlab"
 
 _KIND_ONLY_TOP = ("featureGates", "runtimeConfig", "kubeadmConfigPatches", "kubeadmConfigPatchesJSON6902",
                   "containerdConfigPatches", "containerdConfigPatchesJSON6902")
-_NETLAB_TOP = ("mode", "underlay", "loadBalancerPool", "nodePortRange", "clusterDomain", "restartBackoff", "dns",
-               "nodeCIDRMaskSize")
+_NETLAB_TOP = ("apiServer", "mode", "underlay", "loadBalancerPool", "nodePortRange", "clusterDomain",
+               "restartBackoff", "dns", "nodeCIDRMaskSize")
 _KNOWN_TOP = ("apiVersion", "kind", "name", "nodes", "networking")
 _KIND_ONLY_NODE = ("image", "extraMounts", "extraPortMappings", "kubeadmConfigPatches",
                    "kubeadmConfigPatchesJSON6902")
 _KNOWN_NODE = ("role", "labels")
 _KNOWN_NET = ("podSubnet", "serviceSubnet", "ipFamily")
+_KIND_API_SERVER = {"apiServerAddress": "address", "apiServerPort": "port"}   # kind's names for apiServer
 _IGNORED_NET = {
-    "apiServerAddress": "netlab's API is served on a Unix socket",
-    "apiServerPort": "netlab's API is served on a Unix socket",
     "disableDefaultCNI": "netlab always provides its own pod network",
     "kubeProxyMode": "netlab implements Services with its own nftables rules",
     "dnsSearch": "pods search <ns>.svc.<domain>, svc.<domain>, <domain>",
@@ -57,6 +56,13 @@ class Underlay(Model):
 class AddressPool(Model):
     start: str = "172.18.255.200"
     end: str = "172.18.255.250"
+
+
+class ApiServer(Model):
+    """Where the Kubernetes API listens in the host namespace (it also listens on the host's underlay
+    address, for pods). Without a port: 6443, or the next free one when another cluster has it."""
+    address: str = "127.0.0.1"
+    port: int | None = None
 
 
 class DnsConfig(Model):
@@ -109,6 +115,7 @@ class Cluster(Model):
     cluster_domain: str = "cluster.local"
     restart_backoff: RestartBackoff = Field(default_factory=RestartBackoff)
     dns: DnsConfig = Field(default_factory=DnsConfig)
+    api_server: ApiServer = Field(default_factory=ApiServer)
     notes: list[str] = Field(default_factory=list, exclude=True)
 
     @model_validator(mode="before")
@@ -128,7 +135,13 @@ class Cluster(Model):
                             if isinstance(n, dict) else n for i, n in enumerate(out["nodes"])]
         net = out.get("networking")
         if isinstance(net, dict):
-            net = _sift(net, _KNOWN_NET, "networking", notes, explained=_IGNORED_NET)
+            kind_api = {ours: net[theirs] for theirs, ours in _KIND_API_SERVER.items() if theirs in net}
+            if kind_api.get("port") == 0:   # kind: 0 is a random port; netlab's default is 6443 or the next free
+                kind_api.pop("port")
+            if kind_api and "apiServer" not in out:
+                out["apiServer"] = kind_api
+            net = _sift({k: v for k, v in net.items() if k not in _KIND_API_SERVER}, _KNOWN_NET, "networking",
+                        notes, explained=_IGNORED_NET)
             if net.get("ipFamily", "ipv4") != "ipv4":
                 notes.append(f"networking.ipFamily: {net['ipFamily']!r} is not supported, using ipv4")
                 net.pop("ipFamily")
@@ -209,6 +222,7 @@ class Cluster(Model):
         if bridge is not None and not kernel_names.valid_ifname(bridge):
             issues.append(("underlay.bridge", f"must be an interface name: 1 to {kernel_names.IFNAMSIZ} letters, "
                                               f"digits, '_', '.' or '-', got {bridge!r}"))
+        issues += self._api_server_issues()
         if self.restart_backoff.initial_seconds <= 0:
             issues.append(("restartBackoff.initialSeconds", "must be greater than 0"))
         if self.restart_backoff.max_seconds < self.restart_backoff.initial_seconds:
@@ -236,6 +250,19 @@ class Cluster(Model):
             if last_node >= ips["start"] and ips["start"] in underlay:
                 issues.append(("loadBalancerPool.start",
                                f"{ips['start']} collides with the node addresses (.2 to {last_node})"))
+        return issues
+
+    def _api_server_issues(self) -> list[Issue]:
+        issues: list[Issue] = []
+        address, port = self.api_server.address, self.api_server.port
+        try:
+            ip = ipaddress.IPv4Address(address)
+            if ip.is_unspecified or ip.is_multicast:
+                issues.append(("apiServer.address", f"must be one address of this host, got {address!r}"))
+        except ValueError:
+            issues.append(("apiServer.address", f"must be an IPv4 address such as 127.0.0.1, got {address!r}"))
+        if port is not None and not 1 <= port <= 65535:
+            issues.append(("apiServer.port", f"must be between 1 and 65535, got {port}"))
         return issues
 
     def _range_issues(self) -> list[Issue]:

@@ -9,6 +9,7 @@ import argparse
 import logging
 import os
 import random
+import resource
 import signal
 import threading
 import time
@@ -60,6 +61,7 @@ class Controller(ApiSide):
         self._terminating: dict[str, float] = {}  # namespaces being deleted -> since when
         self.rng = random.Random()
         self.started = time.time()
+        self.api_endpoint: tuple[str, int] | None = None   # (host underlay address, port) of the API, for pods
         self.supervisor: Supervisor | None = None
         self.prober = Prober(clock=time.time)
         self.dataplane = Dataplane()
@@ -220,7 +222,7 @@ class Controller(ApiSide):
     def _with_addons(self, objects: dict[str, dict], enabled: list[str] | None = None) -> dict[str, dict]:
         enabled = self.state.addons if enabled is None else enabled
         return store.with_addons(objects, enabled, self.config, str(self.run_dir / "dns" / "view.json"),
-                                 self.ingress.argv(), self.rng)
+                                 self.ingress.argv(), self.rng, self.api_endpoint)
 
     def set_addon(self, name: str, enabled: bool) -> dict:
         if name not in ("ingress-nginx",):
@@ -375,12 +377,31 @@ class Controller(ApiSide):
             return self.desired
 
 
+def start_api(controller: Controller):
+    """Serve the API on the configured (or recorded, or default) loopback port, then on the host's underlay
+    address too once the controller has made it; record the endpoint for the CLI."""
+    from netlab.api import endpoint, pki
+    from netlab.api.server import PORT_SEARCH, ApiServer
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)   # each API connection is a descriptor
+    if soft != resource.RLIM_INFINITY and soft < 8192:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (8192 if hard == resource.RLIM_INFINITY else min(hard, 8192), hard))
+    config, previous = controller.config, endpoint.load(controller.cluster)
+    endpoint.remove(controller.cluster)   # until this controller has started: `up` waits for the new record
+    port = config.api_port or (previous.port if previous else endpoint.DEFAULT_PORT)
+    server = ApiServer(controller, pki.Pki(names.pki_dir(controller.cluster)))
+    port = server.start(config.api_address, port, search=0 if config.api_port else PORT_SEARCH, ready=False)
+    host_ip = config.topology().host_ip
+    controller.api_endpoint = (host_ip, port)
+    return server, endpoint.Endpoint(config.api_address, port, host_ip)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="netlab-controller")
     parser.add_argument("--cluster", required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    from netlab.api.server import serve
+    from netlab.api import endpoint
 
     controller = Controller(args.cluster)
     run = Path(names.run_dir(args.cluster))
@@ -388,15 +409,20 @@ def main(argv: list[str] | None = None) -> int:
     (run / "controller.pid").write_text(f"{os.getpid()}\n")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    server, where = start_api(controller)
     controller.start()
-    server = serve(controller, str(run / "api.sock"))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.ready.set()
+    if where.host_address != where.address:
+        server.listen_also(where.host_address)
+    endpoint.save(args.cluster, where)
+    log.info("API serving on %s (and %s:%d for pods)", where.url, where.host_address, where.port)
     while not stop.wait(0.2):
         try:
             controller.tick()
         except Exception:  # keep supervising; the error is in the log
             log.exception("tick failed")
-    server.shutdown()
+    endpoint.remove(args.cluster)
+    server.stop()
     return 0
 
 

@@ -10,7 +10,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from netlab.api import pki
 from netlab.api.client import Client
+from netlab.api.pki import Pki
 from netlab.compile import names
 from netlab.compile.config import ClusterConfig, overlapping
 from netlab.kernel import netlink as nl
@@ -127,6 +129,19 @@ def start_controller(cluster: str, timeout: float = 30.0) -> int:
             return proc.pid
         time.sleep(0.05)
     raise RuntimeError(f"controller did not answer within {timeout:.0f}s; see {run / 'controller.log'}")
+
+
+def ensure_pki(config: ClusterConfig) -> Pki:
+    """The cluster's CA and certificates (kept from an earlier `up`); the serving certificate names the
+    loopback address, the configured one, the host's underlay address and the `kubernetes` Service's."""
+    from netlab.compile.addons import api_service_ip
+
+    existing = statemod.load(config.name)
+    if existing is not None:   # `up` without a Cluster file over a running cluster: its own config counts
+        config = ClusterConfig.from_manifest(existing.cluster, config.name)
+    ips = [config.api_address, config.topology().host_ip, api_service_ip(config)]
+    private_dir(Path(names.state_dir(config.name)))
+    return pki.ensure(names.pki_dir(config.name), ips, config.cluster_domain)
 
 
 def ensure_state(config: ClusterConfig, cluster_doc: dict | None) -> bool:

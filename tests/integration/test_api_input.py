@@ -1,24 +1,33 @@
-"""Issue 11 §4: whatever the client, a write through the API is validated as `netlab apply` validates it,
-and the controller's API neither trusts nor starves.
+"""Issue 11 §4 and issue 13's bad input: whatever the client, a write through the API is validated as
+`netlab apply` validates it, and the controller's API neither trusts nor starves.
 
-curl posts straight to the controller's socket; a refused write answers 422 (or 400, 413) and changes
-nothing: no stored object, no pod namespace, the running pod keeps answering. Then 100 connections at
-once are all answered, and a 1-byte request held open is closed by the server.
+curl posts over HTTPS with the admin certificate; a refused write answers 422 (or 400, 413) and changes
+nothing: no stored object, no pod namespace, the running pod keeps answering. Without a client certificate
+the answer is 401; an unknown resource is a 404 Status. Then 100 connections at once are all answered, and
+a 1-byte request held open is closed by the server.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
 import socket
+import ssl
 import subprocess
 import time
 from pathlib import Path
 
 from conftest import echo_answer
 
-from netlab.api.httpbase import MAX_REQUEST_BODY, READ_TIMEOUT
+from netlab.api import endpoint
+from netlab.api.client import client_ssl_context
+from netlab.api.pki import Pki
 from netlab.api.resources import APPLY_PATH
+from netlab.api.server import MAX_REQUEST_BODY, READ_TIMEOUT
 from netlab.compile import names
+
+CLONE_NEWNET = 0x40000000
 
 MANIFEST = """
 kind: Cluster
@@ -40,17 +49,8 @@ spec:
 """
 
 
-def _socket_path(lab) -> str:
-    return str(Path(names.run_dir(lab.cluster)) / "api.sock")
-
-
-def _curl(lab, body: Path, *extra: str) -> tuple[int, dict]:
-    sock = _socket_path(lab)
-    proc = subprocess.run(["curl", "-sS", "--max-time", "20", "--unix-socket", sock, "-o", "-", "-w", "\n%{http_code}",
-                           "-H", "Content-Type: application/json", *extra, "--data-binary", f"@{body}",
-                           f"http://localhost{APPLY_PATH}"], capture_output=True, text=True, timeout=30)
-    text, _, code = proc.stdout.rpartition("\n")
-    return int(code), json.loads(text) if text.strip() else {}
+def _curl(lab, body: Path | None, *extra: str, path: str = APPLY_PATH, cert: bool = True) -> tuple[int, dict]:
+    return lab.api_curl(path, *extra, body=body.read_text() if body else None, cert=cert, timeout=20)
 
 
 def _stored(lab) -> dict:
@@ -88,6 +88,10 @@ def test_invalid_writes_through_the_api_change_nothing(lab) -> None:
     assert code == 400 and status["reason"] == "BadRequest"
     code, status = _curl(lab, lab.write("big.json", "{}"), "-H", f"Content-Length: {MAX_REQUEST_BODY + 1}")
     assert code == 413
+    code, status = _curl(lab, None, path="/api/v1/namespaces/default/widgets")
+    assert code == 404 and status["kind"] == "Status" and status["reason"] == "NotFound"
+    code, status = _curl(lab, invalid, cert=False)     # no client certificate: not even validated
+    assert code == 401 and status["reason"] == "Unauthorized"
 
     # `netlab run` posts a Pod the CLI builds itself: the server validates it all the same.
     run = lab.netlab("run", f"{lab.cluster}-Bad_Name", check=False)
@@ -99,28 +103,41 @@ def test_invalid_writes_through_the_api_change_nothing(lab) -> None:
     assert answer.returncode == 0 and echo_answer(answer.stdout)["pod"] == f"{lab.cluster}-web", answer.stderr
 
 
-def _connect(path: str) -> socket.socket:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(READ_TIMEOUT + 10)   # with a timeout, connect fails at once (EAGAIN) on a full backlog
-    sock.connect(path)
-    return sock
+def _connect(lab, ctx: ssl.SSLContext) -> ssl.SSLSocket:
+    """A TLS connection from inside the lab's host namespace (the API listens there)."""
+    where = endpoint.load(lab.cluster)
+    libc = ctypes.CDLL(None, use_errno=True)    # os.setns is Python 3.12+
+    with open(f"/run/netns/{lab.host_ns}") as ns, open("/proc/self/ns/net") as mine:
+        assert libc.setns(ns.fileno(), CLONE_NEWNET) == 0, os.strerror(ctypes.get_errno())
+        try:
+            sock = socket.create_connection((where.address, where.port), timeout=READ_TIMEOUT + 10)
+        finally:
+            assert libc.setns(mine.fileno(), CLONE_NEWNET) == 0, os.strerror(ctypes.get_errno())
+    return ctx.wrap_socket(sock, server_hostname=where.address)
+
+
+def _closed(sock: ssl.SSLSocket) -> bool:
+    try:
+        return sock.recv(1) == b""
+    except (ConnectionResetError, ssl.SSLEOFError, ssl.SSLZeroReturnError):
+        return True
 
 
 def test_the_api_takes_a_burst_and_drops_a_stalled_request(lab) -> None:
     lab.netlab("up", str(lab.write("lab.yaml", MANIFEST)), timeout=180)
-    path = _socket_path(lab)
-    stalled = _connect(path)
+    ctx = client_ssl_context(Pki(names.pki_dir(lab.cluster)))
+    stalled = _connect(lab, ctx)
     stalled.sendall(b"G")
     started = time.monotonic()
     socks = []
     try:
         for _ in range(100):
-            socks.append(_connect(path))
+            socks.append(_connect(lab, ctx))
         for sock in socks:
             sock.sendall(b"GET /api/v1/namespaces/default/pods HTTP/1.1\r\nHost: x\r\n\r\n")
         heads = [sock.recv(64).split(b"\r\n", 1)[0] for sock in socks]
         assert heads == [b"HTTP/1.1 200 OK"] * 100
-        assert stalled.recv(1) == b""                      # closed by the server, without an answer
+        assert _closed(stalled)                            # closed by the server, without an answer
         assert time.monotonic() - started < READ_TIMEOUT + 5
     finally:
         stalled.close()

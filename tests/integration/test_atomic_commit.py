@@ -36,15 +36,8 @@ spec:
 
 
 def _post(lab, objects: list[dict]) -> tuple[int, dict]:
-    """POST an apply straight to the controller's socket, as any API client could."""
-    sock = f"/run/netlab/{lab.cluster}/api.sock"
-    proc = subprocess.run(
-        ["curl", "-sS", "--max-time", "60", "--unix-socket", sock, "-o", "-", "-w", "\n%{http_code}",
-         "-H", "Content-Type: application/json", "-X", "POST", "--data-binary", "@-",
-         "http://localhost/apis/netlab.dev/v1alpha1/apply"],
-        input=json.dumps({"objects": objects}), capture_output=True, text=True, timeout=70)
-    body, _, code = proc.stdout.rpartition("\n")
-    return int(code), json.loads(body or "{}")
+    """POST an apply straight to the controller's API, as any API client could."""
+    return lab.api_curl("/apis/netlab.dev/v1alpha1/apply", "-X", "POST", body=json.dumps({"objects": objects}))
 
 
 def _pod(name: str, namespace: str = "default", port: int = 8080) -> dict:

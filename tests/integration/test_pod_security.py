@@ -25,7 +25,9 @@ from netlab.compile.security import CAPABILITIES, DEFAULT_CAPS, cap_mask
 ESCAPES = {
     "read-state": "cat /var/lib/netlab/CLUSTER/state.json",
     "list-state": "ls /var/lib/netlab/CLUSTER",
-    "api-socket": "curl -sS --max-time 2 --unix-socket /run/netlab/CLUSTER/api.sock http://x/api/v1/pods",
+    # the API answers pods (the `kubernetes` Service), but only to a client certificate they cannot read
+    "api-anonymous": "sh -c 'curl -sfk --max-time 2 https://$KUBERNETES_SERVICE_HOST/api/v1/pods'",
+    "api-keys": "cat /var/lib/netlab/CLUSTER/pki/admin.key",
     "launcher-socket": "test -S /run/netlab/CLUSTER/launcher.sock",
     "netns-exec-node": "ip netns exec CLUSTER-control-plane true",
     "nsenter-host": "nsenter --net=/proc/1/ns/net true",

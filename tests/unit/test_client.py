@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -10,45 +11,59 @@ from pathlib import Path
 
 import pytest
 
+from netlab.api import pki as pkimod
 from netlab.api.client import ApiUnavailable, Client
+from netlab.api.endpoint import Endpoint
+from netlab.api.server import server_ssl_context
 
 
-def _server_that_hangs_up(path: Path) -> threading.Thread:
-    """Accepts one request, reads it, and closes without answering (as a controller killed by SIGKILL)."""
-    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(str(path))
-    srv.listen(1)
+def _server_that_hangs_up(pki: pkimod.Pki) -> tuple[threading.Thread, int]:
+    """Accepts one TLS connection, reads its request, and closes without answering (as a controller killed
+    by SIGKILL)."""
+    srv = socket.create_server(("127.0.0.1", 0))
+    ctx = server_ssl_context(pki)
 
     def serve() -> None:
         with srv:
             conn, _ = srv.accept()
-            with conn:
-                conn.recv(65536)
+            with ctx.wrap_socket(conn, server_side=True) as tls:
+                tls.recv(65536)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    return thread
+    return thread, srv.getsockname()[1]
 
 
 def test_lost_connection_is_an_api_error_not_a_traceback(tmp_path: Path) -> None:
-    client = Client("c1", timeout=5)
-    client.socket_path = str(tmp_path / "api.sock")
-    thread = _server_that_hangs_up(tmp_path / "api.sock")
+    pki = pkimod.ensure(tmp_path / "pki", ["127.0.0.1"])
+    thread, port = _server_that_hangs_up(pki)
+    client = Client("c1", timeout=5, endpoint=Endpoint("127.0.0.1", port), pki=pki)
     with pytest.raises(ApiUnavailable, match="the connection was lost.*not applied.*apply again"):
         client.request("POST", "/apis/netlab.dev/v1alpha1/apply", {"objects": []})
     thread.join(timeout=5)
+
+
+def test_no_recorded_endpoint_says_the_cluster_is_not_running(tmp_path: Path, monkeypatch) -> None:
+    from netlab.compile import names
+
+    monkeypatch.setattr(names, "run_dir", lambda cluster: str(tmp_path))
+    with pytest.raises(ApiUnavailable, match="cluster 'c1' is not running.*netlab up"):
+        Client("c1", timeout=5).get("/api/v1/pods")
 
 
 def test_cli_prints_an_error_line(tmp_path: Path) -> None:
     """The whole CLI, as a user runs it, against a run directory whose controller hangs up."""
     run = tmp_path / "run"
     run.mkdir()
-    _server_that_hangs_up(run / "api.sock")
+    pki = pkimod.ensure(tmp_path / "pki", ["127.0.0.1"])
+    _thread, port = _server_that_hangs_up(pki)
+    (run / "apiserver.json").write_text(json.dumps({"address": "127.0.0.1", "port": port}))
     manifest = tmp_path / "pod.yaml"
     manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers: [{name: c, image: x}]\n")
     code = (
         "import sys; from netlab import cli; from netlab.compile import names\n"
         f"names.run_dir = lambda cluster: {str(run)!r}\n"
+        f"names.pki_dir = lambda cluster: {str(pki.dir)!r}\n"
         "sys.argv = ['netlab', '--cluster', 'c1', 'apply', '-f', sys.argv[1]]\n"
         "cli.entry()\n"
     )
@@ -104,3 +119,16 @@ def test_up_reports_crash_looping_pods_as_not_ready(monkeypatch, capsys) -> None
     out = capsys.readouterr().out
     assert "1 pods Ready" in out
     assert "1 pods not Ready, their containers crash-looping (see `netlab logs`): default/p1" in out
+
+
+def test_unreadable_certificates_say_so(monkeypatch) -> None:
+    """As a user without sudo: the key is root's (0600), and the error says what to do instead."""
+    from netlab.api import client as clientmod
+
+    def unreadable(pki):
+        raise PermissionError(13, "Permission denied", str(pki.admin_key))
+
+    monkeypatch.setattr(clientmod, "client_ssl_context", unreadable)
+    client = Client("c1", timeout=5, endpoint=Endpoint("127.0.0.1", 1), pki=pkimod.Pki("/var/lib/netlab/c1/pki"))
+    with pytest.raises(ApiUnavailable, match=r"admin certificate \(/var/lib/netlab/c1/pki/admin.key\).*sudo"):
+        client.get("/api/v1/pods")

@@ -85,7 +85,7 @@ def test_daemon_pidfiles_name_modules_that_exist():
 
 def test_cluster_paths_are_under_their_roots():
     assert names.state_file("c1") == f"{names.STATE_ROOT}/c1/{names.STATE_FILE}"
-    assert names.api_socket("c1") == f"{names.RUN_ROOT}/c1/{names.API_SOCKET}"
+    assert names.api_endpoint_file("c1") == f"{names.RUN_ROOT}/c1/{names.API_ENDPOINT}"
     assert names.state_dir("c1") != names.run_dir("c1")
 
 
