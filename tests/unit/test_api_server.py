@@ -34,6 +34,7 @@ class FakeController:
         self.state = SimpleNamespace(cluster={}, resource_version=7, addons=[], pods={})
         self.applied: list[tuple[list[dict], bool]] = []
         self.fail: Exception | None = None
+        self.watchcache = SimpleNamespace(list=lambda kind, ns: (self.list(kind, ns), 7))
 
     def apply(self, objects: list[dict], dry_run: bool = False) -> list[dict]:
         if self.fail is not None:

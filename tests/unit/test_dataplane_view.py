@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+from netlab.api import pki as pkimod
 from netlab.api.client import ApiFailure, Client
 from netlab.api.dataplane_view import dataplane, from_json
+from netlab.api.endpoint import Endpoint
 from netlab.api.resources import DATAPLANE_PATH
-from netlab.api.server import serve
+from netlab.api.server import ApiServer
 from netlab.compile.desired import Desired
 from netlab.compile.nftables import render_full
 from netlab.trace.model import plan
@@ -98,18 +99,14 @@ class _Controller:
 @pytest.fixture()
 def api(tmp_path: Path) -> Iterator[SimpleNamespace]:
     ctl = _Controller(None)
-    path = str(tmp_path / "api.sock")
-    server = serve(ctl, path)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    client = Client("unit", timeout=5)
-    client.socket_path = path
+    pki = pkimod.ensure(tmp_path / "pki", ["127.0.0.1"])
+    server = ApiServer(ctl, pki)
+    port = server.start("127.0.0.1", 0)
+    client = Client("unit", timeout=5, endpoint=Endpoint("127.0.0.1", port), pki=pki)
     try:
         yield SimpleNamespace(ctl=ctl, client=client)
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+        server.stop()
 
 
 def test_the_api_serves_the_compiled_dataplane(api) -> None:
