@@ -18,7 +18,7 @@ SERVED_VERBS = frozenset({"delete", "get", "list"})
 def _versions() -> dict[str, list[str]]:
     """group -> its versions (the core group is ""), in table order."""
     out: dict[str, list[str]] = {}
-    for r in resources.RESOURCES:
+    for r in resources.served():
         version = r.api_version.rpartition("/")[2]
         if version not in out.setdefault(r.group, []):
             out[r.group].append(version)
@@ -68,7 +68,7 @@ def api_group(name: str) -> dict | None:
 
 def resource_list(group_version: str) -> dict | None:
     """`/api/v1` or `/apis/<group>/<version>`: the resources of one group version, or None."""
-    served = [r for r in resources.RESOURCES if r.api_version == group_version]
+    served = [r for r in resources.served() if r.api_version == group_version]
     if not served:
         return None
     entries = []

@@ -9,12 +9,13 @@ import time
 
 from netlab.api import views
 from netlab.api.errors import ApiError
-from netlab.api.resources import BUILTIN_NAMESPACES, BY_KIND, CLUSTER_SCOPED
+from netlab.api.resources import BUILTIN_NAMESPACES, by_kind, is_cluster_scoped
 from netlab.compile import addons, desired
 from netlab.compile.config import ClusterConfig
 from netlab.compile.services import Allocation, AllocationError
 from netlab.compile.topology import NodeNet
 from netlab.compile.workloads import PlacedPod, PlacementError
+from netlab.model import crd
 from netlab.runtime import state as statemod
 from netlab.runtime.events import Involved
 
@@ -54,13 +55,22 @@ def stamp(obj: dict, old: dict | None, rng: random.Random) -> dict:
     return {**obj, "metadata": meta}
 
 
+def without_instances(objects: dict[str, dict], crd_obj: dict) -> dict[str, dict]:
+    """The store without the objects of the kind a deleted CRD defined."""
+    info = crd.kind_of_crd(crd_obj)
+    if info is None:
+        return objects
+    return {k: o for k, o in objects.items()
+            if not (o["kind"] == info.kind and str(o.get("apiVersion", "")).rpartition("/")[0] == info.group)}
+
+
 def check_namespaces(objects: dict[str, dict], applied: list[dict]) -> None:
     """Every namespaced object applied must name a namespace that exists (or comes with it)."""
     known = set(BUILTIN_NAMESPACES) | {o["metadata"]["name"] for o in objects.values() if o["kind"] == "Namespace"}
     causes = []
     for obj in applied:
         ns = obj["metadata"].get("namespace")
-        if obj["kind"] not in CLUSTER_SCOPED and ns and ns not in known:
+        if not is_cluster_scoped(obj["kind"]) and ns and ns not in known:
             causes.append({"object": f"{obj['kind']} {ns}/{obj['metadata']['name']}",
                            "field": "metadata.namespace", "message": f'namespaces "{ns}" not found'})
     if causes:
@@ -125,7 +135,7 @@ def with_addons(objects: dict[str, dict], enabled: list[str], config: ClusterCon
 # ----- the API's single-object writes (create, replace, scale) ----------------------------------------
 def resource_name(kind: str) -> tuple[str, str]:
     """(plural[.group] as upstream's messages name a resource, group)."""
-    res = BY_KIND.get(kind)
+    res = by_kind(kind)
     if res is None:
         return kind.lower() + "s", ""
     group = res.api_version.rpartition("/")[0]
@@ -133,7 +143,7 @@ def resource_name(kind: str) -> tuple[str, str]:
 
 
 def _details(kind: str, name: str) -> dict:
-    res = BY_KIND.get(kind)
+    res = by_kind(kind)
     return {"name": name, "group": resource_name(kind)[1], "kind": res.plural if res else kind.lower() + "s"}
 
 
@@ -196,7 +206,7 @@ def involved(ctl, kind: str, ref: str) -> Involved:
     if not kind:
         return Involved("Cluster", ctl.cluster, api_version="netlab.dev/v1alpha1")
     ns, _, name = ref.rpartition("/")
-    res = BY_KIND.get(kind)
+    res = by_kind(kind)
     if res is not None and not res.namespaced:
         ns = ""
     uid = ""
