@@ -7,10 +7,11 @@ import time
 
 from netlab.api.backend import StoreView
 from netlab.api.resources import BUILTIN_NAMESPACES
+from netlab.compile import workloads
 from netlab.compile.endpoint_objects import endpoints_object, endpointslice_object
 from netlab.compile.services import port_key
 from netlab.compile.topology import Topology
-from netlab.compile.workloads import PlacedPod, node_labels, template_hash
+from netlab.compile.workloads import PlacedPod, node_labels
 from netlab.runtime.containers import ContainerStatus
 
 
@@ -109,30 +110,6 @@ def node(n, started: float, pod_count: int, bridge: str = "", host_ip: str = "")
     }
 
 
-def deployment(obj: dict, pods: list[dict]) -> dict:
-    replicas = obj["spec"].get("replicas", 1)
-    ready = sum(1 for p in pods if p["status"]["conditions"][-1]["status"] == "True")
-    return {**obj, "status": {"replicas": len(pods), "readyReplicas": ready, "availableReplicas": ready,
-                              "updatedReplicas": len(pods), "observedGeneration": obj["metadata"].get("generation"),
-                              "desiredReplicas": replicas}}
-
-
-def replicaset(obj: dict, template_hash: str, pods: list[dict]) -> dict:
-    meta = obj["metadata"]
-    ready = sum(1 for p in pods if p["status"]["conditions"][-1]["status"] == "True")
-    return {
-        "apiVersion": "apps/v1", "kind": "ReplicaSet",
-        "metadata": {"name": f"{meta['name']}-{template_hash}", "namespace": meta.get("namespace", "default"),
-                     "creationTimestamp": meta.get("creationTimestamp"),
-                     "labels": {**(obj["spec"]["template"].get("metadata") or {}).get("labels", {}),
-                                "pod-template-hash": template_hash},
-                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"]}]},
-        "spec": {"replicas": obj["spec"].get("replicas", 1), "selector": obj["spec"].get("selector"),
-                 "template": obj["spec"]["template"]},
-        "status": {"replicas": len(pods), "readyReplicas": ready, "availableReplicas": ready},
-    }
-
-
 def namespace(name: str, obj: dict | None, created: float) -> dict:
     meta = dict((obj or {}).get("metadata") or {"name": name, "creationTimestamp": timestamp(created)})
     meta["labels"] = {**(meta.get("labels") or {}), "kubernetes.io/metadata.name": name}
@@ -185,19 +162,24 @@ def _owned(pods: list[dict], owner: dict, owner_name_of) -> list[dict]:
                     for r in p["metadata"].get("ownerReferences", []))]
 
 
-def _deployment_name(replicaset_name: str) -> str:
-    return replicaset_name.rsplit("-", 1)[0]
-
-
 def _list_deployments(ctl: StoreView, ns: str | None) -> list[dict]:
-    pods = _list_pods(ctl, ns)
-    return [deployment(o, _owned(pods, o, _deployment_name)) for o in _stored(ctl, "Deployment", ns)]
+    stored = _stored(ctl, "Deployment", ns)
+    status = workloads.deployment_statuses(stored, ctl.state.pods, _ready_since(ctl), time.time(),
+                                           getattr(ctl, "deployment_status", {}))
+    return [{**o, "status": status[workloads.namespaced_name(o)]} for o in stored]
+
+
+def _ready_since(ctl: StoreView) -> dict[str, float]:
+    if hasattr(ctl, "ready_since"):  # the controller tracks since when; a bare store view only knows whether
+        return ctl.ready_since
+    return {k: ctl.started for k, r in ctl.ready.items() if r}
 
 
 def _list_replicasets(ctl: StoreView, ns: str | None) -> list[dict]:
     pods = _list_pods(ctl, ns)
-    out = [replicaset(o, template_hash(o["spec"]["template"]), _owned(pods, o, _deployment_name))
-           for o in _stored(ctl, "Deployment", ns)]
+    now = time.time()
+    out = [rs for o in _stored(ctl, "Deployment", ns) for rs in workloads.replicasets(o, ctl.state.pods,
+                                                                                      _ready_since(ctl), now)]
     for o in _stored(ctl, "ReplicaSet", ns):  # ReplicaSets the user wrote himself
         owned = _owned(pods, o, lambda name: name)
         ready = sum(1 for p in owned if p["status"]["conditions"][-1]["status"] == "True")

@@ -17,13 +17,13 @@ from pathlib import Path
 from netlab.api import views
 from netlab.api.errors import ApiError
 from netlab.api.resources import CLUSTER_SCOPED
-from netlab.compile import addons, names
+from netlab.compile import addons, names, rollout, workloads
 from netlab.compile.config import ClusterConfig
-from netlab.compile.desired import Desired, Observed, compile_desired, compile_topology
+from netlab.compile.desired import Desired, Observed, compile_desired, compile_topology, placement
 from netlab.compile.nftables import Ruleset
 from netlab.compile.services import Allocation, ResolvedService
 from netlab.compile.topology import Topology
-from netlab.compile.workloads import PlacedPod
+from netlab.compile.workloads import PlacedPod, PlacementError
 from netlab.kernel import neighbours, podnet, teardown
 from netlab.runtime import observe, phases, precheck, store
 from netlab.runtime import state as statemod
@@ -63,6 +63,9 @@ class Controller:
         self.ingress = IngressSync(self.run_dir)
         self._next_reserved: dict[str, str] = dict(self.state.last_reserved)  # the IPAM cursor _place advanced
         self._rules_checked: dict[str, Ruleset] = {}  # node -> the last ruleset `nft --check` accepted
+        self.ready_since: dict[str, float] = {}  # pod key -> since when it is Ready (rollouts count availability)
+        self.deployment_status: dict[str, dict] = {}  # "ns/name" -> the Deployment's status at the last tick
+        self._rollout_error = ""
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -174,6 +177,28 @@ class Controller:
                 self.event("IngressSync", change)
             if self._ready_map() != self.observed.ready or self._terminated() != self.observed.terminated:
                 self._sync()
+            self._roll_out()
+
+    def _roll_out(self) -> None:
+        """One step of every Deployment's rollout as its pods become available (the plan: compile/rollout)."""
+        now = time.time()
+        self.ready_since = rollout.track_ready(self.ready_since, self.observed.ready, now)
+        if workloads.rollout_pending(self.state.objects.values(), self.state.pods, self.ready_since, now):
+            before, cursor = self.state.pods, dict(self.state.last_reserved)
+            try:
+                pods = placement(self.state.objects, before, self.config.topology().nodes, self.rng, cursor, now,
+                                 self.ready_since)
+                self._next_reserved = cursor
+                self._commit(self.state.objects, pods, self.state.allocations)
+                self._rollout_error = ""
+            except (PlacementError, ApiError) as e:
+                if str(e) != self._rollout_error:
+                    self.event("FailedRollout", str(e))
+                self._rollout_error = str(e)
+            for obj, message in workloads.scaling_events(self.state.objects.values(), before, self.state.pods):
+                self.event("ScalingReplicaSet", message, obj)
+        self.deployment_status = workloads.deployment_statuses(self.state.objects.values(), self.state.pods,
+                                                               self.ready_since, now, self.deployment_status)
 
     def _ready_map(self) -> dict[str, bool]:
         return observe.ready_map(self.state.pods, self.supervisor, self.prober, self.ingress.pending_reload)
