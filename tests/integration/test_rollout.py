@@ -1,0 +1,112 @@
+"""Issue 13: Deployments roll out gradually. While a template change rolls out behind a Service with
+readiness probes, the Service keeps answering, its ready endpoints never drop below
+replicas - maxUnavailable, and in the end every pod runs the new template."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from conftest import echo_answer as _answer
+from conftest import wait_for
+
+MANIFEST = """
+kind: Cluster
+apiVersion: netlab.dev/v1alpha1
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: CLUSTER-web}
+spec:
+  replicas: 3
+  minReadySeconds: 1
+  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      ANNOTATIONS
+    spec:
+      containers:
+        - name: echo
+          image: echo
+          ports: [{name: http, containerPort: 3000}]
+          readinessProbe:
+            httpGet: {path: /healthz, port: 3000}
+            initialDelaySeconds: 1
+            periodSeconds: 1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-client}
+spec:
+  containers: [{name: echo, image: echo, ports: [{containerPort: 8080}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+"""
+
+RESTARTED = 'annotations: {"kubectl.kubernetes.io/restartedAt": "2026-12-01T18:00:00Z"}'
+
+
+def _get(lab, *what: str) -> dict:
+    return json.loads(lab.netlab("get", *what, "-o", "json").stdout)
+
+
+def _ready_addresses(lab) -> list[str]:
+    subsets = _get(lab, "endpoints", "web").get("subsets") or []
+    return [a["ip"] for s in subsets for a in s.get("addresses") or []]
+
+
+def _rolled_out(deploy: dict) -> bool:
+    status = deploy.get("status") or {}
+    return (status.get("observedGeneration") == deploy["metadata"].get("generation")
+            and status.get("updatedReplicas") == status.get("replicas") == status.get("availableReplicas") == 3)
+
+
+def test_rolling_update_keeps_the_service_answering(lab):
+    c = lab.cluster
+    lab.netlab("up", str(lab.write("web.yaml", MANIFEST.replace("ANNOTATIONS", ""))))
+    wait_for(lambda: len(_ready_addresses(lab)) == 3 and _rolled_out(_get(lab, "deployment", f"{c}-web")),
+             timeout=30, what="3 ready endpoints")
+    old_pods = {p["metadata"]["name"] for p in _get(lab, "pods", "-l", "app=web")["items"]}
+    cip = _get(lab, "svc", "web")["spec"]["clusterIP"]
+
+    lab.netlab("apply", "-f", str(lab.write("web2.yaml", MANIFEST.replace("ANNOTATIONS", RESTARTED))))
+    answered, failures, fewest, rounds = [], [], 3, 0
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and rounds < 400:
+        rounds += 1
+        proc = lab.curl(f"{c}-client", f"http://{cip}/", timeout=2)
+        if proc.returncode != 0:
+            failures.append(proc.stderr)
+        else:
+            answered.append(_answer(proc.stdout)["pod"])
+        fewest = min(fewest, len(_ready_addresses(lab)))
+        if rounds % 4 == 0 and _rolled_out(_get(lab, "deployment", f"{c}-web")):
+            break
+    assert not failures, f"{len(failures)} of {rounds} requests failed during the rollout: {failures[:3]}"
+    assert fewest >= 3, f"ready endpoints dropped to {fewest} (maxUnavailable 0)"
+
+    deploy = _get(lab, "deployment", f"{c}-web")
+    assert _rolled_out(deploy), deploy.get("status")
+    conditions = {cond["type"]: cond for cond in deploy["status"]["conditions"]}
+    assert conditions["Available"]["status"] == "True"
+    assert conditions["Progressing"]["reason"] == "NewReplicaSetAvailable"
+    new_pods = {p["metadata"]["name"] for p in _get(lab, "pods", "-l", "app=web")["items"]}
+    assert len(new_pods) == 3 and not new_pods & old_pods
+    assert set(answered) & old_pods and set(answered) & new_pods, "old and new pods both served during the rollout"
+    wait_for(lambda: set(_ready_addresses(lab)) == {lab.pod_ip(p) for p in new_pods}, timeout=10,
+             what="the endpoints to be exactly the new pods")
+
+    replicasets = {rs["metadata"]["name"]: rs for rs in _get(lab, "replicasets")["items"]
+                   if rs["metadata"]["name"].startswith(f"{c}-web-")}
+    sizes = sorted((rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"], rs["spec"]["replicas"])
+                   for rs in replicasets.values())
+    assert sizes[-1] == ("2", 3)
+    events = lab.netlab("events").stdout
+    assert "Scaled up replica set" in events and "Scaled down replica set" in events
