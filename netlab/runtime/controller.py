@@ -65,7 +65,7 @@ class Controller:
         self._rules_checked: dict[str, Ruleset] = {}  # node -> the last ruleset `nft --check` accepted
         self.ready_since: dict[str, float] = {}  # pod key -> since when it is Ready (rollouts count availability)
         self.deployment_status: dict[str, dict] = {}  # "ns/name" -> the Deployment's status at the last tick
-        self._rollout_error = ""
+        self._rollout_error, self._rollout_retry = "", 0.0  # a failed rollout step is retried after a pause
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -183,7 +183,8 @@ class Controller:
         """One step of every Deployment's rollout as its pods become available (the plan: compile/rollout)."""
         now = time.time()
         self.ready_since = rollout.track_ready(self.ready_since, self.observed.ready, now)
-        if workloads.rollout_pending(self.state.objects.values(), self.state.pods, self.ready_since, now):
+        if now >= self._rollout_retry and workloads.rollout_pending(self.state.objects.values(), self.state.pods,
+                                                                      self.ready_since, now):
             before, cursor = self.state.pods, dict(self.state.last_reserved)
             try:
                 pods = placement(self.state.objects, before, self.config.topology().nodes, self.rng, cursor, now,
@@ -194,7 +195,7 @@ class Controller:
             except (PlacementError, ApiError) as e:
                 if str(e) != self._rollout_error:
                     self.event("FailedRollout", str(e))
-                self._rollout_error = str(e)
+                self._rollout_error, self._rollout_retry = str(e), now + 5
             for obj, message in workloads.scaling_events(self.state.objects.values(), before, self.state.pods):
                 self.event("ScalingReplicaSet", message, obj)
         self.deployment_status = workloads.deployment_statuses(self.state.objects.values(), self.state.pods,

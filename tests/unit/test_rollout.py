@@ -216,3 +216,21 @@ def test_track_ready_and_scaling_events():
     assert since == {"a": 1.0, "b": 5.0}
     assert rollout.scaling_events("web", {OLD: 3}, {OLD: 2, NEW: 1}) == [
         "Scaled up replica set web-newhash from 0 to 1", "Scaled down replica set web-oldhash from 3 to 2"]
+
+
+def test_manifest_validation_refuses_a_strategy_that_cannot_progress():
+    from netlab.model.loader import RawDoc
+    from netlab.model.problems import Source
+    from netlab.model.validate import parse_objects
+
+    def problems(strategy: dict) -> list[tuple[str, str]]:
+        doc = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+               "spec": {"selector": {"matchLabels": {"app": "a"}}, "strategy": strategy,
+                        "template": {"metadata": {"labels": {"app": "a"}},
+                                     "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}
+        return [(p.field, p.message) for p in parse_objects([RawDoc(Source("t.yaml", 0, 1), doc)])[1]]
+
+    assert problems({"rollingUpdate": {"maxSurge": 0, "maxUnavailable": "0%"}}) == [
+        ("spec.strategy.rollingUpdate.maxUnavailable", "may not be 0 when `maxSurge` is 0")]
+    assert problems({"type": "Recreate", "rollingUpdate": {"maxSurge": 1}})[0][0] == "spec.strategy.rollingUpdate"
+    assert problems({"rollingUpdate": {"maxSurge": "30%", "maxUnavailable": 1}}) == []
