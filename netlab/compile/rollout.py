@@ -179,10 +179,21 @@ def _scale_down_old(new: list[PodInfo], old: list[PodInfo], create: int, replica
     max_scaled_down = len(new) + len(old) + create - min_available - new_unavailable
     if max_scaled_down <= 0:
         return []
-    unhealthy = deletion_order(p for p in old if not p.available(now, min_ready))[:max_scaled_down]
+    unhealthy = _oldest_sets_first(p for p in old if not p.available(now, min_ready))[:max_scaled_down]
     healthy = [p for p in old if p.available(now, min_ready)]
     spare = new_available + len(healthy) - min_available
-    return unhealthy + (deletion_order(healthy)[:spare] if spare > 0 else [])
+    return unhealthy + (_oldest_sets_first(healthy)[:spare] if spare > 0 else [])
+
+
+def _oldest_sets_first(pods: Iterable[PodInfo]) -> list[PodInfo]:
+    """Old pods in the order the Deployment controller scales their ReplicaSets down: the oldest
+    ReplicaSet first, and within one the ReplicaSet's own ranking."""
+    pods = list(pods)
+    born: dict[str | None, float] = {}
+    for p in pods:
+        born[p.template_hash] = min(born.get(p.template_hash, p.created), p.created)
+    ranked = {p.name: i for i, p in enumerate(deletion_order(pods))}
+    return sorted(pods, key=lambda p: (born[p.template_hash], ranked[p.name]))
 
 
 def _condition(kind: str, status: str, reason: str, message: str, now: str, previous: dict | None,

@@ -234,3 +234,10 @@ def test_manifest_validation_refuses_a_strategy_that_cannot_progress():
         ("spec.strategy.rollingUpdate.maxUnavailable", "may not be 0 when `maxSurge` is 0")]
     assert problems({"type": "Recreate", "rollingUpdate": {"maxSurge": 1}})[0][0] == "spec.strategy.rollingUpdate"
     assert problems({"rollingUpdate": {"maxSurge": "30%", "maxUnavailable": 1}}) == []
+
+
+def test_the_oldest_replicaset_is_scaled_down_first():
+    older = [PodInfo(f"a{i}", "first", 1.0 + i, 0.0) for i in range(2)]
+    middle = [PodInfo(f"b{i}", "second", 10.0 + i, 0.0) for i in range(2)]
+    step = rollout.plan(spec(4, 0, 2), NEW, middle + older, now=100)
+    assert sorted(step.delete) == ["a0", "a1"] and step.create == 0  # no surge: room comes next step
