@@ -66,6 +66,7 @@ class Controller:
         self.ready_since: dict[str, float] = {}  # pod key -> since when it is Ready (rollouts count availability)
         self.deployment_status: dict[str, dict] = {}  # "ns/name" -> the Deployment's status at the last tick
         self._rollout_error, self._rollout_retry = "", 0.0  # a failed rollout step is retried after a pause
+        self._scaled_pods = self.state.pods  # the pods the last ScalingReplicaSet events were told from
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -185,10 +186,10 @@ class Controller:
         self.ready_since = rollout.track_ready(self.ready_since, self.observed.ready, now)
         if now >= self._rollout_retry and workloads.rollout_pending(self.state.objects.values(), self.state.pods,
                                                                       self.ready_since, now):
-            before, cursor = self.state.pods, dict(self.state.last_reserved)
+            cursor = dict(self.state.last_reserved)
             try:
-                pods = placement(self.state.objects, before, self.config.topology().nodes, self.rng, cursor, now,
-                                 self.ready_since)
+                pods = placement(self.state.objects, self.state.pods, self.config.topology().nodes, self.rng, cursor,
+                                 now, self.ready_since)
                 self._next_reserved = cursor
                 self._commit(self.state.objects, pods, self.state.allocations)
                 self._rollout_error = ""
@@ -196,8 +197,11 @@ class Controller:
                 if str(e) != self._rollout_error:
                     self.event("FailedRollout", str(e))
                 self._rollout_error, self._rollout_retry = str(e), now + 5
-            for obj, message in workloads.scaling_events(self.state.objects.values(), before, self.state.pods):
+        if self._scaled_pods is not self.state.pods:  # by this step, or by an apply or delete since the last tick
+            for obj, message in workloads.scaling_events(self.state.objects.values(), self._scaled_pods,
+                                                         self.state.pods):
                 self.event("ScalingReplicaSet", message, obj)
+            self._scaled_pods = self.state.pods
         self.deployment_status = workloads.deployment_statuses(self.state.objects.values(), self.state.pods,
                                                                self.ready_since, now, self.deployment_status)
 
