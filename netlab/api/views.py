@@ -7,7 +7,7 @@ import time
 
 from netlab.api.backend import StoreView
 from netlab.api.resources import BUILTIN_NAMESPACES
-from netlab.compile import workloads
+from netlab.compile import replicasets, workloads
 from netlab.compile.endpoint_objects import endpoints_object, endpointslice_object
 from netlab.compile.services import port_key
 from netlab.compile.topology import Topology
@@ -178,8 +178,10 @@ def _ready_since(ctl: StoreView) -> dict[str, float]:
 def _list_replicasets(ctl: StoreView, ns: str | None) -> list[dict]:
     pods = _list_pods(ctl, ns)
     now = time.time()
-    out = [rs for o in _stored(ctl, "Deployment", ns) for rs in workloads.replicasets(o, ctl.state.pods,
-                                                                                      _ready_since(ctl), now)]
+    history = getattr(ctl.state, "replicasets", {})
+    out = [rs for o in _stored(ctl, "Deployment", ns)
+           for rs in replicasets.replicasets(o, history.get(workloads.namespaced_name(o), {}), ctl.state.pods,
+                                             _ready_since(ctl), now)]
     for o in _stored(ctl, "ReplicaSet", ns):  # ReplicaSets the user wrote himself
         owned = _owned(pods, o, lambda name: name)
         ready = sum(1 for p in owned if p["status"]["conditions"][-1]["status"] == "True")

@@ -255,7 +255,7 @@ def _progressing(spec: dict, rs_name: str, counts: dict, now: float, at: str, pr
 
 
 def replicaset_object(deploy: dict, thash: str, pods: list[PodInfo], revision: int | None, now: float,
-                      template: dict | None = None) -> dict:
+                      template: dict | None = None, created: float | None = None) -> dict:
     """The ReplicaSet a Deployment owns for the pods of template `thash` (its spec.replicas are its pods;
     `template` is that of the pods, the Deployment's own when None)."""
     meta, spec = deploy["metadata"], deploy["spec"]
@@ -264,7 +264,7 @@ def replicaset_object(deploy: dict, thash: str, pods: list[PodInfo], revision: i
     selector = dict(spec.get("selector") or {})
     selector["matchLabels"] = {**(selector.get("matchLabels") or {}), "pod-template-hash": thash}
     min_ready = spec.get("minReadySeconds") or 0
-    created = min((p.created for p in pods), default=now)
+    created = min((p.created for p in pods), default=now) if created is None else created
     rs_meta = {"name": f"{meta['name']}-{thash}", "namespace": meta.get("namespace", "default"),
                "creationTimestamp": timestamp(created), "generation": 1, "labels": labels,
                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"],

@@ -210,25 +210,6 @@ def deployment_status(deploy: dict, pods: Mapping[str, PlacedPod], ready_since: 
     return rollout.deployment_status(deploy, template_hash(deploy["spec"]["template"]), infos, now, previous)
 
 
-def replicasets(deploy: dict, pods: Mapping[str, PlacedPod], ready_since: Mapping[str, float],
-                now: float) -> list[dict]:
-    """The ReplicaSets the Deployment owns: one per template its pods run, and its current one."""
-    thash = template_hash(deploy["spec"]["template"])
-    groups: dict[str, list[PlacedPod]] = {thash: []}
-    for p in deployment_pods(deploy, pods.values()):
-        groups.setdefault(p.template_hash or "", []).append(p)
-    out = []
-    for h, group in groups.items():
-        template = None if h == thash or not group else {
-            "metadata": {"labels": {k: v for k, v in group[0].labels.items() if k != "pod-template-hash"}},
-            "spec": group[0].spec}
-        revision = next((p.revision for p in group if p.revision), None)
-        if revision is None and h == thash:
-            revision = max((p.revision or 0 for p in deployment_pods(deploy, pods.values())), default=0) + 1
-        out.append(rollout.replicaset_object(deploy, h, pod_infos(group, ready_since), revision, now, template))
-    return out
-
-
 def _deployment_pods(deploy: dict, previous: dict[str, PlacedPod], ready_since: Mapping[str, float] | None,
                      now: float) -> list[WantedPod]:
     """The Deployment's pods after one rollout step: kept ones with their own template, new ones to name."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from netlab.api import views
 from netlab.api.errors import ApiError
 from netlab.api.resources import CLUSTER_SCOPED
-from netlab.compile import addons, names, rollout, workloads
+from netlab.compile import addons, names, replicasets, rollout, workloads
 from netlab.compile.config import ClusterConfig
 from netlab.compile.desired import Desired, Observed, compile_desired, compile_topology, placement
 from netlab.compile.nftables import Ruleset
@@ -204,6 +204,10 @@ class Controller:
             self._scaled_pods = self.state.pods
         self.deployment_status = workloads.deployment_statuses(self.state.objects.values(), self.state.pods,
                                                                self.ready_since, now, self.deployment_status)
+        history = replicasets.history(self.state.objects.values(), self.state.pods, self.state.replicasets, now)
+        if history != self.state.replicasets:
+            self.state.replicasets = history
+            statemod.save(self.cluster, self.state)
 
     def _ready_map(self) -> dict[str, bool]:
         return observe.ready_map(self.state.pods, self.supervisor, self.prober, self.ingress.pending_reload)

@@ -109,6 +109,6 @@ def test_rolling_update_keeps_the_service_answering(lab):
                    if rs["metadata"]["name"].startswith(f"{c}-web-")}
     sizes = sorted((rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"], rs["spec"]["replicas"])
                    for rs in replicasets.values())
-    assert sizes[-1] == ("2", 3)
+    assert sizes == [("1", 0), ("2", 3)]  # the old ReplicaSet stays, scaled to 0
     events = lab.netlab("events").stdout
     assert "Scaled up replica set" in events and "Scaled down replica set" in events

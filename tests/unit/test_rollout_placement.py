@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import random
 
-from netlab.compile import rollout, workloads
+from netlab.compile import replicasets, rollout, workloads
 from netlab.compile.config import ClusterConfig
 from netlab.compile.desired import placement
 
@@ -69,7 +69,7 @@ def test_status_and_replicasets_views():
     d = v2["Deployment/default/web"]
     status = workloads.deployment_statuses(v2.values(), pods, ready, 3.0, {})["default/web"]
     assert (status["replicas"], status["updatedReplicas"], status["availableReplicas"]) == (3, 1, 2)
-    sets = workloads.replicasets(d, pods, ready, 3.0)
+    sets = replicasets.replicasets(d, {}, pods, ready, 3.0)
     by_rev = {rs["metadata"]["annotations"][rollout.REVISION_ANNOTATION]: rs for rs in sets}
     assert by_rev["1"]["spec"]["template"]["spec"]["containers"][0]["image"] == "v1"
     assert by_rev["2"]["spec"]["template"]["spec"]["containers"][0]["image"] == "v2"
@@ -84,3 +84,41 @@ def test_recreate_replaces_everything_in_one_step():
     v2 = {"Deployment/default/web": deploy("v2", replicas=3, strategy={"type": "Recreate"})}
     after = step(v2, pods, 2.0)
     assert len(after) == 3 and not set(after) & set(pods)
+
+
+def _settle(objects, pods, now):
+    """Roll out to the end, every pod ready at once."""
+    for tick in range(30):
+        ready = {k: 0.0 for k in pods}
+        if not workloads.rollout_pending(objects.values(), pods, ready, now + tick):
+            return pods
+        pods = step(objects, pods, now + tick, ready)
+    raise AssertionError("the rollout did not finish")
+
+
+def test_history_keeps_old_replicasets_at_zero_and_prunes_to_the_limit():
+    history, pods = {}, {}
+    for i, image in enumerate(["v1", "v2", "v3", "v4"]):
+        objects = {"Deployment/default/web": deploy(image, replicas=2, revisionHistoryLimit=2)}
+        pods = _settle(objects, step(objects, pods, 10.0 * i), 10.0 * i)
+        history = replicasets.history(objects.values(), pods, history, 10.0 * i + 5)
+    records = history["default/web"]
+    assert sorted(r["revision"] for r in records.values()) == [2, 3, 4]  # current + 2 old
+    sets = replicasets.replicasets(objects["Deployment/default/web"], records, pods, {}, 50.0)
+    by_rev = {int(rs["metadata"]["annotations"][rollout.REVISION_ANNOTATION]): rs for rs in sets}
+    assert {r: rs["spec"]["replicas"] for r, rs in by_rev.items()} == {2: 0, 3: 0, 4: 2}
+    assert by_rev[2]["spec"]["template"]["spec"]["containers"][0]["image"] == "v2"
+
+
+def test_a_template_that_comes_back_gets_the_next_revision():
+    v1, v2 = ({"Deployment/default/web": deploy(image, replicas=1)} for image in ("v1", "v2"))
+    pods = _settle(v1, step(v1, {}, 0.0), 0.0)
+    history = replicasets.history(v1.values(), pods, {}, 1.0)
+    pods = _settle(v2, step(v2, pods, 10.0), 10.0)
+    history = replicasets.history(v2.values(), pods, history, 11.0)
+    pods = _settle(v1, step(v1, pods, 20.0), 20.0)  # rollout undo: v1's template again
+    history = replicasets.history(v1.values(), pods, history, 21.0)
+    thash = workloads.template_hash(v1["Deployment/default/web"]["spec"]["template"])
+    assert history["default/web"][thash]["revision"] == 3
+    assert {p.revision for p in pods.values()} == {3}
+    assert replicasets.history({}.values(), pods, history, 22.0) == {}  # Deployment gone: history gone
