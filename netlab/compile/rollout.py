@@ -20,6 +20,11 @@ DEFAULT_UNAVAILABLE = "25%"
 DEFAULT_PROGRESS_DEADLINE = 600
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+NOT_COPIED_ANNOTATIONS = frozenset({
+    "kubectl.kubernetes.io/last-applied-configuration", REVISION_ANNOTATION,
+    "deployment.kubernetes.io/revision-history", "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+})
 
 
 def timestamp(t: float) -> str:
@@ -269,8 +274,12 @@ def replicaset_object(deploy: dict, thash: str, pods: list[PodInfo], revision: i
                "creationTimestamp": timestamp(created), "generation": 1, "labels": labels,
                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"],
                                     "uid": meta.get("uid", ""), "controller": True, "blockOwnerDeletion": True}]}
+    # as upstream, the Deployment's own annotations (kubernetes.io/change-cause, ...) are copied on
+    copied = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in NOT_COPIED_ANNOTATIONS}
+    if copied:
+        rs_meta["annotations"] = copied
     if revision:
-        rs_meta["annotations"] = {REVISION_ANNOTATION: str(revision),
+        rs_meta["annotations"] = {**copied, REVISION_ANNOTATION: str(revision),
                                   "deployment.kubernetes.io/desired-replicas": str(spec.get("replicas", 1)),
                                   "deployment.kubernetes.io/max-replicas": str(spec.get("replicas", 1)
                                                                                + fenceposts(spec)[0])}

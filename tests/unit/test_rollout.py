@@ -199,12 +199,16 @@ def test_status_paused():
 
 
 def test_replicaset_object():
-    rs = rollout.replicaset_object({**DEPLOY, "spec": {**spec(3), "selector": {"matchLabels": {"app": "web"}},
-                                                       "minReadySeconds": 10}},
+    annotated = {**DEPLOY["metadata"], "annotations": {"kubernetes.io/change-cause": "v2",
+                                                       "kubectl.kubernetes.io/last-applied-configuration": "{}"}}
+    web = {**spec(3), "selector": {"matchLabels": {"app": "web"}}, "minReadySeconds": 10}
+    rs = rollout.replicaset_object({**DEPLOY, "metadata": annotated, "spec": web},
                                    NEW, [PodInfo("a", NEW, 1.0, 95.0), PodInfo("b", NEW, 2.0, 80.0),
                                          PodInfo("c", NEW, 3.0)], 4, now=100)
     assert rs["metadata"]["name"] == "web-newhash"
     assert rs["metadata"]["annotations"][rollout.REVISION_ANNOTATION] == "4"
+    assert rs["metadata"]["annotations"]["kubernetes.io/change-cause"] == "v2"
+    assert "kubectl.kubernetes.io/last-applied-configuration" not in rs["metadata"]["annotations"]
     assert rs["metadata"]["ownerReferences"][0]["kind"] == "Deployment"
     assert rs["spec"]["selector"]["matchLabels"] == {"app": "web", "pod-template-hash": NEW}
     assert rs["status"] == {"replicas": 3, "fullyLabeledReplicas": 3, "readyReplicas": 2, "availableReplicas": 1,

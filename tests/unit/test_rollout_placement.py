@@ -122,3 +122,22 @@ def test_a_template_that_comes_back_gets_the_next_revision():
     assert history["default/web"][thash]["revision"] == 3
     assert {p.revision for p in pods.values()} == {3}
     assert replicasets.history({}.values(), pods, history, 22.0) == {}  # Deployment gone: history gone
+
+
+def test_describe_names_the_new_replicaset_and_the_old_ones_with_pods():
+    from netlab.cli import printers
+
+    v1 = {"Deployment/default/web": deploy("v1", replicas=2)}
+    pods = step(v1, {}, 1.0)
+    history = replicasets.history(v1.values(), pods, {}, 1.0)
+    v2 = {"Deployment/default/web": deploy("v2", replicas=2)}
+    pods = step(v2, pods, 2.0)
+    d = v2["Deployment/default/web"]
+    sets = replicasets.replicasets(d, replicasets.history(v2.values(), pods, history, 2.0)["default/web"], pods,
+                                   {}, 3.0)
+    new_hash = workloads.template_hash(d["spec"]["template"])
+    old_hash = workloads.template_hash(v1["Deployment/default/web"]["spec"]["template"])
+    text = printers.describe("Deployment", d, 3.0, {"replicasets": sorted(sets, key=lambda rs: rs["metadata"]["name"])})
+    lines = {line.split(":")[0]: line.split(":", 1)[1].strip() for line in text.splitlines() if ":" in line}
+    assert lines["NewReplicaSet"] == f"web-{new_hash} (1/1 replicas created)"
+    assert lines["OldReplicaSets"] == f"web-{old_hash} (2/2 replicas created)"
