@@ -112,3 +112,47 @@ def test_rolling_update_keeps_the_service_answering(lab):
     assert sizes == [("1", 0), ("2", 3)]  # the old ReplicaSet stays, scaled to 0
     events = lab.netlab("events").stdout
     assert "Scaled up replica set" in events and "Scaled down replica set" in events
+
+
+RECREATE = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: CLUSTER-re}
+spec:
+  replicas: REPLICAS
+  strategy: {type: Recreate}
+  selector: {matchLabels: {app: re}}
+  template:
+    metadata: {labels: {app: re}, annotations: {version: "VERSION"}}
+    spec:
+      containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+"""
+
+
+def test_recreate_and_scaling(lab):
+    def manifest(replicas: int, version: str) -> str:
+        text = RECREATE.replace("REPLICAS", str(replicas)).replace("VERSION", version)
+        return str(lab.write(f"re-{replicas}-{version}.yaml", text))
+
+    def pods() -> dict[str, dict]:
+        return {p["metadata"]["name"]: p for p in _get(lab, "pods", "-l", "app=re")["items"]}
+
+    lab.netlab("up", manifest(2, "1"))
+    first = pods()
+    assert len(first) == 2
+    lab.netlab("apply", "-f", manifest(2, "2"))
+    second = pods()
+    assert len(second) == 2 and not set(second) & set(first)  # every old pod went, new ones came
+    listed = set(lab.host("ip", "netns", "list", check=True).stdout.split())
+    assert set(second) <= listed and not set(first) & listed  # old network namespaces went with their pods
+    wait_for(lambda: all(p["status"]["phase"] == "Running" for p in pods().values()), timeout=20,
+             what="the recreated pods to run")
+    for p in second.values():
+        assert _answer(lab.curl(None, f"http://{p['status']['podIP']}:3000/").stdout)["pod"] == p["metadata"]["name"]
+
+    lab.netlab("apply", "-f", manifest(4, "2"))  # scaling: only the difference
+    scaled = pods()
+    assert len(scaled) == 4 and set(second) <= set(scaled)
+    lab.netlab("apply", "-f", manifest(1, "2"))
+    assert len(pods()) == 1 and set(pods()) <= set(scaled)
+    wait_for(lambda: "Scaled down replica set" in lab.netlab("events").stdout, timeout=5, what="scaling events")
