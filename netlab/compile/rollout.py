@@ -66,10 +66,9 @@ def scaled_value(value: int | str | None, total: int, round_up: bool, default: s
     if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
         exact = int(value[:-1]) * total / 100
         return math.ceil(exact) if round_up else math.floor(exact)
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return value
+    # as upstream: a string is a percentage or nothing ("3" is not 3)
     raise ValueError(f"invalid value {value!r}: must be an integer or a percentage like '25%'")
 
 

@@ -27,7 +27,7 @@ def pods(thash: str, count: int, ready: bool = True, start: int = 0, created: fl
     (10, None, None, (3, 2)),
     (10, "50%", "10%", (5, 1)),
     (10, 2, 3, (2, 3)),
-    (10, "3", "0", (3, 0)),
+    (10, 3, "0%", (3, 0)),
     (1, "0%", "0%", (0, 1)),  # both zero: upstream still lets one go, or nothing could progress
     (0, None, None, (0, 0)),
 ])
@@ -46,6 +46,8 @@ def test_strategy_problems():
     assert rollout.strategy_problems(spec(3, 1, 0)) == []
     assert rollout.strategy_problems(spec(3, None, "150%"))[0][0].endswith("maxUnavailable")
     assert rollout.strategy_problems(spec(3, "x%", None))[0][0].endswith("maxSurge")
+    assert rollout.strategy_problems(spec(3, "3", None))[0][0].endswith("maxSurge")  # a string must be a percent
+    assert rollout.strategy_problems(spec(3, None, 150)) == []  # an int may exceed replicas
     assert rollout.strategy_problems(spec(3, -1, None))[0][1] == "must be greater than or equal to 0"
     recreate = {"strategy": {"type": "Recreate", "rollingUpdate": {"maxSurge": 1}}}
     assert rollout.strategy_problems(recreate)[0][0] == "spec.strategy.rollingUpdate"
