@@ -19,11 +19,11 @@ from netlab.api.errors import ApiError
 from netlab.api.resources import CLUSTER_SCOPED
 from netlab.compile import addons, names, replicasets, rollout, workloads
 from netlab.compile.config import ClusterConfig
-from netlab.compile.desired import Desired, Observed, compile_desired, compile_topology, placement
+from netlab.compile.desired import Desired, Observed, compile_desired, compile_topology
 from netlab.compile.nftables import Ruleset
 from netlab.compile.services import Allocation, ResolvedService
 from netlab.compile.topology import Topology
-from netlab.compile.workloads import PlacedPod, PlacementError
+from netlab.compile.workloads import PlacedPod
 from netlab.kernel import neighbours, podnet, teardown
 from netlab.runtime import observe, phases, precheck, store
 from netlab.runtime import state as statemod
@@ -186,14 +186,10 @@ class Controller:
         self.ready_since = rollout.track_ready(self.ready_since, self.observed.ready, now)
         if now >= self._rollout_retry and workloads.rollout_pending(self.state.objects.values(), self.state.pods,
                                                                       self.ready_since, now):
-            cursor = dict(self.state.last_reserved)
             try:
-                pods = placement(self.state.objects, self.state.pods, self.config.topology().nodes, self.rng, cursor,
-                                 now, self.ready_since)
-                self._next_reserved = cursor
-                self._commit(self.state.objects, pods, self.state.allocations)
+                self._commit(self.state.objects, self._place(self.state.objects), self.state.allocations)
                 self._rollout_error = ""
-            except (PlacementError, ApiError) as e:
+            except ApiError as e:
                 if str(e) != self._rollout_error:
                     self.event("FailedRollout", str(e))
                 self._rollout_error, self._rollout_retry = str(e), now + 5
@@ -302,7 +298,7 @@ class Controller:
     def _place(self, objects: dict[str, dict], previous: dict[str, PlacedPod] | None = None) -> dict[str, PlacedPod]:
         cursor = dict(self.state.last_reserved)
         pods = store.placement(objects, self.state.pods if previous is None else previous, self.config.topology().nodes,
-                               self.rng, cursor)
+                               self.rng, cursor, self.ready_since)
         self._next_reserved = cursor
         return pods
 
