@@ -141,3 +141,12 @@ def test_describe_names_the_new_replicaset_and_the_old_ones_with_pods():
     lines = {line.split(":")[0]: line.split(":", 1)[1].strip() for line in text.splitlines() if ":" in line}
     assert lines["NewReplicaSet"] == f"web-{new_hash} (1/1 replicas created)"
     assert lines["OldReplicaSets"] == f"web-{old_hash} (2/2 replicas created)"
+
+
+def test_scaling_down_removes_the_not_ready_pod_first():
+    v3 = {"Deployment/default/web": deploy("v1", replicas=3)}
+    pods = step(v3, {}, 1.0)
+    oldest = min(pods.values(), key=lambda p: p.created).key
+    ready = {k: 2.0 for k in pods if k != oldest}  # the oldest pod is not Ready
+    after = step({"Deployment/default/web": deploy("v1", replicas=2)}, pods, 5.0, ready)
+    assert set(after) == set(pods) - {oldest}
