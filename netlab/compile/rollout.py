@@ -134,9 +134,8 @@ def plan(spec: dict, current_hash: str, pods: Iterable[PodInfo], now: float,
     if not old:
         return _scale(new, replicas)
     if (spec.get("strategy") or {}).get("type") == "Recreate":
-        removed = tuple(p.name for p in old)
-        return Plan(_scale(new, replicas).keep, removed + _scale(new, replicas).delete,
-                    max(replicas - len(new), 0))
+        scaled = _scale(new, replicas)  # every old pod goes in the same commit, before the new ones start
+        return Plan(scaled.keep, tuple(p.name for p in old) + scaled.delete, scaled.create)
     return _rolling(spec, new, old, now, readiness_known)
 
 
