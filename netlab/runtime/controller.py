@@ -18,7 +18,7 @@ from pathlib import Path
 from netlab.api import views
 from netlab.api.errors import ApiError
 from netlab.api.watchcache import WatchCache
-from netlab.compile import addons, names
+from netlab.compile import addons, names, replicasets, rollout, workloads
 from netlab.compile.config import ClusterConfig
 from netlab.compile.desired import Desired, Observed, compile_desired, compile_topology
 from netlab.compile.nftables import Ruleset
@@ -71,6 +71,10 @@ class Controller(ApiSide):
         self.ingress = IngressSync(self.run_dir)
         self._next_reserved: dict[str, str] = dict(self.state.last_reserved)  # the IPAM cursor _place advanced
         self._rules_checked: dict[str, Ruleset] = {}  # node -> the last ruleset `nft --check` accepted
+        self.ready_since: dict[str, float] = {}  # pod key -> since when it is Ready (rollouts count availability)
+        self.deployment_status: dict[str, dict] = {}  # "ns/name" -> the Deployment's status at the last tick
+        self._rollout_error, self._rollout_retry = "", 0.0  # a failed rollout step is retried after a pause
+        self._scaled_pods = self.state.pods  # the pods the last ScalingReplicaSet events were told from
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -190,8 +194,38 @@ class Controller(ApiSide):
                 self._dirty.add("Ingress")  # its status follows the rules nginx took
             if self._ready_map() != self.observed.ready or self._terminated() != self.observed.terminated:
                 self._sync()
+            self._roll_out()
             if self._dirty:
                 self._refresh_views(set(self._dirty))
+
+    def _roll_out(self) -> None:
+        """One step of every Deployment's rollout as its pods become available (the plan: compile/rollout)."""
+        now = time.time()
+        self.ready_since = rollout.track_ready(self.ready_since, self.observed.ready, now)
+        if now >= self._rollout_retry and workloads.rollout_pending(self.state.objects.values(), self.state.pods,
+                                                                      self.ready_since, now):
+            try:
+                self._commit(self.state.objects, self._place(self.state.objects), self.state.allocations)
+                self._rollout_error = ""
+            except ApiError as e:
+                if str(e) != self._rollout_error:
+                    self.event("FailedRollout", str(e))
+                self._rollout_error, self._rollout_retry = str(e), now + 5
+        if self._scaled_pods is not self.state.pods:  # by this step, or by an apply or delete since the last tick
+            for obj, message in workloads.scaling_events(self.state.objects.values(), self._scaled_pods,
+                                                         self.state.pods):
+                self.event("ScalingReplicaSet", message, obj, component=evmod.DEPLOYMENT_CONTROLLER)
+            self._scaled_pods = self.state.pods
+        status = workloads.deployment_statuses(self.state.objects.values(), self.state.pods, self.ready_since, now,
+                                               self.deployment_status)
+        if status != self.deployment_status:
+            self.deployment_status = status
+            self._dirty.add("Deployment")  # watchers (kubectl rollout status) see the status move
+        history = replicasets.history(self.state.objects.values(), self.state.pods, self.state.replicasets, now)
+        if history != self.state.replicasets:
+            self.state.replicasets = history
+            self._dirty.add("ReplicaSet")
+            statemod.save(self.cluster, self.state)
 
     def _ready_map(self) -> dict[str, bool]:
         return observe.ready_map(self.state.pods, self.supervisor, self.prober, self.ingress.pending_reload)
@@ -260,7 +294,7 @@ class Controller(ApiSide):
     def _place(self, objects: dict[str, dict], previous: dict[str, PlacedPod] | None = None) -> dict[str, PlacedPod]:
         cursor = dict(self.state.last_reserved)
         pods = store.placement(objects, self.state.pods if previous is None else previous, self.config.topology().nodes,
-                               self.rng, cursor)
+                               self.rng, cursor, self.ready_since)
         self._next_reserved = cursor
         return pods
 
@@ -292,7 +326,6 @@ class Controller(ApiSide):
             raise ApiError(422, "Invalid", "; ".join(c["message"] for c in causes), causes)
         topo = self._check_rules(objects, pods, allocations)
         log.info("commit: checked in %.3fs", time.monotonic() - t0)
-        before = store.replica_counts(self.state.pods)
         previous = (self.state.objects, self.state.pods, self.state.allocations, self.state.addons,
                     self.state.resource_version, self.state.last_reserved)
         try:
@@ -306,8 +339,6 @@ class Controller(ApiSide):
             raise ApiError(500, "InternalError",
                            f"the kernel refused the change ({e}); it was rolled back, the cluster is as before") from e
         statemod.save(self.cluster, self.state)
-        for deployment, reason, message in evmod.scaling_events(before, store.replica_counts(pods)):
-            self.event(reason, message, f"Deployment {deployment}", component=evmod.DEPLOYMENT_CONTROLLER)
         self._refresh_views()
 
     def _roll_back(self, respecced: list[str]) -> None:
