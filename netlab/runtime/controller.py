@@ -9,7 +9,6 @@ import argparse
 import logging
 import os
 import random
-import resource
 import signal
 import threading
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 from netlab.api import views
 from netlab.api.errors import ApiError
 from netlab.api.watchcache import WatchCache
-from netlab.compile import addons, names, replicasets, rollout, workloads
+from netlab.compile import addons, names
 from netlab.compile.config import ClusterConfig
 from netlab.compile.desired import Desired, Observed, compile_desired, compile_topology
 from netlab.compile.nftables import Ruleset
@@ -38,12 +37,13 @@ from netlab.runtime.ingresssync import IngressSync
 from netlab.runtime.launcher_client import ensure_launcher
 from netlab.runtime.podfiles import write_dns_view, write_resolv
 from netlab.runtime.probes import Prober, ProbeState
+from netlab.runtime.rollouts import RolloutSide
 from netlab.runtime.store import check_namespaces, naming
 
 log = logging.getLogger("netlab.controller")
 
 
-class Controller(ApiSide):
+class Controller(ApiSide, RolloutSide):
     def __init__(self, cluster: str):
         self.cluster = cluster
         loaded = statemod.load(cluster)
@@ -71,10 +71,7 @@ class Controller(ApiSide):
         self.ingress = IngressSync(self.run_dir)
         self._next_reserved: dict[str, str] = dict(self.state.last_reserved)  # the IPAM cursor _place advanced
         self._rules_checked: dict[str, Ruleset] = {}  # node -> the last ruleset `nft --check` accepted
-        self.ready_since: dict[str, float] = {}  # pod key -> since when it is Ready (rollouts count availability)
-        self.deployment_status: dict[str, dict] = {}  # "ns/name" -> the Deployment's status at the last tick
-        self._rollout_error, self._rollout_retry = "", 0.0  # a failed rollout step is retried after a pause
-        self._scaled_pods = self.state.pods  # the pods the last ScalingReplicaSet events were told from
+        self._init_rollouts()
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -197,35 +194,6 @@ class Controller(ApiSide):
             self._roll_out()
             if self._dirty:
                 self._refresh_views(set(self._dirty))
-
-    def _roll_out(self) -> None:
-        """One step of every Deployment's rollout as its pods become available (the plan: compile/rollout)."""
-        now = time.time()
-        self.ready_since = rollout.track_ready(self.ready_since, self.observed.ready, now)
-        if now >= self._rollout_retry and workloads.rollout_pending(self.state.objects.values(), self.state.pods,
-                                                                      self.ready_since, now):
-            try:
-                self._commit(self.state.objects, self._place(self.state.objects), self.state.allocations)
-                self._rollout_error = ""
-            except ApiError as e:
-                if str(e) != self._rollout_error:
-                    self.event("FailedRollout", str(e))
-                self._rollout_error, self._rollout_retry = str(e), now + 5
-        if self._scaled_pods is not self.state.pods:  # by this step, or by an apply or delete since the last tick
-            for obj, message in workloads.scaling_events(self.state.objects.values(), self._scaled_pods,
-                                                         self.state.pods):
-                self.event("ScalingReplicaSet", message, obj, component=evmod.DEPLOYMENT_CONTROLLER)
-            self._scaled_pods = self.state.pods
-        status = workloads.deployment_statuses(self.state.objects.values(), self.state.pods, self.ready_since, now,
-                                               self.deployment_status)
-        if status != self.deployment_status:
-            self.deployment_status = status
-            self._dirty.add("Deployment")  # watchers (kubectl rollout status) see the status move
-        history = replicasets.history(self.state.objects.values(), self.state.pods, self.state.replicasets, now)
-        if history != self.state.replicasets:
-            self.state.replicasets = history
-            self._dirty.add("ReplicaSet")
-            statemod.save(self.cluster, self.state)
 
     def _ready_map(self) -> dict[str, bool]:
         return observe.ready_map(self.state.pods, self.supervisor, self.prober, self.ingress.pending_reload)
@@ -408,25 +376,6 @@ class Controller(ApiSide):
             return self.desired
 
 
-def start_api(controller: Controller):
-    """Serve the API on the configured (or recorded, or default) loopback port, then on the host's underlay
-    address too once the controller has made it; record the endpoint for the CLI."""
-    from netlab.api import endpoint, pki
-    from netlab.api.server import PORT_SEARCH, ApiServer
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)   # each API connection is a descriptor
-    if soft != resource.RLIM_INFINITY and soft < 8192:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (8192 if hard == resource.RLIM_INFINITY else min(hard, 8192), hard))
-    config, previous = controller.config, endpoint.load(controller.cluster)
-    endpoint.remove(controller.cluster)   # until this controller has started: `up` waits for the new record
-    port = config.api_port or (previous.port if previous else endpoint.DEFAULT_PORT)
-    server = ApiServer(controller, pki.Pki(names.pki_dir(controller.cluster)))
-    port = server.start(config.api_address, port, search=0 if config.api_port else PORT_SEARCH, ready=False)
-    host_ip = config.topology().host_ip
-    controller.api_endpoint = (host_ip, port)
-    return server, endpoint.Endpoint(config.api_address, port, host_ip)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="netlab-controller")
     parser.add_argument("--cluster", required=True)
@@ -440,6 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     (run / "controller.pid").write_text(f"{os.getpid()}\n")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    from netlab.runtime.apiserve import start_api
+
     server, where = start_api(controller)
     controller.start()
     server.ready.set()
