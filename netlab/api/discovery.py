@@ -101,3 +101,12 @@ def document(path: str, server_address: str) -> dict | None:
     if parts == ["version"]:
         return version_info()
     return None
+
+
+def served_resources(group_version: str, document: dict) -> tuple[Resource, ...]:
+    """The resources an APIResourceList document (of a CRD's group version) describes, for a client that
+    resolves a custom kind's name (`netlab get widgets`)."""
+    return tuple(resources.Resource(r["name"], r["kind"], group_version, bool(r.get("namespaced")),
+                                    tuple(r.get("shortNames") or ()), tuple(r.get("categories") or ()),
+                                    stored_only=True, custom=True)
+                 for r in document.get("resources") or [] if "/" not in r["name"])

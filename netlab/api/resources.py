@@ -23,6 +23,14 @@ class Resource:
     stored_only: bool = False  # netlab keeps and shows it but does not act on it (`describe` and an event say so)
     custom: bool = False  # defined by a CustomResourceDefinition
 
+    def no_effect_note(self) -> str | None:
+        """The one line `describe` and an event give about a kind netlab stores but does not act on."""
+        if not self.stored_only:
+            return None
+        what = "its CustomResourceDefinition's controller" if self.custom else "the controller that acts on it"
+        return f"netlab stores this {self.kind} and serves it through the API, but does not act on it ({what} " \
+               "is not part of netlab)"
+
     @property
     def singular(self) -> str:
         return self.kind.lower()

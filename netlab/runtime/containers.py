@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from netlab.compile.containerspec import ContainerSpec
-from netlab.runtime import phases
+from netlab.runtime import phases, volumes
 from netlab.runtime.files import private_dir, write_atomic
 from netlab.runtime.launcher_client import LauncherClient, proc_start_time
 from netlab.runtime.pidfiles import pidfile_records, pod_dir, read_exit, read_json, signal_group
@@ -122,7 +122,12 @@ class Supervisor:
         for key, spec in wanted.items():
             c = self._containers.get(key)
             if c is not None:
+                refused = c.reason == "CreateContainerConfigError" and c.pid is None
+                if spec.volumes != c.spec.volumes and c.pid is not None:   # the kubelet updates them in place
+                    volumes.materialize(pod_dir(self.run_dir, spec.pod_key), spec.volumes)
                 c.spec = spec
+                if refused and not spec.config_error:   # the missing ConfigMap or Secret is there now
+                    to_start.append(c)
                 continue
             c = _Container(spec=spec)
             self._containers[key] = c
@@ -187,7 +192,11 @@ class Supervisor:
         return d / f"{spec.name}.log", d / f"{spec.name}.pid", d / f"{spec.name}.exit"
 
     def _request(self, spec: ContainerSpec) -> dict[str, Any]:
-        return start_request(spec, *self._files(spec))
+        req = start_request(spec, *self._files(spec))
+        if spec.volumes and req.get("security") is not None:   # configMap, secret, downwardAPI, emptyDir
+            mounts = volumes.materialize(pod_dir(self.run_dir, spec.pod_key), spec.volumes)
+            req["security"] = {**req["security"], "mounts": [*req["security"].get("mounts", []), *mounts]}
+        return req
 
     def _emit(self, c: _Container, reason: str, message: str) -> None:
         self._events.append(Event(c.spec.pod_key, c.spec.name, reason, message))

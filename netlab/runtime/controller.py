@@ -259,6 +259,9 @@ class Controller(ApiSide, RolloutSide):
                 if r["action"] != "unchanged":
                     self.event(r["action"].capitalize(), f"{r['kind']} {r['namespace']}/{r['name']} {r['action']}",
                                f"{r['kind']} {r['namespace']}/{r['name']}")
+                    note = store.no_effect(r["kind"]) if r["action"] == "created" else None
+                    if note:
+                        self.event("NoEffect", note, f"{r['kind']} {r['namespace']}/{r['name']}")
             return results
 
     def _place(self, objects: dict[str, dict], previous: dict[str, PlacedPod] | None = None) -> dict[str, PlacedPod]:

@@ -19,7 +19,9 @@ The mount namespace lives as long as its container (no pinning), so it survives 
 - Unless privileged: the host's file systems are read-only, /dev holds only null, zero, full, random,
   urandom, tty and a private devpts, and the kernel knobs in /proc are read-only or masked (containerd's
   masked and read-only paths), so writing to the host, raw disks or core_pattern is not possible.
-- hostPath volumes (Profile.mounts) are bound last, read-only or not as asked.
+- hostPath volumes and the files of configMap, secret, downwardAPI and emptyDir volumes (Profile.mounts)
+  are bound last, read-only or not as asked. A mount point missing on the host is made in an overlay of
+  its nearest existing parent directory, whose upper layer is in the container's own /run.
 Each container also has IPC and UTS namespaces of its own (host name: the pod's), and is PID 1 of a
 PID namespace of its own (the launcher forks it there, see
 :func:`pid_namespace_for_child`), with a /proc to match: it cannot see or signal the host's processes.
@@ -56,6 +58,7 @@ LINUX_CAPABILITY_VERSION_3 = 0x20080522
 HIDDEN_DIRS = ("/run", "/var/lib/netlab", "/etc/netns", "/root", "/home", "/tmp", "/var/tmp", "/etc/ssh")
 HIDDEN_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-")
 POD_HOSTS = "/run/pod/hosts"
+OVERLAY_SCRATCH = "/run/pod/overlay"  # upper layers of the overlays that make missing mount points (own /run)
 WRITABLE = ("/run", "/tmp", "/var/tmp")  # tmpfs that stay writable on the otherwise read-only host
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
@@ -130,12 +133,31 @@ def _ensure_target(path: str, like_dir: bool) -> str:
     real = os.path.realpath(path)
     if not os.path.lexists(real):
         if not any(real.startswith(d + "/") for d in HIDDEN_DIRS):
-            raise SandboxError(2, f"mount path {path} does not exist (netlab creates mount points only "
-                                  f"under {', '.join(HIDDEN_DIRS)})")
+            _overlay_ancestor(real, path)
         os.makedirs(real if like_dir else os.path.dirname(real), exist_ok=True)
         if not like_dir:
             os.close(os.open(real, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
     return real
+
+
+def _overlay_ancestor(real: str, path: str) -> None:
+    """Make a missing mount point creatable without changing the host: its nearest existing ancestor (not
+    "/") gets an overlay whose upper layer lives in the container's own /run tmpfs, so the ancestor shows
+    the host's files plus the new mount point, in this mount namespace only."""
+    ancestor = os.path.dirname(real)
+    while not os.path.lexists(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    if ancestor == "/" or not os.path.isdir(ancestor):
+        raise SandboxError(2, f"mount path {path} does not exist and cannot be made (its nearest existing parent "
+                              f"is {ancestor}; netlab makes mount points under {', '.join(HIDDEN_DIRS)} or below "
+                              "an existing directory other than /)")
+    os.makedirs(OVERLAY_SCRATCH, exist_ok=True)
+    scratch = f"{OVERLAY_SCRATCH}/{len(os.listdir(OVERLAY_SCRATCH))}"
+    for layer in ("upper", "work"):
+        os.makedirs(f"{scratch}/{layer}")
+    os.chmod(f"{scratch}/upper", os.stat(ancestor).st_mode & 0o7777)
+    _mount("overlay", ancestor, "overlay", 0,
+           f"lowerdir={ancestor},upperdir={scratch}/upper,workdir={scratch}/work")
 
 
 def _bind_fd(fd: int, target: str, readonly: bool) -> None:

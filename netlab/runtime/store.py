@@ -65,6 +65,12 @@ def without_instances(objects: dict[str, dict], crd_obj: dict) -> dict[str, dict
             if not (o["kind"] == info.kind and str(o.get("apiVersion", "")).rpartition("/")[0] == info.group)}
 
 
+def no_effect(kind: str) -> str | None:
+    """The one line `describe` and an event give about a kind netlab stores but does not act on."""
+    res = by_kind(kind)
+    return res.no_effect_note() if res is not None else None
+
+
 def check_namespaces(objects: dict[str, dict], applied: list[dict]) -> None:
     """Every namespaced object applied must name a namespace that exists (or comes with it)."""
     known = set(BUILTIN_NAMESPACES) | {o["metadata"]["name"] for o in objects.values() if o["kind"] == "Namespace"}
@@ -83,7 +89,7 @@ def merge(current: dict[str, dict], objects: list[dict], rng: random.Random) -> 
     happened to each (kubectl's created/configured/unchanged)."""
     out = dict(current)
     results = []
-    for obj in objects:
+    for obj in addons.default_ingress_class_names(current, objects):
         key = statemod.object_key(obj)
         old = out.get(key)
         if old is not None and strip(old) == strip(obj):

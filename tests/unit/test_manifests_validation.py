@@ -507,7 +507,9 @@ def test_deployment_defaults() -> None:
     assert (
         d.spec.replicas == 1 and d.key == ("Deployment", "default", "d") and d.ref == "Deployment default/d"
     )
-    assert d.to_dict()["spec"]["strategy"] == {"type": "RollingUpdate"}
+    spec = d.to_dict()["spec"]
+    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
+    assert (spec["revisionHistoryLimit"], spec["progressDeadlineSeconds"]) == (10, 600)
 
 
 # --- Ingress -------------------------------------------------------------------------------------
