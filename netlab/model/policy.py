@@ -152,21 +152,21 @@ def _check_webhooks(webhooks: list[ValidatingWebhook]) -> list[Issue]:
     return issues
 
 
-class ValidatingWebhookConfiguration(Resource):
+class _WebhookConfiguration(Resource):
     NAMESPACED: ClassVar[bool] = False
+    webhooks: list
+
+    def issues(self) -> list[Issue]:
+        return super().issues() + _check_webhooks(list(self.webhooks))
+
+
+class ValidatingWebhookConfiguration(_WebhookConfiguration):
     api_version: Literal["admissionregistration.k8s.io/v1"] = "admissionregistration.k8s.io/v1"
     kind: Literal["ValidatingWebhookConfiguration"] = "ValidatingWebhookConfiguration"
     webhooks: list[ValidatingWebhook] = Field(default_factory=list)
 
-    def issues(self) -> list[Issue]:
-        return super().issues() + _check_webhooks(list(self.webhooks))
 
-
-class MutatingWebhookConfiguration(Resource):
-    NAMESPACED: ClassVar[bool] = False
+class MutatingWebhookConfiguration(_WebhookConfiguration):
     api_version: Literal["admissionregistration.k8s.io/v1"] = "admissionregistration.k8s.io/v1"
     kind: Literal["MutatingWebhookConfiguration"] = "MutatingWebhookConfiguration"
     webhooks: list[MutatingWebhook] = Field(default_factory=list)
-
-    def issues(self) -> list[Issue]:
-        return super().issues() + _check_webhooks(list(self.webhooks))
