@@ -340,3 +340,21 @@ def test_configmap_env_and_volume_reach_the_process(lab) -> None:
     assert "env=hello from a configmap" in text, text
     assert "file=listen=8080" in text, text
     assert not os.path.exists(f"/etc/{lab.cluster}-cfg")   # the host's /etc is not changed
+
+    # an applied change reaches the mounted file in place, as the kubelet's sync does (same process)
+    changed = lab.write("changed.yaml", """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: CLUSTER-cfg}
+        data:
+          greeting: hello from a configmap
+          app.conf: listen=9090
+        """)
+    lab.netlab("apply", "-f", str(changed))
+
+    def seen() -> str:
+        return lab.netlab("exec", pod, "--", "cat", f"/etc/{lab.cluster}-cfg/app.conf", check=False).stdout
+
+    wait_for(lambda: seen() == "listen=9090", timeout=15, what="the changed file")
+    assert lab.netlab("exec", pod, "--", "sh", "-c", "echo $GREETING").stdout.strip() == "hello from a configmap"
+    assert logs().count("env=") == 1   # not restarted
