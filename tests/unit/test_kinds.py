@@ -177,3 +177,20 @@ def test_builtin_resources_cover_the_stored_kinds() -> None:
     assert resources.by_kind("ServiceAccount").stored_only
     assert not resources.by_kind("ConfigMap").stored_only
     assert resources.is_cluster_scoped("ClusterRole") and not resources.is_cluster_scoped("Role")
+
+
+def test_malformed_objects_of_unmodelled_kinds_name_file_object_and_field(tmp_path) -> None:
+    from netlab.model.loader import read_paths
+
+    path = tmp_path / "list.yaml"
+    path.write_text("apiVersion: v1\nkind: List\nitems:\n"
+                    "  - apiVersion: apps/v1\n    kind: DaemonSet\n    metadata: {name: ds, labels: {a: 1}}\n"
+                    "  - apiVersion: v1\n    kind: ServiceAccount\n    metadata: {name: sa}\n"
+                    "  - apiVersion: example.com/v1\n    kind: Widget\n    metadata: {namespace: x}\n")
+    docs, problems = read_paths([str(path)])
+    assert problems == [] and [d.source.line for d in docs] == [4, 7, 10]
+    parsed, found = parse_objects(docs)
+    assert [o.kind for o in parsed] == ["ServiceAccount"]
+    assert [(p.source.line, p.obj, p.field, p.message) for p in found] == [
+        (4, "DaemonSet default/ds", "metadata.labels.a", "expected string, got integer 1"),
+        (10, "document 1", "metadata.name", "required field is missing")]
