@@ -107,6 +107,9 @@ def kind_ref(kind: str) -> str:
 
 
 def ref(item: dict) -> str:
+    group = str(item.get("apiVersion") or "").rpartition("/")[0]
+    if item["kind"] not in resources.BY_KIND and group:   # a CRD's kind: its group from the object
+        return f"{item['kind'].lower()}.{group}/{item['name']}"
     return f"{kind_ref(item['kind'])}/{item['name']}"
 
 

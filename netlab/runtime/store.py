@@ -98,7 +98,7 @@ def merge(current: dict[str, dict], objects: list[dict], rng: random.Random) -> 
             action = "configured" if old is not None else "created"
             obj = stamp(obj, old, rng)
             out[key] = obj
-        results.append({"kind": obj["kind"], "name": obj["metadata"]["name"],
+        results.append({"kind": obj["kind"], "apiVersion": obj.get("apiVersion", ""), "name": obj["metadata"]["name"],
                         "namespace": obj["metadata"].get("namespace", ""), "action": action})
     return out, results
 

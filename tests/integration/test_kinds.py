@@ -238,7 +238,7 @@ def test_ingress_nginx_shape_applies_and_every_kind_is_served(lab) -> None:
     lab.netlab("up", str(lab.write("cluster.yaml", CLUSTER_DOC)), timeout=180)
     out = lab.netlab("apply", "-f", str(lab.write("deploy.yaml", INGRESS_SHAPE)), timeout=120).stdout
     for ref in ("serviceaccount/ingress-nginx", "role.rbac.authorization.k8s.io/ingress-nginx",
-                "job.batch/ingress-nginx-admission-create", "/g1"):
+                "job.batch/ingress-nginx-admission-create", f"gadget.{c}.example.com/g1"):
         assert f"{ref} created" in out, out
 
     def names(*args: str) -> set[str]:
