@@ -5,7 +5,7 @@ served versions come from: the table of built-in kinds netlab stores without a m
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, PrivateAttr
@@ -124,6 +124,7 @@ class KindInfo:
     short: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     crd: str = ""  # the defining CRD's name; "" for a built-in kind
+    schemas: Mapping[str, dict] = field(default_factory=dict, compare=False, hash=False)  # version -> openAPIV3Schema
 
     def api_version(self, version: str | None = None) -> str:
         v = version or self.versions[0]
@@ -180,9 +181,10 @@ def kind_of_crd(data: Any) -> KindInfo | None:
         return None
     short = n.get("shortNames") if isinstance(n.get("shortNames"), list) else []
     cats = n.get("categories") if isinstance(n.get("categories"), list) else []
+    schemas = {v["name"]: (v.get("schema") or {}).get("openAPIV3Schema") for v in served}
     return KindInfo(n["kind"], group, tuple(v["name"] for v in served), n["plural"],
                     spec.get("scope") != "Cluster", tuple(map(str, short)), tuple(map(str, cats)),
-                    str(meta.get("name", "")))
+                    str(meta.get("name", "")), {v: s for v, s in schemas.items() if isinstance(s, dict)})
 
 
 _source: Callable[[], Mapping[str, dict]] | None = None

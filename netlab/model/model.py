@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import limits
+from . import crd_schema, limits
 from .apps import Deployment, ReplicaSet
 from .batch import CronJob, Job
 from .cluster import KIND_API_VERSION, NETLAB_API_VERSION, Cluster, default_cluster
@@ -191,7 +191,11 @@ def _parse_generic(data: dict, kind: str, api_version: Any, batch: tuple[KindInf
         return None, found + [problem(error_path(e["loc"]), error_message(e)) for e in exc.errors()]
     obj._namespaced = info.namespaced if info is not None else None
     obj.normalise()
-    return obj, found + [problem(path, message) for path, message in obj.issues()]
+    issues = obj.issues()
+    schema = info.schemas.get(api_version.rpartition("/")[2]) if info is not None else None
+    if schema is not None:   # a CRD's kind: its openAPIV3Schema, as the API server checks it
+        issues += crd_schema.check(data, schema, root=True)
+    return obj, found + [problem(path, message) for path, message in issues]
 
 
 def _issues(obj: Any, node_port_range: tuple[int, int]) -> list[tuple[str, str]]:

@@ -56,7 +56,8 @@ WIDGET_CRD = {
     "spec": {"group": "example.com", "scope": "Namespaced",
              "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": ["wd"]},
              "versions": [{"name": "v1", "served": True, "storage": True,
-                           "schema": {"openAPIV3Schema": {"type": "object"}}}]},
+                           "schema": {"openAPIV3Schema": {"type": "object",
+                                                          "x-kubernetes-preserve-unknown-fields": True}}}]},
 }
 WIDGET = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 3}}
 
@@ -194,3 +195,32 @@ def test_malformed_objects_of_unmodelled_kinds_name_file_object_and_field(tmp_pa
     assert [(p.source.line, p.obj, p.field, p.message) for p in found] == [
         (4, "DaemonSet default/ds", "metadata.labels.a", "expected string, got integer 1"),
         (10, "document 1", "metadata.name", "required field is missing")]
+
+
+def test_crd_instances_are_checked_against_the_crd_schema() -> None:
+    schema = {"type": "object", "properties": {
+        "spec": {"type": "object", "required": ["size"], "properties": {
+            "size": {"type": "integer", "minimum": 1, "maximum": 10},
+            "colour": {"type": "string", "enum": ["red", "blue"]},
+            "port": {"x-kubernetes-int-or-string": True},
+            "tags": {"type": "array", "items": {"type": "string", "pattern": "^[a-z]+$"}},
+            "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+            "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}},
+        "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}
+    crd_obj = {**WIDGET_CRD, "spec": {**WIDGET_CRD["spec"], "versions": [
+        {"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}}]}}
+    good = {**WIDGET, "spec": {"size": 3, "colour": "red", "port": "http", "tags": ["a"], "labels": {"k": "v"},
+                               "extra": {"anything": [1, {"x": None}]}}}
+    assert parse(crd_obj, good)[1] == []
+    bad = {**WIDGET, "spec": {"colour": "green", "port": 1.5, "tags": ["A"], "labels": {"k": 1}, "sizes": 2},
+           "other": 1}
+    assert [(f, m) for _o, f, m in parse(crd_obj, bad)[1]] == [
+        ("spec.size", "Required value"),
+        ("spec.colour", 'Unsupported value: "green": supported values: "red", "blue"'),
+        ("spec.port", "expected integer or string, got number 1.5"),
+        ("spec.tags[0]", "should match '^[a-z]+$'"),
+        ("spec.labels.k", "expected string, got integer 1"),
+        ("spec.sizes", 'unknown field "spec.sizes"'),
+        ("other", 'unknown field "other"')]
+    assert [(f, m) for _o, f, m in parse(crd_obj, {**WIDGET, "spec": {"size": 11}})[1]] == [
+        ("spec.size", "should be less than or equal to 10")]
