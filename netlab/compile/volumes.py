@@ -2,10 +2,11 @@
 
 - Environment: `env[].valueFrom.configMapKeyRef` / `secretKeyRef` and `envFrom` (configMapRef, secretRef,
   with a prefix). A missing object or key that is not `optional` is a CreateContainerConfigError.
-- Volumes: `configMap`, `secret`, `downwardAPI` and `emptyDir`, each a directory of files (with `items` to
-  pick keys and paths, `defaultMode`/`mode`) mounted at the volumeMount's mountPath (or one file of it
-  with `subPath`). The runtime writes the files under the pod's own directory and binds them into the
-  container's private mount namespace (netlab.runtime.volumes); the host's file system is not changed.
+- Volumes: `configMap`, `secret`, `downwardAPI`, `projected` (of those three) and `emptyDir`, each a
+  directory of files (with `items` to pick keys and paths, `defaultMode`/`mode`) mounted at the
+  volumeMount's mountPath (or one file of it with `subPath`). The runtime writes the files under the
+  pod's own directory and binds them into the container's private mount namespace
+  (netlab.runtime.volumes); the host's file system is not changed.
 """
 
 from __future__ import annotations
@@ -112,6 +113,18 @@ def volume_files(namespace: str, volume: Mapping[str, Any], objects: Mapping[str
             data = _source(objects, kind, namespace, ref)
             mode = src.get("defaultMode", SECRET_MODE)
             return {} if data is None else _files(data, src.get("items"), mode, kind.lower(), bool(src.get("optional")))
+    src = volume.get("projected")
+    if src is not None:   # configMap, secret and downwardAPI sources in one directory (no service account tokens)
+        out: dict[str, dict[str, Any]] = {}
+        mode = src.get("defaultMode", SECRET_MODE)
+        for source in src.get("sources") or []:
+            part = {field: {**(source.get(field) or {}), "defaultMode": mode}
+                    for field in ("configMap", "secret", "downwardAPI") if source.get(field) is not None}
+            if "secret" in part:
+                part["secret"]["secretName"] = part["secret"].pop("name", None)
+            for field, spec in part.items():
+                out.update(volume_files(namespace, {field: spec}, objects, downward) or {})
+        return out
     src = volume.get("downwardAPI")
     if src is not None:
         mode = src.get("defaultMode", SECRET_MODE)
@@ -125,7 +138,7 @@ def volume_files(namespace: str, volume: Mapping[str, Any], objects: Mapping[str
     return None
 
 
-FILLED = ("configMap", "secret", "downwardAPI", "emptyDir")
+FILLED = ("configMap", "secret", "downwardAPI", "projected", "emptyDir")
 
 
 def container_volumes(namespace: str, pod_spec: Mapping[str, Any], container: Mapping[str, Any],

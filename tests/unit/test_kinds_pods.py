@@ -139,3 +139,16 @@ def test_ingress_without_class_gets_the_default_class() -> None:
 def test_stored_only_kinds_say_so() -> None:
     assert "does not act on it" in store.no_effect("ServiceAccount")
     assert store.no_effect("Service") is None and store.no_effect("ConfigMap") is None
+
+
+def test_projected_volume_merges_its_sources() -> None:
+    vols = [{"name": "all", "projected": {"defaultMode": 0o440, "sources": [
+        {"configMap": {"name": "cfg", "items": [{"key": "greeting", "path": "greeting.txt"}]}},
+        {"secret": {"name": "sec", "items": [{"key": "user", "path": "user"}]}},
+        {"downwardAPI": {"items": [{"path": "ns", "fieldRef": {"fieldPath": "metadata.namespace"}}]}},
+        {"serviceAccountToken": {"path": "token"}}]}}]
+    [spec] = container_specs(pod({"volumeMounts": [{"name": "all", "mountPath": "/p"}]}, vols), "ip", {}, OBJECTS)
+    files = spec.volumes[0]["files"]
+    assert {k: base64.b64decode(v["data"]) for k, v in files.items()} == {
+        "greeting.txt": b"hello", "user": b"admin", "ns": b"ns1"}
+    assert {v["mode"] for v in files.values()} == {0o440}
