@@ -8,6 +8,7 @@ Definitions carry upstream's names (io.k8s.api.core.v1.Service, io.k8s.apimachin
 
 from __future__ import annotations
 
+import copy
 import types
 import typing
 from typing import Any, Literal
@@ -16,6 +17,7 @@ from pydantic import BaseModel
 
 from netlab.api import patch_meta
 from netlab.api.resources import RESOURCES, Resource
+from netlab.model import crd
 from netlab.model.meta import ObjectMeta, ObjectReference, TemplateMeta
 from netlab.model.model import KINDS
 
@@ -304,3 +306,25 @@ def build_definitions(ref_prefix: str, resources: tuple[Resource, ...] = RESOURC
         builder.add_kind(resource)
     builder.add_meta_types()
     return builder.definitions
+
+
+def custom_definitions(resource: Resource, ref_prefix: str) -> dict[str, dict]:
+    """The definitions of a CRD's kind and its List: the CRD's openAPIV3Schema (any fields when it has
+    none), with apiVersion, kind and metadata as every object has them."""
+    group, version = group_version(resource.api_version)
+    info = next((k for k in crd.custom_kinds() if k.kind == resource.kind and k.group == group), None)
+    schema = copy.deepcopy(info.schemas.get(version)) if info is not None else None
+    if not isinstance(schema, dict):
+        schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    schema.setdefault("type", "object")
+    schema["properties"] = {**(schema.get("properties") or {}), "apiVersion": {"type": "string"},
+                            "kind": {"type": "string"}, "metadata": {"$ref": f"{ref_prefix}{META_V1}.ObjectMeta"}}
+    schema["x-kubernetes-group-version-kind"] = [gvk(resource)]
+    name = kind_definition_name(resource)
+    listed = {"type": "object", "required": ["items"],
+              "description": f"{resource.kind}List is a list of {resource.kind} objects.",
+              "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                             "items": {"type": "array", "items": {"$ref": ref_prefix + name}},
+                             "metadata": {"$ref": f"{ref_prefix}{META_V1}.ListMeta"}},
+              "x-kubernetes-group-version-kind": [{**gvk(resource), "kind": resource.kind + "List"}]}
+    return {name: schema, name + "List": listed}

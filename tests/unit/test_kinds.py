@@ -3,6 +3,8 @@ for keep their metadata checked, and CRDs make their kinds served (discovery, pa
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from netlab.api import discovery, paths, resources
@@ -224,3 +226,28 @@ def test_crd_instances_are_checked_against_the_crd_schema() -> None:
         ("other", 'unknown field "other"')]
     assert [(f, m) for _o, f, m in parse(crd_obj, {**WIDGET, "spec": {"size": 11}})[1]] == [
         ("spec.size", "should be less than or equal to 10")]
+
+
+def test_crd_kinds_get_openapi_v3_documents(store) -> None:
+    from netlab.api import openapi
+
+    before = set(openapi.v3_index()["paths"])
+    schema = {"type": "object", "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}}}
+    versions = [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}}]
+    store["CustomResourceDefinition//widgets.example.com"] = {**WIDGET_CRD, "spec": {**WIDGET_CRD["spec"],
+                                                                                     "versions": versions}}
+    crd.bind(lambda: dict(store))   # a new mapping: the registry sees the change
+    index = openapi.v3_index()["paths"]
+    assert set(index) - before == {"apis/example.com/v1"}
+    doc = openapi.v3("apis/example.com/v1")
+    assert doc is not None
+    assert openapi.v3_hash("apis/example.com/v1") in index["apis/example.com/v1"]["serverRelativeURL"]
+    schemas = doc["components"]["schemas"]
+    widget = next(s for s in schemas.values() if {"group": "example.com", "version": "v1", "kind": "Widget"}
+                  in s.get("x-kubernetes-group-version-kind", []))
+    assert widget["properties"]["spec"]["properties"]["size"] == {"type": "integer"}
+    patch = doc["paths"]["/apis/example.com/v1/namespaces/{namespace}/widgets/{name}"]["patch"]
+    assert any(p.get("name") == "fieldValidation" for p in patch["parameters"])
+    assert json.loads(openapi.v3_json("apis/example.com/v1")) == doc
+    crd.bind(lambda: {})
+    assert openapi.v3("apis/example.com/v1") is None and set(openapi.v3_index()["paths"]) == before
