@@ -152,3 +152,23 @@ def test_projected_volume_merges_its_sources() -> None:
     assert {k: base64.b64decode(v["data"]) for k, v in files.items()} == {
         "greeting.txt": b"hello", "user": b"admin", "ns": b"ns1"}
     assert {v["mode"] for v in files.values()} == {0o440}
+
+
+def test_volume_problems_name_their_field() -> None:
+    pod_obj = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {
+        "containers": [{"name": "c", "image": "i", "volumeMounts": [
+            {"name": "cfg", "mountPath": "/a"}, {"name": "nope", "mountPath": "/b"},
+            {"name": "cfg", "mountPath": "/c", "subPath": "../x"}]}],
+        "volumes": [{"name": "cfg", "configMap": {"name": "c", "defaultMode": "0o440",
+                                                  "items": [{"key": "k", "path": "/abs", "mode": 0o1777}]}},
+                    {"name": "sec", "secret": {}, "emptyDir": {}}]}}
+    _objs, problems = parse_objects([RawDoc(Source("f", 0, 1), pod_obj)])
+    assert [(p.field, p.message) for p in problems] == [
+        ("spec.volumes[0].configMap.defaultMode", "expected integer (a file mode such as 0644), got string '0o440'"),
+        ("spec.volumes[0].configMap.items[0].mode",
+         "must be a number between 0 and 0777 (octal), both inclusive, got 1023"),
+        ("spec.volumes[0].configMap.items[0].path", "must be a relative path without '..', got '/abs'"),
+        ("spec.volumes[1]", "may not specify more than 1 volume type (got emptyDir, secret)"),
+        ("spec.volumes[1].secret.secretName", "Required value"),
+        ("spec.containers[0].volumeMounts[1].name", 'Not found: "nope"'),
+        ("spec.containers[0].volumeMounts[2].subPath", "must be a relative path without '..'")]
