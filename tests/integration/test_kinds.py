@@ -361,3 +361,67 @@ def test_configmap_env_and_volume_reach_the_process(lab) -> None:
     wait_for(lambda: seen() == "listen=9090", timeout=15, what="the changed file")
     assert lab.netlab("exec", pod, "--", "sh", "-c", "echo $GREETING").stdout.strip() == "hello from a configmap"
     assert logs().count("env=") == 1   # not restarted
+
+
+VOLUMES_POD = CLUSTER_DOC + """
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: CLUSTER-sec}
+stringData: {password: hunter2}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: CLUSTER-site}
+data: {index.html: "<h1>from a configmap</h1>"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-vols, labels: {tier: web}}
+spec:
+  securityContext: {runAsUser: 1000, runAsGroup: 1000}
+  containers:
+    - name: writer
+      image: busybox
+      command: [sh, -c, 'echo shared-by-writer > /scratch/note; sleep 3600']
+      volumeMounts:
+        - {name: scratch, mountPath: /scratch}
+    - name: reader
+      image: busybox
+      command: [sleep, "3600"]
+      envFrom:
+        - secretRef: {name: CLUSTER-sec}
+          prefix: S_
+      volumeMounts:
+        - {name: scratch, mountPath: /scratch}
+        - {name: creds, mountPath: /var/run/CLUSTER/creds, readOnly: true}
+        - {name: site, mountPath: /usr/share/CLUSTER-html/index.html, subPath: index.html}
+        - {name: info, mountPath: /etc/CLUSTER-podinfo}
+  volumes:
+    - {name: scratch, emptyDir: {}}
+    - {name: creds, secret: {secretName: CLUSTER-sec, defaultMode: 0444}}
+    - {name: site, configMap: {name: CLUSTER-site}}
+    - name: info
+      downwardAPI:
+        items:
+          - {path: labels, fieldRef: {fieldPath: metadata.labels}}
+"""
+
+
+def test_secret_emptydir_subpath_and_downward_api_volumes_as_a_non_root_user(lab) -> None:
+    pod, c = f"{lab.cluster}-vols", lab.cluster
+    lab.netlab("up", str(lab.write("lab.yaml", VOLUMES_POD)), timeout=180)
+
+    def run(*argv: str) -> str:
+        return lab.netlab("exec", pod, "-c", "reader", "--", *argv, check=False).stdout
+
+    wait_for(lambda: run("cat", "/scratch/note") == "shared-by-writer\n", timeout=30, what="the emptyDir note")
+    assert run("id", "-u") == "1000\n"
+    assert run("cat", f"/var/run/{c}/creds/password") == "hunter2"   # root's files, mode 0444
+    assert run("sh", "-c", "echo $S_password") == "hunter2\n"
+    assert run("cat", f"/usr/share/{c}-html/index.html") == "<h1>from a configmap</h1>"
+    assert run("cat", f"/etc/{c}-podinfo/labels") == 'tier="web"\n'
+    assert "Read-only" in lab.netlab("exec", pod, "-c", "reader", "--", "sh", "-c",
+                                     f"echo x > /etc/{c}-podinfo/labels", check=False).stderr
+    for path in (f"/usr/share/{c}-html", f"/etc/{c}-podinfo"):
+        assert not os.path.exists(path)   # mount points made in the container only
