@@ -30,9 +30,15 @@ def _container_status(s: ContainerStatus, image: str, probe_ok: bool = True) -> 
         state = {"waiting": {"reason": s.reason or "ContainerCreating"}}
         if s.message:
             state["waiting"]["message"] = s.message
-    return {"name": s.name, "image": image, "ready": s.state == "running" and probe_ok,
-            "restartCount": s.restart_count,
-            "started": s.state == "running", "state": state}
+    status = {"name": s.name, "image": image, "imageID": image, "ready": s.state == "running" and probe_ok,
+              "restartCount": s.restart_count, "started": s.state == "running", "state": state, "lastState": {}}
+    if s.pid:
+        status["containerID"] = f"netlab://{s.pid}"
+    if s.restart_count and s.state != "terminated" and s.finished_at:
+        # the kubelet's lastState: how the previous run ended (kubectl's RESTARTS shows its age)
+        status["lastState"] = {"terminated": {"exitCode": s.exit_code or 0, "reason": "Error" if s.exit_code
+                                              else "Completed", "finishedAt": timestamp(s.finished_at)}}
+    return status
 
 
 def pod_phase(statuses: list[ContainerStatus], restart_policy: str) -> str:
