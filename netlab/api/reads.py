@@ -9,6 +9,7 @@ Lists and gets read the watch cache (every object with its resourceVersion), nev
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -20,6 +21,9 @@ from netlab.api.table import partial_metadata, to_table
 from netlab.compile.label_selectors import SelectorError, parse_text, requirement_matches
 
 JSON, TABLE, PARTIAL = "json", "table", "partial"
+# label keys ([prefix/]name) and values as apimachinery's validation accepts them
+_LABEL_KEY = re.compile(r"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
 META_GROUP = "meta.k8s.io"
 META_VERSIONS = ("v1", "v1beta1")   # Table and PartialObjectMetadata exist in both
 
@@ -85,10 +89,15 @@ def label_matcher(selector: str | None) -> Callable[[Mapping[str, str]], bool]:
     if not selector or not selector.strip():
         return lambda _labels: True
     try:
+        if selector.count("(") != selector.count(")") or re.search(r"\)\s*[^,\s]", selector):
+            raise SelectorError("unbalanced parentheses, or text after a set's ')'")
         terms = parse_text(selector)
-        for key, _op, _values in terms:
-            if not key or any(c.isspace() for c in key):
+        for key, _op, values in terms:
+            if not _LABEL_KEY.fullmatch(key):
                 raise SelectorError(f"invalid label key {key!r}")
+            for value in values:
+                if not _LABEL_VALUE.fullmatch(value):
+                    raise SelectorError(f"invalid label value {value!r}")
     except (SelectorError, ValueError) as e:
         raise ApiError(400, "BadRequest", f"unable to parse requirement: {selector!r}: {e}") from None
     return lambda labels: all(requirement_matches(k, op, vals, labels) for k, op, vals in terms)

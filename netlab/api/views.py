@@ -83,7 +83,7 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
     cond = "True" if ready else "False"
     return {
         "apiVersion": "v1", "kind": "Pod", "metadata": meta,
-        "spec": {**p.spec, "nodeName": p.node},
+        "spec": {**POD_SPEC_DEFAULTS, **p.spec, "nodeName": p.node},
         "status": {
             "phase": phase, "podIP": p.ip, "podIPs": [{"ip": p.ip}], "hostIP": node_ip,
             "startTime": timestamp(p.created),
@@ -95,11 +95,28 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
     }
 
 
+#: What the apiserver fills in on a pod it admits (defaulting, the ServiceAccount and DefaultTolerationSeconds
+#: admission plugins), so `kubectl describe pod` shows what it shows on a real cluster.
+POD_SPEC_DEFAULTS = {
+    "serviceAccountName": "default", "serviceAccount": "default", "schedulerName": "default-scheduler",
+    "priority": 0, "enableServiceLinks": True, "securityContext": {},
+    "tolerations": [{"key": f"node.kubernetes.io/{taint}", "operator": "Exists", "effect": "NoExecute",
+                     "tolerationSeconds": 300} for taint in ("not-ready", "unreachable")],
+}
+
 UNDERLAY_BRIDGE_ANNOTATION = "netlab.dev/underlay-bridge"
 HOST_IP_ANNOTATION = "netlab.dev/underlay-host-ip"
 
 
 KUBELET_VERSION = "v1.37.0-netlab"
+
+
+def _first_line(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.readline().strip()
+    except OSError:
+        return ""
 
 
 @functools.lru_cache(maxsize=1)
@@ -128,7 +145,9 @@ def host_info() -> dict:
         version = "0"
     info = {"kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": "", "kernelVersion": uname.release,
             "osImage": pretty, "containerRuntimeVersion": f"netlab://{version}", "architecture": arch,
-            "operatingSystem": "linux", "machineID": "", "systemUUID": "", "bootID": ""}
+            "operatingSystem": "linux", "machineID": _first_line("/etc/machine-id"),
+            "systemUUID": _first_line("/sys/class/dmi/id/product_uuid"),
+            "bootID": _first_line("/proc/sys/kernel/random/boot_id")}
     capacity = {"cpu": str(os.cpu_count() or 1), "memory": memory, "pods": "110", "ephemeral-storage": "0"}
     return {"nodeInfo": info, "capacity": capacity}
 
@@ -347,4 +366,7 @@ def service(obj: dict, alloc) -> dict:
             status["loadBalancer"] = {"ingress": [{"ip": alloc.load_balancer_ip, "ipMode": "VIP"}]}
     if spec.get("clusterIP") == "None":
         spec["clusterIPs"] = ["None"]
+    if spec.get("type") != "ExternalName":   # the apiserver's defaults for a single-stack IPv4 cluster
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
     return {**obj, "spec": spec, "status": status}

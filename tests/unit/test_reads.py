@@ -91,3 +91,18 @@ def test_tables_for_lists_and_single_objects_with_the_object_asked_for(ctl) -> N
     with pytest.raises(ApiError) as e:
         reads.get_body(ctl, pods, "other", "a", {}, reads.Target())
     assert e.value.code == 404 and e.value.details == {"name": "a", "group": "", "kind": "pods"}
+
+
+@pytest.mark.parametrize("selector", ["app in (web", "app in (web,)x", "a b=c", "app=we b", "=web", "app in (we b)"])
+def test_malformed_label_selectors_are_400(selector: str) -> None:
+    with pytest.raises(ApiError) as e:
+        reads.label_matcher(selector)
+    assert e.value.code == 400
+
+
+def test_label_selectors_as_kubectl_sends_them() -> None:
+    match = reads.label_matcher("app.kubernetes.io/name in (web,db),tier!=cache,!legacy,env")
+    assert match({"app.kubernetes.io/name": "db", "env": "prod"})
+    assert not match({"app.kubernetes.io/name": "db", "env": "prod", "legacy": "1"})
+    assert not match({"app.kubernetes.io/name": "db"})
+    assert reads.label_matcher("")({}) and reads.label_matcher("app=")({"app": ""})
