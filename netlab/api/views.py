@@ -6,6 +6,7 @@ import functools
 import importlib.metadata
 import os
 import time
+import uuid
 
 from netlab.api.backend import StoreView
 from netlab.api.resources import BUILTIN_NAMESPACES
@@ -63,10 +64,17 @@ def has_terminated(statuses: list[ContainerStatus], restart_policy: str) -> bool
     return pod_phase(statuses, restart_policy) in ("Succeeded", "Failed")
 
 
+def derived_uid(kind: str, namespace: str, name: str) -> str:
+    """A stable uid for an object the controller derives (a Deployment's ReplicaSets): clients such as the
+    official Python client require ownerReferences[].uid, and kubectl matches owners by uid."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"netlab:{kind}/{namespace}/{name}"))
+
+
 def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_ready=None,
-        ready: bool | None = None) -> dict:
+        ready: bool | None = None, owner_uid: str | None = None) -> dict:
     """probe_ready(container) -> bool: the readiness probe's verdict (True without a probe).
-    ready: the pod readiness the data plane currently uses (endpoints follow it)."""
+    ready: the pod readiness the data plane currently uses (endpoints follow it).
+    owner_uid: the uid of the ReplicaSet a user wrote that owns the pod (a Deployment's are derived)."""
     images = {c["name"]: c.get("image", "") for c in p.spec.get("containers", [])}
     phase = pod_phase(statuses, p.spec.get("restartPolicy", "Always"))
     probe_ready = probe_ready or (lambda _name: True)
@@ -78,8 +86,9 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
     if p.owner:
         kind, owner = p.owner.split("/", 1)
         rs_name = f"{owner}-{p.template_hash}" if kind == "Deployment" else owner
-        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name,
-                                    "controller": True}]
+        uid = derived_uid("ReplicaSet", p.namespace, rs_name) if kind == "Deployment" else owner_uid or ""
+        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name, "uid": uid,
+                                    "controller": True, "blockOwnerDeletion": True}]
     cond = "True" if ready else "False"
     return {
         "apiVersion": "v1", "kind": "Pod", "metadata": meta,
@@ -245,8 +254,13 @@ def _stored(ctl: StoreView, kind: str, ns: str | None) -> list[dict]:
 
 def _list_pods(ctl: StoreView, ns: str | None) -> list[dict]:
     topo = ctl.topology()
+    objects = ctl.state.objects
+
+    def owner_uid(p: PlacedPod) -> str | None:
+        stored = objects.get(f"ReplicaSet/{p.namespace}/{p.owner.split('/', 1)[1]}") if p.owner else None
+        return (stored or {}).get("metadata", {}).get("uid")
     return [pod(p, ctl.supervisor.status(p.key), topo, lambda c, p=p: ctl.probe_ready(p, c),
-                ctl.ready.get(p.key, False))
+                ctl.ready.get(p.key, False), owner_uid(p))
             for p in ctl.state.pods.values() if ns is None or p.namespace == ns]
 
 
@@ -293,10 +307,17 @@ def _ready_since(ctl: StoreView) -> dict[str, float]:
     return {k: ctl.started for k, r in ctl.ready.items() if r}
 
 
+def _with_uid(replicaset: dict) -> dict:
+    meta = replicaset["metadata"]
+    if meta.get("uid"):
+        return replicaset
+    return {**replicaset, "metadata": {**meta, "uid": derived_uid("ReplicaSet", meta["namespace"], meta["name"])}}
+
+
 def _list_replicasets(ctl: StoreView, ns: str | None, pods: list[dict] | None = None) -> list[dict]:
     now = time.time()
     history = getattr(ctl.state, "replicasets", {})
-    out = [replicaset for o in _stored(ctl, "Deployment", ns)
+    out = [_with_uid(replicaset) for o in _stored(ctl, "Deployment", ns)
            for replicaset in replicasets.replicasets(o, history.get(workloads.namespaced_name(o), {}),
                                                      ctl.state.pods, _ready_since(ctl), now)]
     written_sets = _stored(ctl, "ReplicaSet", ns)

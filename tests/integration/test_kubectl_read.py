@@ -1,12 +1,18 @@
 """Issue 13: the API's read side with real kubectl (v1.37) against a real netlab cluster: server-side Table
 columns as kubectl prints them on a real cluster, every `-o` form, label and field selectors, `-A`,
 `get all`, `--show-labels`, `--sort-by`, single objects, `get events`, and Table/PartialObjectMetadata
-content negotiation on the wire. (describe: test_kubectl_describe.py; watches: test_kubectl_watch.py.)
+content negotiation on the wire; watches: `get -w` (Table rows, --output-watch-events), `wait` for a
+condition and for deletion, `rollout status` through a gradual rollout, and the official Python client's
+typed lists and `watch.Watch()`. (describe: test_kubectl_describe.py.)
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import yaml
 
@@ -229,3 +235,152 @@ def test_table_and_metadata_negotiation_on_the_wire(lab) -> None:
     assert code == 406 and body["reason"] == "NotAcceptable"
     code, body = lab.api_curl(path + "?labelSelector=app%20in%20(solo")
     assert code == 400 and body["kind"] == "Status"
+
+
+LATE_POD = """
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-late, namespace: CLUSTER-ns, labels: {app: late}}
+spec:
+  containers: [{name: web, image: echo, ports: [{containerPort: 8080}]}]
+"""
+
+
+def background(lab, *argv: str) -> subprocess.Popen:
+    """A long-running command in the lab's host namespace (kubectl when argv starts with an option or verb)."""
+    if not argv[0].startswith("/"):
+        argv = (str(Path(sys.executable).parent / "kubectl"), "--kubeconfig", str(lab.kubeconfig),
+                "--cache-dir", str(lab.workdir / "kube-cache"), *argv)
+    return subprocess.Popen(["nsenter", f"--net=/run/netns/{lab.host_ns}", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={"KUBECONFIG": str(lab.kubeconfig),
+                                                                    "HOME": str(lab.workdir), "PATH": "/usr/bin:/bin"})
+
+
+def finish(proc: subprocess.Popen, timeout: float = 10) -> tuple[str, str]:
+    if proc.poll() is None:
+        proc.terminate()
+    return proc.communicate(timeout=timeout)
+
+
+def test_watches_wait_and_delete_with_kubectl(lab) -> None:
+    ns = up(lab)
+    c, k = lab.cluster, lab.kubectl
+    watch = background(lab, "get", "pods", "-n", ns, "-w")
+    events = background(lab, "get", "pods", "-n", ns, "-w", "--output-watch-events", "-l", "app=late")
+    try:
+        time.sleep(3)   # both have listed and watch from the list's resourceVersion
+        lab.netlab("apply", "-f", str(lab.write("late.yaml", LATE_POD)))
+        started = time.monotonic()
+        ready = k("wait", "--for=condition=Ready", f"pod/{c}-late", "-n", ns, "--timeout=60s")
+        assert ready.stdout.strip() == f"pod/{c}-late condition met"
+        assert time.monotonic() - started < 60
+        gone = background(lab, "wait", "--for=delete", f"pod/{c}-late", "-n", ns, "--timeout=60s")
+        time.sleep(1)
+        k("delete", "pod", f"{c}-late", "-n", ns, "--wait=false")
+        out, err = gone.communicate(timeout=70)
+        assert gone.returncode == 0 and f"pod/{c}-late condition met" in out, (out, err)
+        time.sleep(1)
+    finally:
+        watched, werr = finish(watch)
+        seen, serr = finish(events)
+    header, rows = table(watched)
+    assert header == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"], (watched, werr)
+    late = [r for r in rows if r[0] == f"{c}-late"]
+    assert late and late[-1] and any(r[2] == "Running" for r in late), watched
+    assert {r[0] for r in rows} >= {f"{c}-solo", f"{c}-late"}
+    header, rows = table(seen)
+    assert header[:2] == ["EVENT", "NAME"], (seen, serr)
+    kinds = [r[0] for r in rows if r[1] == f"{c}-late"]
+    # netlab starts a pod's containers within the apply, so it may first be seen Running already
+    assert kinds[0] == "ADDED" and kinds[-1] == "DELETED", seen
+
+
+ROLLOUT = """
+kind: Cluster
+apiVersion: netlab.dev/v1alpha1
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: CLUSTER-roll}
+spec:
+  replicas: 3
+  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
+  selector: {matchLabels: {app: CLUSTER-roll}}
+  template:
+    metadata: {labels: {app: CLUSTER-roll}}
+    spec:
+      containers:
+        - name: echo
+          image: echo
+          env: [{name: VERSION, value: "VALUE"}]
+          ports: [{name: http, containerPort: 3000}]
+          readinessProbe:
+            httpGet: {path: /healthz, port: 3000}
+            periodSeconds: 1
+"""
+
+
+def test_rollout_status_follows_a_gradual_rollout(lab) -> None:
+    lab.netlab("up", str(lab.write("lab.yaml", ROLLOUT.replace("VALUE", "1"))), timeout=180)
+    deploy = f"deploy/{lab.cluster}-roll"
+    first = lab.kubectl("rollout", "status", deploy, "--timeout=90s", timeout=100)
+    assert "successfully rolled out" in first.stdout, first
+    lab.netlab("apply", "-f", str(lab.write("v2.yaml", ROLLOUT.replace("VALUE", "2"))))
+    out = lab.kubectl("rollout", "status", deploy, "--timeout=120s", timeout=130).stdout
+    assert out.strip().endswith(f'deployment "{lab.cluster}-roll" successfully rolled out'), out
+    assert "Waiting for deployment" in out and "old replicas are pending termination" in out, out
+    pods = json.loads(lab.kubectl("get", "pods", "-l", f"app={lab.cluster}-roll", "-o", "json").stdout)["items"]
+    assert len(pods) == 3 and {p["spec"]["containers"][0]["env"][0]["value"] for p in pods} == {"2"}
+
+
+PYTHON_CLIENT = """
+import sys
+from kubernetes import client, config, watch
+config.load_kube_config(config_file=sys.argv[1])
+ns, name = sys.argv[2], sys.argv[3]
+api = client.CoreV1Api()
+pods = api.list_namespaced_pod(ns)
+assert all(isinstance(p, client.V1Pod) for p in pods.items)
+print("pods", " ".join(sorted(p.metadata.name for p in pods.items)))
+print("images", " ".join(sorted({s.image_id for p in pods.items for s in p.status.container_statuses})))
+every = api.list_pod_for_all_namespaces(label_selector="app=solo")
+print("all", " ".join(f"{p.metadata.namespace}/{p.metadata.name}" for p in every.items))
+svc = api.read_namespaced_service(name.replace("-late", "-svc"), ns)
+print("svc", svc.spec.cluster_ip, svc.spec.ports[0].port, svc.spec.ports[0].target_port)
+print("events", len(api.list_namespaced_event(ns, field_selector="involvedObject.kind=Pod").items))
+print("nodes", " ".join(n.status.conditions[-1].type for n in api.list_node().items))
+print("rv", pods.metadata.resource_version, flush=True)
+for event in watch.Watch().stream(api.list_namespaced_pod, ns, resource_version=pods.metadata.resource_version,
+                                  timeout_seconds=60):
+    pod = event["object"]
+    print("event", event["type"], pod.metadata.name, pod.status.phase, flush=True)
+    if event["type"] == "DELETED" and pod.metadata.name == name:
+        break
+"""
+
+
+def test_the_official_python_client_lists_reads_and_watches(lab) -> None:
+    ns = up(lab)
+    c = lab.cluster
+    script = lab.write("client.py", PYTHON_CLIENT)
+    proc = background(lab, sys.executable, str(script), str(lab.kubeconfig), ns, f"{c}-late")
+    try:
+        lines = []
+        while not lines or not lines[-1].startswith("rv "):
+            line = proc.stdout.readline()
+            assert line, (lines, proc.stderr.read())
+            lines.append(line.strip())
+        lab.netlab("apply", "-f", str(lab.write("late.yaml", LATE_POD)))
+        lab.kubectl("wait", "--for=condition=Ready", f"pod/{c}-late", "-n", ns, "--timeout=60s")
+        lab.kubectl("delete", "pod", f"{c}-late", "-n", ns)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        finish(proc)
+    said = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in lines}
+    assert f"{c}-solo" in said["pods"].split() and said["all"] == f"{ns}/{c}-solo"
+    assert said["images"] == "echo" and said["svc"].endswith("80 3000") and int(said["events"]) > 0
+    assert set(said["nodes"].split()) == {"Ready"}
+    watched = [line.split()[1:] for line in out.splitlines() if line.startswith("event ")]
+    mine = [w for w in watched if w[1] == f"{c}-late"]
+    assert mine[0][0] == "ADDED" and mine[-1][0] == "DELETED", (out, err)
+    assert [f"{c}-late", "Running"] in [w[1:] for w in mine], out
