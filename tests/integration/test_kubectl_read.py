@@ -9,6 +9,7 @@ typed lists and `watch.Watch()`. (describe: test_kubectl_describe.py.)
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -106,8 +107,6 @@ def up(lab) -> str:
 
 def table(text: str) -> tuple[list[str], list[list[str]]]:
     """kubectl's table output as (header, rows), cells split on runs of 2+ spaces (headers have 1 inside)."""
-    import re
-
     lines = [line for line in text.splitlines() if line.strip()]
     split = [re.split(r"\s{2,}", line.strip()) for line in lines]
     return split[0], split[1:]
@@ -384,3 +383,49 @@ def test_the_official_python_client_lists_reads_and_watches(lab) -> None:
     mine = [w for w in watched if w[1] == f"{c}-late"]
     assert mine[0][0] == "ADDED" and mine[-1][0] == "DELETED", (out, err)
     assert [f"{c}-late", "Running"] in [w[1:] for w in mine], out
+
+
+def test_the_seed_walkthrough_verbatim(lab) -> None:
+    """The seed's commands as a learner types them, after its app and Service are up (in a namespace of this
+    run, made the context's default, so the commands stay verbatim and pod names stay unique)."""
+    repo = Path(__file__).resolve().parents[2]
+    ns = f"{lab.cluster}-seed"
+    docs = [d for f in ("10-app.yaml", "20-services.yaml")
+            for d in yaml.safe_load_all((repo / "manifests" / f).read_text()) if d]
+    docs = [d for d in docs if d["kind"] != "Service" or d["metadata"]["name"] == "app-service"]
+    for d in docs:
+        d["metadata"]["namespace"] = ns
+    cluster = {"kind": "Cluster", "apiVersion": "netlab.dev/v1alpha1"}
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+    path = lab.workdir / "seed.yaml"
+    path.write_text(yaml.safe_dump_all([cluster, namespace, *docs]))
+    lab.netlab("up", str(path), timeout=180)
+    lab.netlab("addons", "enable", "ingress-nginx")
+    lab.kubectl("config", "set-context", "--current", f"--namespace={ns}")
+    k = lab.kubectl
+
+    def app_ready() -> bool:
+        pods = json.loads(k("get", "pods", "-l", "app=nextgen-app", "-o", "json").stdout)["items"]
+        return len(pods) == 3 and all(p["status"]["phase"] == "Running" for p in pods)
+    wait_for(app_ready, timeout=60, what="the seed's three app pods")
+    ips = sorted(p["status"]["podIP"] for p in json.loads(
+        k("get", "pods", "-l", "app=nextgen-app", "-o", "json").stdout)["items"])
+
+    services = k("get", "services").stdout
+    header, rows = table(services)
+    assert header == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
+    assert [r[:2] + r[3:5] for r in rows] == [["app-service", "ClusterIP", "<none>", "80/TCP"]], services
+    assert table(k("get", "svc").stdout)[1][0][:5] == rows[0][:5]
+    described = k("describe", "svc", "app-service").stdout
+    assert f"Namespace:                {ns}" in described and "Selector:                 app=nextgen-app" in described
+    assert sorted(re.search(r"Endpoints:\s+(\S+)", described).group(1).split(",")) == [f"{ip}:3000" for ip in ips]
+    header, rows = table(k("get", "endpoints", "app-service").stdout)
+    assert header == ["NAME", "ENDPOINTS", "AGE"] and rows[0][0] == "app-service"
+    assert sorted(rows[0][1].split(",")) == [f"{ip}:3000" for ip in ips]
+
+    def controller_running() -> list[list[str]]:
+        found = table(k("get", "pods", "-n", "ingress-nginx").stdout or "NAME")
+        return found if found[1] and found[1][0][2] == "Running" else []
+    header, rows = wait_for(controller_running, timeout=60, what="the ingress controller pod")
+    assert header == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert [r[0].startswith("ingress-nginx-controller-") and r[1:3] == ["1/1", "Running"] for r in rows] == [True]
