@@ -118,7 +118,7 @@ async def serve(request: web.Request, cache: WatchCache, resource: Resource, nam
     match = reads.object_matcher(resource.kind, query, name)   # 400 for a bad selector, before streaming
     opts = WatchOptions.parse(query)
     stream = WatchStream(cache, resource, reads.scope(resource, namespace), match,
-                         lambda obj: reads.render_object(resource, obj, target, query))
+                         _renderer(resource, target, query))
     response = web.StreamResponse(headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})
     response.enable_chunked_encoding()
     loop = asyncio.get_running_loop()
@@ -162,6 +162,22 @@ async def _follow(request: web.Request, response: web.StreamResponse, stream: Wa
         if opts.bookmarks and time.monotonic() >= next_bookmark:
             next_bookmark = time.monotonic() + BOOKMARK_INTERVAL
             await _send(response, [stream.bookmark()])
+
+
+def _renderer(resource: Resource, target: reads.Target, query: Mapping[str, str]) -> Callable[[dict], dict]:
+    """Each event's object in the target form. As upstream, only the first Table carries the column
+    definitions (kubectl prints the header once); later ones have none."""
+    headers_sent = False
+
+    def render(obj: dict) -> dict:
+        nonlocal headers_sent
+        out = reads.render_object(resource, obj, target, query)
+        if target.form == reads.TABLE:
+            if headers_sent:
+                out = {**out, "columnDefinitions": []}
+            headers_sent = True
+        return out
+    return render
 
 
 def _gone(request: web.Request) -> bool:

@@ -88,12 +88,16 @@ def test_changes_stream_in_order_and_selectors_see_objects_enter_and_leave(api) 
 
 
 def test_a_watch_without_a_version_starts_with_the_current_objects_as_table_rows(api) -> None:
-    resp = open_watch(api, "watch=1&timeoutSeconds=1", accept=TABLE)
+    resp = open_watch(api, "watch=1&timeoutSeconds=3", accept=TABLE)
     [first] = events(resp, 1)
     assert first["type"] == "ADDED" and first["object"]["kind"] == "Table"
     assert first["object"]["rows"][0]["cells"][0] == "a"
     assert first["object"]["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
     assert [c["name"] for c in first["object"]["columnDefinitions"]][:3] == ["Name", "Ready", "Status"]
+    api.cache.refresh({"Pod": [pod("a", "Running", app="web")]})
+    [second] = events(resp, 1)   # as upstream: the column definitions come with the first Table only
+    assert second["type"] == "MODIFIED" and second["object"]["columnDefinitions"] == []
+    assert second["object"]["rows"][0]["cells"][:3] == ["a", "0/1", "Running"]
     resp.conn.close()
 
 
