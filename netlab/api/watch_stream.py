@@ -124,8 +124,11 @@ async def serve(request: web.Request, cache: WatchCache, resource: Resource, nam
     loop = asyncio.get_running_loop()
     changed = asyncio.Event()
 
-    def wake(_rv: int) -> None:   # called in the controller's thread after a refresh
-        loop.call_soon_threadsafe(changed.set)
+    def wake(_rv: int) -> None:   # called in the controller's thread after a refresh: must not raise
+        try:
+            loop.call_soon_threadsafe(changed.set)
+        except RuntimeError:   # the server's loop is closed: the watch is over
+            pass
 
     cache.add_listener(wake)
     try:

@@ -162,3 +162,19 @@ def test_an_event_reaches_the_client_quickly(api) -> None:
     events(resp, 1)
     assert time.monotonic() - start < 0.5
     resp.conn.close()
+
+
+def test_stopping_the_server_ends_open_watches_and_the_cache_keeps_working(pki) -> None:
+    cache = WatchCache(start_rv=1)
+    cache.refresh({"Pod": [pod("a")]})
+    server = ApiServer(SimpleNamespace(watchcache=cache, state=SimpleNamespace(cluster={}, addons=[], pods={})), pki)
+    port = server.start("127.0.0.1", 0)
+    api = SimpleNamespace(cache=cache, port=port, ctx=client_ssl_context(pki))
+    resp = open_watch(api, "watch=1")
+    assert events(resp, 1)[0]["type"] == "ADDED"
+    start = time.monotonic()
+    server.stop()
+    assert time.monotonic() - start < 5 and resp.read() == b""
+    assert cache._listeners == []
+    cache.refresh({"Pod": [pod("a", "Running")]})   # a feeding controller is not disturbed
+    resp.conn.close()
