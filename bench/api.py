@@ -6,7 +6,8 @@ store of bench/store.py behind the real views and watch cache, so the figures ar
 
 Prints, as min-median-max over RUNS runs:
 - `kubectl get pods` (server-side Table) and `kubectl get pods -o json`, next to `netlab get pods`;
-- the parts: a process start (`kubectl version --client`), a TLS handshake with a client certificate,
+- the parts: kubectl without its discovery cache, a process start (`kubectl version --client`), a TLS
+  handshake with a client certificate,
   one list on an open connection (Table and plain JSON), and the list's body built in process;
 - watch latency, from a change fed to the watch cache to the event at the client: an HTTPS watch,
   `kubectl get pods -w`, `netlab get pods -w`.
@@ -99,6 +100,10 @@ class Bench:
     def kubectl(self, *args: str) -> list[str]:
         return [KUBECTL, "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.workdir / "cache"), *args]
 
+    def kubectl_cold(self, i: int, *args: str) -> list[str]:
+        """kubectl with an empty cache: it reads discovery (/api, /apis) before the list."""
+        return [KUBECTL, "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.workdir / f"cold{i}"), *args]
+
     def netlab(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "netlab.cli", "--cluster", self.cluster, *args]
 
@@ -124,6 +129,9 @@ def list_times(b: Bench, runs: int) -> None:
     print(f"kubectl get pods -o json   {span(timed(lambda: run(b.kubectl('get', 'pods', '-o', 'json'), b.env), runs))}")
     print(f"netlab get pods            {span(timed(lambda: run(b.netlab('get', 'pods'), b.env), runs))}")
     print("where the time goes:")
+    cold = iter(range(runs))
+    print(f"  kubectl get pods, discovery not cached    "
+          f"{span(timed(lambda: run(b.kubectl_cold(next(cold), 'get', 'pods'), b.env), runs))}")
     print(f"  process start (kubectl version --client)  "
           f"{span(timed(lambda: run([KUBECTL, 'version', '--client'], b.env), runs))}")
     print(f"  TLS handshake with a client certificate   {span(timed(lambda: b.connect().close(), runs))}")
