@@ -106,3 +106,12 @@ def test_label_selectors_as_kubectl_sends_them() -> None:
     assert not match({"app.kubernetes.io/name": "db", "env": "prod", "legacy": "1"})
     assert not match({"app.kubernetes.io/name": "db"})
     assert reads.label_matcher("")({}) and reads.label_matcher("app=")({"app": ""})
+
+
+def test_legacy_watch_paths() -> None:
+    from netlab.api.paths import strip_legacy_watch
+
+    assert strip_legacy_watch("/api/v1/watch/namespaces/ns/pods") == ("/api/v1/namespaces/ns/pods", True)
+    assert strip_legacy_watch("/apis/apps/v1/watch/deployments") == ("/apis/apps/v1/deployments", True)
+    assert strip_legacy_watch("/api/v1/namespaces/watch/pods") == ("/api/v1/namespaces/watch/pods", False)
+    assert strip_legacy_watch("/healthz") == ("/healthz", False)

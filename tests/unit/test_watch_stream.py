@@ -178,3 +178,19 @@ def test_stopping_the_server_ends_open_watches_and_the_cache_keeps_working(pki) 
     assert cache._listeners == []
     cache.refresh({"Pod": [pod("a", "Running")]})   # a feeding controller is not disturbed
     resp.conn.close()
+
+
+def test_bookmarks_come_periodically_when_allowed(api, monkeypatch) -> None:
+    from netlab.api import watch_stream
+
+    monkeypatch.setattr(watch_stream, "BOOKMARK_INTERVAL", 0.3)
+    resp = open_watch(api, "watch=1&resourceVersion=101&allowWatchBookmarks=true&timeoutSeconds=5")
+    api.cache.refresh({"Pod": [pod("a", "Running", app="web")]})
+    modified, bookmark = events(resp, 2)
+    assert modified["type"] == "MODIFIED"
+    assert bookmark == {"type": "BOOKMARK", "object": {"kind": "Pod", "apiVersion": "v1",
+                                                       "metadata": {"resourceVersion": "102"}}}
+    plain = open_watch(api, "watch=1&resourceVersion=102&timeoutSeconds=1")
+    assert plain.read() == b""   # no bookmarks unless asked for
+    for r in (resp, plain):
+        r.conn.close()
