@@ -266,6 +266,7 @@ def test_watches_wait_and_delete_with_kubectl(lab) -> None:
     c, k = lab.cluster, lab.kubectl
     watch = background(lab, "get", "pods", "-n", ns, "-w")
     events = background(lab, "get", "pods", "-n", ns, "-w", "--output-watch-events", "-l", "app=late")
+    new_events = background(lab, "get", "events", "-n", ns, "--watch-only")
     try:
         time.sleep(3)   # both have listed and watch from the list's resourceVersion
         lab.netlab("apply", "-f", str(lab.write("late.yaml", LATE_POD)))
@@ -282,6 +283,7 @@ def test_watches_wait_and_delete_with_kubectl(lab) -> None:
     finally:
         watched, werr = finish(watch)
         seen, serr = finish(events)
+        told, _ = finish(new_events)
     header, rows = table(watched)
     assert header == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"], (watched, werr)
     late = [r for r in rows if r[0] == f"{c}-late"]
@@ -292,6 +294,10 @@ def test_watches_wait_and_delete_with_kubectl(lab) -> None:
     kinds = [r[0] for r in rows if r[1] == f"{c}-late"]
     # netlab starts a pod's containers within the apply, so it may first be seen Running already
     assert kinds[0] == "ADDED" and kinds[-1] == "DELETED", seen
+    header, rows = table(told)   # Event rows have no NAME column; the header comes with the first event
+    assert header == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], told
+    assert ["Normal", "Scheduled", f"pod/{c}-late"] in [r[1:4] for r in rows], told
+    assert f"pod/{c}-solo" not in {r[3] for r in rows}, "--watch-only: no events from before"
 
 
 ROLLOUT = """
