@@ -275,7 +275,7 @@ def test_watches_wait_and_delete_with_kubectl(lab) -> None:
         assert ready.stdout.strip() == f"pod/{c}-late condition met"
         assert time.monotonic() - started < 60
         gone = background(lab, "wait", "--for=delete", f"pod/{c}-late", "-n", ns, "--timeout=60s")
-        time.sleep(1)
+        time.sleep(2)   # it has read the pod and watches it
         k("delete", "pod", f"{c}-late", "-n", ns, "--wait=false")
         out, err = gone.communicate(timeout=70)
         assert gone.returncode == 0 and f"pod/{c}-late condition met" in out, (out, err)
