@@ -74,6 +74,23 @@ def _strictly(resource: Resource, opts: WriteOptions, write: Callable[[Callable[
     return write(lambda obj: writeopts.without_fields(obj, unknown))
 
 
+def as_if_written(result: dict, live: dict) -> dict:
+    """A dry-run replace or patch answers the object as it would be stored: the server's metadata and the
+    status carried over from the live object (what `kubectl diff` compares), generation bumped when the
+    desired part changed."""
+    meta, live_meta = dict(result.get("metadata") or {}), live.get("metadata") or {}
+    for key in ("uid", "creationTimestamp", "resourceVersion", "generation"):
+        if key in live_meta:
+            meta[key] = live_meta[key]
+    desired = {k: v for k, v in result.items() if k not in ("metadata", "status")}
+    if "generation" in meta and desired != {k: v for k, v in live.items() if k not in ("metadata", "status")}:
+        meta["generation"] = int(meta["generation"]) + 1
+    out = {**result, "metadata": meta}
+    if "status" in live:
+        out["status"] = live["status"]
+    return out
+
+
 # ----- POST --------------------------------------------------------------------------------------------
 async def create(request: web.Request, api: ApiServer, path: str) -> web.StreamResponse:
     resource, ns, name, sub = parse_path(path)
@@ -116,7 +133,8 @@ async def replace(request: web.Request, api: ApiServer, path: str) -> web.Stream
 
     def write(clean: Callable[[dict], dict]) -> dict:
         live = ctl.get(resource.kind, namespace, name)
-        return ctl.replace(clean(patchmod.record_update(live, obj, manager)), opts.dry_run)
+        result = ctl.replace(clean(patchmod.record_update(live, obj, manager)), opts.dry_run)
+        return as_if_written(result, live) if opts.dry_run else result
 
     return answer(200, await api.run(_strictly, resource, opts, write), opts)
 
@@ -182,7 +200,14 @@ async def patch(request: web.Request, api: ApiServer, path: str) -> web.StreamRe
             new = writeopts.check_identity(new, resource, _namespace(resource, ns), name)
             created = True
             return ctl.create(clean(new), opts.dry_run)
-        return ctl.patch(resource.kind, namespace, name, lambda live: clean(change(live)), opts.dry_run)
+        seen: list[dict] = []
+
+        def patched(live: dict) -> dict:
+            seen.append(copy.deepcopy(live))
+            return clean(change(live))
+
+        result = ctl.patch(resource.kind, namespace, name, patched, opts.dry_run)
+        return as_if_written(result, seen[-1]) if opts.dry_run and seen else result
 
     result = await api.run(_strictly, resource, opts, write)
     return answer(201 if created else 200, result, opts)
