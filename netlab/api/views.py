@@ -220,9 +220,22 @@ def _stored(ctl: StoreView, kind: str, ns: str | None) -> list[dict]:
 
 def _list_pods(ctl: StoreView, ns: str | None) -> list[dict]:
     topo = ctl.topology()
-    return [pod(p, ctl.supervisor.status(p.key), topo, lambda c, p=p: ctl.probe_ready(p, c),
-                ctl.ready.get(p.key, False))
+    return [_written_meta(pod(p, ctl.supervisor.status(p.key), topo, lambda c, p=p: ctl.probe_ready(p, c),
+                              ctl.ready.get(p.key, False)), ctl.state.objects.get(f"Pod/{p.key}"))
             for p in ctl.state.pods.values() if ns is None or p.namespace == ns]
+
+
+WRITTEN_POD_META = ("annotations", "managedFields", "generation")
+
+
+def _written_meta(view: dict, written: dict | None) -> dict:
+    """A pod the user wrote shows the metadata he wrote (annotations such as kubectl's last-applied
+    configuration, managedFields), as a stored object does."""
+    if written is None:
+        return view
+    meta = written.get("metadata") or {}
+    extra = {k: meta[k] for k in WRITTEN_POD_META if meta.get(k)}
+    return {**view, "metadata": {**view["metadata"], **extra}} if extra else view
 
 
 def _list_nodes(ctl: StoreView, ns: str | None) -> list[dict]:
