@@ -221,7 +221,8 @@ def _stored(ctl: StoreView, kind: str, ns: str | None) -> list[dict]:
 def _list_pods(ctl: StoreView, ns: str | None) -> list[dict]:
     topo = ctl.topology()
     return [_written_meta(pod(p, ctl.supervisor.status(p.key), topo, lambda c, p=p: ctl.probe_ready(p, c),
-                              ctl.ready.get(p.key, False)), ctl.state.objects.get(f"Pod/{p.key}"))
+                              ctl.ready.get(p.key, False)),
+                          ctl.state.objects.get(f"Pod/{p.key}") or ctl.state.pod_meta.get(p.uid))
             for p in ctl.state.pods.values() if ns is None or p.namespace == ns]
 
 
@@ -230,7 +231,8 @@ WRITTEN_POD_META = ("annotations", "managedFields", "generation")
 
 def _written_meta(view: dict, written: dict | None) -> dict:
     """A pod the user wrote shows the metadata he wrote (annotations such as kubectl's last-applied
-    configuration, managedFields), as a stored object does."""
+    configuration, managedFields), as a stored object does; so does a Deployment's pod he labelled or
+    annotated (the controller's pod_meta; its labels are already the pod's)."""
     if written is None:
         return view
     meta = written.get("metadata") or {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -20,7 +21,7 @@ from netlab.api import patch as patchmod
 from netlab.api import writeopts
 from netlab.api.errors import ApiError
 from netlab.api.paths import parse_path
-from netlab.api.resources import Resource
+from netlab.api.resources import RESOURCES, Resource
 from netlab.api.writeopts import WriteOptions
 from netlab.compile.label_selectors import matches_text
 from netlab.runtime.store import check_preconditions, with_replicas
@@ -257,7 +258,37 @@ async def delete(request: web.Request, api: ApiServer, path: str) -> web.StreamR
                                       opts.dry_run), opts)
 
 
+#: Seconds a deleted Namespace's contents still answer a DELETE as deleted. Upstream a Namespace is
+#: Terminating while its controller deletes what is in it, so `kubectl delete -f` of a file that lists the
+#: Namespace first still deletes the objects after it; netlab deletes a Namespace and its contents at once.
+TERMINATING_WINDOW = 30.0
+_gone_with_namespace: dict[tuple[int, str, str, str], tuple[float, dict]] = {}
+
+
+def _remember_contents(ctl, namespace: str) -> None:
+    now = time.monotonic()
+    for key in [k for k, (until, _) in _gone_with_namespace.items() if until < now]:
+        del _gone_with_namespace[key]
+    for resource in RESOURCES:
+        if resource.namespaced:
+            for obj in ctl.watchcache.list(resource.kind, namespace)[0]:
+                key = (id(ctl), resource.kind, namespace, obj["metadata"]["name"])
+                _gone_with_namespace[key] = (now + TERMINATING_WINDOW, obj)
+
+
 def _delete_one(ctl, kind: str, namespace: str, name: str, preconditions: dict, dry_run: bool) -> dict:
+    try:
+        return _delete_live(ctl, kind, namespace, name, preconditions, dry_run)
+    except ApiError as e:
+        until, obj = _gone_with_namespace.get((id(ctl), kind, namespace, name), (0.0, {}))
+        if e.code == 404 and until > time.monotonic():
+            return obj
+        raise
+
+
+def _delete_live(ctl, kind: str, namespace: str, name: str, preconditions: dict, dry_run: bool) -> dict:
+    if kind == "Namespace" and not dry_run:
+        _remember_contents(ctl, name)
     if preconditions or dry_run:
         live = ctl.get(kind, namespace, name)
         if isinstance(preconditions, dict) and preconditions:

@@ -179,6 +179,14 @@ def test_apply_diff_replace_edit_and_patch_verbs(lab) -> None:
     meta = _json(lab, "get", "pod", pod, "-n", ns)["metadata"]
     assert meta["labels"]["checked"] == "yes" and meta["annotations"]["note"] == "seen"
     assert meta["labels"]["app"] == "app"
+    # the data plane follows the new label: a Service selecting it gets the pod as its endpoint
+    lab.kubectl("create", "service", "clusterip", "picked", "--tcp=80:8080", "-n", ns)
+    lab.kubectl("set", "selector", "svc", "picked", "checked=yes", "-n", ns)
+    ip = _json(lab, "get", "pod", pod, "-n", ns)["status"]["podIP"]
+    wait_for(lambda: ip in json.dumps(_json(lab, "get", "endpoints", "picked", "-n", ns).get("subsets")),
+             timeout=20, what="the labelled pod as the Service's endpoint")
+    forbidden = lab.kubectl("patch", "pod", pod, "-n", ns, "-p", '{"spec":{"hostname":"x"}}', check=False)
+    assert forbidden.returncode != 0 and "Forbidden" in forbidden.stderr
 
     assert lab.kubectl("delete", "-f", str(app)).returncode == 0
     assert lab.kubectl("get", "ns", ns, check=False).returncode != 0
