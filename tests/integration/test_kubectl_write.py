@@ -79,12 +79,16 @@ def test_create_expose_run_reach_and_delete(lab) -> None:
     lab.kubectl("run", "client", "--image=echo", "--restart=Never", "--port=8080", "-n", ns)
     lab.kubectl("create", "service", "clusterip", "other", "--tcp=81:8080", "-n", ns)
     lab.kubectl("create", "secret", "generic", "creds", "--from-literal=user=admin", "-n", ns)
+    lab.kubectl("create", "ingress", "web", "--rule=web.example/=web:80", "-n", ns)
 
     svc = _json(lab, "get", "svc", "web", "-n", ns)
     assert svc["spec"]["selector"] == {"app": "web"}
     assert svc["spec"]["ports"][0]["port"] == 80 and svc["spec"]["ports"][0]["targetPort"] == 8080
     assert _json(lab, "get", "svc", "other", "-n", ns)["spec"]["ports"][0]["port"] == 81
     assert _json(lab, "get", "secret", "creds", "-n", ns)["data"] == {"user": "YWRtaW4="}
+    rule = _json(lab, "get", "ingress", "web", "-n", ns)["spec"]["rules"][0]
+    assert rule["host"] == "web.example"
+    assert rule["http"]["paths"][0]["backend"]["service"] == {"name": "web", "port": {"number": 80}}
     deploy = _json(lab, "get", "deploy", "web", "-n", ns, "--show-managed-fields")
     assert deploy["spec"]["replicas"] == 2 and deploy["metadata"]["managedFields"][0]["manager"] == "kubectl-create"
 
@@ -232,6 +236,12 @@ def test_field_validation_invalid_objects_and_dry_run(lab) -> None:
     assert "x" not in (_json(lab, "get", "svc", "svc-a", "-n", ns)["metadata"].get("labels") or {})
     assert "(server dry run)" in lab.kubectl("delete", "svc", "svc-a", "-n", ns, "--dry-run=server").stdout
     lab.kubectl("get", "svc", "svc-a", "-n", ns)
+    # server-side apply of an object that does not exist creates it; a stale resourceVersion is a conflict
+    fresh = lab.write("fresh.yaml", unknown.read_text().replace("svc-a", "svc-d").replace("  foo: 1\n", ""))
+    assert "service/svc-d serverside-applied" in lab.kubectl("apply", "--server-side", "-f", str(fresh)).stdout
+    assert _json(lab, "get", "svc", "svc-d", "-n", ns)["spec"]["ports"][0]["port"] == 80
+    stale = lab.kubectl("label", "svc", "svc-d", "-n", ns, "a=b", "--resource-version=1", check=False)
+    assert stale.returncode != 0 and "the object has been modified" in stale.stderr
     # DeleteOptions bodies (grace period, propagation) are accepted
     lab.kubectl("delete", "svc", "svc-b", "-n", ns, "--grace-period=0", "--force", "--cascade=foreground")
     assert lab.kubectl("get", "svc", "svc-b", "-n", ns, check=False).returncode != 0
