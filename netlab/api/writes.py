@@ -286,7 +286,14 @@ def _delete_one(ctl, kind: str, namespace: str, name: str, preconditions: dict, 
         raise
 
 
+#: Namespaces the apiserver's NamespaceLifecycle admission never lets go
+IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
+
+
 def _delete_live(ctl, kind: str, namespace: str, name: str, preconditions: dict, dry_run: bool) -> dict:
+    if kind == "Namespace" and name in IMMORTAL_NAMESPACES:
+        raise ApiError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                       details={"name": name, "kind": "namespaces"})
     if kind == "Namespace" and not dry_run:
         _remember_contents(ctl, name)
     if preconditions or dry_run:

@@ -146,7 +146,9 @@ class ApiSide:
             if self._stored(kind, ns, name) is None and kind == "Pod" and f"{ns}/{name}" in self.state.pods:
                 store.check_preconditions(obj, live)
                 return self._relabel_pod(self.state.pods[f"{ns}/{name}"], obj, live, dry_run)
-            if self._stored(kind, ns, name) is None:
+            # a built-in namespace (default, kube-system ...) takes labels and annotations as upstream: the
+            # write stores it (e.g. for a NetworkPolicy's namespaceSelector)
+            if self._stored(kind, ns, name) is None and kind != "Namespace":
                 raise ApiError(405, "MethodNotAllowed", f'{store.resource_name(kind)[0]} "{name}" is derived by '
                                "netlab from other objects (its Deployment, Service or node): change those instead")
             store.check_preconditions(obj, live)

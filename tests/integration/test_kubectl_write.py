@@ -242,6 +242,12 @@ def test_field_validation_invalid_objects_and_dry_run(lab) -> None:
     assert _json(lab, "get", "svc", "svc-d", "-n", ns)["spec"]["ports"][0]["port"] == 80
     stale = lab.kubectl("label", "svc", "svc-d", "-n", ns, "a=b", "--resource-version=1", check=False)
     assert stale.returncode != 0 and "the object has been modified" in stale.stderr
+    # a built-in namespace takes labels (a NetworkPolicy's namespaceSelector needs them) and is never deleted
+    lab.kubectl("label", "ns", "default", f"team-{lab.cluster}=x")
+    assert _json(lab, "get", "ns", "default")["metadata"]["labels"][f"team-{lab.cluster}"] == "x"
+    immortal = lab.kubectl("delete", "ns", "default", check=False)
+    assert immortal.returncode != 0 and "this namespace may not be deleted" in immortal.stderr
+    assert "service/kubernetes" in lab.kubectl("get", "svc", "-n", "default", "-o", "name").stdout
     # DeleteOptions bodies (grace period, propagation) are accepted
     lab.kubectl("delete", "svc", "svc-b", "-n", ns, "--grace-period=0", "--force", "--cascade=foreground")
     assert lab.kubectl("get", "svc", "svc-b", "-n", ns, check=False).returncode != 0
