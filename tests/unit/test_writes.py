@@ -190,3 +190,15 @@ def test_protobuf_bodies_reach_decode_object() -> None:
 ])
 def test_openapi_v2_accepts_json_or_answers_406(accept: str, ok: bool) -> None:
     assert _accepts_json(accept) is ok
+
+
+# ----- discovery ------------------------------------------------------------------------------------------
+def test_discovery_advertises_the_write_verbs_and_the_scale_subresource() -> None:
+    from netlab.api import discovery
+
+    entries = {e["name"]: e for e in discovery.resource_list("apps/v1")["resources"]}
+    assert {"create", "update", "patch", "delete", "deletecollection"} <= set(entries["deployments"]["verbs"])
+    scale = entries["deployments/scale"]
+    assert (scale["group"], scale["version"], scale["kind"]) == ("autoscaling", "v1", "Scale")
+    assert scale["verbs"] == ["get", "patch", "update"]
+    assert "services/scale" not in {e["name"] for e in discovery.resource_list("v1")["resources"]}
