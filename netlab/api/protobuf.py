@@ -57,6 +57,8 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
                     5: ("nodePort", N), 6: ("appProtocol", S)},
     "Secret": {1: ("metadata", "ObjectMeta"), 2: ("data", "map:bytes"), 3: ("type", S),
                4: ("stringData", "map:string"), 5: ("immutable", B)},
+    "ConfigMap": {1: ("metadata", "ObjectMeta"), 2: ("data", "map:string"), 3: ("binaryData", "map:bytes"),
+                  4: ("immutable", B)},
     "Pod": {1: ("metadata", "ObjectMeta"), 2: ("spec", "PodSpec"), 3: ("status", "Status")},
     "PodTemplateSpec": {1: ("metadata", "ObjectMeta"), 2: ("spec", "PodSpec")},
     "PodSpec": {2: ("containers", "*Container"), 3: ("restartPolicy", S), 4: ("terminationGracePeriodSeconds", N),
@@ -97,6 +99,7 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
 }
 #: (apiVersion, kind) -> the object's message
 TOP_LEVEL = {("v1", "Namespace"): "Namespace", ("v1", "Service"): "Service", ("v1", "Secret"): "Secret",
+             ("v1", "ConfigMap"): "ConfigMap",
              ("v1", "Pod"): "Pod", ("apps/v1", "Deployment"): "Deployment",
              ("networking.k8s.io/v1", "Ingress"): "Ingress"}
 

@@ -157,6 +157,8 @@ def test_protobuf_service_ports_secret_bytes_and_negative_ints() -> None:
                                                      {"port": 81, "targetPort": "http"}]
     secret = _envelope("v1", "Secret", _field(1, _field(1, "c")) + _field(2, _field(1, "user") + _field(2, b"admin")))
     assert protobuf.decode(secret)["data"] == {"user": "YWRtaW4="}
+    config = _envelope("v1", "ConfigMap", _field(1, _field(1, "c")) + _field(2, _field(1, "k") + _field(2, "v")))
+    assert protobuf.decode(config)["data"] == {"k": "v"}
     meta = _field(1, "n") + _field(10, -5)
     assert protobuf.decode(_envelope("v1", "Namespace", _field(1, meta)))["metadata"] == {
         "name": "n", "deletionGracePeriodSeconds": -5}
@@ -167,7 +169,7 @@ def test_protobuf_it_cannot_read_is_415_and_garbage_400() -> None:
         protobuf.decode(_envelope("v1", "Namespace", _field(1, _field(99, "x"))))
     assert e.value.code == 415 and "field 99 of ObjectMeta" in str(e.value)
     with pytest.raises(ApiError) as e:
-        protobuf.decode(_envelope("v1", "ConfigMap", b""))
+        protobuf.decode(_envelope("v1", "ServiceAccount", b""))
     assert e.value.code == 415
     for garbage in (b"not protobuf", protobuf.MAGIC + b"\x0a\xff"):
         with pytest.raises(ApiError) as e:
