@@ -228,7 +228,7 @@ async def handle_get(request: web.Request, api: ApiServer) -> web.StreamResponse
     path, ctl = request.path.rstrip("/") or "/", api.controller
     if openapi_routes.is_openapi(path):
         return openapi_routes.answer(request, path)
-    if path.endswith("/" + writes.SCALE):
+    if writes.is_scale(path):
         return await writes.get_scale(request, api, path)
     if path in HEALTH_PATHS or any(path.startswith(h + "/") for h in HEALTH_PATHS):
         return web.Response(text="ok", content_type="text/plain")

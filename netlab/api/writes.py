@@ -152,6 +152,16 @@ def _scale(ctl, kind: str, namespace: str, name: str, replicas: object, rv: str 
     return ctl.scale(kind, namespace, name, replicas, rv)
 
 
+def is_scale(path: str) -> bool:
+    """Whether path is a scale subresource (not, say, a pod named "scale")."""
+    if not path.endswith("/" + SCALE):
+        return False
+    try:
+        return parse_path(path)[3] == SCALE
+    except ApiError:
+        return False
+
+
 async def get_scale(request: web.Request, api: ApiServer, path: str) -> web.StreamResponse:
     """GET .../deployments/NAME/scale: the autoscaling/v1 Scale."""
     resource, ns, name, sub = parse_path(path)

@@ -8,7 +8,7 @@ import pytest
 from netlab.api import protobuf, resources, writeopts
 from netlab.api.errors import ApiError
 from netlab.api.openapi_routes import _accepts_json
-from netlab.api.writes import as_if_written
+from netlab.api.writes import as_if_written, is_scale
 
 SERVICE = resources.BY_KIND["Service"]
 
@@ -204,3 +204,10 @@ def test_discovery_advertises_the_write_verbs_and_the_scale_subresource() -> Non
     assert (scale["group"], scale["version"], scale["kind"]) == ("autoscaling", "v1", "Scale")
     assert scale["verbs"] == ["get", "patch", "update"]
     assert "services/scale" not in {e["name"] for e in discovery.resource_list("v1")["resources"]}
+
+
+def test_scale_paths_are_the_subresource_only() -> None:
+    assert is_scale("/apis/apps/v1/namespaces/a/deployments/web/scale")
+    assert not is_scale("/api/v1/namespaces/a/pods/scale")
+    assert not is_scale("/apis/apps/v1/namespaces/a/deployments/scale")
+    assert not is_scale("/nope/scale")
