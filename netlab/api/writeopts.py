@@ -86,8 +86,9 @@ def _no_constant(name: str) -> Any:
 
 
 def decode_object(data: bytes, content_type: str, options: WriteOptions) -> dict:
-    """A POST/PUT body (JSON, or YAML when the client says so) as an object; 400 when malformed or not an
-    object. Duplicate fields: 400 under Strict, a warning under Warn (the last one wins, as upstream)."""
+    """A POST/PUT body (JSON, YAML or protobuf, as its Content-Type says; 415 for another type, which is how
+    client-go learns to fall back from CBOR) as an object; 400 when malformed or not an object.
+    Duplicate fields: 400 under Strict, a warning under Warn (the last one wins, as upstream)."""
     media = content_type.split(";", 1)[0].strip().lower()
     dups: list[str] = []
     if media == protobuf.MEDIA_TYPE:
@@ -97,6 +98,9 @@ def decode_object(data: bytes, content_type: str, options: WriteOptions) -> dict
             obj = yaml.safe_load(data)
         except yaml.YAMLError as e:
             raise ApiError(400, "BadRequest", f"error decoding YAML: {e}") from None
+    elif media not in ("", "application/json"):
+        raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                       f"accepted media types include: application/json, application/yaml, {protobuf.MEDIA_TYPE}")
     else:
         try:
             obj = json.loads(data, object_pairs_hook=_pairs_hook(dups), parse_constant=_no_constant)

@@ -98,7 +98,7 @@ async def create(request: web.Request, api: ApiServer, path: str) -> web.StreamR
     if name is not None or sub is not None:
         raise ApiError(405, "MethodNotAllowed", f"POST is not supported on {path}")
     opts = options(request)
-    obj = writeopts.decode_object(await api.body(request), request.content_type, opts)
+    obj = writeopts.decode_object(await api.body(request), request.headers.get("Content-Type", ""), opts)
     obj = writeopts.check_identity(obj, resource, _namespace(resource, ns), None)
     obj = _generated_name(obj)
     obj = patchmod.record_update({}, obj, _manager(request, opts))
@@ -123,7 +123,7 @@ async def replace(request: web.Request, api: ApiServer, path: str) -> web.Stream
     if name is None or sub not in (None, SCALE):
         raise ApiError(405, "MethodNotAllowed", f"PUT is not supported on {path}")
     opts, ctl = options(request), api.controller
-    body = writeopts.decode_object(await api.body(request), request.content_type, opts)
+    body = writeopts.decode_object(await api.body(request), request.headers.get("Content-Type", ""), opts)
     namespace = _namespace(resource, ns) or ""
     if sub == SCALE:
         replicas = (body.get("spec") or {}).get("replicas") if isinstance(body.get("spec"), dict) else None

@@ -46,6 +46,13 @@ def test_malformed_or_non_object_bodies_are_400(body: bytes) -> None:
     assert e.value.code == 400
 
 
+def test_other_media_types_are_415() -> None:
+    for media in ("application/cbor", "application/x-www-form-urlencoded"):
+        with pytest.raises(ApiError) as e:
+            writeopts.decode_object(b"{}", media, writeopts.WriteOptions())
+        assert e.value.code == 415
+
+
 def test_yaml_bodies_are_read() -> None:
     obj = writeopts.decode_object(b"kind: Service\nmetadata: {name: a}\n", "application/yaml", writeopts.WriteOptions())
     assert obj == {"kind": "Service", "metadata": {"name": "a"}}
