@@ -299,9 +299,7 @@ def test_apply_the_bundled_lab_twice_and_netlab_agrees(lab) -> None:
     assert first and all(line.endswith(" created") for line in first), first
     second = lab.kubectl("apply", "-n", ns, "-f", str(objects)).stdout.splitlines()
     assert len(second) == len(first)
-    # NetworkPolicy: its stored form lists empty selectors ([] matchExpressions) inside an atomic list, which
-    # kubectl's 3-way patch sees as a change (README, "What differs"); every other object is unchanged
-    assert all(line.endswith(" unchanged") for line in second if "networkpolicy" not in line), second
+    assert all(line.endswith(" unchanged") for line in second), second
     app = objects / "10-app.yaml"
     app.write_text(app.read_text().replace("replicas: 3", "replicas: 2", 1))
     third = lab.kubectl("apply", "-n", ns, "-f", str(app)).stdout
