@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from netlab.api import dataplane_view, discovery, reads, watch_stream
+from netlab.api import dataplane_view, discovery, openapi_routes, reads, watch_stream, writes
 from netlab.api.backend import Backend
 from netlab.api.errors import ApiError
 from netlab.api.paths import parse_path, strip_legacy_watch
@@ -224,9 +224,13 @@ class ApiServer:
         return await asyncio.to_thread(fn, *args)
 
 
-# ----- verb handlers (stage 2 adds PUT and PATCH here) -----------------------------------------------
+# ----- verb handlers (the writes' logic: netlab/api/writes.py) -----------------------------------------------
 async def handle_get(request: web.Request, api: ApiServer) -> web.StreamResponse:
     path, ctl = request.path.rstrip("/") or "/", api.controller
+    if openapi_routes.is_openapi(path):
+        return openapi_routes.answer(request, path)
+    if writes.is_scale(path):
+        return await writes.get_scale(request, api, path)
     if path in HEALTH_PATHS or any(path.startswith(h + "/") for h in HEALTH_PATHS):
         return web.Response(text="ok", content_type="text/plain")
     doc = discovery.document(path, api.server_address())
@@ -268,28 +272,26 @@ async def handle_post(request: web.Request, api: ApiServer) -> web.StreamRespons
 
         items = await api.run(apply)
         return _json(200, {"kind": "ApplyResult", "apiVersion": "netlab.dev/v1alpha1", "items": items})
-    parse_path(path)   # 404 for what is not a resource
-    raise ApiError(405, "MethodNotAllowed", f"POST is not supported on {path}")
+    return await writes.create(request, api, path)
 
 
 async def handle_delete(request: web.Request, api: ApiServer) -> web.StreamResponse:
     path, ctl = request.path.rstrip("/"), api.controller
     if path.startswith(ADDONS_PATH + "/"):
         return _json(200, await api.run(ctl.set_addon, path[len(ADDONS_PATH):].strip("/"), False))
-    resource, ns, name, sub = parse_path(path)
-    if not name or sub:
-        raise ApiError(405, "MethodNotAllowed", f"DELETE is not supported on {path}")
-    namespace = (ns or "default") if resource.namespaced else ""
-    return _json(200, await api.run(ctl.delete, resource.kind, namespace, name))
+    return await writes.delete(request, api, path)
 
 
-async def handle_unsupported(request: web.Request, api: ApiServer) -> web.StreamResponse:
-    parse_path(request.path)
-    raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on {request.path}")
+async def handle_put(request: web.Request, api: ApiServer) -> web.StreamResponse:
+    return await writes.replace(request, api, request.path.rstrip("/"))
+
+
+async def handle_patch(request: web.Request, api: ApiServer) -> web.StreamResponse:
+    return await writes.patch(request, api, request.path.rstrip("/"))
 
 
 HANDLERS: dict[str, Handler] = {"GET": handle_get, "POST": handle_post, "DELETE": handle_delete,
-                                "PUT": handle_unsupported, "PATCH": handle_unsupported}
+                                "PUT": handle_put, "PATCH": handle_patch}
 
 
 async def _pod_log(request: web.Request, api: ApiServer, ns: str, name: str) -> web.StreamResponse:

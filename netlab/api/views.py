@@ -259,9 +259,24 @@ def _list_pods(ctl: StoreView, ns: str | None) -> list[dict]:
     def owner_uid(p: PlacedPod) -> str | None:
         stored = objects.get(f"ReplicaSet/{p.namespace}/{p.owner.split('/', 1)[1]}") if p.owner else None
         return (stored or {}).get("metadata", {}).get("uid")
-    return [pod(p, ctl.supervisor.status(p.key), topo, lambda c, p=p: ctl.probe_ready(p, c),
-                ctl.ready.get(p.key, False), owner_uid(p))
+    return [_written_meta(pod(p, ctl.supervisor.status(p.key), topo, lambda c, p=p: ctl.probe_ready(p, c),
+                              ctl.ready.get(p.key, False), owner_uid(p)),
+                          objects.get(f"Pod/{p.key}") or ctl.state.pod_meta.get(p.uid))
             for p in ctl.state.pods.values() if ns is None or p.namespace == ns]
+
+
+WRITTEN_POD_META = ("annotations", "managedFields", "generation")
+
+
+def _written_meta(view: dict, written: dict | None) -> dict:
+    """A pod the user wrote shows the metadata he wrote (annotations such as kubectl's last-applied
+    configuration, managedFields), as a stored object does; so does a Deployment's pod he labelled or
+    annotated (the controller's pod_meta; its labels are already the pod's)."""
+    if written is None:
+        return view
+    meta = written.get("metadata") or {}
+    extra = {k: meta[k] for k in WRITTEN_POD_META if meta.get(k)}
+    return {**view, "metadata": {**view["metadata"], **extra}} if extra else view
 
 
 def _list_nodes(ctl: StoreView, ns: str | None) -> list[dict]:
