@@ -425,3 +425,31 @@ def test_secret_emptydir_subpath_and_downward_api_volumes_as_a_non_root_user(lab
                                      f"echo x > /etc/{c}-podinfo/labels", check=False).stderr
     for path in (f"/usr/share/{c}-html", f"/etc/{c}-podinfo"):
         assert not os.path.exists(path)   # mount points made in the container only
+
+
+def test_kubectl_applies_the_ingress_nginx_shape_unchanged(lab) -> None:
+    ns, c = f"{lab.cluster}-ingress", lab.cluster
+    lab.netlab("up", str(lab.write("cluster.yaml", CLUSTER_DOC)), timeout=180)
+    # kubectl maps every object of a file before applying: a CRD and its objects go in two applies (as upstream)
+    objects, _, instance = INGRESS_SHAPE.split("---", 1)[1].rpartition("---")
+    deploy = lab.write("deploy.yaml", objects)
+    first = lab.kubectl("apply", "-f", str(deploy), timeout=120).stdout
+    for ref in ("namespace", "serviceaccount/ingress-nginx", "role.rbac.authorization.k8s.io/ingress-nginx",
+                f"clusterrolebinding.rbac.authorization.k8s.io/{c}-ingress-nginx", "configmap/ingress-nginx-controller",
+                "deployment.apps/ingress-nginx-controller", "job.batch/ingress-nginx-admission-create",
+                f"ingressclass.networking.k8s.io/{c}-nginx",
+                f"validatingwebhookconfiguration.admissionregistration.k8s.io/{c}-ingress-nginx-admission",
+                f"customresourcedefinition.apiextensions.k8s.io/gadgets.{c}.example.com"):
+        assert any(line.startswith(ref) and line.endswith(" created") for line in first.splitlines()), (ref, first)
+    assert f"gadget.{c}.example.com/g1 created" in lab.kubectl(
+        "apply", "-f", str(lab.write("gadget.yaml", instance))).stdout
+    again = lab.kubectl("apply", "-f", str(deploy), timeout=120).stdout.splitlines()
+    assert again and all(line.endswith(" unchanged") for line in again), again   # defaults make no diff
+    events = json.loads(lab.kubectl("get", "events", "-n", ns, "--field-selector", "reason=NoEffect",
+                                    "-o", "json").stdout)["items"]
+    noted = {(e["involvedObject"]["kind"], e["involvedObject"]["name"]) for e in events}
+    assert {("RoleBinding", "ingress-nginx"), ("Job", "ingress-nginx-admission-create"),
+            ("ServiceAccount", "ingress-nginx")} <= noted, noted
+    assert all("does not act on it" in e["message"] for e in events)
+    lab.kubectl("delete", "-f", str(deploy), "--wait=false", timeout=120)
+    assert lab.kubectl("get", "ns", ns, check=False).returncode != 0
