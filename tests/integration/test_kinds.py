@@ -443,6 +443,8 @@ def test_kubectl_applies_the_ingress_nginx_shape_unchanged(lab) -> None:
         assert any(line.startswith(ref) and line.endswith(" created") for line in first.splitlines()), (ref, first)
     assert f"gadget.{c}.example.com/g1 created" in lab.kubectl(
         "apply", "-f", str(lab.write("gadget.yaml", instance))).stdout
+    explained = lab.kubectl("explain", "gadgets").stdout   # the CRD's schema, from the OpenAPI v3 document
+    assert "KIND:" in explained and "Gadget" in explained, explained
     again = lab.kubectl("apply", "-f", str(deploy), timeout=120).stdout.splitlines()
     assert again and all(line.endswith(" unchanged") for line in again), again   # defaults make no diff
     events = json.loads(lab.kubectl("get", "events", "-n", ns, "--field-selector", "reason=NoEffect",
