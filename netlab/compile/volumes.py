@@ -144,8 +144,9 @@ FILLED = ("configMap", "secret", "downwardAPI", "projected", "emptyDir")
 def container_volumes(namespace: str, pod_spec: Mapping[str, Any], container: Mapping[str, Any],
                       objects: Mapping[str, dict], downward: Callable[[str], str | None]) -> list[dict[str, Any]]:
     """The container's mounts of configMap, secret, downwardAPI and emptyDir volumes: {name, mountPath,
-    readOnly, subPath, files} (files None: an emptyDir). Raises MissingSource."""
+    readOnly, subPath, files, fsGroup} (files None: an emptyDir). Raises MissingSource."""
     volumes = {v.get("name"): v for v in pod_spec.get("volumes") or []}
+    fs_group = (pod_spec.get("securityContext") or {}).get("fsGroup")
     out = []
     for vm in container.get("volumeMounts") or []:
         volume = volumes.get(vm.get("name"))
@@ -155,5 +156,6 @@ def container_volumes(namespace: str, pod_spec: Mapping[str, Any], container: Ma
         # configMap, secret and downwardAPI volumes are read-only upstream, whatever the mount says
         read_only = bool(vm.get("readOnly")) or "emptyDir" not in volume
         out.append({"name": str(vm["name"]), "mountPath": str(vm["mountPath"]), "readOnly": read_only,
-                    "subPath": vm.get("subPath") or None, "files": files})
+                    "subPath": vm.get("subPath") or None, "files": files,
+                    "fsGroup": fs_group if isinstance(fs_group, int) else None})
     return out

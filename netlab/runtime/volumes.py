@@ -20,10 +20,20 @@ def _safe(rel: str) -> bool:
     return bool(parts) and not Path(rel).is_absolute() and ".." not in parts
 
 
-def write_volume(directory: Path, files: dict[str, dict[str, Any]] | None) -> None:
+def _owned(path: Path, mode: int, fs_group: int | None, mask: int) -> None:
+    """The kubelet's volume ownership: with an fsGroup, the group owns it and may read (and, for an
+    emptyDir, write) it; directories get the setgid bit so new files inherit the group."""
+    if fs_group is not None:
+        os.chown(path, -1, fs_group)
+        mode |= mask | (0o2000 if path.is_dir() else 0)
+    os.chmod(path, mode)
+
+
+def write_volume(directory: Path, files: dict[str, dict[str, Any]] | None, fs_group: int | None = None) -> None:
     """Make directory hold exactly `files` (an emptyDir, files None, keeps what its containers wrote)."""
     directory.mkdir(parents=True, exist_ok=True)
-    os.chmod(directory, 0o777 if files is None else 0o755)  # an emptyDir is writable by the pod's users
+    # an emptyDir is writable by the pod's users
+    _owned(directory, 0o777 if files is None else 0o755, fs_group, 0o770 if files is None else 0o550)
     if files is None:
         return
     for entry in directory.iterdir():
@@ -36,7 +46,7 @@ def write_volume(directory: Path, files: dict[str, dict[str, Any]] | None) -> No
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_bytes(base64.b64decode(f["data"]))
-        os.chmod(tmp, int(f.get("mode", 0o644)) & 0o777)
+        _owned(tmp, int(f.get("mode", 0o644)) & 0o777, fs_group, 0o440)
         os.replace(tmp, path)   # a reader sees the old or the new file, never half of one
 
 
@@ -45,7 +55,7 @@ def materialize(pod_dir: Path, volumes: list[dict[str, Any]]) -> list[list]:
     mounts = []
     for vol in volumes:
         directory = pod_dir / "volumes" / vol["name"]
-        write_volume(directory, vol.get("files"))
+        write_volume(directory, vol.get("files"), vol.get("fsGroup"))
         sub = vol.get("subPath")
         src = directory / sub if sub and _safe(sub) else directory
         if sub and not src.exists():

@@ -379,7 +379,7 @@ apiVersion: v1
 kind: Pod
 metadata: {name: CLUSTER-vols, labels: {tier: web}}
 spec:
-  securityContext: {runAsUser: 1000, runAsGroup: 1000}
+  securityContext: {runAsUser: 1000, runAsGroup: 1000, fsGroup: 3000}
   containers:
     - name: writer
       image: busybox
@@ -399,7 +399,7 @@ spec:
         - {name: info, mountPath: /etc/CLUSTER-podinfo}
   volumes:
     - {name: scratch, emptyDir: {}}
-    - {name: creds, secret: {secretName: CLUSTER-sec, defaultMode: 0444}}
+    - {name: creds, secret: {secretName: CLUSTER-sec, defaultMode: 0400}}
     - {name: site, configMap: {name: CLUSTER-site}}
     - name: info
       downwardAPI:
@@ -417,7 +417,7 @@ def test_secret_emptydir_subpath_and_downward_api_volumes_as_a_non_root_user(lab
 
     wait_for(lambda: run("cat", "/scratch/note") == "shared-by-writer\n", timeout=30, what="the emptyDir note")
     assert run("id", "-u") == "1000\n"
-    assert run("cat", f"/var/run/{c}/creds/password") == "hunter2"   # root's files, mode 0444
+    assert run("cat", f"/var/run/{c}/creds/password") == "hunter2"   # 0400, readable through fsGroup (0440)
     assert run("sh", "-c", "echo $S_password") == "hunter2\n"
     assert run("cat", f"/usr/share/{c}-html/index.html") == "<h1>from a configmap</h1>"
     assert run("cat", f"/etc/{c}-podinfo/labels") == 'tier="web"\n'

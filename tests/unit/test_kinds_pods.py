@@ -4,8 +4,11 @@ written for them, and the API server's defaulting (Service, Deployment, DefaultI
 from __future__ import annotations
 
 import base64
+import os
 import random
 import stat
+
+import pytest
 
 from netlab.compile import addons
 from netlab.compile.containerspec import container_specs
@@ -172,3 +175,18 @@ def test_volume_problems_name_their_field() -> None:
         ("spec.volumes[1].secret.secretName", "Required value"),
         ("spec.containers[0].volumeMounts[1].name", 'Not found: "nope"'),
         ("spec.containers[0].volumeMounts[2].subPath", "must be a relative path without '..'")]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another group needs root")
+def test_fs_group_owns_volume_files(tmp_path) -> None:
+    vols = [{"name": "sec", "secret": {"secretName": "sec", "defaultMode": 0o400}}, {"name": "tmp", "emptyDir": {}}]
+    mounts = [{"name": "sec", "mountPath": "/s"}, {"name": "tmp", "mountPath": "/t"}]
+    p = pod({"volumeMounts": mounts}, vols)
+    p.spec["securityContext"] = {"fsGroup": 2000}
+    [spec] = container_specs(p, "ip", {}, OBJECTS)
+    assert {v["fsGroup"] for v in spec.volumes} == {2000}
+    volumes.materialize(tmp_path, spec.volumes)
+    secret_file = (tmp_path / "volumes/sec/password").stat()
+    assert (secret_file.st_gid, stat.S_IMODE(secret_file.st_mode)) == (2000, 0o440)
+    scratch = (tmp_path / "volumes/tmp").stat()
+    assert (scratch.st_gid, stat.S_IMODE(scratch.st_mode)) == (2000, 0o2777)
