@@ -254,6 +254,8 @@ def test_ingress_nginx_shape_applies_and_every_kind_is_served(lab) -> None:
         names("validatingwebhookconfigurations")
     table = lab.kubectl("get", "sa,jobs,cronjobs,cm,roles,pdb,hpa,leases,gdg", "-n", ns).stdout   # Table output
     assert "ingress-nginx-admission-create" in table and "g1" in table
+    assert "job.batch/ingress-nginx-admission-create   Running   0/1" in table   # kubectl's Job columns
+    assert "configmap/ingress-nginx-controller   1 " in table
     assert "Name:" in lab.kubectl("describe", "job", "ingress-nginx-admission-create", "-n", ns).stdout
     assert names("gdg", "-n", ns) == {f"gadget.{c}.example.com/g1"}   # the CRD's short name, via discovery
     assert lab.kubectl("api-resources", "--api-group", f"{c}.example.com", "--no-headers").stdout.split() == [
