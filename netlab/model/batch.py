@@ -50,10 +50,31 @@ def check_job_spec(spec: JobSpec, path: str) -> list[Issue]:
     return issues
 
 
+def default_job_spec(spec: JobSpec) -> None:
+    """The API server's defaults for a Job's spec (its selector and controller-uid labels are left out:
+    netlab's job controller does not run)."""
+    if spec.completions is None and spec.parallelism is None:
+        spec.completions = 1
+    if spec.parallelism is None:
+        spec.parallelism = 1
+    if spec.backoff_limit is None:
+        spec.backoff_limit = 6
+    if spec.completion_mode is None:
+        spec.completion_mode = "NonIndexed"
+    if spec.suspend is None:
+        spec.suspend = False
+    if spec.pod_replacement_policy is None and spec.pod_failure_policy is None:
+        spec.pod_replacement_policy = "TerminatingOrFailed"
+
+
 class Job(Resource):
     api_version: Literal["batch/v1"] = "batch/v1"
     kind: Literal["Job"] = "Job"
     spec: JobSpec
+
+    def normalise(self) -> None:
+        super().normalise()
+        default_job_spec(self.spec)
 
     def issues(self) -> list[Issue]:
         return super().issues() + check_job_spec(self.spec, "spec")
@@ -82,6 +103,17 @@ class CronJob(Resource):
     api_version: Literal["batch/v1"] = "batch/v1"
     kind: Literal["CronJob"] = "CronJob"
     spec: CronJobSpec
+
+    def normalise(self) -> None:
+        super().normalise()
+        spec = self.spec
+        spec.concurrency_policy = spec.concurrency_policy or "Allow"
+        spec.suspend = bool(spec.suspend)
+        if spec.successful_jobs_history_limit is None:
+            spec.successful_jobs_history_limit = 3
+        if spec.failed_jobs_history_limit is None:
+            spec.failed_jobs_history_limit = 1
+        default_job_spec(spec.job_template.spec)
 
     def issues(self) -> list[Issue]:
         issues = super().issues() + check_job_spec(self.spec.job_template.spec, "spec.jobTemplate.spec")

@@ -190,3 +190,20 @@ def test_fs_group_owns_volume_files(tmp_path) -> None:
     assert (secret_file.st_gid, stat.S_IMODE(secret_file.st_mode)) == (2000, 0o440)
     scratch = (tmp_path / "volumes/tmp").stat()
     assert (scratch.st_gid, stat.S_IMODE(scratch.st_mode)) == (2000, 0o2777)
+
+
+def test_job_and_cronjob_defaults() -> None:
+    template = {"spec": {"containers": [{"name": "c", "image": "i"}], "restartPolicy": "Never"}}
+    job = _parsed({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+                   "spec": {"template": template}})["spec"]
+    assert {k: job[k] for k in ("completions", "parallelism", "backoffLimit", "completionMode", "suspend",
+                                "podReplacementPolicy")} == {
+        "completions": 1, "parallelism": 1, "backoffLimit": 6, "completionMode": "NonIndexed", "suspend": False,
+        "podReplacementPolicy": "TerminatingOrFailed"}
+    parallel = _parsed({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+                        "spec": {"parallelism": 3, "template": template}})["spec"]
+    assert "completions" not in parallel   # a work queue: no completions, as upstream
+    cron = _parsed({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
+                    "spec": {"schedule": "@hourly", "jobTemplate": {"spec": {"template": template}}}})["spec"]
+    assert (cron["concurrencyPolicy"], cron["suspend"], cron["successfulJobsHistoryLimit"],
+            cron["failedJobsHistoryLimit"], cron["jobTemplate"]["spec"]["backoffLimit"]) == ("Allow", False, 3, 1, 6)
