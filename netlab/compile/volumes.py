@@ -1,7 +1,8 @@
 """What a container gets from ConfigMaps, Secrets and the downward API, as the kubelet gives it. Pure.
 
 - Environment: `env[].valueFrom.configMapKeyRef` / `secretKeyRef` and `envFrom` (configMapRef, secretRef,
-  with a prefix). A missing object or key that is not `optional` is a CreateContainerConfigError.
+  with a prefix). A missing object or key that is not `optional` is a CreateContainerConfigError; for a
+  volume, the container waits in ContainerCreating with FailedMount events, as the kubelet does.
 - Volumes: `configMap`, `secret`, `downwardAPI`, `projected` (of those three) and `emptyDir`, each a
   directory of files (with `items` to pick keys and paths, `defaultMode`/`mode`) mounted at the
   volumeMount's mountPath (or one file of it with `subPath`). The runtime writes the files under the
@@ -18,6 +19,9 @@ from typing import Any
 
 SECRET_MODE = 0o644  # upstream's defaultMode for configMap, secret and downwardAPI volumes
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+
+
+MOUNT_FAILED = "MountVolume.SetUp failed"  # how a config error that is a volume's begins
 
 
 class MissingSource(Exception):
@@ -152,7 +156,10 @@ def container_volumes(namespace: str, pod_spec: Mapping[str, Any], container: Ma
         volume = volumes.get(vm.get("name"))
         if volume is None or not any(k in volume for k in FILLED) or not vm.get("mountPath"):
             continue
-        files = volume_files(namespace, volume, objects, downward)
+        try:
+            files = volume_files(namespace, volume, objects, downward)
+        except MissingSource as e:   # the kubelet keeps the pod ContainerCreating, with FailedMount events
+            raise MissingSource(f'{MOUNT_FAILED} for volume "{vm["name"]}" : {e}') from e
         # configMap, secret and downwardAPI volumes are read-only upstream, whatever the mount says
         read_only = bool(vm.get("readOnly")) or "emptyDir" not in volume
         out.append({"name": str(vm["name"]), "mountPath": str(vm["mountPath"]), "readOnly": read_only,

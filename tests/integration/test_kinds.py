@@ -271,6 +271,12 @@ def test_ingress_nginx_shape_applies_and_every_kind_is_served(lab) -> None:
         ["IPv4"], "SingleStack", "None")
     assert svc["spec"]["clusterIPs"] == [svc["spec"]["clusterIP"]]
 
+    # the controller waits for the Secret its admission Job would make (netlab runs no Jobs), as the kubelet does
+    wait_for(lambda: "ContainerCreating" in lab.kubectl("get", "pods", "-n", ns).stdout, timeout=20,
+             what="the controller pod waiting for its volume")
+    events = lab.kubectl("get", "events", "-n", ns, "--field-selector", "reason=FailedMount").stdout
+    assert 'secret "ingress-nginx-admission" not found' in events, events
+
     # stored only: describe and an event say so
     described = lab.kubectl("describe", "sa", "ingress-nginx", "-n", ns).stdout
     assert "does not act on it" in described, described

@@ -54,7 +54,8 @@ def test_missing_configmap_or_key_is_a_config_error() -> None:
         "couldn't find key k in ConfigMap ns1/cfg"
     vol = [{"name": "v", "secret": {"secretName": "nope"}}]
     mounted = {"volumeMounts": [{"name": "v", "mountPath": "/etc/x"}]}
-    assert container_specs(pod(mounted, vol), "ip", {}, OBJECTS)[0].config_error == 'secret "nope" not found'
+    assert container_specs(pod(mounted, vol), "ip", {}, OBJECTS)[0].config_error == \
+        'MountVolume.SetUp failed for volume "v" : secret "nope" not found'
 
 
 def test_volumes_of_every_filled_kind() -> None:
