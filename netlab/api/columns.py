@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from netlab.api.columns_stored import STORED_COLUMNS
 from netlab.api.humanize import _name
 from netlab.api.rows import (
     deployment_row,
@@ -164,3 +165,7 @@ GENERIC = KindColumns((AGE,), generic_row)
 def kind_columns(kind: str) -> KindColumns:
     """The columns of `kind`, or the generic NAME, AGE for kinds without their own."""
     return COLUMNS.get(kind, GENERIC)
+
+
+COLUMNS.update({kind: KindColumns(tuple(Column(*spec) for spec in specs), row)   # the stored-only kinds'
+                for kind, (specs, row) in STORED_COLUMNS.items()})

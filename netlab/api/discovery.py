@@ -20,7 +20,7 @@ SCALABLE_KINDS = frozenset({"Deployment", "ReplicaSet"})
 def _versions() -> dict[str, list[str]]:
     """group -> its versions (the core group is ""), in table order."""
     out: dict[str, list[str]] = {}
-    for r in resources.RESOURCES:
+    for r in resources.served():
         version = r.api_version.rpartition("/")[2]
         if version not in out.setdefault(r.group, []):
             out[r.group].append(version)
@@ -74,7 +74,7 @@ def api_group(name: str) -> dict | None:
 
 def resource_list(group_version: str) -> dict | None:
     """`/api/v1` or `/apis/<group>/<version>`: the resources of one group version, or None."""
-    served = [r for r in resources.RESOURCES if r.api_version == group_version]
+    served = [r for r in resources.served() if r.api_version == group_version]
     if not served:
         return None
     entries = []
@@ -107,3 +107,12 @@ def document(path: str, server_address: str) -> dict | None:
     if parts == ["version"]:
         return version_info()
     return None
+
+
+def served_resources(group_version: str, document: dict) -> tuple[Resource, ...]:
+    """The resources an APIResourceList document (of a CRD's group version) describes, for a client that
+    resolves a custom kind's name (`netlab get widgets`)."""
+    return tuple(resources.Resource(r["name"], r["kind"], group_version, bool(r.get("namespaced")),
+                                    tuple(r.get("shortNames") or ()), tuple(r.get("categories") or ()),
+                                    stored_only=True, custom=True)
+                 for r in document.get("resources") or [] if "/" not in r["name"])

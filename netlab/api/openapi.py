@@ -18,9 +18,11 @@ import hashlib
 import json
 from typing import Any
 
+from netlab.api import resources
 from netlab.api.openapi_schema import (
     META_V1,
     build_definitions,
+    custom_definitions,
     gvk,
     kind_definition_name,
 )
@@ -214,11 +216,14 @@ def v2() -> dict:
 
 
 @functools.cache
-def _v3_documents() -> dict[str, dict]:
-    definitions = build_definitions(V3_REF)
+def _v3_definitions() -> dict[str, dict]:
+    return build_definitions(V3_REF)
+
+
+def _group_version_documents(members_of: tuple[Resource, ...], definitions: dict[str, dict]) -> dict[str, dict]:
     docs: dict[str, dict] = {}
-    for path in dict.fromkeys(group_version_path(r.api_version) for r in RESOURCES):
-        members = tuple(r for r in RESOURCES if group_version_path(r.api_version) == path)
+    for path in dict.fromkeys(group_version_path(r.api_version) for r in members_of):
+        members = tuple(r for r in members_of if group_version_path(r.api_version) == path)
         paths = _document_paths(True, members)
         docs[path] = {"openapi": "3.0.0", "info": dict(_INFO), "paths": paths,
                       "components": {"schemas": _reachable(_refs(paths), definitions)}}
@@ -226,25 +231,49 @@ def _v3_documents() -> dict[str, dict]:
 
 
 @functools.cache
+def _v3_documents() -> dict[str, dict]:
+    return _group_version_documents(RESOURCES, _v3_definitions())
+
+
+@functools.cache
 def _v3_hashes() -> dict[str, str]:
     return {path: _content_hash(doc) for path, doc in _v3_documents().items()}
 
 
+def _custom_documents() -> dict[str, dict]:
+    """The documents of the group-versions stored CRDs serve (they change with the CRDs: not cached), their
+    kinds' schemas taken from the CRDs' openAPIV3Schema, as the apiextensions server publishes them."""
+    custom = tuple(r for r in resources.served() if r.custom)
+    if not custom:
+        return {}
+    definitions = dict(_v3_definitions())
+    for r in custom:
+        definitions.update(custom_definitions(r, V3_REF))
+    return _group_version_documents(custom, definitions)
+
+
 def v3_index() -> dict:
     """/openapi/v3: each group-version's document with the hash that names its current content."""
+    hashes = {**_v3_hashes(), **{path: _content_hash(doc) for path, doc in _custom_documents().items()}}
     return {"paths": {path: {"serverRelativeURL": f"/openapi/v3/{path}?hash={digest}"}
-                      for path, digest in _v3_hashes().items()}}
+                      for path, digest in hashes.items()}}
 
 
 def v3(path: str) -> dict | None:
     """The OpenAPI 3.0 document of one group-version ("api/v1", "apis/apps/v1"), None if netlab has none
     (cached: treat it as read-only)."""
-    return _v3_documents().get(path.strip("/"))
+    path = path.strip("/")
+    return _v3_documents().get(path) or _custom_documents().get(path)
 
 
 def v3_hash(path: str) -> str | None:
     """The hash of a v3 document (its ETag, and the `hash` query the index links with)."""
-    return _v3_hashes().get(path.strip("/"))
+    path = path.strip("/")
+    found = _v3_hashes().get(path)
+    if found is None:
+        doc = _custom_documents().get(path)
+        found = _content_hash(doc) if doc is not None else None
+    return found
 
 
 @functools.cache
@@ -253,8 +282,11 @@ def v2_json() -> bytes:
 
 
 def v3_json(path: str) -> bytes | None:
-    doc = v3(path)
-    return None if doc is None else _v3_json(path.strip("/"))
+    path = path.strip("/")
+    if path in _v3_documents():
+        return _v3_json(path)
+    doc = _custom_documents().get(path)
+    return None if doc is None else _dumps(doc)
 
 
 @functools.cache

@@ -8,6 +8,7 @@ Definitions carry upstream's names (io.k8s.api.core.v1.Service, io.k8s.apimachin
 
 from __future__ import annotations
 
+import copy
 import types
 import typing
 from typing import Any, Literal
@@ -16,6 +17,7 @@ from pydantic import BaseModel
 
 from netlab.api import patch_meta
 from netlab.api.resources import RESOURCES, Resource
+from netlab.model import crd
 from netlab.model.meta import ObjectMeta, ObjectReference, TemplateMeta
 from netlab.model.model import KINDS
 
@@ -28,6 +30,11 @@ _GROUP_PREFIX = {  # netlab.model module -> upstream package of the types define
     "netlab.model.discovery": "io.k8s.api.discovery.v1",
     "netlab.model.networking": "io.k8s.api.networking.v1",
     "netlab.model.meta": META_V1,
+    "netlab.model.stored_core": "io.k8s.api.core.v1",
+    "netlab.model.rbac": "io.k8s.api.rbac.v1",
+    "netlab.model.batch": "io.k8s.api.batch.v1",
+    "netlab.model.policy": "io.k8s.api.policy.v1",   # (and autoscaling, scheduling, coordination, admission)
+    "netlab.model.crd": "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1",
 }
 # Types whose netlab class name or home differs from upstream's.
 _RENAMED = {
@@ -58,6 +65,43 @@ KIND_DESCRIPTIONS = {
     "IngressClass": "Which ingress controller implements the Ingresses that name this class.",
     "NetworkPolicy": "Which traffic may reach (ingress) or leave (egress) the pods it selects; "
                      "once a pod is selected, what is not allowed is dropped.",
+    "ConfigMap": "Named configuration data (`data`: text, `binaryData`: base64) for pods: as environment "
+                 "variables (env valueFrom, envFrom) or as files in a configMap volume.",
+    "CustomResourceDefinition": "Defines a new kind (group, versions, names, scope); netlab then serves and "
+                                "stores its objects, but no controller acts on them.",
+    **{kind: f"{text} Stored and shown by netlab, which does not act on it." for kind, text in {
+        "ServiceAccount": "An identity for processes in pods.",
+        "LimitRange": "Default and maximum resource requests and limits in a namespace.",
+        "ResourceQuota": "Limits on the total resources a namespace may use.",
+        "PersistentVolumeClaim": "A request for storage by a pod.",
+        "Role": "Permissions within one namespace (RBAC).",
+        "ClusterRole": "Permissions cluster-wide or in any namespace (RBAC).",
+        "RoleBinding": "Grants a Role's or ClusterRole's permissions to subjects in a namespace (RBAC).",
+        "ClusterRoleBinding": "Grants a ClusterRole's permissions to subjects cluster-wide (RBAC).",
+        "PodDisruptionBudget": "How many pods of a set may be down at once during voluntary disruptions.",
+        "HorizontalPodAutoscaler": "Scales a workload's replicas by observed metrics.",
+        "PriorityClass": "A named pod priority for scheduling and preemption.",
+        "Lease": "A lock held by a component for leader election or heartbeats.",
+        "ValidatingWebhookConfiguration": "Webhooks the API server asks to validate requests.",
+        "MutatingWebhookConfiguration": "Webhooks the API server asks to change requests.",
+        "Job": "Runs pods until a number of them complete successfully.",
+        "CronJob": "Creates Jobs on a schedule.",
+        "ReplicationController": "Keeps a number of pods running (the predecessor of ReplicaSet).",
+        "PodTemplate": "A stored pod template.",
+        "PersistentVolume": "A piece of storage in the cluster.",
+        "StatefulSet": "Pods with stable names and storage, created in order.",
+        "DaemonSet": "One pod per matching node.",
+        "ControllerRevision": "A stored revision of a StatefulSet's or DaemonSet's template.",
+        "StorageClass": "A kind of storage that claims can ask for.",
+        "CSIDriver": "A storage driver installed in the cluster.",
+        "VolumeAttachment": "A volume attached to a node.",
+        "RuntimeClass": "A container runtime configuration pods can select.",
+        "CertificateSigningRequest": "A request for a certificate signed by the cluster.",
+        "ValidatingAdmissionPolicy": "CEL rules the API server checks requests against.",
+        "ValidatingAdmissionPolicyBinding": "Where a ValidatingAdmissionPolicy applies.",
+        "FlowSchema": "Classifies API requests for priority and fairness.",
+        "PriorityLevelConfiguration": "A priority level for API requests.",
+    }.items()},
 }
 _SCALARS: dict[Any, dict[str, Any]] = {
     str: {"type": "string"}, int: {"type": "integer", "format": "int64"}, bool: {"type": "boolean"},
@@ -262,3 +306,25 @@ def build_definitions(ref_prefix: str, resources: tuple[Resource, ...] = RESOURC
         builder.add_kind(resource)
     builder.add_meta_types()
     return builder.definitions
+
+
+def custom_definitions(resource: Resource, ref_prefix: str) -> dict[str, dict]:
+    """The definitions of a CRD's kind and its List: the CRD's openAPIV3Schema (any fields when it has
+    none), with apiVersion, kind and metadata as every object has them."""
+    group, version = group_version(resource.api_version)
+    info = next((k for k in crd.custom_kinds() if k.kind == resource.kind and k.group == group), None)
+    schema = copy.deepcopy(info.schemas.get(version)) if info is not None else None
+    if not isinstance(schema, dict):
+        schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    schema.setdefault("type", "object")
+    schema["properties"] = {**(schema.get("properties") or {}), "apiVersion": {"type": "string"},
+                            "kind": {"type": "string"}, "metadata": {"$ref": f"{ref_prefix}{META_V1}.ObjectMeta"}}
+    schema["x-kubernetes-group-version-kind"] = [gvk(resource)]
+    name = kind_definition_name(resource)
+    listed = {"type": "object", "required": ["items"],
+              "description": f"{resource.kind}List is a list of {resource.kind} objects.",
+              "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                             "items": {"type": "array", "items": {"$ref": ref_prefix + name}},
+                             "metadata": {"$ref": f"{ref_prefix}{META_V1}.ListMeta"}},
+              "x-kubernetes-group-version-kind": [{**gvk(resource), "kind": resource.kind + "List"}]}
+    return {name: schema, name + "List": listed}

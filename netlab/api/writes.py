@@ -21,7 +21,7 @@ from netlab.api import patch as patchmod
 from netlab.api import writeopts
 from netlab.api.errors import ApiError
 from netlab.api.paths import parse_path
-from netlab.api.resources import RESOURCES, Resource
+from netlab.api.resources import Resource, served
 from netlab.api.writeopts import WriteOptions
 from netlab.compile.label_selectors import matches_text
 from netlab.runtime.store import check_preconditions, with_replicas
@@ -279,7 +279,7 @@ def _remember_contents(ctl, namespace: str) -> None:
     now = time.monotonic()
     for key in [k for k, (until, _) in _gone_with_namespace.items() if until < now]:
         del _gone_with_namespace[key]
-    for resource in RESOURCES:
+    for resource in served():
         if resource.namespaced:
             for obj in ctl.watchcache.list(resource.kind, namespace)[0]:
                 key = (id(ctl), resource.kind, namespace, obj["metadata"]["name"])

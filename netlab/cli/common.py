@@ -107,6 +107,9 @@ def kind_ref(kind: str) -> str:
 
 
 def ref(item: dict) -> str:
+    group = str(item.get("apiVersion") or "").rpartition("/")[0]
+    if item["kind"] not in resources.BY_KIND and group:   # a CRD's kind: its group from the object
+        return f"{item['kind'].lower()}.{group}/{item['name']}"
     return f"{kind_ref(item['kind'])}/{item['name']}"
 
 
@@ -115,7 +118,24 @@ def step(message: str) -> None:
 
 
 def resource(word: str) -> resources.Resource:
-    res = resources.lookup(word)
+    res = resources.lookup(word) or _custom_resource(word)
     if res is None:
         raise Fail(f'the server doesn\'t have a resource type "{word}"')
     return res
+
+
+def _custom_resource(word: str) -> resources.Resource | None:
+    """A kind a CustomResourceDefinition defines, found through the server's discovery documents."""
+    from netlab.api import discovery
+    from netlab.model.crd import BUILTIN_GROUPS
+
+    try:
+        api = client(click.get_current_context())
+        found: tuple[resources.Resource, ...] = ()
+        for group in api.get("/apis").get("groups") or []:
+            if group["name"] not in BUILTIN_GROUPS:
+                gv = group["preferredVersion"]["groupVersion"]
+                found += discovery.served_resources(gv, api.get(f"/apis/{gv}"))
+    except (ApiFailure, RuntimeError, OSError):
+        return None
+    return resources.lookup(word, found)

@@ -146,6 +146,8 @@ def describe(ctx: click.Context, what: str, name: str, namespace: str) -> None:
         raise Fail(f"({e.status.get('reason')}) {e}") from e
     related: dict = {"events": [e for e in client.get("/api/v1/events")["items"]
                                 if e["involvedObject"]["name"] == name]}
+    if res.stored_only:
+        related["note"] = res.no_effect_note()
     if res.kind == "Node":
         related["pods"] = [p for p in client.get("/api/v1/pods")["items"] if p["spec"].get("nodeName") == name]
     if res.kind == "Ingress":

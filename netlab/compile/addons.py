@@ -165,6 +165,27 @@ def default_ingress_class(objects: Iterable[Mapping]) -> Mapping | None:
     return defaults[0] if len(defaults) == 1 else None
 
 
+LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+
+
+def default_ingress_class_names(current: Mapping[str, dict], objects: list[dict]) -> list[dict]:
+    """The DefaultIngressClass admission plugin: an Ingress created without a class (no ingressClassName, no
+    legacy annotation) gets the default IngressClass's name, from the store or the same batch."""
+    default = default_ingress_class([*current.values(), *(o for o in objects if o.get("kind") == "IngressClass")])
+    if default is None:
+        return objects
+    name = default["metadata"]["name"]
+    out = []
+    for o in objects:
+        meta = o.get("metadata") or {}
+        key = f"Ingress/{meta.get('namespace') or 'default'}/{meta.get('name')}"
+        if (o.get("kind") == "Ingress" and key not in current and not (o.get("spec") or {}).get("ingressClassName")
+                and LEGACY_CLASS_ANNOTATION not in (meta.get("annotations") or {})):
+            o = {**o, "spec": {**(o.get("spec") or {}), "ingressClassName": name}}
+        out.append(o)
+    return out
+
+
 def nginx_classes(objects: Iterable[Mapping]) -> frozenset[str]:
     """The class names ingress-nginx serves: every IngressClass whose controller is k8s.io/ingress-nginx,
     and `nginx` (the add-on's class, and the legacy annotation's value) unless the user's IngressClass

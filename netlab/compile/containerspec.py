@@ -14,6 +14,7 @@ from typing import Any
 
 from netlab.compile.security import ConfigError
 from netlab.compile.security import profile as security_profile
+from netlab.compile.volumes import MissingSource, container_env, container_volumes
 from netlab.compile.workloads import PlacedPod
 
 
@@ -30,6 +31,7 @@ class ContainerSpec:
     security: dict[str, Any] | None = None  # a netlab.compile.security.Profile as a dict; None: not confined
     config_error: str | None = None  # kubelet would not create it (CreateContainerConfigError): never started
     working_dir: str | None = None
+    volumes: list[dict[str, Any]] = field(default_factory=list)  # see netlab.compile.volumes.container_volumes
 
 
 DOWNWARD_FIELDS = {
@@ -75,8 +77,28 @@ def api_service_env(objects: Mapping[str, dict], allocations: Mapping[str, Any])
     return env
 
 
-def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | None = None) -> list[ContainerSpec]:
+def _downward(pod: PlacedPod, node_ip: str, path: str) -> str | None:
+    """The value of a downward API fieldPath (None: one netlab does not know)."""
+    if path in DOWNWARD_FIELDS:
+        return DOWNWARD_FIELDS[path](pod, node_ip)
+    if path.startswith("metadata.labels['") and path.endswith("']"):
+        return pod.labels.get(path[len("metadata.labels['"):-2], "")
+    if path == "metadata.labels":
+        return "".join(f'{k}="{v}"\n' for k, v in sorted(pod.labels.items()))
+    return None
+
+
+def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | None = None,
+                    objects: Mapping[str, dict] | None = None) -> list[ContainerSpec]:
+    """objects: the stored objects, for the ConfigMaps and Secrets the containers read."""
     out = []
+    objects = objects or {}
+
+    def plain(var: Mapping[str, Any]) -> str | None:
+        ref = ((var.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
+        found = _downward(pod, node_ip, ref) if ref else None
+        return found if found is not None else str(var.get("value", ""))
+
     for c in pod.spec.get("containers", []):
         env = {
             **(api_env or {}),
@@ -87,19 +109,18 @@ def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | N
             "POD_IP": pod.ip,
             "NODE_NAME": pod.node,
         }
-        for var in c.get("env") or []:
-            ref = ((var.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
-            if ref in DOWNWARD_FIELDS:
-                env[var["name"]] = DOWNWARD_FIELDS[ref](pod, node_ip)
-            elif ref and ref.startswith("metadata.labels['"):
-                env[var["name"]] = pod.labels.get(ref[len("metadata.labels['"):-2], "")
-            else:
-                env[var["name"]] = str(var.get("value", ""))
+        config_error, volumes = None, []
+        try:
+            env.update(container_env(pod.namespace, c, objects, plain))
+            volumes = container_volumes(pod.namespace, pod.spec, c, objects,
+                                        lambda path: _downward(pod, node_ip, path))
+        except MissingSource as e:
+            config_error = str(e)
         argv = list(c.get("command") or []) + list(c.get("args") or []) or None
         ports = [(p["containerPort"], p.get("protocol", "TCP")) for p in c.get("ports") or []] or [(80, "TCP")]
         try:
-            security, config_error = security_profile(pod.spec, c, f"{pod.name}_{pod.namespace}({pod.uid})",
-                                                     host_user, env["HOSTNAME"], pod.ip), None
+            security = security_profile(pod.spec, c, f"{pod.name}_{pod.namespace}({pod.uid})",
+                                        host_user, env["HOSTNAME"], pod.ip)
         except ConfigError as e:
             security, config_error = None, str(e)
         out.append(ContainerSpec(
@@ -109,8 +130,6 @@ def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | N
                       "container": c["name"]},
             env=env, restart_policy=pod.spec.get("restartPolicy", "Always"),
             security=security.to_dict() if security else None, config_error=config_error,
-            working_dir=c.get("workingDir"),
+            working_dir=c.get("workingDir"), volumes=volumes,
         ))
     return out
-
-

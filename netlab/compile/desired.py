@@ -138,12 +138,12 @@ def dns_view(objects: Mapping[str, dict], config: ClusterConfig, pods: Mapping[s
     return addons.dns_view(config, list(services.values()), list(pods.values()), sorted(namespaces), upstreams)
 
 
-def compile_containers(pods: Mapping[str, PlacedPod], topology: Topology,
-                       api_env: Mapping[str, str] | None = None) -> tuple[ContainerSpec, ...]:
+def compile_containers(pods: Mapping[str, PlacedPod], topology: Topology, api_env: Mapping[str, str] | None = None,
+                       objects: Mapping[str, dict] | None = None) -> tuple[ContainerSpec, ...]:
     node_ip = {n.name: n.underlay_ip for n in topology.nodes}
     specs: list[ContainerSpec] = []
     for pod in sorted(pods.values(), key=lambda p: (p.namespace not in SYSTEM_NAMESPACES, p.key)):
-        specs += container_specs(pod, node_ip[pod.node], api_env)
+        specs += container_specs(pod, node_ip[pod.node], api_env, objects)
     return tuple(specs)
 
 
@@ -161,7 +161,7 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
         network=network,
         dns_view=dns_view(objects, config, pods, network.services, topo),
         ingress=ingress,
-        containers=compile_containers(pods, topo, api_service_env(objects, allocations)),
+        containers=compile_containers(pods, topo, api_service_env(objects, allocations), objects),
         resolv={k: resolv_conf(p.namespace, config.cluster_domain, config.dns_ip) for k, p in pods.items()},
     )
 

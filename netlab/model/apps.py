@@ -94,6 +94,22 @@ class Deployment(Resource):
     kind: Literal["Deployment"] = "Deployment"
     spec: DeploymentSpec
 
+    def normalise(self) -> None:
+        """The API server's defaults, so a stored Deployment reads as on a real cluster."""
+        super().normalise()
+        spec = self.spec
+        if spec.revision_history_limit is None:
+            spec.revision_history_limit = 10
+        if spec.progress_deadline_seconds is None:
+            spec.progress_deadline_seconds = 600
+        if spec.strategy.type == "RollingUpdate":
+            rolling = spec.strategy.rolling_update or RollingUpdateDeployment()
+            if rolling.max_surge is None:
+                rolling.max_surge = "25%"
+            if rolling.max_unavailable is None:
+                rolling.max_unavailable = "25%"
+            spec.strategy.rolling_update = rolling
+
     def issues(self) -> list[Issue]:
         # pods are <deployment>-<template hash, 10>-<5 random>
         strategy = {"strategy": self.spec.strategy.model_dump(by_alias=True, exclude_none=True, mode="json")}

@@ -4,22 +4,35 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
 
-from . import limits
+from . import crd_schema, limits
 from .apps import Deployment, ReplicaSet
+from .batch import CronJob, Job
 from .cluster import KIND_API_VERSION, NETLAB_API_VERSION, Cluster, default_cluster
 from .core import NODE_PORT_RANGE, Endpoints, Namespace, Secret, Service
+from .crd import UNMODELLED, CustomResourceDefinition, GenericObject, KindInfo, find_kind
 from .discovery import EndpointSlice
 from .meta import ObjectMeta, Resource, check_meta, json_type, key_path
 from .networking import Ingress, IngressClass, NetworkPolicy
 from .pod import Pod
+from .policy import (
+    HorizontalPodAutoscaler,
+    Lease,
+    MutatingWebhookConfiguration,
+    PodDisruptionBudget,
+    PriorityClass,
+    ValidatingWebhookConfiguration,
+)
 from .problems import ManifestError, Problem, Source
+from .rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
+from .stored_core import ConfigMap, LimitRange, PersistentVolumeClaim, ResourceQuota, ServiceAccount
 
 K8sObject = (Namespace | Pod | Service | Endpoints | Secret | Deployment | ReplicaSet | EndpointSlice
-             | Ingress | IngressClass | NetworkPolicy | Cluster)
+             | Ingress | IngressClass | NetworkPolicy | Cluster | GenericObject | Resource)
 
 #: kind -> {apiVersion: class}
 KINDS: dict[str, dict[str, type[Resource] | type[Cluster]]] = {
@@ -35,9 +48,30 @@ KINDS: dict[str, dict[str, type[Resource] | type[Cluster]]] = {
     "IngressClass": {"networking.k8s.io/v1": IngressClass},
     "NetworkPolicy": {"networking.k8s.io/v1": NetworkPolicy},
     "Cluster": {KIND_API_VERSION: Cluster, NETLAB_API_VERSION: Cluster},
+    # stored and shown; netlab does not act on them (pods read ConfigMaps)
+    "ServiceAccount": {"v1": ServiceAccount},
+    "ConfigMap": {"v1": ConfigMap},
+    "LimitRange": {"v1": LimitRange},
+    "ResourceQuota": {"v1": ResourceQuota},
+    "PersistentVolumeClaim": {"v1": PersistentVolumeClaim},
+    "Role": {"rbac.authorization.k8s.io/v1": Role},
+    "ClusterRole": {"rbac.authorization.k8s.io/v1": ClusterRole},
+    "RoleBinding": {"rbac.authorization.k8s.io/v1": RoleBinding},
+    "ClusterRoleBinding": {"rbac.authorization.k8s.io/v1": ClusterRoleBinding},
+    "PodDisruptionBudget": {"policy/v1": PodDisruptionBudget},
+    "HorizontalPodAutoscaler": {"autoscaling/v2": HorizontalPodAutoscaler},
+    "PriorityClass": {"scheduling.k8s.io/v1": PriorityClass},
+    "Lease": {"coordination.k8s.io/v1": Lease},
+    "ValidatingWebhookConfiguration": {"admissionregistration.k8s.io/v1": ValidatingWebhookConfiguration},
+    "MutatingWebhookConfiguration": {"admissionregistration.k8s.io/v1": MutatingWebhookConfiguration},
+    "Job": {"batch/v1": Job},
+    "CronJob": {"batch/v1": CronJob},
+    "CustomResourceDefinition": {"apiextensions.k8s.io/v1": CustomResourceDefinition},
 }
 SUPPORTED_KINDS = sorted(KINDS)
-CLUSTER_SCOPED = frozenset({"Namespace", "IngressClass", "Cluster"})
+CLUSTER_SCOPED = frozenset({"Cluster", *(k for k, vs in KINDS.items() for c in vs.values()
+                                         if issubclass(c, Resource) and not c.NAMESPACED),
+                            *(k.kind for k in UNMODELLED if not k.namespaced)})
 
 __all__ = ["CLUSTER_SCOPED", "KINDS", "K8sObject", "SUPPORTED_KINDS", "default_cluster", "describe",
            "error_path", "from_dict", "parse_one"]
@@ -97,9 +131,10 @@ def error_message(err: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
-def parse_one(data: dict, source: Source | None = None,
-              node_port_range: tuple[int, int] = NODE_PORT_RANGE) -> tuple[K8sObject | None, list[Problem]]:
-    """Validate one raw document: (object, []) or (None or object, problems)."""
+def parse_one(data: dict, source: Source | None = None, node_port_range: tuple[int, int] = NODE_PORT_RANGE,
+              batch: tuple[KindInfo, ...] = ()) -> tuple[K8sObject | None, list[Problem]]:
+    """Validate one raw document: (object, []) or (None or object, problems). `batch`: the kinds the CRDs
+    given with it define."""
     obj_label = describe(data, source)
 
     def problem(field: str, message: str) -> Problem:
@@ -111,12 +146,11 @@ def parse_one(data: dict, source: Source | None = None,
         return None, [problem("kind", "required field is missing")]
     if not isinstance(kind, str):
         return None, [problem("kind", f"expected string, got {json_type(kind)}")]
-    if kind not in KINDS:
-        supported = ", ".join(SUPPORTED_KINDS)
-        return None, [problem("kind", f'unknown kind "{kind}"; supported kinds: {supported}')]
-    versions = KINDS[kind]
     if api_version is None:
         return None, [problem("apiVersion", "required field is missing")]
+    if kind not in KINDS:
+        return _parse_generic(data, kind, api_version, batch, problem)
+    versions = KINDS[kind]
     if api_version not in versions:
         expected = " or ".join(f'"{v}"' for v in versions)
         got = f'"{api_version}"' if isinstance(api_version, str) else json_type(api_version)
@@ -138,6 +172,30 @@ def parse_one(data: dict, source: Source | None = None,
             found += [problem(path, message) for path, message in _meta_issues(cls, data)]
         return None, found
     return obj, found + [problem(path, message) for path, message in _issues(obj, node_port_range)]
+
+
+def _parse_generic(data: dict, kind: str, api_version: Any, batch: tuple[KindInfo, ...],
+                   problem: Callable[[str, str], Problem]) -> tuple[K8sObject | None, list[Problem]]:
+    """An object of a kind netlab has no model for: a built-in kind it only stores, or a custom resource."""
+    if not isinstance(api_version, str) or api_version.count("/") > 1 or not api_version.strip("/"):
+        got = f'"{api_version}"' if isinstance(api_version, str) else json_type(api_version)
+        return None, [problem("apiVersion", f"invalid apiVersion {got}: expected \"version\" or \"group/version\"")]
+    info, refused = find_kind(api_version, kind, batch)
+    if refused is not None:
+        return None, [problem("kind", refused)]
+    too_large = limits.object_size_problem(data)
+    found = [problem("", too_large)] if too_large else []
+    try:
+        obj = GenericObject.model_validate(data)
+    except ValidationError as exc:
+        return None, found + [problem(error_path(e["loc"]), error_message(e)) for e in exc.errors()]
+    obj._namespaced = info.namespaced if info is not None else None
+    obj.normalise()
+    issues = obj.issues()
+    schema = info.schemas.get(api_version.rpartition("/")[2]) if info is not None else None
+    if schema is not None:   # a CRD's kind: its openAPIV3Schema, as the API server checks it
+        issues += crd_schema.check(data, schema, root=True)
+    return obj, found + [problem(path, message) for path, message in issues]
 
 
 def _issues(obj: Any, node_port_range: tuple[int, int]) -> list[tuple[str, str]]:

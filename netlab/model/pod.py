@@ -22,6 +22,7 @@ from .meta import (
     check_name,
     check_port,
 )
+from .volumes import volume_issues
 
 
 class ObjectFieldSelector(Model):
@@ -233,6 +234,9 @@ def check_pod_spec(spec: PodSpec, path: str) -> list[Issue]:
             issues += check_name(value, f"{path}.{field}", names.check_dns1123_label)
     if spec.node_name is not None:
         issues += check_name(spec.node_name, f"{path}.nodeName", names.check_dns1123_subdomain)
+    issues += volume_issues(spec.volumes, [(f"{path}.{field}[{i}]", c.volume_mounts) for field, cs in
+                                           (("initContainers", spec.init_containers), ("containers", spec.containers))
+                                           for i, c in enumerate(cs)], path)
     if spec.termination_grace_period_seconds < 0:
         issues.append((f"{path}.terminationGracePeriodSeconds", "must be greater than or equal to 0"))
     return issues

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from .cluster import Cluster
 from .core import NODE_PORT_RANGE
+from .crd import kind_of_crd
 from .loader import RawDoc, read_paths
 from .model import KINDS, K8sObject, describe, parse_one
 from .problems import ManifestError, Problem, Source
@@ -33,6 +34,7 @@ def parse_sourced(docs: list[RawDoc], *, skip_unknown_kinds: bool = False
                   ) -> tuple[list[tuple[K8sObject, Source]], list[Problem]]:
     """Like parse_objects, with the Source of each object (to name the file in later errors)."""
     node_ports = _node_port_range(docs)
+    batch = tuple(k for k in (kind_of_crd(doc.data) for doc in docs) if k is not None)
     objects: list[tuple[K8sObject, Source]] = []
     problems: list[Problem] = []
     seen: dict[tuple[str, str, str], Source] = {}
@@ -41,7 +43,7 @@ def parse_sourced(docs: list[RawDoc], *, skip_unknown_kinds: bool = False
         kind = doc.data.get("kind")
         if skip_unknown_kinds and isinstance(kind, str) and kind not in KINDS:
             continue
-        obj, found = parse_one(doc.data, doc.source, node_ports)
+        obj, found = parse_one(doc.data, doc.source, node_ports, batch)
         problems += found
         if obj is None or found:
             continue

@@ -19,7 +19,7 @@ from typing import Any
 from netlab.api import views
 from netlab.api.errors import ApiError
 from netlab.api.request import validated_objects
-from netlab.api.resources import CLUSTER_SCOPED, RESOURCES
+from netlab.api.resources import RESOURCES, is_cluster_scoped, served
 from netlab.api.watchcache import WatchCache
 from netlab.compile.workloads import PlacedPod
 from netlab.model.meta import check_annotations, check_labels
@@ -37,7 +37,7 @@ SCALABLE = ("Deployment", "ReplicaSet")
 
 def scope(kind: str, namespace: str | None) -> str:
     """The namespace an object of kind lives under in the cache ("" when cluster-scoped)."""
-    return "" if kind in CLUSTER_SCOPED else (namespace or "default")
+    return "" if is_cluster_scoped(kind) else (namespace or "default")
 
 
 def identity(obj: Any) -> tuple[str, str, str] | None:
@@ -61,6 +61,7 @@ class ApiSide:
     _dirty: set[str]
     _rv_reserved: int
     _terminating: dict[str, float]
+    _custom_shown: set[str] = set()   # the custom kinds the watch cache holds (replaced, never changed in place)
     cluster: str
 
     # ----- what the API shows: events and the watch cache's views --------------------------
@@ -90,13 +91,17 @@ class ApiSide:
         reserved in blocks in the state file before they are handed out, so they keep growing across
         controller restarts."""
         t0 = time.monotonic()
-        kinds = [r.kind for r in RESOURCES if only is None or r.kind in only]
+        # custom kinds change only with the store: refreshed when every built-in kind is
+        kinds = list(dict.fromkeys(r.kind for r in served() if only is None or r.kind in only
+                                   or (r.custom and ALL_KINDS <= only)))
+        gone = self._custom_shown - set(kinds) if only is None or ALL_KINDS <= only else set()
+        self._custom_shown = (self._custom_shown - gone) | {r.kind for r in served() if r.custom}
         self._dirty -= set(kinds)
         if self.watchcache.rv + RV_BLOCK // 2 > self._rv_reserved:
             self._rv_reserved = self.watchcache.rv + RV_BLOCK
             self.state.resource_version = self._rv_reserved
             statemod.save(self.cluster, self.state)
-        snap = views.snapshot(self, kinds)
+        snap = {**views.snapshot(self, kinds), **{kind: [] for kind in gone}}   # a deleted CRD's kind empties
         if self._terminating and "Namespace" in snap:
             snap["Namespace"] = [views.namespace(n["metadata"]["name"], n, self.started,
                                                  self._terminating.get(n["metadata"]["name"]))
@@ -221,6 +226,8 @@ class ApiSide:
                 if kind == "Namespace":
                     new_objects = {k: o for k, o in new_objects.items()
                                    if (o["metadata"].get("namespace") or "") != name}
+                elif kind == "CustomResourceDefinition":   # its objects go with it, as upstream
+                    new_objects = store.without_instances(new_objects, removed)
             elif kind == "Pod" and f"{ns}/{name}" in self.state.pods:
                 # A Deployment's pod: delete it and let the Deployment replace it, as a ReplicaSet would.
                 pod = self.state.pods[f"{ns}/{name}"]

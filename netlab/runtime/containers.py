@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from netlab.compile.containerspec import ContainerSpec
-from netlab.runtime import phases
+from netlab.compile.volumes import MOUNT_FAILED
+from netlab.runtime import phases, volumes
 from netlab.runtime.files import private_dir, write_atomic
 from netlab.runtime.launcher_client import LauncherClient, proc_start_time
 from netlab.runtime.pidfiles import pidfile_records, pod_dir, read_exit, read_json, signal_group
@@ -122,7 +123,12 @@ class Supervisor:
         for key, spec in wanted.items():
             c = self._containers.get(key)
             if c is not None:
+                refused = bool(c.spec.config_error) and c.pid is None   # it was refused, not started
+                if spec.volumes != c.spec.volumes and c.pid is not None:   # the kubelet updates them in place
+                    volumes.materialize(pod_dir(self.run_dir, spec.pod_key), spec.volumes)
                 c.spec = spec
+                if refused and not spec.config_error:   # the missing ConfigMap or Secret is there now
+                    to_start.append(c)
                 continue
             c = _Container(spec=spec)
             self._containers[key] = c
@@ -187,7 +193,11 @@ class Supervisor:
         return d / f"{spec.name}.log", d / f"{spec.name}.pid", d / f"{spec.name}.exit"
 
     def _request(self, spec: ContainerSpec) -> dict[str, Any]:
-        return start_request(spec, *self._files(spec))
+        req = start_request(spec, *self._files(spec))
+        if spec.volumes and req.get("security") is not None:   # configMap, secret, downwardAPI, emptyDir
+            mounts = volumes.materialize(pod_dir(self.run_dir, spec.pod_key), spec.volumes)
+            req["security"] = {**req["security"], "mounts": [*req["security"].get("mounts", []), *mounts]}
+        return req
 
     def _emit(self, c: _Container, reason: str, message: str) -> None:
         self._events.append(Event(c.spec.pod_key, c.spec.name, reason, message))
@@ -244,9 +254,13 @@ class Supervisor:
             self._started(c, result, restart)
 
     def _refuse(self, c: _Container) -> None:
-        """As kubelet does with a container it cannot create: Waiting with the reason, one Failed event."""
-        c.state, c.reason, c.message, c.next_start = "waiting", "CreateContainerConfigError", c.spec.config_error, None
-        self._emit(c, "Failed", f"Error: {c.spec.config_error}")
+        """As kubelet does with a container it cannot create: Waiting with the reason, one Failed event (a
+        volume it cannot set up: ContainerCreating, and a FailedMount event)."""
+        error = c.spec.config_error or ""
+        mount = error.startswith(MOUNT_FAILED)
+        c.state, c.message, c.next_start = "waiting", error, None
+        c.reason = "ContainerCreating" if mount else "CreateContainerConfigError"
+        self._emit(c, "FailedMount" if mount else "Failed", error if mount else f"Error: {error}")
 
     def _started(self, c: _Container, result, restart: bool) -> None:
         if isinstance(result, Exception):

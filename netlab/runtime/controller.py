@@ -25,6 +25,7 @@ from netlab.compile.services import Allocation, ResolvedService
 from netlab.compile.topology import Topology
 from netlab.compile.workloads import PlacedPod
 from netlab.kernel import neighbours, podnet, teardown
+from netlab.model import crd
 from netlab.runtime import events as evmod
 from netlab.runtime import observe, phases, precheck, store
 from netlab.runtime import state as statemod
@@ -50,6 +51,7 @@ class Controller(ApiSide, RolloutSide):
         if loaded is None:
             raise SystemExit(f"no state for cluster {cluster!r}: run `netlab up` first")
         self.state = loaded
+        crd.bind(lambda: self.state.objects)   # the stored CRDs' kinds are validated and served
         self.config = ClusterConfig.from_manifest(loaded.cluster, loaded.cluster_name)
         self.run_dir = Path(names.run_dir(cluster))
         self.lock = threading.RLock()
@@ -257,6 +259,9 @@ class Controller(ApiSide, RolloutSide):
                 if r["action"] != "unchanged":
                     self.event(r["action"].capitalize(), f"{r['kind']} {r['namespace']}/{r['name']} {r['action']}",
                                f"{r['kind']} {r['namespace']}/{r['name']}")
+                    note = store.no_effect(r["kind"]) if r["action"] == "created" else None
+                    if note:
+                        self.event("NoEffect", note, f"{r['kind']} {r['namespace']}/{r['name']}")
             return results
 
     def _place(self, objects: dict[str, dict], previous: dict[str, PlacedPod] | None = None) -> dict[str, PlacedPod]:

@@ -19,7 +19,11 @@ The mount namespace lives as long as its container (no pinning), so it survives 
 - Unless privileged: the host's file systems are read-only, /dev holds only null, zero, full, random,
   urandom, tty and a private devpts, and the kernel knobs in /proc are read-only or masked (containerd's
   masked and read-only paths), so writing to the host, raw disks or core_pattern is not possible.
-- hostPath volumes (Profile.mounts) are bound last, read-only or not as asked.
+- hostPath volumes and the files of configMap, secret, downwardAPI and emptyDir volumes (Profile.mounts)
+  are bound last, read-only or not as asked. A mount point missing on the host is made in an overlay of
+  its nearest existing parent directory, whose upper layer is in the container's own /run; one missing
+  directly under "/" (/data) makes "/" itself an overlay (the host's mounts moved over, then a
+  switch_root-style change of root), only for the containers that need it.
 Each container also has IPC and UTS namespaces of its own (host name: the pod's), and is PID 1 of a
 PID namespace of its own (the launcher forks it there, see
 :func:`pid_namespace_for_child`), with a /proc to match: it cannot see or signal the host's processes.
@@ -43,7 +47,7 @@ CLONE_NEWIPC = 0x08000000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
-MS_REMOUNT, MS_BIND, MS_REC, MS_SLAVE = 0x20, 0x1000, 0x4000, 0x80000
+MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_SLAVE = 0x20, 0x1000, 0x2000, 0x4000, 0x80000
 MNT_DETACH = 0x2
 PR_SET_KEEPCAPS, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 8, 24, 38, 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
@@ -56,6 +60,9 @@ LINUX_CAPABILITY_VERSION_3 = 0x20080522
 HIDDEN_DIRS = ("/run", "/var/lib/netlab", "/etc/netns", "/root", "/home", "/tmp", "/var/tmp", "/etc/ssh")
 HIDDEN_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-")
 POD_HOSTS = "/run/pod/hosts"
+OVERLAY_SCRATCH = "/run/pod/overlay"  # upper layers of the overlays that make missing mount points (own /run)
+ROOT_SCRATCH = "/tmp"  # where the root overlay's layers live (a tmpfs of its own, hidden under the new root)
+_ROOT_OVERLAID = False  # set in the container's process once "/" is its overlay
 WRITABLE = ("/run", "/tmp", "/var/tmp")  # tmpfs that stay writable on the otherwise read-only host
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
@@ -130,12 +137,77 @@ def _ensure_target(path: str, like_dir: bool) -> str:
     real = os.path.realpath(path)
     if not os.path.lexists(real):
         if not any(real.startswith(d + "/") for d in HIDDEN_DIRS):
-            raise SandboxError(2, f"mount path {path} does not exist (netlab creates mount points only "
-                                  f"under {', '.join(HIDDEN_DIRS)})")
+            _overlay_ancestor(real, path)
         os.makedirs(real if like_dir else os.path.dirname(real), exist_ok=True)
         if not like_dir:
             os.close(os.open(real, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
     return real
+
+
+def _needs_root_overlay(path: str) -> bool:
+    """A mount point that is missing directly under "/" (an overlay of "/" itself makes it)."""
+    real = os.path.realpath(path)
+    if os.path.lexists(real) or any(real.startswith(d + "/") for d in HIDDEN_DIRS):
+        return False
+    ancestor = os.path.dirname(real)
+    while not os.path.lexists(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    return ancestor == "/"
+
+
+def _top_mounts() -> list[str]:
+    """The mount points whose parent is the root mount, from /proc/self/mountinfo, in mount order."""
+    entries = []
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            entries.append((fields[0], fields[1], fields[4].encode().decode("unicode_escape")))
+    root = next(mid for mid, _parent, point in reversed(entries) if point == "/")
+    return [point for _mid, parent, point in entries if parent == root and point != "/"]
+
+
+def _overlay_root() -> None:
+    """Make "/" an overlay of the host's root (upper layer in a tmpfs of this mount namespace), with every
+    mount of the host moved over, and change root into it, as switch_root does: mount points missing under
+    "/" can then be made without changing the host."""
+    global _ROOT_OVERLAID
+    tops = _top_mounts()
+    _mount("tmpfs", ROOT_SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755")
+    for layer in ("upper", "work", "root"):
+        os.makedirs(f"{ROOT_SCRATCH}/{layer}")
+    os.chmod(f"{ROOT_SCRATCH}/upper", os.stat("/").st_mode & 0o7777)
+    new_root = f"{ROOT_SCRATCH}/root"
+    _mount("overlay", new_root, "overlay", 0, f"lowerdir=/,upperdir={ROOT_SCRATCH}/upper,workdir={ROOT_SCRATCH}/work")
+    for point in tops:
+        if point != ROOT_SCRATCH and os.path.lexists(new_root + point):
+            _mount(point, new_root + point, None, MS_BIND | MS_REC)
+    os.chdir(new_root)
+    _mount(new_root, "/", None, MS_MOVE)
+    _check(_libc.chroot(b"."), "chroot")
+    os.chdir("/")
+    _ROOT_OVERLAID = True
+
+
+def _overlay_ancestor(real: str, path: str) -> None:
+    """Make a missing mount point creatable without changing the host: its nearest existing ancestor (not
+    "/") gets an overlay whose upper layer lives in the container's own /run tmpfs, so the ancestor shows
+    the host's files plus the new mount point, in this mount namespace only."""
+    ancestor = os.path.dirname(real)
+    while not os.path.lexists(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    if ancestor == "/" and _ROOT_OVERLAID:
+        return   # "/" is this container's overlay: the mount point can be made in it
+    if ancestor == "/" or not os.path.isdir(ancestor):
+        raise SandboxError(2, f"mount path {path} does not exist and cannot be made (its nearest existing parent "
+                              f"is {ancestor}; netlab makes mount points under {', '.join(HIDDEN_DIRS)} or below "
+                              "an existing directory other than /)")
+    os.makedirs(OVERLAY_SCRATCH, exist_ok=True)
+    scratch = f"{OVERLAY_SCRATCH}/{len(os.listdir(OVERLAY_SCRATCH))}"
+    for layer in ("upper", "work"):
+        os.makedirs(f"{scratch}/{layer}")
+    os.chmod(f"{scratch}/upper", os.stat(ancestor).st_mode & 0o7777)
+    _mount("overlay", ancestor, "overlay", 0,
+           f"lowerdir={ancestor},upperdir={scratch}/upper,workdir={scratch}/work")
 
 
 def _bind_fd(fd: int, target: str, readonly: bool) -> None:
@@ -236,6 +308,8 @@ def confine(netns: str | None, profile: Profile) -> None:
         if create:
             os.makedirs(src, mode=0o755, exist_ok=True)
         binds.append((os.open(src, os.O_PATH | os.O_CLOEXEC), dst, readonly))
+    if any(_needs_root_overlay(dst) for _src, dst, _ro, _create in profile.mounts):
+        _overlay_root()   # after every source was opened on the host, before anything is hidden
     _hide()
     if profile.hosts:  # kubelet's /etc/hosts, kept in the container's own /run
         os.makedirs(os.path.dirname(POD_HOSTS), exist_ok=True)

@@ -10,12 +10,13 @@ from collections.abc import Mapping
 
 from netlab.api import views
 from netlab.api.errors import ApiError
-from netlab.api.resources import BUILTIN_NAMESPACES, BY_KIND, CLUSTER_SCOPED
+from netlab.api.resources import BUILTIN_NAMESPACES, by_kind, is_cluster_scoped
 from netlab.compile import addons, desired
 from netlab.compile.config import ClusterConfig
 from netlab.compile.services import Allocation, AllocationError
 from netlab.compile.topology import NodeNet
 from netlab.compile.workloads import PlacedPod, PlacementError
+from netlab.model import crd
 from netlab.runtime import state as statemod
 from netlab.runtime.events import Involved
 
@@ -55,13 +56,28 @@ def stamp(obj: dict, old: dict | None, rng: random.Random) -> dict:
     return {**obj, "metadata": meta}
 
 
+def without_instances(objects: dict[str, dict], crd_obj: dict) -> dict[str, dict]:
+    """The store without the objects of the kind a deleted CRD defined."""
+    info = crd.kind_of_crd(crd_obj)
+    if info is None:
+        return objects
+    return {k: o for k, o in objects.items()
+            if not (o["kind"] == info.kind and str(o.get("apiVersion", "")).rpartition("/")[0] == info.group)}
+
+
+def no_effect(kind: str) -> str | None:
+    """The one line `describe` and an event give about a kind netlab stores but does not act on."""
+    res = by_kind(kind)
+    return res.no_effect_note() if res is not None else None
+
+
 def check_namespaces(objects: dict[str, dict], applied: list[dict]) -> None:
     """Every namespaced object applied must name a namespace that exists (or comes with it)."""
     known = set(BUILTIN_NAMESPACES) | {o["metadata"]["name"] for o in objects.values() if o["kind"] == "Namespace"}
     causes = []
     for obj in applied:
         ns = obj["metadata"].get("namespace")
-        if obj["kind"] not in CLUSTER_SCOPED and ns and ns not in known:
+        if not is_cluster_scoped(obj["kind"]) and ns and ns not in known:
             causes.append({"object": f"{obj['kind']} {ns}/{obj['metadata']['name']}",
                            "field": "metadata.namespace", "message": f'namespaces "{ns}" not found'})
     if causes:
@@ -73,7 +89,7 @@ def merge(current: dict[str, dict], objects: list[dict], rng: random.Random) -> 
     happened to each (kubectl's created/configured/unchanged)."""
     out = dict(current)
     results = []
-    for obj in objects:
+    for obj in addons.default_ingress_class_names(current, objects):
         key = statemod.object_key(obj)
         old = out.get(key)
         if old is not None and strip(old) == strip(obj):
@@ -82,7 +98,7 @@ def merge(current: dict[str, dict], objects: list[dict], rng: random.Random) -> 
             action = "configured" if old is not None else "created"
             obj = stamp(obj, old, rng)
             out[key] = obj
-        results.append({"kind": obj["kind"], "name": obj["metadata"]["name"],
+        results.append({"kind": obj["kind"], "apiVersion": obj.get("apiVersion", ""), "name": obj["metadata"]["name"],
                         "namespace": obj["metadata"].get("namespace", ""), "action": action})
     return out, results
 
@@ -127,7 +143,7 @@ def with_addons(objects: dict[str, dict], enabled: list[str], config: ClusterCon
 # ----- the API's single-object writes (create, replace, scale) ----------------------------------------
 def resource_name(kind: str) -> tuple[str, str]:
     """(plural[.group] as upstream's messages name a resource, group)."""
-    res = BY_KIND.get(kind)
+    res = by_kind(kind)
     if res is None:
         return kind.lower() + "s", ""
     group = res.api_version.rpartition("/")[0]
@@ -135,7 +151,7 @@ def resource_name(kind: str) -> tuple[str, str]:
 
 
 def _details(kind: str, name: str) -> dict:
-    res = BY_KIND.get(kind)
+    res = by_kind(kind)
     return {"name": name, "group": resource_name(kind)[1], "kind": res.plural if res else kind.lower() + "s"}
 
 
@@ -198,7 +214,7 @@ def involved(ctl, kind: str, ref: str) -> Involved:
     if not kind:
         return Involved("Cluster", ctl.cluster, api_version="netlab.dev/v1alpha1")
     ns, _, name = ref.rpartition("/")
-    res = BY_KIND.get(kind)
+    res = by_kind(kind)
     if res is not None and not res.namespaced:
         ns = ""
     uid = ""

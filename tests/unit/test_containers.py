@@ -324,6 +324,19 @@ def test_a_container_kubelet_would_refuse_is_never_started(make_sup, tmp_path: P
     assert not (tmp_path / "run" / "default_a" / "app.pid").exists()
 
 
+def test_a_container_waiting_for_its_volume_starts_once_it_is_there(make_sup, tmp_path: Path) -> None:
+    sup = make_sup()
+    waiting = spec("app", ["sleep", "30"])
+    waiting.config_error = 'MountVolume.SetUp failed for volume "cfg" : configmap "cfg" not found'
+    sup.sync([waiting])
+    events = tick_for(sup, 0.3)
+    [status] = sup.status("default/a")
+    assert (status.state, status.reason, status.pid) == ("waiting", "ContainerCreating", None)
+    assert [(e.reason, e.message) for e in events] == [("FailedMount", waiting.config_error)]
+    sup.sync([spec("app", ["sleep", "30"])])   # the ConfigMap was applied: the next compile has no error
+    tick_until(sup, lambda: sup.status("default/a")[0].state == "running")
+
+
 def test_runtime_files_are_root_only(make_sup, tmp_path: Path) -> None:
     sup = make_sup()
     sup.sync([spec("app", ["sleep", "30"])])

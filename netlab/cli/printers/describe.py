@@ -85,6 +85,8 @@ def _describe_generic(obj: dict, now: float, related: dict) -> str:
     w = _Writer()
     _header(w, meta)
     _unstructured(w, 0, obj, "")
+    if related.get("note"):   # a kind netlab stores but does not act on says so
+        w.write(0, f"Note:\t{related['note']}\n")
     if "events" in related:
         _events(w, related.get("events"), now)
     return w.render()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from netlab.api import resources
 from netlab.api.humanize import _parse_time
 
 CLUSTER_SCOPED = frozenset({"Node", "Namespace", "IngressClass", "PersistentVolume", "StorageClass",
-                            "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"})
+                            "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", *resources.CLUSTER_SCOPED})
 # kubectl's "resource.group" spelling for `-o name` and `get all`.
 RESOURCE_NAMES = {
     "Pod": "pod", "Service": "service", "Endpoints": "endpoints", "Node": "node", "Namespace": "namespace",
