@@ -52,6 +52,12 @@ def _kernel_version() -> tuple[int, int]:
         return (0, 0)
 
 
+def loopback_up() -> bool:
+    with nl.socket_in(None) as ipr:
+        lo = nl.links(ipr).get("lo")
+    return lo is not None and lo.up
+
+
 def preflight(config: ClusterConfig) -> list[Check]:
     checks = [Check("root", os.geteuid() == 0, "running as root" if os.geteuid() == 0 else "not root",
                     "run netlab with sudo")]
@@ -65,6 +71,11 @@ def preflight(config: ClusterConfig) -> list[Check]:
     kernel = _kernel_version()
     checks.append(Check("pod confinement", kernel >= (5, 12), f"kernel {os.uname().release}",
                         "pods need Linux 5.12 or later (mount_setattr, for their read-only view of the host)"))
+    if os.geteuid() == 0 and config.api_address.startswith("127."):
+        lo_up = loopback_up()
+        checks.append(Check("loopback", lo_up, "lo is up" if lo_up else "lo is down in this network namespace",
+                            f"the API listens on {config.api_address}: `ip link set lo up` (a namespace made with "
+                            "`ip netns add` starts with it down), or set apiServer.address in the Cluster file"))
     conflicts = cidr_conflicts(config) if os.geteuid() == 0 else []
     checks.append(Check("address plan", not conflicts, "; ".join(conflicts) or
                         f"{', '.join(config.lab_cidrs())} free on this host",

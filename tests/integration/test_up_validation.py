@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 from test_cleanup import processes_of, snapshot
@@ -15,6 +16,14 @@ kind: Service
 metadata: {name: CLUSTER-svc}
 spec:
   ports: [{port: 0, protocol: ICMP}]
+"""
+
+OK_POD = """
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-ok}
+spec:
+  containers: [{name: echo, image: echo}]
 """
 
 # Valid on its own, refused by the controller: the namespace does not exist.
@@ -70,3 +79,17 @@ def test_up_of_an_empty_directory_is_an_error_and_up_without_paths_starts_an_emp
     up = lab.netlab("up", timeout=180)
     assert "is up" in up.stdout
     assert any(n.startswith(f"{lab.cluster}-control-plane") for n in os.listdir("/run/netns"))
+
+
+def test_up_with_the_loopback_down_says_so_and_changes_nothing(lab):
+    """The API listens on 127.0.0.1: a host namespace whose `lo` is down (a fresh `ip netns add`) would leave
+    `up` waiting for a controller it cannot reach. It is refused before anything is made."""
+    subprocess.run(["ip", "-n", lab.host_ns, "link", "set", "lo", "down"], check=True)
+    try:
+        before = snapshot(lab)
+        proc = lab.netlab("up", str(lab.write("ok.yaml", OK_POD)), check=False)
+        assert proc.returncode == 1, proc.stdout
+        assert "lo is down" in proc.stderr and "ip link set lo up" in proc.stderr
+        _assert_no_cluster(lab, before)
+    finally:
+        subprocess.run(["ip", "-n", lab.host_ns, "link", "set", "lo", "up"], check=True)
