@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from netlab.api import dataplane_view, discovery, resources
+from netlab.api import dataplane_view, discovery, resources, streams
 from netlab.api.backend import Backend
 from netlab.api.errors import ApiError
 from netlab.api.paths import parse_path
@@ -198,6 +198,9 @@ class ApiServer:
         return await handler(request)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        stream = streams.route(request.path)   # log, exec, attach, portforward, proxy: netlab.api.streams
+        if stream is not None:
+            return await streams.serve(request, self, stream)
         handler = HANDLERS.get(request.method)
         if handler is None:
             raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on {request.path}")
@@ -238,8 +241,6 @@ async def handle_get(request: web.Request, api: ApiServer) -> web.StreamResponse
         return _json(200, {"items": [{"name": "ingress-nginx", "enabled": "ingress-nginx" in addons}]})
     resource, ns, name, sub = parse_path(path)
     query = request.query
-    if sub == "log" and resource.kind == "Pod":
-        return await _pod_log(request, api, ns or "default", name or "")
     if sub == "netlab" and resource.kind == "Ingress":
         return _json(200, await api.run(ctl.ingress_detail, ns or "default", name))
     if sub is not None:
@@ -297,36 +298,3 @@ async def handle_unsupported(request: web.Request, api: ApiServer) -> web.Stream
 
 HANDLERS: dict[str, Handler] = {"GET": handle_get, "POST": handle_post, "DELETE": handle_delete,
                                 "PUT": handle_unsupported, "PATCH": handle_unsupported}
-
-
-async def _pod_log(request: web.Request, api: ApiServer, ns: str, name: str) -> web.StreamResponse:
-    ctl, key = api.controller, f"{ns}/{name}"
-    pod = await api.run(lambda: ctl.state.pods.get(key))
-    if pod is None:
-        raise ApiError(404, "NotFound", f'pods "{name}" not found', details={"name": name, "kind": "pods"})
-    containers = [c["name"] for c in pod.spec.get("containers", [])]
-    container = request.query.get("container") or (containers[0] if len(containers) == 1 else None)
-    if container not in containers:
-        raise ApiError(400, "BadRequest", f"a container name must be specified for pod {name}, "
-                       f"choose one of: {containers}")
-    path = ctl.supervisor.log_path(pod.key, container)
-    follow = request.query.get("follow") == "true"
-    response = web.StreamResponse(headers={"Content-Type": "text/plain"})
-    response.enable_chunked_encoding()
-    await response.prepare(request)
-    try:
-        with open(path, "rb") as f:
-            while True:
-                chunk = await api.run(f.read, 65536)
-                if chunk:
-                    await response.write(chunk)
-                elif not follow or key not in ctl.state.pods:
-                    break
-                else:
-                    await asyncio.sleep(0.2)
-        await response.write_eof()
-    except FileNotFoundError:
-        await response.write_eof()
-    except ConnectionError:   # the client went away (e.g. Ctrl-C on `logs -f`)
-        pass
-    return response

@@ -7,7 +7,7 @@ the pidfile itself before it answers a start, so a supervisor that dies while wa
 loses nothing; and on its first sync a supervisor also asks the launcher for its living children, to
 adopt one it has no record of and to stop any second process of the same container:
 
-    <run_dir>/<ns>_<pod>/<container>.log    output, appended across restarts
+    <run_dir>/<ns>_<pod>/<container>.log    output of the current run (the last run's: <container>.previous.log)
     <run_dir>/<ns>_<pod>/<container>.pid    and .exit: see netlab.runtime.pidfiles
 
 A Supervisor is not thread-safe: the controller calls it from one loop.
@@ -234,6 +234,8 @@ class Supervisor:
             log, _, exitfile = self._files(c.spec)
             private_dir(log.parent)  # logs, pidfiles, exit codes: root's only
             exitfile.unlink(missing_ok=True)
+            if restart and log.exists():  # the last run's output stays readable (`kubectl logs -p`)
+                log.replace(log.with_name(log.stem + ".previous.log"))
         try:
             results = self.launcher.start_many([{**self._request(c.spec), "record": self._launch_record(c, restart)}
                                                 for c in cs])
