@@ -12,16 +12,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import os
 import pty
 import struct
 import termios
+from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
 from netlab.api import channels
 from netlab.api.errors import ApiError
+from netlab.compile import names
 from netlab.runtime import podexec
+from netlab.runtime.launcher_client import LauncherClient, LauncherError
 
 READ_CHUNK = 65536
 
@@ -78,9 +82,11 @@ async def handle_exec(request: web.Request, api, ns: str, name: str) -> web.Stre
     tty = _flag(query, "tty")
     use_stdin, use_stderr = _flag(query, "stdin"), _flag(query, "stderr", True) and not tty
     ws, protocol = await open_socket(request)
-    process = Process(podexec.command(cluster, ns, name, container, argv, tty), tty, use_stdin, use_stderr)
+    request = {"cluster": cluster, "namespace": ns, "pod": name, "container": container, "argv": argv,
+               "tty": tty, "env": {"TERM": "xterm"} if tty else {}}
+    process = Process(request, tty, use_stdin, use_stderr)
     try:
-        await process.start()
+        await process.start(LauncherClient(Path(names.run_dir(cluster)) / "launcher.sock"))
     except OSError as e:
         await ws.send_bytes(channels.status_frame(channels.failure_status(f"cannot start the command: {e}")))
         await ws.close()
@@ -94,65 +100,98 @@ async def handle_exec(request: web.Request, api, ns: str, name: str) -> web.Stre
 
 
 class Process:
-    """A podexec child with pipes, or with a pty of ours for tty."""
+    """A command in a container: started by the cluster's launcher (a fork, no new interpreter), or by a
+    podexec child process when the launcher cannot (an older launcher). Its stdin/stdout/stderr are pipes
+    of ours, or one pty of ours for tty."""
 
-    def __init__(self, argv: list[str], tty: bool, stdin: bool, stderr: bool) -> None:
-        self.argv, self.tty, self.stdin, self.stderr = argv, tty, stdin, stderr
-        self.proc: asyncio.subprocess.Process | None = None
-        self.master = -1
+    def __init__(self, request: dict, tty: bool, stdin: bool, stderr: bool) -> None:
+        self.request, self.tty, self.stdin, self.stderr = request, tty, stdin, stderr
+        self.pid = 0
+        self.input = -1                       # where client stdin goes (pipe or pty master)
+        self.outputs: list[tuple[int, int]] = []   # (channel, fd) pairs we read
+        self._exit: asyncio.StreamReader | None = None   # the launcher's {"exit": CODE} line
+        self._writer: asyncio.StreamWriter | None = None
+        self._proc: asyncio.subprocess.Process | None = None
 
-    async def start(self) -> None:
-        env = {**os.environ, **({"TERM": "xterm"} if self.tty else {})}
+    def _descriptors(self) -> list[int]:
+        """The child's three descriptors (ours are kept in self.input/self.outputs)."""
         if self.tty:
-            self.master, slave = pty.openpty()
-            os.set_blocking(self.master, False)
+            master, slave = pty.openpty()
+            self.input, self.outputs = master, [(channels.STDOUT, master)]
+            return [slave, slave, slave]
+        child: list[int] = []
+        if self.stdin:
+            r, self.input = os.pipe()
+            child.append(r)
+        else:
+            child.append(os.open(os.devnull, os.O_RDONLY))
+        r, w = os.pipe()
+        self.outputs.append((channels.STDOUT, r))
+        child.append(w)
+        if self.stderr:
+            r, w = os.pipe()
+            self.outputs.append((channels.STDERR, r))
+            child.append(w)
+        else:
+            child.append(os.open(os.devnull, os.O_WRONLY))
+        return child
+
+    async def start(self, launcher: LauncherClient) -> None:
+        fds = self._descriptors()
+        for fd in {self.input, *(fd for _, fd in self.outputs)} - {-1}:
+            os.set_blocking(fd, False)
+        try:
             try:
-                self.proc = await asyncio.create_subprocess_exec(
-                    *self.argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True, env=env)
-            finally:
-                os.close(slave)
-            return
-        pipe = asyncio.subprocess.PIPE
-        self.proc = await asyncio.create_subprocess_exec(
-            *self.argv, stdin=pipe if self.stdin else asyncio.subprocess.DEVNULL, stdout=pipe,
-            stderr=pipe if self.stderr else asyncio.subprocess.DEVNULL, start_new_session=True, env=env)
+                self.pid, sock = await asyncio.to_thread(launcher.exec, self.request, fds)
+                sock.setblocking(False)
+                self._exit, self._writer = await asyncio.open_unix_connection(sock=sock)
+            except (OSError, LauncherError):
+                self._proc = await asyncio.create_subprocess_exec(
+                    *podexec.command(self.request["cluster"], self.request["namespace"], self.request["pod"],
+                                     self.request["container"], self.request["argv"], self.tty),
+                    stdin=fds[0], stdout=fds[1], stderr=fds[2], start_new_session=True,
+                    env={**os.environ, **self.request.get("env", {})})
+                self.pid = self._proc.pid
+        finally:
+            for fd in set(fds):
+                os.close(fd)
 
-    def outputs(self) -> list[tuple[int, object]]:
-        """(channel, reader) pairs: a StreamReader, or the pty master fd."""
-        assert self.proc is not None
-        if self.tty:
-            return [(channels.STDOUT, self.master)]
-        pairs: list[tuple[int, object]] = [(channels.STDOUT, self.proc.stdout)]
-        if self.proc.stderr is not None:
-            pairs.append((channels.STDERR, self.proc.stderr))
-        return pairs
+    async def wait(self) -> int:
+        """The command's exit code (128+N for signal N)."""
+        if self._proc is not None:
+            return await self._proc.wait()
+        assert self._exit is not None
+        line = await self._exit.readline()
+        try:
+            return int(json.loads(line)["exit"])
+        except (ValueError, KeyError, TypeError):
+            return 1   # the launcher went away before the command ended
 
     async def write(self, data: bytes) -> None:
-        assert self.proc is not None
-        if self.tty:
-            await _write_fd(self.master, data)
-        elif self.proc.stdin is not None and not self.proc.stdin.is_closing():
-            self.proc.stdin.write(data)
-            with contextlib.suppress(ConnectionError):
-                await self.proc.stdin.drain()
+        if self.input >= 0:
+            await _write_fd(self.input, data)
 
     def close_stdin(self) -> None:
-        if self.proc is not None and self.proc.stdin is not None and not self.tty:
-            self.proc.stdin.close()
+        if self.input >= 0 and not self.tty:
+            os.close(self.input)
+            self.input = -1
 
     def resize(self, width: int, height: int) -> None:
-        if self.tty and self.master >= 0:
+        if self.tty and self.input >= 0:
             with contextlib.suppress(OSError):
-                fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+                fcntl.ioctl(self.input, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
 
     def kill(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            podexec.kill_tree(self.proc.pid)
+        if self.pid:
+            podexec.kill_tree(self.pid)
 
     def close(self) -> None:
-        if self.master >= 0:
-            os.close(self.master)
-            self.master = -1
+        for fd in {self.input, *(fd for _, fd in self.outputs)} - {-1}:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.input, self.outputs = -1, []
+        if self._writer is not None:
+            self._writer.close()
 
 
 async def _read_fd(fd: int) -> bytes:
@@ -188,9 +227,9 @@ async def _write_fd(fd: int, data: bytes) -> None:
             return
 
 
-async def _pump_out(ws: web.WebSocketResponse, channel: int, source) -> None:
+async def _pump_out(ws: web.WebSocketResponse, channel: int, fd: int) -> None:
     while True:
-        data = await (_read_fd(source) if isinstance(source, int) else source.read(READ_CHUNK))
+        data = await _read_fd(fd)
         if not data:
             return
         await ws.send_bytes(channels.frame(channel, data))
@@ -213,10 +252,9 @@ async def _pump_in(ws: web.WebSocketResponse, protocol: str, process: Process) -
 async def relay(ws: web.WebSocketResponse, protocol: str, process: Process) -> int | None:
     """Copy between the WebSocket and the process until it exits (its exit code) or the client goes
     away (None; the process tree is killed)."""
-    assert process.proc is not None
-    outputs = [asyncio.create_task(_pump_out(ws, ch, src)) for ch, src in process.outputs()]
+    outputs = [asyncio.create_task(_pump_out(ws, ch, fd)) for ch, fd in process.outputs]
     inputs = asyncio.create_task(_pump_in(ws, protocol, process))
-    waiter = asyncio.create_task(process.proc.wait())
+    waiter = asyncio.create_task(process.wait())
     try:
         done, _ = await asyncio.wait([inputs, waiter], return_when=asyncio.FIRST_COMPLETED)
         if waiter not in done:   # the client went away first

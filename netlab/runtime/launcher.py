@@ -11,6 +11,10 @@ Protocol: a Unix stream socket (mode 0600), one JSON request per line, one JSON 
 - ``{"op": "children"}`` -> ``{"ok": true, "children": [{"pid", "start_time", "exitfile"}, ...]}``: every
   child not yet reaped.
 - ``{"op": "stop"}`` -> the launcher exits; its children keep running.
+- ``{"op": "exec", "cluster", "namespace", "pod", "container", "argv"[, "env", "tty"]}`` with three file
+  descriptors (stdin, stdout, stderr) passed alongside (SCM_RIGHTS) -> ``{"ok": true, "pid": N}``, and later
+  on the same connection ``{"exit": CODE}`` when that process ends: the command runs in the container as
+  netlab.runtime.podexec runs it (`kubectl exec` through the API server, without a fresh interpreter).
 
 With ``pidfile``, the launcher writes ``record`` plus the child's pid and start_time there (atomically)
 before it replies: a supervisor killed while waiting for the reply still finds the container when it
@@ -40,7 +44,7 @@ from typing import Any
 
 import netlab.images.echo as echo  # imported up front so forked echo containers start instantly
 from netlab.compile.security import Profile
-from netlab.runtime import sandbox
+from netlab.runtime import podexec, sandbox
 from netlab.runtime.files import write_atomic
 from netlab.runtime.launcher_client import LauncherError, proc_start_time
 
@@ -130,6 +134,29 @@ def _child(req: dict[str, Any], ready_fd: int) -> None:
         os._exit(code)
 
 
+def _exec_child(req: dict[str, Any], fds: list[int]) -> None:
+    """In the forked child: the given stdin/stdout/stderr, a session of its own, then podexec."""
+    code = 1
+    try:
+        os.setsid()
+        signal.set_wakeup_fd(-1)
+        for sig in (*_CHILD_SIGNALS, signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        os.closerange(3, 65536)
+        code = podexec.exec_in(req["cluster"], req["namespace"], req["pod"], req["container"],
+                               [str(a) for a in req["argv"]], dict(req.get("env") or {}), bool(req.get("tty")))
+    except BaseException as e:  # noqa: BLE001 - the child must never return into the launcher loop
+        try:
+            os.write(2, f"netlab exec: {e}\n".encode())
+        except OSError:
+            pass
+    finally:
+        os._exit(code)
+
+
 # --------------------------------------------------------------------------- server side
 
 
@@ -164,6 +191,7 @@ class Launcher:
         self.running = True
         self.sel = selectors.DefaultSelector()
         self.buffers: dict[socket.socket, bytearray] = {}
+        self.exec_waiters: dict[int, socket.socket] = {}  # exec children -> the connection told of their exit
 
     def _bind(self) -> socket.socket:
         path = self.socket_path
@@ -243,6 +271,8 @@ class Launcher:
 
     def _close(self, conn: socket.socket) -> None:
         self.buffers.pop(conn, None)
+        for pid in [p for p, c in self.exec_waiters.items() if c is conn]:
+            del self.exec_waiters[pid]
         try:
             self.sel.unregister(conn)
         except (KeyError, ValueError):
@@ -250,12 +280,20 @@ class Launcher:
         conn.close()
 
     def _read(self, conn: socket.socket) -> None:
+        fds: list[int] = []
         try:
-            data = conn.recv(65536)
+            data, fds, _, _ = socket.recv_fds(conn, 65536, 3)
         except BlockingIOError:
             return
         except OSError:
             data = b""
+        try:
+            self._read_data(conn, data, fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def _read_data(self, conn: socket.socket, data: bytes, fds: list[int]) -> None:
         if not data:
             self._close(conn)
             return
@@ -264,7 +302,7 @@ class Launcher:
         while b"\n" in buf and self.running:
             line, _, rest = bytes(buf).partition(b"\n")
             buf[:] = rest
-            reply = self._handle(line)
+            reply = self._exec(conn, line, fds) if b'"exec"' in line else self._handle(line)
             try:
                 conn.setblocking(True)
                 conn.settimeout(2.0)
@@ -303,6 +341,29 @@ class Launcher:
             except Exception as e:  # noqa: BLE001 - report, never die
                 return {"ok": False, "error": f"{type(e).__name__}: {e}"}
         return {"ok": False, "error": f"unknown op {op!r}"}
+
+    def _exec(self, conn: socket.socket, line: bytes, fds: list[int]) -> dict[str, Any]:
+        """Fork a command into a container with the client's three descriptors; its exit is sent later."""
+        try:
+            req = json.loads(line)
+        except ValueError as e:
+            return {"ok": False, "error": f"bad request: {e}"}
+        if not isinstance(req, dict) or req.get("op") != "exec":
+            return self._handle(line)
+        fields = ("cluster", "namespace", "pod", "container")
+        if len(fds) != 3 or not all(isinstance(req.get(f), str) for f in fields) or not req.get("argv"):
+            return {"ok": False, "error": "exec needs cluster, namespace, pod, container, argv and 3 descriptors"}
+        sys.stdout.flush()
+        sys.stderr.flush()
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _CHILD_SIGNALS)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                _exec_child(req, fds)  # never returns
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        self.exec_waiters[pid] = conn
+        return {"ok": True, "pid": pid}
 
     def _start(self, req: dict[str, Any]) -> dict[str, Any]:
         return self._start_many([req])[0]
@@ -369,6 +430,16 @@ class Launcher:
                 return
             code = os.waitstatus_to_exitcode(status)
             code = 128 - code if code < 0 else code
+            waiter = self.exec_waiters.pop(pid, None)
+            if waiter is not None:
+                try:
+                    waiter.setblocking(True)
+                    waiter.settimeout(2.0)
+                    waiter.sendall(json.dumps({"exit": code}).encode() + b"\n")
+                except OSError:
+                    pass
+                self._close(waiter)
+                continue
             exitfile = self.exitfiles.pop(pid, None)
             self.start_times.pop(pid, None)
             if exitfile:
