@@ -9,10 +9,11 @@ import time
 
 from netlab.api.backend import StoreView
 from netlab.api.resources import BUILTIN_NAMESPACES
+from netlab.compile import replicasets, workloads
 from netlab.compile.endpoint_objects import endpoints_object, endpointslice_object
 from netlab.compile.services import port_key
 from netlab.compile.topology import Topology
-from netlab.compile.workloads import PlacedPod, node_labels, template_hash
+from netlab.compile.workloads import PlacedPod, node_labels
 from netlab.runtime.containers import ContainerStatus
 
 
@@ -157,30 +158,6 @@ def node(n, started: float, pod_count: int = 0, bridge: str = "", host_ip: str =
     }
 
 
-def deployment(obj: dict, pods: list[dict]) -> dict:
-    replicas = obj["spec"].get("replicas", 1)
-    ready = sum(1 for p in pods if p["status"]["conditions"][-1]["status"] == "True")
-    return {**obj, "status": {"replicas": len(pods), "readyReplicas": ready, "availableReplicas": ready,
-                              "updatedReplicas": len(pods), "observedGeneration": obj["metadata"].get("generation"),
-                              "desiredReplicas": replicas}}
-
-
-def replicaset(obj: dict, template_hash: str, pods: list[dict]) -> dict:
-    meta = obj["metadata"]
-    ready = sum(1 for p in pods if p["status"]["conditions"][-1]["status"] == "True")
-    return {
-        "apiVersion": "apps/v1", "kind": "ReplicaSet",
-        "metadata": {"name": f"{meta['name']}-{template_hash}", "namespace": meta.get("namespace", "default"),
-                     "creationTimestamp": meta.get("creationTimestamp"),
-                     "labels": {**(obj["spec"]["template"].get("metadata") or {}).get("labels", {}),
-                                "pod-template-hash": template_hash},
-                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"]}]},
-        "spec": {"replicas": obj["spec"].get("replicas", 1), "selector": obj["spec"].get("selector"),
-                 "template": obj["spec"]["template"]},
-        "status": {"replicas": len(pods), "readyReplicas": ready, "availableReplicas": ready},
-    }
-
-
 def namespace(name: str, obj: dict | None, created: float, terminating: float | None = None) -> dict:
     """terminating: when its deletion began (phase Terminating until its contents are gone)."""
     meta = dict((obj or {}).get("metadata") or {"name": name, "creationTimestamp": timestamp(created)})
@@ -276,22 +253,30 @@ def _owned(index: dict[tuple[str, str], list[dict]], owner: dict) -> list[dict]:
     return index.get((owner["metadata"].get("namespace"), owner["metadata"]["name"]), [])
 
 
-def _deployment_name(replicaset_name: str) -> str:
-    return replicaset_name.rsplit("-", 1)[0]
-
-
 def _list_deployments(ctl: StoreView, ns: str | None, pods: list[dict] | None = None) -> list[dict]:
-    index = _owners(_list_pods(ctl, ns) if pods is None else pods, _deployment_name)
-    return [deployment(o, _owned(index, o)) for o in _stored(ctl, "Deployment", ns)]
+    """`pods` is unused (a Deployment's status comes from the rollout's own accounting); snapshot passes it to
+    every pod-reading lister alike."""
+    stored = _stored(ctl, "Deployment", ns)
+    status = workloads.deployment_statuses(stored, ctl.state.pods, _ready_since(ctl), time.time(),
+                                           getattr(ctl, "deployment_status", {}))
+    return [{**o, "status": status[workloads.namespaced_name(o)]} for o in stored]
+
+
+def _ready_since(ctl: StoreView) -> dict[str, float]:
+    if hasattr(ctl, "ready_since"):  # the controller tracks since when; a bare store view only knows whether
+        return ctl.ready_since
+    return {k: ctl.started for k, r in ctl.ready.items() if r}
 
 
 def _list_replicasets(ctl: StoreView, ns: str | None, pods: list[dict] | None = None) -> list[dict]:
-    pods = _list_pods(ctl, ns) if pods is None else pods
-    index = _owners(pods, _deployment_name)
-    out = [replicaset(o, template_hash(o["spec"]["template"]), _owned(index, o))
-           for o in _stored(ctl, "Deployment", ns)]
-    written = _owners(pods, lambda name: name)
-    for o in _stored(ctl, "ReplicaSet", ns):  # ReplicaSets the user wrote himself
+    now = time.time()
+    history = getattr(ctl.state, "replicasets", {})
+    out = [replicaset for o in _stored(ctl, "Deployment", ns)
+           for replicaset in replicasets.replicasets(o, history.get(workloads.namespaced_name(o), {}),
+                                                     ctl.state.pods, _ready_since(ctl), now)]
+    written_sets = _stored(ctl, "ReplicaSet", ns)
+    written = _owners(_list_pods(ctl, ns) if pods is None and written_sets else pods or [], lambda name: name)
+    for o in written_sets:  # ReplicaSets the user wrote himself
         owned = _owned(written, o)
         ready = sum(1 for p in owned if p["status"]["conditions"][-1]["status"] == "True")
         out.append({**o, "status": {"replicas": len(owned), "readyReplicas": ready, "availableReplicas": ready}})

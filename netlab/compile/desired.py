@@ -167,11 +167,13 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
 
 
 def placement(objects: Mapping[str, dict], previous: Mapping[str, PlacedPod], nodes: tuple[NodeNet, ...],
-              rng: random.Random, cursor: dict[str, str], now: float) -> dict[str, PlacedPod]:
+              rng: random.Random, cursor: dict[str, str], now: float,
+              ready_since: Mapping[str, float] | None = None) -> dict[str, PlacedPod]:
     """Every pod the objects ask for, on a node with an IP; ``cursor`` (the IPAM position) advances.
-    Raises workloads.PlacementError."""
+    Deployments take one rollout step; ``ready_since`` (pod key -> when it became Ready) lets them remove
+    old pods, without it (at apply time) they only add. Raises workloads.PlacementError."""
     kinds = {k: [o for o in objects.values() if o["kind"] == k] for k in ("Pod", "Deployment", "ReplicaSet")}
-    wanted = expand(kinds["Pod"], kinds["Deployment"], dict(previous), kinds["ReplicaSet"])
+    wanted = expand(kinds["Pod"], kinds["Deployment"], dict(previous), kinds["ReplicaSet"], ready_since, now)
     return {p.key: p for p in place(wanted, nodes, dict(previous), now, rng, cursor)}
 
 

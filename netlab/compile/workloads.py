@@ -10,9 +10,10 @@ import hashlib
 import json
 import random
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from netlab.compile import names
+from netlab.compile import names, rollout
 from netlab.compile.ipam import NodeRange
 from netlab.compile.topology import NodeNet
 
@@ -34,6 +35,7 @@ class PlacedPod:
     spec: dict = field(compare=False)  # the PodSpec as Kubernetes JSON
     owner: str | None = None  # "Deployment/<name>"
     template_hash: str | None = None
+    revision: int | None = None  # a Deployment's pods: the revision of the template they run
 
     @property
     def key(self) -> str:
@@ -47,7 +49,7 @@ class PlacedPod:
         return {
             "namespace": self.namespace, "name": self.name, "node": self.node, "ip": self.ip,
             "uid": self.uid, "created": self.created, "labels": self.labels, "spec": self.spec,
-            "owner": self.owner, "template_hash": self.template_hash,
+            "owner": self.owner, "template_hash": self.template_hash, "revision": self.revision,
         }
 
     @staticmethod
@@ -66,6 +68,7 @@ class WantedPod:
     source: str  # "Kind ns/name" of the object that asks for it, for error messages
     field_prefix: str  # "spec" for a Pod, "spec.template.spec" for a Deployment
     name_base: str = ""  # new replicas are named name_base + 5 random characters
+    revision: int | None = None  # a Deployment's pods: their ReplicaSet's deployment.kubernetes.io/revision
 
 
 class PlacementError(Exception):
@@ -115,11 +118,14 @@ def eligible_nodes(spec: dict, nodes: tuple[NodeNet, ...]) -> list[NodeNet]:
 
 
 def expand(pods: list[dict], deployments: list[dict], previous: dict[str, PlacedPod],
-           replicasets: list[dict] = ()) -> list[WantedPod]:
+           replicasets: list[dict] = (), ready_since: Mapping[str, float] | None = None,
+           now: float = 0.0) -> list[WantedPod]:
     """Pods as wanted; Deployment replicas already running with the current template keep their names.
 
-    A Deployment names its pods <deploy>-<template hash>-<5 random>, and replaces them when its template
-    changes; a bare ReplicaSet names them <rs>-<5 random> and, as in Kubernetes, only keeps the count."""
+    A Deployment names its pods <deploy>-<template hash>-<5 random>, and replaces them step by step
+    (compile/rollout) when its template changes; ``ready_since`` (pod key -> when it became Ready; None:
+    readiness unknown, as at apply time) lets old pods go. A bare ReplicaSet names them <rs>-<5 random> and,
+    as in Kubernetes, only keeps the count."""
     wanted = []
     for pod in pods:
         meta = pod["metadata"]
@@ -127,27 +133,7 @@ def expand(pods: list[dict], deployments: list[dict], previous: dict[str, Placed
         wanted.append(WantedPod(ns, meta["name"], dict(meta.get("labels") or {}), pod["spec"], None, None,
                                 f"Pod {ns}/{meta['name']}", "spec"))
     for deploy in deployments:
-        meta = deploy["metadata"]
-        ns = meta.get("namespace", "default")
-        owner = f"Deployment/{meta['name']}"
-        template = deploy["spec"]["template"]
-        thash = template_hash(template)
-        replicas = deploy["spec"].get("replicas", 1)
-        labels = dict((template.get("metadata") or {}).get("labels") or {})
-        labels["pod-template-hash"] = thash
-        current = sorted(
-            (p for p in previous.values() if p.namespace == ns and p.owner == owner and p.template_hash == thash),
-            key=lambda p: (p.created, p.name),
-        )
-        keep = current[:replicas]
-        source = f"Deployment {ns}/{meta['name']}"
-        base = f"{meta['name']}-{thash}-"
-        for p in keep:
-            wanted.append(WantedPod(ns, p.name, labels, template["spec"], owner, thash, source, "spec.template.spec",
-                                    base))
-        for _ in range(replicas - len(keep)):
-            wanted.append(WantedPod(ns, None, labels, template["spec"], owner, thash, source, "spec.template.spec",
-                                    base))
+        wanted += _deployment_pods(deploy, previous, ready_since, now)
     for rs in replicasets:
         meta = rs["metadata"]
         ns = meta.get("namespace", "default")
@@ -164,6 +150,89 @@ def expand(pods: list[dict], deployments: list[dict], previous: dict[str, Placed
             wanted.append(WantedPod(ns, None, labels, template["spec"], owner, None, source, "spec.template.spec",
                                     f"{meta['name']}-"))
     return wanted
+
+
+def deployment_pods(deploy: dict, pods: Iterable[PlacedPod]) -> list[PlacedPod]:
+    """The pods `deploy` owns, oldest first."""
+    meta = deploy["metadata"]
+    ns, owner = meta.get("namespace", "default"), f"Deployment/{meta['name']}"
+    return sorted((p for p in pods if p.namespace == ns and p.owner == owner), key=lambda p: (p.created, p.name))
+
+
+def pod_infos(pods: Iterable[PlacedPod], ready_since: Mapping[str, float]) -> list[rollout.PodInfo]:
+    return [rollout.PodInfo(p.name, p.template_hash, p.created, ready_since.get(p.key)) for p in pods]
+
+
+def _deployments(objects: Iterable[dict]) -> list[dict]:
+    return [o for o in objects if o["kind"] == "Deployment"]
+
+
+def namespaced_name(obj: dict) -> str:
+    return f"{obj['metadata'].get('namespace', 'default')}/{obj['metadata']['name']}"
+
+
+def rollout_pending(objects: Iterable[dict], pods: Mapping[str, PlacedPod], ready_since: Mapping[str, float],
+                    now: float) -> bool:
+    """True if a Deployment's next rollout step would add or remove pods."""
+    for deploy in _deployments(objects):
+        infos = pod_infos(deployment_pods(deploy, pods.values()), ready_since)
+        if rollout.plan(deploy["spec"], template_hash(deploy["spec"]["template"]), infos, now).changes:
+            return True
+    return False
+
+
+def replica_counts(deploy: dict, pods: Iterable[PlacedPod]) -> dict[str, int]:
+    """Template hash -> how many of the Deployment's pods run it (its ReplicaSets' sizes)."""
+    counts: dict[str, int] = {}
+    for p in deployment_pods(deploy, pods):
+        counts[p.template_hash or ""] = counts.get(p.template_hash or "", 0) + 1
+    return counts
+
+
+def scaling_events(objects: Iterable[dict], before: Mapping[str, PlacedPod],
+                   after: Mapping[str, PlacedPod]) -> list[tuple[str, str]]:
+    """(object, message) for every ReplicaSet of a Deployment whose size changed from `before` to `after`."""
+    return [(f"Deployment {namespaced_name(d)}", message) for d in _deployments(objects)
+            for message in rollout.scaling_events(d["metadata"]["name"], replica_counts(d, before.values()),
+                                                  replica_counts(d, after.values()))]
+
+
+def deployment_statuses(objects: Iterable[dict], pods: Mapping[str, PlacedPod], ready_since: Mapping[str, float],
+                        now: float, previous: Mapping[str, dict]) -> dict[str, dict]:
+    """"ns/name" -> the status of every Deployment; `previous` (the last such map) keeps condition times."""
+    return {namespaced_name(d): deployment_status(d, pods, ready_since, now, previous.get(namespaced_name(d)))
+            for d in _deployments(objects)}
+
+
+def deployment_status(deploy: dict, pods: Mapping[str, PlacedPod], ready_since: Mapping[str, float], now: float,
+                      previous: dict | None = None) -> dict:
+    infos = pod_infos(deployment_pods(deploy, pods.values()), ready_since)
+    return rollout.deployment_status(deploy, template_hash(deploy["spec"]["template"]), infos, now, previous)
+
+
+def _deployment_pods(deploy: dict, previous: dict[str, PlacedPod], ready_since: Mapping[str, float] | None,
+                     now: float) -> list[WantedPod]:
+    """The Deployment's pods after one rollout step: kept ones with their own template, new ones to name."""
+    meta = deploy["metadata"]
+    ns = meta.get("namespace", "default")
+    owner, source = f"Deployment/{meta['name']}", f"Deployment {ns}/{meta['name']}"
+    template = deploy["spec"]["template"]
+    thash = template_hash(template)
+    current = deployment_pods(deploy, previous.values())
+    step = rollout.plan(deploy["spec"], thash, pod_infos(current, ready_since or {}), now, ready_since is not None)
+    revision = next((p.revision for p in current if p.template_hash == thash and p.revision),
+                    max((p.revision or 0 for p in current), default=0) + 1)
+    labels = {**((template.get("metadata") or {}).get("labels") or {}), "pod-template-hash": thash}
+    keep = set(step.keep)
+    out = [WantedPod(ns, p.name, p.labels, p.spec, owner, p.template_hash, source, "spec.template.spec",
+                     revision=p.revision) if p.template_hash != thash else
+           WantedPod(ns, p.name, labels, template["spec"], owner, thash, source, "spec.template.spec",
+                     revision=revision)
+           for p in current if p.name in keep]
+    base = f"{meta['name']}-{thash}-"
+    out += [WantedPod(ns, None, labels, template["spec"], owner, thash, source, "spec.template.spec", base,
+                      revision=revision) for _ in range(step.create)]
+    return out
 
 
 def place(
@@ -219,7 +288,7 @@ class _Placement:
             return True
         if prev.node not in self.node_by_name:
             return False
-        self.placed[prev.key] = replace(prev, labels=w.labels, spec=w.spec)
+        self.placed[prev.key] = replace(prev, labels=w.labels, spec=w.spec, revision=w.revision)
         self.load[prev.node] += 1
         self.ranges[prev.node].hold(prev.ip)
         return True
@@ -260,6 +329,7 @@ class _Placement:
         self.placed[f"{w.namespace}/{name}"] = PlacedPod(
             namespace=w.namespace, name=name, node=node.name, ip=ip, uid=str(uuid.UUID(int=rng.getrandbits(128))),
             created=now, labels=w.labels, spec=w.spec, owner=w.owner, template_hash=w.template_hash,
+            revision=w.revision,
         )
 
 

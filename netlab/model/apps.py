@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from netlab.compile.rollout import strategy_problems
+
 from .meta import (
     IntOrString,
     Issue,
@@ -94,4 +96,5 @@ class Deployment(Resource):
 
     def issues(self) -> list[Issue]:
         # pods are <deployment>-<template hash, 10>-<5 random>
-        return super().issues() + check_workload_spec(self.spec)
+        strategy = {"strategy": self.spec.strategy.model_dump(by_alias=True, exclude_none=True, mode="json")}
+        return super().issues() + check_workload_spec(self.spec) + strategy_problems(strategy)

@@ -9,7 +9,6 @@ import argparse
 import logging
 import os
 import random
-import resource
 import signal
 import threading
 import time
@@ -38,12 +37,13 @@ from netlab.runtime.ingresssync import IngressSync
 from netlab.runtime.launcher_client import ensure_launcher
 from netlab.runtime.podfiles import write_dns_view, write_resolv
 from netlab.runtime.probes import Prober, ProbeState
+from netlab.runtime.rollouts import RolloutSide
 from netlab.runtime.store import check_namespaces, naming
 
 log = logging.getLogger("netlab.controller")
 
 
-class Controller(ApiSide):
+class Controller(ApiSide, RolloutSide):
     def __init__(self, cluster: str):
         self.cluster = cluster
         loaded = statemod.load(cluster)
@@ -71,6 +71,7 @@ class Controller(ApiSide):
         self.ingress = IngressSync(self.run_dir)
         self._next_reserved: dict[str, str] = dict(self.state.last_reserved)  # the IPAM cursor _place advanced
         self._rules_checked: dict[str, Ruleset] = {}  # node -> the last ruleset `nft --check` accepted
+        self._init_rollouts()
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -190,6 +191,7 @@ class Controller(ApiSide):
                 self._dirty.add("Ingress")  # its status follows the rules nginx took
             if self._ready_map() != self.observed.ready or self._terminated() != self.observed.terminated:
                 self._sync()
+            self._roll_out()
             if self._dirty:
                 self._refresh_views(set(self._dirty))
 
@@ -260,7 +262,7 @@ class Controller(ApiSide):
     def _place(self, objects: dict[str, dict], previous: dict[str, PlacedPod] | None = None) -> dict[str, PlacedPod]:
         cursor = dict(self.state.last_reserved)
         pods = store.placement(objects, self.state.pods if previous is None else previous, self.config.topology().nodes,
-                               self.rng, cursor)
+                               self.rng, cursor, self.ready_since)
         self._next_reserved = cursor
         return pods
 
@@ -292,7 +294,6 @@ class Controller(ApiSide):
             raise ApiError(422, "Invalid", "; ".join(c["message"] for c in causes), causes)
         topo = self._check_rules(objects, pods, allocations)
         log.info("commit: checked in %.3fs", time.monotonic() - t0)
-        before = store.replica_counts(self.state.pods)
         previous = (self.state.objects, self.state.pods, self.state.allocations, self.state.addons,
                     self.state.resource_version, self.state.last_reserved)
         try:
@@ -306,8 +307,6 @@ class Controller(ApiSide):
             raise ApiError(500, "InternalError",
                            f"the kernel refused the change ({e}); it was rolled back, the cluster is as before") from e
         statemod.save(self.cluster, self.state)
-        for deployment, reason, message in evmod.scaling_events(before, store.replica_counts(pods)):
-            self.event(reason, message, f"Deployment {deployment}", component=evmod.DEPLOYMENT_CONTROLLER)
         self._refresh_views()
 
     def _roll_back(self, respecced: list[str]) -> None:
@@ -377,25 +376,6 @@ class Controller(ApiSide):
             return self.desired
 
 
-def start_api(controller: Controller):
-    """Serve the API on the configured (or recorded, or default) loopback port, then on the host's underlay
-    address too once the controller has made it; record the endpoint for the CLI."""
-    from netlab.api import endpoint, pki
-    from netlab.api.server import PORT_SEARCH, ApiServer
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)   # each API connection is a descriptor
-    if soft != resource.RLIM_INFINITY and soft < 8192:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (8192 if hard == resource.RLIM_INFINITY else min(hard, 8192), hard))
-    config, previous = controller.config, endpoint.load(controller.cluster)
-    endpoint.remove(controller.cluster)   # until this controller has started: `up` waits for the new record
-    port = config.api_port or (previous.port if previous else endpoint.DEFAULT_PORT)
-    server = ApiServer(controller, pki.Pki(names.pki_dir(controller.cluster)))
-    port = server.start(config.api_address, port, search=0 if config.api_port else PORT_SEARCH, ready=False)
-    host_ip = config.topology().host_ip
-    controller.api_endpoint = (host_ip, port)
-    return server, endpoint.Endpoint(config.api_address, port, host_ip)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="netlab-controller")
     parser.add_argument("--cluster", required=True)
@@ -409,6 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     (run / "controller.pid").write_text(f"{os.getpid()}\n")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    from netlab.runtime.apiserve import start_api
+
     server, where = start_api(controller)
     controller.start()
     server.ready.set()

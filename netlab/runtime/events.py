@@ -130,15 +130,3 @@ def kubelet_events(reason: str, container: str, message: str, image: str,
     if reason == "BackOff" and message.startswith("Back-off"):
         return [("BackOff", f"Back-off restarting failed container {container} in pod {pod}")]
     return [(reason, message)]
-
-
-def scaling_events(before: dict[tuple[str, str], int], after: dict[tuple[str, str], int]) -> list[tuple[str, str, str]]:
-    """(deployment "ns/name", reason, message) for each ReplicaSet whose pod count a change moved, as the
-    deployment controller reports it: ((deployment "ns/name", replica set name) -> pods)."""
-    out = []
-    for key in sorted(set(before) | set(after)):
-        old, new = before.get(key, 0), after.get(key, 0)
-        if old != new:
-            direction = "up" if new > old else "down"
-            out.append((key[0], "ScalingReplicaSet", f"Scaled {direction} replica set {key[1]} from {old} to {new}"))
-    return out

@@ -21,6 +21,7 @@ class State:
     allocations: dict[str, Allocation] = field(default_factory=dict)  # "namespace/name" of a Service
     addons: list[str] = field(default_factory=list)  # enabled with `netlab addons enable`
     last_reserved: dict[str, str] = field(default_factory=dict)  # node -> last pod IP handed out (host-local)
+    replicasets: dict[str, dict] = field(default_factory=dict)  # "ns/deployment" -> its ReplicaSet history
     resource_version: int = 0
 
     def to_dict(self) -> dict:
@@ -32,6 +33,7 @@ class State:
             "allocations": {k: a.to_dict() for k, a in self.allocations.items()},
             "addons": sorted(self.addons),
             "lastReserved": self.last_reserved,
+            "replicaSets": self.replicasets,
             "resourceVersion": self.resource_version,
         }
 
@@ -45,6 +47,7 @@ class State:
             allocations={k: Allocation.from_dict(v) for k, v in (d.get("allocations") or {}).items()},
             addons=list(d.get("addons") or []),
             last_reserved=dict(d.get("lastReserved") or {}),
+            replicasets=dict(d.get("replicaSets") or {}),
             resource_version=int(d.get("resourceVersion", 0)),
         )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import sys
 import time
+from collections.abc import Mapping
 
 from netlab.api import views
 from netlab.api.errors import ApiError
@@ -96,9 +97,10 @@ def allocations(objects: dict[str, dict], previous: dict[str, Allocation],
 
 
 def placement(objects: dict[str, dict], previous: dict[str, PlacedPod], nodes: tuple[NodeNet, ...],
-              rng: random.Random, cursor: dict[str, str]) -> dict[str, PlacedPod]:
+              rng: random.Random, cursor: dict[str, str],
+              ready_since: Mapping[str, float] | None = None) -> dict[str, PlacedPod]:
     try:
-        return desired.placement(objects, previous, nodes, rng, cursor, time.time())
+        return desired.placement(objects, previous, nodes, rng, cursor, time.time(), ready_since)
     except PlacementError as e:
         causes = [{"object": o, "field": f, "message": m} for o, f, m in e.problems]
         raise ApiError(422, "Invalid", str(e), causes) from e
@@ -206,14 +208,3 @@ def involved(ctl, kind: str, ref: str) -> Involved:
         stored = ctl.state.objects.get(f"{kind}/{ns}/{name}")
         uid = ((stored or {}).get("metadata") or {}).get("uid", "")
     return Involved(kind, name, ns, uid, res.api_version if res else "v1")
-
-
-def replica_counts(pods: dict[str, PlacedPod]) -> dict[tuple[str, str], int]:
-    """(Deployment "ns/name", its ReplicaSet's name) -> pods, for ScalingReplicaSet events."""
-    out: dict[tuple[str, str], int] = {}
-    for p in pods.values():
-        if p.owner and p.owner.startswith("Deployment/") and p.template_hash:
-            name = p.owner.split("/", 1)[1]
-            key = (f"{p.namespace}/{name}", f"{name}-{p.template_hash}")
-            out[key] = out.get(key, 0) + 1
-    return out

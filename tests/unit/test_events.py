@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from netlab.runtime import events as ev
-from netlab.runtime.events import EventLog, Involved, kubelet_events, parse_object, scaling_events
+from netlab.runtime.events import EventLog, Involved, kubelet_events, parse_object
 
 
 def clock(times):
@@ -56,14 +56,6 @@ def test_kubelet_phrasing():
     assert kubelet_events("BackOff", "app", "Back-off 10s restarting failed container app", "e", "ns_p") == [
         ("BackOff", "Back-off restarting failed container app in pod ns_p")]
     assert kubelet_events("Killing", "app", "Stopping container app", "e") == [("Killing", "Stopping container app")]
-
-
-def test_scaling_events_as_the_deployment_controller_words_them():
-    before = {("d/web", "web-aaa"): 3}
-    after = {("d/web", "web-aaa"): 1, ("d/web", "web-bbb"): 2}
-    assert scaling_events(before, after) == [
-        ("d/web", "ScalingReplicaSet", "Scaled down replica set web-aaa from 3 to 1"),
-        ("d/web", "ScalingReplicaSet", "Scaled up replica set web-bbb from 0 to 2")]
 
 
 def test_objects_named_in_kernel_messages():

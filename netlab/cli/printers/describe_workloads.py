@@ -325,10 +325,21 @@ def _describe_deployment(d: dict, now: float, related: dict) -> str:
         owned = [replicaset for replicaset in replicasets
                  if any(r.get("kind") == "Deployment" and r.get("name") == meta.get("name")
                         for r in _meta(replicaset).get("ownerReferences") or [])]
-        text = ", ".join(f"{_name(replicaset)} ({(replicaset.get('status') or {}).get('replicas') or 0}/"
-                         f"{(replicaset.get('spec') or {}).get('replicas', 1)} replicas created)"
-                         for replicaset in owned[-1:])
-        w.write(0, "OldReplicaSets:\t<none>\n")
-        w.write(0, f"NewReplicaSet:\t{text or NONE}\n")
+        # kubectl: the new ReplicaSet has the highest revision; old ones are listed while they have pods
+        owned.sort(key=_revision)
+        old = [replicaset for replicaset in owned[:-1] if (replicaset.get("spec") or {}).get("replicas")]
+        w.write(0, f"OldReplicaSets:\t{_replicaset_list(old) or NONE}\n")
+        w.write(0, f"NewReplicaSet:\t{_replicaset_list(owned[-1:]) or NONE}\n")
     _events(w, related.get("events"), now)
     return w.render()
+
+
+def _replicaset_list(replicasets: list[dict]) -> str:
+    return ", ".join(f"{_name(replicaset)} ({(replicaset.get('status') or {}).get('replicas') or 0}/"
+                     f"{(replicaset.get('spec') or {}).get('replicas', 1)} replicas created)"
+                     for replicaset in replicasets)
+
+
+def _revision(replicaset: dict) -> int:
+    value = str((_meta(replicaset).get("annotations") or {}).get("deployment.kubernetes.io/revision", "0"))
+    return int(value) if value.isdigit() else 0

@@ -1,0 +1,26 @@
+"""Starting the controller's API server: the port, the PKI and the endpoint record the CLI reads."""
+
+from __future__ import annotations
+
+import resource
+
+from netlab.compile import names
+
+
+def start_api(controller):
+    """Serve the API on the configured (or recorded, or default) loopback port, then on the host's underlay
+    address too once the controller has made it; record the endpoint for the CLI."""
+    from netlab.api import endpoint, pki
+    from netlab.api.server import PORT_SEARCH, ApiServer
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)   # each API connection is a descriptor
+    if soft != resource.RLIM_INFINITY and soft < 8192:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (8192 if hard == resource.RLIM_INFINITY else min(hard, 8192), hard))
+    config, previous = controller.config, endpoint.load(controller.cluster)
+    endpoint.remove(controller.cluster)   # until this controller has started: `up` waits for the new record
+    port = config.api_port or (previous.port if previous else endpoint.DEFAULT_PORT)
+    server = ApiServer(controller, pki.Pki(names.pki_dir(controller.cluster)))
+    port = server.start(config.api_address, port, search=0 if config.api_port else PORT_SEARCH, ready=False)
+    host_ip = config.topology().host_ip
+    controller.api_endpoint = (host_ip, port)
+    return server, endpoint.Endpoint(config.api_address, port, host_ip)
