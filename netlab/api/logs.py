@@ -1,20 +1,24 @@
 """`GET pods/NAME/log`: a container's output, with kubectl's options (container, follow, tailLines,
-limitBytes, previous).
+limitBytes, previous, timestamps, sinceSeconds, sinceTime).
 
 The supervisor appends a container's stdout and stderr to one file per container and moves it aside
-when the container restarts (`previous`). Lines carry no time of their own, so `timestamps` and
-`sinceSeconds`/`sinceTime` are refused with 400 instead of answered wrongly.
+when the container restarts (`previous`). The time of each line comes from netlab.api.logtimes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import time
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from aiohttp import web
 
 from netlab.api.errors import ApiError
+from netlab.api.logtimes import LogTimes, rfc3339
+from netlab.runtime.containers import previous_log
 
 CHUNK = 65536
 FOLLOW_POLL = 0.1   # seconds between looks at a followed file
@@ -73,10 +77,7 @@ async def handle_log(request: web.Request, api, ns: str, name: str) -> web.Strea
                        f"choose one of: [{' '.join(containers)}]")
     if container not in containers:
         raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {name}")
-    for unsupported in ("timestamps", "sinceSeconds", "sinceTime"):
-        if query.get(unsupported) not in (None, "false"):
-            raise ApiError(400, "BadRequest", f"{unsupported} is not supported by netlab: container "
-                           "output is stored without the time of each line")
+    stamp, since = query.get("timestamps") == "true", _since(query)
     tail, limit = _int(query, "tailLines"), _int(query, "limitBytes")
     previous, follow = query.get("previous") == "true", query.get("follow") == "true"
     path = ctl.supervisor.log_path(f"{ns}/{name}", container)
@@ -90,38 +91,95 @@ async def handle_log(request: web.Request, api, ns: str, name: str) -> web.Strea
     response.enable_chunked_encoding()
     await response.prepare(request)
     try:
-        await _stream(response, api, path, tail, limit, follow, f"{ns}/{name}")
+        if stamp or since is not None:
+            await _stream_lines(response, api, path, Window(tail, limit, follow, f"{ns}/{name}"), stamp, since)
+        else:
+            await _stream(response, api, path, Window(tail, limit, follow, f"{ns}/{name}"))
         await response.write_eof()
     except ConnectionError:   # the client went away (e.g. Ctrl-C on `logs -f`)
         pass
     return response
 
 
-def previous_log(path: Path) -> Path:
-    """Where the supervisor keeps the output of the container's previous run."""
-    return path.with_name(path.stem + ".previous.log")
+@dataclass(frozen=True)
+class Window:
+    tail: int | None      # lines from the end to start with (None: the start of the file)
+    limit: int | None     # bytes to send at most
+    follow: bool
+    pod_key: str
 
 
-async def _stream(response: web.StreamResponse, api, path: Path, tail: int | None, limit: int | None,
-                  follow: bool, pod_key: str) -> None:
+async def _stream(response: web.StreamResponse, api, path: Path, w: Window) -> None:
+    async for chunk in _chunks(api, path, w):
+        await response.write(chunk)
+
+
+async def _chunks(api, path: Path, w: Window, limited: bool = True):
+    """The file's bytes from the window's start, then (follow) what is appended, until the pod goes or
+    the container restarts."""
     ctl = api.controller
     try:
         f = open(path, "rb")
     except FileNotFoundError:
         return
     with f:
-        f.seek(await api.run(start_offset, path, tail))
+        f.seek(await api.run(start_offset, path, w.tail))
         inode = os.fstat(f.fileno()).st_ino
-        left = limit
+        left = w.limit if limited else None
         while left is None or left > 0:
             chunk = await api.run(f.read, CHUNK if left is None else min(CHUNK, left))
             if chunk:
-                await response.write(chunk)
+                yield chunk
                 left = None if left is None else left - len(chunk)
                 continue
-            if not follow or pod_key not in ctl.state.pods or _replaced(path, inode):
+            if not w.follow or w.pod_key not in ctl.state.pods or _replaced(path, inode):
                 return
             await asyncio.sleep(FOLLOW_POLL)
+
+
+async def _stream_lines(response: web.StreamResponse, api, path: Path, w: Window, stamp: bool,
+                        since: float | None) -> None:
+    """Line by line, each with the time it was written (netlab.api.logtimes): prefixed with it (stamp),
+    and/or only those written at or after `since`."""
+    times: LogTimes = getattr(api, "log_times", None) or LogTimes()
+    offset = await api.run(start_offset, path, w.tail) if path.exists() else 0
+    pending, left = b"", w.limit
+    async for chunk in _chunks(api, path, w, limited=False):
+        await api.run(times.observe, path)
+        time_at = await api.run(times.lookup, path)
+        *lines, pending = (pending + chunk).split(b"\n")
+        out = []
+        for line in lines:
+            offset += len(line) + 1
+            t = time_at(offset)
+            if since is None or t >= since:
+                out.append((f"{rfc3339(t)} ".encode() if stamp else b"") + line + b"\n")
+        data = b"".join(out)
+        if left is not None:
+            data, left = data[:left], left - len(data[:left])
+        if data:
+            await response.write(data)
+        if left == 0:
+            return
+    if pending and (since is None or times.clock() >= since):
+        data = (f"{rfc3339(times.clock())} ".encode() if stamp else b"") + pending
+        await response.write(data if left is None else data[:left])
+
+
+def _since(query) -> float | None:
+    """The epoch time from sinceSeconds or sinceTime (RFC 3339), None without either."""
+    seconds, when = _int(query, "sinceSeconds"), query.get("sinceTime")
+    if seconds is not None and when is not None:
+        raise ApiError(422, "Invalid", "PodLogOptions is invalid: at most one of `sinceTime` or `sinceSeconds` "
+                       "may be specified")
+    if seconds is not None:
+        return time.time() - seconds
+    if when is None:
+        return None
+    try:
+        return datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()
+    except ValueError as e:
+        raise ApiError(400, "BadRequest", f"sinceTime: invalid RFC 3339 time {when!r}") from e
 
 
 def _replaced(path: Path, inode: int) -> bool:

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from netlab.api import dataplane_view, discovery, resources, streams
+from netlab.api import dataplane_view, discovery, logtimes, resources, streams
 from netlab.api.backend import Backend
 from netlab.api.errors import ApiError
 from netlab.api.paths import parse_path
@@ -127,6 +127,8 @@ class ApiServer:
         self._runner: web.AppRunner | None = None
         self._servers: list[asyncio.AbstractServer] = []
         self._ssl = server_ssl_context(pki)
+        self.log_times = logtimes.LogTimes()   # when each stretch of each container log was written
+        self._log_watch: asyncio.Future | None = None
         self.ready = threading.Event()   # until set, requests get 503 (the controller is still starting)
 
     # ----- life cycle (called from the controller's thread) ---------------------------------------
@@ -167,6 +169,7 @@ class ApiServer:
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None,
                                      keepalive_timeout=self.read_timeout)
         await self._runner.setup()
+        self._log_watch = asyncio.ensure_future(logtimes.watch(self, self.log_times))   # for logs --timestamps
 
     async def _listen(self, sock: socket.socket) -> None:
         assert self._runner is not None and self._runner.server is not None
@@ -175,6 +178,8 @@ class ApiServer:
         self._servers.append(server)
 
     async def _shutdown(self) -> None:
+        if self._log_watch is not None:
+            self._log_watch.cancel()
         for server in self._servers:
             server.close()
         if self._runner is not None:

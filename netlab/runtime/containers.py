@@ -73,6 +73,11 @@ class _Container:
     gone_since: float | None = None  # clock time the pid was first seen gone without an exit file
 
 
+def previous_log(log: Path) -> Path:
+    """Where a container's log goes when it restarts (`kubectl logs -p` reads it)."""
+    return log.with_name(log.stem + ".previous.log")
+
+
 class Supervisor:
     """Keeps the desired containers running according to their restartPolicy."""
 
@@ -235,7 +240,7 @@ class Supervisor:
             private_dir(log.parent)  # logs, pidfiles, exit codes: root's only
             exitfile.unlink(missing_ok=True)
             if restart and log.exists():  # the last run's output stays readable (`kubectl logs -p`)
-                log.replace(log.with_name(log.stem + ".previous.log"))
+                log.replace(previous_log(log))
         try:
             results = self.launcher.start_many([{**self._request(c.spec), "record": self._launch_record(c, restart)}
                                                 for c in cs])

@@ -214,6 +214,14 @@ def test_logs_with_kubectls_options(lab) -> None:
         follow.kill()
         follow.wait()
 
+    # --timestamps and --since: each line's time is when it was written (within a fraction of a second)
+    stamped = lab.kubectl("logs", talk, "-c", "talk", "--timestamps", "--tail", "1").stdout
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z later\n", stamped), stamped
+    time.sleep(3)
+    lab.kubectl("exec", talk, "-c", "talk", "--", "sh", "-c", "echo recent >> /proc/1/fd/1")
+    assert lab.kubectl("logs", talk, "-c", "talk", "--since", "2s").stdout == "recent\n"
+    assert lab.kubectl("logs", talk, "-c", "talk", "--since-time", "2020-01-01T00:00:00Z").stdout.startswith("line1")
+
     # -p: the output of the container's previous run
     lab.netlab("apply", "-f", str(lab.write("crash.yaml", CRASHER)))
     crash = f"{c}-crash"

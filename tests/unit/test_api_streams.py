@@ -5,13 +5,14 @@ choice of endpoint."""
 from __future__ import annotations
 
 import json
+import os
 import struct
 import zlib
 from pathlib import Path
 
 import pytest
 
-from netlab.api import channels, logs, proxy, spdy, streams
+from netlab.api import channels, logs, logtimes, proxy, spdy, streams
 from netlab.api.errors import ApiError
 
 CAPTURE = Path(__file__).parent / "data" / "kubectl137_portforward_ws.txt"
@@ -169,3 +170,31 @@ def test_service_backend_by_port_name_or_number() -> None:
     single = {"metadata": {"name": "s", "namespace": "ns"}, "spec": {"ports": [{"port": 80}]}}
     unnamed = {"subsets": [{"addresses": ENDPOINTS["subsets"][0]["addresses"], "ports": [{"port": 3000}]}]}
     assert proxy.service_backend(single, unnamed, "") == ("ns", "p1", 3000)
+
+
+# ----- log times ------------------------------------------------------------------------------------
+def test_log_times_stamp_each_stretch_when_first_seen(tmp_path: Path) -> None:
+    now = [1000.0]
+    times = logtimes.LogTimes(clock=lambda: now[0])
+    path = tmp_path / "c.log"
+    path.write_bytes(b"old\n")
+    os.utime(path, (500.0, 500.0))
+    times.observe(path)                  # bytes there at the first look: the file's modification time
+    with path.open("ab") as f:
+        f.write(b"new1\nnew2\n")
+    now[0] = 1001.5
+    times.observe(path)
+    time_at = times.lookup(path)
+    assert [time_at(4), time_at(9), time_at(14)] == [500.0, 1001.5, 1001.5]
+    assert time_at(99) == 1001.5          # not seen yet: now
+    moved = tmp_path / "c.previous.log"   # moved aside for `logs -p`: same inode, same times
+    path.replace(moved)
+    assert times.lookup(moved)(4) == 500.0
+    times.forget_except([])
+    now[0] = 2000.0
+    assert times.lookup(moved)(4) == 2000.0
+
+
+def test_rfc3339_as_kubelet_writes_it() -> None:
+    assert logtimes.rfc3339(0.5) == "1970-01-01T00:00:00.500000000Z"
+    assert logtimes.rfc3339(1764614400.25) == "2025-12-01T18:40:00.250000000Z"
