@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 
@@ -26,27 +25,28 @@ def _get_pod(client: Client, pod: str, namespace: str) -> dict:
 @click.argument("pod")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option("-n", "--namespace", default="default", show_default=True)
-@click.option("-c", "--container", default=None,
-              help="Accepted for kubectl compatibility: containers share the pod's network.")
-@click.option("-i", "--stdin", "interactive", is_flag=True, help="Accepted for kubectl compatibility.")
-@click.option("-t", "--tty", is_flag=True, help="Give the command a terminal of its own (when stdin is one).")
+@click.option("-c", "--container", default=None, help="The container (default: the pod's default or first one).")
+@click.option("-i", "--stdin", "interactive", is_flag=True,
+              help="Pass stdin to the command (always done when stdin is not a terminal).")
+@click.option("-t", "--tty", is_flag=True, help="Give the command a terminal (when stdin is one).")
 @click.pass_context
 def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], namespace: str, container: str | None,
           interactive: bool, tty: bool) -> None:
     """Run COMMAND inside a container of POD (the first one unless -c): in its network, PID and mount
-    namespaces, as its user, with its capabilities and environment (as `kubectl exec` does)."""
-    from netlab.runtime import podexec
+    namespaces, as its user, with its capabilities and environment, through the API as `kubectl exec`."""
+    from netlab.api import execclient
 
-    obj = _get_pod(common.client(ctx), pod, namespace)
+    client = common.client(ctx)
+    obj = _get_pod(client, pod, namespace)
     names_ = [c["name"] for c in obj["spec"].get("containers", [])]
     container = container or (obj["metadata"].get("annotations") or {}).get(
         "kubectl.kubernetes.io/default-container") or (names_[0] if names_ else "")
     if container not in names_:
         raise Fail(f"container {container} is not valid for pod {pod}")
-    extra = {"TERM": os.environ["TERM"]} if tty and "TERM" in os.environ else {}
+    stdin = interactive or tty or not os.isatty(0)
     try:
-        code = podexec.exec_in(common.cluster(ctx), namespace, pod, container, list(command), extra, tty)
-    except (podexec.ExecError, OSError) as e:
+        code = execclient.run_exec(client, namespace, pod, container, list(command), stdin, tty and os.isatty(0))
+    except ApiFailure as e:
         raise Fail(str(e)) from e
     sys.exit(code)
 
@@ -118,9 +118,9 @@ def run(ctx: click.Context, name: str, command: tuple[str, ...], image: str, nam
                 raise Fail(f"pod {name} did not reach {'/'.join(done)} within {timeout:.0f}s (phase {phase})")
             time.sleep(0.05)
         if attached:
-            code = subprocess.call([sys.executable, "-m", "netlab.runtime.podexec", "--cluster", common.cluster(ctx),
-                                    "--namespace", namespace, "--pod", name, "--container", name,
-                                    *(["--tty"] if tty else []), "--", *command])
+            from netlab.api import execclient
+
+            code = execclient.run_exec(client, namespace, name, name, list(command), True, tty and os.isatty(0))
         else:
             for chunk in client.stream(path + "/log"):
                 sys.stdout.buffer.write(chunk)
