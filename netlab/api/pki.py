@@ -156,7 +156,7 @@ def ensure(directory: str | os.PathLike[str], ips: list[str], cluster_domain: st
     if not (pki.ca_cert.exists() and pki.ca_key.exists()):
         ca, ca_key = make_ca()
         _write(pki.ca_key, key_pem(ca_key), 0o600)
-        _write(pki.ca_cert, cert_pem(ca), 0o644)
+        _write(pki.ca_cert, cert_pem(ca), 0o600)
         for stale in (pki.server_cert, pki.admin_cert):
             stale.unlink(missing_ok=True)
     ca = x509.load_pem_x509_certificate(pki.ca_cert.read_bytes())
@@ -164,9 +164,9 @@ def ensure(directory: str | os.PathLike[str], ips: list[str], cluster_domain: st
     if not (pki.server_key.exists() and _server_sans_match(pki.server_cert, ip_sans, dns_sans)):
         cert, key = issue(ca, ca_key, "kube-apiserver", server=True, ips=ip_sans, dns=dns_sans)
         _write(pki.server_key, key_pem(key), 0o600)
-        _write(pki.server_cert, cert_pem(cert), 0o644)
+        _write(pki.server_cert, cert_pem(cert), 0o600)
     if not (pki.admin_cert.exists() and pki.admin_key.exists()):
         cert, key = issue(ca, ca_key, ADMIN_USER, org=ADMIN_GROUP)
         _write(pki.admin_key, key_pem(key), 0o600)
-        _write(pki.admin_cert, cert_pem(cert), 0o644)
+        _write(pki.admin_cert, cert_pem(cert), 0o600)
     return pki
