@@ -4,7 +4,9 @@ netlab's containers write to a log file, not to a terminal the server holds, so 
 from its start (what the container printed before the client came, then what it prints) on the stdout
 channel until the container ends, then sends its exit status as exec does. A container started with
 `stdin: true` reads a FIFO (<container>.stdin beside its log) that the client's stdin is written to;
-without it, input is dropped. There is no terminal: `tty` only changes nothing.
+without it, input is dropped. There is no terminal: with `tty` (the client's terminal is then raw) the
+server does the little a terminal would: Enter (\r) becomes \n, typed input is echoed, output newlines
+become \r\n.
 """
 
 from __future__ import annotations
@@ -19,13 +21,10 @@ from aiohttp import WSMsgType, web
 
 from netlab.api import channels, execstream
 from netlab.runtime import podexec
+from netlab.runtime.start_request import stdin_fifo
 
 CHUNK = 65536
 POLL = 0.05
-
-
-def stdin_fifo(log_path: Path) -> Path:
-    return log_path.with_name(log_path.stem + ".stdin")
 
 
 def _running(cluster: str, ns: str, name: str, container: str) -> bool:
@@ -49,7 +48,7 @@ async def _exit_code(api, ns: str, name: str, container: str) -> int:
     return 0
 
 
-async def _follow(ws: web.WebSocketResponse, api, path: Path, alive) -> None:
+async def _follow(ws: web.WebSocketResponse, api, path: Path, alive, tty: bool) -> None:
     """The log from its start until the container is gone and everything is sent."""
     while not path.exists() and await alive():
         await asyncio.sleep(POLL)
@@ -57,13 +56,18 @@ async def _follow(ws: web.WebSocketResponse, api, path: Path, alive) -> None:
         while True:
             chunk = await api.run(f.read, CHUNK)
             if chunk:
-                await ws.send_bytes(channels.frame(channels.STDOUT, chunk))
+                await ws.send_bytes(channels.frame(channels.STDOUT, _crlf(chunk) if tty else chunk))
             elif not await alive():
                 if not (rest := await api.run(f.read)):
                     return
-                await ws.send_bytes(channels.frame(channels.STDOUT, rest))
+                await ws.send_bytes(channels.frame(channels.STDOUT, _crlf(rest) if tty else rest))
             else:
                 await asyncio.sleep(POLL)
+
+
+def _crlf(data: bytes) -> bytes:
+    """Newlines as a terminal's output processing sends them (the client's terminal is raw with -t)."""
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
 def _write_fifo(path: Path, data: bytes) -> None:
@@ -81,13 +85,17 @@ def _write_fifo(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-async def _input(ws: web.WebSocketResponse, api, protocol: str, fifo: Path) -> None:
+async def _input(ws: web.WebSocketResponse, api, protocol: str, fifo: Path, tty: bool) -> None:
     async for msg in ws:
         if msg.type != WSMsgType.BINARY:
             continue
         parsed = channels.parse(msg.data, protocol)
         if parsed.kind == "stdin" and parsed.data:
-            await api.run(_write_fifo, fifo, parsed.data)
+            data = parsed.data
+            if tty:   # the client's terminal is raw and ours is no terminal: Enter is \r, and we echo
+                data = data.replace(b"\r", b"\n")
+                await ws.send_bytes(channels.frame(channels.STDOUT, data.replace(b"\n", b"\r\n")))
+            await api.run(_write_fifo, fifo, data)
 
 
 async def handle_attach(request: web.Request, api, ns: str, name: str) -> web.StreamResponse:
@@ -99,8 +107,9 @@ async def handle_attach(request: web.Request, api, ns: str, name: str) -> web.St
     async def alive() -> bool:
         return await api.run(_running, cluster, ns, name, container)
 
-    output = asyncio.create_task(_follow(ws, api, path, alive))
-    inputs = asyncio.create_task(_input(ws, api, protocol, stdin_fifo(path)))
+    tty = request.query.get("tty") == "true"
+    output = asyncio.create_task(_follow(ws, api, path, alive, tty))
+    inputs = asyncio.create_task(_input(ws, api, protocol, stdin_fifo(path), tty))
     try:
         done, _ = await asyncio.wait([output, inputs], return_when=asyncio.FIRST_COMPLETED)
         if output in done and not ws.closed:

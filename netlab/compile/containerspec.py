@@ -30,6 +30,7 @@ class ContainerSpec:
     security: dict[str, Any] | None = None  # a netlab.compile.security.Profile as a dict; None: not confined
     config_error: str | None = None  # kubelet would not create it (CreateContainerConfigError): never started
     working_dir: str | None = None
+    stdin: bool = False  # `stdin: true`: it reads a FIFO that `kubectl attach -i` writes to
 
 
 DOWNWARD_FIELDS = {
@@ -109,7 +110,7 @@ def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | N
                       "container": c["name"]},
             env=env, restart_policy=pod.spec.get("restartPolicy", "Always"),
             security=security.to_dict() if security else None, config_error=config_error,
-            working_dir=c.get("workingDir"),
+            working_dir=c.get("workingDir"), stdin=bool(c.get("stdin")),
         ))
     return out
 

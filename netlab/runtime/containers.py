@@ -16,6 +16,7 @@ A Supervisor is not thread-safe: the controller calls it from one loop.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from netlab.runtime import phases
 from netlab.runtime.files import private_dir, write_atomic
 from netlab.runtime.launcher_client import LauncherClient, proc_start_time
 from netlab.runtime.pidfiles import pidfile_records, pod_dir, read_exit, read_json, signal_group
-from netlab.runtime.start_request import start_request
+from netlab.runtime.start_request import start_request, stdin_fifo
 
 UNKNOWN_EXIT = 137  # exit code reported when a container vanished without an exit file
 GONE_GRACE = 1.0  # how long a vanished pid waits for its exit file before it is declared dead
@@ -241,6 +242,8 @@ class Supervisor:
             exitfile.unlink(missing_ok=True)
             if restart and log.exists():  # the last run's output stays readable (`kubectl logs -p`)
                 log.replace(previous_log(log))
+            if c.spec.stdin and not stdin_fifo(log).exists():
+                os.mkfifo(stdin_fifo(log), 0o600)
         try:
             results = self.launcher.start_many([{**self._request(c.spec), "record": self._launch_record(c, restart)}
                                                 for c in cs])

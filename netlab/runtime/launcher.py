@@ -6,7 +6,8 @@ started once (``python -m netlab.runtime.launcher --socket PATH``) and forks con
 Protocol: a Unix stream socket (mode 0600), one JSON request per line, one JSON reply per line.
 
 - ``{"op": "ping"}`` -> ``{"ok": true, "pid": N}``
-- ``{"op": "start", "netns", "argv" | "echo", "env", "cwd", "log", "exitfile"[, "pidfile", "record", "security"]}``
+- ``{"op": "start", "netns", "argv" | "echo", "env", "cwd", "log", "exitfile"[, "pidfile", "record", "security",
+  "stdin"]}`` (stdin: a FIFO to read instead of /dev/null)
   -> ``{"ok": true, "pid": N, "start_time": T}`` or ``{"ok": false, "error": "..."}``
 - ``{"op": "children"}`` -> ``{"ok": true, "children": [{"pid", "start_time", "exitfile"}, ...]}``: every
   child not yet reaped.
@@ -81,7 +82,8 @@ def _child(req: dict[str, Any], ready_fd: int) -> None:
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])  # pending signals are delivered now
         os.umask(0o022)
-        null = os.open(os.devnull, os.O_RDONLY)
+        # a FIFO opened read-write never reads EOF: the container waits for input, as on an open stdin
+        null = os.open(req["stdin"], os.O_RDWR) if req.get("stdin") else os.open(os.devnull, os.O_RDONLY)
         log = os.open(req["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.dup2(null, 0)
         os.dup2(log, 1)

@@ -63,6 +63,17 @@ spec:
   selector: {app: CLUSTER-web}
   ports: [{port: 80, targetPort: 8080}]
 ---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: CLUSTER-reader
+spec:
+  containers:
+    - name: r
+      image: busybox
+      stdin: true
+      command: ["sh", "-c", "while read line; do echo got:$line; done"]
+---
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -371,6 +382,16 @@ def test_vanished_clients_leave_nothing_and_attach(lab) -> None:
                               stderr=subprocess.DEVNULL, text=True)
     try:
         assert [_readline(attach) for _ in range(2)] == ["line1\n", "line2\n"]
+    finally:
+        attach.kill()
+        attach.wait()
+    # attach -i to a container with `stdin: true`: what we type reaches it
+    attach = subprocess.Popen([*_kubectl_argv(lab), "attach", "-i", f"{c}-reader"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        attach.stdin.write("hello\n")
+        attach.stdin.flush()
+        assert _readline(attach) == "got:hello\n"
     finally:
         attach.kill()
         attach.wait()
