@@ -186,5 +186,7 @@ async def handle_portforward(request: web.Request, api, ns: str, name: str) -> w
                        "(kubectl 1.31 and later); plain SPDY upgrades are not served")
     ws = web.WebSocketResponse(protocols=[SUBPROTOCOL], autoping=True, max_msg_size=1 << 25)
     await ws.prepare(request)
+    if request.transport is not None:   # let a few MiB queue towards kubectl before a sender waits (throughput)
+        request.transport.set_write_buffer_limits(high=8 << 20)
     await Session(ws, api, names.pod_netns(ns, name), f"{ns}/{name}").run()
     return ws

@@ -158,8 +158,11 @@ def control(kind: int, flags: int, body: bytes) -> bytes:
 
 def data(stream_id: int, payload: bytes, fin: bool = False) -> bytes:
     """DATA frames for payload (split at the frame size limit); an empty payload with fin closes."""
-    out, flags = [], FLAG_FIN if fin else 0
-    for start in range(0, max(len(payload), 1), MAX_FRAME):
+    flags = FLAG_FIN if fin else 0
+    if len(payload) <= MAX_FRAME:   # the common case, without copying the payload twice
+        return struct.pack(">II", stream_id & 0x7FFFFFFF, flags << 24 | len(payload)) + payload
+    out = []
+    for start in range(0, len(payload), MAX_FRAME):
         part = payload[start:start + MAX_FRAME]
         last = start + MAX_FRAME >= len(payload)
         out.append(struct.pack(">II", stream_id & 0x7FFFFFFF, (flags if last else 0) << 24 | len(part)) + part)
