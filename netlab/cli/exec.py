@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from urllib.parse import urlencode
 
 import click
 
@@ -56,10 +57,18 @@ def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], namespace: str
 @click.option("-n", "--namespace", default="default", show_default=True)
 @click.option("-c", "--container", default=None)
 @click.option("-f", "--follow", is_flag=True)
+@click.option("--tail", type=int, default=None, help="Only the last N lines.")
+@click.option("--since", "since", type=int, default=None, help="Only lines of the last N seconds.")
+@click.option("--timestamps", is_flag=True, help="Prefix each line with the time it was written.")
+@click.option("-p", "--previous", is_flag=True, help="The output of the container's previous run.")
 @click.pass_context
-def logs(ctx: click.Context, pod: str, namespace: str, container: str | None, follow: bool) -> None:
-    """Print a container's output (stdout and stderr)."""
-    query = "&".join(q for q in (f"container={container}" if container else "", "follow=true" if follow else "") if q)
+def logs(ctx: click.Context, pod: str, namespace: str, container: str | None, follow: bool, tail: int | None,
+         since: int | None, timestamps: bool, previous: bool) -> None:
+    """Print a container's output (stdout and stderr), as `kubectl logs`."""
+    query = urlencode([(k, v) for k, v in (("container", container), ("follow", "true" if follow else None),
+                                           ("tailLines", tail), ("sinceSeconds", since),
+                                           ("timestamps", "true" if timestamps else None),
+                                           ("previous", "true" if previous else None)) if v is not None])
     path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log" + (f"?{query}" if query else "")
     client = Client(common.cluster(ctx), timeout=None if follow else 60)
     try:
