@@ -344,25 +344,26 @@ def _threads(pid: int) -> int:
     return int(re.search(r"Threads:\s+(\d+)", Path(f"/proc/{pid}/status").read_text()).group(1))
 
 
-def _abandon_streams(lab, token: str, port: int) -> None:
+def _abandon_streams(lab, token: str, port: int, copies: int = 1) -> None:
     """Start exec (with and without stdin) and port-forward clients, then kill them mid-stream."""
     c = lab.cluster
     clients = [subprocess.Popen([*_kubectl_argv(lab), *args], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
                for args in (["exec", f"{c}-web", "--", "sleep", token],
-                            ["exec", "-i", f"{c}-web", "--", "sh", "-c", f"sleep {token}; cat"])]
+                            ["exec", "-i", f"{c}-web", "--", "sh", "-c", f"sleep {token}; cat"])
+               for _ in range(copies)]
     forward, _ = _forward(lab, f"pod/{c}-web", f"{port}:8080")
     clients.append(forward)
     sleeping = f"sleep\0{token}\0".encode()
     try:
-        wait_for(lambda: len(_processes(sleeping)) == 2, what="both commands running")
+        wait_for(lambda: len(_processes(sleeping)) == 2 * copies, timeout=30, what="the commands running")
         assert echo_answer(lab.curl(None, f"http://127.0.0.1:{port}/").stdout)["pod"] == f"{c}-web"
     finally:
         for client in clients:
             client.kill()
             client.wait()
     wait_for(lambda: not _processes(sleeping) and not _processes(b"sh\0-c\0sleep " + token.encode()),
-             timeout=10, what="no process left behind")
+             timeout=15, what="no process left behind")
 
 
 def test_vanished_clients_leave_nothing_and_attach(lab) -> None:
@@ -372,7 +373,8 @@ def test_vanished_clients_leave_nothing_and_attach(lab) -> None:
     controller = controller_pid(c)
     assert controller is not None
     port = 20000 + int(c[1:], 16) % 20000
-    _abandon_streams(lab, f"{int(c[1:], 16) % 1000}.1", port)   # the server's worker threads are started now
+    # twice as many at once first: the server's worker threads are started then, none need to be added later
+    _abandon_streams(lab, f"{int(c[1:], 16) % 1000}.1", port, copies=2)
     threads = _threads(controller)
     _abandon_streams(lab, f"{int(c[1:], 16) % 1000}.2", port + 1)
     wait_for(lambda: _threads(controller) <= threads, timeout=10, what=f"thread count back to {threads}")
