@@ -44,7 +44,7 @@ def fake_controller(n_pods: int, per_deployment: int = 10):
     for key in pods:
         log.record(Involved("Pod", key.split("/")[1], "default"), "Started", "Started container c")
     return SimpleNamespace(
-        state=SimpleNamespace(objects=objects, pods=pods, allocations={}),
+        state=SimpleNamespace(pod_meta={}, objects=objects, pods=pods, allocations={}),
         supervisor=SimpleNamespace(status=lambda key: status), ready={k: True for k in pods}, started=0.0,
         resolved={}, ingress=SimpleNamespace(rules=[]), events=log.items, topology=lambda: topo,
         probe_ready=lambda pod, c: True)

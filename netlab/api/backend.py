@@ -123,6 +123,11 @@ class StoreState(Protocol):
     def objects(self) -> Mapping[str, dict]: ...
 
     @property
+    def pod_meta(self) -> Mapping[str, dict]:
+        """pod uid -> the metadata a client wrote on a pod netlab derives (labels, annotations)."""
+        ...
+
+    @property
     def pods(self) -> Mapping[str, PlacedPod]: ...
 
     @property

@@ -12,7 +12,9 @@ from netlab.api.resources import Resource
 
 KUBERNETES_VERSION = "v1.37.0"
 #: The verbs this server answers; a resource advertises the intersection with its upstream verbs.
-SERVED_VERBS = frozenset({"delete", "get", "list"})
+SERVED_VERBS = frozenset({"create", "delete", "deletecollection", "get", "list", "patch", "update"})
+#: The kinds with a scale subresource (autoscaling/v1 Scale), as `kubectl scale` finds it in discovery.
+SCALABLE_KINDS = frozenset({"Deployment", "ReplicaSet"})
 
 
 def _versions() -> dict[str, list[str]]:
@@ -37,8 +39,12 @@ def _resource_entry(r: Resource) -> dict:
 
 def _subresource_entries(r: Resource) -> list[dict]:
     # pods/log is a get-only subresource upstream; its kind is the core "Pod" for discovery's sake
-    return [{"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced, "kind": r.kind,
-             "verbs": ["get"]} for sub in r.subresources]
+    entries = [{"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced, "kind": r.kind,
+                "verbs": ["get"]} for sub in r.subresources]
+    if r.kind in SCALABLE_KINDS:
+        entries.append({"name": f"{r.plural}/scale", "singularName": "", "namespaced": r.namespaced,
+                        "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]})
+    return entries
 
 
 def api_versions(server_address: str) -> dict:

@@ -32,3 +32,13 @@ def parse_path(path: str) -> tuple[resources.Resource, str | None, str | None, s
     name = rest[1] if len(rest) > 1 else None
     sub = rest[2] if len(rest) > 2 else None
     return resource, namespace, name, sub
+
+
+def strip_legacy_watch(path: str) -> tuple[str, bool]:
+    """`/api/v1/watch/namespaces/ns/pods` (the deprecated watch paths, still served upstream) as the
+    resource path and True; any other path unchanged and False."""
+    parts = path.split("/")
+    at = 3 if parts[1:2] == ["api"] else 4 if parts[1:2] == ["apis"] else None
+    if at is not None and len(parts) > at and parts[at] == "watch":
+        return "/".join(parts[:at] + parts[at + 1:]), True
+    return path, False

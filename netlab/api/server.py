@@ -22,14 +22,13 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from netlab.api import dataplane_view, discovery, logtimes, resources, streams
+from netlab.api import dataplane_view, discovery, logtimes, openapi_routes, reads, streams, watch_stream, writes
 from netlab.api.backend import Backend
 from netlab.api.errors import ApiError
-from netlab.api.paths import parse_path
+from netlab.api.paths import parse_path, strip_legacy_watch
 from netlab.api.pki import Pki
 from netlab.api.request import parse_apply_body, validated_objects
 from netlab.api.resources import ADDONS_PATH, APPLY_PATH, DATAPLANE_PATH
-from netlab.compile.label_selectors import matches_text
 
 log = logging.getLogger("netlab.api")
 
@@ -130,6 +129,7 @@ class ApiServer:
         self.log_times = logtimes.LogTimes()   # when each stretch of each container log was written
         self._log_watch: asyncio.Future | None = None
         self.ready = threading.Event()   # until set, requests get 503 (the controller is still starting)
+        self.stopping = asyncio.Event()  # set on stop: open watches end (on the loop's thread only)
 
     # ----- life cycle (called from the controller's thread) ---------------------------------------
     def start(self, address: str, port: int, search: int = 0, ready: bool = True) -> int:
@@ -178,6 +178,7 @@ class ApiServer:
         self._servers.append(server)
 
     async def _shutdown(self) -> None:
+        self.stopping.set()
         if self._log_watch is not None:
             self._log_watch.cancel()
         for server in self._servers:
@@ -231,9 +232,13 @@ class ApiServer:
         return await asyncio.to_thread(fn, *args)
 
 
-# ----- verb handlers (stage 2 adds PUT and PATCH here) -----------------------------------------------
+# ----- verb handlers (the writes' logic: netlab/api/writes.py) -----------------------------------------------
 async def handle_get(request: web.Request, api: ApiServer) -> web.StreamResponse:
     path, ctl = request.path.rstrip("/") or "/", api.controller
+    if openapi_routes.is_openapi(path):
+        return openapi_routes.answer(request, path)
+    if writes.is_scale(path):
+        return await writes.get_scale(request, api, path)
     if path in HEALTH_PATHS or any(path.startswith(h + "/") for h in HEALTH_PATHS):
         return web.Response(text="ok", content_type="text/plain")
     doc = discovery.document(path, api.server_address())
@@ -244,29 +249,21 @@ async def handle_get(request: web.Request, api: ApiServer) -> web.StreamResponse
     if path == ADDONS_PATH:
         addons = await api.run(lambda: list(ctl.state.addons))
         return _json(200, {"items": [{"name": "ingress-nginx", "enabled": "ingress-nginx" in addons}]})
+    path, legacy_watch = strip_legacy_watch(path)
     resource, ns, name, sub = parse_path(path)
     query = request.query
     if sub == "netlab" and resource.kind == "Ingress":
         return _json(200, await api.run(ctl.ingress_detail, ns or "default", name))
     if sub is not None:
         raise ApiError(404, "NotFound", f"the server could not find the requested resource ({path})")
-    if name is None:   # encoded in the worker thread too: a long list does not hold up the event loop
-        body = await api.run(lambda: json.dumps(_list(ctl, resource, ns, query.get("labelSelector"))).encode())
-        return web.Response(body=body, content_type="application/json")
-    ns_filter = (ns or "default") if resource.namespaced else None
-    found = [o for o in await api.run(ctl.list, resource.kind, ns_filter) if o["metadata"]["name"] == name]
-    if not found:
-        raise ApiError(404, "NotFound", f'{resource.plural} "{name}" not found',
-                       details={"name": name, "kind": resource.plural})
-    return _json(200, found[0])
-
-
-def _list(ctl: Backend, resource: resources.Resource, ns: str | None, selector: str | None) -> dict:
-    items, rv = ctl.watchcache.list(resource.kind, ns)
-    if selector:
-        items = [o for o in items if matches_text(selector, o["metadata"].get("labels") or {})]
-    return {"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
-            "metadata": {"resourceVersion": str(rv)}, "items": items}
+    if watch_stream.is_watch(query) or legacy_watch:
+        return await watch_stream.serve(request, ctl.watchcache, resource, ns, name, api.run, api.stopping)
+    target = reads.negotiate(request.headers.get("Accept"), is_list=name is None)
+    if name is None:   # selected and encoded in the worker thread: a long list does not hold up the event loop
+        body = await api.run(reads.list_body, ctl, resource, ns, query, target)
+    else:
+        body = await api.run(reads.get_body, ctl, resource, ns, name, query, target)
+    return web.Response(body=body, content_type="application/json")
 
 
 async def handle_post(request: web.Request, api: ApiServer) -> web.StreamResponse:
@@ -281,25 +278,23 @@ async def handle_post(request: web.Request, api: ApiServer) -> web.StreamRespons
 
         items = await api.run(apply)
         return _json(200, {"kind": "ApplyResult", "apiVersion": "netlab.dev/v1alpha1", "items": items})
-    parse_path(path)   # 404 for what is not a resource
-    raise ApiError(405, "MethodNotAllowed", f"POST is not supported on {path}")
+    return await writes.create(request, api, path)
 
 
 async def handle_delete(request: web.Request, api: ApiServer) -> web.StreamResponse:
     path, ctl = request.path.rstrip("/"), api.controller
     if path.startswith(ADDONS_PATH + "/"):
         return _json(200, await api.run(ctl.set_addon, path[len(ADDONS_PATH):].strip("/"), False))
-    resource, ns, name, sub = parse_path(path)
-    if not name or sub:
-        raise ApiError(405, "MethodNotAllowed", f"DELETE is not supported on {path}")
-    namespace = (ns or "default") if resource.namespaced else ""
-    return _json(200, await api.run(ctl.delete, resource.kind, namespace, name))
+    return await writes.delete(request, api, path)
 
 
-async def handle_unsupported(request: web.Request, api: ApiServer) -> web.StreamResponse:
-    parse_path(request.path)
-    raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on {request.path}")
+async def handle_put(request: web.Request, api: ApiServer) -> web.StreamResponse:
+    return await writes.replace(request, api, request.path.rstrip("/"))
+
+
+async def handle_patch(request: web.Request, api: ApiServer) -> web.StreamResponse:
+    return await writes.patch(request, api, request.path.rstrip("/"))
 
 
 HANDLERS: dict[str, Handler] = {"GET": handle_get, "POST": handle_post, "DELETE": handle_delete,
-                                "PUT": handle_unsupported, "PATCH": handle_unsupported}
+                                "PUT": handle_put, "PATCH": handle_patch}

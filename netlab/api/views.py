@@ -6,6 +6,7 @@ import functools
 import importlib.metadata
 import os
 import time
+import uuid
 
 from netlab.api.backend import StoreView
 from netlab.api.resources import BUILTIN_NAMESPACES
@@ -31,9 +32,15 @@ def _container_status(s: ContainerStatus, image: str, probe_ok: bool = True) -> 
         state = {"waiting": {"reason": s.reason or "ContainerCreating"}}
         if s.message:
             state["waiting"]["message"] = s.message
-    return {"name": s.name, "image": image, "ready": s.state == "running" and probe_ok,
-            "restartCount": s.restart_count,
-            "started": s.state == "running", "state": state}
+    status = {"name": s.name, "image": image, "imageID": image, "ready": s.state == "running" and probe_ok,
+              "restartCount": s.restart_count, "started": s.state == "running", "state": state, "lastState": {}}
+    if s.pid:
+        status["containerID"] = f"netlab://{s.pid}"
+    if s.restart_count and s.state != "terminated" and s.finished_at:
+        # the kubelet's lastState: how the previous run ended (kubectl's RESTARTS shows its age)
+        status["lastState"] = {"terminated": {"exitCode": s.exit_code or 0, "reason": "Error" if s.exit_code
+                                              else "Completed", "finishedAt": timestamp(s.finished_at)}}
+    return status
 
 
 def pod_phase(statuses: list[ContainerStatus], restart_policy: str) -> str:
@@ -57,10 +64,17 @@ def has_terminated(statuses: list[ContainerStatus], restart_policy: str) -> bool
     return pod_phase(statuses, restart_policy) in ("Succeeded", "Failed")
 
 
+def derived_uid(kind: str, namespace: str, name: str) -> str:
+    """A stable uid for an object the controller derives (a Deployment's ReplicaSets): clients such as the
+    official Python client require ownerReferences[].uid, and kubectl matches owners by uid."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"netlab:{kind}/{namespace}/{name}"))
+
+
 def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_ready=None,
-        ready: bool | None = None) -> dict:
+        ready: bool | None = None, owner_uid: str | None = None) -> dict:
     """probe_ready(container) -> bool: the readiness probe's verdict (True without a probe).
-    ready: the pod readiness the data plane currently uses (endpoints follow it)."""
+    ready: the pod readiness the data plane currently uses (endpoints follow it).
+    owner_uid: the uid of the ReplicaSet a user wrote that owns the pod (a Deployment's are derived)."""
     images = {c["name"]: c.get("image", "") for c in p.spec.get("containers", [])}
     phase = pod_phase(statuses, p.spec.get("restartPolicy", "Always"))
     probe_ready = probe_ready or (lambda _name: True)
@@ -72,12 +86,13 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
     if p.owner:
         kind, owner = p.owner.split("/", 1)
         rs_name = f"{owner}-{p.template_hash}" if kind == "Deployment" else owner
-        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name,
-                                    "controller": True}]
+        uid = derived_uid("ReplicaSet", p.namespace, rs_name) if kind == "Deployment" else owner_uid or ""
+        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name, "uid": uid,
+                                    "controller": True, "blockOwnerDeletion": True}]
     cond = "True" if ready else "False"
     return {
         "apiVersion": "v1", "kind": "Pod", "metadata": meta,
-        "spec": {**p.spec, "nodeName": p.node},
+        "spec": {**POD_SPEC_DEFAULTS, **p.spec, "nodeName": p.node},
         "status": {
             "phase": phase, "podIP": p.ip, "podIPs": [{"ip": p.ip}], "hostIP": node_ip,
             "startTime": timestamp(p.created),
@@ -89,11 +104,28 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
     }
 
 
+#: What the apiserver fills in on a pod it admits (defaulting, the ServiceAccount and DefaultTolerationSeconds
+#: admission plugins), so `kubectl describe pod` shows what it shows on a real cluster.
+POD_SPEC_DEFAULTS = {
+    "serviceAccountName": "default", "serviceAccount": "default", "schedulerName": "default-scheduler",
+    "priority": 0, "enableServiceLinks": True, "securityContext": {},
+    "tolerations": [{"key": f"node.kubernetes.io/{taint}", "operator": "Exists", "effect": "NoExecute",
+                     "tolerationSeconds": 300} for taint in ("not-ready", "unreachable")],
+}
+
 UNDERLAY_BRIDGE_ANNOTATION = "netlab.dev/underlay-bridge"
 HOST_IP_ANNOTATION = "netlab.dev/underlay-host-ip"
 
 
 KUBELET_VERSION = "v1.37.0-netlab"
+
+
+def _first_line(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.readline().strip()
+    except OSError:
+        return ""
 
 
 @functools.lru_cache(maxsize=1)
@@ -122,7 +154,9 @@ def host_info() -> dict:
         version = "0"
     info = {"kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": "", "kernelVersion": uname.release,
             "osImage": pretty, "containerRuntimeVersion": f"netlab://{version}", "architecture": arch,
-            "operatingSystem": "linux", "machineID": "", "systemUUID": "", "bootID": ""}
+            "operatingSystem": "linux", "machineID": _first_line("/etc/machine-id"),
+            "systemUUID": _first_line("/sys/class/dmi/id/product_uuid"),
+            "bootID": _first_line("/proc/sys/kernel/random/boot_id")}
     capacity = {"cpu": str(os.cpu_count() or 1), "memory": memory, "pods": "110", "ephemeral-storage": "0"}
     return {"nodeInfo": info, "capacity": capacity}
 
@@ -220,9 +254,29 @@ def _stored(ctl: StoreView, kind: str, ns: str | None) -> list[dict]:
 
 def _list_pods(ctl: StoreView, ns: str | None) -> list[dict]:
     topo = ctl.topology()
-    return [pod(p, ctl.supervisor.status(p.key), topo, lambda c, p=p: ctl.probe_ready(p, c),
-                ctl.ready.get(p.key, False))
+    objects = ctl.state.objects
+
+    def owner_uid(p: PlacedPod) -> str | None:
+        stored = objects.get(f"ReplicaSet/{p.namespace}/{p.owner.split('/', 1)[1]}") if p.owner else None
+        return (stored or {}).get("metadata", {}).get("uid")
+    return [_written_meta(pod(p, ctl.supervisor.status(p.key), topo, lambda c, p=p: ctl.probe_ready(p, c),
+                              ctl.ready.get(p.key, False), owner_uid(p)),
+                          objects.get(f"Pod/{p.key}") or ctl.state.pod_meta.get(p.uid))
             for p in ctl.state.pods.values() if ns is None or p.namespace == ns]
+
+
+WRITTEN_POD_META = ("annotations", "managedFields", "generation")
+
+
+def _written_meta(view: dict, written: dict | None) -> dict:
+    """A pod the user wrote shows the metadata he wrote (annotations such as kubectl's last-applied
+    configuration, managedFields), as a stored object does; so does a Deployment's pod he labelled or
+    annotated (the controller's pod_meta; its labels are already the pod's)."""
+    if written is None:
+        return view
+    meta = written.get("metadata") or {}
+    extra = {k: meta[k] for k in WRITTEN_POD_META if meta.get(k)}
+    return {**view, "metadata": {**view["metadata"], **extra}} if extra else view
 
 
 def _list_nodes(ctl: StoreView, ns: str | None) -> list[dict]:
@@ -268,10 +322,17 @@ def _ready_since(ctl: StoreView) -> dict[str, float]:
     return {k: ctl.started for k, r in ctl.ready.items() if r}
 
 
+def _with_uid(replicaset: dict) -> dict:
+    meta = replicaset["metadata"]
+    if meta.get("uid"):
+        return replicaset
+    return {**replicaset, "metadata": {**meta, "uid": derived_uid("ReplicaSet", meta["namespace"], meta["name"])}}
+
+
 def _list_replicasets(ctl: StoreView, ns: str | None, pods: list[dict] | None = None) -> list[dict]:
     now = time.time()
     history = getattr(ctl.state, "replicasets", {})
-    out = [replicaset for o in _stored(ctl, "Deployment", ns)
+    out = [_with_uid(replicaset) for o in _stored(ctl, "Deployment", ns)
            for replicaset in replicasets.replicasets(o, history.get(workloads.namespaced_name(o), {}),
                                                      ctl.state.pods, _ready_since(ctl), now)]
     written_sets = _stored(ctl, "ReplicaSet", ns)
@@ -341,4 +402,7 @@ def service(obj: dict, alloc) -> dict:
             status["loadBalancer"] = {"ingress": [{"ip": alloc.load_balancer_ip, "ipMode": "VIP"}]}
     if spec.get("clusterIP") == "None":
         spec["clusterIPs"] = ["None"]
+    if spec.get("type") != "ExternalName":   # the apiserver's defaults for a single-stack IPv4 cluster
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
     return {**obj, "spec": spec, "status": status}

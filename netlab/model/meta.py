@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_serializer, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -177,7 +177,19 @@ class TemplateMeta(Model):
     creation_timestamp: Any = None
 
 
-class LabelSelectorRequirement(Model):
+class OmitEmptyLists(Model):
+    """Serialised without its empty lists, as Kubernetes' JSON (omitempty) leaves them out. Where such an
+    object sits in a list without a merge key (a NetworkPolicy's rules and peers), kubectl's 3-way patch
+    compares the list as a whole: a `matchExpressions: []` the user never wrote would make every
+    `kubectl apply` of an unchanged file a change."""
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_lists(self, handler: Any) -> Any:
+        data = handler(self)
+        return {k: v for k, v in data.items() if v != []} if isinstance(data, dict) else data
+
+
+class LabelSelectorRequirement(OmitEmptyLists):
     key: str
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
     values: list[str] = Field(default_factory=list)
@@ -186,7 +198,7 @@ class LabelSelectorRequirement(Model):
         return requirement_matches(self.key, self.operator, self.values, labels)
 
 
-class LabelSelector(Model):
+class LabelSelector(OmitEmptyLists):
     """matchLabels AND matchExpressions; the empty selector matches everything."""
 
     match_labels: dict[str, str] = Field(default_factory=dict)

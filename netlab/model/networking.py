@@ -14,6 +14,7 @@ from .meta import (
     Issue,
     LabelSelector,
     Model,
+    OmitEmptyLists,
     Protocol,
     Resource,
     check_cidr,
@@ -170,7 +171,7 @@ class IngressClass(Resource):
 # --- NetworkPolicy -------------------------------------------------------------------------------
 
 
-class IPBlock(Model):
+class IPBlock(OmitEmptyLists):
     cidr: str
     except_: list[str] = Field(default_factory=list, alias="except")
 
@@ -187,12 +188,12 @@ class NetworkPolicyPort(Model):
     end_port: int | None = None
 
 
-class NetworkPolicyIngressRule(Model):
+class NetworkPolicyIngressRule(OmitEmptyLists):
     from_: list[NetworkPolicyPeer] = Field(default_factory=list, alias="from")
     ports: list[NetworkPolicyPort] = Field(default_factory=list)
 
 
-class NetworkPolicyEgressRule(Model):
+class NetworkPolicyEgressRule(OmitEmptyLists):
     to: list[NetworkPolicyPeer] = Field(default_factory=list)
     ports: list[NetworkPolicyPort] = Field(default_factory=list)
 

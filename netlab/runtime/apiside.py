@@ -9,6 +9,7 @@ watch cache, so what they return carries the resourceVersion a watch reports.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import threading
 import time
@@ -20,6 +21,8 @@ from netlab.api.errors import ApiError
 from netlab.api.request import validated_objects
 from netlab.api.resources import CLUSTER_SCOPED, RESOURCES
 from netlab.api.watchcache import WatchCache
+from netlab.compile.workloads import PlacedPod
+from netlab.model.meta import check_annotations, check_labels
 from netlab.runtime import events as evmod
 from netlab.runtime import state as statemod
 from netlab.runtime import store
@@ -140,13 +143,61 @@ class ApiSide:
             live = self.watchcache.get(kind, ns, name)
             if live is None:
                 raise store.not_found(kind, name)
-            if self._stored(kind, ns, name) is None:
+            if self._stored(kind, ns, name) is None and kind == "Pod" and f"{ns}/{name}" in self.state.pods:
+                store.check_preconditions(obj, live)
+                return self._relabel_pod(self.state.pods[f"{ns}/{name}"], obj, live, dry_run)
+            # a built-in namespace (default, kube-system ...) takes labels and annotations as upstream: the
+            # write stores it (e.g. for a NetworkPolicy's namespaceSelector)
+            if self._stored(kind, ns, name) is None and kind != "Namespace":
                 raise ApiError(405, "MethodNotAllowed", f'{store.resource_name(kind)[0]} "{name}" is derived by '
                                "netlab from other objects (its Deployment, Service or node): change those instead")
             store.check_preconditions(obj, live)
             [valid] = validated_objects([store.written(obj)], self.state.cluster)
             self.apply([valid], dry_run)
             return valid if dry_run else self.get(kind, ns, name)
+
+    def _with_pod_meta(self, pods: dict[str, PlacedPod]) -> dict[str, PlacedPod]:
+        """Placed pods with the labels a client wrote on them (pod_meta), over their template's."""
+        if not self.state.pod_meta:
+            return pods
+        out = {}
+        for key, p in pods.items():
+            labels = ((self.state.pod_meta.get(p.uid) or {}).get("metadata") or {}).get("labels")
+            out[key] = dataclasses.replace(p, labels=dict(labels)) if labels is not None else p
+        return out
+
+    def _relabel_pod(self, pod: PlacedPod, obj: dict, live: dict, dry_run: bool) -> dict:
+        """A write to a pod netlab derives (a Deployment's): its labels and annotations are the client's to
+        change, as upstream, and the data plane follows the labels (Service endpoints, policies); anything
+        else is immutable (422, as upstream's pod update validation). Kept in the state's pod_meta."""
+        body = {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+        if body.get("spec") != live.get("spec"):
+            message = "pod updates may not change fields other than metadata.labels and metadata.annotations"
+            raise ApiError(422, "Invalid", f'Pod "{pod.name}" is invalid: spec: Forbidden: {message}',
+                           [{"reason": "FieldValueForbidden", "field": "spec", "message": f"Forbidden: {message}"}],
+                           {"name": pod.name, "kind": "Pod"})
+        meta = obj.get("metadata") or {}
+        labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
+        issues = check_labels(labels, "metadata.labels") + check_annotations(annotations, "metadata.annotations")
+        if issues:
+            raise ApiError(422, "Invalid", f'Pod "{pod.name}" is invalid: '
+                           + "; ".join(f"{path}: {message}" for path, message in issues),
+                           [{"reason": "FieldValueInvalid", "field": f, "message": m} for f, m in issues],
+                           {"name": pod.name, "kind": "Pod"})
+        written = {"metadata": {"labels": dict(labels), "annotations": dict(annotations),
+                                "managedFields": meta.get("managedFields") or []}}
+        if dry_run:
+            return {**live, "metadata": {**live["metadata"], **written["metadata"]}}
+        before = dict(self.state.pod_meta)
+        self.state.pod_meta = {uid: m for uid, m in before.items()
+                               if any(p.uid == uid for p in self.state.pods.values())}
+        self.state.pod_meta[pod.uid] = written
+        try:
+            self._commit(self.state.objects, self._place(self.state.objects), self.state.allocations)
+        except Exception:
+            self.state.pod_meta = before
+            raise
+        return self.get("Pod", pod.namespace, pod.name)
 
     def patch(self, kind: str, namespace: str | None, name: str, change: Callable[[dict], dict],
               dry_run: bool = False) -> dict:

@@ -264,7 +264,7 @@ class Controller(ApiSide, RolloutSide):
         pods = store.placement(objects, self.state.pods if previous is None else previous, self.config.topology().nodes,
                                self.rng, cursor, self.ready_since)
         self._next_reserved = cursor
-        return pods
+        return self._with_pod_meta(pods)
 
     def _check_rules(self, objects: dict[str, dict], pods: dict[str, PlacedPod],
                      allocations: dict[str, Allocation]) -> Topology:

@@ -23,6 +23,9 @@ class State:
     last_reserved: dict[str, str] = field(default_factory=dict)  # node -> last pod IP handed out (host-local)
     replicasets: dict[str, dict] = field(default_factory=dict)  # "ns/deployment" -> its ReplicaSet history
     resource_version: int = 0
+    # pod uid -> {"metadata": {labels, annotations, managedFields}} a client wrote on a pod netlab derives
+    # (a Deployment's): labels and annotations of a managed pod are the user's to change, as upstream
+    pod_meta: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -35,6 +38,7 @@ class State:
             "lastReserved": self.last_reserved,
             "replicaSets": self.replicasets,
             "resourceVersion": self.resource_version,
+            "podMeta": self.pod_meta,
         }
 
     @staticmethod
@@ -49,6 +53,7 @@ class State:
             last_reserved=dict(d.get("lastReserved") or {}),
             replicasets=dict(d.get("replicaSets") or {}),
             resource_version=int(d.get("resourceVersion", 0)),
+            pod_meta=dict(d.get("podMeta") or {}),
         )
 
 

@@ -214,7 +214,7 @@ def test_a_controller_failure_is_a_500_status_not_a_hang_up(api, error: Exceptio
 
 
 def test_unsupported_method_is_a_405_status(api) -> None:
-    request = b"PUT /api/v1/namespaces/default/pods/x HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+    request = b"OPTIONS /api/v1/namespaces/default/pods/x HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
     status, _, data = _raw(api, request)
     assert status == 405 and json.loads(data)["kind"] == "Status"
 

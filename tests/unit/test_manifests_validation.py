@@ -755,7 +755,7 @@ def test_network_policy_requires_pod_selector_and_defaults_policy_types() -> Non
     objs, _ = parse_objects([RawDoc(SRC, policy(egress=[{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]))])
     assert objs[0].spec.policy_types == ["Ingress", "Egress"]
     assert objs[0].to_dict()["spec"]["egress"] == [
-        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": []}}], "ports": []}
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}
     ]
     objs, _ = parse_objects([RawDoc(SRC, policy())])
     assert objs[0].spec.policy_types == ["Ingress"]
