@@ -13,6 +13,7 @@ must keep working. The refusal is logged, and the client sees its connection clo
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import socket
@@ -27,7 +28,7 @@ from netlab.kernel import netns as nsmod
 
 log = logging.getLogger("netlab.api.portforward")
 SUBPROTOCOL = "SPDY/3.1+portforward.k8s.io"
-CHUNK = 1 << 20   # bytes read from the pod at once: fewer, larger frames (throughput)
+MAX_QUEUED = 1 << 20   # bytes from the pod waiting to go to kubectl before the pod is paused
 
 
 @dataclass
@@ -36,12 +37,91 @@ class Forward:
     port: int
     error_stream: int | None = None
     data_stream: int | None = None
-    writer: asyncio.StreamWriter | None = None
+    writer: PodLink | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
     pending: list[spdy.Frame] = field(default_factory=list)   # data that came before the connection
 
 
-async def _deliver(writer: asyncio.StreamWriter, frame: spdy.Frame) -> None:
+class PodLink(asyncio.Protocol):
+    """The connection to the pod, as a protocol: what the pod sends is handed on as it arrives (no stream
+    buffer to copy through), reading pauses while MAX_QUEUED bytes wait for kubectl, and writes wait for
+    the pod while more than MAX_QUEUED bytes are unsent."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._queued, self._eof, self._paused = 0, False, False
+        self._arrived = asyncio.Event()
+        self._writable = asyncio.Event()
+        self._writable.set()
+
+    # protocol callbacks
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._queued += len(data)
+        self._arrived.set()
+        if self._queued > MAX_QUEUED and not self._paused and self.transport is not None:
+            self.transport.pause_reading()
+            self._paused = True
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._arrived.set()
+        return True   # keep our sending side open (a half-close)
+
+    def connection_lost(self, exc) -> None:
+        self._eof = True
+        self._arrived.set()
+        self._writable.set()
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    # for the session
+    async def received(self) -> bytes:
+        """The next bytes from the pod (all that arrived, joined); b"" once it has closed its side."""
+        while not self._chunks:
+            if self._eof:
+                return b""
+            self._arrived.clear()
+            await self._arrived.wait()
+        data = self._chunks.popleft() if len(self._chunks) == 1 else b"".join(self._chunks)
+        self._chunks.clear()
+        self._queued = 0
+        if self._paused and self.transport is not None:
+            self.transport.resume_reading()
+            self._paused = False
+        return data
+
+    def write(self, data: bytes) -> None:
+        if self.transport is not None:
+            self.transport.write(data)
+
+    async def drain(self) -> None:
+        await self._writable.wait()
+
+    def can_write_eof(self) -> bool:
+        return self.transport is not None and self.transport.can_write_eof()
+
+    def write_eof(self) -> None:
+        if self.transport is not None:
+            self.transport.write_eof()
+
+    def is_closing(self) -> bool:
+        return self.transport is None or self.transport.is_closing()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def _deliver(writer: PodLink, frame: spdy.Frame) -> None:
     """Client data (and its half-close) to the pod."""
     if writer.is_closing():
         return
@@ -149,7 +229,7 @@ class Session:
             except OSError:
                 sock.close()
                 raise
-            reader, writer = await asyncio.open_connection(sock=sock, limit=4 * CHUNK)
+            _, writer = await asyncio.get_running_loop().create_connection(PodLink, sock=sock)
             for early in fwd.pending:
                 await _deliver(writer, early)
             fwd.writer, fwd.pending = writer, []
@@ -159,7 +239,7 @@ class Session:
             self.forwards.pop(request, None)
             return
         try:
-            while chunk := await reader.read(CHUNK):
+            while chunk := await writer.received():
                 await self.send(spdy.data(fwd.data_stream, chunk))
             await self.send(spdy.data(fwd.data_stream, b"", fin=True) + spdy.data(fwd.error_stream, b"", fin=True))
         except (ConnectionError, OSError):
@@ -187,6 +267,6 @@ async def handle_portforward(request: web.Request, api, ns: str, name: str) -> w
     ws = web.WebSocketResponse(protocols=[SUBPROTOCOL], autoping=True, max_msg_size=1 << 25)
     await ws.prepare(request)
     if request.transport is not None:   # let a few MiB queue towards kubectl before a sender waits (throughput)
-        request.transport.set_write_buffer_limits(high=8 << 20)
+        request.transport.set_write_buffer_limits(high=1 << 20)
     await Session(ws, api, names.pod_netns(ns, name), f"{ns}/{name}").run()
     return ws

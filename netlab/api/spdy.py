@@ -81,15 +81,23 @@ class Codec:
     # ----- reading --------------------------------------------------------------------------------
     def feed(self, data: bytes) -> list[Frame]:
         """The complete frames in the bytes received so far (a partial one waits for more)."""
-        self._buffer += data
-        frames = []
-        while len(self._buffer) >= 8:
-            length = int.from_bytes(self._buffer[5:8], "big")
-            if len(self._buffer) < 8 + length:
-                break
-            head, body = bytes(self._buffer[:8]), bytes(self._buffer[8:8 + length])
-            del self._buffer[:8 + length]
-            frames.append(self._parse(head, body))
+        if self._buffer:
+            self._buffer += data
+            src: bytes | bytearray = self._buffer
+        else:   # the usual case: the message starts a frame; no copy into the buffer first
+            src = data
+        frames, pos = [], 0
+        with memoryview(src) as buf:
+            while len(buf) - pos >= 8:
+                length = int.from_bytes(buf[pos + 5:pos + 8], "big")
+                if len(buf) - pos < 8 + length:
+                    break
+                frames.append(self._parse(bytes(buf[pos:pos + 8]), bytes(buf[pos + 8:pos + 8 + length])))
+                pos += 8 + length
+            if src is not self._buffer:
+                self._buffer = bytearray(buf[pos:])
+        if src is self._buffer and pos:
+            del self._buffer[:pos]
         return frames
 
     def _parse(self, head: bytes, body: bytes) -> Frame:
