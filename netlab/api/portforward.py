@@ -1,4 +1,5 @@
-"""`pods/NAME/portforward`: kubectl's SPDY/3.1 port-forward session, tunnelled through a WebSocket.
+"""`pods/NAME/portforward`: kubectl's SPDY/3.1 port-forward session, tunnelled through a WebSocket or
+over the upgraded connection itself (netlab.api.tunnel).
 
 Per forwarded connection kubectl opens two SPDY streams with the same `requestid` header: an error stream
 (it only reads it) and a data stream, both naming the pod `port`. Once both are there we connect to
@@ -19,15 +20,15 @@ import logging
 import socket
 from dataclasses import dataclass, field
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
-from netlab.api import spdy
+from netlab.api import spdy, tunnel
 from netlab.api.errors import ApiError
+from netlab.api.tunnel import SpdyUpgrade, WebSocketTunnel
 from netlab.compile import names
 from netlab.kernel import netns as nsmod
 
 log = logging.getLogger("netlab.api.portforward")
-SUBPROTOCOL = "SPDY/3.1+portforward.k8s.io"
 MAX_QUEUED = 1 << 20   # bytes from the pod waiting to go to kubectl before the pod is paused
 
 
@@ -145,8 +146,8 @@ def connect_socket(netns: str) -> socket.socket:
 class Session:
     """The SPDY session of one `kubectl port-forward`."""
 
-    def __init__(self, ws: web.WebSocketResponse, api, netns: str, pod: str) -> None:
-        self.ws, self.api, self.netns, self.pod = ws, api, netns, pod
+    def __init__(self, tunnel: WebSocketTunnel | SpdyUpgrade, api, netns: str, pod: str) -> None:
+        self.tunnel, self.api, self.netns, self.pod = tunnel, api, netns, pod
         self.codec = spdy.Codec()
         self.forwards: dict[str, Forward] = {}     # by requestid
         self.by_stream: dict[int, Forward] = {}
@@ -154,15 +155,13 @@ class Session:
 
     async def send(self, data: bytes) -> None:
         async with self._send_lock:   # the reply's compression context must see blocks in send order
-            if not self.ws.closed:
-                await self.ws.send_bytes(data)
+            if not self.tunnel.closed:
+                await self.tunnel.send(data)
 
     async def run(self) -> None:
         try:
-            async for msg in self.ws:
-                if msg.type != WSMsgType.BINARY:
-                    continue
-                for frame in self.codec.feed(msg.data):
+            async for data in self.tunnel.received():
+                for frame in self.codec.feed(data):
                     await self.handle(frame)
         except spdy.SpdyError as e:
             log.warning("port-forward to %s: %s", self.pod, e)
@@ -198,7 +197,7 @@ class Session:
             return
         # the reply comes under the lock too: its header block is compressed in sending order
         async with self._send_lock:
-            await self.ws.send_bytes(self.codec.syn_reply(sid))
+            await self.tunnel.send(self.codec.syn_reply(sid))
         fwd = self.forwards.setdefault(request, Forward(port))
         self.by_stream[sid] = fwd
         if kind == "error":
@@ -260,13 +259,19 @@ async def handle_portforward(request: web.Request, api, ns: str, name: str) -> w
     if (pod.get("status") or {}).get("phase") != "Running":
         raise ApiError(400, "BadRequest", f"pod {name} is not running (phase "
                        f"{(pod.get('status') or {}).get('phase')})")
+    netns, key = names.pod_netns(ns, name), f"{ns}/{name}"
+    if tunnel.wants_spdy_upgrade(request):
+        upgrade = tunnel.SpdyUpgrade()
+        await upgrade.prepare(request)
+        await Session(upgrade, api, netns, key).run()
+        return upgrade
     offered = [p.strip() for h in request.headers.getall("Sec-WebSocket-Protocol", []) for p in h.split(",")]
-    if SUBPROTOCOL not in offered:
-        raise ApiError(400, "BadRequest", f"port-forward needs a WebSocket upgrade with subprotocol {SUBPROTOCOL} "
-                       "(kubectl 1.31 and later); plain SPDY upgrades are not served")
-    ws = web.WebSocketResponse(protocols=[SUBPROTOCOL], autoping=True, max_msg_size=1 << 25)
+    if tunnel.WS_SUBPROTOCOL not in offered:
+        raise ApiError(400, "BadRequest", "port-forward needs a WebSocket upgrade with subprotocol "
+                       f"{tunnel.WS_SUBPROTOCOL} or an Upgrade: SPDY/3.1")
+    ws = web.WebSocketResponse(protocols=[tunnel.WS_SUBPROTOCOL], autoping=True, max_msg_size=1 << 25)
     await ws.prepare(request)
     if request.transport is not None:   # let a few MiB queue towards kubectl before a sender waits (throughput)
         request.transport.set_write_buffer_limits(high=1 << 20)
-    await Session(ws, api, names.pod_netns(ns, name), f"{ns}/{name}").run()
+    await Session(tunnel.WebSocketTunnel(ws), api, netns, key).run()
     return ws

@@ -260,9 +260,9 @@ def _readline(proc: subprocess.Popen, timeout: float = 15) -> str:
         raise AssertionError("no output in time") from None
 
 
-def _forward(lab, *args: str) -> tuple[subprocess.Popen, list[str]]:
+def _forward(lab, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, list[str]]:
     proc = subprocess.Popen([*_kubectl_argv(lab), "port-forward", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
     lines: list[str] = []
     expected = sum(1 for a in args if ":" in a)
     while sum("Forwarding from 127.0.0.1" in line for line in lines) < expected:
@@ -300,6 +300,15 @@ def test_port_forward_and_proxy(lab) -> None:
         assert pod.poll() is None                                       # and the tunnel stays up
     finally:
         _stop(pod)
+
+    # kubectl's fallback, plain SPDY/3.1 over the upgraded connection (-v=6 shows the 101 to a POST)
+    spdy, _ = _forward(lab, "-v=6", f"pod/{c}-web", f"{base + 4}:8080",
+                       env={"KUBECTL_PORT_FORWARD_WEBSOCKETS": "false"})
+    try:
+        assert echo_answer(lab.curl(None, f"http://127.0.0.1:{base + 4}/spdy").stdout)["pod"] == f"{c}-web"
+    finally:
+        log = _stop(spdy)
+    assert re.search(r'verb="POST" url="https://\S+/portforward" status="101 Switching Protocols"', log), log
 
     svc, _ = _forward(lab, f"svc/{c}-svc", f"{base + 2}:80")
     try:
