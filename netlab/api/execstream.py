@@ -19,9 +19,9 @@ import struct
 import termios
 from pathlib import Path
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
-from netlab.api import channels
+from netlab.api import channels, execchannels, tunnel
 from netlab.api.errors import ApiError
 from netlab.compile import names
 from netlab.runtime import podexec
@@ -62,7 +62,7 @@ async def open_socket(request: web.Request) -> tuple[web.WebSocketResponse, str]
     protocol = channels.choose_protocol(offered)
     if protocol is None:
         raise bad_request("exec and attach need a WebSocket upgrade with subprotocol "
-                          f"{' or '.join(channels.PROTOCOLS)} (SPDY is not served)")
+                          f"{' or '.join(channels.PROTOCOLS)} (exec also takes an Upgrade: SPDY/3.1)")
     ws = web.WebSocketResponse(protocols=[protocol], autoping=True, max_msg_size=1 << 24)
     await ws.prepare(request)
     return ws, protocol
@@ -81,22 +81,28 @@ async def handle_exec(request: web.Request, api, ns: str, name: str) -> web.Stre
         raise bad_request(str(e)) from e
     tty = _flag(query, "tty")
     use_stdin, use_stderr = _flag(query, "stdin"), _flag(query, "stderr", True) and not tty
-    ws, protocol = await open_socket(request)
-    request = {"cluster": cluster, "namespace": ns, "pod": name, "container": container, "argv": argv,
-               "tty": tty, "env": {"TERM": "xterm"} if tty else {}}
-    process = Process(request, tty, use_stdin, use_stderr)
+    if execchannels.SPDY_VERSION in tunnel.spdy_versions(request):   # kubectl's fallback
+        wanted = {channels.STDOUT} | ({channels.STDIN} if use_stdin else set()) | (
+            {channels.STDERR} if use_stderr else set()) | ({channels.RESIZE} if tty else set())
+        chans: execchannels.WebSocketChannels | execchannels.SpdyChannels = await execchannels.open_spdy(
+            request, wanted)
+        response: web.StreamResponse = chans.upgrade
+    else:
+        ws, protocol = await open_socket(request)
+        chans, response = execchannels.WebSocketChannels(ws, protocol), ws
+    spec = {"cluster": cluster, "namespace": ns, "pod": name, "container": container, "argv": argv,
+            "tty": tty, "env": {"TERM": "xterm"} if tty else {}}
+    process = Process(spec, tty, use_stdin, use_stderr)
     try:
         await process.start(LauncherClient(Path(names.run_dir(cluster)) / "launcher.sock"))
     except OSError as e:
-        await ws.send_bytes(channels.status_frame(channels.failure_status(f"cannot start the command: {e}")))
-        await ws.close()
-        return ws
-    code = await relay(ws, protocol, process)
-    if code is not None and not ws.closed:
+        await chans.finish(channels.failure_status(f"cannot start the command: {e}"))
+        return response
+    code = await relay(chans, process)
+    if code is not None and not chans.closed:
         with contextlib.suppress(ConnectionError):
-            await ws.send_bytes(channels.status_frame(channels.exit_status(code, argv)))
-            await ws.close()
-    return ws
+            await chans.finish(channels.exit_status(code, argv))
+    return response
 
 
 class Process:
@@ -227,20 +233,17 @@ async def _write_fd(fd: int, data: bytes) -> None:
             return
 
 
-async def _pump_out(ws: web.WebSocketResponse, channel: int, fd: int) -> None:
+async def _pump_out(chans, channel: int, fd: int) -> None:
     while True:
         data = await _read_fd(fd)
         if not data:
             return
-        await ws.send_bytes(channels.frame(channel, data))
+        await chans.send(channel, data)
 
 
-async def _pump_in(ws: web.WebSocketResponse, protocol: str, process: Process) -> None:
+async def _pump_in(chans, process: Process) -> None:
     """Client messages until the client closes (then the process is killed by relay)."""
-    async for msg in ws:
-        if msg.type != WSMsgType.BINARY:
-            continue
-        parsed = channels.parse(msg.data, protocol)
+    async for parsed in chans.messages():
         if parsed.kind == "stdin":
             await process.write(parsed.data)
         elif parsed.kind == "resize" and parsed.size:
@@ -249,11 +252,11 @@ async def _pump_in(ws: web.WebSocketResponse, protocol: str, process: Process) -
             process.close_stdin()
 
 
-async def relay(ws: web.WebSocketResponse, protocol: str, process: Process) -> int | None:
-    """Copy between the WebSocket and the process until it exits (its exit code) or the client goes
-    away (None; the process tree is killed)."""
-    outputs = [asyncio.create_task(_pump_out(ws, ch, fd)) for ch, fd in process.outputs]
-    inputs = asyncio.create_task(_pump_in(ws, protocol, process))
+async def relay(chans, process: Process) -> int | None:
+    """Copy between the client's channels (netlab.api.execchannels) and the process until it exits (its exit
+    code) or the client goes away (None; the process tree is killed)."""
+    outputs = [asyncio.create_task(_pump_out(chans, ch, fd)) for ch, fd in process.outputs]
+    inputs = asyncio.create_task(_pump_in(chans, process))
     waiter = asyncio.create_task(process.wait())
     try:
         done, _ = await asyncio.wait([inputs, waiter], return_when=asyncio.FIRST_COMPLETED)

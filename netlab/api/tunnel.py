@@ -36,9 +36,9 @@ class SpdyUpgrade(web.StreamResponse):
     place of aiohttp's request parser on the connection (feed_data/feed_eof), as aiohttp's WebSocketResponse
     does, so nothing else reads them."""
 
-    def __init__(self) -> None:
+    def __init__(self, stream_protocol: str = STREAM_PROTOCOL) -> None:
         super().__init__(status=101, headers={"Connection": "Upgrade", "Upgrade": "SPDY/3.1",
-                                              "X-Stream-Protocol-Version": STREAM_PROTOCOL})
+                                              "X-Stream-Protocol-Version": stream_protocol})
         self._incoming: asyncio.Queue[bytes] = asyncio.Queue()
         self._request: web.BaseRequest | None = None
         self._closed = False
@@ -76,7 +76,18 @@ class SpdyUpgrade(web.StreamResponse):
             yield data
         self._closed = True
 
+    async def close(self) -> None:
+        self._closed = True
+        if self._request is not None and self._request.transport is not None:
+            self._request.transport.close()
+
+
+def spdy_versions(request: web.Request) -> list[str]:
+    """The stream protocols a plain SPDY/3.1 upgrade offers (empty: no such upgrade)."""
+    if not request.headers.get("Upgrade", "").lower().startswith("spdy/3.1"):
+        return []
+    return [v.strip() for h in request.headers.getall("X-Stream-Protocol-Version", []) for v in h.split(",")]
+
 
 def wants_spdy_upgrade(request: web.Request) -> bool:
-    return (request.headers.get("Upgrade", "").lower().startswith("spdy/3.1")
-            and STREAM_PROTOCOL in request.headers.get("X-Stream-Protocol-Version", ""))
+    return STREAM_PROTOCOL in spdy_versions(request)

@@ -116,12 +116,13 @@ def _up(lab) -> str:
 Step = tuple[str, bytes | tuple[int, int]]
 
 
-def _in_pty(argv: list[str], script: list[Step], timeout: float = 20) -> tuple[bytes, int]:
+def _in_pty(argv: list[str], script: list[Step], timeout: float = 20,
+            env: dict[str, str] | None = None) -> tuple[bytes, int]:
     """Run argv on a pty of ours (a real terminal for kubectl): steps are ("send", bytes), ("size", (rows,
     cols)) or ("expect", bytes). Returns all output and the exit code."""
     pid, fd = pty.fork()
     if pid == 0:
-        os.execvp(argv[0], argv)
+        os.execvpe(argv[0], argv, {**os.environ, **(env or {})})
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
     out, deadline = b"", time.monotonic() + timeout
 
@@ -178,6 +179,13 @@ def test_exec_cp_and_errors(lab) -> None:
                    input="x" * 100000, check=True)
     assert fed.stdout.split() == ["100000", "done"]
 
+    # kubectl's fallback: one SPDY/3.1 stream per channel after a plain upgrade (-v=6 shows the 101 to a POST)
+    spdy_env = {"KUBECTL_REMOTE_COMMAND_WEBSOCKETS": "false"}
+    done = lab.host(*_kubectl_argv(lab), "-v=6", "exec", "-i", web, "--", "sh", "-c", "cat; echo err >&2; exit 5",
+                    input="via spdy\n", env=spdy_env)
+    assert (done.returncode, done.stdout) == (5, "via spdy\n"), done.stderr
+    assert "err" in done.stderr and re.search(r'verb="POST" url="\S+/exec\?\S+" status="101 Switching', done.stderr)
+
     # kubectl's own errors: a missing pod, a missing container, a missing command
     missing = lab.kubectl("exec", f"nope-{c}", "--", "true", check=False)
     assert missing.returncode == 1 and f'pods "nope-{c}" not found' in missing.stderr
@@ -190,6 +198,10 @@ def test_exec_cp_and_errors(lab) -> None:
         ("expect", rb"[#$] "), ("send", b"stty size; tty\n"), ("expect", rb"30 100\r\n/dev/pts/\d+"),
         ("size", (41, 132)), ("send", b"stty size\n"), ("expect", rb"41 132"), ("send", b"exit 7\n")])
     assert code == 7, out
+    out, code = _in_pty(_kubectl_argv(lab) + ["exec", "-it", web, "--", "sh"], [
+        ("expect", rb"[#$] "), ("size", (33, 111)), ("send", b"stty size\n"), ("expect", rb"33 111"),
+        ("send", b"exit 0\n")], env=spdy_env)
+    assert code == 0, out
 
     # cp both ways (kubectl runs tar through exec)
     src = lab.workdir / "up.txt"
