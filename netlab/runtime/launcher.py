@@ -136,29 +136,6 @@ def _child(req: dict[str, Any], ready_fd: int) -> None:
         os._exit(code)
 
 
-def _exec_child(req: dict[str, Any], fds: list[int]) -> None:
-    """In the forked child: the given stdin/stdout/stderr, a session of its own, then podexec."""
-    code = 1
-    try:
-        os.setsid()
-        signal.set_wakeup_fd(-1)
-        for sig in (*_CHILD_SIGNALS, signal.SIGPIPE, signal.SIGXFSZ):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_SETMASK, [])
-        for target, fd in enumerate(fds):
-            os.dup2(fd, target)
-        os.closerange(3, 65536)
-        code = podexec.exec_in(req["cluster"], req["namespace"], req["pod"], req["container"],
-                               [str(a) for a in req["argv"]], dict(req.get("env") or {}), bool(req.get("tty")))
-    except BaseException as e:  # noqa: BLE001 - the child must never return into the launcher loop
-        try:
-            os.write(2, f"netlab exec: {e}\n".encode())
-        except OSError:
-            pass
-    finally:
-        os._exit(code)
-
-
 # --------------------------------------------------------------------------- server side
 
 
@@ -361,7 +338,7 @@ class Launcher:
         try:
             pid = os.fork()
             if pid == 0:
-                _exec_child(req, fds)  # never returns
+                podexec.forked_child(req, fds, (*_CHILD_SIGNALS, signal.SIGPIPE, signal.SIGXFSZ))  # never returns
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         self.exec_waiters[pid] = conn

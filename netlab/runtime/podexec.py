@@ -129,6 +129,29 @@ def _relay(master: int) -> None:
         termios.tcsetattr(0, termios.TCSAFLUSH, saved)
 
 
+def forked_child(req: dict, fds: list[int], reset_signals: tuple[int, ...]) -> None:
+    """In a child the launcher forked for op "exec": the given stdin/stdout/stderr, a session of its own
+    (so that a pty among them becomes its terminal), the launcher's signal handlers undone, then
+    exec_in; never returns."""
+    code = 1
+    try:
+        os.setsid()
+        signal.set_wakeup_fd(-1)
+        for sig in reset_signals:
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        for target_fd, fd in enumerate(fds):
+            os.dup2(fd, target_fd)
+        os.closerange(3, 65536)
+        code = exec_in(req["cluster"], req["namespace"], req["pod"], req["container"],
+                       [str(a) for a in req["argv"]], dict(req.get("env") or {}), bool(req.get("tty")))
+    except BaseException as e:  # noqa: BLE001 - the child must never return into the launcher loop
+        with contextlib.suppress(OSError):
+            os.write(2, f"netlab exec: {e}\n".encode())
+    finally:
+        os._exit(code)
+
+
 def command(cluster: str, namespace: str, pod: str, container: str, argv: list[str],
             tty: bool = False) -> list[str]:
     """The argv that runs argv in the container through this module (for callers with threads)."""
