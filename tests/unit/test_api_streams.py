@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from netlab.api import channels, logs, logtimes, proxy, spdy, streams
+from netlab.api import channels, execclient, logs, logtimes, proxy, spdy, streams
 from netlab.api.errors import ApiError
 
 CAPTURE = Path(__file__).parent / "data" / "kubectl137_portforward_ws.txt"
@@ -198,3 +198,14 @@ def test_log_times_stamp_each_stretch_when_first_seen(tmp_path: Path) -> None:
 def test_rfc3339_as_kubelet_writes_it() -> None:
     assert logtimes.rfc3339(0.5) == "1970-01-01T00:00:00.500000000Z"
     assert logtimes.rfc3339(1764614400.25) == "2025-12-01T18:40:00.250000000Z"
+
+
+# ----- netlab's own exec client -----------------------------------------------------------------------
+def test_exec_client_request_and_exit_codes() -> None:
+    path = execclient.exec_path("ns", "web", "c", ["sh", "-c", "echo a&b"], stdin=True, tty=False)
+    assert path.startswith("/api/v1/namespaces/ns/pods/web/exec?container=c&stdout=true&stderr=true&stdin=true")
+    assert path.endswith("&command=sh&command=-c&command=echo+a%26b")
+    assert "stderr=false" in execclient.exec_path("ns", "web", "c", ["sh"], stdin=True, tty=True)
+    assert execclient.exit_code(channels.exit_status(0, ["true"])) == 0
+    assert execclient.exit_code(channels.exit_status(42, ["false"])) == 42
+    assert execclient.exit_code(channels.failure_status("cannot start")) == 1
