@@ -17,7 +17,7 @@ import errno
 import os
 from pathlib import Path
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from netlab.api import channels, execstream
 from netlab.runtime import podexec
@@ -48,7 +48,7 @@ async def _exit_code(api, ns: str, name: str, container: str) -> int:
     return 0
 
 
-async def _follow(ws: web.WebSocketResponse, api, path: Path, alive, tty: bool) -> None:
+async def _follow(chans, api, path: Path, alive, tty: bool) -> None:
     """The log from its start until the container is gone and everything is sent."""
     while not path.exists() and await alive():
         await asyncio.sleep(POLL)
@@ -56,11 +56,11 @@ async def _follow(ws: web.WebSocketResponse, api, path: Path, alive, tty: bool) 
         while True:
             chunk = await api.run(f.read, CHUNK)
             if chunk:
-                await ws.send_bytes(channels.frame(channels.STDOUT, _crlf(chunk) if tty else chunk))
+                await chans.send(channels.STDOUT, _crlf(chunk) if tty else chunk)
             elif not await alive():
                 if not (rest := await api.run(f.read)):
                     return
-                await ws.send_bytes(channels.frame(channels.STDOUT, _crlf(rest) if tty else rest))
+                await chans.send(channels.STDOUT, _crlf(rest) if tty else rest)
             else:
                 await asyncio.sleep(POLL)
 
@@ -85,16 +85,13 @@ def _write_fifo(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-async def _input(ws: web.WebSocketResponse, api, protocol: str, fifo: Path, tty: bool) -> None:
-    async for msg in ws:
-        if msg.type != WSMsgType.BINARY:
-            continue
-        parsed = channels.parse(msg.data, protocol)
+async def _input(chans, api, fifo: Path, tty: bool) -> None:
+    async for parsed in chans.messages():
         if parsed.kind == "stdin" and parsed.data:
             data = parsed.data
             if tty:   # the client's terminal is raw and ours is no terminal: Enter is \r, and we echo
                 data = data.replace(b"\r", b"\n")
-                await ws.send_bytes(channels.frame(channels.STDOUT, data.replace(b"\n", b"\r\n")))
+                await chans.send(channels.STDOUT, data.replace(b"\n", b"\r\n"))
             await api.run(_write_fifo, fifo, data)
 
 
@@ -102,25 +99,26 @@ async def handle_attach(request: web.Request, api, ns: str, name: str) -> web.St
     _, container = await execstream.pod_container(api, ns, name, request.query.get("container"))
     ctl, cluster = api.controller, api.controller.cluster
     path = ctl.supervisor.log_path(f"{ns}/{name}", container)
-    ws, protocol = await execstream.open_socket(request)
+    tty = request.query.get("tty") == "true"
+    chans, response = await execstream.open_channels(request, stdin=request.query.get("stdin") == "true",
+                                                     stderr=request.query.get("stderr") == "true" and not tty,
+                                                     tty=tty)
 
     async def alive() -> bool:
         return await api.run(_running, cluster, ns, name, container)
 
-    tty = request.query.get("tty") == "true"
-    output = asyncio.create_task(_follow(ws, api, path, alive, tty))
-    inputs = asyncio.create_task(_input(ws, api, protocol, stdin_fifo(path), tty))
+    output = asyncio.create_task(_follow(chans, api, path, alive, tty))
+    inputs = asyncio.create_task(_input(chans, api, stdin_fifo(path), tty))
     try:
         done, _ = await asyncio.wait([output, inputs], return_when=asyncio.FIRST_COMPLETED)
-        if output in done and not ws.closed:
+        if output in done and not chans.closed:
             output.result()
             code = await _exit_code(api, ns, name, container)
-            await ws.send_bytes(channels.status_frame(channels.exit_status(code, [])))
-            await ws.close()
+            await chans.finish(channels.exit_status(code, []))
     except ConnectionError:
         pass
     finally:
         for task in (output, inputs):
             task.cancel()
         await asyncio.gather(output, inputs, return_exceptions=True)
-    return ws
+    return response

@@ -68,6 +68,18 @@ async def open_socket(request: web.Request) -> tuple[web.WebSocketResponse, str]
     return ws, protocol
 
 
+async def open_channels(request: web.Request, stdin: bool, stderr: bool, tty: bool) -> tuple[
+        execchannels.WebSocketChannels | execchannels.SpdyChannels, web.StreamResponse]:
+    """The client's channels: WebSocket, or SPDY streams after kubectl's fallback upgrade."""
+    if execchannels.SPDY_VERSION in tunnel.spdy_versions(request):
+        wanted = {channels.STDOUT} | ({channels.STDIN} if stdin else set()) | (
+            {channels.STDERR} if stderr else set()) | ({channels.RESIZE} if tty else set())
+        chans = await execchannels.open_spdy(request, wanted)
+        return chans, chans.upgrade
+    ws, protocol = await open_socket(request)
+    return execchannels.WebSocketChannels(ws, protocol), ws
+
+
 async def handle_exec(request: web.Request, api, ns: str, name: str) -> web.StreamResponse:
     query = request.query
     argv = query.getall("command", [])
@@ -81,15 +93,7 @@ async def handle_exec(request: web.Request, api, ns: str, name: str) -> web.Stre
         raise bad_request(str(e)) from e
     tty = _flag(query, "tty")
     use_stdin, use_stderr = _flag(query, "stdin"), _flag(query, "stderr", True) and not tty
-    if execchannels.SPDY_VERSION in tunnel.spdy_versions(request):   # kubectl's fallback
-        wanted = {channels.STDOUT} | ({channels.STDIN} if use_stdin else set()) | (
-            {channels.STDERR} if use_stderr else set()) | ({channels.RESIZE} if tty else set())
-        chans: execchannels.WebSocketChannels | execchannels.SpdyChannels = await execchannels.open_spdy(
-            request, wanted)
-        response: web.StreamResponse = chans.upgrade
-    else:
-        ws, protocol = await open_socket(request)
-        chans, response = execchannels.WebSocketChannels(ws, protocol), ws
+    chans, response = await open_channels(request, use_stdin, use_stderr, tty)
     spec = {"cluster": cluster, "namespace": ns, "pod": name, "container": container, "argv": argv,
             "tty": tty, "env": {"TERM": "xterm"} if tty else {}}
     process = Process(spec, tty, use_stdin, use_stderr)

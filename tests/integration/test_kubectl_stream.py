@@ -408,16 +408,20 @@ def test_vanished_clients_leave_nothing_and_attach(lab) -> None:
     finally:
         attach.kill()
         attach.wait()
-    # attach -i to a container with `stdin: true`: what we type reaches it
-    attach = subprocess.Popen([*_kubectl_argv(lab), "attach", "-i", f"{c}-reader"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        attach.stdin.write("hello\n")
-        attach.stdin.flush()
-        assert _readline(attach) == "got:hello\n"
-    finally:
-        attach.kill()
-        attach.wait()
+    # attach -i to a container with `stdin: true`: what we type reaches it (WebSocket, then kubectl's SPDY fallback)
+    for word, env in (("hello", {}), ("spdy", {"KUBECTL_REMOTE_COMMAND_WEBSOCKETS": "false"})):
+        attach = subprocess.Popen([*_kubectl_argv(lab), "attach", "-i", f"{c}-reader"], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                  env={**os.environ, **env})
+        try:
+            while word == "spdy" and _readline(attach) != "got:hello\n":   # the output so far comes first
+                pass
+            attach.stdin.write(f"{word}\n")
+            attach.stdin.flush()
+            assert _readline(attach) == f"got:{word}\n"
+        finally:
+            attach.kill()
+            attach.wait()
 
 
 def test_run_attached_and_detached(lab) -> None:
