@@ -59,6 +59,11 @@ class Backend(Protocol):
     def state(self) -> ServerState: ...
 
     @property
+    def cluster(self) -> str:
+        """The cluster's name (where its containers' pidfiles are: netlab.runtime.podexec)."""
+        ...
+
+    @property
     def supervisor(self) -> LogFiles: ...
 
     @property

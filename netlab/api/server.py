@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from netlab.api import dataplane_view, discovery, openapi_routes, reads, watch_stream, writes
+from netlab.api import dataplane_view, discovery, logtimes, openapi_routes, reads, streams, watch_stream, writes
 from netlab.api.backend import Backend
 from netlab.api.errors import ApiError
 from netlab.api.paths import parse_path, strip_legacy_watch
@@ -126,6 +126,8 @@ class ApiServer:
         self._runner: web.AppRunner | None = None
         self._servers: list[asyncio.AbstractServer] = []
         self._ssl = server_ssl_context(pki)
+        self.log_times = logtimes.LogTimes()   # when each stretch of each container log was written
+        self._log_watch: asyncio.Future | None = None
         self.ready = threading.Event()   # until set, requests get 503 (the controller is still starting)
         self.stopping = asyncio.Event()  # set on stop: open watches end (on the loop's thread only)
 
@@ -167,6 +169,7 @@ class ApiServer:
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None,
                                      keepalive_timeout=self.read_timeout)
         await self._runner.setup()
+        self._log_watch = asyncio.ensure_future(logtimes.watch(self, self.log_times))   # for logs --timestamps
 
     async def _listen(self, sock: socket.socket) -> None:
         assert self._runner is not None and self._runner.server is not None
@@ -176,6 +179,8 @@ class ApiServer:
 
     async def _shutdown(self) -> None:
         self.stopping.set()
+        if self._log_watch is not None:
+            self._log_watch.cancel()
         for server in self._servers:
             server.close()
         if self._runner is not None:
@@ -199,6 +204,9 @@ class ApiServer:
         return await handler(request)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        stream = streams.route(request.path)   # log, exec, attach, portforward, proxy: netlab.api.streams
+        if stream is not None:
+            return await streams.serve(request, self, stream)
         handler = HANDLERS.get(request.method)
         if handler is None:
             raise ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on {request.path}")
@@ -244,8 +252,6 @@ async def handle_get(request: web.Request, api: ApiServer) -> web.StreamResponse
     path, legacy_watch = strip_legacy_watch(path)
     resource, ns, name, sub = parse_path(path)
     query = request.query
-    if sub == "log" and resource.kind == "Pod":
-        return await _pod_log(request, api, ns or "default", name or "")
     if sub == "netlab" and resource.kind == "Ingress":
         return _json(200, await api.run(ctl.ingress_detail, ns or "default", name))
     if sub is not None:
@@ -292,36 +298,3 @@ async def handle_patch(request: web.Request, api: ApiServer) -> web.StreamRespon
 
 HANDLERS: dict[str, Handler] = {"GET": handle_get, "POST": handle_post, "DELETE": handle_delete,
                                 "PUT": handle_put, "PATCH": handle_patch}
-
-
-async def _pod_log(request: web.Request, api: ApiServer, ns: str, name: str) -> web.StreamResponse:
-    ctl, key = api.controller, f"{ns}/{name}"
-    pod = await api.run(lambda: ctl.state.pods.get(key))
-    if pod is None:
-        raise ApiError(404, "NotFound", f'pods "{name}" not found', details={"name": name, "kind": "pods"})
-    containers = [c["name"] for c in pod.spec.get("containers", [])]
-    container = request.query.get("container") or (containers[0] if len(containers) == 1 else None)
-    if container not in containers:
-        raise ApiError(400, "BadRequest", f"a container name must be specified for pod {name}, "
-                       f"choose one of: {containers}")
-    path = ctl.supervisor.log_path(pod.key, container)
-    follow = request.query.get("follow") == "true"
-    response = web.StreamResponse(headers={"Content-Type": "text/plain"})
-    response.enable_chunked_encoding()
-    await response.prepare(request)
-    try:
-        with open(path, "rb") as f:
-            while True:
-                chunk = await api.run(f.read, 65536)
-                if chunk:
-                    await response.write(chunk)
-                elif not follow or key not in ctl.state.pods:
-                    break
-                else:
-                    await asyncio.sleep(0.2)
-        await response.write_eof()
-    except FileNotFoundError:
-        await response.write_eof()
-    except ConnectionError:   # the client went away (e.g. Ctrl-C on `logs -f`)
-        pass
-    return response

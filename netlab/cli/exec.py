@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
+from urllib.parse import urlencode
 
 import click
 
@@ -26,27 +26,28 @@ def _get_pod(client: Client, pod: str, namespace: str) -> dict:
 @click.argument("pod")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option("-n", "--namespace", default="default", show_default=True)
-@click.option("-c", "--container", default=None,
-              help="Accepted for kubectl compatibility: containers share the pod's network.")
-@click.option("-i", "--stdin", "interactive", is_flag=True, help="Accepted for kubectl compatibility.")
-@click.option("-t", "--tty", is_flag=True, help="Give the command a terminal of its own (when stdin is one).")
+@click.option("-c", "--container", default=None, help="The container (default: the pod's default or first one).")
+@click.option("-i", "--stdin", "interactive", is_flag=True,
+              help="Pass stdin to the command (always done when stdin is not a terminal).")
+@click.option("-t", "--tty", is_flag=True, help="Give the command a terminal (when stdin is one).")
 @click.pass_context
 def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], namespace: str, container: str | None,
           interactive: bool, tty: bool) -> None:
     """Run COMMAND inside a container of POD (the first one unless -c): in its network, PID and mount
-    namespaces, as its user, with its capabilities and environment (as `kubectl exec` does)."""
-    from netlab.runtime import podexec
+    namespaces, as its user, with its capabilities and environment, through the API as `kubectl exec`."""
+    from netlab.api import execclient
 
-    obj = _get_pod(common.client(ctx), pod, namespace)
+    client = common.client(ctx)
+    obj = _get_pod(client, pod, namespace)
     names_ = [c["name"] for c in obj["spec"].get("containers", [])]
     container = container or (obj["metadata"].get("annotations") or {}).get(
         "kubectl.kubernetes.io/default-container") or (names_[0] if names_ else "")
     if container not in names_:
         raise Fail(f"container {container} is not valid for pod {pod}")
-    extra = {"TERM": os.environ["TERM"]} if tty and "TERM" in os.environ else {}
+    stdin = interactive or tty or not os.isatty(0)
     try:
-        code = podexec.exec_in(common.cluster(ctx), namespace, pod, container, list(command), extra, tty)
-    except (podexec.ExecError, OSError) as e:
+        code = execclient.run_exec(client, namespace, pod, container, list(command), stdin, tty and os.isatty(0))
+    except ApiFailure as e:
         raise Fail(str(e)) from e
     sys.exit(code)
 
@@ -56,10 +57,18 @@ def exec_(ctx: click.Context, pod: str, command: tuple[str, ...], namespace: str
 @click.option("-n", "--namespace", default="default", show_default=True)
 @click.option("-c", "--container", default=None)
 @click.option("-f", "--follow", is_flag=True)
+@click.option("--tail", type=int, default=None, help="Only the last N lines.")
+@click.option("--since", "since", type=int, default=None, help="Only lines of the last N seconds.")
+@click.option("--timestamps", is_flag=True, help="Prefix each line with the time it was written.")
+@click.option("-p", "--previous", is_flag=True, help="The output of the container's previous run.")
 @click.pass_context
-def logs(ctx: click.Context, pod: str, namespace: str, container: str | None, follow: bool) -> None:
-    """Print a container's output (stdout and stderr)."""
-    query = "&".join(q for q in (f"container={container}" if container else "", "follow=true" if follow else "") if q)
+def logs(ctx: click.Context, pod: str, namespace: str, container: str | None, follow: bool, tail: int | None,
+         since: int | None, timestamps: bool, previous: bool) -> None:
+    """Print a container's output (stdout and stderr), as `kubectl logs`."""
+    query = urlencode([(k, v) for k, v in (("container", container), ("follow", "true" if follow else None),
+                                           ("tailLines", tail), ("sinceSeconds", since),
+                                           ("timestamps", "true" if timestamps else None),
+                                           ("previous", "true" if previous else None)) if v is not None])
     path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log" + (f"?{query}" if query else "")
     client = Client(common.cluster(ctx), timeout=None if follow else 60)
     try:
@@ -118,9 +127,9 @@ def run(ctx: click.Context, name: str, command: tuple[str, ...], image: str, nam
                 raise Fail(f"pod {name} did not reach {'/'.join(done)} within {timeout:.0f}s (phase {phase})")
             time.sleep(0.05)
         if attached:
-            code = subprocess.call([sys.executable, "-m", "netlab.runtime.podexec", "--cluster", common.cluster(ctx),
-                                    "--namespace", namespace, "--pod", name, "--container", name,
-                                    *(["--tty"] if tty else []), "--", *command])
+            from netlab.api import execclient
+
+            code = execclient.run_exec(client, namespace, name, name, list(command), True, tty and os.isatty(0))
         else:
             for chunk in client.stream(path + "/log"):
                 sys.stdout.buffer.write(chunk)

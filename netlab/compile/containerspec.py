@@ -32,6 +32,7 @@ class ContainerSpec:
     config_error: str | None = None  # kubelet would not create it (CreateContainerConfigError): never started
     working_dir: str | None = None
     volumes: list[dict[str, Any]] = field(default_factory=list)  # see netlab.compile.volumes.container_volumes
+    stdin: bool = False  # `stdin: true`: it reads a FIFO that `kubectl attach -i` writes to
 
 
 DOWNWARD_FIELDS = {
@@ -130,6 +131,6 @@ def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | N
                       "container": c["name"]},
             env=env, restart_policy=pod.spec.get("restartPolicy", "Always"),
             security=security.to_dict() if security else None, config_error=config_error,
-            working_dir=c.get("workingDir"), volumes=volumes,
+            working_dir=c.get("workingDir"), volumes=volumes, stdin=bool(c.get("stdin")),
         ))
     return out

@@ -7,7 +7,7 @@ the pidfile itself before it answers a start, so a supervisor that dies while wa
 loses nothing; and on its first sync a supervisor also asks the launcher for its living children, to
 adopt one it has no record of and to stop any second process of the same container:
 
-    <run_dir>/<ns>_<pod>/<container>.log    output, appended across restarts
+    <run_dir>/<ns>_<pod>/<container>.log    output of the current run (the last run's: <container>.previous.log)
     <run_dir>/<ns>_<pod>/<container>.pid    and .exit: see netlab.runtime.pidfiles
 
 A Supervisor is not thread-safe: the controller calls it from one loop.
@@ -16,6 +16,7 @@ A Supervisor is not thread-safe: the controller calls it from one loop.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from netlab.runtime import phases, volumes
 from netlab.runtime.files import private_dir, write_atomic
 from netlab.runtime.launcher_client import LauncherClient, proc_start_time
 from netlab.runtime.pidfiles import pidfile_records, pod_dir, read_exit, read_json, signal_group
-from netlab.runtime.start_request import start_request
+from netlab.runtime.start_request import start_request, stdin_fifo
 
 UNKNOWN_EXIT = 137  # exit code reported when a container vanished without an exit file
 GONE_GRACE = 1.0  # how long a vanished pid waits for its exit file before it is declared dead
@@ -72,6 +73,11 @@ class _Container:
     backoff: float | None = None  # the next back-off delay; None = backoff_initial
     next_start: float | None = None  # clock time of the next (re)start while waiting
     gone_since: float | None = None  # clock time the pid was first seen gone without an exit file
+
+
+def previous_log(log: Path) -> Path:
+    """Where a container's log goes when it restarts (`kubectl logs -p` reads it)."""
+    return log.with_name(log.stem + ".previous.log")
 
 
 class Supervisor:
@@ -244,6 +250,10 @@ class Supervisor:
             log, _, exitfile = self._files(c.spec)
             private_dir(log.parent)  # logs, pidfiles, exit codes: root's only
             exitfile.unlink(missing_ok=True)
+            if restart and log.exists():  # the last run's output stays readable (`kubectl logs -p`)
+                log.replace(previous_log(log))
+            if c.spec.stdin and not stdin_fifo(log).exists():
+                os.mkfifo(stdin_fifo(log), 0o600)
         try:
             results = self.launcher.start_many([{**self._request(c.spec), "record": self._launch_record(c, restart)}
                                                 for c in cs])

@@ -6,11 +6,16 @@ started once (``python -m netlab.runtime.launcher --socket PATH``) and forks con
 Protocol: a Unix stream socket (mode 0600), one JSON request per line, one JSON reply per line.
 
 - ``{"op": "ping"}`` -> ``{"ok": true, "pid": N}``
-- ``{"op": "start", "netns", "argv" | "echo", "env", "cwd", "log", "exitfile"[, "pidfile", "record", "security"]}``
+- ``{"op": "start", "netns", "argv" | "echo", "env", "cwd", "log", "exitfile"[, "pidfile", "record", "security",
+  "stdin"]}`` (stdin: a FIFO to read instead of /dev/null)
   -> ``{"ok": true, "pid": N, "start_time": T}`` or ``{"ok": false, "error": "..."}``
 - ``{"op": "children"}`` -> ``{"ok": true, "children": [{"pid", "start_time", "exitfile"}, ...]}``: every
   child not yet reaped.
 - ``{"op": "stop"}`` -> the launcher exits; its children keep running.
+- ``{"op": "exec", "cluster", "namespace", "pod", "container", "argv"[, "env", "tty"]}`` with three file
+  descriptors (stdin, stdout, stderr) passed alongside (SCM_RIGHTS) -> ``{"ok": true, "pid": N}``, and later
+  on the same connection ``{"exit": CODE}`` when that process ends: the command runs in the container as
+  netlab.runtime.podexec runs it (`kubectl exec` through the API server, without a fresh interpreter).
 
 With ``pidfile``, the launcher writes ``record`` plus the child's pid and start_time there (atomically)
 before it replies: a supervisor killed while waiting for the reply still finds the container when it
@@ -40,7 +45,7 @@ from typing import Any
 
 import netlab.images.echo as echo  # imported up front so forked echo containers start instantly
 from netlab.compile.security import Profile
-from netlab.runtime import sandbox
+from netlab.runtime import podexec, sandbox
 from netlab.runtime.files import write_atomic
 from netlab.runtime.launcher_client import LauncherError, proc_start_time
 
@@ -77,7 +82,8 @@ def _child(req: dict[str, Any], ready_fd: int) -> None:
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])  # pending signals are delivered now
         os.umask(0o022)
-        null = os.open(os.devnull, os.O_RDONLY)
+        # a FIFO opened read-write never reads EOF: the container waits for input, as on an open stdin
+        null = os.open(req["stdin"], os.O_RDWR) if req.get("stdin") else os.open(os.devnull, os.O_RDONLY)
         log = os.open(req["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.dup2(null, 0)
         os.dup2(log, 1)
@@ -164,6 +170,7 @@ class Launcher:
         self.running = True
         self.sel = selectors.DefaultSelector()
         self.buffers: dict[socket.socket, bytearray] = {}
+        self.exec_waiters: dict[int, socket.socket] = {}  # exec children -> the connection told of their exit
 
     def _bind(self) -> socket.socket:
         path = self.socket_path
@@ -243,6 +250,8 @@ class Launcher:
 
     def _close(self, conn: socket.socket) -> None:
         self.buffers.pop(conn, None)
+        for pid in [p for p, c in self.exec_waiters.items() if c is conn]:
+            del self.exec_waiters[pid]
         try:
             self.sel.unregister(conn)
         except (KeyError, ValueError):
@@ -250,12 +259,20 @@ class Launcher:
         conn.close()
 
     def _read(self, conn: socket.socket) -> None:
+        fds: list[int] = []
         try:
-            data = conn.recv(65536)
+            data, fds, _, _ = socket.recv_fds(conn, 65536, 3)
         except BlockingIOError:
             return
         except OSError:
             data = b""
+        try:
+            self._read_data(conn, data, fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def _read_data(self, conn: socket.socket, data: bytes, fds: list[int]) -> None:
         if not data:
             self._close(conn)
             return
@@ -264,7 +281,7 @@ class Launcher:
         while b"\n" in buf and self.running:
             line, _, rest = bytes(buf).partition(b"\n")
             buf[:] = rest
-            reply = self._handle(line)
+            reply = self._exec(conn, line, fds) if b'"exec"' in line else self._handle(line)
             try:
                 conn.setblocking(True)
                 conn.settimeout(2.0)
@@ -303,6 +320,29 @@ class Launcher:
             except Exception as e:  # noqa: BLE001 - report, never die
                 return {"ok": False, "error": f"{type(e).__name__}: {e}"}
         return {"ok": False, "error": f"unknown op {op!r}"}
+
+    def _exec(self, conn: socket.socket, line: bytes, fds: list[int]) -> dict[str, Any]:
+        """Fork a command into a container with the client's three descriptors; its exit is sent later."""
+        try:
+            req = json.loads(line)
+        except ValueError as e:
+            return {"ok": False, "error": f"bad request: {e}"}
+        if not isinstance(req, dict) or req.get("op") != "exec":
+            return self._handle(line)
+        fields = ("cluster", "namespace", "pod", "container")
+        if len(fds) != 3 or not all(isinstance(req.get(f), str) for f in fields) or not req.get("argv"):
+            return {"ok": False, "error": "exec needs cluster, namespace, pod, container, argv and 3 descriptors"}
+        sys.stdout.flush()
+        sys.stderr.flush()
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _CHILD_SIGNALS)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                podexec.forked_child(req, fds, (*_CHILD_SIGNALS, signal.SIGPIPE, signal.SIGXFSZ))  # never returns
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        self.exec_waiters[pid] = conn
+        return {"ok": True, "pid": pid}
 
     def _start(self, req: dict[str, Any]) -> dict[str, Any]:
         return self._start_many([req])[0]
@@ -369,6 +409,16 @@ class Launcher:
                 return
             code = os.waitstatus_to_exitcode(status)
             code = 128 - code if code < 0 else code
+            waiter = self.exec_waiters.pop(pid, None)
+            if waiter is not None:
+                try:
+                    waiter.setblocking(True)
+                    waiter.settimeout(2.0)
+                    waiter.sendall(json.dumps({"exit": code}).encode() + b"\n")
+                except OSError:
+                    pass
+                self._close(waiter)
+                continue
             exitfile = self.exitfiles.pop(pid, None)
             self.start_times.pop(pid, None)
             if exitfile:

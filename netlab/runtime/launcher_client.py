@@ -102,6 +102,28 @@ class LauncherClient:
             raise LauncherError(str(reply.get("error", "children failed")))
         return list(reply["children"])
 
+    def exec(self, req: dict[str, Any], fds: list[int]) -> tuple[int, socket.socket]:
+        """Start a command in a container with stdin/stdout/stderr = fds (op "exec"); returns its pid and the
+        connection on which the launcher sends ``{"exit": CODE}`` when it ends (the caller closes it)."""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(self.socket_path)
+            socket.send_fds(sock, [json.dumps({"op": "exec", **req}).encode() + b"\n"], fds)
+            line = b""
+            while not line.endswith(b"\n"):   # byte by byte: the exit line may follow at once
+                chunk = sock.recv(1)
+                if not chunk:
+                    raise ConnectionError("launcher closed the connection")
+                line += chunk
+            reply = json.loads(line)
+            if not isinstance(reply, dict) or not reply.get("ok"):
+                raise LauncherError(str(reply.get("error") if isinstance(reply, dict) else reply))
+            return int(reply["pid"]), sock
+        except BaseException:
+            sock.close()
+            raise
+
     def stop(self) -> None:
         """Ask the launcher to exit (its containers keep running)."""
         try:

@@ -11,6 +11,7 @@ when the caller cannot exec itself (it must be single-threaded to join a mount n
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import json
 import os
@@ -64,6 +65,11 @@ def exec_in(cluster: str, namespace: str, pod: str, container: str, argv: list[s
     env.update(extra_env or {})
     sandbox.join(pid)
     use_pty = tty and os.isatty(0)
+    if use_pty and os.getsid(0) == os.getpid():
+        # the API server started us as a session leader on its pty: make it our controlling terminal, so
+        # that a window-size change there reaches us as SIGWINCH (and _relay passes it on)
+        with contextlib.suppress(OSError):
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     child, master = pty.fork() if use_pty else (os.fork(), -1)
     if child == 0:
         _exec(profile, argv, env)
@@ -121,6 +127,64 @@ def _relay(master: int) -> None:
                 os.write(master, data)
     finally:
         termios.tcsetattr(0, termios.TCSAFLUSH, saved)
+
+
+def forked_child(req: dict, fds: list[int], reset_signals: tuple[int, ...]) -> None:
+    """In a child the launcher forked for op "exec": the given stdin/stdout/stderr, a session of its own
+    (so that a pty among them becomes its terminal), the launcher's signal handlers undone, then
+    exec_in; never returns."""
+    code = 1
+    try:
+        os.setsid()
+        signal.set_wakeup_fd(-1)
+        for sig in reset_signals:
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        for target_fd, fd in enumerate(fds):
+            os.dup2(fd, target_fd)
+        os.closerange(3, 65536)
+        code = exec_in(req["cluster"], req["namespace"], req["pod"], req["container"],
+                       [str(a) for a in req["argv"]], dict(req.get("env") or {}), bool(req.get("tty")))
+    except BaseException as e:  # noqa: BLE001 - the child must never return into the launcher loop
+        with contextlib.suppress(OSError):
+            os.write(2, f"netlab exec: {e}\n".encode())
+    finally:
+        os._exit(code)
+
+
+def command(cluster: str, namespace: str, pod: str, container: str, argv: list[str],
+            tty: bool = False) -> list[str]:
+    """The argv that runs argv in the container through this module (for callers with threads)."""
+    return [sys.executable, "-m", "netlab.runtime.podexec", "--cluster", cluster, "--namespace", namespace,
+            "--pod", pod, "--container", container, *(["--tty"] if tty else []), "--", *argv]
+
+
+def descendants(pid: int) -> list[int]:
+    """pid's living descendants (as the host sees them, also those inside a pod's PID namespace)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        ppid = int(data[data.rfind(b")") + 2 :].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL pid and everything it started (a vanished exec client leaves no process behind)."""
+    for victim in [pid, *descendants(pid)]:
+        with contextlib.suppress(OSError):
+            os.kill(victim, signal.SIGKILL)
 
 
 def main(argv: list[str] | None = None) -> int:

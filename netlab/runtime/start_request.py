@@ -10,6 +10,11 @@ from netlab.compile.containerspec import ContainerSpec
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
+def stdin_fifo(log: Path) -> Path:
+    """The FIFO a container with `stdin: true` reads (beside its log; `kubectl attach -i` writes to it)."""
+    return log.with_name(log.stem + ".stdin")
+
+
 def start_request(spec: ContainerSpec, log: Path, pidfile: Path, exitfile: Path) -> dict[str, Any]:
     """The launcher's start request: namespace, environment, files, and either argv or the echo server."""
     env = dict(spec.env)
@@ -24,6 +29,8 @@ def start_request(spec: ContainerSpec, log: Path, pidfile: Path, exitfile: Path)
     }
     if spec.security is not None:
         req["security"] = spec.security
+    if spec.stdin:
+        req["stdin"] = str(stdin_fifo(log))
     if spec.argv:
         req["argv"] = list(spec.argv)
     else:

@@ -21,6 +21,7 @@ import pytest
 from netlab.api import pki as pkimod
 from netlab.api.client import ApiFailure, Client, client_ssl_context
 from netlab.api.endpoint import Endpoint
+from netlab.api.errors import ApiError
 from netlab.api.resources import APPLY_PATH
 from netlab.api.server import MAX_REQUEST_BODY, ApiServer
 
@@ -45,6 +46,12 @@ class FakeController:
 
     def list(self, kind: str, namespace: str | None) -> list[dict]:
         return [{"metadata": {"name": "default"}}] if kind == "Namespace" else []
+
+    def get(self, kind: str, namespace: str | None, name: str) -> dict:
+        pod = self.state.pods.get(f"{namespace}/{name}") if kind == "Pod" else None
+        if pod is None:
+            raise ApiError(404, "NotFound", f'pods "{name}" not found')
+        return {"metadata": {"name": name, "namespace": namespace}, "spec": pod.spec, "status": {"phase": "Running"}}
 
 
 @pytest.fixture(scope="module")

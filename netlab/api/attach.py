@@ -1,0 +1,124 @@
+"""`pods/NAME/attach` over WebSocket: the container's own output, live, and its exit status.
+
+netlab's containers write to a log file, not to a terminal the server holds, so attach streams that file
+from its start (what the container printed before the client came, then what it prints) on the stdout
+channel until the container ends, then sends its exit status as exec does. A container started with
+`stdin: true` reads a FIFO (<container>.stdin beside its log) that the client's stdin is written to;
+without it, input is dropped. There is no terminal: with `tty` (the client's terminal is then raw) the
+server does the little a terminal would: Enter (\r) becomes \n, typed input is echoed, output newlines
+become \r\n.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import os
+from pathlib import Path
+
+from aiohttp import web
+
+from netlab.api import channels, execstream
+from netlab.runtime import podexec
+from netlab.runtime.start_request import stdin_fifo
+
+CHUNK = 65536
+POLL = 0.05
+
+
+def _running(cluster: str, ns: str, name: str, container: str) -> bool:
+    try:
+        podexec.target(cluster, ns, name, container)
+        return True
+    except podexec.ExecError:
+        return False
+
+
+async def _exit_code(api, ns: str, name: str, container: str) -> int:
+    """The container's exit code, once the controller has seen it end (0 if it never says)."""
+    for _ in range(40):
+        pod = await api.run(api.controller.get, "Pod", ns, name)
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            terminated = (status.get("state") or {}).get("terminated") or (
+                status.get("lastState") or {}).get("terminated")
+            if status.get("name") == container and terminated:
+                return int(terminated.get("exitCode") or 0)
+        await asyncio.sleep(POLL)
+    return 0
+
+
+async def _follow(chans, api, path: Path, alive, tty: bool) -> None:
+    """The log from its start until the container is gone and everything is sent."""
+    while not path.exists() and await alive():
+        await asyncio.sleep(POLL)
+    with contextlib.suppress(FileNotFoundError), open(path, "rb") as f:
+        while True:
+            chunk = await api.run(f.read, CHUNK)
+            if chunk:
+                await chans.send(channels.STDOUT, _crlf(chunk) if tty else chunk)
+            elif not await alive():
+                if not (rest := await api.run(f.read)):
+                    return
+                await chans.send(channels.STDOUT, _crlf(rest) if tty else rest)
+            else:
+                await asyncio.sleep(POLL)
+
+
+def _crlf(data: bytes) -> bytes:
+    """Newlines as a terminal's output processing sends them (the client's terminal is raw with -t)."""
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def _write_fifo(path: Path, data: bytes) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as e:
+        if e.errno in (errno.ENOENT, errno.ENXIO):   # no stdin for this container, or nobody reads it
+            return
+        raise
+    try:
+        os.write(fd, data)
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(fd)
+
+
+async def _input(chans, api, fifo: Path, tty: bool) -> None:
+    async for parsed in chans.messages():
+        if parsed.kind == "stdin" and parsed.data:
+            data = parsed.data
+            if tty:   # the client's terminal is raw and ours is no terminal: Enter is \r, and we echo
+                data = data.replace(b"\r", b"\n")
+                await chans.send(channels.STDOUT, data.replace(b"\n", b"\r\n"))
+            await api.run(_write_fifo, fifo, data)
+
+
+async def handle_attach(request: web.Request, api, ns: str, name: str) -> web.StreamResponse:
+    _, container = await execstream.pod_container(api, ns, name, request.query.get("container"))
+    ctl, cluster = api.controller, api.controller.cluster
+    path = ctl.supervisor.log_path(f"{ns}/{name}", container)
+    tty = request.query.get("tty") == "true"
+    chans, response = await execstream.open_channels(request, stdin=request.query.get("stdin") == "true",
+                                                     stderr=request.query.get("stderr") == "true" and not tty,
+                                                     tty=tty)
+
+    async def alive() -> bool:
+        return await api.run(_running, cluster, ns, name, container)
+
+    output = asyncio.create_task(_follow(chans, api, path, alive, tty))
+    inputs = asyncio.create_task(_input(chans, api, stdin_fifo(path), tty))
+    try:
+        done, _ = await asyncio.wait([output, inputs], return_when=asyncio.FIRST_COMPLETED)
+        if output in done and not chans.closed:
+            output.result()
+            code = await _exit_code(api, ns, name, container)
+            await chans.finish(channels.exit_status(code, []))
+    except ConnectionError:
+        pass
+    finally:
+        for task in (output, inputs):
+            task.cancel()
+        await asyncio.gather(output, inputs, return_exceptions=True)
+    return response
