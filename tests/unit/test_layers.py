@@ -274,3 +274,12 @@ def test_clean_layering_passes(tmp_path):
     graph = import_graph(root)
     assert find_cycles(graph) == [] and find_forbidden(graph) == []
     assert graph["netlab.compile.names"] == {"netlab.model.core": 1}
+
+
+def test_test_modules_have_unique_basenames() -> None:
+    """pytest imports test files by basename (no packages): two with one name stop the whole run's collection."""
+    root = Path(__file__).resolve().parents[1]
+    seen: dict[str, Path] = {}
+    for path in sorted(root.rglob("test_*.py")):
+        assert path.name not in seen, f"{path} and {seen[path.name]} share a basename"
+        seen[path.name] = path
