@@ -15,7 +15,11 @@ from dataclasses import dataclass, field
 DOCKER_HUB = "docker.io"
 # Images whose commands run with the host's binaries (they have no server of their own).
 HOST_TOOL_IMAGES = {"library/busybox", "library/alpine", "curlimages/curl", "nicolaka/netshoot",
-                    "library/ubuntu", "library/debian"}
+                    "library/ubuntu", "library/debian", "e2e-test-images/jessie-dnsutils",
+                    "kubernetes-e2e-test-images/dnsutils"}
+# nginx images: Debian's nginx plays them (nginx-slim is what the StatefulSet tutorial runs)
+NGINX_IMAGES = {"library/nginx", "nginxinc/nginx-unprivileged", "nginx-slim", "google_containers/nginx-slim"}
+HELLO_FRONTEND_UPSTREAM = "http://hello"  # hello-frontend's nginx proxies every request to the `hello` Service
 ECHO_STYLE_PORTS = {  # echo-style images: netlab's echo server on the port the image listens on
     "registry.k8s.io/echoserver": 8080, "k8s.gcr.io/echoserver": 8080, "gcr.io/google_containers/echoserver": 8080,
     "docker.io/traefik/whoami": 80, "docker.io/ealen/echo-server": 80,
@@ -81,6 +85,10 @@ def _nginx(ref: ImageRef, args: list[str], mount_paths: set[str]) -> list[str]:
     return _builtin("nginx", ["--port", port, *extra])
 
 
+def _host_tool(repo: str) -> bool:
+    return repo in HOST_TOOL_IMAGES or repo.split("/", 1)[-1] in HOST_TOOL_IMAGES
+
+
 def _echo_port(ref: ImageRef, args: list[str]) -> int:
     port = ECHO_STYLE_PORTS[ref.name]
     for i, a in enumerate(args):  # traefik/whoami's --port
@@ -102,8 +110,10 @@ def plan(image: str, command: Sequence[str] | None, args: Sequence[str] | None,
             return Plan(_builtin("agnhost", command[1:] + args))
         return Plan(command + args)
     repo = ref.repository
-    if repo in ("library/nginx", "nginxinc/nginx-unprivileged"):
+    if repo in NGINX_IMAGES:
         return Plan(_nginx(ref, args, mount_paths or set()))
+    if ref.name == "gcr.io/google-samples/hello-frontend":
+        return Plan(_builtin("nginx", ["--port", "80", "--proxy", HELLO_FRONTEND_UPSTREAM]))
     if repo.endswith("e2e-test-images/agnhost"):
         return Plan(_builtin("agnhost", args))
     if ref.name == "gcr.io/google-samples/hello-app":
@@ -119,7 +129,7 @@ def plan(image: str, command: Sequence[str] | None, args: Sequence[str] | None,
             pass
     if args:
         return Plan(args)  # an image netlab does not know: its args are the command (the host's binaries)
-    note = "" if repo in HOST_TOOL_IMAGES else (
+    note = "" if _host_tool(repo) else (
         f"image {image!r} is not known to netlab: its echo server stands in for it")
     return Plan(None, declared_ports or [(80, "TCP")], note)
 

@@ -40,7 +40,7 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
 
-def http_server(port: int, routes: dict[str, Route]) -> _Server:
+def http_server(port: int, routes: dict[str, Route], bind: str = "0.0.0.0") -> _Server:
     """An HTTP server answering GET/POST on `routes` (404 elsewhere)."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -63,7 +63,7 @@ def http_server(port: int, routes: dict[str, Route]) -> _Server:
 
         do_GET = do_POST = do_HEAD = _answer
 
-    return _Server(("0.0.0.0", port), Handler)
+    return _Server((bind, port), Handler)
 
 
 def start(server: socketserver.BaseServer) -> None:
@@ -91,16 +91,20 @@ def _udp(port: int, answer: Callable[[str, tuple[str, int]], str]) -> None:
     threading.Thread(target=loop, daemon=True).start()
 
 
-def netexec(http_port: int, udp_port: int) -> None:
-    host = hostname()
-    routes: dict[str, Route] = {
+def netexec_routes(host: str) -> dict[str, Route]:
+    """netexec's HTTP paths."""
+    return {
         "/": lambda h, q: (200, f"NOW: {datetime.now(UTC).isoformat()}"),
         "/hostname": lambda h, q: (200, host),
         "/clientip": lambda h, q: (200, f"{h.client_address[0]}:{h.client_address[1]}"),
         "/echo": lambda h, q: (200, (q.get("msg") or [""])[0]),
         "/healthz": lambda h, q: (200, ""),
     }
-    start(http_server(http_port, routes))
+
+
+def netexec(http_port: int, udp_port: int) -> None:
+    host = hostname()
+    start(http_server(http_port, netexec_routes(host)))
 
     def udp_answer(cmd: str, peer: tuple[str, int]) -> str:
         word, _, rest = cmd.partition(" ")
@@ -129,7 +133,8 @@ def serve_hostname(port: int, http: bool, tcp: bool, udp: bool) -> None:
     log(f"Serving hostname {host} on port {port}")
 
 
-def liveness(port: int = 8080, healthy_for: float = 10.0) -> None:
+def liveness_route(healthy_for: float = 10.0) -> Route:
+    """liveness's /healthz: 200 until `healthy_for` seconds after this call, then 500."""
     started = time.monotonic()
 
     def healthz(h: BaseHTTPRequestHandler, q: dict[str, list[str]]) -> tuple[int, str]:
@@ -138,7 +143,11 @@ def liveness(port: int = 8080, healthy_for: float = 10.0) -> None:
             return 500, f"error: {elapsed:.6f}"
         return 200, "ok"
 
-    start(http_server(port, {"/healthz": healthz}))
+    return healthz
+
+
+def liveness(port: int = 8080) -> None:
+    start(http_server(port, {"/healthz": liveness_route()}))
 
 
 def _flag(value: str) -> bool:

@@ -63,6 +63,12 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
+metadata: {name: CLUSTER-frontend}
+spec:
+  containers: [{name: nginx, image: "gcr.io/google-samples/hello-frontend:1.0"}]
+---
+apiVersion: v1
+kind: Pod
 metadata: {name: CLUSTER-http-echo}
 spec:
   containers: [{name: echo, image: "hashicorp/http-echo:1.0", args: ["-text=hi from http-echo", "-listen=:5679"]}]
@@ -139,6 +145,9 @@ def test_well_known_images_answer_through_their_services(lab) -> None:
 
     assert answer(f"http://{ip('hostnames')}/", c) == f"{c}-hostnames"
     assert answer(f"http://{ip('hello')}/", "Hello") == f"Hello, world!\nVersion: 2.0\nHostname: {c}-hello\n"
+    # hello-frontend's nginx proxies to the `hello` Service by its DNS name
+    assert answer(f"http://{lab.pod_ip(f'{c}-frontend')}/", "Hello") == \
+        f"Hello, world!\nVersion: 2.0\nHostname: {c}-hello\n"
     echo = lab.pod_ip(f"{c}-http-echo")
     assert answer(f"http://{echo}:5679/any/path", "http-echo") == "hi from http-echo\n"
 

@@ -4,13 +4,16 @@ own pure parts, and the StandIn event for unknown images."""
 from __future__ import annotations
 
 import sys
+import time
+import urllib.error
+import urllib.request
 
 import pytest
 
 from netlab.compile.containerspec import container_specs
 from netlab.compile.images import ImageRef, container_plan, parse_ref, plan
 from netlab.compile.workloads import PlacedPod
-from netlab.images import nginx
+from netlab.images import agnhost, nginx
 from netlab.images.hello import _listen_port
 from netlab.runtime.events import kubelet_events
 
@@ -114,3 +117,51 @@ def test_nginx_config_is_private() -> None:
 
 def test_http_echo_listen() -> None:
     assert [_listen_port(x) for x in (":5678", "0.0.0.0:8080", "9000")] == [5678, 8080, 9000]
+
+
+def _serve(routes: dict) -> tuple[str, object]:
+    srv = agnhost.http_server(0, routes, bind="127.0.0.1")
+    agnhost.start(srv)
+    return f"http://127.0.0.1:{srv.server_address[1]}", srv
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def test_netexec_paths_on_loopback() -> None:
+    base, srv = _serve(agnhost.netexec_routes("pod-a"))
+    try:
+        assert _get(base + "/hostname") == (200, "pod-a")
+        code, client = _get(base + "/clientip")
+        assert code == 200 and client.startswith("127.0.0.1:")
+        assert _get(base + "/echo?msg=hello%20there") == (200, "hello there")
+        assert _get(base + "/nope")[0] == 404
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_liveness_turns_unhealthy() -> None:
+    base, srv = _serve({"/healthz": agnhost.liveness_route(healthy_for=0.3)})
+    try:
+        assert _get(base + "/healthz") == (200, "ok")
+        time.sleep(0.4)
+        code, body = _get(base + "/healthz")
+        assert code == 500 and body.startswith("error: ")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_more_nginx_family_images() -> None:
+    assert plan("registry.k8s.io/nginx-slim:0.8", None, None, []).argv[2:] == ["netlab.images.nginx", "--port", "80"]
+    front = plan("gcr.io/google-samples/hello-frontend:1.0", None, None, [])
+    assert front.argv[-2:] == ["--proxy", "http://hello"]
+    assert "proxy_pass http://hello;" in nginx.config("/tmp/n", 80, False, False, proxy="http://hello")
+    dns = plan("registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3", None, None, [])
+    assert dns.argv is None and dns.note == ""
