@@ -39,6 +39,27 @@ spec:
   volumes: [{name: html, configMap: {name: site}}]
 ---
 apiVersion: v1
+kind: ConfigMap
+metadata: {name: conf}
+data:
+  default.conf: |
+    server {
+        listen 8088;
+        location / { return 200 "from conf.d"; }
+    }
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-conf}
+spec:
+  securityContext: {runAsUser: 101, runAsGroup: 101}
+  containers:
+    - name: nginx
+      image: nginxinc/nginx-unprivileged:1.27
+      volumeMounts: [{name: conf, mountPath: /etc/nginx/conf.d}]
+  volumes: [{name: conf, configMap: {name: conf}}]
+---
+apiVersion: v1
 kind: Pod
 metadata: {name: CLUSTER-netexec, labels: {app: CLUSTER-netexec}}
 spec:
@@ -135,6 +156,9 @@ def test_well_known_images_answer_through_their_services(lab) -> None:
     site = lab.pod_ip(f"{c}-site")
     assert answer(f"http://{site}/", "ConfigMap") == "<h1>served from a ConfigMap</h1>"
 
+    # a server from a ConfigMap at /etc/nginx/conf.d, nginx running as a non-root user
+    assert answer(f"http://{lab.pod_ip(f'{c}-conf')}:8088/", "conf.d") == "from conf.d"
+
     netexec = ip("netexec")
     assert answer(f"http://{netexec}/hostname", c) == f"{c}-netexec"
     # the caller's own pod IP: no NAT between pods, also across nodes through a ClusterIP
@@ -155,3 +179,38 @@ def test_well_known_images_answer_through_their_services(lab) -> None:
     assert f"pod: {client}" in answer(f"http://{lab.pod_ip(client)}/", "pod:")
     events = lab.kubectl("get", "events").stdout
     assert "StandIn" in events and f"example.test/{c}/unknown:1" in events, events
+
+
+LIVENESS = """
+kind: Cluster
+apiVersion: netlab.dev/v1alpha1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-liveness-http}
+spec:
+  containers:
+    - name: liveness
+      image: registry.k8s.io/e2e-test-images/agnhost:2.40
+      args: [liveness]
+      livenessProbe:
+        httpGet: {path: /healthz, port: 8080}
+        initialDelaySeconds: 3
+        periodSeconds: 3
+"""
+
+
+def test_agnhost_liveness_fails_its_probe_after_10_seconds(lab) -> None:
+    """The probes page's example: /healthz answers 200 for 10 s, then 500; the kubelet restarts it."""
+    lab.netlab("up", str(lab.write("liveness.yaml", LIVENESS)), timeout=180)
+    pod = f"{lab.cluster}-liveness-http"
+    code = lab.in_ns(pod, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3",
+                     "http://127.0.0.1:8080/healthz")
+    assert code.stdout == "200", code
+
+    def restarts() -> int:
+        status = json.loads(lab.kubectl("get", "pod", pod, "-o", "json").stdout)["status"]
+        return status["containerStatuses"][0]["restartCount"]
+
+    wait_for(lambda: restarts() >= 1, timeout=45, interval=1, what="a restart after the failed probes")
+    assert "Liveness probe failed: HTTP probe failed with statuscode: 500" in lab.kubectl("get", "events").stdout
