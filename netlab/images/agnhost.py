@@ -150,6 +150,11 @@ def liveness(port: int = 8080) -> None:
     start(http_server(port, {"/healthz": liveness_route()}))
 
 
+def go_flags(argv: list[str]) -> list[str]:
+    """Go's flag package takes one dash as well as two (-port=9376): make them argparse's two."""
+    return ["-" + a if a.startswith("-") and not a.startswith("--") and len(a) > 2 else a for a in argv]
+
+
 def _flag(value: str) -> bool:
     return value.lower() in ("1", "t", "true", "yes")
 
@@ -171,10 +176,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     p = parser()
-    # Go flags: a single dash works as well as two (-port=9376).
-    args_in = ["-" + a if a.startswith("-") and not a.startswith("--") and len(a) > 2 else a
-               for a in (sys.argv[1:] if argv is None else argv)]
-    args, _unknown = p.parse_known_args(args_in)
+    args, _unknown = p.parse_known_args(go_flags(sys.argv[1:] if argv is None else argv))
     if args.cmd is None:
         p.print_help()
         return 0

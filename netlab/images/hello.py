@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from netlab.images.agnhost import hostname, http_server, log, start, wait_forever
+from netlab.images.agnhost import go_flags, hostname, http_server, log, start, wait_forever
 
 
 def _listen_port(listen: str) -> int:
@@ -33,10 +33,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    raw = sys.argv[1:] if argv is None else argv
-    # http-echo's Go flags: -text=x as well as --text=x
-    args, _ = parser().parse_known_args(["-" + a if a.startswith("-") and not a.startswith("--") and len(a) > 2
-                                         else a for a in raw])
+    args, _ = parser().parse_known_args(go_flags(sys.argv[1:] if argv is None else argv))
     if args.cmd == "hello-app":
         port = int(os.environ.get("PORT") or 8080)
         body = f"Hello, world!\nVersion: {args.version}\nHostname: {hostname()}\n"

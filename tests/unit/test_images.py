@@ -165,3 +165,11 @@ def test_more_nginx_family_images() -> None:
     assert "proxy_pass http://hello;" in nginx.config("/tmp/n", 80, False, False, proxy="http://hello")
     dns = plan("registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3", None, None, [])
     assert dns.argv is None and dns.note == ""
+
+
+def test_go_flags() -> None:
+    assert agnhost.go_flags(["-text=hi", "--port", "9", "-", "-x"]) == ["--text=hi", "--port", "9", "-", "-x"]
+    args, _ = agnhost.parser().parse_known_args(agnhost.go_flags(["netexec", "-http-port=9000"]))
+    assert (args.cmd, args.http_port, args.udp_port) == ("netexec", 9000, 8081)
+    sh, _ = agnhost.parser().parse_known_args(["serve-hostname", "--udp", "--port=9377"])
+    assert (sh.port, agnhost._flag(sh.udp), agnhost._flag(sh.http)) == (9377, True, True)
