@@ -133,12 +133,12 @@ def serve_hostname(port: int, http: bool, tcp: bool, udp: bool) -> None:
     log(f"Serving hostname {host} on port {port}")
 
 
-def liveness_route(healthy_for: float = 10.0) -> Route:
+def liveness_route(healthy_for: float = 10.0, clock: Callable[[], float] = time.monotonic) -> Route:
     """liveness's /healthz: 200 until `healthy_for` seconds after this call, then 500."""
-    started = time.monotonic()
+    started = clock()
 
     def healthz(h: BaseHTTPRequestHandler, q: dict[str, list[str]]) -> tuple[int, str]:
-        elapsed = time.monotonic() - started
+        elapsed = clock() - started
         if elapsed > healthy_for:
             return 500, f"error: {elapsed:.6f}"
         return 200, "ok"

@@ -4,7 +4,6 @@ own pure parts, and the StandIn event for unknown images."""
 from __future__ import annotations
 
 import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -147,10 +146,12 @@ def test_netexec_paths_on_loopback() -> None:
 
 
 def test_liveness_turns_unhealthy() -> None:
-    base, srv = _serve({"/healthz": agnhost.liveness_route(healthy_for=0.3)})
+    now = [100.0]
+    base, srv = _serve({"/healthz": agnhost.liveness_route(healthy_for=10, clock=lambda: now[0])})
     try:
+        now[0] = 109.9
         assert _get(base + "/healthz") == (200, "ok")
-        time.sleep(0.4)
+        now[0] = 110.5
         code, body = _get(base + "/healthz")
         assert code == 500 and body.startswith("error: ")
     finally:
