@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from netlab.compile.images import container_plan
 from netlab.compile.security import ConfigError
 from netlab.compile.security import profile as security_profile
 from netlab.compile.volumes import MissingSource, container_env, container_volumes
@@ -23,7 +24,7 @@ class ContainerSpec:
     pod_key: str  # "ns/name"
     netns: str | None
     name: str
-    argv: list[str] | None  # None: the built-in echo server on echo_ports
+    argv: list[str] | None  # None: the built-in echo server on echo_ports (see netlab.compile.images)
     echo_ports: list[tuple[int, str]] = field(default_factory=list)
     identity: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
@@ -117,16 +118,15 @@ def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | N
                                         lambda path: _downward(pod, node_ip, path))
         except MissingSource as e:
             config_error = str(e)
-        argv = list(c.get("command") or []) + list(c.get("args") or []) or None
-        ports = [(p["containerPort"], p.get("protocol", "TCP")) for p in c.get("ports") or []] or [(80, "TCP")]
+        run = container_plan(c)
         try:
             security = security_profile(pod.spec, c, f"{pod.name}_{pod.namespace}({pod.uid})",
                                         host_user, env["HOSTNAME"], pod.ip)
         except ConfigError as e:
             security, config_error = None, str(e)
         out.append(ContainerSpec(
-            pod_key=pod.key, netns=pod.netns, name=c["name"], argv=argv,
-            echo_ports=ports if argv is None else [],
+            pod_key=pod.key, netns=pod.netns, name=c["name"], argv=run.argv,
+            echo_ports=run.echo_ports if run.argv is None else [],
             identity={"pod": pod.name, "namespace": pod.namespace, "ip": pod.ip, "node": pod.node,
                       "container": c["name"]},
             env=env, restart_policy=pod.spec.get("restartPolicy", "Always"),

@@ -21,6 +21,7 @@ from netlab.api.errors import ApiError
 from netlab.api.request import validated_objects
 from netlab.api.resources import RESOURCES, is_cluster_scoped, served
 from netlab.api.watchcache import WatchCache
+from netlab.compile.images import container_plan
 from netlab.compile.workloads import PlacedPod
 from netlab.model.meta import check_annotations, check_labels
 from netlab.runtime import events as evmod
@@ -81,9 +82,10 @@ class ApiSide:
     def _container_event(self, pod_key: str, container: str, reason: str, message: str) -> None:
         self._dirty |= views.POD_KINDS  # a container changed state
         pod = self.state.pods.get(pod_key)
-        images = {c["name"]: c.get("image", "") for c in (pod.spec.get("containers", []) if pod else [])}
+        spec = next((c for c in (pod.spec.get("containers", []) if pod else []) if c["name"] == container), {})
         name = pod_key.replace("/", "_")
-        for r, m in evmod.kubelet_events(reason, container, message, images.get(container, ""), name):
+        note = container_plan(spec).note if spec and reason == "Started" else ""
+        for r, m in evmod.kubelet_events(reason, container, message, spec.get("image", ""), name, note):
             self.event(r, m, f"Pod {pod_key}", component=evmod.KUBELET, container=container)
 
     def _refresh_views(self, only: set[str] | None = None) -> None:

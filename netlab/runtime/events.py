@@ -120,13 +120,15 @@ class EventLog:
 
 
 def kubelet_events(reason: str, container: str, message: str, image: str,
-                   pod: str = "") -> list[tuple[str, str]]:
+                   pod: str = "", stand_in: str = "") -> list[tuple[str, str]]:
     """(reason, message) pairs the kubelet records for one of the supervisor's container events: a start
-    is Pulled, Created, Started (images are files on this machine: always present); the messages carry
-    no pids or delays, so repeats aggregate as upstream's do."""
+    is Pulled, Created, Started (images are files on this machine: always present), and StandIn when
+    netlab ran its echo server for an image it does not know (stand_in: the note saying so); the
+    messages carry no pids or delays, so repeats aggregate as upstream's do."""
     if reason == "Started":
         return [("Pulled", f'Container image "{image}" already present on machine'),
-                ("Created", f"Created container: {container}"), ("Started", f"Started container {container}")]
+                ("Created", f"Created container: {container}"), ("Started", f"Started container {container}"),
+                *([("StandIn", stand_in)] if stand_in else [])]
     if reason == "BackOff" and message.startswith("Back-off"):
         return [("BackOff", f"Back-off restarting failed container {container} in pod {pod}")]
     return [(reason, message)]
