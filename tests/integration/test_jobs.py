@@ -1,0 +1,82 @@
+"""Issue 15 section 2: Jobs run their pods to completion. A Job of 3 completions, 2 at a time, ends Complete
+with 3 Succeeded pods; one whose pods exit 1 with backoffLimit 1 ends Failed (BackoffLimitExceeded) after 2
+pods; a finished Job with ttlSecondsAfterFinished is deleted with its pods. kubectl waits on the conditions."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import wait_for
+
+MANIFEST = """
+kind: Cluster
+apiVersion: netlab.dev/v1alpha1
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: CLUSTER-ok}
+spec:
+  completions: 3
+  parallelism: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: work, image: busybox, command: ["sh", "-c", "sleep 1; exit 0"]}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: CLUSTER-bad}
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: work, image: busybox, command: ["sh", "-c", "exit 1"]}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: CLUSTER-ttl}
+spec:
+  ttlSecondsAfterFinished: 2
+  template:
+    spec:
+      restartPolicy: OnFailure
+      containers: [{name: work, image: busybox, command: ["sh", "-c", "exit 0"]}]
+"""
+
+
+def _get(lab, *what: str) -> dict:
+    return json.loads(lab.netlab("get", *what, "-o", "json").stdout)
+
+
+def _pods_of(lab, job: str) -> list[dict]:
+    return _get(lab, "pods", "-l", f"job-name={job}")["items"]
+
+
+def test_jobs_complete_fail_and_expire(lab):
+    c = lab.cluster
+    lab.netlab("up", str(lab.write("jobs.yaml", MANIFEST)))
+    lab.kubectl("wait", "--for=condition=complete", f"job/{c}-ok", "--timeout=60s", timeout=70)
+    ok = _get(lab, "job", f"{c}-ok")
+    assert ok["status"]["succeeded"] == 3 and ok["status"]["active"] == 0, ok["status"]
+    assert [cond["type"] for cond in ok["status"]["conditions"]] == ["SuccessCriteriaMet", "Complete"]
+    assert ok["status"]["completionTime"] >= ok["status"]["startTime"]
+    pods = _pods_of(lab, f"{c}-ok")
+    assert len(pods) == 3 and {p["status"]["phase"] for p in pods} == {"Succeeded"}
+    assert all(p["metadata"]["name"].startswith(f"{c}-ok-") and len(p["metadata"]["name"]) == len(c) + 9
+               for p in pods)
+    assert {p["metadata"]["labels"]["controller-uid"] for p in pods} == {ok["metadata"]["uid"]}
+    assert {p["metadata"]["ownerReferences"][0]["kind"] for p in pods} == {"Job"}
+
+    lab.kubectl("wait", "--for=condition=failed", f"job/{c}-bad", "--timeout=60s", timeout=70)
+    bad = _get(lab, "job", f"{c}-bad")
+    assert bad["status"]["failed"] == 2 and bad["status"]["active"] == 0, bad["status"]
+    assert bad["status"]["conditions"][-1]["reason"] == "BackoffLimitExceeded"
+    assert {p["status"]["phase"] for p in _pods_of(lab, f"{c}-bad")} == {"Failed"}
+
+    wait_for(lambda: f"{c}-ttl" not in {j["metadata"]["name"] for j in _get(lab, "jobs")["items"]},
+             timeout=30, what="the ttl Job to be deleted")
+    wait_for(lambda: not _pods_of(lab, f"{c}-ttl"), timeout=15, what="the ttl Job's pods to go")
+    events = lab.netlab("events").stdout
+    assert "SuccessfulCreate" in events and "Completed" in events and "BackoffLimitExceeded" in events
+    assert "Complete" in lab.kubectl("get", "jobs").stdout
