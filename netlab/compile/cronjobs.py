@@ -131,3 +131,41 @@ def _number(text: str, name: str, names: dict[str, int]) -> int:
     if not text.isdigit():
         raise ScheduleError(f"{name}: {text!r} is not a number")
     return int(text)
+
+
+@dataclass(frozen=True)
+class CronStep:
+    due: float | None = None  # create the Job for this schedule time
+    replace: bool = False  # delete the active Jobs first (concurrencyPolicy Replace)
+    last: float | None = None  # the new last schedule time (None: unchanged)
+
+
+def next_step(spec: dict, schedule: Schedule, since: float, active: int, now: float) -> CronStep:
+    """What a CronJob does at `now`: `since` is its last schedule time (or its creation), `active` how many of
+    its Jobs run. Only the latest missed time is started, as upstream; one older than
+    startingDeadlineSeconds is skipped; Forbid waits (and starts it late, within the deadline)."""
+    due = schedule.latest_between(since, now)
+    if spec.get("suspend") or due is None:
+        return CronStep()
+    deadline = spec.get("startingDeadlineSeconds")
+    if deadline is not None and now - due > deadline:
+        return CronStep(last=due)
+    policy = spec.get("concurrencyPolicy") or "Allow"
+    if active and policy == "Forbid":
+        return CronStep()
+    return CronStep(due=due, replace=bool(active) and policy == "Replace", last=due)
+
+
+def job_name(cronjob: str, due: float) -> str:
+    """The CronJob controller's name for a scheduled Job: <cronjob>-<scheduled time in minutes since 1970>."""
+    return f"{cronjob}-{int(due // 60)}"
+
+
+def beyond_history(spec: dict, finished: list[tuple[str, float, str]]) -> list[str]:
+    """Names of finished Jobs ((Complete|Failed, end time, name)) beyond the history limits, oldest first."""
+    out = []
+    for kind, limit in (("Complete", spec.get("successfulJobsHistoryLimit", 3)),
+                        ("Failed", spec.get("failedJobsHistoryLimit", 1))):
+        done = sorted((end, name) for k, end, name in finished if k == kind)
+        out += [name for _, name in done[:max(len(done) - limit, 0)]]
+    return out

@@ -151,25 +151,22 @@ class JobSide:
     def _prune_history(self, cron: dict, owned: list[dict]) -> list[dict]:
         """Delete finished Jobs beyond the history limits (oldest first); returns the active ones."""
         key, spec = namespaced_name(cron), cron["spec"]
-        finished: dict[str, list[tuple[float, str]]] = {"Complete": [], "Failed": []}
+        finished: list[tuple[str, float, str]] = []
         active = []
         for job in owned:
             record = self.job_view.records.get(namespaced_name(job))
             if record is None or record.condition is None:
                 active.append(job)
                 continue
-            finished[record.condition[0]].append((record.end or 0.0, job["metadata"]["name"]))
+            finished.append((record.condition[0], record.end or 0.0, job["metadata"]["name"]))
             if namespaced_name(job) not in self._completed_seen:
                 self._completed_seen.add(namespaced_name(job))
                 self.event("SawCompletedJob", f"Saw completed job: {job['metadata']['name']}, "
                                               f"status: {record.condition[0]}", f"CronJob {key}",
                            component=CRONJOB_CONTROLLER)
-        for kind, limit in (("Complete", spec.get("successfulJobsHistoryLimit", 3)),
-                            ("Failed", spec.get("failedJobsHistoryLimit", 1))):
-            done = sorted(finished[kind])
-            for _, name in done[:max(len(done) - limit, 0)]:
-                self._delete_job(key.split("/")[0], name)
-                self.event("SuccessfulDelete", f"Deleted job {name}", f"CronJob {key}", component=CRONJOB_CONTROLLER)
+        for name in cronjobs.beyond_history(spec, finished):
+            self._delete_job(key.split("/")[0], name)
+            self.event("SuccessfulDelete", f"Deleted job {name}", f"CronJob {key}", component=CRONJOB_CONTROLLER)
         return active
 
     def _schedule(self, cron: dict, active: list[dict], now: float) -> None:
@@ -182,28 +179,21 @@ class JobSide:
                 self.event("UnparseableSchedule", f"unparseable schedule: {e}", f"CronJob {key}",
                            component=CRONJOB_CONTROLLER, type=evmod.WARNING)
             return
-        after = self._cron_last.get(key) or _epoch(meta.get("creationTimestamp"), now)
-        due = schedule.latest_between(after, now)
-        if spec.get("suspend") or due is None:
-            return
-        deadline = spec.get("startingDeadlineSeconds")
-        if deadline is not None and now - due > deadline:
-            self._cron_last[key] = due
-            return
-        policy = spec.get("concurrencyPolicy", "Allow")
-        if active and policy == "Forbid":
-            return  # tried again next tick: it starts once the running Job is done (within the deadline)
-        if active and policy == "Replace":
+        since = self._cron_last.get(key) or _epoch(meta.get("creationTimestamp"), now)
+        step = cronjobs.next_step(spec, schedule, since, len(active), now)
+        if step.replace:
             for job in active:
                 self._delete_job(key.split("/")[0], job["metadata"]["name"])
                 self.event("SuccessfulDelete", f"Deleted job {job['metadata']['name']}", f"CronJob {key}",
                            component=CRONJOB_CONTROLLER)
-        self._cron_last[key] = due
-        self._create_scheduled(cron, due)
+        if step.last is not None:
+            self._cron_last[key] = step.last
+        if step.due is not None:
+            self._create_scheduled(cron, step.due)
 
     def _create_scheduled(self, cron: dict, due: float) -> None:
         ns, meta = cron["metadata"].get("namespace", "default"), cron["metadata"]
-        key, name = namespaced_name(cron), f"{meta['name']}-{int(due // 60)}"
+        key, name = namespaced_name(cron), cronjobs.job_name(meta["name"], due)
         if f"Job/{ns}/{name}" in self.state.objects:
             return
         template = cron["spec"]["jobTemplate"]

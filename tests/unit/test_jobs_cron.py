@@ -73,3 +73,58 @@ def test_invalid_schedules_are_refused(bad):
 def test_unknown_time_zone():
     with pytest.raises(cronjobs.ScheduleError, match="time zone"):
         cronjobs.parse("* * * * *", "Mars/Olympus")
+
+
+def _run(spec: dict, start: float, minutes: int, job_seconds: float) -> list[tuple[float, float, bool]]:
+    """A CronJob driven by a 10-second clock: (when created, its scheduled time, replaced an active one)."""
+    schedule = cronjobs.parse(spec["schedule"], spec.get("timeZone"))
+    since, running, made = start, [], []
+    now = start
+    while now < start + minutes * 60:
+        now += 10
+        running = [t for t in running if now < t + job_seconds]
+        step = cronjobs.next_step(spec, schedule, since, len(running), now)
+        if step.replace:
+            running = []
+        if step.last is not None:
+            since = step.last
+        if step.due is not None:
+            made.append((now, step.due, step.replace))
+            running.append(now)
+    return made
+
+
+def test_every_minute_creates_one_job_per_minute_on_a_clock():
+    made = _run({"schedule": "* * * * *"}, ts(2026, 1, 1, 10, 0, 5), 5, job_seconds=20)
+    assert [due for _, due, _ in made] == [ts(2026, 1, 1, 10, m) for m in range(1, 6)]
+    assert all(0 < created - due <= 10 for created, due, _ in made)
+    assert cronjobs.job_name("backup", made[0][1]) == f"backup-{int(ts(2026, 1, 1, 10, 1) // 60)}"
+
+
+def test_forbid_waits_for_the_running_job_and_replace_replaces_it():
+    # jobs run 90 s: Allow overlaps, Forbid starts late (skipping), Replace replaces
+    allow = _run({"schedule": "* * * * *"}, ts(2026, 1, 1), 4, job_seconds=90)
+    assert len(allow) == 4
+    forbid = _run({"schedule": "* * * * *", "concurrencyPolicy": "Forbid"}, ts(2026, 1, 1), 4, job_seconds=90)
+    assert [due - ts(2026, 1, 1) for _, due, _ in forbid] == [60, 120, 240]  # 180 was missed while one ran
+    assert all(b[0] - a[0] >= 90 for a, b in zip(forbid, forbid[1:], strict=False))  # never two at once
+    replace = _run({"schedule": "* * * * *", "concurrencyPolicy": "Replace"}, ts(2026, 1, 1), 4, job_seconds=90)
+    assert len(replace) == 4 and [r for _, _, r in replace] == [False, True, True, True]
+
+
+def test_suspend_and_starting_deadline():
+    assert _run({"schedule": "* * * * *", "suspend": True}, ts(2026, 1, 1), 3, job_seconds=5) == []
+    schedule = cronjobs.parse("0 * * * *")
+    # an hourly run missed by 10 minutes: skipped with a 5-minute deadline, started without one
+    late = ts(2026, 1, 1, 10, 10)
+    assert cronjobs.next_step({"startingDeadlineSeconds": 300}, schedule, ts(2026, 1, 1, 9, 30), 0, late) == \
+        cronjobs.CronStep(last=ts(2026, 1, 1, 10))
+    assert cronjobs.next_step({}, schedule, ts(2026, 1, 1, 9, 30), 0, late).due == ts(2026, 1, 1, 10)
+
+
+def test_history_limits_delete_the_oldest_finished_jobs():
+    finished = [("Complete", 1.0, "a"), ("Complete", 3.0, "c"), ("Complete", 2.0, "b"), ("Complete", 4.0, "d"),
+                ("Failed", 1.5, "x"), ("Failed", 2.5, "y")]
+    assert cronjobs.beyond_history({}, finished) == ["a", "x"]
+    assert cronjobs.beyond_history({"successfulJobsHistoryLimit": 0, "failedJobsHistoryLimit": 2}, finished) == \
+        ["a", "b", "c", "d"]
