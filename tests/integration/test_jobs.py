@@ -80,3 +80,40 @@ def test_jobs_complete_fail_and_expire(lab):
     events = lab.netlab("events").stdout
     assert "SuccessfulCreate" in events and "Completed" in events and "BackoffLimitExceeded" in events
     assert "Complete" in lab.kubectl("get", "jobs").stdout
+
+
+CRON = """
+kind: Cluster
+apiVersion: netlab.dev/v1alpha1
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: CLUSTER-tick}
+spec:
+  schedule: "* * * * *"
+  concurrencyPolicy: Forbid
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{name: work, image: busybox, command: ["sh", "-c", "echo tick"]}]
+"""
+
+
+def test_cronjob_creates_a_job_at_the_next_minute(lab):
+    """Bounded: the next minute starts within 60 s of `up`; its Job completes in a few seconds."""
+    c = lab.cluster
+    lab.netlab("up", str(lab.write("cron.yaml", CRON)))
+    jobs = wait_for(lambda: _get(lab, "jobs")["items"], timeout=68, interval=1, what="the CronJob's first Job")
+    [job] = jobs
+    name = job["metadata"]["name"]
+    minutes = int(name.rsplit("-", 1)[1])
+    assert name == f"{c}-tick-{minutes}"
+    assert job["metadata"]["ownerReferences"][0]["kind"] == "CronJob"
+    lab.kubectl("wait", "--for=condition=complete", f"job/{name}", "--timeout=30s", timeout=40)
+    cron = _get(lab, "cronjob", f"{c}-tick")
+    assert cron["status"]["lastScheduleTime"].startswith(job["metadata"]["annotations"][
+        "batch.kubernetes.io/cronjob-scheduled-timestamp"][:16])
+    events = lab.netlab("events").stdout
+    assert f"Created job {name}" in events
