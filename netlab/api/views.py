@@ -374,9 +374,23 @@ def _list_endpointslices(ctl: StoreView, ns: str | None) -> list[dict]:
 
 
 def _list_jobs(ctl: StoreView, ns: str | None) -> list[dict]:
-    """Jobs with the status the job controller (runtime/jobside.py) last computed."""
+    """Jobs with the status the job controller (runtime/jobside.py) last computed, and the selector and
+    template labels the API server gives a Job without manualSelector."""
     status = getattr(ctl, "job_status", {})
-    return [{**o, "status": status.get(workloads.namespaced_name(o), {})} for o in _stored(ctl, "Job", ns)]
+    return [{**o, "spec": _job_selected(o), "status": status.get(workloads.namespaced_name(o), {})}
+            for o in _stored(ctl, "Job", ns)]
+
+
+def _job_selected(job: dict) -> dict:
+    spec, uid, name = job["spec"], job["metadata"].get("uid", ""), job["metadata"]["name"]
+    if spec.get("manualSelector") or spec.get("selector") or not uid:
+        return spec
+    template = spec["template"]
+    meta = template.get("metadata") or {}
+    labels = {**(meta.get("labels") or {}), "batch.kubernetes.io/controller-uid": uid,
+              "batch.kubernetes.io/job-name": name, "controller-uid": uid, "job-name": name}
+    return {**spec, "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}},
+            "template": {**template, "metadata": {**meta, "labels": labels}}}
 
 
 def _list_cronjobs(ctl: StoreView, ns: str | None) -> list[dict]:

@@ -116,3 +116,13 @@ def _nodes():
     from netlab.compile.config import ClusterConfig
     return ClusterConfig.from_manifest({"apiVersion": "netlab/v1", "kind": "Cluster", "metadata": {"name": "t"},
                                         "spec": {}}, "t").topology().nodes
+
+
+def test_the_api_shows_a_jobs_default_selector_and_template_labels():
+    from netlab.api import views
+    shown = views._job_selected(job())
+    assert shown["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}}
+    assert shown["template"]["metadata"]["labels"]["job-name"] == "work"
+    assert shown["template"]["metadata"]["labels"]["app"] == "w"
+    manual = job(manualSelector=True, selector={"matchLabels": {"app": "w"}})
+    assert views._job_selected(manual) is manual["spec"]
