@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from netlab.compile.workloads import PlacedPod, WantedPod, namespaced_name
 
 INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index"
+BACKOFF_BASE, BACKOFF_MAX = 10.0, 360.0  # the job controller's delay before replacing a failed pod: 10 s, 20 s ...
 TERMINAL = ("Succeeded", "Failed")
 
 
@@ -86,6 +87,8 @@ def plan(job: dict, pods: list[PlacedPod], view: JobView | None, now: float) -> 
         return Step(remove=tuple(p.name for p in active) if finish[0] == "Failed" else (), finish=finish)
     if spec.get("suspend"):
         return Step(remove=tuple(p.name for p in active))
+    if now < backoff_until(pods, view):
+        return Step()
     parallelism = spec.get("parallelism", 1)
     completions = spec.get("completions")
     if spec.get("completionMode") == "Indexed" and completions is not None:
@@ -97,6 +100,14 @@ def plan(job: dict, pods: list[PlacedPod], view: JobView | None, now: float) -> 
     else:
         want = min(parallelism, completions - succeeded)
     return Step(create=(None,) * max(want - len(active), 0))
+
+
+def backoff_until(pods: list[PlacedPod], view: JobView | None) -> float:
+    """When a pod may replace the failed ones: 10 s after the last failure, doubling per failure, at most 6 min."""
+    ends = sorted(s.finished or 0.0 for p in pods if (s := _seen(p, view)).phase == "Failed")
+    if not ends:
+        return 0.0
+    return ends[-1] + min(BACKOFF_BASE * 2 ** (len(ends) - 1), BACKOFF_MAX)
 
 
 def _finished(spec: dict, pods: list[PlacedPod], view: JobView | None, succeeded: int, failed: int,

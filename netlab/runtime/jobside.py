@@ -90,7 +90,8 @@ class JobSide:
             if p.owner and p.owner.startswith("Job/"):
                 statuses = self.supervisor.status(p.key)
                 seen[p.key] = jobs.PodSeen(views.pod_phase(statuses, p.spec.get("restartPolicy", "Always")),
-                                           sum(s.restart_count for s in statuses))
+                                           sum(s.restart_count for s in statuses),
+                                           finished=max((s.finished_at or 0.0 for s in statuses), default=None))
         return jobs.JobView(seen, records)
 
     def _commit_job_pods(self, now: float) -> None:

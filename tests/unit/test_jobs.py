@@ -43,10 +43,21 @@ def test_complete_when_completions_succeeded():
 
 def test_failed_pods_are_replaced_until_the_backoff_limit():
     one = [pod("a")]
-    assert jobs.plan(job(backoff=1), one, view({"a": "Failed"}), 0).create == (None,)
+    assert jobs.plan(job(backoff=1), one, view({"a": "Failed"}), 100).create == (None,)
     two = [pod("a"), pod("b")]
     step = jobs.plan(job(backoff=1), two, view({"a": "Failed", "b": "Failed"}), 0)
     assert step.finish[:2] == ("Failed", "BackoffLimitExceeded") and step.create == ()
+
+
+def test_failed_pods_are_replaced_after_a_growing_delay():
+    failed = jobs.PodSeen("Failed", finished=100.0)
+    assert jobs.plan(job(), [pod("a")], view({"a": failed}), 105).create == ()
+    assert jobs.plan(job(), [pod("a")], view({"a": failed}), 110).create == (None,)
+    two = view({"a": jobs.PodSeen("Failed", finished=90.0), "b": failed})
+    assert jobs.plan(job(), [pod("a"), pod("b")], two, 115).create == ()  # 20 s after the second failure
+    assert jobs.plan(job(), [pod("a"), pod("b")], two, 120).create == (None,)
+    many = [pod(str(i)) for i in range(7)]
+    assert jobs.backoff_until(many, view({str(i): failed for i in range(7)})) == 100 + jobs.BACKOFF_MAX
 
 
 def test_on_failure_restarts_count_against_the_backoff_limit():
@@ -84,7 +95,7 @@ def test_indexed_jobs_fill_missing_indexes_and_pass_the_index():
     spec = job(completions=3, parallelism=2, completionMode="Indexed")
     assert jobs.plan(spec, [], view({}), 0).create == (0, 1)
     pods = [pod("a", labels={jobs.INDEX_ANNOTATION: "0"}), pod("b", labels={jobs.INDEX_ANNOTATION: "1"})]
-    assert jobs.plan(spec, pods, view({"a": "Succeeded", "b": "Failed"}), 0).create == (1, 2)
+    assert jobs.plan(spec, pods, view({"a": "Succeeded", "b": "Failed"}), 100).create == (1, 2)
     labels, podspec = jobs.pod_template(spec, "u-1", 2)
     assert labels[jobs.INDEX_ANNOTATION] == "2"
     assert {"name": "JOB_COMPLETION_INDEX", "value": "2"} in podspec["containers"][0]["env"]
@@ -126,3 +137,9 @@ def test_the_api_shows_a_jobs_default_selector_and_template_labels():
     assert shown["template"]["metadata"]["labels"]["app"] == "w"
     manual = job(manualSelector=True, selector={"matchLabels": {"app": "w"}})
     assert views._job_selected(manual) is manual["spec"]
+
+
+def test_kubectl_duration_column():
+    from netlab.api.columns_stored import job_row
+    status = {"startTime": "2026-01-01T10:00:00Z", "completionTime": "2026-01-01T10:00:42Z"}
+    assert job_row({"metadata": {}, "spec": {"completions": 1}, "status": status}, 0, False)[2] == "42s"
