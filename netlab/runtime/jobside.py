@@ -84,7 +84,9 @@ class JobSide:
         records = {}
         for job in all_jobs:
             key = namespaced_name(job)
-            records[key] = old.get(key) or jobs.JobRecord(now, job["metadata"].get("uid", ""))
+            uid = job["metadata"].get("uid", "")
+            kept = old.get(key)
+            records[key] = kept if kept is not None and kept.uid == uid else jobs.JobRecord(now, uid)  # re-created
         seen = {}
         for p in self.state.pods.values():
             if p.owner and p.owner.startswith("Job/"):
