@@ -1,6 +1,7 @@
 """Issue 15 section 2: Jobs run their pods to completion. A Job of 3 completions, 2 at a time, ends Complete
 with 3 Succeeded pods; one whose pods exit 1 with backoffLimit 1 ends Failed (BackoffLimitExceeded) after 2
-pods; a finished Job with ttlSecondsAfterFinished is deleted with its pods. kubectl waits on the conditions."""
+pods; an Indexed Job passes JOB_COMPLETION_INDEX; a finished Job with ttlSecondsAfterFinished is deleted with its
+pods. kubectl waits on the conditions."""
 
 from __future__ import annotations
 
@@ -32,6 +33,18 @@ spec:
     spec:
       restartPolicy: Never
       containers: [{name: work, image: busybox, command: ["sh", "-c", "exit 1"]}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: CLUSTER-idx}
+spec:
+  completions: 2
+  parallelism: 2
+  completionMode: Indexed
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: work, image: busybox, command: ["sh", "-c", 'test -n "$JOB_COMPLETION_INDEX"']}]
 ---
 apiVersion: batch/v1
 kind: Job
@@ -73,6 +86,11 @@ def test_jobs_complete_fail_and_expire(lab):
     assert bad["status"]["failed"] == 2 and bad["status"]["active"] == 0, bad["status"]
     assert bad["status"]["conditions"][-1]["reason"] == "BackoffLimitExceeded"
     assert {p["status"]["phase"] for p in _pods_of(lab, f"{c}-bad")} == {"Failed"}
+
+    lab.kubectl("wait", "--for=condition=complete", f"job/{c}-idx", "--timeout=30s", timeout=40)
+    assert _get(lab, "job", f"{c}-idx")["status"]["completedIndexes"] == "0,1"
+    assert sorted(p["metadata"]["name"][:len(c) + 7] for p in _pods_of(lab, f"{c}-idx")) == \
+        [f"{c}-idx-0-", f"{c}-idx-1-"]
 
     wait_for(lambda: f"{c}-ttl" not in {j["metadata"]["name"] for j in _get(lab, "jobs")["items"]},
              timeout=30, what="the ttl Job to be deleted")
