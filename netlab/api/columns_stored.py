@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from netlab.api.humanize import NONE, _age, _meta, format_label_selector
+from netlab.api.humanize import NONE, _age, _meta, _parse_time, format_label_selector, human_duration
 
 # (name, description, type, format, priority): netlab.api.columns makes them Columns (it imports this module)
 Spec = tuple[str, str, str, str, int]
@@ -57,8 +57,16 @@ def job_row(job: dict, now: float, wide: bool) -> list[str]:
         done = f"{succeeded}/1 of {parallelism}"
     else:
         done = f"{succeeded}/1"
-    cells = [state, done, "", _age(job, now)]
+    cells = [state, done, _job_duration(status, now), _age(job, now)]
     return cells + (_template_cells(spec.get("template") or {}, spec.get("selector")) if wide else [])
+
+
+def _job_duration(status: dict, now: float) -> str:
+    """kubectl's DURATION: start to completion, or to now while it runs."""
+    start, end = _parse_time(status.get("startTime")), _parse_time(status.get("completionTime"))
+    if start is None:
+        return ""
+    return human_duration((end.timestamp() if end else now) - start.timestamp())
 
 
 def cronjob_row(cj: dict, now: float, wide: bool) -> list[str]:

@@ -69,6 +69,9 @@ KIND_DESCRIPTIONS = {
                  "variables (env valueFrom, envFrom) or as files in a configMap volume.",
     "CustomResourceDefinition": "Defines a new kind (group, versions, names, scope); netlab then serves and "
                                 "stores its objects, but no controller acts on them.",
+    "Job": "Runs pods until a number of them complete successfully (completions, parallelism, backoffLimit, "
+           "activeDeadlineSeconds, ttlSecondsAfterFinished).",
+    "CronJob": "Creates Jobs on a 5-field cron schedule (concurrencyPolicy, suspend, history limits).",
     **{kind: f"{text} Stored and shown by netlab, which does not act on it." for kind, text in {
         "ServiceAccount": "An identity for processes in pods.",
         "LimitRange": "Default and maximum resource requests and limits in a namespace.",
@@ -84,8 +87,6 @@ KIND_DESCRIPTIONS = {
         "Lease": "A lock held by a component for leader election or heartbeats.",
         "ValidatingWebhookConfiguration": "Webhooks the API server asks to validate requests.",
         "MutatingWebhookConfiguration": "Webhooks the API server asks to change requests.",
-        "Job": "Runs pods until a number of them complete successfully.",
-        "CronJob": "Creates Jobs on a schedule.",
         "ReplicationController": "Keeps a number of pods running (the predecessor of ReplicaSet).",
         "PodTemplate": "A stored pod template.",
         "PersistentVolume": "A piece of storage in the cluster.",

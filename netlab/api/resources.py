@@ -64,6 +64,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("configmaps", "ConfigMap", "v1", True, ("cm",)),   # pods read them: env and volumes
     Resource("customresourcedefinitions", "CustomResourceDefinition", "apiextensions.k8s.io/v1", False,
              ("crd", "crds")),   # its kinds are served (discovery, get, create ...) as upstream
+    Resource("jobs", "Job", "batch/v1", True, (), ("all",)),   # runtime/jobside.py runs them
+    Resource("cronjobs", "CronJob", "batch/v1", True, ("cj",), ("all",)),
     *(Resource(plural, kind, api_version, namespaced, short, categories, stored_only=True)
       for plural, kind, api_version, namespaced, short, categories in (
         ("serviceaccounts", "ServiceAccount", "v1", True, ("sa",), ()),
@@ -82,8 +84,6 @@ RESOURCES: tuple[Resource, ...] = (
          False, (), ()),
         ("mutatingwebhookconfigurations", "MutatingWebhookConfiguration", "admissionregistration.k8s.io/v1",
          False, (), ()),
-        ("jobs", "Job", "batch/v1", True, (), ("all",)),
-        ("cronjobs", "CronJob", "batch/v1", True, ("cj",), ("all",)),
     )),
     *(Resource(k.plural, k.kind, k.api_version(), k.namespaced, k.short, k.categories, stored_only=True)
       for k in crd.UNMODELLED),

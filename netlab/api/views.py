@@ -83,7 +83,10 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
     node_ip = topo.node(p.node).underlay_ip
     meta = {"name": p.name, "namespace": p.namespace, "uid": p.uid, "labels": p.labels,
             "creationTimestamp": timestamp(p.created)}
-    if p.owner:
+    if p.owner and p.owner.startswith("Job/"):
+        meta["ownerReferences"] = [{"apiVersion": "batch/v1", "kind": "Job", "name": p.owner[4:],
+                                    "uid": owner_uid or "", "controller": True, "blockOwnerDeletion": True}]
+    elif p.owner:
         kind, owner = p.owner.split("/", 1)
         rs_name = f"{owner}-{p.template_hash}" if kind == "Deployment" else owner
         uid = derived_uid("ReplicaSet", p.namespace, rs_name) if kind == "Deployment" else owner_uid or ""
@@ -257,7 +260,8 @@ def _list_pods(ctl: StoreView, ns: str | None) -> list[dict]:
     objects = ctl.state.objects
 
     def owner_uid(p: PlacedPod) -> str | None:
-        stored = objects.get(f"ReplicaSet/{p.namespace}/{p.owner.split('/', 1)[1]}") if p.owner else None
+        kind = "Job" if p.owner and p.owner.startswith("Job/") else "ReplicaSet"
+        stored = objects.get(f"{kind}/{p.namespace}/{p.owner.split('/', 1)[1]}") if p.owner else None
         return (stored or {}).get("metadata", {}).get("uid")
     return [_written_meta(pod(p, ctl.supervisor.status(p.key), topo, lambda c, p=p: ctl.probe_ready(p, c),
                               ctl.ready.get(p.key, False), owner_uid(p)),
@@ -369,6 +373,31 @@ def _list_endpointslices(ctl: StoreView, ns: str | None) -> list[dict]:
     return _computed_endpoints(ctl, ns, endpointslice_object)
 
 
+def _list_jobs(ctl: StoreView, ns: str | None) -> list[dict]:
+    """Jobs with the status the job controller (runtime/jobside.py) last computed, and the selector and
+    template labels the API server gives a Job without manualSelector."""
+    status = getattr(ctl, "job_status", {})
+    return [{**o, "spec": _job_selected(o), "status": status.get(workloads.namespaced_name(o), {})}
+            for o in _stored(ctl, "Job", ns)]
+
+
+def _job_selected(job: dict) -> dict:
+    spec, uid, name = job["spec"], job["metadata"].get("uid", ""), job["metadata"]["name"]
+    if spec.get("manualSelector") or spec.get("selector") or not uid:
+        return spec
+    template = spec["template"]
+    meta = template.get("metadata") or {}
+    labels = {**(meta.get("labels") or {}), "batch.kubernetes.io/controller-uid": uid,
+              "batch.kubernetes.io/job-name": name, "controller-uid": uid, "job-name": name}
+    return {**spec, "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}},
+            "template": {**template, "metadata": {**meta, "labels": labels}}}
+
+
+def _list_cronjobs(ctl: StoreView, ns: str | None) -> list[dict]:
+    status = getattr(ctl, "cronjob_status", {})
+    return [{**o, "status": status.get(workloads.namespaced_name(o), {})} for o in _stored(ctl, "CronJob", ns)]
+
+
 def _list_ingresses(ctl: StoreView, ns: str | None) -> list[dict]:
     alloc = ctl.state.allocations.get("ingress-nginx/ingress-nginx-controller")
     address = [{"ip": alloc.load_balancer_ip}] if alloc and alloc.load_balancer_ip else []
@@ -382,7 +411,7 @@ def _list_ingresses(ctl: StoreView, ns: str | None) -> list[dict]:
 _LISTERS = {
     "Pod": _list_pods, "Node": _list_nodes, "Namespace": _list_namespaces, "Deployment": _list_deployments,
     "ReplicaSet": _list_replicasets, "Service": _list_services, "Endpoints": _list_endpoints,
-    "EndpointSlice": _list_endpointslices, "Ingress": _list_ingresses,
+    "EndpointSlice": _list_endpointslices, "Ingress": _list_ingresses, "Job": _list_jobs, "CronJob": _list_cronjobs,
 }
 
 

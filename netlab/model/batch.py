@@ -51,8 +51,8 @@ def check_job_spec(spec: JobSpec, path: str) -> list[Issue]:
 
 
 def default_job_spec(spec: JobSpec) -> None:
-    """The API server's defaults for a Job's spec (its selector and controller-uid labels are left out:
-    netlab's job controller does not run)."""
+    """The API server's defaults for a Job's spec (its selector and controller-uid labels are added where the
+    API shows the Job: api/views.py)."""
     if spec.completions is None and spec.parallelism is None:
         spec.completions = 1
     if spec.parallelism is None:

@@ -35,6 +35,7 @@ from netlab.runtime.dataplane import Dataplane
 from netlab.runtime.dnsrelay import ensure_relay
 from netlab.runtime.events import EventLog
 from netlab.runtime.ingresssync import IngressSync
+from netlab.runtime.jobside import JobSide
 from netlab.runtime.launcher_client import ensure_launcher
 from netlab.runtime.podfiles import write_dns_view, write_resolv
 from netlab.runtime.probes import Prober, ProbeState
@@ -44,7 +45,7 @@ from netlab.runtime.store import check_namespaces, naming
 log = logging.getLogger("netlab.controller")
 
 
-class Controller(ApiSide, RolloutSide):
+class Controller(ApiSide, RolloutSide, JobSide):
     def __init__(self, cluster: str):
         self.cluster = cluster
         loaded = statemod.load(cluster)
@@ -74,6 +75,7 @@ class Controller(ApiSide, RolloutSide):
         self._next_reserved: dict[str, str] = dict(self.state.last_reserved)  # the IPAM cursor _place advanced
         self._rules_checked: dict[str, Ruleset] = {}  # node -> the last ruleset `nft --check` accepted
         self._init_rollouts()
+        self._init_jobs()
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -194,6 +196,7 @@ class Controller(ApiSide, RolloutSide):
             if self._ready_map() != self.observed.ready or self._terminated() != self.observed.terminated:
                 self._sync()
             self._roll_out()
+            self._run_jobs()
             if self._dirty:
                 self._refresh_views(set(self._dirty))
 
@@ -267,7 +270,7 @@ class Controller(ApiSide, RolloutSide):
     def _place(self, objects: dict[str, dict], previous: dict[str, PlacedPod] | None = None) -> dict[str, PlacedPod]:
         cursor = dict(self.state.last_reserved)
         pods = store.placement(objects, self.state.pods if previous is None else previous, self.config.topology().nodes,
-                               self.rng, cursor, self.ready_since)
+                               self.rng, cursor, self.ready_since, self.job_view)
         self._next_reserved = cursor
         return self._with_pod_meta(pods)
 

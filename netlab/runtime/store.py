@@ -114,9 +114,9 @@ def allocations(objects: dict[str, dict], previous: dict[str, Allocation],
 
 def placement(objects: dict[str, dict], previous: dict[str, PlacedPod], nodes: tuple[NodeNet, ...],
               rng: random.Random, cursor: dict[str, str],
-              ready_since: Mapping[str, float] | None = None) -> dict[str, PlacedPod]:
+              ready_since: Mapping[str, float] | None = None, job_view=None) -> dict[str, PlacedPod]:
     try:
-        return desired.placement(objects, previous, nodes, rng, cursor, time.time(), ready_since)
+        return desired.placement(objects, previous, nodes, rng, cursor, time.time(), ready_since, job_view)
     except PlacementError as e:
         causes = [{"object": o, "field": f, "message": m} for o, f, m in e.problems]
         raise ApiError(422, "Invalid", str(e), causes) from e
