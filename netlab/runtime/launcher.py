@@ -7,7 +7,8 @@ Protocol: a Unix stream socket (mode 0600), one JSON request per line, one JSON 
 
 - ``{"op": "ping"}`` -> ``{"ok": true, "pid": N}``
 - ``{"op": "start", "netns", "argv" | "echo", "env", "cwd", "log", "exitfile"[, "pidfile", "record", "security",
-  "stdin"]}`` (stdin: a FIFO to read instead of /dev/null)
+  "stdin", "tty"]}`` (stdin: a FIFO to read instead of /dev/null; tty: true runs it on a pty of its own,
+  whose master netlab.runtime.ttyrelay keeps)
   -> ``{"ok": true, "pid": N, "start_time": T}`` or ``{"ok": false, "error": "..."}``
 - ``{"op": "children"}`` -> ``{"ok": true, "children": [{"pid", "start_time", "exitfile"}, ...]}``: every
   child not yet reaped.
@@ -45,7 +46,7 @@ from typing import Any
 
 import netlab.images.echo as echo  # imported up front so forked echo containers start instantly
 from netlab.compile.security import Profile
-from netlab.runtime import podexec, sandbox
+from netlab.runtime import podexec, sandbox, ttyrelay
 from netlab.runtime.files import write_atomic
 from netlab.runtime.launcher_client import LauncherError, proc_start_time
 
@@ -69,8 +70,9 @@ def _setns(netns: str) -> None:
         os.close(fd)
 
 
-def _child(req: dict[str, Any], ready_fd: int) -> None:
-    """Runs in the forked child; never returns. Closes ready_fd once it leads its own session.
+def _child(req: dict[str, Any], ready_fd: int, slave: int = -1) -> None:
+    """Runs in the forked child; never returns. Closes ready_fd once it leads its own session. With a pty
+    slave (a `tty: true` container) that is its stdin, stdout, stderr and controlling terminal.
 
     One straight sequence from fork to exec (about 60 lines): kept whole so the order of the steps shows."""
     code = 1
@@ -88,6 +90,8 @@ def _child(req: dict[str, Any], ready_fd: int) -> None:
         os.dup2(null, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
+        if slave >= 0:
+            ttyrelay.attach_slave(slave)
         os.closerange(3, 65536)  # the launcher's socket, connections, epoll and wakeup pipe
         env = {str(k): str(v) for k, v in (req.get("env") or {}).items()}
         netns = req.get("netns")
@@ -134,6 +138,26 @@ def _child(req: dict[str, Any], ready_fd: int) -> None:
         except (OSError, ValueError):
             pass
         os._exit(code)
+
+
+def _start_relay(log: str) -> int:
+    """A pty for a `tty: true` container, its master kept by a forked netlab.runtime.ttyrelay (returned once
+    the relay listens); the slave is returned for the container."""
+    master, slave = os.openpty()
+    ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+    try:
+        if os.fork() == 0:
+            os.close(ready_r)
+            os.close(slave)
+            ttyrelay.relay_child(master, log, ready_w)  # never returns
+    finally:
+        os.close(ready_w)
+        os.close(master)
+    try:
+        os.read(ready_r, 1)
+    finally:
+        os.close(ready_r)
+    return slave
 
 
 # --------------------------------------------------------------------------- server side
@@ -367,15 +391,18 @@ class Launcher:
             ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
             # a confined container is PID 1 of its own namespace (unless hostPID)
             own_pids = req.get("security") is not None and not req["security"].get("hostPID")
+            slave = _start_relay(req["log"]) if req.get("tty") else -1
             try:
                 with sandbox.pid_namespace_for_child() if own_pids else contextlib.nullcontext():
                     pid = os.fork()
                     if pid == 0:
                         os.close(ready_r)
-                        _child(req, ready_w)  # never returns
+                        _child(req, ready_w, slave)  # never returns
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
                 os.close(ready_w)
+                if slave >= 0:
+                    os.close(slave)
             forked.append((req, pid, ready_r))
         replies = []
         for item in forked:
