@@ -70,9 +70,10 @@ def _setns(netns: str) -> None:
         os.close(fd)
 
 
-def _child(req: dict[str, Any], ready_fd: int, slave: int = -1) -> None:
-    """Runs in the forked child; never returns. Closes ready_fd once it leads its own session. With a pty
-    slave (a `tty: true` container) that is its stdin, stdout, stderr and controlling terminal.
+def _child(req: dict[str, Any], ready_fd: int, tty_fd: int = -1) -> None:
+    """Runs in the forked child; never returns. Closes ready_fd once it leads its own session. With tty_fd
+    (a `tty: true` container) it opens a pty once confined, takes the slave as stdin, stdout, stderr and
+    controlling terminal, and sends the master over tty_fd to its relay.
 
     One straight sequence from fork to exec (about 60 lines): kept whole so the order of the steps shows."""
     code = 1
@@ -90,9 +91,9 @@ def _child(req: dict[str, Any], ready_fd: int, slave: int = -1) -> None:
         os.dup2(null, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
-        if slave >= 0:
-            ttyrelay.attach_slave(slave)
-        os.closerange(3, 65536)  # the launcher's socket, connections, epoll and wakeup pipe
+        if tty_fd >= 0:
+            tty_fd = os.dup2(tty_fd, 3, inheritable=False)
+        os.closerange(3 if tty_fd < 0 else 4, 65536)  # the launcher's socket, connections, epoll, wakeup pipe
         env = {str(k): str(v) for k, v in (req.get("env") or {}).items()}
         netns = req.get("netns")
         if req.get("security") is not None:
@@ -108,6 +109,8 @@ def _child(req: dict[str, Any], ready_fd: int, slave: int = -1) -> None:
                 return
         elif netns:
             _setns(netns)
+        if tty_fd >= 0:
+            ttyrelay.open_terminal(tty_fd)
         os.chdir(req.get("cwd") or "/")
         if req.get("argv"):
             argv = [str(a) for a in req["argv"]]
@@ -141,23 +144,16 @@ def _child(req: dict[str, Any], ready_fd: int, slave: int = -1) -> None:
 
 
 def _start_relay(log: str) -> int:
-    """A pty for a `tty: true` container, its master kept by a forked netlab.runtime.ttyrelay (returned once
-    the relay listens); the slave is returned for the container."""
-    master, slave = os.openpty()
-    ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+    """A forked netlab.runtime.ttyrelay for a `tty: true` container; returned: our end of the socket the
+    container sends its pty master over (it opens the pty inside its own /dev/pts, as runc does)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         if os.fork() == 0:
-            os.close(ready_r)
-            os.close(slave)
-            ttyrelay.relay_child(master, log, ready_w)  # never returns
+            ours.close()
+            ttyrelay.relay_child(theirs.fileno(), log)  # never returns
     finally:
-        os.close(ready_w)
-        os.close(master)
-    try:
-        os.read(ready_r, 1)
-    finally:
-        os.close(ready_r)
-    return slave
+        theirs.close()
+    return ours.detach()
 
 
 # --------------------------------------------------------------------------- server side
@@ -391,18 +387,18 @@ class Launcher:
             ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
             # a confined container is PID 1 of its own namespace (unless hostPID)
             own_pids = req.get("security") is not None and not req["security"].get("hostPID")
-            slave = _start_relay(req["log"]) if req.get("tty") else -1
+            tty_fd = _start_relay(req["log"]) if req.get("tty") else -1
             try:
                 with sandbox.pid_namespace_for_child() if own_pids else contextlib.nullcontext():
                     pid = os.fork()
                     if pid == 0:
                         os.close(ready_r)
-                        _child(req, ready_w, slave)  # never returns
+                        _child(req, ready_w, tty_fd)  # never returns
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
                 os.close(ready_w)
-                if slave >= 0:
-                    os.close(slave)
+                if tty_fd >= 0:
+                    os.close(tty_fd)
             forked.append((req, pid, ready_r))
         replies = []
         for item in forked:

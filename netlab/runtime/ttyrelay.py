@@ -1,7 +1,8 @@
 """The terminal of a `tty: true` container: the pty master, kept by a small relay process.
 
-The launcher allocates a pty per tty container; the container gets the slave as its controlling terminal
-and stdin/stdout/stderr, and a relay forked beside it keeps the master: it appends everything the
+The container opens a pty once confined (one of its own /dev/pts, as runc does) and takes the slave as its
+controlling terminal and stdin/stdout/stderr; the master goes over a socket to a relay the launcher forked
+beside it, which keeps it: it appends everything the
 container prints to the container's log (as kubelet logs a tty container's raw output) and serves any
 number of attach clients on a Unix socket beside the log (<container>.tty). A client reads the raw output
 from the moment it connects, and writes frames: kind (1 byte), length (4 bytes, big endian), payload;
@@ -20,6 +21,7 @@ import signal
 import socket
 import struct
 import termios
+import time
 from pathlib import Path
 
 INPUT, RESIZE = 0, 1
@@ -57,11 +59,18 @@ def parse_frames(buf: bytearray) -> list[tuple[int, bytes]]:
     return out
 
 
-def attach_slave(slave: int) -> None:
-    """In the container's child, after setsid(): the slave as stdin/stdout/stderr and controlling tty."""
+def open_terminal(to_relay: int) -> None:
+    """In the container's child, after setsid() and confinement (so the pty is one of the container's own
+    /dev/pts, and its user's): the slave as stdin/stdout/stderr and controlling terminal, the master sent
+    to the relay over to_relay."""
+    master, slave = os.openpty()
     for fd in (0, 1, 2):
         os.dup2(slave, fd)
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    with socket.socket(fileno=to_relay) as sock:
+        socket.send_fds(sock, [b"t"], [master])
+    os.close(master)
+    os.close(slave)
 
 
 def _bind(path: Path) -> socket.socket:
@@ -80,9 +89,21 @@ def _bind(path: Path) -> socket.socket:
     return sock
 
 
-def connect(path: Path) -> socket.socket:
-    """A client connection to the relay of the container whose log is beside path (OSError if none)."""
-    dir_fd = os.open(path.parent, os.O_PATH | os.O_DIRECTORY)
+def connect(path: Path, timeout: float = 0.0) -> socket.socket:
+    """A client connection to the relay listening on path, waiting up to timeout for it to listen (a just
+    started container hands its terminal over within milliseconds). OSError if there is none."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return _connect(path)
+        except OSError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _connect(path: Path) -> socket.socket:
+    dir_fd = os.open(path.parent, os.O_PATH | os.O_DIRECTORY)   # by /proc: sun_path is short
     try:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -177,9 +198,15 @@ class Relay:
                     fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
-def relay_child(master: int, log: str, keep: int) -> None:
-    """In the relay's forked child (never returns): its own session, only the master (and keep, a pipe the
-    launcher waits on) open, then the relay loop."""
+def _receive_master(sock: int) -> int | None:
+    with socket.socket(fileno=sock) as conn:
+        _, fds, _, _ = socket.recv_fds(conn, 1, 1)
+    return fds[0] if fds else None
+
+
+def relay_child(sock: int, log: str) -> None:
+    """In the relay's forked child (never returns): its own session, only the socket the container sends
+    its pty master over open, then the relay loop (none if the container never got that far)."""
     code = 0
     try:
         os.setsid()
@@ -188,13 +215,11 @@ def relay_child(master: int, log: str, keep: int) -> None:
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)   # a vanished client is an error from send, not a death
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
-        low, high = sorted((master, keep))
-        os.closerange(3, low)
-        os.closerange(low + 1, high)
-        os.closerange(high + 1, 65536)
-        relay = Relay(master, Path(log))
-        os.close(keep)   # the socket is bound: the launcher, waiting for this, may now start the container
-        relay.run()
+        os.closerange(3, sock)
+        os.closerange(sock + 1, 65536)
+        master = _receive_master(sock)
+        if master is not None:
+            Relay(master, Path(log)).run()
     except BaseException:  # noqa: BLE001 - never return into the launcher loop
         code = 1
     finally:

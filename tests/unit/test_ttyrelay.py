@@ -43,7 +43,7 @@ def test_tty_container_has_a_terminal_and_outlives_clients(launcher, tmp_path: P
     pid, _ = client.start({"netns": None, "argv": ["sh"], "env": ENV, "cwd": None, "log": str(log),
                            "exitfile": str(exitfile), "tty": True})
     started.append(pid)
-    first = ttyrelay.connect(ttyrelay.tty_socket(log))
+    first = ttyrelay.connect(ttyrelay.tty_socket(log), timeout=5)
     first.sendall(ttyrelay.resize_frame(33, 111) + ttyrelay.frame(ttyrelay.INPUT, b"tty; stty size\n"))
     out = _read_until(first, b"33 111")
     assert b"/dev/pts/" in out and b"33 111\r\n" in out, out
