@@ -66,7 +66,7 @@ def test_attach_to_a_terminal_and_run_it_rm(lab) -> None:
              what="the shell's exit code")
 
     # run -it --rm -- sh: a prompt, a typed command, exit, and the pod is deleted
-    out, code = _in_pty(kubectl + ["run", f"{c}-sh", "--image=busybox", "-it", "--rm", "--restart=Never", "--",
+    out, code = _in_pty(kubectl + ["run", f"{c}-sh", "--image=busybox", "-it", "--rm", "--",
                                    "sh"], [
         ("expect", rb"[#$] "), ("send", b"echo typed-$((20+1))\n"), ("expect", rb"typed-21"),
         ("send", b"exit\n"), ("expect", rf'pod "{c}-sh" deleted'.encode())], timeout=60)
