@@ -116,25 +116,22 @@ async def _terminal_input(chans, writer: asyncio.StreamWriter, stdin: bool) -> N
         await writer.drain()
 
 
-async def _attach_terminal(chans, api, sock, stdin: bool, ns: str, name: str, container: str) -> None:
-    """Bridge the client and the container's terminal until either ends; the exit status if the container
-    ended."""
-    reader, writer = await asyncio.open_unix_connection(sock=sock)
-    output = asyncio.create_task(_terminal_output(chans, reader))
-    inputs = asyncio.create_task(_terminal_input(chans, writer, stdin))
+async def _bridge(chans, api, output, inputs, ns: str, name: str, container: str) -> None:
+    """Run the output and input coroutines until either ends; once the output has ended (the container
+    has), the container's exit status goes to the client."""
+    out_task, in_task = asyncio.create_task(output), asyncio.create_task(inputs)
     try:
-        done, _ = await asyncio.wait([output, inputs], return_when=asyncio.FIRST_COMPLETED)
-        if output in done and not chans.closed:
-            output.result()
+        done, _ = await asyncio.wait([out_task, in_task], return_when=asyncio.FIRST_COMPLETED)
+        if out_task in done and not chans.closed:
+            out_task.result()
             code = await _exit_code(api, ns, name, container)
             await chans.finish(channels.exit_status(code, []))
     except ConnectionError:
         pass
     finally:
-        for task in (output, inputs):
+        for task in (out_task, in_task):
             task.cancel()
-        await asyncio.gather(output, inputs, return_exceptions=True)
-        writer.close()
+        await asyncio.gather(out_task, in_task, return_exceptions=True)
 
 
 def _terminal(pod: dict, container: str, log: Path):
@@ -155,28 +152,26 @@ async def handle_attach(request: web.Request, api, ns: str, name: str) -> web.St
     tty = request.query.get("tty") == "true"
     stdin = request.query.get("stdin") == "true"
     sock = await api.run(_terminal, pod, container, path)
-    chans, response = await execstream.open_channels(request, stdin=stdin,
-                                                     stderr=request.query.get("stderr") == "true" and not tty,
-                                                     tty=tty)
-    if sock is not None:
-        await _attach_terminal(chans, api, sock, stdin, ns, name, container)
+    try:
+        chans, response = await execstream.open_channels(request, stdin=stdin,
+                                                         stderr=request.query.get("stderr") == "true" and not tty,
+                                                         tty=tty)
+    except BaseException:
+        if sock is not None:
+            sock.close()
+        raise
+    if sock is not None:   # the container's own terminal
+        reader, writer = await asyncio.open_unix_connection(sock=sock)
+        try:
+            await _bridge(chans, api, _terminal_output(chans, reader), _terminal_input(chans, writer, stdin),
+                          ns, name, container)
+        finally:
+            writer.close()
         return response
 
     async def alive() -> bool:
         return await api.run(_running, cluster, ns, name, container)
 
-    output = asyncio.create_task(_follow(chans, api, path, alive, tty))
-    inputs = asyncio.create_task(_input(chans, api, stdin_fifo(path), tty))
-    try:
-        done, _ = await asyncio.wait([output, inputs], return_when=asyncio.FIRST_COMPLETED)
-        if output in done and not chans.closed:
-            output.result()
-            code = await _exit_code(api, ns, name, container)
-            await chans.finish(channels.exit_status(code, []))
-    except ConnectionError:
-        pass
-    finally:
-        for task in (output, inputs):
-            task.cancel()
-        await asyncio.gather(output, inputs, return_exceptions=True)
+    await _bridge(chans, api, _follow(chans, api, path, alive, tty), _input(chans, api, stdin_fifo(path), tty),
+                  ns, name, container)
     return response
