@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import errno
 import os
+import time
 from pathlib import Path
 
 from aiohttp import web
@@ -134,15 +135,19 @@ async def _bridge(chans, api, output, inputs, ns: str, name: str, container: str
         await asyncio.gather(out_task, in_task, return_exceptions=True)
 
 
-def _terminal(pod: dict, container: str, log: Path):
+def _terminal(cluster: str, ns: str, pod: dict, container: str, log: Path):
     """A connection to a `tty: true` container's terminal, or None (no tty, or it has ended)."""
     spec = next((c for c in (pod.get("spec") or {}).get("containers") or [] if c.get("name") == container), {})
     if not spec.get("tty"):
         return None
-    try:   # a container started a moment ago hands its terminal to the relay within milliseconds
-        return ttyrelay.connect(ttyrelay.tty_socket(log), timeout=2.0)
-    except OSError:
-        return None
+    deadline = time.monotonic() + 2.0
+    while True:   # a container started a moment ago hands its terminal to the relay within milliseconds
+        try:
+            return ttyrelay.connect(ttyrelay.tty_socket(log))
+        except OSError:
+            if time.monotonic() > deadline or not _running(cluster, ns, pod["metadata"]["name"], container):
+                return None
+        time.sleep(0.02)
 
 
 async def handle_attach(request: web.Request, api, ns: str, name: str) -> web.StreamResponse:
@@ -151,7 +156,7 @@ async def handle_attach(request: web.Request, api, ns: str, name: str) -> web.St
     path = ctl.supervisor.log_path(f"{ns}/{name}", container)
     tty = request.query.get("tty") == "true"
     stdin = request.query.get("stdin") == "true"
-    sock = await api.run(_terminal, pod, container, path)
+    sock = await api.run(_terminal, cluster, ns, pod, container, path)
     try:
         chans, response = await execstream.open_channels(request, stdin=stdin,
                                                          stderr=request.query.get("stderr") == "true" and not tty,

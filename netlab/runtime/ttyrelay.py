@@ -21,7 +21,6 @@ import signal
 import socket
 import struct
 import termios
-import time
 from pathlib import Path
 
 INPUT, RESIZE = 0, 1
@@ -89,20 +88,8 @@ def _bind(path: Path) -> socket.socket:
     return sock
 
 
-def connect(path: Path, timeout: float = 0.0) -> socket.socket:
-    """A client connection to the relay listening on path, waiting up to timeout for it to listen (a just
-    started container hands its terminal over within milliseconds). OSError if there is none."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return _connect(path)
-        except OSError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.02)
-
-
-def _connect(path: Path) -> socket.socket:
+def connect(path: Path) -> socket.socket:
+    """A client connection to the relay listening on path (OSError if there is none)."""
     dir_fd = os.open(path.parent, os.O_PATH | os.O_DIRECTORY)   # by /proc: sun_path is short
     try:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

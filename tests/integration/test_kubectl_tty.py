@@ -72,3 +72,13 @@ def test_attach_to_a_terminal_and_run_it_rm(lab) -> None:
         ("send", b"exit\n"), ("expect", rf'pod "{c}-sh" deleted'.encode())], timeout=60)
     assert code == 0, out
     assert lab.kubectl("get", "pod", f"{c}-sh", check=False).returncode != 0
+
+    # a command that is done before attach comes: its output from the log, its status, the pod deleted,
+    # without waiting for a terminal that is gone
+    for i in range(3):
+        started = time.monotonic()
+        out, code = _in_pty(kubectl + ["run", f"{c}-true{i}", "--image=busybox", "-it", "--rm", "--restart=Never",
+                                       "--", "sh", "-c", "echo quick-$((40+2))"],
+                            [("expect", rf'pod "{c}-true{i}" deleted'.encode())], timeout=60)
+        print(f"run -it --rm: {time.monotonic() - started:.2f} s")
+        assert code == 0 and b"quick-42" in out, out

@@ -37,13 +37,20 @@ def _read_until(conn: socket.socket, want: bytes, timeout: float = 5.0) -> bytes
     return out
 
 
+def _connect(path: Path) -> socket.socket | None:
+    try:
+        return ttyrelay.connect(path)
+    except OSError:   # the container has not handed its terminal over yet
+        return None
+
+
 def test_tty_container_has_a_terminal_and_outlives_clients(launcher, tmp_path: Path) -> None:  # noqa: F811
     client, started = launcher
     log, exitfile = tmp_path / "c.log", tmp_path / "c.exit"
     pid, _ = client.start({"netns": None, "argv": ["sh"], "env": ENV, "cwd": None, "log": str(log),
                            "exitfile": str(exitfile), "tty": True})
     started.append(pid)
-    first = ttyrelay.connect(ttyrelay.tty_socket(log), timeout=5)
+    first = wait_for(lambda: _connect(ttyrelay.tty_socket(log)))
     first.sendall(ttyrelay.resize_frame(33, 111) + ttyrelay.frame(ttyrelay.INPUT, b"tty; stty size\n"))
     out = _read_until(first, b"33 111")
     assert b"/dev/pts/" in out and b"33 111\r\n" in out, out
