@@ -1,5 +1,11 @@
 """`pods/NAME/attach` over WebSocket: the container's own output, live, and its exit status.
 
+A `tty: true` container runs on a terminal of its own (netlab.runtime.ttyrelay): attach connects to that
+terminal's relay, so the client reads what the container prints from then on (as kubelet's attach does),
+and its input (with `stdin: true`) and window resizes go to the terminal. Closing the client leaves the
+container running; several clients may attach at once.
+
+Any other container:
 netlab's containers write to a log file, not to a terminal the server holds, so attach streams that file
 from its start (what the container printed before the client came, then what it prints) on the stdout
 channel until the container ends, then sends its exit status as exec does. A container started with
@@ -15,12 +21,13 @@ import asyncio
 import contextlib
 import errno
 import os
+import time
 from pathlib import Path
 
 from aiohttp import web
 
 from netlab.api import channels, execstream
-from netlab.runtime import podexec
+from netlab.runtime import podexec, ttyrelay
 from netlab.runtime.start_request import stdin_fifo
 
 CHUNK = 65536
@@ -95,30 +102,81 @@ async def _input(chans, api, fifo: Path, tty: bool) -> None:
             await api.run(_write_fifo, fifo, data)
 
 
-async def handle_attach(request: web.Request, api, ns: str, name: str) -> web.StreamResponse:
-    _, container = await execstream.pod_container(api, ns, name, request.query.get("container"))
-    ctl, cluster = api.controller, api.controller.cluster
-    path = ctl.supervisor.log_path(f"{ns}/{name}", container)
-    tty = request.query.get("tty") == "true"
-    chans, response = await execstream.open_channels(request, stdin=request.query.get("stdin") == "true",
-                                                     stderr=request.query.get("stderr") == "true" and not tty,
-                                                     tty=tty)
+async def _terminal_output(chans, reader: asyncio.StreamReader) -> None:
+    while chunk := await reader.read(CHUNK):
+        await chans.send(channels.STDOUT, chunk)
 
-    async def alive() -> bool:
-        return await api.run(_running, cluster, ns, name, container)
 
-    output = asyncio.create_task(_follow(chans, api, path, alive, tty))
-    inputs = asyncio.create_task(_input(chans, api, stdin_fifo(path), tty))
+async def _terminal_input(chans, writer: asyncio.StreamWriter, stdin: bool) -> None:
+    async for parsed in chans.messages():
+        if parsed.kind == "stdin" and parsed.data and stdin:
+            writer.write(ttyrelay.frame(ttyrelay.INPUT, parsed.data))
+        elif parsed.kind == "resize" and parsed.size:
+            width, height = parsed.size
+            writer.write(ttyrelay.resize_frame(height, width))
+        await writer.drain()
+
+
+async def _bridge(chans, api, output, inputs, ns: str, name: str, container: str) -> None:
+    """Run the output and input coroutines until either ends; once the output has ended (the container
+    has), the container's exit status goes to the client."""
+    out_task, in_task = asyncio.create_task(output), asyncio.create_task(inputs)
     try:
-        done, _ = await asyncio.wait([output, inputs], return_when=asyncio.FIRST_COMPLETED)
-        if output in done and not chans.closed:
-            output.result()
+        done, _ = await asyncio.wait([out_task, in_task], return_when=asyncio.FIRST_COMPLETED)
+        if out_task in done and not chans.closed:
+            out_task.result()
             code = await _exit_code(api, ns, name, container)
             await chans.finish(channels.exit_status(code, []))
     except ConnectionError:
         pass
     finally:
-        for task in (output, inputs):
+        for task in (out_task, in_task):
             task.cancel()
-        await asyncio.gather(output, inputs, return_exceptions=True)
+        await asyncio.gather(out_task, in_task, return_exceptions=True)
+
+
+def _terminal(cluster: str, ns: str, pod: dict, container: str, log: Path):
+    """A connection to a `tty: true` container's terminal, or None (no tty, or it has ended)."""
+    spec = next((c for c in (pod.get("spec") or {}).get("containers") or [] if c.get("name") == container), {})
+    if not spec.get("tty"):
+        return None
+    deadline = time.monotonic() + 2.0
+    while True:   # a container started a moment ago hands its terminal to the relay within milliseconds
+        try:
+            return ttyrelay.connect(ttyrelay.tty_socket(log))
+        except OSError:
+            if time.monotonic() > deadline or not _running(cluster, ns, pod["metadata"]["name"], container):
+                return None
+        time.sleep(0.02)
+
+
+async def handle_attach(request: web.Request, api, ns: str, name: str) -> web.StreamResponse:
+    pod, container = await execstream.pod_container(api, ns, name, request.query.get("container"))
+    ctl, cluster = api.controller, api.controller.cluster
+    path = ctl.supervisor.log_path(f"{ns}/{name}", container)
+    tty = request.query.get("tty") == "true"
+    stdin = request.query.get("stdin") == "true"
+    sock = await api.run(_terminal, cluster, ns, pod, container, path)
+    try:
+        chans, response = await execstream.open_channels(request, stdin=stdin,
+                                                         stderr=request.query.get("stderr") == "true" and not tty,
+                                                         tty=tty)
+    except BaseException:
+        if sock is not None:
+            sock.close()
+        raise
+    if sock is not None:   # the container's own terminal
+        reader, writer = await asyncio.open_unix_connection(sock=sock)
+        try:
+            await _bridge(chans, api, _terminal_output(chans, reader), _terminal_input(chans, writer, stdin),
+                          ns, name, container)
+        finally:
+            writer.close()
+        return response
+
+    async def alive() -> bool:
+        return await api.run(_running, cluster, ns, name, container)
+
+    await _bridge(chans, api, _follow(chans, api, path, alive, tty), _input(chans, api, stdin_fifo(path), tty),
+                  ns, name, container)
     return response

@@ -252,7 +252,7 @@ class Supervisor:
             exitfile.unlink(missing_ok=True)
             if restart and log.exists():  # the last run's output stays readable (`kubectl logs -p`)
                 log.replace(previous_log(log))
-            if c.spec.stdin and not stdin_fifo(log).exists():
+            if c.spec.stdin and not c.spec.tty and not stdin_fifo(log).exists():
                 os.mkfifo(stdin_fifo(log), 0o600)
         try:
             results = self.launcher.start_many([{**self._request(c.spec), "record": self._launch_record(c, restart)}

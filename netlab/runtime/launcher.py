@@ -7,7 +7,8 @@ Protocol: a Unix stream socket (mode 0600), one JSON request per line, one JSON 
 
 - ``{"op": "ping"}`` -> ``{"ok": true, "pid": N}``
 - ``{"op": "start", "netns", "argv" | "echo", "env", "cwd", "log", "exitfile"[, "pidfile", "record", "security",
-  "stdin"]}`` (stdin: a FIFO to read instead of /dev/null)
+  "stdin", "tty"]}`` (stdin: a FIFO to read instead of /dev/null; tty: true runs it on a pty of its own,
+  whose master netlab.runtime.ttyrelay keeps)
   -> ``{"ok": true, "pid": N, "start_time": T}`` or ``{"ok": false, "error": "..."}``
 - ``{"op": "children"}`` -> ``{"ok": true, "children": [{"pid", "start_time", "exitfile"}, ...]}``: every
   child not yet reaped.
@@ -45,7 +46,7 @@ from typing import Any
 
 import netlab.images.echo as echo  # imported up front so forked echo containers start instantly
 from netlab.compile.security import Profile
-from netlab.runtime import podexec, sandbox
+from netlab.runtime import podexec, sandbox, ttyrelay
 from netlab.runtime.files import write_atomic
 from netlab.runtime.launcher_client import LauncherError, proc_start_time
 
@@ -69,8 +70,10 @@ def _setns(netns: str) -> None:
         os.close(fd)
 
 
-def _child(req: dict[str, Any], ready_fd: int) -> None:
-    """Runs in the forked child; never returns. Closes ready_fd once it leads its own session.
+def _child(req: dict[str, Any], ready_fd: int, tty_fd: int = -1) -> None:
+    """Runs in the forked child; never returns. Closes ready_fd once it leads its own session. With tty_fd
+    (a `tty: true` container) it opens a pty once confined, takes the slave as stdin, stdout, stderr and
+    controlling terminal, and sends the master over tty_fd to its relay.
 
     One straight sequence from fork to exec (about 60 lines): kept whole so the order of the steps shows."""
     code = 1
@@ -88,7 +91,9 @@ def _child(req: dict[str, Any], ready_fd: int) -> None:
         os.dup2(null, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
-        os.closerange(3, 65536)  # the launcher's socket, connections, epoll and wakeup pipe
+        if tty_fd >= 0:
+            tty_fd = os.dup2(tty_fd, 3, inheritable=False)
+        os.closerange(3 if tty_fd < 0 else 4, 65536)  # the launcher's socket, connections, epoll, wakeup pipe
         env = {str(k): str(v) for k, v in (req.get("env") or {}).items()}
         netns = req.get("netns")
         if req.get("security") is not None:
@@ -104,6 +109,8 @@ def _child(req: dict[str, Any], ready_fd: int) -> None:
                 return
         elif netns:
             _setns(netns)
+        if tty_fd >= 0:
+            ttyrelay.open_terminal(tty_fd)
         os.chdir(req.get("cwd") or "/")
         if req.get("argv"):
             argv = [str(a) for a in req["argv"]]
@@ -134,6 +141,19 @@ def _child(req: dict[str, Any], ready_fd: int) -> None:
         except (OSError, ValueError):
             pass
         os._exit(code)
+
+
+def _start_relay(log: str) -> int:
+    """A forked netlab.runtime.ttyrelay for a `tty: true` container; returned: our end of the socket the
+    container sends its pty master over (it opens the pty inside its own /dev/pts, as runc does)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        if os.fork() == 0:
+            ours.close()
+            ttyrelay.relay_child(theirs.fileno(), log)  # never returns
+    finally:
+        theirs.close()
+    return ours.detach()
 
 
 # --------------------------------------------------------------------------- server side
@@ -367,15 +387,18 @@ class Launcher:
             ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
             # a confined container is PID 1 of its own namespace (unless hostPID)
             own_pids = req.get("security") is not None and not req["security"].get("hostPID")
+            tty_fd = _start_relay(req["log"]) if req.get("tty") else -1
             try:
                 with sandbox.pid_namespace_for_child() if own_pids else contextlib.nullcontext():
                     pid = os.fork()
                     if pid == 0:
                         os.close(ready_r)
-                        _child(req, ready_w)  # never returns
+                        _child(req, ready_w, tty_fd)  # never returns
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
                 os.close(ready_w)
+                if tty_fd >= 0:
+                    os.close(tty_fd)
             forked.append((req, pid, ready_r))
         replies = []
         for item in forked:

@@ -29,7 +29,9 @@ def start_request(spec: ContainerSpec, log: Path, pidfile: Path, exitfile: Path)
     }
     if spec.security is not None:
         req["security"] = spec.security
-    if spec.stdin:
+    if spec.tty:   # its stdin is the terminal
+        req["tty"] = True
+    elif spec.stdin:
         req["stdin"] = str(stdin_fifo(log))
     if spec.argv:
         req["argv"] = list(spec.argv)
