@@ -28,6 +28,10 @@ def external_chain(svc: ResolvedService, port: ServicePortView) -> str:
     return names.nft_external_chain(_port_id(svc, port))
 
 
+def internal_local_chain(svc: ResolvedService, port: ServicePortView) -> str:
+    return names.nft_internal_local_chain(_port_id(svc, port))
+
+
 def endpoint_chain(svc: ResolvedService, port: ServicePortView, ip: str) -> str:
     return names.nft_endpoint_chain(_port_id(svc, port), f"{ip}/{port.target[ip]}")
 
@@ -110,7 +114,11 @@ def services_ruleset(node: str, node_ips: list[str], cluster_cidr: str, services
                     reject_ports.add(f"{proto} . {port.node_port} : goto {names.CHAIN_REJECT}")
                 continue
             _add_service_chains(ruleset, svc, port, serving, cluster_cidr)
-            service_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : goto {quote(chain)}")
+            internal = _add_internal_chain(ruleset, svc, port, serving, node, cluster_cidr) or chain
+            if internal == "drop":
+                reject_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : drop")
+            else:
+                service_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : goto {quote(internal)}")
             if svc.type in ("NodePort", "LoadBalancer"):
                 ext = external_chain(svc, port)
                 _add_external_chain(ruleset, svc, port, serving, node, ext)
@@ -158,6 +166,26 @@ def _add_service_chains(ruleset: Ruleset, svc: ResolvedService, port: ServicePor
                   for ep, c in zip(serving, ep_chains, strict=True)]
     rules.append(_dispatch(ep_chains))
     ruleset.add_chain(Chain(service_chain(svc, port), tuple(rules)))
+
+
+def _add_internal_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePortView, serving: list[Endpoint],
+                        node: str, cluster_cidr: str) -> str | None:
+    """internalTrafficPolicy Local: the ClusterIP chain of this node, using only its endpoints. Returns its
+    name, "drop" when the node has none (kube-proxy drops rather than rejects: the service has endpoints,
+    just not here), None for Cluster policy (the service chain serves ClusterIP traffic too)."""
+    if not svc.internal_local:
+        return None
+    local = [endpoint_chain(svc, port, e.ip) for e in serving if e.node == node]
+    if not local:
+        return "drop"
+    proto = port.protocol.lower()
+    name = internal_local_chain(svc, port)
+    ruleset.add_chain(Chain(name, (
+        f"ip daddr {svc.cluster_ip} {proto} dport {port.port} ip saddr != {cluster_cidr} "
+        f"jump {names.CHAIN_MARK_FOR_MASQUERADE}",
+        _dispatch(local),
+    )))
+    return name
 
 
 def _add_external_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePortView, serving: list[Endpoint],

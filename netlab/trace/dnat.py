@@ -11,7 +11,7 @@ import re
 from dataclasses import replace
 
 from netlab.compile import names
-from netlab.compile.nft_services import MASQ_MARK, external_chain, service_chain
+from netlab.compile.nft_services import MASQ_MARK, external_chain, internal_local_chain, service_chain
 from netlab.compile.services import ResolvedService, ServicePortView
 from netlab.compile.topology import NodeNet
 from netlab.trace.nft_eval import DROP, REJECT, Hit, Packet
@@ -72,6 +72,7 @@ class DnatWalk(PolicyWalk):
                 for sp in svc.ports:
                     self._owners[service_chain(svc, sp)] = (svc, sp)
                     self._owners[external_chain(svc, sp)] = (svc, sp)
+                    self._owners[internal_local_chain(svc, sp)] = (svc, sp)
         return self._owners
 
     def packet(self, src: Source, dst_ip: str, dport: int, proto: str) -> Plan:

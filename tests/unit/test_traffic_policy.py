@@ -1,0 +1,59 @@
+"""internalTrafficPolicy Local as kube-proxy's nftables mode does it: ClusterIP traffic only to the
+client node's endpoints, dropped (not rejected) on a node without one; NodePort traffic unaffected."""
+
+from __future__ import annotations
+
+from netlab.compile.nft_services import internal_local_chain, service_chain, services_ruleset
+from netlab.compile.services import Allocation, resolve
+from netlab.compile.workloads import PlacedPod
+
+ALLOC = Allocation("10.96.0.50", {"80/TCP": 30080})
+PODS = [PlacedPod("default", n, node, ip, n, 0.0, {"app": "web"},
+                  {"containers": [{"name": "c", "ports": [{"containerPort": 8080}]}]})
+        for n, node, ip in (("a", "lab-worker", "10.244.1.2"), ("b", "lab-worker2", "10.244.2.2"))]
+READY = {"default/a": True, "default/b": True}
+
+
+def _svc(policy: str | None, type_: str = "NodePort") -> dict:
+    spec = {"type": type_, "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}
+    if policy:
+        spec["internalTrafficPolicy"] = policy
+    return {"kind": "Service", "metadata": {"name": "web", "namespace": "default"}, "spec": spec}
+
+
+def _ruleset(node: str, policy: str | None, ready: dict = READY):
+    svc = resolve(_svc(policy), ALLOC, PODS, ready)
+    return svc, services_ruleset(node, ["172.18.0.3"], "10.244.0.0/16", [svc])
+
+
+def test_cluster_policy_sends_cluster_ip_traffic_to_the_service_chain():
+    svc, rs = _ruleset("lab-worker", None)
+    port = svc.ports[0]
+    assert not svc.internal_local
+    assert f'10.96.0.50 . tcp . 80 : goto {service_chain(svc, port)}' in rs.sets["service-ips"].elements
+
+
+def test_local_policy_uses_only_the_nodes_endpoints_for_cluster_ip_traffic():
+    for node, ip in (("lab-worker", "10.244.1.2"), ("lab-worker2", "10.244.2.2")):
+        svc, rs = _ruleset(node, "Local")
+        port = svc.ports[0]
+        local = internal_local_chain(svc, port)
+        assert f'10.96.0.50 . tcp . 80 : goto {local}' in rs.sets["service-ips"].elements
+        rules = "\n".join(rs.chains[local].rules)
+        assert ip in rules and rules.count("goto") == 1, "one local endpoint, no random choice"
+        # NodePort traffic is external traffic: every endpoint, whatever the internal policy.
+        assert "numgen random mod 2" in "\n".join(rs.chains[service_chain(svc, port)].rules)
+        assert rs.sets["no-endpoint-services"].elements == frozenset()
+
+
+def test_local_policy_without_a_local_endpoint_drops_cluster_ip_traffic_only():
+    svc, rs = _ruleset("lab-control-plane", "Local")
+    assert rs.sets["no-endpoint-services"].elements == {"10.96.0.50 . tcp . 80 : drop"}
+    assert not any(e.startswith("10.96.0.50 ") for e in rs.sets["service-ips"].elements)
+    assert internal_local_chain(svc, svc.ports[0]) not in rs.chains
+    assert rs.sets["service-nodeports"].elements, "the NodePort still reaches the other nodes' endpoints"
+
+
+def test_local_policy_with_no_ready_endpoint_at_all_rejects():
+    _svc_, rs = _ruleset("lab-worker", "Local", {})
+    assert rs.sets["no-endpoint-services"].elements == {"10.96.0.50 . tcp . 80 : goto reject-chain"}
