@@ -88,3 +88,90 @@ def test_internal_traffic_policy_local(lab):
     dropped_trace = lab.netlab("trace", f"node:{c}-control-plane", f"{cip}:80", check=False)
     assert dropped_trace.returncode == 0 and "drop" in dropped_trace.stdout.lower(), \
         dropped_trace.stdout + dropped_trace.stderr
+
+
+DNS = """
+kind: Cluster
+apiVersion: netlab.dev/v1alpha1
+dns: {upstreams: ["192.0.2.53"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-web, labels: {app: web}}
+spec:
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 3000}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-none}
+spec:
+  dnsPolicy: "None"
+  dnsConfig:
+    nameservers: [10.96.0.10]
+    searches: [default.svc.cluster.local]
+    options: [{name: ndots, value: "1"}, {name: edns0}]
+  containers: [{name: echo, image: echo}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-merged}
+spec:
+  dnsConfig:
+    nameservers: [192.0.2.1]
+    searches: [default.svc.cluster.local, example.test]
+    options: [{name: ndots, value: "2"}]
+  containers: [{name: echo, image: echo}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-default}
+spec:
+  dnsPolicy: Default
+  containers: [{name: echo, image: echo}]
+"""
+
+
+def test_dns_policy_and_dns_config(lab):
+    lab.netlab("up", str(lab.write("dns.yaml", DNS)))
+    c = lab.cluster
+    cip = json.loads(lab.netlab("get", "svc", "web", "-o", "json").stdout)["spec"]["clusterIP"]
+
+    def resolv(pod: str) -> str:  # as the container sees it, in its own mount namespace
+        return lab.kubectl("exec", f"{c}-{pod}", "--", "cat", "/etc/resolv.conf").stdout
+
+    assert resolv("none") == ("nameserver 10.96.0.10\nsearch default.svc.cluster.local\n"
+                              "options ndots:1 edns0\n")
+    assert resolv("merged") == ("nameserver 10.96.0.10\nnameserver 192.0.2.1\n"
+                                "search default.svc.cluster.local svc.cluster.local cluster.local example.test\n"
+                                "options ndots:2\n")
+    assert resolv("default") == "nameserver 192.0.2.53\n"
+    # Real clients use it: the search path finds the service, curl reaches it by its short name.
+    short = lab.in_ns(f"{c}-none", "dig", "+search", "+short", "+time=2", "+tries=1", "web")
+    assert short.stdout.split() == [cip], short
+    assert echo_answer(lab.curl(f"{c}-none", "http://web/").stdout)["pod"] == f"{c}-web"
+    # Default: no cluster search path, and the node's resolver (an unreachable upstream here) knows no "web".
+    assert lab.curl(f"{c}-default", "http://web/", timeout=4).returncode != 0
+
+
+def test_invalid_dns_config_is_refused_with_every_problem(lab):
+    bad = lab.write("bad.yaml", """
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: CLUSTER-bad}
+    spec:
+      dnsPolicy: "None"
+      dnsConfig: {nameservers: [not-an-ip, 192.0.2.1, 192.0.2.2, 192.0.2.3], searches: [Bad_Domain]}
+      containers: [{name: echo, image: echo}]
+    """)
+    proc = lab.netlab("up", str(bad), check=False)
+    assert proc.returncode != 0
+    for field in ("dnsConfig.nameservers[0]", "dnsConfig.searches[0]", "more than 3 nameservers"):
+        assert field in proc.stderr + proc.stdout, proc.stderr
+    assert f"{lab.cluster}-bad" not in lab.host("ip", "netns", "list").stdout
