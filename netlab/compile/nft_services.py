@@ -108,8 +108,8 @@ def services_ruleset(node: str, node_ips: list[str], cluster_cidr: str, services
             chain = service_chain(svc, port)
             if not serving:
                 reject_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : goto {names.CHAIN_REJECT}")
-                if svc.load_balancer_ip:
-                    reject_ips.add(f"{svc.load_balancer_ip} . {proto} . {port.port} : goto {names.CHAIN_REJECT}")
+                for ip in _external_ips(svc):
+                    reject_ips.add(f"{ip} . {proto} . {port.port} : goto {names.CHAIN_REJECT}")
                 if port.node_port:
                     reject_ports.add(f"{proto} . {port.node_port} : goto {names.CHAIN_REJECT}")
                 continue
@@ -119,19 +119,24 @@ def services_ruleset(node: str, node_ips: list[str], cluster_cidr: str, services
                 reject_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : drop")
             else:
                 service_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : goto {quote(internal)}")
-            if svc.type in ("NodePort", "LoadBalancer"):
+            if svc.type in ("NodePort", "LoadBalancer") or svc.external_ips:
                 ext = external_chain(svc, port)
                 _add_external_chain(ruleset, svc, port, serving, node, ext)
                 if port.node_port:
                     nodeports.add(f"{proto} . {port.node_port} : goto {quote(ext)}")
-                if svc.load_balancer_ip:
-                    service_ips.add(f"{svc.load_balancer_ip} . {proto} . {port.port} : goto {quote(ext)}")
+                for ip in _external_ips(svc):
+                    service_ips.add(f"{ip} . {proto} . {port.port} : goto {quote(ext)}")
     ruleset.sets[names.SET_SERVICE_IPS] = _with(ruleset.sets[names.SET_SERVICE_IPS], service_ips)
     ruleset.sets[names.SET_SERVICE_NODEPORTS] = _with(ruleset.sets[names.SET_SERVICE_NODEPORTS], nodeports)
     ruleset.sets[names.SET_NO_ENDPOINT_SERVICES] = _with(ruleset.sets[names.SET_NO_ENDPOINT_SERVICES], reject_ips)
     ruleset.sets[names.SET_NO_ENDPOINT_NODEPORTS] = _with(ruleset.sets[names.SET_NO_ENDPOINT_NODEPORTS], reject_ports)
     ruleset.sets[names.SET_CLUSTER_IPS] = _with(ruleset.sets[names.SET_CLUSTER_IPS], cluster_ips)
     return ruleset
+
+
+def _external_ips(svc: ResolvedService) -> list[str]:
+    """The addresses outside traffic reaches the service on: its LoadBalancer IP and spec.externalIPs."""
+    return ([svc.load_balancer_ip] if svc.load_balancer_ip else []) + list(svc.external_ips)
 
 
 def _with(s: SetOrMap, elements: set[str]) -> SetOrMap:

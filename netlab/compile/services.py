@@ -263,6 +263,7 @@ class ResolvedService:
     external_name: str | None = None
     publish_not_ready: bool = False
     proxied: bool = True  # False: netlab's proxy leaves it alone (NOT_PROXIED_LABELS)
+    external_ips: tuple[str, ...] = ()  # spec.externalIPs: DNATed like a LoadBalancer IP where they arrive
 
     @property
     def key(self) -> str:
@@ -355,5 +356,5 @@ def resolve(svc: dict, alloc: Allocation, pods: list[PlacedPod], ready: dict[str
         external_local=spec.get("externalTrafficPolicy") == "Local",
         internal_local=spec.get("internalTrafficPolicy") == "Local", affinity_timeout=affinity,
         external_name=spec.get("externalName"), publish_not_ready=bool(spec.get("publishNotReadyAddresses")),
-        proxied=is_proxied(svc),
+        proxied=is_proxied(svc), external_ips=tuple(spec.get("externalIPs") or ()),
     )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from .dns1123 import check_dns1123_subdomain
+from .meta import check_ip
 
 MAX_NAMESERVERS = 3
 MAX_SEARCHES = 32
@@ -26,10 +26,7 @@ def dns_problems(policy: str, config: dict[str, Any] | None, path: str) -> list[
     if len(servers) > MAX_NAMESERVERS:
         problems.append((f"{path}.dnsConfig.nameservers", f"must not have more than {MAX_NAMESERVERS} nameservers"))
     for i, s in enumerate(servers):
-        try:
-            ipaddress.ip_address(s)
-        except ValueError:
-            problems.append((f"{path}.dnsConfig.nameservers[{i}]", f"must be a valid IP address, got {s!r}"))
+        problems += check_ip(s, f"{path}.dnsConfig.nameservers[{i}]")
     searches = cfg.get("searches") or []
     if len(searches) > MAX_SEARCHES:
         problems.append((f"{path}.dnsConfig.searches", f"must not have more than {MAX_SEARCHES} search paths"))

@@ -150,7 +150,7 @@ class DnatWalk(PolicyWalk):
                  f"ip daddr . meta l4proto . th dport vmap @{SERVICE_IPS}: "
                  f"`{p.dst_ip} . {proto} . {p.dport} : {dispatch.verdict}`")
         what = f"NodePort {p.dport}/{proto} of {svc.key}" if via == "nodeport" else \
-            f"LoadBalancer IP {p.dst_ip}:{p.dport} of {svc.key}"
+            f"{'external IP' if p.dst_ip in svc.external_ips else 'LoadBalancer IP'} {p.dst_ip}:{p.dport} of {svc.key}"
         hits = [h for h in first.trail if h.chain == ext]
         if first.verdict == DROP:
             p.steps.append(Step(node.name, f"{what}: externalTrafficPolicy Local, no local endpoint: DROP",

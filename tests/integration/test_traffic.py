@@ -175,3 +175,64 @@ def test_invalid_dns_config_is_refused_with_every_problem(lab):
     for field in ("dnsConfig.nameservers[0]", "dnsConfig.searches[0]", "more than 3 nameservers"):
         assert field in proc.stderr + proc.stdout, proc.stderr
     assert f"{lab.cluster}-bad" not in lab.host("ip", "netns", "list").stdout
+
+
+EXTERNAL_IPS = """
+kind: Cluster
+apiVersion: netlab.dev/v1alpha1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-srv, labels: {app: eip}}
+spec:
+  nodeName: CLUSTER-worker
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-cli}
+spec:
+  nodeName: CLUSTER-worker2
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: eip}
+spec:
+  selector: {app: eip}
+  externalIPs: [192.0.2.80]
+  ports: [{port: 8080, targetPort: 3000}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: eip-local}
+spec:
+  selector: {app: eip}
+  externalIPs: [192.0.2.81]
+  externalTrafficPolicy: Local
+  ports: [{port: 8080, targetPort: 3000}]
+"""
+
+
+def test_external_ips(lab):
+    lab.netlab("up", str(lab.write("eip.yaml", EXTERNAL_IPS)))
+    c = lab.cluster
+    nodes = {n["metadata"]["name"]: n["status"]["addresses"][0]["address"]
+             for n in json.loads(lab.netlab("get", "nodes", "-o", "json").stdout)["items"]}
+    # The external IPs are routed to the control plane, which has no endpoint (only in the isolated host).
+    for ip in ("192.0.2.80", "192.0.2.81"):
+        lab.host("ip", "route", "add", f"{ip}/32", "via", nodes[f"{c}-control-plane"], check=True)
+    answer = echo_answer(lab.curl(None, "http://192.0.2.80:8080/").stdout)
+    assert answer["pod"] == f"{c}-srv"
+    assert answer["client"].split(":")[0] == nodes[f"{c}-control-plane"], "Cluster policy: SNAT to the node"
+    # Local policy on a node without an endpoint drops; routed to the endpoint's node, the client IP stays.
+    assert lab.curl(None, "http://192.0.2.81:8080/", timeout=1).returncode == 28
+    lab.host("ip", "route", "replace", "192.0.2.81/32", "via", nodes[f"{c}-worker"], check=True)
+    local = echo_answer(lab.curl(None, "http://192.0.2.81:8080/").stdout)
+    assert local["pod"] == f"{c}-srv" and not local["client"].startswith(nodes[f"{c}-worker"] + ":")
+    # Only the service's port is DNATed.
+    assert lab.curl(None, "http://192.0.2.80:3000/", timeout=1).returncode != 0
+    # A pod reaches the external IP through its own node's rules.
+    assert echo_answer(lab.curl(f"{c}-cli", "http://192.0.2.80:8080/").stdout)["pod"] == f"{c}-srv"
+    traced = lab.netlab("trace", f"{c}-cli", "192.0.2.80:8080", check=False)
+    assert traced.returncode == 0 and "external IP 192.0.2.80:8080" in traced.stdout, traced.stdout + traced.stderr

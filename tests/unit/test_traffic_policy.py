@@ -3,7 +3,7 @@ client node's endpoints, dropped (not rejected) on a node without one; NodePort 
 
 from __future__ import annotations
 
-from netlab.compile.nft_services import internal_local_chain, service_chain, services_ruleset
+from netlab.compile.nft_services import external_chain, internal_local_chain, service_chain, services_ruleset
 from netlab.compile.services import Allocation, resolve
 from netlab.compile.workloads import PlacedPod
 
@@ -57,3 +57,36 @@ def test_local_policy_without_a_local_endpoint_drops_cluster_ip_traffic_only():
 def test_local_policy_with_no_ready_endpoint_at_all_rejects():
     _svc_, rs = _ruleset("lab-worker", "Local", {})
     assert rs.sets["no-endpoint-services"].elements == {"10.96.0.50 . tcp . 80 : goto reject-chain"}
+
+
+def _eip_svc(type_: str = "ClusterIP", **extra) -> dict:
+    svc = _svc(None, type_)
+    svc["spec"].update({"externalIPs": ["192.0.2.80", "192.0.2.81"], **extra})
+    return svc
+
+
+def test_external_ips_go_through_the_external_chain_on_every_node():
+    svc = resolve(_eip_svc(), Allocation("10.96.0.50"), PODS, READY)
+    rs = services_ruleset("lab-control-plane", ["172.18.0.2"], "10.244.0.0/16", [svc])
+    ext = external_chain(svc, svc.ports[0])
+    assert {f"192.0.2.80 . tcp . 80 : goto {ext}", f"192.0.2.81 . tcp . 80 : goto {ext}"} <= \
+        rs.sets["service-ips"].elements
+    assert rs.chains[ext].rules[0] == "jump mark-for-masquerade", "Cluster policy: SNAT to the node"
+    assert rs.sets["service-nodeports"].elements == frozenset(), "a ClusterIP service gets no node port"
+
+
+def test_external_ips_follow_the_external_policy_and_reject_without_endpoints():
+    svc = resolve(_eip_svc(externalTrafficPolicy="Local"), Allocation("10.96.0.50"), PODS, READY)
+    rs = services_ruleset("lab-control-plane", ["172.18.0.2"], "10.244.0.0/16", [svc])
+    assert rs.chains[external_chain(svc, svc.ports[0])].rules == ("drop",)
+    empty = resolve(_eip_svc(), Allocation("10.96.0.50"), PODS, {})
+    rs = services_ruleset("lab-worker", ["172.18.0.3"], "10.244.0.0/16", [empty])
+    assert "192.0.2.81 . tcp . 80 : goto reject-chain" in rs.sets["no-endpoint-services"].elements
+
+
+def test_external_ips_are_checked():
+    from netlab.model.core import Service
+
+    svc = Service.model_validate({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}, "spec": {
+        "externalIPs": ["nope", "127.0.0.1", "192.0.2.1"], "externalTrafficPolicy": "Local", "ports": [{"port": 80}]}})
+    assert [p for p, _ in svc.issues()] == ["spec.externalIPs[0]", "spec.externalIPs[1]"]
