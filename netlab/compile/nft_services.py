@@ -32,6 +32,10 @@ def internal_local_chain(svc: ResolvedService, port: ServicePortView) -> str:
     return names.nft_internal_local_chain(_port_id(svc, port))
 
 
+def firewall_chain(svc: ResolvedService, port: ServicePortView) -> str:
+    return names.nft_firewall_chain(_port_id(svc, port))
+
+
 def endpoint_chain(svc: ResolvedService, port: ServicePortView, ip: str) -> str:
     return names.nft_endpoint_chain(_port_id(svc, port), f"{ip}/{port.target[ip]}")
 
@@ -124,8 +128,11 @@ def services_ruleset(node: str, node_ips: list[str], cluster_cidr: str, services
                 _add_external_chain(ruleset, svc, port, serving, node, ext)
                 if port.node_port:
                     nodeports.add(f"{proto} . {port.node_port} : goto {quote(ext)}")
-                for ip in _external_ips(svc):
+                for ip in svc.external_ips:
                     service_ips.add(f"{ip} . {proto} . {port.port} : goto {quote(ext)}")
+                if svc.load_balancer_ip:
+                    entry = _add_firewall_chain(ruleset, svc, port, ext)
+                    service_ips.add(f"{svc.load_balancer_ip} . {proto} . {port.port} : goto {quote(entry)}")
     ruleset.sets[names.SET_SERVICE_IPS] = _with(ruleset.sets[names.SET_SERVICE_IPS], service_ips)
     ruleset.sets[names.SET_SERVICE_NODEPORTS] = _with(ruleset.sets[names.SET_SERVICE_NODEPORTS], nodeports)
     ruleset.sets[names.SET_NO_ENDPOINT_SERVICES] = _with(ruleset.sets[names.SET_NO_ENDPOINT_SERVICES], reject_ips)
@@ -190,6 +197,17 @@ def _add_internal_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePor
         f"jump {names.CHAIN_MARK_FOR_MASQUERADE}",
         _dispatch(local),
     )))
+    return name
+
+
+def _add_firewall_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePortView, ext: str) -> str:
+    """loadBalancerSourceRanges: the LoadBalancer IP goes through a chain that lets only those sources on
+    to the external chain and drops the rest (kube-proxy's firewall chain). Returns the entry chain."""
+    if not svc.source_ranges:
+        return ext
+    name = firewall_chain(svc, port)
+    rules = [f"ip saddr {cidr} goto {quote(ext)}" for cidr in svc.source_ranges]
+    ruleset.add_chain(Chain(name, (*rules, "drop")))
     return name
 
 

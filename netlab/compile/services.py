@@ -264,6 +264,7 @@ class ResolvedService:
     publish_not_ready: bool = False
     proxied: bool = True  # False: netlab's proxy leaves it alone (NOT_PROXIED_LABELS)
     external_ips: tuple[str, ...] = ()  # spec.externalIPs: DNATed like a LoadBalancer IP where they arrive
+    source_ranges: tuple[str, ...] = ()  # loadBalancerSourceRanges: the only clients of the LoadBalancer IP
 
     @property
     def key(self) -> str:
@@ -357,4 +358,5 @@ def resolve(svc: dict, alloc: Allocation, pods: list[PlacedPod], ready: dict[str
         internal_local=spec.get("internalTrafficPolicy") == "Local", affinity_timeout=affinity,
         external_name=spec.get("externalName"), publish_not_ready=bool(spec.get("publishNotReadyAddresses")),
         proxied=is_proxied(svc), external_ips=tuple(spec.get("externalIPs") or ()),
+        source_ranges=tuple(spec.get("loadBalancerSourceRanges") or ()) if spec.get("type") == "LoadBalancer" else (),
     )

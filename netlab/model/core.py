@@ -18,6 +18,7 @@ from .meta import (
     ObjectReference,
     Protocol,
     Resource,
+    check_cidr,
     check_ip,
     check_labels,
     check_name,
@@ -165,6 +166,8 @@ def check_service_spec(spec: ServiceSpec, path: str,
             and not spec.external_ips:
         issues.append((f"{path}.externalTrafficPolicy",
                        "may only be set when type is NodePort or LoadBalancer"))
+    for i, cidr in enumerate(spec.load_balancer_source_ranges or []):
+        issues += check_cidr(cidr, f"{path}.loadBalancerSourceRanges[{i}]")
     for i, ip in enumerate(spec.external_ips or []):
         issues += _external_ip_problems(ip, f"{path}.externalIPs[{i}]")
     return issues

@@ -236,3 +236,57 @@ def test_external_ips(lab):
     assert echo_answer(lab.curl(f"{c}-cli", "http://192.0.2.80:8080/").stdout)["pod"] == f"{c}-srv"
     traced = lab.netlab("trace", f"{c}-cli", "192.0.2.80:8080", check=False)
     assert traced.returncode == 0 and "external IP 192.0.2.80:8080" in traced.stdout, traced.stdout + traced.stderr
+
+
+SOURCE_RANGES = """
+kind: Cluster
+apiVersion: netlab.dev/v1alpha1
+loadBalancerPool: {start: 172.18.255.210, end: 172.18.255.211}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-lbsrv, labels: {app: lbsr}}
+spec:
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-lbcli}
+spec:
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: host-only}
+spec:
+  type: LoadBalancer
+  loadBalancerSourceRanges: [172.18.0.1/32]
+  selector: {app: lbsr}
+  ports: [{port: 80, targetPort: 3000}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: pods-only}
+spec:
+  type: LoadBalancer
+  loadBalancerSourceRanges: [10.244.0.0/16]
+  selector: {app: lbsr}
+  ports: [{port: 80, targetPort: 3000}]
+"""
+
+
+def test_load_balancer_source_ranges(lab):
+    lab.netlab("up", str(lab.write("lbsr.yaml", SOURCE_RANGES)))
+    c = lab.cluster
+
+    def lb(name: str) -> str:
+        svc = json.loads(lab.netlab("get", "svc", name, "-o", "json").stdout)
+        return svc["status"]["loadBalancer"]["ingress"][0]["ip"]
+
+    host_only, pods_only = lb("host-only"), lb("pods-only")
+    assert echo_answer(lab.curl(None, f"http://{host_only}/").stdout)["pod"] == f"{c}-lbsrv"
+    assert lab.curl(None, f"http://{pods_only}/", timeout=1).returncode == 28, "the host is not in the range"
+    assert echo_answer(lab.curl(f"{c}-lbcli", f"http://{pods_only}/").stdout)["pod"] == f"{c}-lbsrv"
+    assert lab.curl(f"{c}-lbcli", f"http://{host_only}/", timeout=1).returncode == 28, "a pod is not in the range"
+    traced = lab.netlab("trace", "host", f"{pods_only}:80", check=False)
+    assert traced.returncode == 0 and "loadBalancerSourceRanges" in traced.stdout, traced.stdout + traced.stderr

@@ -90,3 +90,41 @@ def test_external_ips_are_checked():
     svc = Service.model_validate({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}, "spec": {
         "externalIPs": ["nope", "127.0.0.1", "192.0.2.1"], "externalTrafficPolicy": "Local", "ports": [{"port": 80}]}})
     assert [p for p, _ in svc.issues()] == ["spec.externalIPs[0]", "spec.externalIPs[1]"]
+
+
+def _where(rs, src: str, dst: str, port: int) -> set[str]:
+    from netlab.trace.nft_eval import Interpreter, Packet
+
+    out = set()
+    for p in Interpreter(rs).hook("prerouting", Packet(src, dst, "tcp", port)):
+        out.add(p.verdict.upper() if p.verdict != "accept" else f"{p.daddr}:{p.dport}")
+    return out
+
+
+def test_load_balancer_source_ranges_let_only_those_sources_reach_the_lb_ip():
+    raw = _svc(None, "LoadBalancer")
+    raw["spec"]["loadBalancerSourceRanges"] = ["172.18.0.1/32", "192.0.2.0/24"]
+    svc = resolve(raw, Allocation("10.96.0.50", {"80/TCP": 30080}, "172.18.255.200"), PODS, READY)
+    rs = services_ruleset("lab-worker", ["172.18.0.3"], "10.244.0.0/16", [svc])
+    both = {"10.244.1.2:8080", "10.244.2.2:8080"}
+    assert _where(rs, "172.18.0.1", "172.18.255.200", 80) == both
+    assert _where(rs, "192.0.2.7", "172.18.255.200", 80) == both
+    assert _where(rs, "198.51.100.1", "172.18.255.200", 80) == {"DROP"}
+    # Only the LoadBalancer IP is filtered, as in kube-proxy: the NodePort and ClusterIP are not.
+    assert _where(rs, "198.51.100.1", "172.18.0.3", 30080) == both
+    assert _where(rs, "198.51.100.1", "10.96.0.50", 80) == both
+
+
+def test_internal_local_in_the_interpreter():
+    _svc_, rs = _ruleset("lab-worker", "Local")
+    assert _where(rs, "10.244.1.9", "10.96.0.50", 80) == {"10.244.1.2:8080"}
+    _svc_, rs = _ruleset("lab-control-plane", "Local")
+    assert _where(rs, "10.244.0.9", "10.96.0.50", 80) == {"DROP"}
+
+
+def test_source_ranges_are_checked():
+    from netlab.model.core import Service
+
+    svc = Service.model_validate({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}, "spec": {
+        "type": "LoadBalancer", "loadBalancerSourceRanges": ["10.0.0.0/8", "ten"], "ports": [{"port": 80}]}})
+    assert [p for p, _ in svc.issues()] == ["spec.loadBalancerSourceRanges[1]"]
