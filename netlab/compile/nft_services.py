@@ -187,16 +187,18 @@ def _add_internal_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePor
     just not here), None for Cluster policy (the service chain serves ClusterIP traffic too)."""
     if not svc.internal_local:
         return None
-    local = [endpoint_chain(svc, port, e.ip) for e in serving if e.node == node]
-    if not local:
+    here = [e for e in serving if e.node == node]
+    if not here:
         return "drop"
+    local = [endpoint_chain(svc, port, e.ip) for e in here]
     proto = port.protocol.lower()
     name = internal_local_chain(svc, port)
-    ruleset.add_chain(Chain(name, (
-        f"ip daddr {svc.cluster_ip} {proto} dport {port.port} ip saddr != {cluster_cidr} "
-        f"jump {names.CHAIN_MARK_FOR_MASQUERADE}",
-        _dispatch(local),
-    )))
+    rules = [f"ip daddr {svc.cluster_ip} {proto} dport {port.port} ip saddr != {cluster_cidr} "
+             f"jump {names.CHAIN_MARK_FOR_MASQUERADE}"]
+    if svc.affinity_timeout:  # a client keeps its endpoint (the sets are the endpoint chains')
+        rules += [f"ip saddr @{quote(affinity_set(svc, port, e.ip))} goto {quote(c)}"
+                  for e, c in zip(here, local, strict=True)]
+    ruleset.add_chain(Chain(name, (*rules, _dispatch(local))))
     return name
 
 

@@ -49,6 +49,11 @@ spec:
 """
 
 
+def _node_ips(lab) -> dict[str, str]:
+    return {n["metadata"]["name"]: n["status"]["addresses"][0]["address"]
+            for n in json.loads(lab.netlab("get", "nodes", "-o", "json").stdout)["items"]}
+
+
 def _pods_seen(lab, netns: str, url: str, tries: int = 12) -> set[str]:
     seen = set()
     for _ in range(tries):
@@ -72,8 +77,7 @@ def test_internal_traffic_policy_local(lab):
     dropped = lab.curl(f"{c}-control-plane", f"http://{cip}/", timeout=1)
     assert dropped.returncode == 28, dropped
     # External traffic ignores the internal policy: the NodePort on the control plane reaches both pods.
-    nodes = {n["metadata"]["name"]: n["status"]["addresses"][0]["address"]
-             for n in json.loads(lab.netlab("get", "nodes", "-o", "json").stdout)["items"]}
+    nodes = _node_ips(lab)
     seen = set()
     for _ in range(40):
         proc = lab.curl(None, f"http://{nodes[f'{c}-control-plane']}:30091/", timeout=2)
@@ -217,8 +221,7 @@ spec:
 def test_external_ips(lab):
     lab.netlab("up", str(lab.write("eip.yaml", EXTERNAL_IPS)))
     c = lab.cluster
-    nodes = {n["metadata"]["name"]: n["status"]["addresses"][0]["address"]
-             for n in json.loads(lab.netlab("get", "nodes", "-o", "json").stdout)["items"]}
+    nodes = _node_ips(lab)
     # The external IPs are routed to the control plane, which has no endpoint (only in the isolated host).
     for ip in ("192.0.2.80", "192.0.2.81"):
         lab.host("ip", "route", "add", f"{ip}/32", "via", nodes[f"{c}-control-plane"], check=True)

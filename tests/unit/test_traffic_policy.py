@@ -128,3 +128,15 @@ def test_source_ranges_are_checked():
     svc = Service.model_validate({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}, "spec": {
         "type": "LoadBalancer", "loadBalancerSourceRanges": ["10.0.0.0/8", "ten"], "ports": [{"port": 80}]}})
     assert [p for p, _ in svc.issues()] == ["spec.loadBalancerSourceRanges[1]"]
+
+
+def test_local_policy_keeps_client_ip_affinity_among_local_endpoints():
+    raw = _svc("Local")
+    raw["spec"].update({"sessionAffinity": "ClientIP", "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 30}}})
+    pods = [*PODS, PlacedPod("default", "c", "lab-worker", "10.244.1.3", "c", 0.0, {"app": "web"},
+                             PODS[0].spec)]
+    svc = resolve(raw, ALLOC, pods, {**READY, "default/c": True})
+    rs = services_ruleset("lab-worker", ["172.18.0.3"], "10.244.0.0/16", [svc])
+    rules = rs.chains[internal_local_chain(svc, svc.ports[0])].rules
+    assert sum(r.startswith("ip saddr @") for r in rules) == 2 and rules[-1].startswith("numgen random mod 2")
+    assert _where(rs, "10.244.1.9", "10.96.0.50", 80) == {"10.244.1.2:8080", "10.244.1.3:8080"}
