@@ -90,7 +90,9 @@ def from_json(data: Mapping[str, Any]) -> Dataplane:
 
 def _service(s: Mapping[str, Any]) -> ResolvedService:
     return ResolvedService(**{**s, "ports": tuple(ServicePortView(**p) for p in s["ports"]),
-                              "endpoints": tuple(Endpoint(**e) for e in s["endpoints"])})
+                              "endpoints": tuple(Endpoint(**e) for e in s["endpoints"]),
+                              "external_ips": tuple(s.get("external_ips") or ()),
+                              "source_ranges": tuple(s.get("source_ranges") or ())})
 
 
 def _ruleset_from(r: Mapping[str, Any]) -> Ruleset:

@@ -10,6 +10,7 @@ the difference; API views, `graph`, `describe` and `trace` read the same value.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import random
 from collections.abc import Mapping, Sequence
@@ -138,6 +139,21 @@ def dns_view(objects: Mapping[str, dict], config: ClusterConfig, pods: Mapping[s
     return addons.dns_view(config, list(services.values()), list(pods.values()), sorted(namespaces), upstreams)
 
 
+def node_resolvers(config: ClusterConfig, topology: Topology) -> tuple[str, ...]:
+    """The nameservers a node resolves with (dnsPolicy Default): what the DNS server forwards to."""
+    if config.dns_upstreams is None:
+        return (topology.host_ip,)
+    return tuple(u if _is_ip(u) else u.rsplit(":", 1)[0].strip("[]") for u in config.dns_upstreams)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def compile_containers(pods: Mapping[str, PlacedPod], topology: Topology, api_env: Mapping[str, str] | None = None,
                        objects: Mapping[str, dict] | None = None) -> tuple[ContainerSpec, ...]:
     node_ip = {n.name: n.underlay_ip for n in topology.nodes}
@@ -162,7 +178,8 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
         dns_view=dns_view(objects, config, pods, network.services, topo),
         ingress=ingress,
         containers=compile_containers(pods, topo, api_service_env(objects, allocations), objects),
-        resolv={k: resolv_conf(p.namespace, config.cluster_domain, config.dns_ip) for k, p in pods.items()},
+        resolv={k: resolv_conf(p.namespace, config.cluster_domain, config.dns_ip, p.spec, node_resolvers(config, topo))
+                for k, p in pods.items()},
     )
 
 

@@ -79,6 +79,16 @@ def nft_external_chain(port_id: str) -> str:
     return nft_name(f"external-{hash8(port_id)}-{port_id}")
 
 
+def nft_internal_local_chain(port_id: str) -> str:
+    """`local-<hash8>-...`: ClusterIP traffic of one service port with internalTrafficPolicy Local."""
+    return nft_name(f"local-{hash8(port_id)}-{port_id}")
+
+
+def nft_firewall_chain(port_id: str) -> str:
+    """`firewall-<hash8>-...`: loadBalancerSourceRanges of one service port's LoadBalancer IP."""
+    return nft_name(f"firewall-{hash8(port_id)}-{port_id}")
+
+
 def nft_endpoint_chain(port_id: str, endpoint: str) -> str:
     """`endpoint-<hash8>-<port id>__<ip>/<targetPort>`: DNAT to one endpoint."""
     return nft_name(f"endpoint-{hash8(port_id + '__' + endpoint)}-{port_id}__{endpoint}")

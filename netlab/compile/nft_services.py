@@ -28,6 +28,14 @@ def external_chain(svc: ResolvedService, port: ServicePortView) -> str:
     return names.nft_external_chain(_port_id(svc, port))
 
 
+def internal_local_chain(svc: ResolvedService, port: ServicePortView) -> str:
+    return names.nft_internal_local_chain(_port_id(svc, port))
+
+
+def firewall_chain(svc: ResolvedService, port: ServicePortView) -> str:
+    return names.nft_firewall_chain(_port_id(svc, port))
+
+
 def endpoint_chain(svc: ResolvedService, port: ServicePortView, ip: str) -> str:
     return names.nft_endpoint_chain(_port_id(svc, port), f"{ip}/{port.target[ip]}")
 
@@ -104,26 +112,38 @@ def services_ruleset(node: str, node_ips: list[str], cluster_cidr: str, services
             chain = service_chain(svc, port)
             if not serving:
                 reject_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : goto {names.CHAIN_REJECT}")
-                if svc.load_balancer_ip:
-                    reject_ips.add(f"{svc.load_balancer_ip} . {proto} . {port.port} : goto {names.CHAIN_REJECT}")
+                for ip in _external_ips(svc):
+                    reject_ips.add(f"{ip} . {proto} . {port.port} : goto {names.CHAIN_REJECT}")
                 if port.node_port:
                     reject_ports.add(f"{proto} . {port.node_port} : goto {names.CHAIN_REJECT}")
                 continue
             _add_service_chains(ruleset, svc, port, serving, cluster_cidr)
-            service_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : goto {quote(chain)}")
-            if svc.type in ("NodePort", "LoadBalancer"):
+            internal = _add_internal_chain(ruleset, svc, port, serving, node, cluster_cidr) or chain
+            if internal == "drop":
+                reject_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : drop")
+            else:
+                service_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : goto {quote(internal)}")
+            if svc.type in ("NodePort", "LoadBalancer") or svc.external_ips:
                 ext = external_chain(svc, port)
                 _add_external_chain(ruleset, svc, port, serving, node, ext)
                 if port.node_port:
                     nodeports.add(f"{proto} . {port.node_port} : goto {quote(ext)}")
+                for ip in svc.external_ips:
+                    service_ips.add(f"{ip} . {proto} . {port.port} : goto {quote(ext)}")
                 if svc.load_balancer_ip:
-                    service_ips.add(f"{svc.load_balancer_ip} . {proto} . {port.port} : goto {quote(ext)}")
+                    entry = _add_firewall_chain(ruleset, svc, port, ext)
+                    service_ips.add(f"{svc.load_balancer_ip} . {proto} . {port.port} : goto {quote(entry)}")
     ruleset.sets[names.SET_SERVICE_IPS] = _with(ruleset.sets[names.SET_SERVICE_IPS], service_ips)
     ruleset.sets[names.SET_SERVICE_NODEPORTS] = _with(ruleset.sets[names.SET_SERVICE_NODEPORTS], nodeports)
     ruleset.sets[names.SET_NO_ENDPOINT_SERVICES] = _with(ruleset.sets[names.SET_NO_ENDPOINT_SERVICES], reject_ips)
     ruleset.sets[names.SET_NO_ENDPOINT_NODEPORTS] = _with(ruleset.sets[names.SET_NO_ENDPOINT_NODEPORTS], reject_ports)
     ruleset.sets[names.SET_CLUSTER_IPS] = _with(ruleset.sets[names.SET_CLUSTER_IPS], cluster_ips)
     return ruleset
+
+
+def _external_ips(svc: ResolvedService) -> list[str]:
+    """The addresses outside traffic reaches the service on: its LoadBalancer IP and spec.externalIPs."""
+    return ([svc.load_balancer_ip] if svc.load_balancer_ip else []) + list(svc.external_ips)
 
 
 def _with(s: SetOrMap, elements: set[str]) -> SetOrMap:
@@ -158,6 +178,39 @@ def _add_service_chains(ruleset: Ruleset, svc: ResolvedService, port: ServicePor
                   for ep, c in zip(serving, ep_chains, strict=True)]
     rules.append(_dispatch(ep_chains))
     ruleset.add_chain(Chain(service_chain(svc, port), tuple(rules)))
+
+
+def _add_internal_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePortView, serving: list[Endpoint],
+                        node: str, cluster_cidr: str) -> str | None:
+    """internalTrafficPolicy Local: the ClusterIP chain of this node, using only its endpoints. Returns its
+    name, "drop" when the node has none (kube-proxy drops rather than rejects: the service has endpoints,
+    just not here), None for Cluster policy (the service chain serves ClusterIP traffic too)."""
+    if not svc.internal_local:
+        return None
+    here = [e for e in serving if e.node == node]
+    if not here:
+        return "drop"
+    local = [endpoint_chain(svc, port, e.ip) for e in here]
+    proto = port.protocol.lower()
+    name = internal_local_chain(svc, port)
+    rules = [f"ip daddr {svc.cluster_ip} {proto} dport {port.port} ip saddr != {cluster_cidr} "
+             f"jump {names.CHAIN_MARK_FOR_MASQUERADE}"]
+    if svc.affinity_timeout:  # a client keeps its endpoint (the sets are the endpoint chains')
+        rules += [f"ip saddr @{quote(affinity_set(svc, port, e.ip))} goto {quote(c)}"
+                  for e, c in zip(here, local, strict=True)]
+    ruleset.add_chain(Chain(name, (*rules, _dispatch(local))))
+    return name
+
+
+def _add_firewall_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePortView, ext: str) -> str:
+    """loadBalancerSourceRanges: the LoadBalancer IP goes through a chain that lets only those sources on
+    to the external chain and drops the rest (kube-proxy's firewall chain). Returns the entry chain."""
+    if not svc.source_ranges:
+        return ext
+    name = firewall_chain(svc, port)
+    rules = [f"ip saddr {cidr} goto {quote(ext)}" for cidr in svc.source_ranges]
+    ruleset.add_chain(Chain(name, (*rules, "drop")))
+    return name
 
 
 def _add_external_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePortView, serving: list[Endpoint],

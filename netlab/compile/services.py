@@ -258,10 +258,13 @@ class ResolvedService:
     ports: tuple[ServicePortView, ...]
     endpoints: tuple[Endpoint, ...]
     external_local: bool = False
+    internal_local: bool = False  # internalTrafficPolicy Local: ClusterIP traffic only to the client node's endpoints
     affinity_timeout: int | None = None  # seconds, when sessionAffinity is ClientIP
     external_name: str | None = None
     publish_not_ready: bool = False
     proxied: bool = True  # False: netlab's proxy leaves it alone (NOT_PROXIED_LABELS)
+    external_ips: tuple[str, ...] = ()  # spec.externalIPs: DNATed like a LoadBalancer IP where they arrive
+    source_ranges: tuple[str, ...] = ()  # loadBalancerSourceRanges: the only clients of the LoadBalancer IP
 
     @property
     def key(self) -> str:
@@ -351,7 +354,9 @@ def resolve(svc: dict, alloc: Allocation, pods: list[PlacedPod], ready: dict[str
         namespace=ns, name=meta["name"], type=spec.get("type", "ClusterIP"), cluster_ip=alloc.cluster_ip,
         load_balancer_ip=alloc.load_balancer_ip, ports=ports,
         endpoints=tuple(sorted(endpoints, key=lambda e: ipaddress.ip_address(e.ip))),
-        external_local=spec.get("externalTrafficPolicy") == "Local", affinity_timeout=affinity,
+        external_local=spec.get("externalTrafficPolicy") == "Local",
+        internal_local=spec.get("internalTrafficPolicy") == "Local", affinity_timeout=affinity,
         external_name=spec.get("externalName"), publish_not_ready=bool(spec.get("publishNotReadyAddresses")),
-        proxied=is_proxied(svc),
+        proxied=is_proxied(svc), external_ips=tuple(spec.get("externalIPs") or ()),
+        source_ranges=tuple(spec.get("loadBalancerSourceRanges") or ()) if spec.get("type") == "LoadBalancer" else (),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -17,6 +18,7 @@ from .meta import (
     ObjectReference,
     Protocol,
     Resource,
+    check_cidr,
     check_ip,
     check_labels,
     check_name,
@@ -160,10 +162,27 @@ def check_service_spec(spec: ServiceSpec, path: str,
         if not 0 < timeout <= 86400:
             issues.append((f"{path}.sessionAffinityConfig.clientIP.timeoutSeconds",
                            f"must be between 1 and 86400, got {timeout}"))
-    if spec.external_traffic_policy is not None and spec.type not in ("NodePort", "LoadBalancer"):
+    if spec.external_traffic_policy is not None and spec.type not in ("NodePort", "LoadBalancer") \
+            and not spec.external_ips:
         issues.append((f"{path}.externalTrafficPolicy",
                        "may only be set when type is NodePort or LoadBalancer"))
+    for i, cidr in enumerate(spec.load_balancer_source_ranges or []):
+        issues += check_cidr(cidr, f"{path}.loadBalancerSourceRanges[{i}]")
+    for i, ip in enumerate(spec.external_ips or []):
+        issues += _external_ip_problems(ip, f"{path}.externalIPs[{i}]")
     return issues
+
+
+def _external_ip_problems(text: str, path: str) -> list[Issue]:
+    """The API server's check: a unicast IPv4 address that is not one of the host's special ones."""
+    if problems := check_ip(text, path):
+        return problems
+    ip = ipaddress.ip_address(text)
+    if ip.version != 4:
+        return [(path, "must be an IPv4 address (the cluster is single-stack IPv4)")]
+    if ip.is_unspecified or ip.is_loopback or ip.is_link_local or ip.is_multicast:
+        return [(path, f"may not be unspecified, loopback, link-local or multicast, got {text}")]
+    return []
 
 
 def _check_service_ports(spec: ServiceSpec, path: str, node_port_range: tuple[int, int]) -> list[Issue]:

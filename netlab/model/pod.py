@@ -22,6 +22,7 @@ from .meta import (
     check_name,
     check_port,
 )
+from .pod_dns import dns_problems
 from .volumes import volume_issues
 
 
@@ -239,6 +240,7 @@ def check_pod_spec(spec: PodSpec, path: str) -> list[Issue]:
                                            for i, c in enumerate(cs)], path)
     if spec.termination_grace_period_seconds < 0:
         issues.append((f"{path}.terminationGracePeriodSeconds", "must be greater than or equal to 0"))
+    issues += dns_problems(spec.dns_policy, spec.dns_config, path)
     return issues
 
 

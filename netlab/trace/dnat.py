@@ -11,7 +11,13 @@ import re
 from dataclasses import replace
 
 from netlab.compile import names
-from netlab.compile.nft_services import MASQ_MARK, external_chain, service_chain
+from netlab.compile.nft_services import (
+    MASQ_MARK,
+    external_chain,
+    firewall_chain,
+    internal_local_chain,
+    service_chain,
+)
 from netlab.compile.services import ResolvedService, ServicePortView
 from netlab.compile.topology import NodeNet
 from netlab.trace.nft_eval import DROP, REJECT, Hit, Packet
@@ -72,6 +78,8 @@ class DnatWalk(PolicyWalk):
                 for sp in svc.ports:
                     self._owners[service_chain(svc, sp)] = (svc, sp)
                     self._owners[external_chain(svc, sp)] = (svc, sp)
+                    self._owners[internal_local_chain(svc, sp)] = (svc, sp)
+                    self._owners[firewall_chain(svc, sp)] = (svc, sp)
         return self._owners
 
     def packet(self, src: Source, dst_ip: str, dport: int, proto: str) -> Plan:
@@ -149,8 +157,16 @@ class DnatWalk(PolicyWalk):
                  f"ip daddr . meta l4proto . th dport vmap @{SERVICE_IPS}: "
                  f"`{p.dst_ip} . {proto} . {p.dport} : {dispatch.verdict}`")
         what = f"NodePort {p.dport}/{proto} of {svc.key}" if via == "nodeport" else \
-            f"LoadBalancer IP {p.dst_ip}:{p.dport} of {svc.key}"
+            f"{'external IP' if p.dst_ip in svc.external_ips else 'LoadBalancer IP'} {p.dst_ip}:{p.dport} of {svc.key}"
         hits = [h for h in first.trail if h.chain == ext]
+        fw = firewall_chain(svc, sport)
+        if first.verdict == DROP and first.trail and first.trail[-1].chain == fw:
+            allowed = ", ".join(svc.source_ranges)
+            p.steps.append(Step(node.name, f"{what}: source {first.saddr} not in loadBalancerSourceRanges: DROP",
+                                f"{chain_in} -> {SERVICES} -> {where}; {fw} lets only {allowed} on to {ext}",
+                                f"{fw}: drop"))
+            p.outcome, p.reason = TIMEOUT, f"dropped by {fw} on {node.name} (source not in loadBalancerSourceRanges)"
+            return None, True
         if first.verdict == DROP:
             p.steps.append(Step(node.name, f"{what}: externalTrafficPolicy Local, no local endpoint: DROP",
                                 f"{chain_in} -> {SERVICES} -> {where}; {ext} has only `drop` on this "
@@ -208,7 +224,7 @@ class DnatWalk(PolicyWalk):
         entry = _target(dispatch)
         svc, sport = self.owner(entry)
         via = "nodeport" if f"@{NODEPORTS}" in dispatch.rule else \
-            ("lb" if entry == external_chain(svc, sport) else "clusterip")
+            ("lb" if entry in (external_chain(svc, sport), firewall_chain(svc, sport)) else "clusterip")
         chain: str | None = entry
         if via != "clusterip":
             chain, dropped = self._external(p, node, results, dispatch, chain_in, via)
