@@ -79,6 +79,8 @@ def test_statefulset_stable_identity_and_daemonset(lab):
     assert pods[web0]["metadata"]["ownerReferences"][0]["kind"] == "StatefulSet"
     sts = _get(lab, "statefulset", f"{c}-web")
     assert sts["status"]["readyReplicas"] == 2 and sts["status"]["updatedReplicas"] == 2
+    listed = lab.kubectl("get", "sts", f"{c}-web").stdout.split("\n")[1].split()
+    assert listed[:2] == [f"{c}-web", "2/2"], listed
 
     client = f"{c}-client"
     ip0 = pods[web0]["status"]["podIP"]
@@ -104,3 +106,4 @@ def test_statefulset_stable_identity_and_daemonset(lab):
     ds = wait_for(lambda: (d := _get(lab, "daemonset", f"{c}-agent"))["status"]["numberReady"] == len(workers)
                   and d, timeout=30, interval=0.5, what="the DaemonSet's pods to be ready")
     assert ds["status"]["desiredNumberScheduled"] == ds["status"]["currentNumberScheduled"] == len(workers)
+    lab.kubectl("rollout", "status", f"daemonset/{c}-agent", "--timeout=30s", timeout=60)
