@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from netlab.compile import label_selectors
+
 CONTROL_PLANE_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
 
 
@@ -32,21 +34,18 @@ def _number(value: str) -> int | None:
 
 
 def _expression_matches(expr: Mapping, labels: Mapping[str, str]) -> bool:
+    """A NodeSelectorRequirement: the label selector operators, plus Gt and Lt on integer values."""
     key, op, values = expr.get("key", ""), expr.get("operator", ""), expr.get("values") or []
-    if op == "In":
-        return key in labels and labels[key] in values
-    if op == "NotIn":
-        return key not in labels or labels[key] not in values
-    if op == "Exists":
-        return key in labels
-    if op == "DoesNotExist":
-        return key not in labels
-    if op in ("Gt", "Lt") and key in labels and len(values) == 1:
-        have, bound = _number(labels[key]), _number(values[0])
+    if op in ("Gt", "Lt"):
+        have = _number(labels[key]) if key in labels else None
+        bound = _number(values[0]) if len(values) == 1 else None
         if have is None or bound is None:
             return False
         return have > bound if op == "Gt" else have < bound
-    return False
+    try:
+        return label_selectors.requirement_matches(key, op, values, labels)
+    except label_selectors.SelectorError:
+        return False
 
 
 def affinity_matches(spec: Mapping, node_name: str, labels: Mapping[str, str]) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 
+from netlab.compile import label_selectors
+
 KINDS = ("StatefulSet", "DaemonSet", "ReplicationController")
 
 
@@ -57,10 +59,10 @@ def problems(kind: str, fields: MutableMapping) -> list[tuple[str, str]]:
         out.append(("spec.replicas", f"must be an integer >= 0, got {replicas!r}"))
     labels = (template.get("metadata") or {}).get("labels") or {}
     selector = spec.get("selector") or {}
-    wanted = selector if kind == "ReplicationController" else selector.get("matchLabels") or {}
-    if kind != "ReplicationController" and not selector:
+    rc = kind == "ReplicationController"
+    if not rc and not selector:
         out.append(("spec.selector", "required field is missing"))
-    elif any(labels.get(k) != v for k, v in wanted.items()):
+    elif not (label_selectors.matches_map if rc else label_selectors.matches)(selector, labels):
         out.append(("spec.template.metadata.labels", "`selector` does not match template `labels`"))
     if kind == "DaemonSet" and template["spec"].get("restartPolicy", "Always") != "Always":
         out.append(("spec.template.spec.restartPolicy", "must be Always for a DaemonSet"))
