@@ -206,11 +206,13 @@ def namespace(name: str, obj: dict | None, created: float, terminating: float | 
 
 
 def scale(obj: dict) -> dict:
-    """The autoscaling/v1 Scale subresource of a Deployment or ReplicaSet view."""
+    """The autoscaling/v1 Scale subresource of a Deployment, ReplicaSet, StatefulSet or ReplicationController view."""
     from netlab.api.humanize import format_label_selector
 
     meta = obj["metadata"]
     selector = (obj.get("spec") or {}).get("selector")
+    if obj.get("kind") == "ReplicationController" and selector:  # a plain map
+        selector = {"matchLabels": selector}
     return {"kind": "Scale", "apiVersion": "autoscaling/v1",
             "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
                          if k in meta},

@@ -32,7 +32,7 @@ log = logging.getLogger("netlab.controller")
 ALL_KINDS = frozenset(r.kind for r in RESOURCES)
 RV_BLOCK = 100_000  # resourceVersions reserved in the state file at a time
 
-SCALABLE = ("Deployment", "ReplicaSet")
+SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet", "ReplicationController")
 
 
 def scope(kind: str, namespace: str | None) -> str:
@@ -256,7 +256,7 @@ class ApiSide:
             return shown or removed
 
     def get_scale(self, kind: str, namespace: str, name: str) -> dict:
-        """The autoscaling/v1 Scale of a Deployment or ReplicaSet."""
+        """The autoscaling/v1 Scale of a Deployment, ReplicaSet, StatefulSet or ReplicationController."""
         if kind not in SCALABLE:
             raise store.not_found(kind, name)
         return views.scale(self.get(kind, namespace, name))

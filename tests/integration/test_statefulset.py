@@ -99,6 +99,10 @@ def test_statefulset_stable_identity_and_daemonset(lab):
     answer = lab.curl(client, f"http://{web0}.nginx:3000/")
     assert answer.returncode == 0 and echo_answer(answer.stdout)["pod"] == web0, answer.stderr
 
+    lab.kubectl("scale", f"statefulset/{c}-web", "--replicas=1")  # the highest ordinal goes
+    wait_for(lambda: [p["metadata"]["name"] for p in _get(lab, "pods", "-l", "app=web")["items"]] == [web0],
+             timeout=30, interval=0.5, what=f"{web1} to be removed")
+
     nodes = {n["metadata"]["name"]: n for n in _get(lab, "nodes")["items"]}
     workers = {name for name, n in nodes.items() if not n["spec"].get("taints")}
     agents = _get(lab, "pods", "-l", "app=agent")["items"]
