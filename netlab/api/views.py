@@ -88,7 +88,7 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
         if kind == "Deployment":
             kind, owner, owner_uid = "ReplicaSet", f"{owner}-{p.template_hash}", None
             owner_uid = derived_uid(kind, p.namespace, owner)
-        meta["ownerReferences"] = [{"apiVersion": "v1" if kind == "ReplicationController" else "apps/v1",
+        meta["ownerReferences"] = [{"apiVersion": OWNER_API_VERSIONS.get(kind, "apps/v1"),
                                     "kind": kind, "name": owner, "uid": owner_uid or "",
                                     "controller": True, "blockOwnerDeletion": True}]
     cond = "True" if ready else "False"
@@ -104,6 +104,9 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
                                   for s in statuses],
         },
     }
+
+
+OWNER_API_VERSIONS = {"ReplicationController": "v1", "Job": "batch/v1"}  # the other pod owners are apps/v1
 
 
 #: What the apiserver fills in on a pod it admits (defaulting, the ServiceAccount and DefaultTolerationSeconds
