@@ -24,6 +24,7 @@ from netlab.api.rows import (
     secret_row,
     service_row,
 )
+from netlab.api.rows_podsets import daemonset_row, replicationcontroller_row, statefulset_row
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,26 @@ COLUMNS: dict[str, KindColumns] = {
         Column("Ready", "The number of pods targeted by this ReplicaSet with a Ready Condition.", "integer"),
         AGE, _CONTAINERS, _IMAGES, _SELECTOR,
     ), replicaset_row),
+    "StatefulSet": KindColumns((
+        Column("Ready", "Number of the pod with ready state."), AGE, _CONTAINERS, _IMAGES,
+    ), statefulset_row),
+    "DaemonSet": KindColumns((
+        Column("Desired", "The number of nodes that should be running the daemon pod.", "integer"),
+        Column("Current", "The number of nodes running at least one daemon pod.", "integer"),
+        Column("Ready", "The number of nodes that should be running the daemon pod and have one or more of "
+               "the daemon pod running and ready.", "integer"),
+        Column("Up-to-date", "The total number of nodes that are running updated daemon pod.", "integer"),
+        Column("Available", "The number of nodes that should be running the daemon pod and have one or more of "
+               "the daemon pod running and available.", "integer"),
+        Column("Node Selector", "NodeSelector is a selector which must be true for the pod to fit on a node."),
+        AGE, _CONTAINERS, _IMAGES, _SELECTOR,
+    ), daemonset_row),
+    "ReplicationController": KindColumns((
+        Column("Desired", "Replicas is the number of desired replicas.", "integer"),
+        Column("Current", "Replicas is the most recently observed number of replicas.", "integer"),
+        Column("Ready", "The number of ready replicas for this replication controller.", "integer"),
+        AGE, _CONTAINERS, _IMAGES, _SELECTOR,
+    ), replicationcontroller_row),
     "Service": KindColumns((
         Column("Type", "Type determines how the Service is exposed."),
         Column("Cluster-IP", "The IP address of the service, usually assigned randomly."),

@@ -14,7 +14,7 @@ KUBERNETES_VERSION = "v1.37.0"
 #: The verbs this server answers; a resource advertises the intersection with its upstream verbs.
 SERVED_VERBS = frozenset({"create", "delete", "deletecollection", "get", "list", "patch", "update"})
 #: The kinds with a scale subresource (autoscaling/v1 Scale), as `kubectl scale` finds it in discovery.
-SCALABLE_KINDS = frozenset({"Deployment", "ReplicaSet"})
+SCALABLE_KINDS = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "ReplicationController"})
 
 
 def _versions() -> dict[str, list[str]]:

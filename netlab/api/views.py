@@ -10,7 +10,7 @@ import uuid
 
 from netlab.api.backend import StoreView
 from netlab.api.resources import BUILTIN_NAMESPACES
-from netlab.compile import replicasets, workloads
+from netlab.compile import podsets, replicasets, workloads
 from netlab.compile.endpoint_objects import endpoints_object, endpointslice_object
 from netlab.compile.services import port_key
 from netlab.compile.topology import Topology
@@ -74,7 +74,7 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
         ready: bool | None = None, owner_uid: str | None = None) -> dict:
     """probe_ready(container) -> bool: the readiness probe's verdict (True without a probe).
     ready: the pod readiness the data plane currently uses (endpoints follow it).
-    owner_uid: the uid of the ReplicaSet a user wrote that owns the pod (a Deployment's are derived)."""
+    owner_uid: the uid of the object a user wrote that owns the pod (a Deployment's ReplicaSets' are derived)."""
     images = {c["name"]: c.get("image", "") for c in p.spec.get("containers", [])}
     phase = pod_phase(statuses, p.spec.get("restartPolicy", "Always"))
     probe_ready = probe_ready or (lambda _name: True)
@@ -83,14 +83,13 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
     node_ip = topo.node(p.node).underlay_ip
     meta = {"name": p.name, "namespace": p.namespace, "uid": p.uid, "labels": p.labels,
             "creationTimestamp": timestamp(p.created)}
-    if p.owner and p.owner.startswith("Job/"):
-        meta["ownerReferences"] = [{"apiVersion": "batch/v1", "kind": "Job", "name": p.owner[4:],
-                                    "uid": owner_uid or "", "controller": True, "blockOwnerDeletion": True}]
-    elif p.owner:
+    if p.owner:
         kind, owner = p.owner.split("/", 1)
-        rs_name = f"{owner}-{p.template_hash}" if kind == "Deployment" else owner
-        uid = derived_uid("ReplicaSet", p.namespace, rs_name) if kind == "Deployment" else owner_uid or ""
-        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name, "uid": uid,
+        if kind == "Deployment":
+            kind, owner, owner_uid = "ReplicaSet", f"{owner}-{p.template_hash}", None
+            owner_uid = derived_uid(kind, p.namespace, owner)
+        meta["ownerReferences"] = [{"apiVersion": OWNER_API_VERSIONS.get(kind, "apps/v1"),
+                                    "kind": kind, "name": owner, "uid": owner_uid or "",
                                     "controller": True, "blockOwnerDeletion": True}]
     cond = "True" if ready else "False"
     return {
@@ -105,6 +104,9 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
                                   for s in statuses],
         },
     }
+
+
+OWNER_API_VERSIONS = {"ReplicationController": "v1", "Job": "batch/v1"}  # the other pod owners are apps/v1
 
 
 #: What the apiserver fills in on a pod it admits (defaulting, the ServiceAccount and DefaultTolerationSeconds
@@ -173,7 +175,8 @@ _NODE_CONDITIONS = (
 )
 
 
-def node(n, started: float, pod_count: int = 0, bridge: str = "", host_ip: str = "") -> dict:
+def node(n, started: float, pod_count: int = 0, bridge: str = "", host_ip: str = "",
+         taints: list[dict] | None = None) -> dict:
     """A Node as its kubelet reports it. Heartbeat times stay at the controller's start, so a node's
     resourceVersion changes only when something about it does."""
     # Like flannel's public-ip annotation: where the node sits on the underlay, for `netlab graph` and humans.
@@ -184,7 +187,7 @@ def node(n, started: float, pod_count: int = 0, bridge: str = "", host_ip: str =
         "apiVersion": "v1", "kind": "Node",
         "metadata": {"name": n.name, "labels": node_labels(n), "creationTimestamp": since,
                      **({"annotations": notes} if notes else {})},
-        "spec": {"podCIDR": n.pod_cidr, "podCIDRs": [n.pod_cidr]},
+        "spec": {"podCIDR": n.pod_cidr, "podCIDRs": [n.pod_cidr], **({"taints": taints} if taints else {})},
         "status": {
             "addresses": [{"type": "InternalIP", "address": n.underlay_ip}, {"type": "Hostname", "address": n.name}],
             "conditions": [{"type": t, "status": st, "lastHeartbeatTime": since, "lastTransitionTime": since,
@@ -206,11 +209,13 @@ def namespace(name: str, obj: dict | None, created: float, terminating: float | 
 
 
 def scale(obj: dict) -> dict:
-    """The autoscaling/v1 Scale subresource of a Deployment or ReplicaSet view."""
+    """The autoscaling/v1 Scale subresource of a Deployment, ReplicaSet, StatefulSet or ReplicationController view."""
     from netlab.api.humanize import format_label_selector
 
     meta = obj["metadata"]
     selector = (obj.get("spec") or {}).get("selector")
+    if obj.get("kind") == "ReplicationController" and selector:  # a plain map
+        selector = {"matchLabels": selector}
     return {"kind": "Scale", "apiVersion": "autoscaling/v1",
             "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
                          if k in meta},
@@ -219,7 +224,8 @@ def scale(obj: dict) -> dict:
                        "selector": format_label_selector(selector) if selector else ""}}
 
 
-POD_KINDS = frozenset({"Pod", "Deployment", "ReplicaSet"})  # the kinds whose views read the pods' states
+# the kinds whose views read the pods' states
+POD_KINDS = frozenset({"Pod", "Deployment", "ReplicaSet", "ReplicationController", "StatefulSet", "DaemonSet"})
 
 
 def snapshot(ctl: StoreView, kinds) -> dict[str, list[dict]]:
@@ -260,8 +266,8 @@ def _list_pods(ctl: StoreView, ns: str | None) -> list[dict]:
     objects = ctl.state.objects
 
     def owner_uid(p: PlacedPod) -> str | None:
-        kind = "Job" if p.owner and p.owner.startswith("Job/") else "ReplicaSet"
-        stored = objects.get(f"{kind}/{p.namespace}/{p.owner.split('/', 1)[1]}") if p.owner else None
+        kind, _, name = (p.owner or "").partition("/")
+        stored = objects.get(f"{kind}/{p.namespace}/{name}") if p.owner else None
         return (stored or {}).get("metadata", {}).get("uid")
     return [_written_meta(pod(p, ctl.supervisor.status(p.key), topo, lambda c, p=p: ctl.probe_ready(p, c),
                               ctl.ready.get(p.key, False), owner_uid(p)),
@@ -288,27 +294,13 @@ def _list_nodes(ctl: StoreView, ns: str | None) -> list[dict]:
     counts: dict[str, int] = {}
     for p in ctl.state.pods.values():
         counts[p.node] = counts.get(p.node, 0) + 1
-    return [node(n, ctl.started, counts.get(n.name, 0), topo.bridge, topo.host_ip) for n in topo.nodes]
+    return [node(n, ctl.started, counts.get(n.name, 0), topo.bridge, topo.host_ip, podsets.node_taints(n, topo.nodes))
+            for n in topo.nodes]
 
 
 def _list_namespaces(ctl: StoreView, ns: str | None) -> list[dict]:
     explicit = {o["metadata"]["name"]: o for o in ctl.state.objects.values() if o["kind"] == "Namespace"}
     return [namespace(n, explicit.get(n), ctl.started) for n in sorted(set(explicit) | set(BUILTIN_NAMESPACES))]
-
-
-def _owners(pods: list[dict], owner_name_of) -> dict[tuple[str, str], list[dict]]:
-    """Pod views by (namespace, owner_name_of(ownerReference name)): one pass, not one per owner."""
-    out: dict[tuple[str, str], list[dict]] = {}
-    for p in pods:
-        ns = p["metadata"].get("namespace")
-        for name in {owner_name_of(r["name"]) for r in p["metadata"].get("ownerReferences", [])}:
-            out.setdefault((ns, name), []).append(p)
-    return out
-
-
-def _owned(index: dict[tuple[str, str], list[dict]], owner: dict) -> list[dict]:
-    """The pod views in `owner`'s namespace whose ownerReference maps to `owner`'s name."""
-    return index.get((owner["metadata"].get("namespace"), owner["metadata"]["name"]), [])
 
 
 def _list_deployments(ctl: StoreView, ns: str | None, pods: list[dict] | None = None) -> list[dict]:
@@ -339,13 +331,30 @@ def _list_replicasets(ctl: StoreView, ns: str | None, pods: list[dict] | None = 
     out = [_with_uid(replicaset) for o in _stored(ctl, "Deployment", ns)
            for replicaset in replicasets.replicasets(o, history.get(workloads.namespaced_name(o), {}),
                                                      ctl.state.pods, _ready_since(ctl), now)]
-    written_sets = _stored(ctl, "ReplicaSet", ns)
-    written = _owners(_list_pods(ctl, ns) if pods is None and written_sets else pods or [], lambda name: name)
-    for o in written_sets:  # ReplicaSets the user wrote himself
-        owned = _owned(written, o)
-        ready = sum(1 for p in owned if p["status"]["conditions"][-1]["status"] == "True")
-        out.append({**o, "status": {"replicas": len(owned), "readyReplicas": ready, "availableReplicas": ready}})
+    return out + _list_written_sets(ctl, "ReplicaSet", ns)
+
+
+def _list_written_sets(ctl: StoreView, kind: str, ns: str | None) -> list[dict]:
+    """ReplicaSets (or ReplicationControllers) the user wrote himself, with their status from their pods."""
+    out = []
+    for o in _stored(ctl, kind, ns):
+        owned = workloads.owned_pods(o, ctl.state.pods.values())
+        ready = sum(1 for p in owned if ctl.ready.get(p.key, False))
+        out.append({**o, "status": {"replicas": len(owned), "fullyLabeledReplicas": len(owned),
+                                    "readyReplicas": ready, "availableReplicas": ready,
+                                    "observedGeneration": o["metadata"].get("generation", 1)}})
     return out
+
+
+def _list_statefulsets(ctl: StoreView, ns: str | None) -> list[dict]:
+    return [{**o, "status": podsets.statefulset_status(o, ctl.state.pods, ctl.ready)}
+            for o in _stored(ctl, "StatefulSet", ns)]
+
+
+def _list_daemonsets(ctl: StoreView, ns: str | None) -> list[dict]:
+    nodes = ctl.topology().nodes
+    return [{**o, "status": podsets.daemonset_status(o, ctl.state.pods, ctl.ready, nodes)}
+            for o in _stored(ctl, "DaemonSet", ns)]
 
 
 def _list_services(ctl: StoreView, ns: str | None) -> list[dict]:
@@ -410,7 +419,9 @@ def _list_ingresses(ctl: StoreView, ns: str | None) -> list[dict]:
 
 _LISTERS = {
     "Pod": _list_pods, "Node": _list_nodes, "Namespace": _list_namespaces, "Deployment": _list_deployments,
-    "ReplicaSet": _list_replicasets, "Service": _list_services, "Endpoints": _list_endpoints,
+    "ReplicaSet": _list_replicasets, "Service": _list_services, "StatefulSet": _list_statefulsets,
+    "DaemonSet": _list_daemonsets, "Endpoints": _list_endpoints,
+    "ReplicationController": lambda ctl, ns: _list_written_sets(ctl, "ReplicationController", ns),
     "EndpointSlice": _list_endpointslices, "Ingress": _list_ingresses, "Job": _list_jobs, "CronJob": _list_cronjobs,
 }
 

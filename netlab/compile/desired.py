@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from netlab.compile import addons, jobs
+from netlab.compile import addons, jobs, podsets
 from netlab.compile.config import ClusterConfig
 from netlab.compile.containerspec import ContainerSpec, api_service_env, container_specs
 from netlab.compile.ingress_inputs import IngressDesired, ingress_desired
@@ -188,11 +188,14 @@ def placement(objects: Mapping[str, dict], previous: Mapping[str, PlacedPod], no
               ready_since: Mapping[str, float] | None = None,
               job_view: jobs.JobView | None = None) -> dict[str, PlacedPod]:
     """Every pod the objects ask for, on a node with an IP; ``cursor`` (the IPAM position) advances.
-    Deployments take one rollout step; ``ready_since`` (pod key -> when it became Ready) lets them remove
-    old pods, without it (at apply time) they only add. Jobs take one step as ``job_view`` (their pods'
-    phases) allows. Raises workloads.PlacementError."""
-    kinds = {k: [o for o in objects.values() if o["kind"] == k] for k in ("Pod", "Deployment", "ReplicaSet", "Job")}
-    wanted = expand(kinds["Pod"], kinds["Deployment"], dict(previous), kinds["ReplicaSet"], ready_since, now)
+    Deployments, StatefulSets and DaemonSets take one step; ``ready_since`` (pod key -> when it became
+    Ready) lets them remove old pods, without it (at apply time) Deployments only add. Jobs take one step as
+    ``job_view`` (their pods' phases) allows. Raises workloads.PlacementError."""
+    kinds = {k: [o for o in objects.values() if o["kind"] == k]
+             for k in ("Pod", "Deployment", "ReplicaSet", "ReplicationController", "Job")}
+    wanted = expand(kinds["Pod"], kinds["Deployment"], dict(previous),
+                    kinds["ReplicaSet"] + kinds["ReplicationController"], ready_since, now)
+    wanted += podsets.wanted(objects.values(), previous, ready_since or {}, nodes)
     wanted += jobs.wanted_pods(kinds["Job"], previous, job_view, now)
     return {p.key: p for p in place(wanted, nodes, dict(previous), now, rng, cursor)}
 

@@ -124,8 +124,8 @@ def expand(pods: list[dict], deployments: list[dict], previous: dict[str, Placed
 
     A Deployment names its pods <deploy>-<template hash>-<5 random>, and replaces them step by step
     (compile/rollout) when its template changes; ``ready_since`` (pod key -> when it became Ready; None:
-    readiness unknown, as at apply time) lets old pods go. A bare ReplicaSet names them <rs>-<5 random> and,
-    as in Kubernetes, only keeps the count."""
+    readiness unknown, as at apply time) lets old pods go. A bare ReplicaSet (or ReplicationController, in
+    `replicasets` too) names them <rs>-<5 random> and, as in Kubernetes, only keeps the count."""
     wanted = []
     for pod in pods:
         meta = pod["metadata"]
@@ -137,13 +137,14 @@ def expand(pods: list[dict], deployments: list[dict], previous: dict[str, Placed
     for rs in replicasets:
         meta = rs["metadata"]
         ns = meta.get("namespace", "default")
-        owner = f"ReplicaSet/{meta['name']}"
+        kind = rs.get("kind", "ReplicaSet")  # or a ReplicationController: the same controller
+        owner = f"{kind}/{meta['name']}"
         template = rs["spec"]["template"]
         labels = dict((template.get("metadata") or {}).get("labels") or {})
         current = sorted((p for p in previous.values() if p.namespace == ns and p.owner == owner),
                          key=lambda p: (p.created, p.name))
         keep = current[:rs["spec"].get("replicas", 1)]
-        source = f"ReplicaSet {ns}/{meta['name']}"
+        source = f"{kind} {ns}/{meta['name']}"
         for p in keep:  # existing pods keep their own spec: a ReplicaSet does not roll out template changes
             wanted.append(WantedPod(ns, p.name, p.labels, p.spec, owner, None, source, "spec.template.spec"))
         for _ in range(rs["spec"].get("replicas", 1) - len(keep)):
@@ -152,11 +153,14 @@ def expand(pods: list[dict], deployments: list[dict], previous: dict[str, Placed
     return wanted
 
 
-def deployment_pods(deploy: dict, pods: Iterable[PlacedPod]) -> list[PlacedPod]:
-    """The pods `deploy` owns, oldest first."""
-    meta = deploy["metadata"]
-    ns, owner = meta.get("namespace", "default"), f"Deployment/{meta['name']}"
+def owned_pods(obj: Mapping, pods: Iterable[PlacedPod]) -> list[PlacedPod]:
+    """The pods `obj` (a Deployment, ReplicaSet, StatefulSet, ...) owns, oldest first."""
+    meta = obj["metadata"]
+    ns, owner = meta.get("namespace", "default"), f"{obj.get('kind', 'Deployment')}/{meta['name']}"
     return sorted((p for p in pods if p.namespace == ns and p.owner == owner), key=lambda p: (p.created, p.name))
+
+
+deployment_pods = owned_pods
 
 
 def pod_infos(pods: Iterable[PlacedPod], ready_since: Mapping[str, float]) -> list[rollout.PodInfo]:

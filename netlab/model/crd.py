@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from . import dns1123 as names
+from . import podsets
 from .meta import AnyDict, Issue, Model, Resource, check_meta, check_name
 
 CRD_API_VERSION = "apiextensions.k8s.io/v1"
@@ -103,13 +104,20 @@ class GenericObject(Resource):
         return f"{self.kind} {where}{self.name}"
 
     def issues(self) -> list[Issue]:
-        return check_meta(self.metadata, names.check_dns1123_subdomain, self._namespaced is not False)
+        return (check_meta(self.metadata, names.check_dns1123_subdomain, self._namespaced is not False)
+                + podsets.problems(self._builtin_kind, self.__pydantic_extra__ or {}))
 
     def normalise(self) -> None:
         if self._namespaced is True and self.metadata.namespace is None:
             self.metadata.namespace = "default"
         elif self._namespaced is False:
             self.metadata.namespace = None
+        podsets.apply_defaults(self._builtin_kind, self.__pydantic_extra__ or {})
+
+    @property
+    def _builtin_kind(self) -> str:
+        """The kind if it is one of Kubernetes' own (a CRD may reuse a built-in kind's name in its group)."""
+        return self.kind if self.api_version in ("v1", "apps/v1") else ""
 
 
 # --- where kinds without a model come from ----------------------------------------------------------

@@ -33,7 +33,7 @@ log = logging.getLogger("netlab.controller")
 ALL_KINDS = frozenset(r.kind for r in RESOURCES)
 RV_BLOCK = 100_000  # resourceVersions reserved in the state file at a time
 
-SCALABLE = ("Deployment", "ReplicaSet")
+SCALABLE = ("Deployment", "ReplicaSet", "StatefulSet", "ReplicationController")
 
 
 def scope(kind: str, namespace: str | None) -> str:
@@ -231,10 +231,11 @@ class ApiSide:
                 elif kind == "CustomResourceDefinition":   # its objects go with it, as upstream
                     new_objects = store.without_instances(new_objects, removed)
             elif kind == "Pod" and f"{ns}/{name}" in self.state.pods:
-                # A Deployment's pod: delete it and let the Deployment replace it, as a ReplicaSet would.
+                # A controller's pod: delete it and let its controller replace it.
                 pod = self.state.pods[f"{ns}/{name}"]
                 pods = {k: p for k, p in self.state.pods.items() if k != pod.key}
-                new_pods = self._place(new_objects, pods)
+                # A StatefulSet's pod comes back under its name at the next step, once this one is gone.
+                new_pods = {k: p for k, p in self._place(new_objects, pods).items() if k != pod.key}
                 self._commit(new_objects, new_pods, self.state.allocations)  # the kubelet's Killing follows
                 return shown or views.pod(pod, [], self.topology())
             else:
@@ -257,7 +258,7 @@ class ApiSide:
             return shown or removed
 
     def get_scale(self, kind: str, namespace: str, name: str) -> dict:
-        """The autoscaling/v1 Scale of a Deployment or ReplicaSet."""
+        """The autoscaling/v1 Scale of a Deployment, ReplicaSet, StatefulSet or ReplicationController."""
         if kind not in SCALABLE:
             raise store.not_found(kind, name)
         return views.scale(self.get(kind, namespace, name))

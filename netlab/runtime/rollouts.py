@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from netlab.api.errors import ApiError
-from netlab.compile import replicasets, rollout, workloads
+from netlab.compile import podsets, replicasets, rollout, workloads
 from netlab.runtime import events as evmod
 from netlab.runtime import state as statemod
 
@@ -22,11 +22,14 @@ class RolloutSide:
         self._scaled_pods = self.state.pods  # the pods the last ScalingReplicaSet events were told from
 
     def _roll_out(self) -> None:
-        """One step of every Deployment's rollout as its pods become available (the plan: compile/rollout)."""
+        """One step of every Deployment's rollout as its pods become available (the plan: compile/rollout), and
+        of every StatefulSet and DaemonSet (compile/podsets)."""
         now = time.time()
         self.ready_since = rollout.track_ready(self.ready_since, self.observed.ready, now)
-        if now >= self._rollout_retry and workloads.rollout_pending(self.state.objects.values(), self.state.pods,
-                                                                      self.ready_since, now):
+        objects = self.state.objects.values()
+        if now >= self._rollout_retry and (
+                workloads.rollout_pending(objects, self.state.pods, self.ready_since, now)
+                or podsets.pending(objects, self.state.pods, self.ready_since, self.config.topology().nodes)):
             try:
                 self._commit(self.state.objects, self._place(self.state.objects), self.state.allocations)
                 self._rollout_error = ""

@@ -49,7 +49,9 @@ GOOD = [
      "spec": {"backoffLimit": 2, "template": {"spec": POD_SPEC}}},
     {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": META,
      "spec": {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": {"spec": POD_SPEC}}}}},
-    {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": META, "spec": {"serviceName": "s"}},
+    {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": META,
+     "spec": {"serviceName": "s", "selector": {"matchLabels": {"a": "b"}},
+              "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c"}]}}}},
     {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "x"}, "provisioner": "p"},
 ]
 WIDGET_CRD = {
@@ -112,7 +114,8 @@ def test_problems_name_their_field() -> None:
     )
     fields = [(o, f) for o, f, _m in problems]
     assert fields == [("RoleBinding ns1/x", "roleRef.kind"), ("Job ns1/x", "spec.template.spec.restartPolicy"),
-                      ("ConfigMap ns1/x", "data[bad key]"), ("StatefulSet default/Bad_Name", "metadata.name")]
+                      ("ConfigMap ns1/x", "data[bad key]"), ("StatefulSet default/Bad_Name", "metadata.name"),
+                      ("StatefulSet default/Bad_Name", "spec")]  # it makes pods: a spec is required
 
 
 def test_cluster_scoped_kinds_drop_the_namespace() -> None:

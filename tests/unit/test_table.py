@@ -107,8 +107,9 @@ def test_events_have_no_leading_name_column() -> None:
 
 
 def test_kinds_without_columns_get_name_and_age() -> None:
-    cm = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "cfg", "creationTimestamp": ts(10)}}
-    table = to_table("StatefulSet", [cm], {}, now=NOW)
+    cm = {"apiVersion": "apps/v1", "kind": "ControllerRevision",
+          "metadata": {"name": "cfg", "creationTimestamp": ts(10)}}
+    table = to_table("ControllerRevision", [cm], {}, now=NOW)
     assert names(table) == ["Name", "Age"]
     assert table["rows"][0]["cells"] == ["cfg", "10s"]
 

@@ -44,7 +44,8 @@ def test_owners_and_readiness_in_one_snapshot():
     assert deploy["status"]["observedGeneration"] == 3
     by_name = {r["metadata"]["name"]: r for r in snap["ReplicaSet"]}
     assert by_name[f"web-{h}"]["status"]["replicas"] == 2
-    assert by_name["mine"]["status"] == {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}
+    assert by_name["mine"]["status"] == {"replicas": 1, "fullyLabeledReplicas": 1, "readyReplicas": 1,
+                                                 "availableReplicas": 1, "observedGeneration": 1}
     assert [n["metadata"]["name"] for n in snap["Node"]] == ["n1"]
     assert views.snapshot(ctl, ["Deployment"]) == {"Deployment": snap["Deployment"]}
 
