@@ -96,6 +96,19 @@ spec: {{selector: {{be: {name}}}, ports: [{{port: 80}}]}}
     return "---".join(docs)
 
 
+LATE_CLASSLESS = """
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: late}
+spec:
+  rules:
+    - host: late.test
+      http:
+        paths:
+          - {path: /, pathType: Prefix, backend: {service: {name: root, port: {number: 80}}}}
+"""
+
+
 def _ingresses() -> str:
     docs = []
     for i, (host, paths) in enumerate(TABLE.items()):
@@ -158,11 +171,21 @@ def test_users_default_ingressclass_serves_classless_ingresses_by_the_path_table
     assert got == EXPECTED
     assert (_who(lab, lb, "internal.test", "/"), _who(lab, lb, "foreign.test", "/")) == ("root", None)
 
-    # Without the user's class, the add-on's own IngressClass nginx (not default) comes back:
-    # class-less Ingresses are no longer served. (Enabled, the add-on stays when no Ingress needs it.)
+    # The DefaultIngressClass admission plugin wrote the default class's name into each class-less Ingress
+    # when it was created, so they keep it (and stay served) whatever happens to the default later.
+    stamped = json.loads(lab.netlab("get", "ingress", "table-0", "-o", "json").stdout)
+    assert stamped["spec"].get("ingressClassName") == "nginx", stamped["spec"]
+
+    # Without the user's class, the add-on's own IngressClass nginx (not default) comes back. An Ingress
+    # created class-less now gets no class, and nothing serves it. (Enabled, the add-on stays when no Ingress
+    # needs it.)
     lab.netlab("addons", "enable", "ingress-nginx")
     assert "addonmanager" not in lab.netlab("get", "ingressclass", "nginx", "-o", "yaml").stdout
     lab.netlab("delete", "ingressclass", "nginx")
     cls = lab.netlab("get", "ingressclass", "nginx", "-o", "yaml").stdout
     assert "is-default-class" not in cls and "addonmanager.kubernetes.io/mode: Reconcile" in cls
-    wait_for(lambda: _answers(lab, lb, "all.test", "/", None), timeout=10, what="class-less Ingresses dropped")
+    lab.netlab("apply", "-f", str(lab.write("late.yaml", LATE_CLASSLESS)))
+    late = json.loads(lab.netlab("get", "ingress", "late", "-o", "json").stdout)
+    assert "ingressClassName" not in late["spec"], late["spec"]
+    wait_for(lambda: _answers(lab, lb, "late.test", "/", None), timeout=10, what="a class-less Ingress unserved")
+    assert _who(lab, lb, "all.test", "/") == "root", "the Ingresses stamped with nginx are still served"
