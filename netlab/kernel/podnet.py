@@ -10,6 +10,8 @@ import errno
 import ipaddress
 import json
 import os
+import stat
+from typing import NoReturn
 
 from netlab.compile import names
 from netlab.compile.topology import NodeNet, PodNet, Topology
@@ -197,15 +199,7 @@ def _in_parallel(groups: list[tuple[NodeNet, list[PodNet]]]) -> list[str]:
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:
-            os.close(read_fd)
-            code = 0
-            try:
-                payload = {"changes": _ensure_node_pods(node, pods)}
-            except BaseException as e:  # noqa: BLE001 - reported to the parent
-                payload, code = {"error": f"node {node.name}: {type(e).__name__}: {e}"}, 1
-            with os.fdopen(write_fd, "w") as out:
-                json.dump(payload, out)
-            os._exit(code)
+            _worker(read_fd, write_fd, node, pods)  # never returns
         os.close(write_fd)
         workers.append((pid, read_fd))
     changes, errors = [], []
@@ -220,6 +214,43 @@ def _in_parallel(groups: list[tuple[NodeNet, list[PodNet]]]) -> list[str]:
     if errors:
         raise RuntimeError("; ".join(errors))
     return changes
+
+
+def _worker(read_fd: int, write_fd: int, node: NodeNet, pods: list[PodNet]) -> NoReturn:
+    """The forked child: it must end here whatever happens. Were an exception (a parent killed mid-work
+    makes the result's write fail with EPIPE) to escape into the parent's code, the child would go on as
+    a copy of the controller, holding the API's connections open, so a client would wait for an answer
+    that never comes."""
+    code = 1
+    try:
+        os.close(read_fd)
+        _drop_inherited_sockets(keep=write_fd)
+        try:
+            payload = {"changes": _ensure_node_pods(node, pods)}
+            code = 0
+        except BaseException as e:  # noqa: BLE001 - reported to the parent
+            payload = {"error": f"node {node.name}: {type(e).__name__}: {e}"}
+        with os.fdopen(write_fd, "w") as out:
+            json.dump(payload, out)
+    finally:
+        os._exit(code)
+
+
+def _drop_inherited_sockets(keep: int) -> None:
+    """Point every socket fd inherited from the controller (API listener and connections, netlink) at
+    /dev/null. The numbers stay taken, so the Python objects that still name them cannot close a socket
+    this worker opens later."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd in (keep, devnull):
+            continue
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.dup2(devnull, fd)
+        except OSError:
+            continue
+    os.close(devnull)
 
 
 def _ensure_pod(node_ipr, node_links: dict, bridge_index: int, pod: PodNet) -> tuple[list[str], str | None]:
