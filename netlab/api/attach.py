@@ -10,7 +10,8 @@ netlab's containers write to a log file, not to a terminal the server holds, so 
 from its start (what the container printed before the client came, then what it prints) on the stdout
 channel until the container ends, then sends its exit status as exec does. A container started with
 `stdin: true` reads a FIFO (<container>.stdin beside its log) that the client's stdin is written to;
-without it, input is dropped. There is no terminal: with `tty` (the client's terminal is then raw) the
+without it, input is dropped. With `stdinOnce` the container reads EOF once the first client's stdin ends
+(netlab.runtime.stdinkeeper). There is no terminal: with `tty` (the client's terminal is then raw) the
 server does the little a terminal would: Enter (\r) becomes \n, typed input is echoed, output newlines
 become \r\n.
 """
@@ -21,17 +22,19 @@ import asyncio
 import contextlib
 import errno
 import os
+import select
 import time
 from pathlib import Path
 
 from aiohttp import web
 
 from netlab.api import channels, execstream
-from netlab.runtime import podexec, ttyrelay
+from netlab.runtime import podexec, stdinkeeper, ttyrelay
 from netlab.runtime.start_request import stdin_fifo
 
 CHUNK = 65536
 POLL = 0.05
+STALL = 30.0   # seconds a container may leave its stdin unread before input is dropped
 
 
 def _running(cluster: str, ns: str, name: str, container: str) -> bool:
@@ -78,6 +81,8 @@ def _crlf(data: bytes) -> bytes:
 
 
 def _write_fifo(path: Path, data: bytes) -> None:
+    """All of data, as a pipe takes it: waiting while the container has not read what came before (input
+    is dropped only when it reads nothing for STALL seconds, or has no stdin)."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
     except OSError as e:
@@ -85,21 +90,47 @@ def _write_fifo(path: Path, data: bytes) -> None:
             return
         raise
     try:
-        os.write(fd, data)
-    except BlockingIOError:
-        pass
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                if not select.select([], [fd], [], STALL)[1]:
+                    return
+            except BrokenPipeError:
+                return
     finally:
         os.close(fd)
 
 
-async def _input(chans, api, fifo: Path, tty: bool) -> None:
+class _Stdin:
+    """Where a client's input goes: the container's FIFO, while its stdin is open. With stdinOnce the first
+    client holds it open through the keeper (netlab.runtime.stdinkeeper) and closes it for good when its own
+    stdin ends; without, stdin stays open whatever the client does."""
+
+    def __init__(self, fifo: Path, once: bool, hold) -> None:
+        self.fifo, self.once, self.hold = fifo, once, hold
+
+    @property
+    def open(self) -> bool:
+        return not self.once or self.hold is not None
+
+    def close(self) -> None:
+        if self.hold is not None:
+            self.hold.close()
+            self.hold = None
+
+
+async def _input(chans, api, stdin: _Stdin, tty: bool) -> None:
     async for parsed in chans.messages():
-        if parsed.kind == "stdin" and parsed.data:
+        if parsed.kind == "stdin" and parsed.data and stdin.open:
             data = parsed.data
             if tty:   # the client's terminal is raw and ours is no terminal: Enter is \r, and we echo
                 data = data.replace(b"\r", b"\n")
                 await chans.send(channels.STDOUT, data.replace(b"\n", b"\r\n"))
-            await api.run(_write_fifo, fifo, data)
+            await api.run(_write_fifo, stdin.fifo, data)
+        elif parsed.kind == "close" and parsed.channel == channels.STDIN:
+            stdin.close()
 
 
 async def _terminal_output(chans, reader: asyncio.StreamReader) -> None:
@@ -135,10 +166,13 @@ async def _bridge(chans, api, output, inputs, ns: str, name: str, container: str
         await asyncio.gather(out_task, in_task, return_exceptions=True)
 
 
+def _spec(pod: dict, container: str) -> dict:
+    return next((c for c in (pod.get("spec") or {}).get("containers") or [] if c.get("name") == container), {})
+
+
 def _terminal(cluster: str, ns: str, pod: dict, container: str, log: Path):
     """A connection to a `tty: true` container's terminal, or None (no tty, or it has ended)."""
-    spec = next((c for c in (pod.get("spec") or {}).get("containers") or [] if c.get("name") == container), {})
-    if not spec.get("tty"):
+    if not _spec(pod, container).get("tty"):
         return None
     deadline = time.monotonic() + 2.0
     while True:   # a container started a moment ago hands its terminal to the relay within milliseconds
@@ -177,6 +211,11 @@ async def handle_attach(request: web.Request, api, ns: str, name: str) -> web.St
     async def alive() -> bool:
         return await api.run(_running, cluster, ns, name, container)
 
-    await _bridge(chans, api, _follow(chans, api, path, alive, tty), _input(chans, api, stdin_fifo(path), tty),
-                  ns, name, container)
+    once = stdin and bool(_spec(pod, container).get("stdinOnce"))
+    feed = _Stdin(stdin_fifo(path), once, await api.run(stdinkeeper.hold, path) if once else None)
+    try:
+        await _bridge(chans, api, _follow(chans, api, path, alive, tty), _input(chans, api, feed, tty),
+                      ns, name, container)
+    finally:
+        feed.close()
     return response

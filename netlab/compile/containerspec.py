@@ -34,6 +34,7 @@ class ContainerSpec:
     working_dir: str | None = None
     volumes: list[dict[str, Any]] = field(default_factory=list)  # see netlab.compile.volumes.container_volumes
     stdin: bool = False  # `stdin: true`: it reads a FIFO that `kubectl attach -i` writes to
+    stdin_once: bool = False  # `stdinOnce: true`: EOF once the first attach's stdin ends (runtime/stdinkeeper.py)
     tty: bool = False  # `tty: true`: it runs on a pty of its own (netlab.runtime.ttyrelay keeps the master)
 
 
@@ -133,6 +134,7 @@ def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | N
             env=env, restart_policy=pod.spec.get("restartPolicy", "Always"),
             security=security.to_dict() if security else None, config_error=config_error,
             working_dir=c.get("workingDir"), volumes=volumes, stdin=bool(c.get("stdin")),
+            stdin_once=bool(c.get("stdin") and c.get("stdinOnce")),
             tty=bool(c.get("tty")),
         ))
     return out

@@ -7,8 +7,9 @@ Protocol: a Unix stream socket (mode 0600), one JSON request per line, one JSON 
 
 - ``{"op": "ping"}`` -> ``{"ok": true, "pid": N}``
 - ``{"op": "start", "netns", "argv" | "echo", "env", "cwd", "log", "exitfile"[, "pidfile", "record", "security",
-  "stdin", "tty"]}`` (stdin: a FIFO to read instead of /dev/null; tty: true runs it on a pty of its own,
-  whose master netlab.runtime.ttyrelay keeps)
+  "stdin", "stdin_once", "tty"]}`` (stdin: a FIFO to read instead of /dev/null, with stdin_once read to EOF
+  once netlab.runtime.stdinkeeper lets go; tty: true runs it on a pty of its own, whose master
+  netlab.runtime.ttyrelay keeps)
   -> ``{"ok": true, "pid": N, "start_time": T}`` or ``{"ok": false, "error": "..."}``
 - ``{"op": "children"}`` -> ``{"ok": true, "children": [{"pid", "start_time", "exitfile"}, ...]}``: every
   child not yet reaped.
@@ -42,7 +43,7 @@ import socket
 import sys
 from typing import Any
 
-from netlab.runtime import podexec, sandbox
+from netlab.runtime import podexec, sandbox, stdinkeeper
 from netlab.runtime.files import write_atomic
 from netlab.runtime.launcher_child import _CHILD_SIGNALS, _child, _start_relay, _validate_start
 from netlab.runtime.launcher_client import LauncherError, proc_start_time
@@ -258,17 +259,19 @@ class Launcher:
             # a confined container is PID 1 of its own namespace (unless hostPID)
             own_pids = req.get("security") is not None and not req["security"].get("hostPID")
             tty_fd = _start_relay(req["log"]) if req.get("tty") else -1
+            stdin_fd = stdinkeeper.start(req["stdin"], req["log"]) if req.get("stdin_once") else -1
             try:
                 with sandbox.pid_namespace_for_child() if own_pids else contextlib.nullcontext():
                     pid = os.fork()
                     if pid == 0:
                         os.close(ready_r)
-                        _child(req, ready_w, tty_fd)  # never returns
+                        _child(req, ready_w, tty_fd, stdin_fd)  # never returns
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
                 os.close(ready_w)
-                if tty_fd >= 0:
-                    os.close(tty_fd)
+                for fd in (tty_fd, stdin_fd):
+                    if fd >= 0:
+                        os.close(fd)
             forked.append((req, pid, ready_r))
         replies = []
         for item in forked:

@@ -16,7 +16,7 @@ from typing import Any
 
 import netlab.images.echo as echo  # imported up front so forked echo containers start instantly
 from netlab.compile.security import Profile
-from netlab.runtime import sandbox, ttyrelay
+from netlab.runtime import sandbox, stdinkeeper, ttyrelay
 
 CLONE_NEWNET = 0x40000000
 M_ARENA_MAX = -8  # mallopt(3)
@@ -34,7 +34,7 @@ def _setns(netns: str) -> None:
         os.close(fd)
 
 
-def _child(req: dict[str, Any], ready_fd: int, tty_fd: int = -1) -> None:
+def _child(req: dict[str, Any], ready_fd: int, tty_fd: int = -1, stdin_fd: int = -1) -> None:
     """Runs in the forked child; never returns. Closes ready_fd once it leads its own session. With tty_fd
     (a `tty: true` container) it opens a pty once confined, takes the slave as stdin, stdout, stderr and
     controlling terminal, and sends the master over tty_fd to its relay.
@@ -49,8 +49,12 @@ def _child(req: dict[str, Any], ready_fd: int, tty_fd: int = -1) -> None:
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])  # pending signals are delivered now
         os.umask(0o022)
-        # a FIFO opened read-write never reads EOF: the container waits for input, as on an open stdin
-        null = os.open(req["stdin"], os.O_RDWR) if req.get("stdin") else os.open(os.devnull, os.O_RDONLY)
+        if stdin_fd >= 0:   # stdinOnce: the FIFO's read end, whose writer a keeper holds
+            null = stdinkeeper.as_stdin(stdin_fd)
+        elif req.get("stdin"):   # a FIFO opened read-write never reads EOF: stdin stays open, as kubelet keeps it
+            null = os.open(req["stdin"], os.O_RDWR)
+        else:
+            null = os.open(os.devnull, os.O_RDONLY)
         log = os.open(req["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.dup2(null, 0)
         os.dup2(log, 1)

@@ -33,6 +33,8 @@ def start_request(spec: ContainerSpec, log: Path, pidfile: Path, exitfile: Path)
         req["tty"] = True
     elif spec.stdin:
         req["stdin"] = str(stdin_fifo(log))
+        if spec.stdin_once:
+            req["stdin_once"] = True
     if spec.argv:
         req["argv"] = list(spec.argv)
     else:

