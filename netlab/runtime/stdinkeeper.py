@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import signal
 import socket
 from pathlib import Path
 
@@ -60,13 +59,7 @@ def hold(log: Path) -> socket.socket | None:
 def _keeper_child(write_fd: int, log: str) -> None:
     code = 0
     try:
-        os.setsid()
-        signal.set_wakeup_fd(-1)
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_SETMASK, [])
-        os.closerange(3, write_fd)
-        os.closerange(write_fd + 1, 65536)
+        ttyrelay.detach_from_launcher(keep=write_fd)
         _keep(write_fd, keeper_socket(Path(log)))
     except BaseException:  # noqa: BLE001 - never return into the launcher loop
         code = 1

@@ -191,19 +191,25 @@ def _receive_master(sock: int) -> int | None:
     return fds[0] if fds else None
 
 
+def detach_from_launcher(keep: int) -> None:
+    """In a helper process the launcher forked: a session of its own, default signal handling, and of the
+    launcher's descriptors only `keep` (and 0-2) open."""
+    os.setsid()
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 65536)
+
+
 def relay_child(sock: int, log: str) -> None:
     """In the relay's forked child (never returns): its own session, only the socket the container sends
     its pty master over open, then the relay loop (none if the container never got that far)."""
     code = 0
     try:
-        os.setsid()
-        signal.set_wakeup_fd(-1)
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
+        detach_from_launcher(keep=sock)
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)   # a vanished client is an error from send, not a death
-        signal.pthread_sigmask(signal.SIG_SETMASK, [])
-        os.closerange(3, sock)
-        os.closerange(sock + 1, 65536)
         master = _receive_master(sock)
         if master is not None:
             Relay(master, Path(log)).run()
