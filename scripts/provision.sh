@@ -30,6 +30,7 @@ packages=(
   tcpdump         # watching real packets in the labs
   nginx           # the ingress controller's data plane
   graphviz        # dot: `netlab graph -o lab.svg|lab.png` draws the cluster
+  openssl         # certificates for TLS Secrets in the labs, and an HTTPS pod (`openssl s_server`) in the tests
   python3 python3-venv python3-pip
 )
 if [ "$bench" -eq 1 ]; then

@@ -3,7 +3,8 @@
 `services/[scheme:]NAME[:PORT]/proxy/PATH` picks a ready endpoint of the Service (PORT: the service
 port's name or number) and `pods/NAME[:PORT]/proxy/PATH` names the pod; the request is sent to that
 pod's IP and target port from inside the pod's network namespace (where its IP is always reachable),
-and the answer is streamed back. Only plain HTTP (scheme http) is proxied.
+and the answer is streamed back. With scheme `https` the request goes over TLS, the pod's certificate
+unverified, as kube-apiserver's proxy does.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import socket
+import ssl
 
 from aiohttp import web
 
@@ -71,10 +73,26 @@ def _open(netns: str, ip: str, port: int) -> socket.socket:
     return sock
 
 
+def _backend_tls() -> ssl.SSLContext:
+    """TLS towards a pod, as kube-apiserver's proxy dials `https:` targets: the pod's certificate is not
+    verified (nothing in the cluster signs pods' serving certificates)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
 def _request(netns: str, ip: str, port: int, method: str, target: str, headers: dict[str, str],
-             body: bytes) -> http.client.HTTPResponse:
+             body: bytes, tls: bool = False) -> http.client.HTTPResponse:
     conn = http.client.HTTPConnection(ip, port, timeout=TIMEOUT)
-    conn.sock = _open(netns, ip, port)
+    sock = _open(netns, ip, port)
+    if tls:
+        try:
+            sock = _backend_tls().wrap_socket(sock)
+        except (OSError, ssl.SSLError):
+            sock.close()
+            raise
+    conn.sock = sock
     conn.request(method, target, body=body or None, headers=headers)
     return conn.getresponse()
 
@@ -82,8 +100,6 @@ def _request(netns: str, ip: str, port: int, method: str, target: str, headers: 
 async def handle_proxy(request: web.Request, api, kind: str, ns: str, target: str, rest: str) -> web.StreamResponse:
     ctl = api.controller
     scheme, name, port = split_target(target)
-    if scheme == "https":
-        raise ApiError(400, "BadRequest", "netlab proxies plain HTTP only")
     if kind == "services":
         service = await api.run(ctl.get, "Service", ns, name)
         try:
@@ -104,7 +120,7 @@ async def handle_proxy(request: web.Request, api, kind: str, ns: str, target: st
     body = await api.body(request)
     try:
         upstream = await api.run(_request, names.pod_netns(pod_ns, pod_name), ip, pod_port, request.method,
-                                 path, headers, body)
+                                 path, headers, body, scheme == "https")
     except OSError as e:
         raise _unavailable(f"error trying to reach service: dial tcp {ip}:{pod_port}: {e}") from e
     try:

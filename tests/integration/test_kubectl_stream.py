@@ -75,6 +75,28 @@ spec:
       stdin: true
       command: ["sh", "-c", "while read line; do echo got:$line; done"]
 ---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: CLUSTER-tls
+  labels: {app: CLUSTER-tls}
+spec:
+  volumes: [{name: certs, emptyDir: {}}]
+  containers:
+    - name: s
+      image: alpine
+      volumeMounts: [{name: certs, mountPath: /certs}]
+      command: ["sh", "-c", "cd /certs && openssl req -x509 -newkey rsa:2048 -nodes -keyout k.pem -out c.pem
+                -subj /CN=pod -days 1 2>/dev/null && exec openssl s_server -www -accept 8443 -cert c.pem -key k.pem"]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: CLUSTER-tls
+spec:
+  selector: {app: CLUSTER-tls}
+  ports: [{name: https, port: 443, targetPort: 8443}]
+---
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -345,6 +367,9 @@ def test_port_forward_and_proxy(lab) -> None:
         assert echo_answer(lab.curl(None, f"{root}/pods/{c}-web:8080/proxy/").stdout)["pod"] == f"{c}-web"
         missing = lab.host("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"{root}/services/nope/proxy/")
         assert missing.stdout == "404"
+        # https: targets go over TLS to the pod, its certificate unverified, as kube-apiserver's proxy dials them
+        for target in (f"services/https:{c}-tls:https", f"services/https:{c}-tls:443", f"pods/https:{c}-tls:8443"):
+            assert "s_server -www" in lab.curl(None, f"{root}/{target}/proxy/").stdout, target
     finally:
         _stop(proxy)
 
