@@ -7,6 +7,7 @@ masquerade. The service list is only used to name what the rules point at.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import replace
 
@@ -20,6 +21,7 @@ from netlab.compile.nft_services import (
 )
 from netlab.compile.services import ResolvedService, ServicePortView
 from netlab.compile.topology import NodeNet
+from netlab.trace.egress import outside
 from netlab.trace.nft_eval import DROP, REJECT, Hit, Packet
 from netlab.trace.policy import PolicyWalk
 from netlab.trace.result import (
@@ -269,7 +271,9 @@ class DnatWalk(PolicyWalk):
                        f"sees {snat}, not {saddr}", path)
         else:
             nat = Step(node.name, f"no SNAT: the endpoint sees {saddr}",
-                       f"mark {MASQ_MARK} is not set, {NAT_POST}'s {MASQUERADING} chain returns",
+                       f"mark {MASQ_MARK} is not set, {NAT_POST}'s {MASQUERADING} chain returns; "
+                       f"{names.CHAIN_IP_MASQ_AGENT} returns too ({ip} is in @{names.SET_NO_MASQUERADE}, "
+                       "the cluster's own CIDRs)",
                        f"{path}: {post.trail[-1].verdict}" if post.trail else NAT_POST)
         if last.name != node.name:
             p.trace_points.append(TracePoint(last.name, "prerouting", seen, ip, tp))
@@ -326,11 +330,18 @@ class DnatWalk(PolicyWalk):
             p.candidates.append(Candidate(ip, port, None, node.name, saddr, REFUSED, p.reason))
             return p
         owner = self.node_of_pod_ip(ip)
+        if owner is None and self.node_by_ip(ip) is None and \
+                ipaddress.ip_address(ip) not in ipaddress.ip_network(self.topo.service_cidr):
+            ok, egress_policy, _ingress = self.policy_steps(src, ip, port, proto, saddr, None)
+            p.steps += egress_policy
+            if not ok:
+                p.outcome, p.reason = TIMEOUT, "NetworkPolicy drops it: no reply, the client times out"
+                return p
+            return outside(self.topo, self.rules(node.name), node, saddr, p)
         if owner is None:
             route, _dev, _s, _n = self.route_from_node(node, ip)
-            p.steps.append(Step(node.name, f"routes {ip} out of the cluster: {route}",
-                                "no netlab rule matches; the lab has no uplink", route))
-            p.outcome, p.reason = TIMEOUT, f"{ip} is outside the cluster"
+            p.steps.append(Step(node.name, f"routes {ip}: {route}", "no netlab rule matches", route))
+            p.outcome, p.reason = TIMEOUT, f"nothing in the cluster answers {ip}"
             return p
         chain_in = self._chain_in(first, NAT_PRE)
         p.steps.append(Step(node.name, f"no service matches {ip}:{port}/{proto}: no DNAT",
