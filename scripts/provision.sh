@@ -28,6 +28,7 @@ packages=(
   curl            # probes from pods and from the host
   bind9-dnsutils  # dig, for the DNS labs
   tcpdump         # watching real packets in the labs
+  conntrack       # conntrack -L: the NAT a connection got (egress SNAT, service DNAT), README and tests
   nginx           # the ingress controller's data plane
   graphviz        # dot: `netlab graph -o lab.svg|lab.png` draws the cluster
   python3 python3-venv python3-pip

@@ -16,7 +16,7 @@ IP_MASQ = names.CHAIN_IP_MASQ_AGENT
 
 def egress_steps(topo: Topology, rules: Interpreter, node: NodeNet, saddr: str, p: Plan) -> tuple[list[Step], str]:
     """Steps from the node's routing decision to the host's uplink, and the source the outside sees
-    (a description when it is the host's address on an interface netlab does not know)."""
+    ("" when it is the host's address on an interface netlab does not know)."""
     ip = p.dst_ip
     route = f"default via {topo.host_ip} dev {names.NODE_UPLINK}"
     steps = [Step(node.name, f"routes {ip} out of the cluster: {route}",
@@ -38,7 +38,7 @@ def egress_steps(topo: Topology, rules: Interpreter, node: NodeNet, saddr: str, 
         seen_by_host = saddr
     underlay = f"{topo.host_ip}/{topo.underlay_prefix}"
     if seen_by_host == node.underlay_ip:
-        seen = "the host's address on its way out"
+        seen = ""  # the host's address on the interface its own routes pick: not netlab's to know
         steps.append(Step("host", f"SNAT (masquerade) {seen_by_host} -> the address of the host's outgoing "
                                   "interface",
                           f"the host forwards it by its own routes; {names.host_nft_table(topo.cluster)}'s "
