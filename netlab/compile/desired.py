@@ -29,6 +29,7 @@ from netlab.compile.policy_inputs import PolicyInputs, policy_inputs
 from netlab.compile.resolv import resolv_conf
 from netlab.compile.services import Allocation, Pools, ResolvedService, allocate, announcer, resolve, svc_key
 from netlab.compile.topology import NodeNet, Topology
+from netlab.compile.topology_zones import ZONE_LABEL, node_zones, with_zones
 from netlab.compile.workloads import PlacedPod, expand, place
 from netlab.model.core import BUILTIN_NAMESPACES
 
@@ -105,7 +106,8 @@ def node_rulesets(topology: Topology, services: Sequence[ResolvedService], polic
         no_masq = non_masquerade([underlay, topology.pod_subnet, topology.service_cidr], (), False)
     no_masq = list(no_masq)
     for node in topology.nodes:
-        table = services_ruleset(node.name, [node.underlay_ip], pod_subnet, list(services))
+        table = services_ruleset(node.name, [node.underlay_ip], pod_subnet, list(services),
+                                 node.labels.get(ZONE_LABEL))
         add_node_egress(table, pod_subnet, no_masq)
         table.merge(policy_ruleset(node.name, list(policy.pods), policy.namespaces, policy.policies))
         out[node.name] = table
@@ -122,11 +124,12 @@ def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed
     user_eps = {f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}": o
                 for o in objects.values() if o["kind"] == "Endpoints"}
     services = {}
+    zones = node_zones(topology.nodes)
     for obj in objects.values():
         if obj["kind"] == "Service":
             key = svc_key(obj)
-            services[key] = resolve(obj, allocations.get(key, Allocation()), placed, ready, user_eps.get(key),
-                                    terminated)
+            services[key] = with_zones(resolve(obj, allocations.get(key, Allocation()), placed, ready,
+                                               user_eps.get(key), terminated), zones)
     policy = policy_inputs(objects.values(), placed)
     listed = list(services.values())
     no_masq = non_masquerade(config.lab_cidrs(), config.non_masquerade_cidrs, config.masq_link_local)
