@@ -21,7 +21,7 @@ from netlab.compile.nft_services import (
 )
 from netlab.compile.services import ResolvedService, ServicePortView
 from netlab.compile.topology import NodeNet
-from netlab.trace.egress import outside
+from netlab.trace.egress import agent_decision, outside
 from netlab.trace.nft_eval import DROP, REJECT, Hit, Packet
 from netlab.trace.policy import PolicyWalk
 from netlab.trace.result import (
@@ -262,7 +262,14 @@ class DnatWalk(PolicyWalk):
         (post,) = self.rules(node.name).hook("postrouting", replace(r, trail=()))
         path = " -> ".join(post.chains())
         seen = saddr
-        if post.masquerade:
+        by_agent, why = agent_decision(post)
+        if post.masquerade and by_agent:
+            # An endpoint outside the cluster (user-written Endpoints): egress SNAT, node then host.
+            _r, dev, snat, _n = self.route_from_node(node, ip)
+            seen = snat if self.node_by_ip(ip) else ""
+            nat = Step(node.name, f"SNAT (masquerade) {saddr} -> {snat}",
+                       f"{why} rewrites the source to {dev}'s address {snat}", path)
+        elif post.masquerade:
             _r, dev, snat, _n = self.route_from_node(node, ip)
             seen = snat
             nat = Step(node.name, f"SNAT (masquerade) {saddr} -> {snat}",
@@ -271,9 +278,7 @@ class DnatWalk(PolicyWalk):
                        f"sees {snat}, not {saddr}", path)
         else:
             nat = Step(node.name, f"no SNAT: the endpoint sees {saddr}",
-                       f"mark {MASQ_MARK} is not set, {NAT_POST}'s {MASQUERADING} chain returns; "
-                       f"{names.CHAIN_IP_MASQ_AGENT} returns too ({ip} is in @{names.SET_NO_MASQUERADE}, "
-                       "the cluster's own CIDRs)",
+                       f"mark {MASQ_MARK} is not set, {NAT_POST}'s {MASQUERADING} chain returns; {why}",
                        f"{path}: {post.trail[-1].verdict}" if post.trail else NAT_POST)
         if last.name != node.name:
             p.trace_points.append(TracePoint(last.name, "prerouting", seen, ip, tp))

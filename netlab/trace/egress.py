@@ -14,6 +14,18 @@ from netlab.trace.result import CONNECTED, Candidate, Plan, Step
 IP_MASQ = names.CHAIN_IP_MASQ_AGENT
 
 
+def agent_decision(post: Packet) -> tuple[bool, str]:
+    """(whether ip-masq-agent masqueraded the packet, why), from its run through postrouting."""
+    hit = next((h for h in reversed(post.trail) if h.chain == IP_MASQ), None)
+    if hit is None:
+        return False, f"{IP_MASQ} did not see it"
+    if hit.rule == "masquerade":
+        return True, f"{IP_MASQ}: the destination is not in @{names.SET_NO_MASQUERADE}, so `masquerade`"
+    if names.SET_NO_MASQUERADE in hit.rule:
+        return False, f"{IP_MASQ} returns: the destination is in @{names.SET_NO_MASQUERADE}"
+    return False, f"{IP_MASQ} returns: the source is not a pod (`{hit.rule}`)"
+
+
 def egress_steps(topo: Topology, rules: Interpreter, node: NodeNet, saddr: str, p: Plan) -> tuple[list[Step], str]:
     """Steps from the node's routing decision to the host's uplink, and the source the outside sees
     ("" when it is the host's address on an interface netlab does not know)."""
@@ -24,16 +36,14 @@ def egress_steps(topo: Topology, rules: Interpreter, node: NodeNet, saddr: str, 
                   f"sends it to the host {topo.host_ip}", route)]
     (post,) = rules.hook("postrouting", Packet(saddr, ip, p.proto, p.dport))
     path = " -> ".join(post.chains())
-    decided = next((h for h in reversed(post.trail) if h.chain == IP_MASQ), None)
-    if post.masquerade:
+    by_agent, why = agent_decision(post)
+    if post.masquerade and by_agent:
         steps.append(Step(node.name, f"SNAT (masquerade) {saddr} -> {node.underlay_ip}",
                           f"{IP_MASQ}: {ip} is not in @{names.SET_NO_MASQUERADE} (the cluster's CIDRs and "
                           f"nonMasqueradeCIDRs), so `masquerade` rewrites the source to {names.NODE_UPLINK}'s "
                           f"address {node.underlay_ip}", path))
         seen_by_host = node.underlay_ip
     else:
-        why = (f"{ip} is in @{names.SET_NO_MASQUERADE} (nonMasqueradeCIDRs)"
-               if decided is not None and names.SET_NO_MASQUERADE in decided.rule else "not a pod's packet")
         steps.append(Step(node.name, f"no SNAT: {IP_MASQ} returns, the packet keeps {saddr}", why, path))
         seen_by_host = saddr
     underlay = f"{topo.host_ip}/{topo.underlay_prefix}"

@@ -79,3 +79,30 @@ def test_egress_fields_are_netlab_fields():
     kind = Cluster.model_validate({"apiVersion": "kind.x-k8s.io/v1alpha4", "kind": "Cluster",
                                    "nonMasqueradeCIDRs": ["192.0.2.0/24"]})
     assert kind.non_masquerade_cidrs == [] and any("nonMasqueradeCIDRs" in n for n in kind.notes)
+
+
+def _trace(dst: str, no_masq=None, src: str = "pod-a"):
+    from netlab.compile.netpol import PolicyPod
+    from netlab.trace.model import plan
+
+    topo = ClusterConfig.from_manifest({}, "lab").topology([("default", "pod-a", "lab-worker", "10.244.1.2")])
+    pods = (PolicyPod("default", "pod-a", "10.244.1.2", "lab-worker", {}, ()),)
+    pi = PolicyInputs(pods, {}, ())
+    rulesets = node_rulesets(topo, [], pi, topo.pod_subnet, no_masq)
+    return plan(src, dst, 80, "tcp", topo, [], pi, rulesets=rulesets)
+
+
+def test_trace_shows_both_snats_for_the_outside():
+    p = _trace("198.51.100.10")
+    whats = [s.what for s in p.steps]
+    assert "routes 198.51.100.10 out of the cluster: default via 172.18.0.1 dev eth0" in whats
+    assert "SNAT (masquerade) 10.244.1.2 -> 172.18.0.3" in whats
+    assert any(w.startswith("SNAT (masquerade) 172.18.0.3 -> the address of the host") for w in whats)
+    assert p.outcome == "connected" and p.candidates[0].source_seen == ""
+
+
+def test_trace_keeps_the_pod_ip_for_non_masquerade_cidrs():
+    p = _trace("198.51.100.10", non_masquerade(CLUSTER, ("198.51.100.0/24",), False))
+    whats = [s.what for s in p.steps]
+    assert "no SNAT: ip-masq-agent returns, the packet keeps 10.244.1.2" in whats
+    assert p.candidates[0].source_seen == "10.244.1.2"
