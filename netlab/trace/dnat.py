@@ -19,8 +19,9 @@ from netlab.compile.nft_services import (
     internal_local_chain,
     service_chain,
 )
-from netlab.compile.services import ResolvedService, ServicePortView
+from netlab.compile.services import ResolvedService, ServicePortView, serving_endpoints
 from netlab.compile.topology import NodeNet
+from netlab.compile.topology_zones import ZONE_LABEL
 from netlab.trace.egress import agent_decision, outside
 from netlab.trace.nft_eval import DROP, REJECT, Hit, Packet
 from netlab.trace.policy import PolicyWalk
@@ -210,6 +211,11 @@ class DnatWalk(PolicyWalk):
         decided = _hit(results[0], chain)
         outside = decided is not None and decided.verdict == MASQ_JUMP  # rule 0: a client outside the cluster
         svc, sport = self.owner(chain)
+        if svc.traffic_distribution:
+            zone = node.labels.get(ZONE_LABEL)
+            pick += (f"; trafficDistribution {svc.traffic_distribution}: {n} of the service's "
+                     f"{len(serving_endpoints(svc, sport))} endpoint(s) from {node.name}"
+                     f" (zone {zone or 'unset'}), by the EndpointSlice hints")
         head = f"DNAT {svc.cluster_ip}:{sport.port}/{proto} ({svc.key}): " if via == "clusterip" else ""
         lookup = (f"{SERVICES} -> @{SERVICE_IPS} `{p.dst_ip} . {proto} . {p.dport} : {dispatch.verdict}`; "
                   if via == "clusterip" else "")

@@ -90,3 +90,20 @@ def test_values_are_validated_as_the_api_does():
     for ok in ("PreferClose", "PreferSameZone", "PreferSameNode"):
         good = ServiceSpec.model_validate({"ports": [{"port": 80}], "trafficDistribution": ok})
         assert check_service_spec(good, "spec") == []
+
+
+def test_trace_names_the_preference():
+    from netlab.compile.config import ClusterConfig
+    from netlab.trace.model import PolicyInputs, plan
+
+    zone = "topology.kubernetes.io/zone"
+    cfg = ClusterConfig.from_manifest({"nodes": [{"role": "control-plane"},
+                                                 {"role": "worker", "labels": {zone: "a"}},
+                                                 {"role": "worker", "labels": {zone: "b"}}]}, "lab")
+    topo = cfg.topology([("default", "c", "lab-worker", "10.244.1.9")])
+    eps = (Endpoint("10.244.1.2", "p1", "lab-worker", True), Endpoint("10.244.2.2", "p2", "lab-worker2", True))
+    svc = _svc("PreferSameZone", eps, {"lab-worker": "a", "lab-worker2": "b"})
+    p = plan("c", "10.96.0.50", 80, "tcp", topo, [svc], PolicyInputs((), {}, ()))
+    assert {c.ip for c in p.candidates} == {"10.244.1.2"}
+    assert any("trafficDistribution PreferSameZone: 1 of the service's 2 endpoint(s) from lab-worker (zone a)"
+               in s.detail for s in p.steps), p.steps
