@@ -368,6 +368,9 @@ def test_traffic_distribution_prefers_the_zone_and_the_node(lab):
     # A node without a zone label has no preference: both endpoints.
     cip = json.loads(lab.netlab("get", "svc", "zonal", "-o", "json").stdout)["spec"]["clusterIP"]
     assert _pods_seen(lab, f"{c}-control-plane", f"http://{cip}/", tries=40) == {sa, sb}
+    traced = lab.netlab("trace", f"{c}-ca", "zonal:80", check=False)
+    assert traced.returncode == 0 and "trafficDistribution PreferSameZone: 1 of the service's 2" in traced.stdout, \
+        traced.stdout + traced.stderr
     # No endpoint left in zone-a: zone-a's clients fall back to every endpoint.
     lab.netlab("delete", "pod", sa)
     def answered_by() -> set[str]:
