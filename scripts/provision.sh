@@ -28,6 +28,7 @@ packages=(
   curl            # probes from pods and from the host
   bind9-dnsutils  # dig, for the DNS labs
   tcpdump         # watching real packets in the labs
+  conntrack       # conntrack -L: the NAT a connection got (egress SNAT, service DNAT), README and tests
   nginx           # the ingress controller's data plane
   graphviz        # dot: `netlab graph -o lab.svg|lab.png` draws the cluster
   openssl         # certificates for TLS Secrets in the labs, and an HTTPS pod (`openssl s_server`) in the tests

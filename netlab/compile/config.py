@@ -42,6 +42,8 @@ class ClusterConfig:
     dns_replicas: int = 2
     api_address: str = "127.0.0.1"
     api_port: int | None = None   # None: 6443 or the next free port
+    non_masquerade_cidrs: tuple[str, ...] = ()  # ip-masq-agent's nonMasqueradeCIDRs, beyond the cluster's own
+    masq_link_local: bool = False
 
     @staticmethod
     def from_manifest(doc: dict | None, name: str | None = None) -> ClusterConfig:
@@ -79,6 +81,8 @@ class ClusterConfig:
             dns_replicas=int(dns.get("replicas", 2)),
             api_address=str(api.get("address", "127.0.0.1")),
             api_port=int(api["port"]) if api.get("port") is not None else None,
+            non_masquerade_cidrs=tuple(doc.get("nonMasqueradeCIDRs") or ()),
+            masq_link_local=bool(doc.get("masqLinkLocal", False)),
         )
 
     @property

@@ -21,6 +21,7 @@ from netlab.compile import addons, jobs, podsets
 from netlab.compile.config import ClusterConfig
 from netlab.compile.containerspec import ContainerSpec, api_service_env, container_specs
 from netlab.compile.ingress_inputs import IngressDesired, ingress_desired
+from netlab.compile.nft_masquerade import add_node_egress, non_masquerade
 from netlab.compile.nft_policy import policy_ruleset
 from netlab.compile.nft_services import services_ruleset
 from netlab.compile.nftables import Ruleset, render_full
@@ -28,6 +29,7 @@ from netlab.compile.policy_inputs import PolicyInputs, policy_inputs
 from netlab.compile.resolv import resolv_conf
 from netlab.compile.services import Allocation, Pools, ResolvedService, allocate, announcer, resolve, svc_key
 from netlab.compile.topology import NodeNet, Topology
+from netlab.compile.topology_zones import ZONE_LABEL, node_zones, with_zones
 from netlab.compile.workloads import PlacedPod, expand, place
 from netlab.model.core import BUILTIN_NAMESPACES
 
@@ -94,11 +96,19 @@ def compile_topology(config: ClusterConfig, pods: Mapping[str, PlacedPod]) -> To
 
 
 def node_rulesets(topology: Topology, services: Sequence[ResolvedService], policy: PolicyInputs,
-                  pod_subnet: str) -> dict[str, Ruleset]:
-    """Each node's whole `inet netlab` table: the service rules, then the NetworkPolicy rules."""
+                  pod_subnet: str, no_masq: Sequence[str] | None = None) -> dict[str, Ruleset]:
+    """Each node's whole `inet netlab` table: the service rules, egress SNAT, the NetworkPolicy rules.
+
+    `no_masq`: the egress non-masquerade CIDRs; by default the cluster's own and link-local."""
     out = {}
+    if no_masq is None:
+        underlay = f"{topology.host_ip}/{topology.underlay_prefix}"
+        no_masq = non_masquerade([underlay, topology.pod_subnet, topology.service_cidr], (), False)
+    no_masq = list(no_masq)
     for node in topology.nodes:
-        table = services_ruleset(node.name, [node.underlay_ip], pod_subnet, list(services))
+        table = services_ruleset(node.name, [node.underlay_ip], pod_subnet, list(services),
+                                 node.labels.get(ZONE_LABEL))
+        add_node_egress(table, pod_subnet, no_masq)
         table.merge(policy_ruleset(node.name, list(policy.pods), policy.namespaces, policy.policies))
         out[node.name] = table
     return out
@@ -114,14 +124,16 @@ def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed
     user_eps = {f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}": o
                 for o in objects.values() if o["kind"] == "Endpoints"}
     services = {}
+    zones = node_zones(topology.nodes)
     for obj in objects.values():
         if obj["kind"] == "Service":
             key = svc_key(obj)
-            services[key] = resolve(obj, allocations.get(key, Allocation()), placed, ready, user_eps.get(key),
-                                    terminated)
+            services[key] = with_zones(resolve(obj, allocations.get(key, Allocation()), placed, ready,
+                                               user_eps.get(key), terminated), zones)
     policy = policy_inputs(objects.values(), placed)
     listed = list(services.values())
-    rulesets = node_rulesets(topology, listed, policy, config.pod_subnet)
+    no_masq = non_masquerade(config.lab_cidrs(), config.non_masquerade_cidrs, config.masq_link_local)
+    rulesets = node_rulesets(topology, listed, policy, config.pod_subnet, no_masq)
     node_names = [n.name for n in topology.nodes]
     announced: dict[str, set[str]] = {n: set() for n in node_names}
     for svc in listed:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from netlab.compile.services import ResolvedService
+from netlab.compile.services import Endpoint, ResolvedService
+from netlab.compile.topology_zones import endpoint_hints
 
 
 def endpoints_object(svc: ResolvedService, created: str | None) -> dict:
@@ -51,8 +52,14 @@ def endpointslice_object(svc: ResolvedService, created: str | None) -> dict:
         "endpoints": [
             {"addresses": [ep.ip], "conditions": {"ready": ep.ready, "serving": ep.ready, "terminating": False},
              **({"nodeName": ep.node} if ep.node else {}), **({"hostname": ep.hostname} if ep.hostname else {}),
+             **({"zone": ep.zone} if ep.zone else {}), **_hints(svc, ep),
              **({"targetRef": {"kind": "Pod", "namespace": svc.namespace, "name": ep.pod}} if ep.pod else {})}
             for ep in svc.endpoints
         ],
         "ports": ports,
     }
+
+
+def _hints(svc: ResolvedService, ep: Endpoint) -> dict:
+    hints = endpoint_hints(svc, ep)
+    return {"hints": hints} if hints else {}

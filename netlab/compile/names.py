@@ -40,6 +40,7 @@ CHAIN_CLUSTER_IPS_CHECK = "cluster-ips-check"
 CHAIN_FILTER_PREROUTING_POST_DNAT = "filter-prerouting-post-dnat"
 CHAIN_FILTER_OUTPUT_POST_DNAT = "filter-output-post-dnat"
 CHAIN_POLICY = "filter-forward-policy"
+CHAIN_IP_MASQ_AGENT = "ip-masq-agent"  # egress SNAT with ip-masq-agent's semantics (compile/nft_masquerade.py)
 CHAIN_TRACE_PREFIX = "trace-"  # `netlab trace` adds trace-<hook> for the time of one probe
 SET_SERVICE_IPS = "service-ips"
 SET_SERVICE_NODEPORTS = "service-nodeports"
@@ -49,6 +50,13 @@ SET_NODEPORT_IPS = "nodeport-ips"
 SET_CLUSTER_IPS = "cluster-ips"
 SET_POLICY_INGRESS = "policy-ingress-pods"
 SET_POLICY_EGRESS = "policy-egress-pods"
+SET_NO_MASQUERADE = "no-masquerade"
+
+
+def host_nft_table(cluster: str) -> str:
+    """The host namespace's `inet` table of one cluster (egress SNAT): several clusters can share a host."""
+    return f"{NFT_TABLE}-{cluster}"
+
 
 _IFNAME_OK = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from netlab.compile import names
 from netlab.compile.nftables import Chain, Ruleset, SetOrMap, quote
 from netlab.compile.services import Endpoint, ResolvedService, ServicePortView, serving_endpoints
+from netlab.compile.topology_zones import topology_endpoints
 
 MASQ_MARK = "0x4000"
 
@@ -93,7 +94,9 @@ def base_ruleset(node_ips: list[str]) -> Ruleset:
     return ruleset
 
 
-def services_ruleset(node: str, node_ips: list[str], cluster_cidr: str, services: list[ResolvedService]) -> Ruleset:
+def services_ruleset(node: str, node_ips: list[str], cluster_cidr: str, services: list[ResolvedService],
+                     zone: str | None = None) -> Ruleset:
+    """The node's table of service rules; `zone` (its topology.kubernetes.io/zone) for trafficDistribution."""
     ruleset = base_ruleset(node_ips)
     service_ips: set[str] = set()
     nodeports: set[str] = set()
@@ -117,7 +120,7 @@ def services_ruleset(node: str, node_ips: list[str], cluster_cidr: str, services
                 if port.node_port:
                     reject_ports.add(f"{proto} . {port.node_port} : goto {names.CHAIN_REJECT}")
                 continue
-            _add_service_chains(ruleset, svc, port, serving, cluster_cidr)
+            _add_service_chains(ruleset, svc, port, serving, cluster_cidr, topology_endpoints(svc, serving, node, zone))
             internal = _add_internal_chain(ruleset, svc, port, serving, node, cluster_cidr) or chain
             if internal == "drop":
                 reject_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : drop")
@@ -158,7 +161,9 @@ def _dispatch(endpoint_chains: list[str]) -> str:
 
 
 def _add_service_chains(ruleset: Ruleset, svc: ResolvedService, port: ServicePortView, serving: list[Endpoint],
-                        cluster_cidr: str) -> None:
+                        cluster_cidr: str, picked: list[Endpoint]) -> None:
+    """An endpoint chain for each serving endpoint; the service chain dispatches to `picked` (the same,
+    or those trafficDistribution prefers on this node)."""
     proto = port.protocol.lower()
     rules = [f"ip daddr {svc.cluster_ip} {proto} dport {port.port} ip saddr != {cluster_cidr} "
              f"jump {names.CHAIN_MARK_FOR_MASQUERADE}"]
@@ -173,10 +178,11 @@ def _add_service_chains(ruleset: Ruleset, svc: ResolvedService, port: ServicePor
             ep_rules.append(f"update @{quote(aff)} {{ ip saddr }}")
         ep_rules.append(f"meta l4proto {proto} dnat ip to {ep.ip}:{port.target[ep.ip]}")
         ruleset.add_chain(Chain(ep_chain, tuple(ep_rules)))
+    picked_chains = [c for ep, c in zip(serving, ep_chains, strict=True) if ep in picked]
     if svc.affinity_timeout:
         rules += [f"ip saddr @{quote(affinity_set(svc, port, ep.ip))} goto {quote(c)}"
-                  for ep, c in zip(serving, ep_chains, strict=True)]
-    rules.append(_dispatch(ep_chains))
+                  for ep, c in zip(serving, ep_chains, strict=True) if ep in picked]
+    rules.append(_dispatch(picked_chains))
     ruleset.add_chain(Chain(service_chain(svc, port), tuple(rules)))
 
 

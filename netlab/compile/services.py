@@ -237,6 +237,7 @@ class Endpoint:
     node: str | None
     ready: bool
     hostname: str | None = None
+    zone: str | None = None  # its node's topology.kubernetes.io/zone (compile/topology_zones.py)
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,7 @@ class ResolvedService:
     proxied: bool = True  # False: netlab's proxy leaves it alone (NOT_PROXIED_LABELS)
     external_ips: tuple[str, ...] = ()  # spec.externalIPs: DNATed like a LoadBalancer IP where they arrive
     source_ranges: tuple[str, ...] = ()  # loadBalancerSourceRanges: the only clients of the LoadBalancer IP
+    traffic_distribution: str | None = None  # spec.trafficDistribution (compile/topology_zones.py)
 
     @property
     def key(self) -> str:
@@ -359,4 +361,5 @@ def resolve(svc: dict, alloc: Allocation, pods: list[PlacedPod], ready: dict[str
         external_name=spec.get("externalName"), publish_not_ready=bool(spec.get("publishNotReadyAddresses")),
         proxied=is_proxied(svc), external_ips=tuple(spec.get("externalIPs") or ()),
         source_ranges=tuple(spec.get("loadBalancerSourceRanges") or ()) if spec.get("type") == "LoadBalancer" else (),
+        traffic_distribution=spec.get("trafficDistribution"),
     )

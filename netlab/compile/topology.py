@@ -73,6 +73,8 @@ class Topology:
         """Routes in one node to the other nodes' pod CIDRs, without NAT."""
         # A node's own connections to a ClusterIP are routed before nat-output DNATs them: give them a route.
         routes = [Route(self.service_cidr, None, names.NODE_BRIDGE)]
+        # Everything else leaves through the host (egress, SNATed by the node and again by the host).
+        routes.append(Route("default", self.host_ip, names.NODE_UPLINK))
         for other in self.nodes:
             if other.name == node.name:
                 continue

@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from netlab.compile import names
 from netlab.compile.topology import NodeNet, PodNet, Topology
-from netlab.kernel import neighbours
+from netlab.kernel import egress, neighbours
 from netlab.kernel import netlink as nl
 from netlab.kernel import netns as nsmod
 
@@ -31,6 +31,7 @@ def apply_topology(topo: Topology) -> list[str]:
     for node in topo.nodes:
         changes += _ensure_node(topo, node)
     changes += _ensure_host_routes(topo)
+    changes += egress.ensure_host_egress(topo)
     changes += ensure_pods(topo, topo.pods)
     return changes
 

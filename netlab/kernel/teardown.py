@@ -12,8 +12,8 @@ import signal
 from pathlib import Path
 
 from netlab.compile import names
+from netlab.kernel import egress, rawlink
 from netlab.kernel import netns as nsmod
-from netlab.kernel import rawlink
 
 JOURNAL = "netns.journal"
 
@@ -158,6 +158,8 @@ def teardown(cluster: str) -> list[str]:
     journalled_gone = [n for n in _journal(cluster) if not nsmod.exists(n)]
     for n in namespaces + journalled_gone:
         shutil.rmtree(names.netns_etc_dir(n), ignore_errors=True)
+    if egress.remove_host_egress(cluster):
+        removed.append(f"nftables table {names.host_nft_table(cluster)}")
     links = host_links(cluster)
     if links:
         nsmod.run_ip_batch((f"link delete {link}" for link in links), force=True)

@@ -23,7 +23,7 @@ DEFAULT_NAME = "netlab"
 _KIND_ONLY_TOP = ("featureGates", "runtimeConfig", "kubeadmConfigPatches", "kubeadmConfigPatchesJSON6902",
                   "containerdConfigPatches", "containerdConfigPatchesJSON6902")
 _NETLAB_TOP = ("apiServer", "mode", "underlay", "loadBalancerPool", "nodePortRange", "clusterDomain",
-               "restartBackoff", "dns", "nodeCIDRMaskSize")
+               "restartBackoff", "dns", "nodeCIDRMaskSize", "nonMasqueradeCIDRs", "masqLinkLocal")
 _KNOWN_TOP = ("apiVersion", "kind", "name", "nodes", "networking")
 _KIND_ONLY_NODE = ("image", "extraMounts", "extraPortMappings", "kubeadmConfigPatches",
                    "kubeadmConfigPatchesJSON6902")
@@ -116,6 +116,10 @@ class Cluster(Model):
     restart_backoff: RestartBackoff = Field(default_factory=RestartBackoff)
     dns: DnsConfig = Field(default_factory=DnsConfig)
     api_server: ApiServer = Field(default_factory=ApiServer)
+    # ip-masq-agent's config: pods' traffic to these CIDRs keeps the pod IP (the cluster's own CIDRs
+    # always do); link-local destinations are masqueraded only with masqLinkLocal.
+    non_masquerade_cidrs: list[str] = Field(default_factory=list, alias="nonMasqueradeCIDRs")
+    masq_link_local: bool = False
     notes: list[str] = Field(default_factory=list, exclude=True)
 
     @model_validator(mode="before")
@@ -223,6 +227,12 @@ class Cluster(Model):
             issues.append(("underlay.bridge", f"must be an interface name: 1 to {kernel_names.IFNAMSIZ} letters, "
                                               f"digits, '_', '.' or '-', got {bridge!r}"))
         issues += self._api_server_issues()
+        for i, cidr in enumerate(self.non_masquerade_cidrs):
+            try:
+                ipaddress.IPv4Network(cidr)
+            except ValueError as exc:
+                issues.append((f"nonMasqueradeCIDRs[{i}]", f"must be an IPv4 CIDR such as 10.0.0.0/8, got {cidr!r} "
+                                                           f"({exc})"))
         if self.restart_backoff.initial_seconds <= 0:
             issues.append(("restartBackoff.initialSeconds", "must be greater than 0"))
         if self.restart_backoff.max_seconds < self.restart_backoff.initial_seconds:

@@ -129,6 +129,10 @@ class ServiceSpec(Model):
         return self.cluster_ip == "None"
 
 
+# The API server's accepted values (PreferClose is PreferSameZone's older name).
+TRAFFIC_DISTRIBUTIONS = ("PreferClose", "PreferSameNode", "PreferSameZone")
+
+
 def check_service_spec(spec: ServiceSpec, path: str,
                        node_port_range: tuple[int, int] = NODE_PORT_RANGE) -> list[Issue]:
     issues: list[Issue] = []
@@ -170,6 +174,10 @@ def check_service_spec(spec: ServiceSpec, path: str,
         issues += check_cidr(cidr, f"{path}.loadBalancerSourceRanges[{i}]")
     for i, ip in enumerate(spec.external_ips or []):
         issues += _external_ip_problems(ip, f"{path}.externalIPs[{i}]")
+    if spec.traffic_distribution is not None and spec.traffic_distribution not in TRAFFIC_DISTRIBUTIONS:
+        supported = ", ".join(f'"{v}"' for v in TRAFFIC_DISTRIBUTIONS)
+        issues.append((f"{path}.trafficDistribution",
+                       f'Unsupported value: "{spec.traffic_distribution}": supported values: {supported}'))
     return issues
 
 

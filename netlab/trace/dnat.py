@@ -7,6 +7,7 @@ masquerade. The service list is only used to name what the rules point at.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import replace
 
@@ -18,8 +19,10 @@ from netlab.compile.nft_services import (
     internal_local_chain,
     service_chain,
 )
-from netlab.compile.services import ResolvedService, ServicePortView
+from netlab.compile.services import ResolvedService, ServicePortView, serving_endpoints
 from netlab.compile.topology import NodeNet
+from netlab.compile.topology_zones import ZONE_LABEL
+from netlab.trace.egress import agent_decision, outside
 from netlab.trace.nft_eval import DROP, REJECT, Hit, Packet
 from netlab.trace.policy import PolicyWalk
 from netlab.trace.result import (
@@ -208,6 +211,11 @@ class DnatWalk(PolicyWalk):
         decided = _hit(results[0], chain)
         outside = decided is not None and decided.verdict == MASQ_JUMP  # rule 0: a client outside the cluster
         svc, sport = self.owner(chain)
+        if svc.traffic_distribution:
+            zone = node.labels.get(ZONE_LABEL)
+            pick += (f"; trafficDistribution {svc.traffic_distribution}: {n} of the service's "
+                     f"{len(serving_endpoints(svc, sport))} endpoint(s) from {node.name}"
+                     f" (zone {zone or 'unset'}), by the EndpointSlice hints")
         head = f"DNAT {svc.cluster_ip}:{sport.port}/{proto} ({svc.key}): " if via == "clusterip" else ""
         lookup = (f"{SERVICES} -> @{SERVICE_IPS} `{p.dst_ip} . {proto} . {p.dport} : {dispatch.verdict}`; "
                   if via == "clusterip" else "")
@@ -260,7 +268,14 @@ class DnatWalk(PolicyWalk):
         (post,) = self.rules(node.name).hook("postrouting", replace(r, trail=()))
         path = " -> ".join(post.chains())
         seen = saddr
-        if post.masquerade:
+        by_agent, why = agent_decision(post)
+        if post.masquerade and by_agent:
+            # An endpoint outside the cluster (user-written Endpoints): egress SNAT, node then host.
+            _r, dev, snat, _n = self.route_from_node(node, ip)
+            seen = snat if self.node_by_ip(ip) else ""
+            nat = Step(node.name, f"SNAT (masquerade) {saddr} -> {snat}",
+                       f"{why} rewrites the source to {dev}'s address {snat}", path)
+        elif post.masquerade:
             _r, dev, snat, _n = self.route_from_node(node, ip)
             seen = snat
             nat = Step(node.name, f"SNAT (masquerade) {saddr} -> {snat}",
@@ -269,7 +284,7 @@ class DnatWalk(PolicyWalk):
                        f"sees {snat}, not {saddr}", path)
         else:
             nat = Step(node.name, f"no SNAT: the endpoint sees {saddr}",
-                       f"mark {MASQ_MARK} is not set, {NAT_POST}'s {MASQUERADING} chain returns",
+                       f"mark {MASQ_MARK} is not set, {NAT_POST}'s {MASQUERADING} chain returns; {why}",
                        f"{path}: {post.trail[-1].verdict}" if post.trail else NAT_POST)
         if last.name != node.name:
             p.trace_points.append(TracePoint(last.name, "prerouting", seen, ip, tp))
@@ -326,11 +341,18 @@ class DnatWalk(PolicyWalk):
             p.candidates.append(Candidate(ip, port, None, node.name, saddr, REFUSED, p.reason))
             return p
         owner = self.node_of_pod_ip(ip)
+        if owner is None and self.node_by_ip(ip) is None and \
+                ipaddress.ip_address(ip) not in ipaddress.ip_network(self.topo.service_cidr):
+            ok, egress_policy, _ingress = self.policy_steps(src, ip, port, proto, saddr, None)
+            p.steps += egress_policy
+            if not ok:
+                p.outcome, p.reason = TIMEOUT, "NetworkPolicy drops it: no reply, the client times out"
+                return p
+            return outside(self.topo, self.rules(node.name), node, saddr, p)
         if owner is None:
             route, _dev, _s, _n = self.route_from_node(node, ip)
-            p.steps.append(Step(node.name, f"routes {ip} out of the cluster: {route}",
-                                "no netlab rule matches; the lab has no uplink", route))
-            p.outcome, p.reason = TIMEOUT, f"{ip} is outside the cluster"
+            p.steps.append(Step(node.name, f"routes {ip}: {route}", "no netlab rule matches", route))
+            p.outcome, p.reason = TIMEOUT, f"nothing in the cluster answers {ip}"
             return p
         chain_in = self._chain_in(first, NAT_PRE)
         p.steps.append(Step(node.name, f"no service matches {ip}:{port}/{proto}: no DNAT",

@@ -129,6 +129,9 @@ class Places:
             return f"{self.topo.service_cidr} dev {names.NODE_BRIDGE}", names.NODE_BRIDGE, node.gateway, None
         underlay = f"{self.topo.host_ip}/{self.topo.underlay_prefix}"
         net = ipaddress.ip_network(underlay, strict=False)
+        if not _in(ip, str(net)):
+            return f"default via {self.topo.host_ip} dev {names.NODE_UPLINK}", names.NODE_UPLINK, \
+                node.underlay_ip, None
         return f"{net} dev {names.NODE_UPLINK}", names.NODE_UPLINK, node.underlay_ip, self.node_by_ip(ip)
 
     def hop_steps(self, node: NodeNet, ip: str) -> tuple[Step, Step | None, NodeNet]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import echo_answer
+from conftest import echo_answer, wait_for
 
 ITP = """
 kind: Cluster
@@ -293,3 +293,89 @@ def test_load_balancer_source_ranges(lab):
     assert lab.curl(f"{c}-lbcli", f"http://{host_only}/", timeout=1).returncode == 28, "a pod is not in the range"
     traced = lab.netlab("trace", "host", f"{pods_only}:80", check=False)
     assert traced.returncode == 0 and "loadBalancerSourceRanges" in traced.stdout, traced.stdout + traced.stderr
+
+
+TOPOLOGY = """
+kind: Cluster
+apiVersion: netlab.dev/v1alpha1
+nodes:
+  - role: control-plane
+  - role: worker
+    labels: {topology.kubernetes.io/zone: zone-a}
+  - role: worker
+    labels: {topology.kubernetes.io/zone: zone-b}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-sa, labels: {app: zoned}}
+spec:
+  nodeName: CLUSTER-worker
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-sb, labels: {app: zoned}}
+spec:
+  nodeName: CLUSTER-worker2
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-ca}
+spec:
+  nodeName: CLUSTER-worker
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-cb}
+spec:
+  nodeName: CLUSTER-worker2
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: zonal}
+spec:
+  trafficDistribution: PreferSameZone
+  selector: {app: zoned}
+  ports: [{port: 80, targetPort: 3000}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: near}
+spec:
+  trafficDistribution: PreferSameNode
+  selector: {app: zoned}
+  ports: [{port: 80, targetPort: 3000}]
+"""
+
+
+def test_traffic_distribution_prefers_the_zone_and_the_node(lab):
+    lab.netlab("up", str(lab.write("topology.yaml", TOPOLOGY)))
+    c = lab.cluster
+    sa, sb = f"{c}-sa", f"{c}-sb"
+    # The EndpointSlice carries each endpoint's zone and the hints the controller sets.
+    slices = json.loads(lab.kubectl("get", "endpointslices", "-l", "kubernetes.io/service-name=near",
+                                    "-o", "json").stdout)["items"]
+    eps = {e["targetRef"]["name"]: e for s in slices for e in s["endpoints"]}
+    assert eps[sa]["zone"] == "zone-a" and eps[sa]["hints"] == {
+        "forZones": [{"name": "zone-a"}], "forNodes": [{"name": f"{c}-worker"}]}, eps
+    # Clients reach the endpoints of their own zone (and node) only.
+    assert _pods_seen(lab, f"{c}-ca", "http://zonal.default.svc.cluster.local/") == {sa}
+    assert _pods_seen(lab, f"{c}-cb", "http://zonal.default.svc.cluster.local/") == {sb}
+    assert _pods_seen(lab, f"{c}-cb", "http://near.default.svc.cluster.local/") == {sb}
+    # A node without a zone label has no preference: both endpoints.
+    cip = json.loads(lab.netlab("get", "svc", "zonal", "-o", "json").stdout)["spec"]["clusterIP"]
+    assert _pods_seen(lab, f"{c}-control-plane", f"http://{cip}/", tries=40) == {sa, sb}
+    traced = lab.netlab("trace", f"{c}-ca", "zonal:80", check=False)
+    assert traced.returncode == 0 and "trafficDistribution PreferSameZone: 1 of the service's 2" in traced.stdout, \
+        traced.stdout + traced.stderr
+    # No endpoint left in zone-a: zone-a's clients fall back to every endpoint.
+    lab.netlab("delete", "pod", sa)
+    def answered_by() -> set[str]:
+        procs = [lab.curl(f"{c}-ca", "http://zonal.default.svc.cluster.local/", timeout=2) for _ in range(3)]
+        return {echo_answer(p.stdout)["pod"] if p.returncode == 0 else "failed" for p in procs}
+
+    wait_for(lambda: answered_by() == {sb}, timeout=60, interval=0.5, what="the fallback to zone-b")
+    assert _pods_seen(lab, f"{c}-ca", "http://near.default.svc.cluster.local/") == {sb}

@@ -27,10 +27,10 @@ def test_node_routes_host_gw_and_vxlan():
     hostgw = ClusterConfig.from_manifest({"mode": "host-gw"}).topology()
     worker = hostgw.nodes[1]
     assert [(r.dst, r.via, r.dev) for r in hostgw.node_routes(worker)] == [
-        ("10.96.0.0/16", None, "cni0"), ("10.244.0.0/24", "172.18.0.2", "eth0"),
+        ("10.96.0.0/16", None, "cni0"), ("default", "172.18.0.1", "eth0"), ("10.244.0.0/24", "172.18.0.2", "eth0"),
         ("10.244.2.0/24", "172.18.0.4", "eth0")]
     vx = ClusterConfig.from_manifest({"mode": "vxlan"}).topology()
-    assert [(r.dst, r.via, r.dev, r.onlink) for r in vx.node_routes(vx.nodes[1])][1:] == [
+    assert [(r.dst, r.via, r.dev, r.onlink) for r in vx.node_routes(vx.nodes[1])][2:] == [
         ("10.244.0.0/24", "10.244.0.0", "nlvxlan0", True), ("10.244.2.0/24", "10.244.2.0", "nlvxlan0", True)]
 
 

@@ -209,7 +209,7 @@ def test_cluster_ip() -> None:
         (
             "lab-worker",
             "[endpoint 10.244.1.3] no SNAT: the endpoint sees 10.244.1.2",
-            "nat-postrouting -> masquerading: return",
+            "nat-postrouting -> masquerading -> ip-masq-agent: return",
         ),
         ("pod-b", "[endpoint 10.244.1.3] receives the connection from 10.244.1.2", ""),
         (
@@ -230,7 +230,7 @@ def test_cluster_ip() -> None:
         (
             "lab-worker",
             "[endpoint 10.244.2.2] no SNAT: the endpoint sees 10.244.1.2",
-            "nat-postrouting -> masquerading: return",
+            "nat-postrouting -> masquerading -> ip-masq-agent: return",
         ),
         (
             "lab-worker2",
