@@ -83,7 +83,11 @@ def _idle_flood(port: int, sources: list[str], per_source: int) -> Iterator[list
             sock.close()
 
 
-def test_600_idle_connections_from_one_client_do_not_block_others(port: int) -> None:
+def test_600_idle_connections_from_one_client_do_not_block_others(port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Idle connections are held for 30 s: a query waiting behind them would take that long, far beyond the
+    # 10 s a query may take on a loaded machine.
+    monkeypatch.setattr(dnstcp, "TCP_FIRST_READ", 30.0)
+    monkeypatch.setattr(dnstcp, "TCP_READ", 30.0)
     started = time.monotonic()
     with _idle_flood(port, ["127.0.0.1"], 600) as flood:
         assert _still_open(flood) <= dnstcp.MAX_TCP_PER_CLIENT
@@ -91,9 +95,9 @@ def test_600_idle_connections_from_one_client_do_not_block_others(port: int) -> 
         for i in range(10):
             t0 = time.monotonic()
             reply = _query_tcp(port, f"127.0.0.{i + 2}")
-            answers.append(reply is not None and len(reply.rr) == 1 and time.monotonic() - t0 < 1.0)
+            answers.append(reply is not None and len(reply.rr) == 1 and time.monotonic() - t0 < 10.0)
     assert answers == [True] * 10
-    assert time.monotonic() - started < 20
+    assert time.monotonic() - started < 60
 
 
 def test_idle_connections_from_many_clients_are_evicted_for_a_query(port: int) -> None:

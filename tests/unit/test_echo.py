@@ -26,7 +26,7 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
         return s.getsockname()[1]
 
 
-def wait_tcp(port: int, timeout: float = 5.0) -> None:
+def wait_tcp(port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:

@@ -76,7 +76,7 @@ def test_deep_nesting_is_a_parse_error_naming_the_file(tmp_path, suffix, text):
     f.write_text(text)
     start = time.monotonic()
     docs, [p] = read_paths([str(f)])
-    assert time.monotonic() - start < 2.0
+    assert time.monotonic() - start < 20.0   # a guard against a blow-up, not a benchmark
     assert docs == [] and p.source is not None and p.source.file == str(f)
     assert "nesting deeper than 100 levels" in p.message
 
