@@ -21,6 +21,7 @@ from netlab.compile import addons, jobs, podsets
 from netlab.compile.config import ClusterConfig
 from netlab.compile.containerspec import ContainerSpec, api_service_env, container_specs
 from netlab.compile.ingress_inputs import IngressDesired, ingress_desired
+from netlab.compile.nft_hostports import add_hostports
 from netlab.compile.nft_policy import policy_ruleset
 from netlab.compile.nft_services import services_ruleset
 from netlab.compile.nftables import Ruleset, render_full
@@ -90,7 +91,8 @@ class Desired:
 
 
 def compile_topology(config: ClusterConfig, pods: Mapping[str, PlacedPod]) -> Topology:
-    return config.topology([(p.namespace, p.name, p.node, p.ip) for p in pods.values()])
+    # hostNetwork pods run in their node's namespace: no namespace, veth or address of their own
+    return config.topology([(p.namespace, p.name, p.node, p.ip) for p in pods.values() if not p.host_network])
 
 
 def node_rulesets(topology: Topology, services: Sequence[ResolvedService], policy: PolicyInputs,
@@ -119,9 +121,11 @@ def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed
             key = svc_key(obj)
             services[key] = resolve(obj, allocations.get(key, Allocation()), placed, ready, user_eps.get(key),
                                     terminated)
-    policy = policy_inputs(objects.values(), placed)
+    # NetworkPolicy does not select hostNetwork pods: as upstream, their traffic is the node's
+    policy = policy_inputs(objects.values(), [p for p in placed if not p.host_network])
     listed = list(services.values())
     rulesets = node_rulesets(topology, listed, policy, config.pod_subnet)
+    add_hostports(rulesets, topology, placed)
     node_names = [n.name for n in topology.nodes]
     announced: dict[str, set[str]] = {n: set() for n in node_names}
     for svc in listed:
@@ -155,11 +159,15 @@ def _is_ip(text: str) -> bool:
 
 
 def compile_containers(pods: Mapping[str, PlacedPod], topology: Topology, api_env: Mapping[str, str] | None = None,
-                       objects: Mapping[str, dict] | None = None) -> tuple[ContainerSpec, ...]:
+                       objects: Mapping[str, dict] | None = None, resolv: Mapping[str, str] | None = None,
+                       domain: str = "cluster.local") -> tuple[ContainerSpec, ...]:
+    """resolv: pod key -> resolv.conf, which a hostNetwork pod's containers carry themselves (they share
+    their node's network namespace, so /etc/netns/<netns> cannot be theirs)."""
     node_ip = {n.name: n.underlay_ip for n in topology.nodes}
     specs: list[ContainerSpec] = []
     for pod in sorted(pods.values(), key=lambda p: (p.namespace not in SYSTEM_NAMESPACES, p.key)):
-        specs += container_specs(pod, node_ip[pod.node], api_env, objects)
+        own = (resolv or {}).get(pod.key, "") if pod.host_network else ""
+        specs += container_specs(pod, node_ip[pod.node], api_env, objects, own, domain)
     return tuple(specs)
 
 
@@ -169,6 +177,8 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
     """The whole desired state. ``topology`` may be passed when the caller has it for these pods."""
     topo = compile_topology(config, pods) if topology is None else topology
     network = compile_network(objects, config, observed, pods=pods, allocations=allocations, topology=topo)
+    resolv = {k: resolv_conf(p.namespace, config.cluster_domain, config.dns_ip, p.spec, node_resolvers(config, topo))
+              for k, p in pods.items()}
     ingress = None
     if observed.ingress_dir is not None and any(p.namespace == addons.INGRESS_NAMESPACE for p in pods.values()):
         ingress = ingress_desired(objects.values(), network.services, observed.ingress_dir, observed.default_cert)
@@ -177,9 +187,9 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
         network=network,
         dns_view=dns_view(objects, config, pods, network.services, topo),
         ingress=ingress,
-        containers=compile_containers(pods, topo, api_service_env(objects, allocations), objects),
-        resolv={k: resolv_conf(p.namespace, config.cluster_domain, config.dns_ip, p.spec, node_resolvers(config, topo))
-                for k, p in pods.items()},
+        containers=compile_containers(pods, topo, api_service_env(objects, allocations), objects, resolv,
+                                      config.cluster_domain),
+        resolv=resolv,
     )
 
 

@@ -49,6 +49,11 @@ SET_NODEPORT_IPS = "nodeport-ips"
 SET_CLUSTER_IPS = "cluster-ips"
 SET_POLICY_INGRESS = "policy-ingress-pods"
 SET_POLICY_EGRESS = "policy-egress-pods"
+# hostPort DNAT (the portmap CNI plugin's job, independent of the service proxy): compile/nft_hostports.py
+CHAIN_HOSTPORT_PREROUTING = "hostport-prerouting"
+CHAIN_HOSTPORT_OUTPUT = "hostport-output"
+CHAIN_HOSTPORTS = "hostports"
+SET_HOSTPORTS = "hostport-dispatch"
 
 _IFNAME_OK = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 
@@ -87,6 +92,12 @@ def nft_internal_local_chain(port_id: str) -> str:
 def nft_firewall_chain(port_id: str) -> str:
     """`firewall-<hash8>-...`: loadBalancerSourceRanges of one service port's LoadBalancer IP."""
     return nft_name(f"firewall-{hash8(port_id)}-{port_id}")
+
+
+def nft_hostport_chain(pod_key: str, protocol: str, host_ip: str, port: int) -> str:
+    """`hostport-<hash8>-<ns>/<pod>/<proto>/<hostIP>/<port>`: one hostPort's DNAT to its pod."""
+    port_id = f"{pod_key}/{protocol.lower()}/{host_ip or 'any'}/{port}"
+    return nft_name(f"hostport-{hash8(port_id)}-{port_id}")
 
 
 def nft_endpoint_chain(port_id: str, endpoint: str) -> str:
@@ -128,6 +139,11 @@ def pod_netns(namespace: str, pod: str) -> str:
         return readable
     suffix = f"_{_hash(f'{namespace}/{pod}', 16)}.{namespace}"
     return pod[:NETNS_MAX - len(suffix)] + suffix
+
+
+def pod_run_netns(namespace: str, pod: str, node: str, host_network: bool) -> str:
+    """Where a pod's containers run: its own namespace, or its node's with hostNetwork."""
+    return node_netns(node) if host_network else pod_netns(namespace, pod)
 
 
 def node_netns(node: str) -> str:

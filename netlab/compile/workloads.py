@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from netlab.compile import names, rollout
+from netlab.compile.hostports import HostPortUse, fits, unschedulable_message, wanted_ports
 from netlab.compile.ipam import NodeRange
 from netlab.compile.topology import NodeNet
 
@@ -43,7 +44,17 @@ class PlacedPod:
 
     @property
     def netns(self) -> str:
+        """The pod's own network namespace (a hostNetwork pod has none: see run_netns)."""
         return names.pod_netns(self.namespace, self.name)
+
+    @property
+    def host_network(self) -> bool:
+        return bool(self.spec.get("hostNetwork"))
+
+    @property
+    def run_netns(self) -> str:
+        """The network namespace its containers run in: its own, or its node's with hostNetwork."""
+        return names.pod_run_netns(self.namespace, self.name, self.node, self.host_network)
 
     def to_dict(self) -> dict:
         return {
@@ -280,6 +291,7 @@ class _Placement:
     problems: list[tuple[str, str, str]] = field(default_factory=list)
     unplaced: dict[tuple[str, str], list] = field(default_factory=dict)  # (object, field) -> [count, full nodes]
     eligible: dict[int, list[NodeNet]] = field(default_factory=dict)  # replicas share one spec: match once
+    host_ports: dict[str, list[HostPortUse]] = field(default_factory=dict)  # node -> host ports its pods take
 
     def keep(self, w: WantedPod, previous: dict[str, PlacedPod]) -> bool:
         """True if `w` is a running pod that stays where it is (or is refused); False if it needs scheduling."""
@@ -294,7 +306,9 @@ class _Placement:
             return False
         self.placed[prev.key] = replace(prev, labels=w.labels, spec=w.spec, revision=w.revision)
         self.load[prev.node] += 1
-        self.ranges[prev.node].hold(prev.ip)
+        self.host_ports.setdefault(prev.node, []).extend(wanted_ports(w.spec))
+        if not prev.host_network:
+            self.ranges[prev.node].hold(prev.ip)
         return True
 
     def candidates(self, w: WantedPod) -> list[NodeNet] | None:
@@ -318,7 +332,13 @@ class _Placement:
         candidates = self.candidates(w)
         if candidates is None:
             return
-        with_room = [n for n in candidates if self.ranges[n.name].free > 0]
+        want = wanted_ports(w.spec)
+        if want:  # kube-scheduler's NodePorts filter
+            candidates = self.with_free_ports(w, want, candidates)
+            if not candidates:
+                return
+        host = bool(w.spec.get("hostNetwork"))  # the node's address: nothing to take from its range
+        with_room = candidates if host else [n for n in candidates if self.ranges[n.name].free > 0]
         if not with_room:
             self.unplaced.setdefault((w.source, "spec"), [0, [n.name for n in candidates]])[0] += 1
             return
@@ -328,13 +348,26 @@ class _Placement:
             self.problems.append((w.source, "metadata.name", f"network namespace {netns!r} would collide with a node"))
             return
         node = min(with_room, key=lambda n: (self.load[n.name], n.index))
-        ip = self.ranges[node.name].take()
+        ip = node.underlay_ip if host else self.ranges[node.name].take()
         self.load[node.name] += 1
+        self.host_ports.setdefault(node.name, []).extend(want)
         self.placed[f"{w.namespace}/{name}"] = PlacedPod(
             namespace=w.namespace, name=name, node=node.name, ip=ip, uid=str(uuid.UUID(int=rng.getrandbits(128))),
             created=now, labels=w.labels, spec=w.spec, owner=w.owner, template_hash=w.template_hash,
             revision=w.revision,
         )
+
+
+    def with_free_ports(self, w: WantedPod, want: list[HostPortUse], candidates: list[NodeNet]) -> list[NodeNet]:
+        """The candidates where `want` is free; none: the problem is recorded (once per object)."""
+        free = [n for n in candidates if fits(want, self.host_ports.get(n.name, ()))]
+        if not free:
+            what = ", ".join(f"{u.host_ip + ':' if u.host_ip else ''}{u.port}/{u.protocol}" for u in want)
+            problem = (w.source, f"{w.field_prefix}.containers[].ports",
+                       f"{unschedulable_message(len(candidates))} (wanted: {what})")
+            if problem not in self.problems:
+                self.problems.append(problem)
+        return free
 
 
 def _generated_name(w: WantedPod, rng: random.Random, taken_names: set[str]) -> str:

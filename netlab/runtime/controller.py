@@ -126,7 +126,8 @@ class Controller(ApiSide, RolloutSide, JobSide):
         observed = self._observe()
         desired = self._compile(observed, topo)
         for key, pod in self.state.pods.items():
-            write_resolv(pod.netns, desired.resolv[key])
+            if not pod.host_network:  # its containers carry their resolv.conf (compile_containers)
+                write_resolv(pod.netns, desired.resolv[key])
         self._apply_workloads(desired, observed)
 
     def _apply_workloads(self, desired: Desired, observed: Observed) -> None:
@@ -365,7 +366,8 @@ class Controller(ApiSide, RolloutSide, JobSide):
             for change in podnet.ensure_pods(topo, nets):
                 self.event("SandboxCreated", change)
             for pod in new:
-                write_resolv(pod.netns, desired.resolv[pod.key])
+                if not pod.host_network:
+                    write_resolv(pod.netns, desired.resolv[pod.key])
             phases.reached(phases.VETHS)
         t1 = time.monotonic()
         self._apply_workloads(desired, observed)
