@@ -91,8 +91,10 @@ class Desired:
 
 
 def compile_topology(config: ClusterConfig, pods: Mapping[str, PlacedPod]) -> Topology:
-    # hostNetwork pods run in their node's namespace: no namespace, veth or address of their own
-    return config.topology([(p.namespace, p.name, p.node, p.ip) for p in pods.values() if not p.host_network])
+    # hostNetwork pods run in their node's namespace: no namespace, veth or address of their own; Pending
+    # (unschedulable) pods have no node
+    return config.topology([(p.namespace, p.name, p.node, p.ip) for p in pods.values()
+                            if p.node and not p.host_network])
 
 
 def node_rulesets(topology: Topology, services: Sequence[ResolvedService], policy: PolicyInputs,
@@ -110,7 +112,7 @@ def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed
                     pods: Mapping[str, PlacedPod], allocations: Mapping[str, Allocation],
                     topology: Topology) -> Network:
     """Services with their endpoints, policy, and from them each node's table and announcements."""
-    placed = list(pods.values())
+    placed = [p for p in pods.values() if p.node]  # Pending pods are nowhere in the network
     ready = dict.fromkeys(pods, True) if observed.all_ready else observed.ready
     terminated = frozenset() if observed.all_ready else observed.terminated
     user_eps = {f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}": o
@@ -175,6 +177,7 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
                     pods: Mapping[str, PlacedPod], allocations: Mapping[str, Allocation],
                     topology: Topology | None = None) -> Desired:
     """The whole desired state. ``topology`` may be passed when the caller has it for these pods."""
+    pods = {k: p for k, p in pods.items() if p.node}  # Pending pods: nothing to run or route
     topo = compile_topology(config, pods) if topology is None else topology
     network = compile_network(objects, config, observed, pods=pods, allocations=allocations, topology=topo)
     resolv = {k: resolv_conf(p.namespace, config.cluster_domain, config.dns_ip, p.spec, node_resolvers(config, topo))

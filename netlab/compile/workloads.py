@@ -37,6 +37,8 @@ class PlacedPod:
     owner: str | None = None  # "Deployment/<name>"
     template_hash: str | None = None
     revision: int | None = None  # a Deployment's pods: the revision of the template they run
+    # Not scheduled (node and ip ""): kube-scheduler's FailedScheduling message; placed again on every change
+    unschedulable: str = ""
 
     @property
     def key(self) -> str:
@@ -61,6 +63,7 @@ class PlacedPod:
             "namespace": self.namespace, "name": self.name, "node": self.node, "ip": self.ip,
             "uid": self.uid, "created": self.created, "labels": self.labels, "spec": self.spec,
             "owner": self.owner, "template_hash": self.template_hash, "revision": self.revision,
+            **({"unschedulable": self.unschedulable} if self.unschedulable else {}),
         }
 
     @staticmethod
@@ -264,7 +267,8 @@ def place(
     pods get addresses, so the caller can keep it with the rest of the state."""
     cursor = last_reserved if last_reserved is not None else {}
     run = _Placement(nodes, {n.name: n for n in nodes}, {n.netns for n in nodes},
-                     {n.name: NodeRange(n, (), cursor.get(n.name)) for n in nodes}, {n.name: 0 for n in nodes})
+                     {n.name: NodeRange(n, (), cursor.get(n.name)) for n in nodes}, {n.name: 0 for n in nodes},
+                     previous=previous)
     fresh = [w for w in wanted if not run.keep(w, previous)]
     taken_names = set(run.placed) | {f"{w.namespace}/{w.name}" for w in fresh if w.name}
     for w in fresh:
@@ -292,6 +296,8 @@ class _Placement:
     unplaced: dict[tuple[str, str], list] = field(default_factory=dict)  # (object, field) -> [count, full nodes]
     eligible: dict[int, list[NodeNet]] = field(default_factory=dict)  # replicas share one spec: match once
     host_ports: dict[str, list[HostPortUse]] = field(default_factory=dict)  # node -> host ports its pods take
+    previous: dict[str, PlacedPod] = field(default_factory=dict)
+    wanted_ports: dict[int, list[HostPortUse]] = field(default_factory=dict)  # per spec, as `eligible`
 
     def keep(self, w: WantedPod, previous: dict[str, PlacedPod]) -> bool:
         """True if `w` is a running pod that stays where it is (or is refused); False if it needs scheduling."""
@@ -299,7 +305,7 @@ class _Placement:
         if prev is None:
             return False
         want_node = w.spec.get("nodeName")
-        if want_node and want_node != prev.node:
+        if want_node and prev.node and want_node != prev.node:  # a Pending pod has no node yet
             self.problems.append((w.source, f"{w.field_prefix}.nodeName", "field is immutable on a running pod"))
             return True
         if prev.node not in self.node_by_name:
@@ -332,11 +338,16 @@ class _Placement:
         candidates = self.candidates(w)
         if candidates is None:
             return
-        want = wanted_ports(w.spec)
-        if want:  # kube-scheduler's NodePorts filter
-            candidates = self.with_free_ports(w, want, candidates)
-            if not candidates:
+        if id(w.spec) not in self.wanted_ports:
+            self.wanted_ports[id(w.spec)] = wanted_ports(w.spec)
+        want = self.wanted_ports[id(w.spec)]
+        if want:  # kube-scheduler's NodePorts filter; no node: the pod stays Pending
+            free = [n for n in candidates if fits(want, self.host_ports.get(n.name, ()))]
+            if not free:
+                self.add(w, "", "", w.name if w.name is not None else _generated_name(w, rng, taken_names), now, rng,
+                         unschedulable_message(len(candidates)))
                 return
+            candidates = free
         host = bool(w.spec.get("hostNetwork"))  # the node's address: nothing to take from its range
         with_room = candidates if host else [n for n in candidates if self.ranges[n.name].free > 0]
         if not with_room:
@@ -351,23 +362,19 @@ class _Placement:
         ip = node.underlay_ip if host else self.ranges[node.name].take()
         self.load[node.name] += 1
         self.host_ports.setdefault(node.name, []).extend(want)
+        self.add(w, node.name, ip, name, now, rng)
+
+    def add(self, w: WantedPod, node: str, ip: str, name: str, now: float, rng: random.Random,
+            unschedulable: str = "") -> None:
+        """Record the placement; a pod that was Pending keeps its uid and creation time."""
+        prev = self.previous.get(f"{w.namespace}/{name}")
+        prev = prev if prev is not None and not prev.node else None
+        uid = prev.uid if prev is not None else str(uuid.UUID(int=rng.getrandbits(128)))
         self.placed[f"{w.namespace}/{name}"] = PlacedPod(
-            namespace=w.namespace, name=name, node=node.name, ip=ip, uid=str(uuid.UUID(int=rng.getrandbits(128))),
-            created=now, labels=w.labels, spec=w.spec, owner=w.owner, template_hash=w.template_hash,
-            revision=w.revision,
+            namespace=w.namespace, name=name, node=node, ip=ip, uid=uid, created=prev.created if prev else now,
+            labels=w.labels, spec=w.spec, owner=w.owner, template_hash=w.template_hash, revision=w.revision,
+            unschedulable=unschedulable,
         )
-
-
-    def with_free_ports(self, w: WantedPod, want: list[HostPortUse], candidates: list[NodeNet]) -> list[NodeNet]:
-        """The candidates where `want` is free; none: the problem is recorded (once per object)."""
-        free = [n for n in candidates if fits(want, self.host_ports.get(n.name, ()))]
-        if not free:
-            what = ", ".join(f"{u.host_ip + ':' if u.host_ip else ''}{u.port}/{u.protocol}" for u in want)
-            problem = (w.source, f"{w.field_prefix}.containers[].ports",
-                       f"{unschedulable_message(len(candidates))} (wanted: {what})")
-            if problem not in self.problems:
-                self.problems.append(problem)
-        return free
 
 
 def _generated_name(w: WantedPod, rng: random.Random, taken_names: set[str]) -> str:

@@ -126,7 +126,7 @@ class Controller(ApiSide, RolloutSide, JobSide):
         observed = self._observe()
         desired = self._compile(observed, topo)
         for key, pod in self.state.pods.items():
-            if not pod.host_network:  # its containers carry their resolv.conf (compile_containers)
+            if pod.node and not pod.host_network:  # hostNetwork: the containers bind theirs; Pending: none
                 write_resolv(pod.netns, desired.resolv[key])
         self._apply_workloads(desired, observed)
 
@@ -361,12 +361,15 @@ class Controller(ApiSide, RolloutSide, JobSide):
             teardown.record_intent(self.cluster, [n.netns for n in nets])
             phases.reached(phases.NAMESPACES)
             for pod in new:
-                self.event("Scheduled", f"Successfully assigned {pod.key} to {pod.node}", f"Pod {pod.key}",
-                           component=evmod.SCHEDULER)
+                if pod.node:
+                    self.event("Scheduled", f"Successfully assigned {pod.key} to {pod.node}", f"Pod {pod.key}",
+                               component=evmod.SCHEDULER)
+                else:
+                    self.event("FailedScheduling", pod.unschedulable, f"Pod {pod.key}", component=evmod.SCHEDULER)
             for change in podnet.ensure_pods(topo, nets):
                 self.event("SandboxCreated", change)
             for pod in new:
-                if not pod.host_network:
+                if pod.node and not pod.host_network:
                     write_resolv(pod.netns, desired.resolv[pod.key])
             phases.reached(phases.VETHS)
         t1 = time.monotonic()

@@ -150,15 +150,28 @@ def test_host_ports(lab):
     # netlab trace shows the DNAT
     out = lab.netlab("trace", "host", f"{worker}:8080", timeout=60).stdout
     assert "hostPort 8080/tcp" in out and f"DNAT to {hp_ip}:3000" in out
-    # a taken hostPort is a scheduling conflict: the next pod goes to the other worker, the one after fails
-    lab.netlab("apply", "-f", str(lab.write("hp2.yaml", SECOND)))
+    # a taken hostPort is a scheduling conflict: the next pod goes to the other worker, the one after stays
+    # Pending with kube-scheduler's FailedScheduling event until a port is free again
+    second_file = lab.write("hp2.yaml", SECOND)
+    lab.netlab("apply", "-f", str(second_file))
     second = json.loads(lab.netlab("get", "pod", f"{c}-hp2", "-o", "json").stdout)
     assert second["spec"]["nodeName"] == f"{c}-worker2"
     assert _answer(lab, None, f"http://{worker2}:8080/")["pod"] == f"{c}-hp2"
-    third = lab.netlab("apply", "-f", str(lab.write("hp3.yaml", SECOND.replace("hp2", "hp3"))), check=False)
-    assert third.returncode != 0
-    assert "node(s) didn't have free ports for the requested pod ports" in third.stdout + third.stderr
-    assert lab.netlab("get", "pod", f"{c}-hp3", check=False).returncode != 0
+    lab.netlab("apply", "-f", str(lab.write("hp3.yaml", SECOND.replace("hp2", "hp3"))))
+    third = json.loads(lab.kubectl("get", "pod", f"{c}-hp3", "-o", "json").stdout)
+    assert third["status"]["phase"] == "Pending" and "nodeName" not in third["spec"]
+    events = lab.kubectl("get", "events", "--field-selector", f"involvedObject.name={c}-hp3").stdout
+    assert "FailedScheduling" in events
+    assert "0/2 nodes are available: 2 node(s) didn't have free ports for the requested pod ports." in events
+    lab.netlab("delete", "-f", str(second_file))
+    wait_for(lambda: _answer_or_none(lab, f"http://{worker2}:8080/") == f"{c}-hp3", timeout=30,
+             what="the Pending pod scheduled once the port is free")
+    assert json.loads(lab.netlab("get", "pod", f"{c}-hp3", "-o", "json").stdout)["spec"]["nodeName"] == f"{c}-worker2"
+
+
+def _answer_or_none(lab, url: str) -> str | None:
+    proc = lab.curl(None, url, timeout=2)
+    return echo_answer(proc.stdout).get("pod") if proc.returncode == 0 else None
 
 
 def test_bad_host_ports_are_refused_naming_the_field(lab):

@@ -13,7 +13,7 @@ from netlab.compile.desired import compile_objects, node_rulesets
 from netlab.compile.hostports import HostPortMapping, HostPortUse, fits, mappings, wanted_ports
 from netlab.compile.nft_hostports import add_hostports, hostport_chain
 from netlab.compile.security import Profile, hosts_file
-from netlab.compile.workloads import PlacedPod, PlacementError, WantedPod, place
+from netlab.compile.workloads import PlacedPod, WantedPod, place
 from netlab.model.loader import RawDoc
 from netlab.model.problems import Source
 from netlab.model.validate import parse_objects
@@ -77,19 +77,39 @@ def test_a_host_network_pod_has_its_nodes_address_and_no_pod_address():
     assert pods["p1"].ip.startswith("10.244.") and pods["p1"].run_netns == "p1"
 
 
-def test_a_taken_host_port_sends_the_pod_to_another_node_or_fails_with_kube_schedulers_words():
+def test_a_taken_host_port_sends_the_pod_to_another_node_or_leaves_it_pending():
     web = _spec({"containerPort": 80, "hostPort": 8080})
     pods = _place([web, web])
     assert pods["p0"].node != pods["p1"].node
-    assert _place([web, _spec({"containerPort": 80, "hostPort": 8080, "protocol": "UDP"})], workers=1)
-    with pytest.raises(PlacementError) as e:
-        _place([web, web, web])
-    assert e.value.problems == [("Pod default/p2", "spec.containers[].ports",
-                                 "0/2 nodes are available: 2 node(s) didn't have free ports for the requested "
-                                 "pod ports. (wanted: 8080/TCP)")]
+    assert _place([web, _spec({"containerPort": 80, "hostPort": 8080, "protocol": "UDP"})], workers=1)["p1"].node
+    pods = _place([web, web, web])
+    pending = pods["p2"]
+    assert (pending.node, pending.ip) == ("", "")
+    assert pending.unschedulable == ("0/2 nodes are available: 2 node(s) didn't have free ports for the requested "
+                                     "pod ports.")
+    assert PlacedPod.from_dict(pending.to_dict()) == pending
     hostnet = _spec({"containerPort": 8080}, host_network=True)
-    with pytest.raises(PlacementError):
-        _place([hostnet, web], workers=1)  # a hostNetwork pod's containerPort is a hostPort
+    assert _place([hostnet, web], workers=1)["p1"].node == ""  # a hostNetwork pod's containerPort is a hostPort
+    # once the port is free again, the Pending pod is placed, with the uid it had
+    prev = {p.key: p for p in pods.values() if p.name != "p0"}
+    wanted = [WantedPod("default", n, {}, web, None, None, f"Pod default/{n}", "spec") for n in ("p1", "p2")]
+    cfg = ClusterConfig.from_manifest({"nodes": [{"role": "control-plane"}, {"role": "worker"}, {"role": "worker"}]},
+                                      "hp")
+    again = {p.name: p for p in place(wanted, cfg.topology().nodes, prev, 5.0, random.Random(2))}
+    assert again["p2"].node == pods["p0"].node and again["p2"].uid == pending.uid and not again["p2"].unschedulable
+
+
+def test_pending_pods_are_nowhere_in_the_network_and_show_as_pending():
+    from netlab.api.views import pod as pod_view
+    from netlab.compile.desired import compile_topology
+    cfg = ClusterConfig.from_manifest(None, "hp")
+    pending = PlacedPod("default", "p", "", "", "u", 0.0, {"app": "x"}, _spec({"containerPort": 80, "hostPort": 80}),
+                        unschedulable="0/2 nodes are available: 2 node(s) didn't have free ports for the requested "
+                                      "pod ports.")
+    assert compile_topology(cfg, {"default/p": pending}).pods == ()
+    view = pod_view(pending, [], cfg.topology())
+    assert view["status"]["phase"] == "Pending" and "nodeName" not in view["spec"]
+    assert view["status"]["conditions"][0]["reason"] == "Unschedulable"
 
 
 def test_running_pods_keep_their_ports():
@@ -197,3 +217,21 @@ def test_validation_names_the_host_port_field():
     text = str([(p.field, p.message) for p in parse_objects(docs)[1]])
     assert "spec.containers[0].ports[0].hostPort" in text and "must match `containerPort` (8080)" in text
     assert "must be between 1 and 65535, got 70000" in text
+
+
+def test_a_pending_pod_with_a_node_name_stays_pending_and_a_daemonset_makes_no_second_one():
+    from netlab.compile.desired import placement
+    cfg = ClusterConfig.from_manifest(None, "hp")
+    nodes = cfg.topology().nodes
+    web = _spec({"containerPort": 80, "hostPort": 80})
+    holder = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "holder", "namespace": "default"},
+              "spec": {**web, "nodeName": "hp-worker"}}
+    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "ds", "namespace": "default"},
+          "spec": {"selector": {"matchLabels": {"a": "b"}},
+                   "template": {"metadata": {"labels": {"a": "b"}}, "spec": web}}}
+    objects = {"Pod/default/holder": holder, "DaemonSet/default/ds": ds}
+    first = placement(objects, {}, nodes, random.Random(1), {}, 0.0)
+    pending = [p for p in first.values() if not p.node]
+    assert [p.spec["nodeName"] for p in pending] == ["hp-worker"] and len(first) == 3
+    again = placement(objects, first, nodes, random.Random(2), {}, 1.0)
+    assert again == first  # the same Pending pod: no second one, no "immutable nodeName" error
