@@ -297,7 +297,8 @@ class _Placement:
     eligible: dict[int, list[NodeNet]] = field(default_factory=dict)  # replicas share one spec: match once
     host_ports: dict[str, list[HostPortUse]] = field(default_factory=dict)  # node -> host ports its pods take
     previous: dict[str, PlacedPod] = field(default_factory=dict)
-    wanted_ports: dict[int, list[HostPortUse]] = field(default_factory=dict)  # per spec, as `eligible`
+    # per spec, as `eligible`: (the host ports it wants, hostNetwork)
+    port_plans: dict[int, tuple[list[HostPortUse], bool]] = field(default_factory=dict)
 
     def keep(self, w: WantedPod, previous: dict[str, PlacedPod]) -> bool:
         """True if `w` is a running pod that stays where it is (or is refused); False if it needs scheduling."""
@@ -338,9 +339,10 @@ class _Placement:
         candidates = self.candidates(w)
         if candidates is None:
             return
-        if id(w.spec) not in self.wanted_ports:
-            self.wanted_ports[id(w.spec)] = wanted_ports(w.spec)
-        want = self.wanted_ports[id(w.spec)]
+        plan = self.port_plans.get(id(w.spec))
+        if plan is None:
+            plan = self.port_plans[id(w.spec)] = (wanted_ports(w.spec), bool(w.spec.get("hostNetwork")))
+        want, host = plan
         if want:  # kube-scheduler's NodePorts filter; no node: the pod stays Pending
             free = [n for n in candidates if fits(want, self.host_ports.get(n.name, ()))]
             if not free:
@@ -348,7 +350,7 @@ class _Placement:
                          unschedulable_message(len(candidates)))
                 return
             candidates = free
-        host = bool(w.spec.get("hostNetwork"))  # the node's address: nothing to take from its range
+        # hostNetwork: the node's address, nothing to take from its range
         with_room = candidates if host else [n for n in candidates if self.ranges[n.name].free > 0]
         if not with_room:
             self.unplaced.setdefault((w.source, "spec"), [0, [n.name for n in candidates]])[0] += 1

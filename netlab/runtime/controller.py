@@ -347,6 +347,8 @@ class Controller(ApiSide, RolloutSide, JobSide):
             self.supervisor.stop_pod(pod.key)
         for key in respec:
             self.supervisor.stop_pod(key)
+        # Only pods with a namespace of their own (not hostNetwork, not Pending): the name may be another's.
+        gone = [p for p in gone if p.node and not p.host_network]
         if gone:
             teardown.kill_processes_in([p.netns for p in gone])
             for change in podnet.remove_namespaces([p.netns for p in gone]):

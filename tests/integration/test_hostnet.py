@@ -119,6 +119,12 @@ def test_host_network_pods(lab):
     pod_ip = lab.pod_ip(f"{c}-c")
     hosts = lab.netlab("exec", f"{c}-c", "--", "cat", "/etc/hosts").stdout
     assert f"{pod_ip}\tweb-0.sub.default.svc.cluster.local\tweb-0\n" in hosts
+    # deleting it stops its container and leaves the node (and the pods on it) as they were
+    lab.netlab("delete", "pod", f"{c}-h")
+    wait_for(lambda: lab.curl(None, f"http://{worker}:18080/", timeout=1).returncode != 0, timeout=20,
+             what="the hostNetwork pod's server gone")
+    assert lab.in_ns(f"{c}-worker", "true").returncode == 0
+    assert _answer(lab, f"{c}-c2", f"http://{pod_ip}:3000/")["pod"] == f"{c}-c"
 
 
 def test_host_ports(lab):
