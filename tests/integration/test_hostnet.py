@@ -14,7 +14,11 @@ spec:
   hostNetwork: true
   dnsPolicy: ClusterFirstWithHostNet
   nodeName: CLUSTER-worker
-  containers: [{name: echo, image: echo, ports: [{containerPort: 18080}]}]
+  containers:
+  - name: echo
+    image: echo
+    ports: [{containerPort: 18080}]
+    readinessProbe: {httpGet: {path: /, port: 18080}, periodSeconds: 1}
 ---
 apiVersion: v1
 kind: Pod
@@ -105,8 +109,10 @@ def test_host_network_pods(lab):
     answer = _answer(lab, None, f"http://{worker}:18080/")
     assert answer["pod"] == f"{c}-h" and answer["ip"] == worker
     # a Service selecting it has the endpoint node-IP:port and works from a pod and from a node
-    eps = json.loads(lab.netlab("get", "endpoints", "hn", "-o", "json").stdout)
-    assert [a["ip"] for s in eps["subsets"] for a in s["addresses"]] == [worker]
+    def ready_addresses():  # the readiness probe runs against the node's address, in the node's namespace
+        eps = json.loads(lab.netlab("get", "endpoints", "hn", "-o", "json").stdout)
+        return [a["ip"] for s in eps.get("subsets") or [] for a in s.get("addresses") or []]
+    assert wait_for(ready_addresses, timeout=20, what="the hostNetwork endpoint ready") == [worker]
     cip = json.loads(lab.netlab("get", "svc", "hn", "-o", "json").stdout)["spec"]["clusterIP"]
     assert _answer(lab, f"{c}-c2", f"http://{cip}/")["pod"] == f"{c}-h"
     assert _answer(lab, f"{c}-worker2", f"http://{cip}/")["pod"] == f"{c}-h"
