@@ -68,6 +68,7 @@ class Profile:
     hostname: str = ""  # the UTS namespace's host name (the pod's); "" keeps the host's (and its UTS namespace)
     hosts: str = ""  # /etc/hosts as kubelet writes it; "" keeps the host's
     resolv: str = ""  # a resolv.conf of its own (a hostNetwork pod's); "" keeps its network namespace's
+    host_network: bool = False  # in its node's network namespace: containerd's pod sysctls are not set there
     # (host path, container path, read-only, create the host directory if missing): hostPath volumes,
     # bind-mounted after the host is hidden
     mounts: tuple[tuple[str, str, bool, bool], ...] = field(default_factory=tuple)
@@ -80,7 +81,7 @@ class Profile:
         return {"uid": self.uid, "gid": self.gid, "groups": list(self.groups), "caps": sorted(self.caps),
                 "noNewPrivs": self.no_new_privs, "privileged": self.privileged, "readOnlyRoot": self.read_only_root,
                 "hostPID": self.host_pid, "hostIPC": self.host_ipc, "hostname": self.hostname, "hosts": self.hosts,
-                "resolv": self.resolv,
+                "resolv": self.resolv, "hostNetwork": self.host_network,
                 "mounts": [list(m) for m in self.mounts]}
 
     @staticmethod
@@ -90,7 +91,7 @@ class Profile:
             caps=frozenset(str(c) for c in d.get("caps", DEFAULT_CAPS)), no_new_privs=bool(d.get("noNewPrivs")),
             privileged=bool(d.get("privileged")), read_only_root=bool(d.get("readOnlyRoot")),
             host_pid=bool(d.get("hostPID")), host_ipc=bool(d.get("hostIPC")), hostname=str(d.get("hostname") or ""),
-            hosts=str(d.get("hosts") or ""), resolv=str(d.get("resolv") or ""),
+            hosts=str(d.get("hosts") or ""), resolv=str(d.get("resolv") or ""), host_network=bool(d.get("hostNetwork")),
             mounts=tuple((str(s), str(t), bool(ro), bool(create)) for s, t, ro, create in d.get("mounts") or ()),
         )
 
@@ -230,7 +231,7 @@ def profile(pod_spec: dict[str, Any], container: dict[str, Any], pod_label: str,
         hostname="" if host_network else hostname,
         hosts="" if host_network or not pod_ip else hosts_file(pod_ip, hostname, pod_spec.get("hostAliases") or [],
                                                                _fqdn(hostname, pod_spec.get("subdomain"), domain)),
-        resolv=resolv,
+        resolv=resolv, host_network=host_network,
     )
 
 

@@ -284,7 +284,8 @@ def confine(netns: str | None, profile: Profile) -> None:
     """Enter the pod's network namespace and a new mount namespace laid out as the module says."""
     if netns:
         _setns(f"/run/netns/{netns}", CLONE_NEWNET)
-        _pod_sysctls()
+        if not profile.host_network:  # the node's namespace keeps its own settings, as with containerd
+            _pod_sysctls()
     flags = CLONE_NEWNS | (0 if profile.host_ipc else CLONE_NEWIPC) | (CLONE_NEWUTS if profile.hostname else 0)
     _check(_libc.unshare(flags), "unshare")
     if profile.hostname:

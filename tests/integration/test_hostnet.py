@@ -108,6 +108,9 @@ def test_host_network_pods(lab):
     assert lab.in_ns(f"{c}-h", "true").returncode != 0
     answer = _answer(lab, None, f"http://{worker}:18080/")
     assert answer["pod"] == f"{c}-h" and answer["ip"] == worker
+    # containerd's pod sysctls are not set in the node's namespace
+    port_start = lab.in_ns(f"{c}-worker", "cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start").stdout
+    assert port_start.strip() == "1024"
     # a Service selecting it has the endpoint node-IP:port and works from a pod and from a node
     def ready_addresses():  # the readiness probe runs against the node's address, in the node's namespace
         eps = json.loads(lab.netlab("get", "endpoints", "hn", "-o", "json").stdout)

@@ -203,6 +203,7 @@ def test_desired_state_of_a_host_network_pod_and_a_hostport_pod():
     profile = Profile.from_dict(host.security)
     assert profile.resolv.startswith("nameserver 10.96.0.10\nsearch default.svc.cluster.local")
     assert profile.hosts == "" and profile.hostname == ""  # the node's /etc/hosts and host name
+    assert profile.host_network  # so the node's sysctls are left alone
     web = next(c for c in d.containers if c.pod_key == "default/w")
     assert "\tweb-0.sub.default.svc.cluster.local\tweb-0\n" in Profile.from_dict(web.security).hosts
     assert [p.name for p in d.network.policy.pods] == ["w"]  # NetworkPolicy does not select h
