@@ -271,9 +271,9 @@ class DnatWalk(PolicyWalk):
         dnat = next(h for h in r.trail if h.rule.startswith("meta l4proto") and " dnat " in h.rule)
         hairpin = any(h.chain == dnat.chain and h.verdict == MASQ_JUMP for h in r.trail)
         pod = self.pod_by_ip(ip)
-        owner = self.node_of_pod_ip(ip)
+        owner = self.node_of_pod_ip(ip) or self.node_by_ip(ip)  # a node's address: a hostNetwork endpoint
         ep_node = pod.node if pod else (owner.name if owner else "?")
-        who = display(pod.namespace, pod.name) if pod else ip
+        who = display(pod.namespace, pod.name) if pod else ("a hostNetwork pod" if self.node_by_ip(ip) else ip)
         block = [Step(node.name, f"{tag}DNAT to {ip}:{tp} ({who} on {ep_node})",
                       f"{dnat.chain}: `{dnat.rule}`"
                       + (f"; {_hairpin_why(dnat.chain)}: {MARK_MASQ}" if hairpin else ""),

@@ -236,3 +236,20 @@ def test_a_pending_pod_with_a_node_name_stays_pending_and_a_daemonset_makes_no_s
     assert [p.spec["nodeName"] for p in pending] == ["hp-worker"] and len(first) == 3
     again = placement(objects, first, nodes, random.Random(2), {}, 1.0)
     assert again == first  # the same Pending pod: no second one, no "immutable nodeName" error
+
+
+@pytest.mark.parametrize(("src", "arrival"), [("pod-a", "lab-worker2"), ("pod-c", None)])
+def test_trace_to_a_service_of_host_network_pods(src, arrival):
+    from netlab.compile.services import Endpoint, ResolvedService, ServicePortView
+    topo, svcs, pi = world()
+    hn = ResolvedService("default", "hn", "ClusterIP", "10.96.100.9", None,
+                         (ServicePortView("", "TCP", 80, None, {"172.18.0.4": 18080}),),
+                         (Endpoint("172.18.0.4", "h", "lab-worker2", True),))
+    p = plan(src, "10.96.100.9", 80, "tcp", topo, [*svcs, hn], pi)
+    assert p.outcome == "connected" and [(c.ip, c.node) for c in p.candidates] == [("172.18.0.4", "lab-worker2")]
+    whats = [s.what for s in p.steps]
+    assert "DNAT to 172.18.0.4:18080 (a hostNetwork pod on lab-worker2)" in whats
+    if arrival:  # over the underlay to the node that has the address
+        assert any(s.where == arrival and "its own address" in s.what for s in p.steps)
+    else:
+        assert "172.18.0.4 is this node's own address: delivered to the node's own sockets" in whats
