@@ -253,3 +253,16 @@ def test_trace_to_a_service_of_host_network_pods(src, arrival):
         assert any(s.where == arrival and "its own address" in s.what for s in p.steps)
     else:
         assert "172.18.0.4 is this node's own address: delivered to the node's own sockets" in whats
+
+
+def test_a_deployment_wanting_more_host_ports_than_nodes_runs_what_fits_and_leaves_the_rest_pending():
+    from netlab.compile.desired import placement
+    cfg = ClusterConfig.from_manifest(None, "hp")
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "default"},
+              "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                       "template": {"metadata": {"labels": {"app": "web"}},
+                                    "spec": _spec({"containerPort": 80, "hostPort": 80})}}}
+    pods = placement({"Deployment/default/web": deploy}, {}, cfg.topology().nodes, random.Random(1), {}, 0.0)
+    assert sorted(p.node for p in pods.values()) == ["", "hp-worker", "hp-worker2"]
+    again = placement({"Deployment/default/web": deploy}, pods, cfg.topology().nodes, random.Random(2), {}, 1.0)
+    assert again == pods  # the Pending replica stays the same pod
