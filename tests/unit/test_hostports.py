@@ -266,3 +266,17 @@ def test_a_deployment_wanting_more_host_ports_than_nodes_runs_what_fits_and_leav
     assert sorted(p.node for p in pods.values()) == ["", "hp-worker", "hp-worker2"]
     again = placement({"Deployment/default/web": deploy}, pods, cfg.topology().nodes, random.Random(2), {}, 1.0)
     assert again == pods  # the Pending replica stays the same pod
+
+
+def test_graph_draws_a_host_network_pod_in_its_node_without_a_veth():
+    from netlab.compile import graph
+    node = {"kind": "Node", "metadata": {"name": "n1"}, "spec": {"podCIDR": "10.244.1.0/24"},
+            "status": {"addresses": [{"type": "InternalIP", "address": "172.18.0.3"}]}}
+    pods = [{"kind": "Pod", "metadata": {"name": n, "namespace": "default", "labels": {}},
+             "spec": {"nodeName": "n1", **extra}, "status": {"phase": "Running", "podIP": ip}}
+            for n, ip, extra in (("h", "172.18.0.3", {"hostNetwork": True}), ("p", "10.244.1.2", {}))]
+    g = graph.build([node], pods, [], [], [], [])
+    veths = {e.dst for e in g.edges if e.kind == "veth"}
+    assert graph.pod_id("default", "p") in veths and graph.pod_id("default", "h") not in veths
+    h = next(v for v in g.vertices if v.id == graph.pod_id("default", "h"))
+    assert "hostNetwork" in h.lines and h.group == "nodegroup:n1"
