@@ -259,7 +259,9 @@ async def handle_portforward(request: web.Request, api, ns: str, name: str) -> w
     if (pod.get("status") or {}).get("phase") != "Running":
         raise ApiError(400, "BadRequest", f"pod {name} is not running (phase "
                        f"{(pod.get('status') or {}).get('phase')})")
-    netns, key = names.pod_netns(ns, name), f"{ns}/{name}"
+    spec = pod.get("spec") or {}
+    netns = names.pod_run_netns(ns, name, spec.get("nodeName", ""), bool(spec.get("hostNetwork")))
+    key = f"{ns}/{name}"
     if tunnel.wants_spdy_upgrade(request):
         upgrade = tunnel.SpdyUpgrade()
         await upgrade.prepare(request)

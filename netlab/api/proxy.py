@@ -119,8 +119,10 @@ async def handle_proxy(request: web.Request, api, kind: str, ns: str, target: st
     headers["Host"] = f"{ip}:{pod_port}"
     body = await api.body(request)
     try:
-        upstream = await api.run(_request, names.pod_netns(pod_ns, pod_name), ip, pod_port, request.method,
-                                 path, headers, body, scheme == "https")
+        spec = pod.get("spec") or {}
+        netns = names.pod_run_netns(pod_ns, pod_name, spec.get("nodeName", ""), bool(spec.get("hostNetwork")))
+        upstream = await api.run(_request, netns, ip, pod_port, request.method, path, headers, body,
+                                 scheme == "https")
     except OSError as e:
         raise _unavailable(f"error trying to reach service: dial tcp {ip}:{pod_port}: {e}") from e
     try:

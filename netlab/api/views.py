@@ -80,7 +80,7 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
     probe_ready = probe_ready or (lambda _name: True)
     if ready is None:
         ready = bool(statuses) and all(s.state == "running" and probe_ready(s.name) for s in statuses)
-    node_ip = topo.node(p.node).underlay_ip
+    node_ip = topo.node(p.node).underlay_ip if p.node else ""
     meta = {"name": p.name, "namespace": p.namespace, "uid": p.uid, "labels": p.labels,
             "creationTimestamp": timestamp(p.created)}
     if p.owner:
@@ -92,6 +92,8 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
                                     "kind": kind, "name": owner, "uid": owner_uid or "",
                                     "controller": True, "blockOwnerDeletion": True}]
     cond = "True" if ready else "False"
+    if not p.node:
+        return _unscheduled(meta, p)
     return {
         "apiVersion": "v1", "kind": "Pod", "metadata": meta,
         "spec": {**POD_SPEC_DEFAULTS, **p.spec, "nodeName": p.node},
@@ -104,6 +106,14 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
                                   for s in statuses],
         },
     }
+
+
+def _unscheduled(meta: dict, p: PlacedPod) -> dict:
+    """A pod no node can take (its host ports are taken everywhere): Pending, as the apiserver shows it."""
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": {**POD_SPEC_DEFAULTS, **p.spec},
+            "status": {"phase": "Pending", "conditions": [
+                {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": p.unschedulable,
+                 "lastTransitionTime": timestamp(p.created)}]}}
 
 
 OWNER_API_VERSIONS = {"ReplicationController": "v1", "Job": "batch/v1"}  # the other pod owners are apps/v1

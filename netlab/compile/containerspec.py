@@ -93,8 +93,10 @@ def _downward(pod: PlacedPod, node_ip: str, path: str) -> str | None:
 
 
 def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | None = None,
-                    objects: Mapping[str, dict] | None = None) -> list[ContainerSpec]:
-    """objects: the stored objects, for the ConfigMaps and Secrets the containers read."""
+                    objects: Mapping[str, dict] | None = None, resolv: str = "",
+                    domain: str = "cluster.local") -> list[ContainerSpec]:
+    """objects: the stored objects, for the ConfigMaps and Secrets the containers read; resolv: the
+    resolv.conf the containers bind themselves ("": the one of their network namespace)."""
     out = []
     objects = objects or {}
 
@@ -123,11 +125,12 @@ def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | N
         run = container_plan(c)
         try:
             security = security_profile(pod.spec, c, f"{pod.name}_{pod.namespace}({pod.uid})",
-                                        host_user, env["HOSTNAME"], pod.ip)
+                                        host_user, env["HOSTNAME"], pod.ip, resolv,
+                                        f"{pod.namespace}.svc.{domain}")
         except ConfigError as e:
             security, config_error = None, str(e)
         out.append(ContainerSpec(
-            pod_key=pod.key, netns=pod.netns, name=c["name"], argv=run.argv,
+            pod_key=pod.key, netns=pod.run_netns, name=c["name"], argv=run.argv,
             echo_ports=run.echo_ports if run.argv is None else [],
             identity={"pod": pod.name, "namespace": pod.namespace, "ip": pod.ip, "node": pod.node,
                       "container": c["name"]},

@@ -21,6 +21,7 @@ from netlab.compile import addons, jobs, podsets
 from netlab.compile.config import ClusterConfig
 from netlab.compile.containerspec import ContainerSpec, api_service_env, container_specs
 from netlab.compile.ingress_inputs import IngressDesired, ingress_desired
+from netlab.compile.nft_hostports import add_hostports
 from netlab.compile.nft_masquerade import add_node_egress, non_masquerade
 from netlab.compile.nft_policy import policy_ruleset
 from netlab.compile.nft_services import services_ruleset
@@ -92,7 +93,10 @@ class Desired:
 
 
 def compile_topology(config: ClusterConfig, pods: Mapping[str, PlacedPod]) -> Topology:
-    return config.topology([(p.namespace, p.name, p.node, p.ip) for p in pods.values()])
+    # hostNetwork pods run in their node's namespace: no namespace, veth or address of their own; Pending
+    # (unschedulable) pods have no node
+    return config.topology([(p.namespace, p.name, p.node, p.ip) for p in pods.values()
+                            if p.node and not p.host_network])
 
 
 def node_rulesets(topology: Topology, services: Sequence[ResolvedService], policy: PolicyInputs,
@@ -118,7 +122,7 @@ def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed
                     pods: Mapping[str, PlacedPod], allocations: Mapping[str, Allocation],
                     topology: Topology) -> Network:
     """Services with their endpoints, policy, and from them each node's table and announcements."""
-    placed = list(pods.values())
+    placed = [p for p in pods.values() if p.node]  # Pending pods are nowhere in the network
     ready = dict.fromkeys(pods, True) if observed.all_ready else observed.ready
     terminated = frozenset() if observed.all_ready else observed.terminated
     user_eps = {f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}": o
@@ -130,10 +134,12 @@ def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed
             key = svc_key(obj)
             services[key] = with_zones(resolve(obj, allocations.get(key, Allocation()), placed, ready,
                                                user_eps.get(key), terminated), zones)
-    policy = policy_inputs(objects.values(), placed)
+    # NetworkPolicy does not select hostNetwork pods: as upstream, their traffic is the node's
+    policy = policy_inputs(objects.values(), [p for p in placed if not p.host_network])
     listed = list(services.values())
     no_masq = non_masquerade(config.lab_cidrs(), config.non_masquerade_cidrs, config.masq_link_local)
     rulesets = node_rulesets(topology, listed, policy, config.pod_subnet, no_masq)
+    add_hostports(rulesets, topology, placed)
     node_names = [n.name for n in topology.nodes]
     announced: dict[str, set[str]] = {n: set() for n in node_names}
     for svc in listed:
@@ -167,11 +173,15 @@ def _is_ip(text: str) -> bool:
 
 
 def compile_containers(pods: Mapping[str, PlacedPod], topology: Topology, api_env: Mapping[str, str] | None = None,
-                       objects: Mapping[str, dict] | None = None) -> tuple[ContainerSpec, ...]:
+                       objects: Mapping[str, dict] | None = None, resolv: Mapping[str, str] | None = None,
+                       domain: str = "cluster.local") -> tuple[ContainerSpec, ...]:
+    """resolv: pod key -> resolv.conf, which a hostNetwork pod's containers carry themselves (they share
+    their node's network namespace, so /etc/netns/<netns> cannot be theirs)."""
     node_ip = {n.name: n.underlay_ip for n in topology.nodes}
     specs: list[ContainerSpec] = []
     for pod in sorted(pods.values(), key=lambda p: (p.namespace not in SYSTEM_NAMESPACES, p.key)):
-        specs += container_specs(pod, node_ip[pod.node], api_env, objects)
+        own = (resolv or {}).get(pod.key, "") if pod.host_network else ""
+        specs += container_specs(pod, node_ip[pod.node], api_env, objects, own, domain)
     return tuple(specs)
 
 
@@ -179,8 +189,11 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
                     pods: Mapping[str, PlacedPod], allocations: Mapping[str, Allocation],
                     topology: Topology | None = None) -> Desired:
     """The whole desired state. ``topology`` may be passed when the caller has it for these pods."""
+    pods = {k: p for k, p in pods.items() if p.node}  # Pending pods: nothing to run or route
     topo = compile_topology(config, pods) if topology is None else topology
     network = compile_network(objects, config, observed, pods=pods, allocations=allocations, topology=topo)
+    resolv = {k: resolv_conf(p.namespace, config.cluster_domain, config.dns_ip, p.spec, node_resolvers(config, topo))
+              for k, p in pods.items()}
     ingress = None
     if observed.ingress_dir is not None and any(p.namespace == addons.INGRESS_NAMESPACE for p in pods.values()):
         ingress = ingress_desired(objects.values(), network.services, observed.ingress_dir, observed.default_cert)
@@ -189,9 +202,9 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
         network=network,
         dns_view=dns_view(objects, config, pods, network.services, topo),
         ingress=ingress,
-        containers=compile_containers(pods, topo, api_service_env(objects, allocations), objects),
-        resolv={k: resolv_conf(p.namespace, config.cluster_domain, config.dns_ip, p.spec, node_resolvers(config, topo))
-                for k, p in pods.items()},
+        containers=compile_containers(pods, topo, api_service_env(objects, allocations), objects, resolv,
+                                      config.cluster_domain),
+        resolv=resolv,
     )
 
 

@@ -218,16 +218,20 @@ class _Builder:
             phase = status.get("phase")
             if phase and phase != "Running":
                 lines.append(phase)
+            if spec.get("hostNetwork"):  # in its node's own namespace: no veth, and no NetworkPolicy
+                lines.append("hostNetwork")
             if node in known_nodes:
                 group = f"nodegroup:{node}"
-                self.edges.add(Edge(cni_id(node), vid, "veth"))
+                if not spec.get("hostNetwork"):
+                    self.edges.add(Edge(cni_id(node), vid, "veth"))
             else:
                 self.groups["unscheduled"] = Group("unscheduled", "unscheduled", ("not on a known node",))
                 group = "unscheduled"
             self.add(Vertex(vid, "pod", tuple(lines), group))
-            if ip:
+            if ip and not spec.get("hostNetwork"):  # a hostNetwork pod's IP is its node's
                 self.by_ip.setdefault(ip, vid)
-            policy_pods.append(netpol.policy_pod(p))
+            if not spec.get("hostNetwork"):
+                policy_pods.append(netpol.policy_pod(p))
         return policy_pods
 
     def services(self, services: Iterable[Obj], endpoints: Iterable[Obj]) -> None:

@@ -51,6 +51,11 @@ SET_CLUSTER_IPS = "cluster-ips"
 SET_POLICY_INGRESS = "policy-ingress-pods"
 SET_POLICY_EGRESS = "policy-egress-pods"
 SET_NO_MASQUERADE = "no-masquerade"
+# hostPort DNAT (the portmap CNI plugin's job, independent of the service proxy): compile/nft_hostports.py
+CHAIN_HOSTPORT_PREROUTING = "hostport-prerouting"
+CHAIN_HOSTPORT_OUTPUT = "hostport-output"
+CHAIN_HOSTPORTS = "hostports"
+SET_HOSTPORTS = "hostport-dispatch"
 
 
 def host_nft_table(cluster: str) -> str:
@@ -97,6 +102,12 @@ def nft_firewall_chain(port_id: str) -> str:
     return nft_name(f"firewall-{hash8(port_id)}-{port_id}")
 
 
+def nft_hostport_chain(pod_key: str, protocol: str, host_ip: str, port: int) -> str:
+    """`hostport-<hash8>-<ns>/<pod>/<proto>/<hostIP>/<port>`: one hostPort's DNAT to its pod."""
+    port_id = f"{pod_key}/{protocol.lower()}/{host_ip or 'any'}/{port}"
+    return nft_name(f"hostport-{hash8(port_id)}-{port_id}")
+
+
 def nft_endpoint_chain(port_id: str, endpoint: str) -> str:
     """`endpoint-<hash8>-<port id>__<ip>/<targetPort>`: DNAT to one endpoint."""
     return nft_name(f"endpoint-{hash8(port_id + '__' + endpoint)}-{port_id}__{endpoint}")
@@ -136,6 +147,11 @@ def pod_netns(namespace: str, pod: str) -> str:
         return readable
     suffix = f"_{_hash(f'{namespace}/{pod}', 16)}.{namespace}"
     return pod[:NETNS_MAX - len(suffix)] + suffix
+
+
+def pod_run_netns(namespace: str, pod: str, node: str, host_network: bool) -> str:
+    """Where a pod's containers run: its own namespace, or its node's with hostNetwork."""
+    return node_netns(node) if host_network else pod_netns(namespace, pod)
 
 
 def node_netns(node: str) -> str:

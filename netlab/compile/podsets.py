@@ -69,7 +69,7 @@ def daemonset_pods(ds: Mapping, previous: Mapping[str, PlacedPod], ready: Mappin
     ns, name, rev = meta.get("namespace", "default"), meta["name"], revision(ds)
     by_node: dict[str, PlacedPod] = {}
     for p in owned_pods(ds, previous.values()):
-        by_node.setdefault(p.node, p)
+        by_node.setdefault(p.node or p.spec.get("nodeName", ""), p)  # a Pending pod: the node it waits for
     targets = daemonset_nodes(ds, nodes)
     kept = [by_node[n.name] for n in targets if n.name in by_node]
     rolling = (spec.get("updateStrategy") or {}).get("type", "RollingUpdate") == "RollingUpdate"

@@ -67,6 +67,8 @@ class Profile:
     host_ipc: bool = False  # hostIPC: the host's System V IPC and POSIX message queues
     hostname: str = ""  # the UTS namespace's host name (the pod's); "" keeps the host's (and its UTS namespace)
     hosts: str = ""  # /etc/hosts as kubelet writes it; "" keeps the host's
+    resolv: str = ""  # a resolv.conf of its own (a hostNetwork pod's); "" keeps its network namespace's
+    host_network: bool = False  # in its node's network namespace: containerd's pod sysctls are not set there
     # (host path, container path, read-only, create the host directory if missing): hostPath volumes,
     # bind-mounted after the host is hidden
     mounts: tuple[tuple[str, str, bool, bool], ...] = field(default_factory=tuple)
@@ -79,6 +81,7 @@ class Profile:
         return {"uid": self.uid, "gid": self.gid, "groups": list(self.groups), "caps": sorted(self.caps),
                 "noNewPrivs": self.no_new_privs, "privileged": self.privileged, "readOnlyRoot": self.read_only_root,
                 "hostPID": self.host_pid, "hostIPC": self.host_ipc, "hostname": self.hostname, "hosts": self.hosts,
+                "resolv": self.resolv, "hostNetwork": self.host_network,
                 "mounts": [list(m) for m in self.mounts]}
 
     @staticmethod
@@ -88,7 +91,7 @@ class Profile:
             caps=frozenset(str(c) for c in d.get("caps", DEFAULT_CAPS)), no_new_privs=bool(d.get("noNewPrivs")),
             privileged=bool(d.get("privileged")), read_only_root=bool(d.get("readOnlyRoot")),
             host_pid=bool(d.get("hostPID")), host_ipc=bool(d.get("hostIPC")), hostname=str(d.get("hostname") or ""),
-            hosts=str(d.get("hosts") or ""),
+            hosts=str(d.get("hosts") or ""), resolv=str(d.get("resolv") or ""), host_network=bool(d.get("hostNetwork")),
             mounts=tuple((str(s), str(t), bool(ro), bool(create)) for s, t, ro, create in d.get("mounts") or ()),
         )
 
@@ -186,12 +189,14 @@ def host_path_mounts(pod_spec: dict[str, Any], container: dict[str, Any]) -> tup
 
 def profile(pod_spec: dict[str, Any], container: dict[str, Any], pod_label: str,
             lookup_user: Callable[[int], tuple[int, list[int]] | None] = lambda uid: None,
-            hostname: str = "", pod_ip: str = "") -> Profile:
+            hostname: str = "", pod_ip: str = "", resolv: str = "", domain: str = "") -> Profile:
     """The container's Profile; ConfigError when kubelet would refuse to create it.
 
     pod_label names the pod in messages as kubelet does (``name_namespace(uid)``); hostname is the
     pod's (``spec.hostname`` or its name; the host's with ``hostNetwork``); lookup_user(uid)
-    returns (primary gid, supplementary gids) from the image's (here: the host's) user database."""
+    returns (primary gid, supplementary gids) from the image's (here: the host's) user database; resolv: a
+    resolv.conf the container binds itself; domain: where ``spec.subdomain`` lives
+    (``<ns>.svc.<cluster domain>``), for the pod's FQDN in /etc/hosts."""
     pod_sc = pod_spec.get("securityContext") or {}
     sc = container.get("securityContext") or {}
     problems_here = [m for p, m in problems({"securityContext": pod_sc, "containers": [container]})]
@@ -224,17 +229,24 @@ def profile(pod_spec: dict[str, Any], container: dict[str, Any], pod_label: str,
         mounts=host_path_mounts(pod_spec, container),
         host_pid=bool(pod_spec.get("hostPID")), host_ipc=bool(pod_spec.get("hostIPC")),
         hostname="" if host_network else hostname,
-        hosts="" if host_network or not pod_ip else hosts_file(pod_ip, hostname, pod_spec.get("hostAliases") or []),
+        hosts="" if host_network or not pod_ip else hosts_file(pod_ip, hostname, pod_spec.get("hostAliases") or [],
+                                                               _fqdn(hostname, pod_spec.get("subdomain"), domain)),
+        resolv=resolv, host_network=host_network,
     )
 
 
-def hosts_file(pod_ip: str, hostname: str, host_aliases: list[dict[str, Any]]) -> str:
-    """The pod's /etc/hosts as kubelet writes it: localhost, the pod's own name, then hostAliases."""
+def _fqdn(hostname: str, subdomain: str | None, domain: str) -> str:
+    return f"{hostname}.{subdomain}.{domain}" if hostname and subdomain and domain else ""
+
+
+def hosts_file(pod_ip: str, hostname: str, host_aliases: list[dict[str, Any]], fqdn: str = "") -> str:
+    """The pod's /etc/hosts as kubelet writes it: localhost, the pod's own name (its FQDN first when it has
+    ``hostname`` and ``subdomain``), then hostAliases."""
     lines = ["# Kubernetes-managed hosts file.", "127.0.0.1\tlocalhost",
              "::1\tlocalhost ip6-localhost ip6-loopback", "fe00::0\tip6-localnet", "fe00::0\tip6-mcastprefix",
              "fe00::1\tip6-allnodes", "fe00::2\tip6-allrouters"]
     if hostname:
-        lines.append(f"{pod_ip}\t{hostname}")
+        lines.append(f"{pod_ip}\t{fqdn}\t{hostname}" if fqdn else f"{pod_ip}\t{hostname}")
     if host_aliases:
         lines += ["", "# Entries added by HostAliases."]
         lines += [f"{a.get('ip', '')}\t" + "\t".join(a.get("hostnames") or []) for a in host_aliases]

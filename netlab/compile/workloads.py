@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from netlab.compile import names, rollout
+from netlab.compile.hostports import HostPortUse, fits, unschedulable_message, wanted_ports
 from netlab.compile.ipam import NodeRange
 from netlab.compile.topology import NodeNet
 
@@ -36,6 +37,8 @@ class PlacedPod:
     owner: str | None = None  # "Deployment/<name>"
     template_hash: str | None = None
     revision: int | None = None  # a Deployment's pods: the revision of the template they run
+    # Not scheduled (node and ip ""): kube-scheduler's FailedScheduling message; placed again on every change
+    unschedulable: str = ""
 
     @property
     def key(self) -> str:
@@ -43,13 +46,24 @@ class PlacedPod:
 
     @property
     def netns(self) -> str:
+        """The pod's own network namespace (a hostNetwork pod has none: see run_netns)."""
         return names.pod_netns(self.namespace, self.name)
+
+    @property
+    def host_network(self) -> bool:
+        return bool(self.spec.get("hostNetwork"))
+
+    @property
+    def run_netns(self) -> str:
+        """The network namespace its containers run in: its own, or its node's with hostNetwork."""
+        return names.pod_run_netns(self.namespace, self.name, self.node, self.host_network)
 
     def to_dict(self) -> dict:
         return {
             "namespace": self.namespace, "name": self.name, "node": self.node, "ip": self.ip,
             "uid": self.uid, "created": self.created, "labels": self.labels, "spec": self.spec,
             "owner": self.owner, "template_hash": self.template_hash, "revision": self.revision,
+            **({"unschedulable": self.unschedulable} if self.unschedulable else {}),
         }
 
     @staticmethod
@@ -253,7 +267,8 @@ def place(
     pods get addresses, so the caller can keep it with the rest of the state."""
     cursor = last_reserved if last_reserved is not None else {}
     run = _Placement(nodes, {n.name: n for n in nodes}, {n.netns for n in nodes},
-                     {n.name: NodeRange(n, (), cursor.get(n.name)) for n in nodes}, {n.name: 0 for n in nodes})
+                     {n.name: NodeRange(n, (), cursor.get(n.name)) for n in nodes}, {n.name: 0 for n in nodes},
+                     previous=previous)
     fresh = [w for w in wanted if not run.keep(w, previous)]
     taken_names = set(run.placed) | {f"{w.namespace}/{w.name}" for w in fresh if w.name}
     for w in fresh:
@@ -280,6 +295,10 @@ class _Placement:
     problems: list[tuple[str, str, str]] = field(default_factory=list)
     unplaced: dict[tuple[str, str], list] = field(default_factory=dict)  # (object, field) -> [count, full nodes]
     eligible: dict[int, list[NodeNet]] = field(default_factory=dict)  # replicas share one spec: match once
+    host_ports: dict[str, list[HostPortUse]] = field(default_factory=dict)  # node -> host ports its pods take
+    previous: dict[str, PlacedPod] = field(default_factory=dict)
+    # per spec, as `eligible`: (the host ports it wants, hostNetwork)
+    port_plans: dict[int, tuple[list[HostPortUse], bool]] = field(default_factory=dict)
 
     def keep(self, w: WantedPod, previous: dict[str, PlacedPod]) -> bool:
         """True if `w` is a running pod that stays where it is (or is refused); False if it needs scheduling."""
@@ -287,14 +306,16 @@ class _Placement:
         if prev is None:
             return False
         want_node = w.spec.get("nodeName")
-        if want_node and want_node != prev.node:
+        if want_node and prev.node and want_node != prev.node:  # a Pending pod has no node yet
             self.problems.append((w.source, f"{w.field_prefix}.nodeName", "field is immutable on a running pod"))
             return True
         if prev.node not in self.node_by_name:
             return False
         self.placed[prev.key] = replace(prev, labels=w.labels, spec=w.spec, revision=w.revision)
         self.load[prev.node] += 1
-        self.ranges[prev.node].hold(prev.ip)
+        self.host_ports.setdefault(prev.node, []).extend(wanted_ports(w.spec))
+        if not prev.host_network:
+            self.ranges[prev.node].hold(prev.ip)
         return True
 
     def candidates(self, w: WantedPod) -> list[NodeNet] | None:
@@ -318,7 +339,19 @@ class _Placement:
         candidates = self.candidates(w)
         if candidates is None:
             return
-        with_room = [n for n in candidates if self.ranges[n.name].free > 0]
+        plan = self.port_plans.get(id(w.spec))
+        if plan is None:
+            plan = self.port_plans[id(w.spec)] = (wanted_ports(w.spec), bool(w.spec.get("hostNetwork")))
+        want, host = plan
+        if want:  # kube-scheduler's NodePorts filter; no node: the pod stays Pending
+            free = [n for n in candidates if fits(want, self.host_ports.get(n.name, ()))]
+            if not free:
+                self.add(w, "", "", w.name if w.name is not None else _generated_name(w, rng, taken_names), now, rng,
+                         unschedulable_message(len(candidates)))
+                return
+            candidates = free
+        # hostNetwork: the node's address, nothing to take from its range
+        with_room = candidates if host else [n for n in candidates if self.ranges[n.name].free > 0]
         if not with_room:
             self.unplaced.setdefault((w.source, "spec"), [0, [n.name for n in candidates]])[0] += 1
             return
@@ -328,12 +361,21 @@ class _Placement:
             self.problems.append((w.source, "metadata.name", f"network namespace {netns!r} would collide with a node"))
             return
         node = min(with_room, key=lambda n: (self.load[n.name], n.index))
-        ip = self.ranges[node.name].take()
+        ip = node.underlay_ip if host else self.ranges[node.name].take()
         self.load[node.name] += 1
+        self.host_ports.setdefault(node.name, []).extend(want)
+        self.add(w, node.name, ip, name, now, rng)
+
+    def add(self, w: WantedPod, node: str, ip: str, name: str, now: float, rng: random.Random,
+            unschedulable: str = "") -> None:
+        """Record the placement; a pod that was Pending keeps its uid and creation time."""
+        prev = self.previous.get(f"{w.namespace}/{name}")
+        prev = prev if prev is not None and not prev.node else None
+        uid = prev.uid if prev is not None else str(uuid.UUID(int=rng.getrandbits(128)))
         self.placed[f"{w.namespace}/{name}"] = PlacedPod(
-            namespace=w.namespace, name=name, node=node.name, ip=ip, uid=str(uuid.UUID(int=rng.getrandbits(128))),
-            created=now, labels=w.labels, spec=w.spec, owner=w.owner, template_hash=w.template_hash,
-            revision=w.revision,
+            namespace=w.namespace, name=name, node=node, ip=ip, uid=uid, created=prev.created if prev else now,
+            labels=w.labels, spec=w.spec, owner=w.owner, template_hash=w.template_hash, revision=w.revision,
+            unschedulable=unschedulable,
         )
 
 

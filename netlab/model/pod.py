@@ -241,7 +241,19 @@ def check_pod_spec(spec: PodSpec, path: str) -> list[Issue]:
     if spec.termination_grace_period_seconds < 0:
         issues.append((f"{path}.terminationGracePeriodSeconds", "must be greater than or equal to 0"))
     issues += dns_problems(spec.dns_policy, spec.dns_config, path)
+    issues += _host_network_issues(spec, path)
     return issues
+
+
+def _host_network_issues(spec: PodSpec, path: str) -> list[Issue]:
+    """As the apiserver's validateHostNetwork: a hostNetwork pod's hostPorts are its containerPorts."""
+    if not spec.host_network:
+        return []
+    return [(f"{path}.{field}[{i}].ports[{j}].hostPort", f"must match `containerPort` ({port.container_port}) "
+                                                         f"when `hostNetwork` is true, got {port.host_port}")
+            for field, cs in (("initContainers", spec.init_containers), ("containers", spec.containers))
+            for i, c in enumerate(cs) for j, port in enumerate(c.ports)
+            if port.host_port is not None and port.host_port != port.container_port]
 
 
 class Pod(Resource):

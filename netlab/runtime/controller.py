@@ -126,7 +126,8 @@ class Controller(ApiSide, RolloutSide, JobSide):
         observed = self._observe()
         desired = self._compile(observed, topo)
         for key, pod in self.state.pods.items():
-            write_resolv(pod.netns, desired.resolv[key])
+            if pod.node and not pod.host_network:  # hostNetwork: the containers bind theirs; Pending: none
+                write_resolv(pod.netns, desired.resolv[key])
         self._apply_workloads(desired, observed)
 
     def _apply_workloads(self, desired: Desired, observed: Observed) -> None:
@@ -346,6 +347,8 @@ class Controller(ApiSide, RolloutSide, JobSide):
             self.supervisor.stop_pod(pod.key)
         for key in respec:
             self.supervisor.stop_pod(key)
+        # Only pods with a namespace of their own (not hostNetwork, not Pending): the name may be another's.
+        gone = [p for p in gone if p.node and not p.host_network]
         if gone:
             teardown.kill_processes_in([p.netns for p in gone])
             for change in podnet.remove_namespaces([p.netns for p in gone]):
@@ -360,12 +363,16 @@ class Controller(ApiSide, RolloutSide, JobSide):
             teardown.record_intent(self.cluster, [n.netns for n in nets])
             phases.reached(phases.NAMESPACES)
             for pod in new:
-                self.event("Scheduled", f"Successfully assigned {pod.key} to {pod.node}", f"Pod {pod.key}",
-                           component=evmod.SCHEDULER)
+                if pod.node:
+                    self.event("Scheduled", f"Successfully assigned {pod.key} to {pod.node}", f"Pod {pod.key}",
+                               component=evmod.SCHEDULER)
+                else:
+                    self.event("FailedScheduling", pod.unschedulable, f"Pod {pod.key}", component=evmod.SCHEDULER)
             for change in podnet.ensure_pods(topo, nets):
                 self.event("SandboxCreated", change)
             for pod in new:
-                write_resolv(pod.netns, desired.resolv[pod.key])
+                if pod.node and not pod.host_network:
+                    write_resolv(pod.netns, desired.resolv[pod.key])
             phases.reached(phases.VETHS)
         t1 = time.monotonic()
         self._apply_workloads(desired, observed)

@@ -50,7 +50,7 @@ def probe_states(pods: Mapping[str, PlacedPod], supervisor: Supervisor,
             for kind in ("readiness", "liveness"):
                 spec = c.get(f"{kind}Probe")
                 if spec:
-                    wanted.append(ProbeState(key, c["name"], kind, spec, pod.ip, pod.netns,
+                    wanted.append(ProbeState(key, c["name"], kind, spec, pod.ip, pod.run_netns,
                                              node_netns[pod.node], named, st.started_at or time.time()))
     return wanted
 

@@ -71,7 +71,7 @@ def foreign_netns_problems(cluster: str, pods: dict[str, PlacedPod], known: Iter
     causes = []
     known = set(known)
     for key, pod in pods.items():
-        if key in known or not nsmod.exists(pod.netns):
+        if key in known or pod.host_network or not nsmod.exists(pod.netns):  # hostNetwork: makes none
             continue
         owner = names.cluster_of_alias(teardown.lo_alias(pod.netns))
         if owner != cluster:

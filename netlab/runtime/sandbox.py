@@ -60,6 +60,7 @@ LINUX_CAPABILITY_VERSION_3 = 0x20080522
 HIDDEN_DIRS = ("/run", "/var/lib/netlab", "/etc/netns", "/root", "/home", "/tmp", "/var/tmp", "/etc/ssh")
 HIDDEN_FILES = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-")
 POD_HOSTS = "/run/pod/hosts"
+POD_RESOLV = "/run/pod/resolv.conf"
 OVERLAY_SCRATCH = "/run/pod/overlay"  # upper layers of the overlays that make missing mount points (own /run)
 ROOT_SCRATCH = "/tmp"  # where the root overlay's layers live (a tmpfs of its own, hidden under the new root)
 _ROOT_OVERLAID = False  # set in the container's process once "/" is its overlay
@@ -283,7 +284,8 @@ def confine(netns: str | None, profile: Profile) -> None:
     """Enter the pod's network namespace and a new mount namespace laid out as the module says."""
     if netns:
         _setns(f"/run/netns/{netns}", CLONE_NEWNET)
-        _pod_sysctls()
+        if not profile.host_network:  # the node's namespace keeps its own settings, as with containerd
+            _pod_sysctls()
     flags = CLONE_NEWNS | (0 if profile.host_ipc else CLONE_NEWIPC) | (CLONE_NEWUTS if profile.hostname else 0)
     _check(_libc.unshare(flags), "unshare")
     if profile.hostname:
@@ -311,12 +313,15 @@ def confine(netns: str | None, profile: Profile) -> None:
     if any(_needs_root_overlay(dst) for _src, dst, _ro, _create in profile.mounts):
         _overlay_root()   # after every source was opened on the host, before anything is hidden
     _hide()
-    if profile.hosts:  # kubelet's /etc/hosts, kept in the container's own /run
-        os.makedirs(os.path.dirname(POD_HOSTS), exist_ok=True)
-        with open(POD_HOSTS, "w") as f:
-            f.write(profile.hosts)
-        os.chmod(POD_HOSTS, 0o644)
-        binds.append((os.open(POD_HOSTS, os.O_PATH | os.O_CLOEXEC), "/etc/hosts", True))
+    # kubelet's /etc/hosts and a hostNetwork pod's resolv.conf, kept in the container's own /run
+    for text, path, target in ((profile.hosts, POD_HOSTS, "/etc/hosts"),
+                               (profile.resolv, POD_RESOLV, "/etc/resolv.conf")):
+        if text:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(text)
+            os.chmod(path, 0o644)
+            binds.append((os.open(path, os.O_PATH | os.O_CLOEXEC), target, True))
     if not profile.privileged:
         for fd, dst, _ in binds:  # mount points must exist before the host turns read-only
             _ensure_target(dst, like_dir=stat.S_ISDIR(os.fstat(fd).st_mode))

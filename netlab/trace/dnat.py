@@ -53,11 +53,18 @@ NODEPORTS = names.SET_SERVICE_NODEPORTS
 NODE_IPS = names.SET_NODEPORT_IPS
 NO_EP_NODEPORTS = names.SET_NO_ENDPOINT_NODEPORTS
 MASQ_JUMP = f"jump {MARK_MASQ}"
+HOSTPORTS = names.CHAIN_HOSTPORTS
 
 
 def _hit(pkt: Packet, chain: str) -> Hit | None:
     """The rule of `chain` that decided (not just continued)."""
     return next((h for h in pkt.trail if h.chain == chain and h.verdict != "continue"), None)
+
+
+def _hairpin_why(chain: str) -> str:
+    if chain.startswith("hostport-"):
+        return "a pod of this node reaches a hostPort (the portmap plugin's hairpin SNAT)"
+    return "the client is the endpoint itself (hairpin)"
 
 
 def _target(hit: Hit) -> str:
@@ -106,6 +113,9 @@ class DnatWalk(PolicyWalk):
         first = results[0]
         if first.verdict == REJECT:
             return self.rejected(p, node, first)
+        hostport = _hit(first, HOSTPORTS)
+        if hostport is not None and first.dnat is not None:
+            return self.through_hostport(p, src, node, saddr, first, hostport)
         dispatch = _hit(first, SERVICES)
         if dispatch is not None and (first.verdict != DROP or _target(dispatch) in self.owners()):
             return self.through_service(p, src, node, saddr, results, dispatch)
@@ -115,6 +125,18 @@ class DnatWalk(PolicyWalk):
             p.outcome, p.reason = TIMEOUT, f"dropped by {chain} on {node.name}"
             return p
         return self.direct(p, src, node, saddr, first)
+
+    def through_hostport(self, p: Plan, src: Source, node: NodeNet, saddr: str, first: Packet, hit: Hit) -> Plan:
+        """A node address at a pod's hostPort: the portmap-style DNAT, then as to any endpoint."""
+        chain = _target(hit)
+        entry = next((h.chain for h in first.trail if h.verdict == f"jump {HOSTPORTS}"), "?")
+        p.steps.append(Step(node.name, f"hostPort {p.dport}/{p.proto} on {p.dst_ip}: {chain}",
+                            f"{entry} (before the service rules) -> {HOSTPORTS} -> @{names.SET_HOSTPORTS}: "
+                            f"`{p.dst_ip} . {p.proto} . {p.dport} : {hit.verdict}`",
+                            f"{entry} -> {HOSTPORTS} -> {chain}"))
+        self.endpoint(p, src, node, saddr, first, False)
+        self.conclude(p)
+        return p
 
     def _chain_in(self, pkt: Packet, hook_chain: str) -> str:
         return next((h.chain for h in pkt.trail if h.verdict == f"jump {SERVICES}"), hook_chain)
@@ -257,12 +279,12 @@ class DnatWalk(PolicyWalk):
         dnat = next(h for h in r.trail if h.rule.startswith("meta l4proto") and " dnat " in h.rule)
         hairpin = any(h.chain == dnat.chain and h.verdict == MASQ_JUMP for h in r.trail)
         pod = self.pod_by_ip(ip)
-        owner = self.node_of_pod_ip(ip)
+        owner = self.node_of_pod_ip(ip) or self.node_by_ip(ip)  # a node's address: a hostNetwork endpoint
         ep_node = pod.node if pod else (owner.name if owner else "?")
-        who = display(pod.namespace, pod.name) if pod else ip
+        who = display(pod.namespace, pod.name) if pod else ("a hostNetwork pod" if self.node_by_ip(ip) else ip)
         block = [Step(node.name, f"{tag}DNAT to {ip}:{tp} ({who} on {ep_node})",
                       f"{dnat.chain}: `{dnat.rule}`"
-                      + (f"; the client is the endpoint itself (hairpin): {MARK_MASQ}" if hairpin else ""),
+                      + (f"; {_hairpin_why(dnat.chain)}: {MARK_MASQ}" if hairpin else ""),
                       dnat.chain)]
         route, arrive_step, last = self.hop_steps(node, ip)
         (post,) = self.rules(node.name).hook("postrouting", replace(r, trail=()))

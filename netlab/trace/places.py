@@ -138,6 +138,15 @@ class Places:
         """The route step in `node` towards `ip`, the arrival step in the node that delivers it (None: the
         same node), and that node."""
         route, dev, _src, nxt = self.route_from_node(node, ip)
+        target = self.node_by_ip(ip)
+        if target is not None:  # a node's own address: a hostNetwork pod (or a hostPort) listens there
+            local = ("delivered to the node's own sockets", "a hostNetwork pod listens in its node's network "
+                     "namespace, on the node's address", "local")
+            if target.name == node.name:
+                return Step(node.name, f"{ip} is this node's own address: {local[0]}", *local[1:]), None, node
+            return (Step(node.name, f"routes {ip} to {target.name} over the underlay: {route}",
+                         f"{ip} is {target.name}'s underlay address", route),
+                    Step(target.name, f"receives it on {dev}, its own address: {local[0]}", *local[1:]), target)
         pod = self.pod_by_ip(ip)
         where = f"veth {pod.veth} to {display(pod.namespace, pod.name)}" if pod else "the bridge"
         if nxt is None or not _in(ip, nxt.pod_cidr):
