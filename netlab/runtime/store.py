@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from netlab.api import views
 from netlab.api.errors import ApiError
 from netlab.api.resources import BUILTIN_NAMESPACES, by_kind, is_cluster_scoped
-from netlab.compile import addons, desired
+from netlab.compile import addons, desired, gateway_objects
 from netlab.compile.config import ClusterConfig
 from netlab.compile.services import Allocation, AllocationError
 from netlab.compile.topology import NodeNet
@@ -128,7 +128,7 @@ def with_addons(objects: dict[str, dict], enabled: list[str], config: ClusterCon
     """Add (or update) the cluster's own objects where the user has none of the same name; remove the
     ingress controller when nothing needs it. `api_endpoint`: (host address, port) of the API server, for
     the `kubernetes` Service."""
-    wanted = addons.dns_objects(config, sys.executable, dns_view)
+    wanted = addons.dns_objects(config, sys.executable, dns_view) + [gateway_objects.gateway_class()]
     if api_endpoint is not None:
         wanted += addons.kubernetes_objects(config, *api_endpoint)
     if addons.ingress_wanted(list(objects.values()), "ingress-nginx" in enabled):
