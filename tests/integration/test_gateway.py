@@ -1,0 +1,212 @@
+"""Issue 18: a Gateway of class netlab gets nginx proxy pods behind a LoadBalancer Service; HTTPRoutes
+route real HTTP requests from the host and from pods, and the statuses say what the controller did."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from conftest import echo_answer, wait_for
+
+NS = "gw-CLUSTER"
+MANIFESTS = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: gw-CLUSTER}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: gwb-CLUSTER}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: CLUSTER-a, namespace: gw-CLUSTER}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: a}}
+  template:
+    metadata: {labels: {app: a}}
+    spec: {containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: CLUSTER-b, namespace: gw-CLUSTER}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: b}}
+  template:
+    metadata: {labels: {app: b}}
+    spec: {containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: CLUSTER-other, namespace: gwb-CLUSTER}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: other}}
+  template:
+    metadata: {labels: {app: other}}
+    spec: {containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: a, namespace: gw-CLUSTER}
+spec: {selector: {app: a}, ports: [{port: 80, targetPort: 3000}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b, namespace: gw-CLUSTER}
+spec: {selector: {app: b}, ports: [{port: 80, targetPort: 3000}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: other, namespace: gwb-CLUSTER}
+spec: {selector: {app: other}, ports: [{port: 8080, targetPort: 3000}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: web, namespace: gw-CLUSTER}
+spec:
+  gatewayClassName: netlab
+  listeners:
+  - {name: http, port: 80, protocol: HTTP}
+  - name: shop
+    port: 80
+    protocol: HTTP
+    hostname: "*.shop.example"
+    allowedRoutes: {namespaces: {from: Same}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: main, namespace: gw-CLUSTER}
+spec:
+  parentRefs: [{name: web, sectionName: http}]
+  hostnames: [app.example]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /}}]
+    backendRefs: [{name: a, port: 80}]
+  - matches: [{path: {type: PathPrefix, value: /}, headers: [{name: X-Canary, value: "yes"}]}]
+    backendRefs: [{name: b, port: 80}]
+  - matches: [{path: {type: Exact, value: /split}}]
+    backendRefs: [{name: a, port: 80, weight: 1}, {name: b, port: 80, weight: 3}]
+  - matches: [{path: {type: PathPrefix, value: /old}}]
+    filters: [{type: RequestRedirect, requestRedirect: {hostname: new.example, statusCode: 301}}]
+  - matches: [{path: {type: PathPrefix, value: /api}}]
+    filters:
+    - type: URLRewrite
+      urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /v2}}
+    - type: RequestHeaderModifier
+      requestHeaderModifier: {set: [{name: X-Gateway, value: netlab}], remove: [X-Secret]}
+    backendRefs: [{name: a, port: 80}]
+  - matches: [{path: {type: PathPrefix, value: /other}}]
+    backendRefs: [{name: other, namespace: gwb-CLUSTER, port: 8080}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: shop, namespace: gw-CLUSTER}
+spec:
+  parentRefs: [{name: web}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /}, method: POST, queryParams: [{name: cart, value: "1"}]}]
+    backendRefs: [{name: b, port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: lost, namespace: gw-CLUSTER}
+spec:
+  parentRefs: [{name: web, sectionName: nope}]
+  rules: [{backendRefs: [{name: missing, port: 80}]}]
+"""
+
+GRANT = """
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: from-gw, namespace: gwb-CLUSTER}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: gw-CLUSTER}]
+  to: [{group: "", kind: Service}]
+"""
+
+
+def _get(lab, kind: str, name: str, ns: str) -> dict:
+    return json.loads(lab.netlab("get", kind, name, "-n", ns, "-o", "json").stdout)
+
+
+def _conditions(status: dict) -> dict[str, tuple[str, str]]:
+    return {c["type"]: (c["status"], c["reason"]) for c in status.get("conditions") or []}
+
+
+def _curl(lab, *args: str, timeout: float = 3) -> subprocess.CompletedProcess:
+    return lab.host("curl", "-sS", "--max-time", str(timeout), *args, timeout=timeout + 5)
+
+
+def _programmed_address(lab, ns: str) -> str | None:
+    status = _get(lab, "gateway", "web", ns).get("status") or {}
+    if _conditions(status).get("Programmed", ("",))[0] != "True" or not status.get("addresses"):
+        return None
+    return status["addresses"][0]["value"]
+
+
+def test_gateway_routes_http_from_host_and_pods(lab):
+    ns, other_ns = NS.replace("CLUSTER", lab.cluster), f"gwb-{lab.cluster}"
+    lab.netlab("up", str(lab.write("gw.yaml", MANIFESTS)))
+    gc = _get(lab, "gatewayclass", "netlab", "default")
+    assert gc["spec"]["controllerName"] == "netlab.dev/gateway-controller"
+    assert _conditions(gc["status"])["Accepted"] == ("True", "Accepted")
+    addr = wait_for(lambda: _programmed_address(lab, ns), timeout=60, what="Gateway Programmed with an address")
+    gw = _get(lab, "gateway", "web", ns)
+    assert _conditions(gw["status"])["Accepted"] == ("True", "Accepted")
+    counts = {li["name"]: li["attachedRoutes"] for li in gw["status"]["listeners"]}
+    assert counts == {"http": 2, "shop": 1}, "main names sectionName http; shop (no sectionName) takes both"
+
+    def get(path: str, *headers: str, host: str = "app.example") -> subprocess.CompletedProcess:
+        return _curl(lab, "-H", f"Host: {host}", *(a for h in headers for a in ("-H", h)), f"http://{addr}{path}")
+
+    first = wait_for(lambda: get("/hello").stdout, timeout=20, what="a first answer through the Gateway")
+    assert echo_answer(first)["pod"].startswith(f"{lab.cluster}-a-")
+    assert echo_answer(get("/hello", "X-Canary: yes").stdout)["pod"].startswith(f"{lab.cluster}-b-"), \
+        "the rule with a header match wins over the one without"
+    missing = _curl(lab, "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: elsewhere.example", f"http://{addr}/")
+    assert missing.stdout == "404", "no route takes that host"
+
+    pods = [echo_answer(get("/split").stdout)["pod"] for _ in range(60)]
+    to_b = sum(p.startswith(f"{lab.cluster}-b-") for p in pods)
+    assert 30 <= to_b <= 58, f"weights 1:3 send about 45 of 60 to b, got {to_b}"
+
+    redirect = _curl(lab, "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "-H", "Host: app.example",
+                     f"http://{addr}/old/page?x=1")
+    assert redirect.stdout == "301 http://new.example/old/page?x=1"
+
+    rewritten = json.loads(get("/api/users?format=json", "X-Secret: s3cret").stdout)
+    assert rewritten["request"].startswith("GET /v2/users?format=json ")
+    assert rewritten["headers"]["x-gateway"] == "netlab" and "x-secret" not in rewritten["headers"]
+    assert rewritten["headers"]["host"] == "app.example"
+
+    shop = _curl(lab, "-X", "POST", "-H", "Host: a.shop.example", f"http://{addr}/cart?cart=1")
+    assert echo_answer(shop.stdout)["pod"].startswith(f"{lab.cluster}-b-")
+    wrong_method = _curl(lab, "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: a.shop.example",
+                         f"http://{addr}/cart?cart=1")
+    assert wrong_method.stdout == "404"
+
+    main = _get(lab, "httproute", "main", ns)["status"]["parents"][0]
+    assert _conditions(main) == {"Accepted": ("True", "Accepted"), "ResolvedRefs": ("False", "RefNotPermitted")}
+    assert all(c["observedGeneration"] == 1 for c in main["conditions"])
+    denied = _curl(lab, "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: app.example", f"http://{addr}/other")
+    assert denied.stdout == "500", "a backendRef to another namespace without a ReferenceGrant answers 500"
+    lost = _get(lab, "httproute", "lost", ns)["status"]["parents"][0]
+    assert _conditions(lost)["Accepted"] == ("False", "NoMatchingParent")
+    assert _conditions(lost)["ResolvedRefs"] == ("False", "BackendNotFound")
+
+    lab.netlab("apply", "-f", str(lab.write("grant.yaml", GRANT)))
+    wait_for(lambda: _conditions(_get(lab, "httproute", "main", ns)["status"]["parents"][0])["ResolvedRefs"][0]
+             == "True", timeout=20, what="ResolvedRefs True after the ReferenceGrant")
+    other = wait_for(lambda: get("/other").stdout, timeout=10, what="the granted backend answering")
+    assert echo_answer(other)["pod"].startswith(f"{lab.cluster}-other-")
+
+    # from a pod, through the Gateway's address
+    pod = next(line.split()[0] for line in lab.netlab("get", "pods", "-n", other_ns).stdout.splitlines()
+               if line.startswith(f"{lab.cluster}-other-"))
+    from_pod = lab.in_ns(f"{pod}.{other_ns}", "curl", "-sS", "--max-time", "3", "-H", "Host: app.example",
+                         f"http://{addr}/from-pod")
+    answer = echo_answer(from_pod.stdout)
+    assert answer["pod"].startswith(f"{lab.cluster}-a-") and answer["request"].startswith("GET /from-pod ")
