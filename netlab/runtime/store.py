@@ -60,7 +60,7 @@ def stamp(obj: dict, old: dict | None, rng: random.Random) -> dict:
 def without_instances(objects: dict[str, dict], crd_obj: dict) -> dict[str, dict]:
     """The store without the objects of the kind a deleted CRD defined."""
     info = crd.kind_of_crd(crd_obj)
-    if info is None:
+    if info is None or info.group in crd.BUILTIN_GROUPS:  # e.g. the Gateway API's CRDs: its kinds are built in
         return objects
     return {k: o for k, o in objects.items()
             if not (o["kind"] == info.kind and str(o.get("apiVersion", "")).rpartition("/")[0] == info.group)}

@@ -152,3 +152,19 @@ def test_wrong_version_is_refused():
     found = _problems(rg)
     assert found and 'no kind "HTTPRoute" is registered for version' in found[0]
     assert gateway.kind_info("gateway.networking.k8s.io/v1", "HTTPRoute") is not None
+
+
+def test_upstream_crds_for_the_gateway_api_change_nothing():
+    from netlab.runtime.store import without_instances
+
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "httproutes.gateway.networking.k8s.io"},
+           "spec": {"group": "gateway.networking.k8s.io", "scope": "Namespaced",
+                    "names": {"plural": "httproutes", "kind": "HTTPRoute", "listKind": "HTTPRouteList"},
+                    "versions": [{"name": "v1", "served": True, "storage": True,
+                                  "schema": {"openAPIV3Schema": {"type": "object"}}}]}}
+    assert _problems(crd, route([{"backendRefs": [{"name": "s", "port": 80}]}])) == []
+    bad = _problems(crd, route([{"backendRefs": [{"name": "s"}]}]))
+    assert bad == ["spec.rules[0].backendRefs[0]: Invalid value: Must have port for Service reference"]
+    stored = {"HTTPRoute/default/r": route([])}
+    assert without_instances(stored, crd) == stored, "deleting the CRD leaves the built-in kind's objects"
