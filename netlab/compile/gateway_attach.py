@@ -10,11 +10,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from netlab.compile.gateway_objects import CONTROLLER_NAME
+from netlab.compile.gateway_tls import listener_certificate
 from netlab.compile.label_selectors import matches as selector_matches
 from netlab.model.gateway import GROUP
 
 ROUTE_KINDS = ("HTTPRoute",)  # the kinds netlab's listeners take (GRPCRoute: not yet)
-SUPPORTED_PROTOCOLS = ("HTTP",)
+SUPPORTED_PROTOCOLS = ("HTTP", "HTTPS")
 
 
 def key_of(obj: Mapping) -> str:
@@ -62,6 +63,11 @@ class Listener:
     protocol: str
     hostname: str | None
     allowed: Mapping  # allowedRoutes
+    tls: Mapping | None = None
+
+    @property
+    def supported(self) -> bool:
+        return self.protocol == "HTTP" or (self.protocol == "HTTPS" and (self.tls or {}).get("mode") == "Terminate")
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,7 @@ class GatewayPlan:
     listeners: tuple[Listener, ...]
     attachments: list[Attachment] = field(default_factory=list)
     attached: dict[str, int] = field(default_factory=dict)  # listener -> attachedRoutes
+    certificates: dict[str, tuple] = field(default_factory=dict)  # HTTPS listener -> (crt, key, id) or (reason, why)
 
 
 @dataclass
@@ -111,15 +118,15 @@ def netlab_classes(objects: Iterable[Mapping]) -> frozenset[str]:
 
 
 def _listeners(gateway: Mapping) -> tuple[Listener, ...]:
-    return tuple(Listener(li["name"], li["port"], li["protocol"], li.get("hostname"), li.get("allowedRoutes") or {})
-                 for li in (gateway.get("spec") or {}).get("listeners") or [])
+    return tuple(Listener(li["name"], li["port"], li["protocol"], li.get("hostname"), li.get("allowedRoutes") or {},
+                          li.get("tls")) for li in (gateway.get("spec") or {}).get("listeners") or [])
 
 
 def _allows(listener: Listener, route: Mapping, gateway_ns: str, ns_labels: Mapping[str, Mapping]) -> bool:
     kinds = listener.allowed.get("kinds")
     if kinds and not any(k.get("kind") == route["kind"] and k.get("group", GROUP) == GROUP for k in kinds):
         return False
-    if listener.protocol not in SUPPORTED_PROTOCOLS:
+    if not listener.supported:
         return False
     namespaces = listener.allowed.get("namespaces") or {}
     source = namespaces.get("from", "Same")
@@ -207,6 +214,11 @@ def gateway_world(objects: Iterable[Mapping], services: Mapping[str, object]) ->
                                     (g.get("metadata") or {}).get("generation", 1), _listeners(g))
              for g in objects
              if g.get("kind") == "Gateway" and (g.get("spec") or {}).get("gatewayClassName") in classes}
+    secrets = {(_ns(o), o["metadata"]["name"]): o for o in objects if o.get("kind") == "Secret"}
+    for plan in plans.values():
+        for li in plan.listeners:
+            if li.protocol == "HTTPS" and li.supported:
+                plan.certificates[li.name] = listener_certificate(li.tls or {}, plan.namespace, secrets, grants)
     parents: dict[str, list[dict]] = {}
     routes = sorted((o for o in objects if o.get("kind") in ROUTE_KINDS),
                     key=lambda r: ((r.get("metadata") or {}).get("creationTimestamp") or "", key_of(r)))
@@ -248,17 +260,22 @@ def gateway_status(plan: GatewayPlan, address: str | None, ready: bool) -> dict:
     programmed = address is not None and ready
     listeners = []
     for li in plan.listeners:
-        ok = li.protocol in SUPPORTED_PROTOCOLS
+        ok = li.supported
+        cert = plan.certificates.get(li.name, ())
+        refs_ok = len(cert) != 2
         listeners.append({
             "name": li.name, "attachedRoutes": plan.attached.get(li.name, 0),
             "supportedKinds": [{"group": GROUP, "kind": k} for k in ROUTE_KINDS] if ok else [],
             "conditions": [
                 condition("Accepted", ok, "Accepted" if ok else "UnsupportedProtocol",
-                          "listener accepted" if ok else f"netlab does not serve protocol {li.protocol} yet",
-                          plan.generation),
-                condition("Programmed", ok and programmed, "Programmed" if ok and programmed else "Pending",
-                          "nginx serves it" if ok and programmed else "the proxy is not ready", plan.generation),
-                condition("ResolvedRefs", True, "ResolvedRefs", "all references resolved", plan.generation),
+                          "listener accepted" if ok else f"netlab does not serve protocol {li.protocol} "
+                          f"(TLS mode {(li.tls or {}).get('mode')}) yet", plan.generation),
+                condition("Programmed", ok and refs_ok and programmed,
+                          "Programmed" if ok and refs_ok and programmed else "Invalid" if not refs_ok else "Pending",
+                          "nginx serves it" if ok and refs_ok and programmed else "the proxy is not ready"
+                          if refs_ok else "its certificate does not resolve", plan.generation),
+                condition("ResolvedRefs", refs_ok, "ResolvedRefs" if refs_ok else cert[0],
+                          "all references resolved" if refs_ok else cert[1], plan.generation),
                 condition("Conflicted", False, "NoConflicts", "no conflicts", plan.generation),
             ]})
     return {

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from netlab.compile.gateway_attach import GatewayWorld, gateway_world
 from netlab.compile.gateway_nginx import render
 from netlab.compile.gateway_objects import gateway_dir
+from netlab.compile.gateway_tls import CERTS_DIR
+from netlab.compile.nginx import RenderedConfig
 from netlab.compile.services import ResolvedService
 
 
 @dataclass(frozen=True)
 class GatewayDesired:
     world: GatewayWorld
-    configs: Mapping[str, tuple[str, str]]  # gateway ns/name -> (its directory, nginx.conf)
+    configs: Mapping[str, tuple[str, RenderedConfig]]  # gateway ns/name -> (its directory, nginx.conf and certs)
     notes: Mapping[str, list[str]]  # gateway ns/name -> notes (what netlab could not render)
 
 
@@ -35,7 +37,13 @@ def gateway_desired(objects: Iterable[dict], services: Mapping[str, ResolvedServ
     configs, notes = {}, {}
     for key, plan in sorted(world.plans.items()):
         directory = gateway_dir(root, plan.namespace, plan.name)
-        conf, plan_notes = render(plan, endpoints, directory)
-        configs[key] = (directory, conf)
+        files, certs = {}, {}
+        for listener, cert in sorted(plan.certificates.items()):
+            if len(cert) == 3:
+                base = f"{directory}/{CERTS_DIR}/{cert[2]}"
+                files[base + ".crt"], files[base + ".key"] = cert[0], cert[1]
+                certs[listener] = (base + ".crt", base + ".key")
+        conf, plan_notes = render(plan, endpoints, directory, certs)
+        configs[key] = (directory, RenderedConfig(conf, files))
         notes[key] = plan_notes
     return GatewayDesired(world, configs, notes)

@@ -41,7 +41,8 @@ def proxy_objects(gateways: list[dict], classes: frozenset[str], root: str) -> l
         if spec.get("gatewayClassName") not in classes:
             continue
         ns, name = meta.get("namespace") or "default", meta["name"]
-        ports = sorted({li["port"] for li in spec.get("listeners") or [] if li.get("protocol") == "HTTP"})
+        ports = sorted({li["port"] for li in spec.get("listeners") or [] if li.get("protocol") == "HTTP"
+                        or (li.get("protocol") == "HTTPS" and (li.get("tls") or {}).get("mode") == "Terminate")})
         if not ports:
             continue
         directory = gateway_dir(root, ns, name)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from netlab.compile.gateway_desired import GatewayDesired
 from netlab.compile.gateway_objects import GATEWAY_LABEL
-from netlab.compile.nginx import RenderedConfig
 from netlab.compile.workloads import PlacedPod
 from netlab.runtime.nginx_process import NginxConfig
 
@@ -40,8 +39,8 @@ class GatewaySync:
     def apply(self, desired: GatewayDesired, pids: Mapping[str, int]) -> list[str]:
         self.desired = desired
         changes = []
-        for key, (directory, conf) in sorted(desired.configs.items()):
-            if not self.nginx.write(RenderedConfig(conf), directory):
+        for key, (directory, rendered) in sorted(desired.configs.items()):
+            if not self.nginx.write(rendered, directory):
                 continue
             error = self.nginx.check(f"{directory}/nginx.conf", directory)
             if error:

@@ -75,6 +75,22 @@ spec:
     protocol: HTTP
     hostname: "*.shop.example"
     allowedRoutes: {namespaces: {from: Same}}
+  - name: https
+    port: 443
+    protocol: HTTPS
+    hostname: secure.example
+    tls: {certificateRefs: [{name: web-cert}]}
+  - name: broken
+    port: 8443
+    protocol: HTTPS
+    tls: {certificateRefs: [{name: no-such-secret}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: secure, namespace: gw-CLUSTER}
+spec:
+  parentRefs: [{name: web, sectionName: https}]
+  rules: [{backendRefs: [{name: a, port: 80}]}]
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -128,6 +144,33 @@ spec:
 """
 
 
+def _certificate(host: str) -> tuple[str, str]:
+    """A self-signed certificate and key (PEM) for host."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
+
+
+def _secret(ns: str, cert: str, key: str) -> str:
+    return json.dumps({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                       "metadata": {"name": "web-cert", "namespace": ns},
+                       "stringData": {"tls.crt": cert, "tls.key": key}})
+
+
 def _get(lab, kind: str, name: str, ns: str) -> dict:
     return json.loads(lab.netlab("get", kind, name, "-n", ns, "-o", "json").stdout)
 
@@ -149,7 +192,9 @@ def _programmed_address(lab, ns: str) -> str | None:
 
 def test_gateway_routes_http_from_host_and_pods(lab):
     ns, other_ns = NS.replace("CLUSTER", lab.cluster), f"gwb-{lab.cluster}"
-    lab.netlab("up", str(lab.write("gw.yaml", MANIFESTS)))
+    cert, key = _certificate("secure.example")
+    (lab.workdir / "ca.pem").write_text(cert)
+    lab.netlab("up", str(lab.write("gw.yaml", MANIFESTS)), str(lab.write("secret.json", _secret(ns, cert, key))))
     gc = _get(lab, "gatewayclass", "netlab", "default")
     assert gc["spec"]["controllerName"] == "netlab.dev/gateway-controller"
     assert _conditions(gc["status"])["Accepted"] == ("True", "Accepted")
@@ -157,7 +202,11 @@ def test_gateway_routes_http_from_host_and_pods(lab):
     gw = _get(lab, "gateway", "web", ns)
     assert _conditions(gw["status"])["Accepted"] == ("True", "Accepted")
     counts = {li["name"]: li["attachedRoutes"] for li in gw["status"]["listeners"]}
-    assert counts == {"http": 2, "shop": 1}, "main names sectionName http; shop (no sectionName) takes both"
+    assert counts == {"http": 2, "shop": 1, "https": 2, "broken": 1}, \
+        "main names sectionName http, secure https; shop (no sectionName, no hostnames) takes every listener"
+    broken = next(li for li in gw["status"]["listeners"] if li["name"] == "broken")
+    assert _conditions(broken)["ResolvedRefs"] == ("False", "InvalidCertificateRef")
+    assert _conditions(broken)["Programmed"][0] == "False"
 
     def get(path: str, *headers: str, host: str = "app.example") -> subprocess.CompletedProcess:
         return _curl(lab, "-H", f"Host: {host}", *(a for h in headers for a in ("-H", h)), f"http://{addr}{path}")
@@ -202,6 +251,12 @@ def test_gateway_routes_http_from_host_and_pods(lab):
              == "True", timeout=20, what="ResolvedRefs True after the ReferenceGrant")
     other = wait_for(lambda: get("/other").stdout, timeout=10, what="the granted backend answering")
     assert echo_answer(other)["pod"].startswith(f"{lab.cluster}-other-")
+
+    tls = _curl(lab, "--resolve", f"secure.example:443:{addr}", "--cacert", str(lab.workdir / "ca.pem"),
+                "https://secure.example/secure?format=json")
+    assert tls.returncode == 0, tls.stderr
+    secure = json.loads(tls.stdout)
+    assert secure["pod"].startswith(f"{lab.cluster}-a-") and secure["headers"]["x-forwarded-proto"] == "https"
 
     # from a pod, through the Gateway's address
     pod = next(line.split()[0] for line in lab.netlab("get", "pods", "-n", other_ns).stdout.splitlines()

@@ -269,3 +269,85 @@ def test_rendered_configuration_is_accepted_by_nginx(tmp_path):
     proc = subprocess.run(["nginx", "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path), "-e", "stderr"],
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
+
+
+# ----------------------------------------------------------------------------------------------- HTTPS
+
+def _self_signed(host: str) -> tuple[str, str]:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode())
+
+
+def _tls_secret(name, ns, host="secure.example"):
+    crt, key = _self_signed(host)
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns},
+            "stringData": {"tls.crt": crt, "tls.key": key}}
+
+
+def https(name, secret, ns=None, hostname=None, port=443):
+    ref = {"name": secret, **({"namespace": ns} if ns else {})}
+    out = {"name": name, "port": port, "protocol": "HTTPS", "tls": {"mode": "Terminate", "certificateRefs": [ref]}}
+    return {**out, "hostname": hostname} if hostname else out
+
+
+def listener_status(w, name):
+    from netlab.compile.gateway_attach import gateway_status
+
+    status = gateway_status(w.plans["app/gw"], "172.18.255.200", True)
+    li = next(li for li in status["listeners"] if li["name"] == name)
+    return {c["type"]: (c["status"], c["reason"]) for c in li["conditions"]}
+
+
+def test_https_listener_certificates_resolve_or_say_why():
+    grant = obj("ReferenceGrant", "certs", {"from": [{"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                                      "namespace": "app"}], "to": [{"group": "", "kind": "Secret"}]},
+                ns="other", api="gateway.networking.k8s.io/v1beta1")
+    gw = gateway(https("ok", "cert"), https("missing", "nope", port=8443), https("far", "cert", ns="other", port=9443))
+    w = world(gw, _tls_secret("cert", "app"), _tls_secret("cert", "other"))
+    assert listener_status(w, "ok")["ResolvedRefs"] == ("True", "ResolvedRefs")
+    assert listener_status(w, "missing")["ResolvedRefs"] == ("False", "InvalidCertificateRef")
+    assert listener_status(w, "missing")["Programmed"] == ("False", "Invalid")
+    assert listener_status(w, "far")["ResolvedRefs"] == ("False", "RefNotPermitted")
+    w = world(gw, _tls_secret("cert", "app"), _tls_secret("cert", "other"), grant)
+    assert listener_status(w, "far")["ResolvedRefs"] == ("True", "ResolvedRefs")
+    passthrough = gateway({"name": "p", "port": 443, "protocol": "HTTPS", "tls": {"mode": "Passthrough"}})
+    assert listener_status(world(passthrough), "p")["Accepted"] == ("False", "UnsupportedProtocol")
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
+def test_https_servers_per_listener_hostname(tmp_path):
+    from netlab.compile.gateway_desired import gateway_desired
+
+    gw = gateway(listener(), https("a", "cert-a", hostname="a.example"), https("w", "cert-w", hostname="*.example"))
+    objects = [gateway_class(), gw, _tls_secret("cert-a", "app", "a.example"),
+               _tls_secret("cert-w", "app", "x.example"), route("r", [{"backendRefs": to("a")}])]
+    desired = gateway_desired(objects, {}, str(tmp_path))
+    directory, rendered = desired.configs["app/gw"]
+    conf = rendered.nginx_conf
+    assert "listen 443 ssl default_server;" in conf and "server_name a.example;" in conf
+    assert "server_name *.example;" in conf and conf.count("listen 443 ssl") == 2
+    assert sorted(p.rsplit("/", 1)[1] for p in rendered.files) == ["app_cert-a.crt", "app_cert-a.key",
+                                                                   "app_cert-w.crt", "app_cert-w.key"]
+    for path, content in rendered.files.items():
+        (tmp_path / "app_gw" / "certs").mkdir(parents=True, exist_ok=True)
+        open(path, "wb").write(content if isinstance(content, bytes) else content.encode())
+    for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp_path / "app_gw" / "tmp" / sub).mkdir(parents=True)
+    (tmp_path / "app_gw" / "nginx.conf").write_text(conf)
+    proc = subprocess.run(["nginx", "-t", "-c", f"{directory}/nginx.conf", "-p", directory, "-e", "stderr"],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
