@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 
 from conftest import echo_answer, wait_for
 
@@ -257,6 +258,23 @@ def test_gateway_routes_http_from_host_and_pods(lab):
     assert tls.returncode == 0, tls.stderr
     secure = json.loads(tls.stdout)
     assert secure["pod"].startswith(f"{lab.cluster}-a-") and secure["headers"]["x-forwarded-proto"] == "https"
+
+    # a new route serves within seconds of being applied (nginx reloads gracefully)
+    late = lab.write("late.yaml", """
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: late, namespace: gw-CLUSTER}
+    spec:
+      parentRefs: [{name: web, sectionName: http}]
+      hostnames: [late.example]
+      rules: [{backendRefs: [{name: b, port: 80}]}]
+    """)
+    started = time.monotonic()
+    lab.netlab("apply", "-f", str(late))
+    applied = time.monotonic()
+    wait_for(lambda: echo_answer(get("/", host="late.example").stdout).get("pod", "").startswith(f"{lab.cluster}-b-"),
+             timeout=10, interval=0.05, what="the new route answering")
+    print(f"netlab apply took {applied - started:.2f}s, then the first answer {time.monotonic() - applied:.2f}s")
 
     # from a pod, through the Gateway's address
     pod = next(line.split()[0] for line in lab.netlab("get", "pods", "-n", other_ns).stdout.splitlines()
