@@ -182,16 +182,20 @@ class _Renderer:
         location = f'"{scheme}://{host}{port_text}' + (path[1:] if path.startswith('"') else path + '"')
         self._set(f"$gw_redirect_{f.get('statusCode', 302)}", target, location)
 
-    def _headers(self, target: str, f: Mapping) -> None:
+    def _headers(self, target: str, f: Mapping, response: bool = False) -> None:
+        """RequestHeaderModifier (the `$gw_h_*` headers sent upstream, from `$http_*`) or
+        ResponseHeaderModifier (the `$gw_rh_*` headers sent back, from `$upstream_http_*`)."""
+        mine, source, adds = ("$gw_rh_", "$upstream_http_", "$gw_rhadd_") if response else \
+            ("$gw_h_", "$http_", "$gw_hadd_")
         for h in f.get("set") or []:
-            self._set(f"$gw_h_{_var(h['name'])}", target, _value(h["value"]))
+            self._set(f"{mine}{_var(h['name'])}", target, _value(h["value"]))
         for h in f.get("add") or []:
-            var, add = _var(h["name"]), f"$gw_hadd_{target}_{_var(h['name'])}"
-            self.http.append(f"map $http_{var} {add} {{ \"\" {_value(h['value'])}; "
-                             f"default \"$http_{var},{_value(h['value'])[1:-1]}\"; }}")
-            self._set(f"$gw_h_{var}", target, add)
+            var, add = _var(h["name"]), f"{adds}{target}_{_var(h['name'])}"
+            self.http.append(f"map {source}{var} {add} {{ \"\" {_value(h['value'])}; "
+                             f"default \"{source}{var},{_value(h['value'])[1:-1]}\"; }}")
+            self._set(f"{mine}{var}", target, add)
         for name in f.get("remove") or []:
-            self._set(f"$gw_h_{_var(name)}", target, '""')
+            self._set(f"{mine}{_var(name)}", target, '""')
 
     def target(self, target: str, att: Attachment) -> None:
         redirect = next((f for f in att.filters if f.get("type") == "RequestRedirect"), None)
@@ -204,6 +208,8 @@ class _Renderer:
             kind = f.get("type")
             if kind == "RequestHeaderModifier":
                 self._headers(target, f["requestHeaderModifier"])
+            elif kind == "ResponseHeaderModifier":
+                self._headers(target, f["responseHeaderModifier"], response=True)
             elif kind == "URLRewrite":
                 rewrite = f["urlRewrite"]
                 if rewrite.get("hostname"):
@@ -258,7 +264,8 @@ class _Renderer:
         out = []
         for variable in sorted(set(self.target_maps) | set(defaults)):
             header = variable[len("$gw_h_"):] if variable.startswith("$gw_h_") else None
-            default = defaults.get(variable) or FORWARDED.get((header or "").replace("_", "-")) or f"$http_{header}"
+            default = defaults.get(variable) or FORWARDED.get((header or "").replace("_", "-")) or (
+                f"$http_{header}" if header else f"$upstream_http_{variable[len('$gw_rh_'):]}")
             out.append(f"map $gw_target {variable} {{")
             out += [f"    {t} {v};" for t, v in sorted(self.target_maps.get(variable, {}).items())]
             out += [f"    default {default};", "}"]
@@ -267,7 +274,12 @@ class _Renderer:
     def proxy_headers(self) -> list[str]:
         names = {v[len("$gw_h_"):] for v in self.target_maps if v.startswith("$gw_h_")} | {"host"}
         names |= {_var(h) for h in FORWARDED}
-        return [f"proxy_set_header {n.replace('_', '-')} $gw_h_{n};" for n in sorted(names)]
+        lines = [f"proxy_set_header {n.replace('_', '-')} $gw_h_{n};" for n in sorted(names)]
+        for n in sorted(v[len("$gw_rh_"):] for v in self.target_maps if v.startswith("$gw_rh_")):
+            # the upstream's header is hidden and sent again from the map (unchanged where no filter says)
+            name = n.replace("_", "-")
+            lines += [f"proxy_hide_header {name};", f"add_header {name} $gw_rh_{n} always;"]
+        return lines
 
 
 def _server_heads(plan: GatewayPlan, certs: Mapping[str, tuple[str, str]]) -> list[list[str]]:

@@ -9,6 +9,7 @@ import re
 from collections.abc import MutableMapping
 from typing import Any
 
+from .dns1123 import _LABEL
 from .kindinfo import KindInfo
 
 GROUP = "gateway.networking.k8s.io"
@@ -32,7 +33,6 @@ DESCRIPTIONS = {
 }
 
 Issue = tuple[str, str]
-_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 HOSTNAME_RE = re.compile(rf"^(\*\.)?{_LABEL}(\.{_LABEL})*$")
 CONTROLLER_RE = re.compile(rf"^{_LABEL}(\.{_LABEL})*/[A-Za-z0-9/\-._~%!$&'()*+,;=:]+$")
 SECTION_RE = re.compile(rf"^{_LABEL}$")

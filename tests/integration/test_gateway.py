@@ -114,6 +114,8 @@ spec:
       urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /v2}}
     - type: RequestHeaderModifier
       requestHeaderModifier: {set: [{name: X-Gateway, value: netlab}], remove: [X-Secret]}
+    - type: ResponseHeaderModifier
+      responseHeaderModifier: {set: [{name: X-Served-By, value: gateway}], remove: [X-Pod-Name]}
     backendRefs: [{name: a, port: 80}]
   - matches: [{path: {type: PathPrefix, value: /other}}]
     backendRefs: [{name: other, namespace: gwb-CLUSTER, port: 8080}]
@@ -231,6 +233,11 @@ def test_gateway_routes_http_from_host_and_pods(lab):
     assert rewritten["request"].startswith("GET /v2/users?format=json ")
     assert rewritten["headers"]["x-gateway"] == "netlab" and "x-secret" not in rewritten["headers"]
     assert rewritten["headers"]["host"] == "app.example"
+    response = _curl(lab, "-D", "-", "-o", "/dev/null", "-H", "Host: app.example",
+                     f"http://{addr}/api/x").stdout.lower()
+    assert "x-served-by: gateway" in response and "x-pod-name:" not in response and "x-pod-ip" in response
+    plain = _curl(lab, "-D", "-", "-o", "/dev/null", "-H", "Host: app.example", f"http://{addr}/").stdout.lower()
+    assert "x-pod-name:" in plain and "x-served-by" not in plain, "only the filtered rule's answers change"
 
     shop = _curl(lab, "-X", "POST", "-H", "Host: a.shop.example", f"http://{addr}/cart?cart=1")
     assert echo_answer(shop.stdout)["pod"].startswith(f"{lab.cluster}-b-")

@@ -351,3 +351,17 @@ def test_https_servers_per_listener_hostname(tmp_path):
     proc = subprocess.run(["nginx", "-t", "-c", f"{directory}/nginx.conf", "-p", directory, "-e", "stderr"],
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_response_header_modifier():
+    conf = conf_for(route("r", [{"filters": [{"type": "ResponseHeaderModifier", "responseHeaderModifier": {
+        "set": [{"name": "X-Frame", "value": "deny"}], "add": [{"name": "Vary", "value": "X-V"}],
+        "remove": ["Server"]}}], "backendRefs": to("a")}]))
+    maps = _maps(conf)
+    request = {"$uri": "/", "$host": "app.example", "$request_method": "GET", "$server_port": "80",
+               "$upstream_http_vary": "Accept", "$upstream_http_server": "echo", "$upstream_http_x_frame": "allow"}
+    assert _var(maps, "$gw_rh_x_frame", request) == "deny"
+    assert _var(maps, "$gw_rh_vary", request) == "Accept,X-V"
+    assert _var(maps, "$gw_rh_server", request) == ""
+    assert _var(maps, "$gw_rh_server", {**request, "$server_port": "81"}) == "echo", "no target: passed through"
+    assert "proxy_hide_header server;" in conf and "add_header server $gw_rh_server always;" in conf
