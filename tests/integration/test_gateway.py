@@ -203,6 +203,9 @@ def test_gateway_routes_http_from_host_and_pods(lab):
     assert _conditions(gc["status"])["Accepted"] == ("True", "Accepted")
     addr = wait_for(lambda: _programmed_address(lab, ns), timeout=60, what="Gateway Programmed with an address")
     gw = _get(lab, "gateway", "web", ns)
+    table = lab.kubectl("get", "gateways", "-n", ns).stdout.split("\n")
+    assert table[0].split() == ["NAME", "CLASS", "ADDRESS", "PROGRAMMED", "AGE"]
+    assert table[1].split()[:4] == ["web", "netlab", addr, "True"]
     assert _conditions(gw["status"])["Accepted"] == ("True", "Accepted")
     counts = {li["name"]: li["attachedRoutes"] for li in gw["status"]["listeners"]}
     assert counts == {"http": 2, "shop": 1, "https": 2, "broken": 1}, \

@@ -168,3 +168,20 @@ def test_upstream_crds_for_the_gateway_api_change_nothing():
     assert bad == ["spec.rules[0].backendRefs[0]: Invalid value: Must have port for Service reference"]
     stored = {"HTTPRoute/default/r": route([])}
     assert without_instances(stored, crd) == stored, "deleting the CRD leaves the built-in kind's objects"
+
+
+def test_get_columns_are_the_crds_printer_columns():
+    from netlab.api.columns import kind_columns
+
+    gw = {"metadata": {"name": "web", "creationTimestamp": "2026-01-01T00:00:00Z"},
+          "spec": {"gatewayClassName": "netlab"},
+          "status": {"addresses": [{"value": "172.18.255.200"}],
+                     "conditions": [{"type": "Programmed", "status": "True"}]}}
+    cols = kind_columns("Gateway")
+    assert [c.name for c in cols.all_columns()][:5] == ["Name", "Class", "Address", "Programmed", "Age"]
+    assert cols.row_cells(gw, 0, False)[:4] == ["web", "netlab", "172.18.255.200", "True"]
+    route_cells = kind_columns("HTTPRoute").row_cells({"metadata": {"name": "r"}, "spec": {"hostnames": ["a.b"]}},
+                                                      0, False)
+    assert route_cells[:2] == ["r", '["a.b"]']
+    gc = kind_columns("GatewayClass").row_cells(gateway_objects.gateway_class(), 0, False)
+    assert gc[:3] == ["netlab", "netlab.dev/gateway-controller", "Unknown"]
