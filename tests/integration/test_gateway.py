@@ -251,6 +251,8 @@ def test_gateway_routes_http_from_host_and_pods(lab):
     main = _get(lab, "httproute", "main", ns)["status"]["parents"][0]
     assert _conditions(main) == {"Accepted": ("True", "Accepted"), "ResolvedRefs": ("False", "RefNotPermitted")}
     assert all(c["observedGeneration"] == 1 for c in main["conditions"])
+    described = lab.netlab("describe", "httproute", "main", "-n", ns).stdout
+    assert "Reason:" in described and "RefNotPermitted" in described and "netlab.dev/gateway-controller" in described
     denied = _curl(lab, "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: app.example", f"http://{addr}/other")
     assert denied.stdout == "500", "a backendRef to another namespace without a ReferenceGrant answers 500"
     lost = _get(lab, "httproute", "lost", ns)["status"]["parents"][0]
