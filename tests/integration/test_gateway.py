@@ -203,6 +203,22 @@ def test_gateway_routes_http_from_host_and_pods(lab):
     assert _conditions(gc["status"])["Accepted"] == ("True", "Accepted")
     addr = wait_for(lambda: _programmed_address(lab, ns), timeout=60, what="Gateway Programmed with an address")
     gw = _get(lab, "gateway", "web", ns)
+    resources = lab.kubectl("api-resources", "--api-group", "gateway.networking.k8s.io", "--no-headers").stdout
+    rows = {line.split()[0]: line.split() for line in resources.splitlines()}
+    assert rows["gateways"][1:] == ["gtw", "gateway.networking.k8s.io/v1", "true", "Gateway"]
+    assert rows["referencegrants"][2] == "gateway.networking.k8s.io/v1beta1"
+    bad = lab.write("bad.yaml", """
+    apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: bad, namespace: gw-CLUSTER}
+    spec:
+      parentRefs: [{name: web}]
+      rules: [{matches: [{path: {type: Exact, value: "no-slash"}}], backendRefs: [{name: a}]}]
+    """)
+    refused = lab.kubectl("apply", "-f", str(bad), check=False)
+    assert refused.returncode != 0
+    assert "spec.rules[0].matches[0].path" in refused.stderr and "start with '/'" in refused.stderr
+    assert "spec.rules[0].backendRefs[0]" in refused.stderr and "Must have port" in refused.stderr
     table = lab.kubectl("get", "gateways", "-n", ns).stdout.split("\n")
     assert table[0].split() == ["NAME", "CLASS", "ADDRESS", "PROGRAMMED", "AGE"]
     assert table[1].split()[:4] == ["web", "netlab", addr, "True"]
