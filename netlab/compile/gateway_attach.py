@@ -64,10 +64,13 @@ class Listener:
     hostname: str | None
     allowed: Mapping  # allowedRoutes
     tls: Mapping | None = None
+    conflicted: bool = False  # another listener on its port speaks another protocol (ProtocolConflict)
 
     @property
     def supported(self) -> bool:
-        return self.protocol == "HTTP" or (self.protocol == "HTTPS" and (self.tls or {}).get("mode") == "Terminate")
+        """netlab serves it: HTTP, or HTTPS terminating TLS, on a port all its listeners agree on."""
+        return not self.conflicted and (
+            self.protocol == "HTTP" or (self.protocol == "HTTPS" and (self.tls or {}).get("mode") == "Terminate"))
 
 
 @dataclass(frozen=True)
@@ -118,8 +121,12 @@ def netlab_classes(objects: Iterable[Mapping]) -> frozenset[str]:
 
 
 def _listeners(gateway: Mapping) -> tuple[Listener, ...]:
+    given = (gateway.get("spec") or {}).get("listeners") or []
+    protocols: dict[int, set[str]] = {}
+    for li in given:
+        protocols.setdefault(li["port"], set()).add(li["protocol"])
     return tuple(Listener(li["name"], li["port"], li["protocol"], li.get("hostname"), li.get("allowedRoutes") or {},
-                          li.get("tls")) for li in (gateway.get("spec") or {}).get("listeners") or [])
+                          li.get("tls"), len(protocols[li["port"]]) > 1) for li in given)
 
 
 def _allows(listener: Listener, route: Mapping, gateway_ns: str, ns_labels: Mapping[str, Mapping]) -> bool:
@@ -267,16 +274,19 @@ def gateway_status(plan: GatewayPlan, address: str | None, ready: bool) -> dict:
             "name": li.name, "attachedRoutes": plan.attached.get(li.name, 0),
             "supportedKinds": [{"group": GROUP, "kind": k} for k in ROUTE_KINDS] if ok else [],
             "conditions": [
-                condition("Accepted", ok, "Accepted" if ok else "UnsupportedProtocol",
+                condition("Accepted", ok or li.conflicted, "Accepted" if ok or li.conflicted else "UnsupportedProtocol",
                           "listener accepted" if ok else f"netlab does not serve protocol {li.protocol} "
                           f"(TLS mode {(li.tls or {}).get('mode')}) yet", plan.generation),
                 condition("Programmed", ok and refs_ok and programmed,
-                          "Programmed" if ok and refs_ok and programmed else "Invalid" if not refs_ok else "Pending",
+                          "Programmed" if ok and refs_ok and programmed else "Invalid" if not (refs_ok and ok)
+                          else "Pending",
                           "nginx serves it" if ok and refs_ok and programmed else "the proxy is not ready"
                           if refs_ok else "its certificate does not resolve", plan.generation),
                 condition("ResolvedRefs", refs_ok, "ResolvedRefs" if refs_ok else cert[0],
                           "all references resolved" if refs_ok else cert[1], plan.generation),
-                condition("Conflicted", False, "NoConflicts", "no conflicts", plan.generation),
+                condition("Conflicted", li.conflicted, "ProtocolConflict" if li.conflicted else "NoConflicts",
+                          "another listener on this port speaks another protocol" if li.conflicted else "no conflicts",
+                          plan.generation),
             ]})
     return {
         "addresses": [{"type": "IPAddress", "value": address}] if address else [],

@@ -288,7 +288,7 @@ def _server_heads(plan: GatewayPlan, certs: Mapping[str, tuple[str, str]]) -> li
     listener's (nginx's `*.` server names match one or more labels, as the Gateway API's do). The
     routing is the same in all of them (the maps above)."""
     heads = [[f"    listen {port};", "    server_name _;"]
-             for port in sorted({li.port for li in plan.listeners if li.protocol == "HTTP"})]
+             for port in sorted({li.port for li in plan.listeners if li.protocol == "HTTP" and li.supported})]
     for port in sorted({li.port for li in plan.listeners if li.protocol == "HTTPS" and li.name in certs}):
         on_port = [li for li in plan.listeners if li.port == port and li.name in certs]
         default = next((li for li in on_port if li.hostname is None), on_port[0])

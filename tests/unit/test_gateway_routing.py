@@ -365,3 +365,14 @@ def test_response_header_modifier():
     assert _var(maps, "$gw_rh_server", request) == ""
     assert _var(maps, "$gw_rh_server", {**request, "$server_port": "81"}) == "echo", "no target: passed through"
     assert "proxy_hide_header server;" in conf and "add_header server $gw_rh_server always;" in conf
+
+
+def test_listeners_of_two_protocols_on_one_port_conflict():
+    gw = gateway(listener("plain", 443), https("tls", "cert"), listener("other", 80))
+    w = world(gw, _tls_secret("cert", "app"), route("r", [{"backendRefs": to("a")}]))
+    assert listener_status(w, "plain")["Conflicted"] == ("True", "ProtocolConflict")
+    assert listener_status(w, "tls")["Programmed"] == ("False", "Invalid")
+    assert listener_status(w, "other")["Conflicted"] == ("False", "NoConflicts")
+    assert w.plans["app/gw"].attached == {"other": 1}
+    conf, _ = render(w.plans["app/gw"], ENDPOINTS, "/x")
+    assert "listen 443" not in conf and "listen 80;" in conf
