@@ -32,8 +32,10 @@ FORWARDED = {"x-forwarded-for": "$proxy_add_x_forwarded_for", "x-forwarded-proto
 
 
 def _value(text: str) -> str:
-    """A user's literal as an nginx string: `$` cannot be escaped, so it comes from a variable."""
-    return _q(str(text).replace("$", "${gw_dollar}"))
+    """A user's literal as an nginx string: `$` cannot be escaped, so it comes from a variable; control
+    characters (a CR/LF would split a header) are dropped."""
+    text = "".join(c for c in str(text) if c.isprintable())
+    return _q(text.replace("$", "${gw_dollar}"))
 
 
 def _var(name: str) -> str:

@@ -244,14 +244,15 @@ def test_rewrites_and_header_modifiers():
          "filters": [{"type": "URLRewrite", "urlRewrite": {"hostname": "internal", "path": {
              "type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}},
                      {"type": "RequestHeaderModifier", "requestHeaderModifier": {
-                         "set": [{"name": "X-Cost", "value": "$5"}], "remove": ["Cookie"]}}],
+                         "set": [{"name": "X-Cost", "value": "$5\r\nX-Evil: 1"}], "remove": ["Cookie"]}}],
          "backendRefs": to("a")}]))
     maps = _maps(conf)
     request = {"$uri": "/api/v1/x", "$host": "app.example", "$request_method": "GET", "$server_port": "80"}
     assert _var(maps, "$gw_uri", request) == "/v1/x"
     assert _var(maps, "$gw_uri", {**request, "$uri": "/api"}) == "/"
     assert _var(maps, "$gw_h_host", request) == "internal"
-    assert maps["$gw_h_x_cost"][1] == [("t0", "${gw_dollar}5")], "a literal $ cannot start a variable"
+    assert maps["$gw_h_x_cost"][1] == [("t0", "${gw_dollar}5X-Evil: 1")], \
+        "a literal $ cannot start a variable, and CR/LF cannot split the header"
     assert _var(maps, "$gw_h_cookie", request) == ""
     assert "proxy_set_header cookie $gw_h_cookie;" in conf
 
