@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from netlab.api.columns_gateway import GATEWAY_COLUMNS
 from netlab.api.columns_stored import STORED_COLUMNS
 from netlab.api.humanize import _name
 from netlab.api.rows import (
@@ -190,3 +191,5 @@ def kind_columns(kind: str) -> KindColumns:
 
 COLUMNS.update({kind: KindColumns(tuple(Column(*spec) for spec in specs), row)   # the stored-only kinds'
                 for kind, (specs, row) in STORED_COLUMNS.items()})
+COLUMNS.update({kind: KindColumns(tuple(Column(*spec) for spec in specs), row)   # the Gateway API's
+                for kind, (specs, row) in GATEWAY_COLUMNS.items()})

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from netlab.api import patch_meta
 from netlab.api.resources import RESOURCES, Resource
-from netlab.model import crd
+from netlab.model import crd, gateway
 from netlab.model.meta import ObjectMeta, ObjectReference, TemplateMeta
 from netlab.model.model import KINDS
 
@@ -103,6 +103,7 @@ KIND_DESCRIPTIONS = {
         "FlowSchema": "Classifies API requests for priority and fairness.",
         "PriorityLevelConfiguration": "A priority level for API requests.",
     }.items()},
+    **gateway.DESCRIPTIONS,
 }
 _SCALARS: dict[Any, dict[str, Any]] = {
     str: {"type": "string"}, int: {"type": "integer", "format": "int64"}, bool: {"type": "boolean"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netlab.model import crd
+from netlab.model import crd, gateway
 from netlab.model.core import BUILTIN_NAMESPACES as BUILTIN_NAMESPACES  # its home is model/
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
@@ -87,6 +87,8 @@ RESOURCES: tuple[Resource, ...] = (
     )),
     *(Resource(k.plural, k.kind, k.api_version(), k.namespaced, k.short, k.categories, stored_only=True)
       for k in crd.UNMODELLED),
+    # the Gateway API, built in: netlab's gateway controller acts on them (compile/gateway_*.py)
+    *(Resource(k.plural, k.kind, k.api_version(), k.namespaced, k.short, k.categories) for k in gateway.KINDS),
 )
 
 BY_KIND = {r.kind: r for r in RESOURCES}   # the built-in kinds; by_kind() also knows the CRDs' kinds

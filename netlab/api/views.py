@@ -8,6 +8,7 @@ import os
 import time
 import uuid
 
+from netlab.api import gateway_views
 from netlab.api.backend import StoreView
 from netlab.api.resources import BUILTIN_NAMESPACES
 from netlab.compile import podsets, replicasets, workloads
@@ -433,6 +434,8 @@ _LISTERS = {
     "DaemonSet": _list_daemonsets, "Endpoints": _list_endpoints,
     "ReplicationController": lambda ctl, ns: _list_written_sets(ctl, "ReplicationController", ns),
     "EndpointSlice": _list_endpointslices, "Ingress": _list_ingresses, "Job": _list_jobs, "CronJob": _list_cronjobs,
+    "GatewayClass": gateway_views.list_gateway_classes, "Gateway": gateway_views.list_gateways,
+    "HTTPRoute": lambda ctl, ns: gateway_views.list_routes(ctl, "HTTPRoute", ns),
 }
 
 

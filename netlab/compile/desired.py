@@ -20,6 +20,7 @@ from typing import Any
 from netlab.compile import addons, jobs, podsets
 from netlab.compile.config import ClusterConfig
 from netlab.compile.containerspec import ContainerSpec, api_service_env, container_specs
+from netlab.compile.gateway_desired import GatewayDesired, gateway_desired
 from netlab.compile.ingress_inputs import IngressDesired, ingress_desired
 from netlab.compile.nft_hostports import add_hostports
 from netlab.compile.nft_masquerade import add_node_egress, non_masquerade
@@ -47,6 +48,7 @@ class Observed:
     all_ready: bool = False  # count every pod ready (the pre-commit check: every endpoint the state can have)
     ingress_dir: str | None = None  # the ingress controller's files; None: no ingress configuration
     default_cert: tuple[str, str] = ("", "")  # the ingress controller's default certificate and key
+    gateway_root: str | None = None  # where Gateways' proxies keep their files; None: no gateway configuration
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Desired:
     ingress: IngressDesired | None
     containers: tuple[ContainerSpec, ...]
     resolv: Mapping[str, str]  # pod key -> its /etc/netns/<netns>/resolv.conf
+    gateways: GatewayDesired | None = None  # the Gateways' nginx configurations and route attachments
 
     @property
     def services(self) -> Mapping[str, ResolvedService]:
@@ -205,6 +208,8 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
         containers=compile_containers(pods, topo, api_service_env(objects, allocations), objects, resolv,
                                       config.cluster_domain),
         resolv=resolv,
+        gateways=(gateway_desired(objects.values(), network.services, observed.gateway_root)
+                  if observed.gateway_root is not None else None),
     )
 
 

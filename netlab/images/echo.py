@@ -162,7 +162,8 @@ class EchoHandler(BaseHTTPRequestHandler):
         wants_json = "json" in parse_qs(url.query).get("format", []) or "application/json" in (
             self.headers.get("Accept") or ""
         )
-        if wants_json:
+        if wants_json:  # the JSON answer also shows the request's headers (what a proxy added or changed)
+            info["headers"] = {name.lower(): value for name, value in self.headers.items()}
             body = (json.dumps(info, indent=2) + "\n").encode()
             ctype = "application/json"
         else:

@@ -5,13 +5,13 @@ served versions come from: the table of built-in kinds netlab stores without a m
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from . import dns1123 as names
-from . import podsets
+from . import gateway, podsets
+from .kindinfo import KindInfo
 from .meta import AnyDict, Issue, Model, Resource, check_meta, check_name
 
 CRD_API_VERSION = "apiextensions.k8s.io/v1"
@@ -104,8 +104,10 @@ class GenericObject(Resource):
         return f"{self.kind} {where}{self.name}"
 
     def issues(self) -> list[Issue]:
+        fields = self.__pydantic_extra__ or {}
         return (check_meta(self.metadata, names.check_dns1123_subdomain, self._namespaced is not False)
-                + podsets.problems(self._builtin_kind, self.__pydantic_extra__ or {}))
+                + podsets.problems(self._builtin_kind, fields)
+                + gateway.problems(self.api_version, self.kind, fields))
 
     def normalise(self) -> None:
         if self._namespaced is True and self.metadata.namespace is None:
@@ -113,6 +115,8 @@ class GenericObject(Resource):
         elif self._namespaced is False:
             self.metadata.namespace = None
         podsets.apply_defaults(self._builtin_kind, self.__pydantic_extra__ or {})
+        if gateway.kind_info(self.api_version, self.kind) is not None:
+            gateway.apply_defaults(self.kind, self.__pydantic_extra__ or {})
 
     @property
     def _builtin_kind(self) -> str:
@@ -121,23 +125,6 @@ class GenericObject(Resource):
 
 
 # --- where kinds without a model come from ----------------------------------------------------------
-
-@dataclass(frozen=True)
-class KindInfo:
-    kind: str
-    group: str
-    versions: tuple[str, ...]  # served versions, the preferred (storage) one first
-    plural: str
-    namespaced: bool
-    short: tuple[str, ...] = ()
-    categories: tuple[str, ...] = ()
-    crd: str = ""  # the defining CRD's name; "" for a built-in kind
-    schemas: Mapping[str, dict] = field(default_factory=dict, compare=False, hash=False)  # version -> openAPIV3Schema
-
-    def api_version(self, version: str | None = None) -> str:
-        v = version or self.versions[0]
-        return f"{self.group}/{v}" if self.group else v
-
 
 #: Built-in kinds netlab stores with their metadata validated only (no effect in netlab).
 UNMODELLED: tuple[KindInfo, ...] = (
@@ -169,6 +156,7 @@ BUILTIN_GROUPS = frozenset({
     "admissionregistration.k8s.io", "apiextensions.k8s.io", "certificates.k8s.io", "events.k8s.io",
     "flowcontrol.apiserver.k8s.io", "apiregistration.k8s.io", "authentication.k8s.io", "authorization.k8s.io",
     "resource.k8s.io", "storagemigration.k8s.io", "internal.apiserver.k8s.io", "netlab.dev",
+    "gateway.networking.k8s.io",  # built in (model/gateway.py): a user's Gateway API CRDs change nothing
 })
 
 
@@ -213,7 +201,7 @@ def custom_kinds() -> tuple[KindInfo, ...]:
     objects = _source()
     if _cache[0] is not objects:
         found = (kind_of_crd(o) for key, o in objects.items() if key.startswith("CustomResourceDefinition/"))
-        _cache = (objects, tuple(k for k in found if k is not None))
+        _cache = (objects, tuple(k for k in found if k is not None and k.group not in BUILTIN_GROUPS))
     return _cache[1]
 
 
@@ -225,7 +213,7 @@ def find_kind(api_version: str, kind: str, batch: Iterable[KindInfo] = ()) -> tu
     """The KindInfo of an object without a model, or a problem with its apiVersion/kind. (None, None): a
     custom kind no CRD known here defines (the API server, which knows every CRD, decides)."""
     group, _, version = api_version.rpartition("/")
-    candidates = UNMODELLED if group in BUILTIN_GROUPS else (*batch, *custom_kinds())
+    candidates = (*UNMODELLED, *gateway.KINDS) if group in BUILTIN_GROUPS else (*batch, *custom_kinds())
     same_kind = [k for k in candidates if k.kind == kind and k.group == group]
     for k in same_kind:
         if version in k.versions:

@@ -16,6 +16,7 @@ from .cluster import KIND_API_VERSION, NETLAB_API_VERSION, Cluster, default_clus
 from .core import NODE_PORT_RANGE, Endpoints, Namespace, Secret, Service
 from .crd import UNMODELLED, CustomResourceDefinition, GenericObject, KindInfo, find_kind
 from .discovery import EndpointSlice
+from .gateway import KINDS as GATEWAY_KINDS
 from .meta import ObjectMeta, Resource, check_meta, json_type, key_path
 from .networking import Ingress, IngressClass, NetworkPolicy
 from .pod import Pod
@@ -71,7 +72,7 @@ KINDS: dict[str, dict[str, type[Resource] | type[Cluster]]] = {
 SUPPORTED_KINDS = sorted(KINDS)
 CLUSTER_SCOPED = frozenset({"Cluster", *(k for k, vs in KINDS.items() for c in vs.values()
                                          if issubclass(c, Resource) and not c.NAMESPACED),
-                            *(k.kind for k in UNMODELLED if not k.namespaced)})
+                            *(k.kind for k in (*UNMODELLED, *GATEWAY_KINDS) if not k.namespaced)})
 
 __all__ = ["CLUSTER_SCOPED", "KINDS", "K8sObject", "SUPPORTED_KINDS", "default_cluster", "describe",
            "error_path", "from_dict", "parse_one"]

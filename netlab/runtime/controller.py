@@ -34,6 +34,7 @@ from netlab.runtime.containers import Supervisor
 from netlab.runtime.dataplane import Dataplane
 from netlab.runtime.dnsrelay import ensure_relay
 from netlab.runtime.events import EventLog
+from netlab.runtime.gatewaysync import GatewaySync, proxy_pids
 from netlab.runtime.ingresssync import IngressSync
 from netlab.runtime.jobside import JobSide
 from netlab.runtime.launcher_client import ensure_launcher
@@ -72,6 +73,7 @@ class Controller(ApiSide, RolloutSide, JobSide):
         self.desired: Desired | None = None  # the last compiled desired state (what views read)
         self.applied: Desired | None = None  # the last one the kernel took whole; None: unknown, replace all
         self.ingress = IngressSync(self.run_dir)
+        self.gateways = GatewaySync(self.run_dir)
         self._next_reserved: dict[str, str] = dict(self.state.last_reserved)  # the IPAM cursor _place advanced
         self._rules_checked: dict[str, Ruleset] = {}  # node -> the last ruleset `nft --check` accepted
         self._init_rollouts()
@@ -149,7 +151,8 @@ class Controller(ApiSide, RolloutSide, JobSide):
         ingress = any(p.namespace == addons.INGRESS_NAMESPACE for p in self.state.pods.values())
         return Observed(ready=self._ready_map(), terminated=self._terminated(),
                         ingress_dir=str(self.ingress.dir) if ingress else None,
-                        default_cert=self.ingress.default_cert() if ingress else ("", ""))
+                        default_cert=self.ingress.default_cert() if ingress else ("", ""),
+                        gateway_root=str(self.gateways.root))
 
     def _compile(self, observed: Observed, topo: Topology) -> Desired:
         return compile_desired(self.state.objects, self.config, observed, pods=self.state.pods,
@@ -159,6 +162,12 @@ class Controller(ApiSide, RolloutSide, JobSide):
         if desired.ingress is not None:
             for change in self.ingress.apply(desired.ingress, self._ingress_pid()):
                 self.event("IngressSync", change)
+        if desired.gateways is not None:
+            for change in self.gateways.apply(desired.gateways, self._gateway_pids(desired.gateways.configs)):
+                self.event("GatewaySync", change)
+
+    def _gateway_pids(self, keys) -> dict[str, int]:
+        return proxy_pids(self.state.pods, self.supervisor, list(keys))
 
     def _apply_network(self, desired: Desired, observed: Observed) -> None:
         t0 = time.monotonic()
@@ -194,6 +203,9 @@ class Controller(ApiSide, RolloutSide, JobSide):
             for change in self.ingress.reload_if_pending(self._ingress_pid()):
                 self.event("IngressSync", change)
                 self._dirty.add("Ingress")  # its status follows the rules nginx took
+            if self.gateways.pending:
+                for change in self.gateways.reload_if_pending(self._gateway_pids(self.gateways.pending)):
+                    self.event("GatewaySync", change)
             if self._ready_map() != self.observed.ready or self._terminated() != self.observed.terminated:
                 self._sync()
             self._roll_out()
@@ -230,7 +242,7 @@ class Controller(ApiSide, RolloutSide, JobSide):
     def _with_addons(self, objects: dict[str, dict], enabled: list[str] | None = None) -> dict[str, dict]:
         enabled = self.state.addons if enabled is None else enabled
         return store.with_addons(objects, enabled, self.config, str(self.run_dir / "dns" / "view.json"),
-                                 self.ingress.argv(), self.rng, self.api_endpoint)
+                                 self.ingress.argv(), self.rng, self.api_endpoint, str(self.gateways.root))
 
     def set_addon(self, name: str, enabled: bool) -> dict:
         if name not in ("ingress-nginx",):

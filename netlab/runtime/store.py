@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from netlab.api import views
 from netlab.api.errors import ApiError
 from netlab.api.resources import BUILTIN_NAMESPACES, by_kind, is_cluster_scoped
-from netlab.compile import addons, desired
+from netlab.compile import addons, desired, gateway_objects
 from netlab.compile.config import ClusterConfig
+from netlab.compile.gateway_attach import netlab_classes
 from netlab.compile.services import Allocation, AllocationError
 from netlab.compile.topology import NodeNet
 from netlab.compile.workloads import PlacedPod, PlacementError
@@ -59,7 +60,7 @@ def stamp(obj: dict, old: dict | None, rng: random.Random) -> dict:
 def without_instances(objects: dict[str, dict], crd_obj: dict) -> dict[str, dict]:
     """The store without the objects of the kind a deleted CRD defined."""
     info = crd.kind_of_crd(crd_obj)
-    if info is None:
+    if info is None or info.group in crd.BUILTIN_GROUPS:  # e.g. the Gateway API's CRDs: its kinds are built in
         return objects
     return {k: o for k, o in objects.items()
             if not (o["kind"] == info.kind and str(o.get("apiVersion", "")).rpartition("/")[0] == info.group)}
@@ -124,11 +125,16 @@ def placement(objects: dict[str, dict], previous: dict[str, PlacedPod], nodes: t
 
 def with_addons(objects: dict[str, dict], enabled: list[str], config: ClusterConfig, dns_view: str,
                 ingress_argv: list[str], rng: random.Random,
-                api_endpoint: tuple[str, int] | None = None) -> dict[str, dict]:
+                api_endpoint: tuple[str, int] | None = None, gateway_root: str | None = None) -> dict[str, dict]:
     """Add (or update) the cluster's own objects where the user has none of the same name; remove the
     ingress controller when nothing needs it. `api_endpoint`: (host address, port) of the API server, for
-    the `kubernetes` Service."""
-    wanted = addons.dns_objects(config, sys.executable, dns_view)
+    the `kubernetes` Service. `gateway_root`: where Gateways' proxies keep their files (None: no proxies)."""
+    gateway_class = gateway_objects.gateway_class()
+    wanted = addons.dns_objects(config, sys.executable, dns_view) + [gateway_class]
+    if gateway_root is not None:
+        present = [*objects.values(), *([gateway_class] if statemod.object_key(gateway_class) not in objects else [])]
+        gateways = [o for o in objects.values() if o["kind"] == "Gateway"]
+        wanted += gateway_objects.proxy_objects(gateways, netlab_classes(present), gateway_root)
     if api_endpoint is not None:
         wanted += addons.kubernetes_objects(config, *api_endpoint)
     if addons.ingress_wanted(list(objects.values()), "ingress-nginx" in enabled):

@@ -106,6 +106,8 @@ def test_json_answer(echo_server) -> None:
         data = json.loads(body)
         assert data["pod"] == "web-1" and data["namespace"] == "shop"
         assert (data["client_ip"], data["client_port"]) == (local[0], local[1])
+    data = json.loads(get(port, "/x?format=json", {"X-Trace": "abc"})[2])
+    assert data["headers"]["x-trace"] == "abc", "the JSON answer shows the request's headers (names lower-cased)"
 
 
 def test_special_paths(echo_server) -> None:
