@@ -21,6 +21,7 @@ from netlab.compile import addons, jobs, podsets
 from netlab.compile.config import ClusterConfig
 from netlab.compile.containerspec import ContainerSpec, api_service_env, container_specs
 from netlab.compile.ingress_inputs import IngressDesired, ingress_desired
+from netlab.compile.nft_observe import instrument
 from netlab.compile.nft_policy import policy_ruleset
 from netlab.compile.nft_services import services_ruleset
 from netlab.compile.nftables import Ruleset, render_full
@@ -44,6 +45,7 @@ class Observed:
     all_ready: bool = False  # count every pod ready (the pre-commit check: every endpoint the state can have)
     ingress_dir: str | None = None  # the ingress controller's files; None: no ingress configuration
     default_cert: tuple[str, str] = ("", "")  # the ingress controller's default certificate and key
+    observing: bool = False  # a `netlab observe` is attached: verdict rules log to NFLOG (compile.nft_observe)
 
 
 @dataclass(frozen=True)
@@ -94,13 +96,14 @@ def compile_topology(config: ClusterConfig, pods: Mapping[str, PlacedPod]) -> To
 
 
 def node_rulesets(topology: Topology, services: Sequence[ResolvedService], policy: PolicyInputs,
-                  pod_subnet: str) -> dict[str, Ruleset]:
-    """Each node's whole `inet netlab` table: the service rules, then the NetworkPolicy rules."""
+                  pod_subnet: str, observing: bool = False) -> dict[str, Ruleset]:
+    """Each node's whole `inet netlab` table: the service rules, then the NetworkPolicy rules (with log
+    statements on the verdict rules while an observer is attached)."""
     out = {}
     for node in topology.nodes:
         table = services_ruleset(node.name, [node.underlay_ip], pod_subnet, list(services))
         table.merge(policy_ruleset(node.name, list(policy.pods), policy.namespaces, policy.policies))
-        out[node.name] = table
+        out[node.name] = instrument(table, node.pod_cidr, pod_subnet) if observing else table
     return out
 
 
@@ -121,7 +124,7 @@ def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed
                                     terminated)
     policy = policy_inputs(objects.values(), placed)
     listed = list(services.values())
-    rulesets = node_rulesets(topology, listed, policy, config.pod_subnet)
+    rulesets = node_rulesets(topology, listed, policy, config.pod_subnet, observed.observing)
     node_names = [n.name for n in topology.nodes]
     announced: dict[str, set[str]] = {n: set() for n in node_names}
     for svc in listed:
