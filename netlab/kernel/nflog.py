@@ -45,12 +45,14 @@ class CtTuple:
 
 @dataclass(frozen=True)
 class CtInfo:
-    """The conntrack entry attached to a logged packet (ctnetlink attributes)."""
+    """A conntrack entry as ctnetlink describes it (in an NFLOG record or a conntrack event)."""
 
     orig: CtTuple | None
     reply: CtTuple | None
     status: int  # IPS_* bits: 0x10 SRC_NAT, 0x20 DST_NAT (done so far)
     tcp_state: int | None
+    id: int = 0
+    counters: tuple[int, int, int, int] | None = None  # packets, bytes original; packets, bytes reply (acct on)
 
 
 @dataclass(frozen=True)
@@ -99,12 +101,21 @@ def _tuple(data: bytes) -> CtTuple | None:
     return CtTuple(socket.inet_ntoa(ip[1]), socket.inet_ntoa(ip[2]), proto[1][0], port(2), port(3))
 
 
+def _counters(a: dict[int, bytes]) -> tuple[int, int, int, int] | None:
+    orig, reply = attrs(a.get(9, b"")), attrs(a.get(10, b""))  # CTA_COUNTERS_ORIG / _REPLY
+    if 1 not in orig or 2 not in orig:
+        return None
+    values = [struct.unpack("!Q", d.get(k, bytes(8)))[0] for d in (orig, reply) for k in (1, 2)]
+    return values[0], values[1], values[2], values[3]
+
+
 def parse_ct(data: bytes) -> CtInfo:
+    """ctnetlink attributes: CTA_TUPLE_ORIG 1, CTA_TUPLE_REPLY 2, CTA_STATUS 3, CTA_PROTOINFO 4, CTA_ID 12."""
     a = attrs(data)
     status = struct.unpack("!I", a[3])[0] if 3 in a else 0
     tcp = attrs(attrs(a.get(4, b"")).get(1, b""))
     return CtInfo(_tuple(a[1]) if 1 in a else None, _tuple(a[2]) if 2 in a else None, status,
-                  tcp[1][0] if 1 in tcp else None)
+                  tcp[1][0] if 1 in tcp else None, struct.unpack("!I", a[12])[0] if 12 in a else 0, _counters(a))
 
 
 def parse_packet(body: bytes) -> NflogRecord:
@@ -192,3 +203,50 @@ def _messages(data: bytes):
             return
         yield mtype, seq, data[i + 16:i + length]
         i += (length + 3) & ~3
+
+
+_SUBSYS_CTNETLINK = 1
+_CT_NEW, _CT_DELETE = 0, 2
+_GROUP_NEW, _GROUP_DESTROY = 1, 3  # NFNLGRP_CONNTRACK_NEW / _DESTROY
+
+
+class CtEventSocket:
+    """Conntrack NEW and DESTROY events of one namespace (ctnetlink multicast groups): `events()` gives
+    ("NEW" | "DESTROY", CtInfo) for what happened since the last call. The kernel only generates them
+    while someone listens (net.netfilter.nf_conntrack_events=2, the default)."""
+
+    def __init__(self, netns: str | None) -> None:
+        self.netns = netns
+        with nsmod.entered(netns):
+            self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            self.sock.bind((0, (1 << (_GROUP_NEW - 1)) | (1 << (_GROUP_DESTROY - 1))))
+        except BaseException:
+            self.sock.close()
+            raise
+        self.lost = 0
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def events(self) -> list[tuple[str, CtInfo]]:
+        out = []
+        while True:
+            try:
+                data = self.sock.recv(1 << 20, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return out
+            except OSError as e:
+                if e.errno != errno.ENOBUFS:
+                    raise
+                self.lost += 1
+                continue
+            for mtype, _seq, body in _messages(data):
+                kind = {(_SUBSYS_CTNETLINK << 8) | _CT_NEW: "NEW",
+                        (_SUBSYS_CTNETLINK << 8) | _CT_DELETE: "DESTROY"}.get(mtype)
+                if kind:
+                    out.append((kind, parse_ct(body[4:])))
+
+    def close(self) -> None:
+        self.sock.close()

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 from netlab.compile import names
 from netlab.compile.nft_observe import NFLOG_GROUP
-from netlab.kernel.nflog import NflogSocket
+from netlab.kernel import netns as nsmod
+from netlab.kernel.nflog import CtEventSocket, NflogSocket
 from netlab.runtime import observers
 from netlab.trace.flows import FlowEvent, Interpreter, from_dict
 
@@ -27,7 +28,13 @@ if TYPE_CHECKING:
 
 HISTORY = "flows.jsonl"
 HISTORY_BYTES = 8 << 20  # the older half of the events goes when the file reaches this
+ACCT = "net/netfilter/nf_conntrack_acct"
 REFRESH = 2.0  # seconds between re-reads of the compiled data path (new pods, services, policies)
+
+
+def _read_sysctl(netns: str, key: str) -> str:
+    with nsmod.entered(netns):
+        return Path("/proc/sys", key).read_text().strip()
 
 
 def instrumented(dp: Dataplane) -> bool:
@@ -44,6 +51,8 @@ class Observer:
         self.dataplane = fetch()
         self.interp = Interpreter(self.dataplane)
         self.sockets: dict[str, NflogSocket] = {}
+        self.ct_sockets: dict[str, CtEventSocket] = {}
+        self._acct: dict[str, str] = {}  # node netns -> nf_conntrack_acct before we turned it on
         self.attach_file: Path | None = None
         self._fetched = time.monotonic()
 
@@ -51,6 +60,9 @@ class Observer:
         try:
             for node in self.dataplane.topology.nodes:
                 self.sockets[node.name] = NflogSocket(node.netns, NFLOG_GROUP)
+                self.ct_sockets[node.name] = CtEventSocket(node.netns)
+                self._acct[node.netns] = _read_sysctl(node.netns, ACCT)
+                nsmod.write_sysctl(node.netns, ACCT, "1")  # packet/byte counters in the DESTROY events
             self.attach_file = observers.attach(self.run_dir)
         except BaseException:
             self.__exit__(None, None, None)
@@ -60,13 +72,20 @@ class Observer:
     def __exit__(self, *exc) -> None:
         if self.attach_file is not None:
             observers.detach(self.attach_file)
-        for s in self.sockets.values():
+        for s in [*self.sockets.values(), *self.ct_sockets.values()]:
             s.close()
         self.sockets.clear()
+        self.ct_sockets.clear()
+        for netns, value in self._acct.items():
+            try:
+                nsmod.write_sysctl(netns, ACCT, value)
+            except OSError:
+                pass  # the node is gone (`down` while observing)
+        self._acct.clear()
 
     @property
     def lost(self) -> int:
-        return sum(s.lost for s in self.sockets.values())
+        return sum(s.lost for s in [*self.sockets.values(), *self.ct_sockets.values()])
 
     def wait_ready(self, timeout: float = 15.0) -> bool:
         """Until the controller has applied the log statements (the served rulesets carry them)."""
@@ -86,15 +105,17 @@ class Observer:
 
     def poll(self, timeout: float) -> list[FlowEvent]:
         """The events of what the kernel logged within `timeout` seconds, DNATs joined to their verdicts."""
-        ready, _, _ = select.select(list(self.sockets.values()), [], [], timeout)
+        ready, _, _ = select.select([*self.sockets.values(), *self.ct_sockets.values()], [], [], timeout)
         now = time.time()
         batch = [(node, r) for node, s in self.sockets.items() if s in ready for r in s.records()]
-        if batch:
+        cts = [(node, *e) for node, s in self.ct_sockets.items() if s in ready for e in s.events()]
+        if batch or cts:
             self._refresh()
         # The nat rules' records first: a verdict on another node may be read in the same round.
         batch.sort(key=lambda nr: ":endpoint-" not in nr[1].prefix)
         events = [ev for node, r in batch
                   if (ev := self.interp.feed(node, r.prefix, r.payload, r.mark, now)) is not None]
+        events += [ev for node, kind, ct in cts if (ev := self.interp.conntrack(node, kind, ct, now)) is not None]
         events += self.interp.expire(now)
         self._record(events)
         return events

@@ -29,12 +29,15 @@ from netlab.compile.services import ResolvedService, serving_endpoints
 
 if TYPE_CHECKING:
     from netlab.api.dataplane_view import Dataplane
+    from netlab.kernel.nflog import CtInfo
 
 EXPIRE = 1.0
 MASQ_MARK = int(nft_services.MASQ_MARK, 16)
 _PROTOS = {6: "TCP", 17: "UDP", 1: "ICMP", 132: "SCTP"}
 _TCP_FLAGS = ((0x02, "SYN"), (0x10, "ACK"), (0x01, "FIN"), (0x04, "RST"), (0x08, "PSH"), (0x20, "URG"))
-VERDICTS = ("FORWARDED", "DROPPED", "REJECTED", "TRANSLATED")
+VERDICTS = ("FORWARDED", "DROPPED", "REJECTED", "TRANSLATED", "ENDED")
+_TCP_STATES = ("NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT",
+               "CLOSE", "SYN_SENT2")
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,7 @@ class Names:
         topo = dataplane.topology
         self.rulesets: dict[str, Ruleset] = dict(dataplane.rulesets)
         self.pods = {p.ip: f"{p.namespace}/{p.name}" for p in topo.pods}
+        self.pod_nodes = {p.ip: p.node for p in topo.pods}
         self.nodes = {n.underlay_ip: n.name for n in topo.nodes}
         self.host_ip = topo.host_ip
         self.addresses: dict[tuple[str, str, int], str] = {}  # (ip, proto, port) -> service
@@ -175,6 +179,7 @@ class Interpreter:
     def __init__(self, dataplane: Dataplane) -> None:
         self.names = Names(dataplane)
         self._dnats: dict[tuple[str, str, int, str, int], _Dnat] = {}
+        self._started: dict[tuple[str, int], float] = {}  # (node, conntrack id) -> when NEW was seen
 
     def feed(self, node: str, prefix: str, payload: bytes, mark: int, now: float) -> FlowEvent | None:
         parsed, pkt = parse_prefix(prefix), parse_ip(payload)
@@ -241,6 +246,40 @@ class Interpreter:
             hairpin = pkt.src == pkt.dst
             ev.nat.append("hairpin: masquerade to the node's bridge address" if hairpin
                           else f"SNAT (masquerade) to {node}'s address")
+        return ev
+
+    def conntrack(self, node: str, kind: str, ct: CtInfo, now: float) -> FlowEvent | None:
+        """A conntrack event: NEW only notes the start; DESTROY is an ENDED event with the NAT the kernel
+        applied (the reply tuple against the original) and the counters, shown once per connection: by
+        the source pod's node (or, for a source outside the pod network, the endpoint's)."""
+        if kind == "NEW":
+            if len(self._started) > 100_000:
+                self._started.clear()
+            self._started[(node, ct.id)] = now
+            return None
+        start = self._started.pop((node, ct.id), None)
+        orig, reply = ct.orig, ct.reply
+        if orig is None or reply is None:
+            return None
+        home = self.names.pod_nodes.get(orig.src) or self.names.pod_nodes.get(reply.src)
+        if home != node:
+            return None
+        proto = _PROTOS.get(orig.proto, str(orig.proto))
+        ev = FlowEvent(now, node, proto, self.names.peer(orig.src, orig.sport), self.names.peer(reply.src, reply.sport),
+                       "ENDED", "connection ended", rule="conntrack")
+        if ct.tcp_state is not None and ct.tcp_state < len(_TCP_STATES):
+            ev.flags = (_TCP_STATES[ct.tcp_state],)
+        ev.service = self.names.service_at(orig.dst, proto, orig.dport)
+        ev.service_address = f"{orig.dst}:{orig.dport}" if ev.service else ""
+        if (reply.src, reply.sport) != (orig.dst, orig.dport):
+            ev.nat.append(f"DNAT {orig.dst}:{orig.dport} -> {reply.src}:{reply.sport}")
+        if (reply.dst, reply.dport) != (orig.src, orig.sport):
+            ev.nat.append(f"SNAT {orig.src}:{orig.sport} -> {reply.dst}:{reply.dport}")
+        parts = [f"after {now - start:.1f}s"] if start is not None else []
+        if ct.counters:
+            op, ob, rp, rb = ct.counters
+            parts.append(f"{op} packets/{ob} bytes sent, {rp}/{rb} back")
+        ev.reason = "connection ended" + (f" {', '.join(parts)}" if parts else "")
         return ev
 
     def expire(self, now: float) -> list[FlowEvent]:

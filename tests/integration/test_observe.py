@@ -170,6 +170,16 @@ def test_observe_verdicts(lab: Lab) -> None:
             assert ev["destination"]["pod"] == f"default/{answered}", (ev, answered)
             assert ev["service_address"] == f"{app_ip}:80" and ev["destination"]["port"] == 3000, ev
             assert any(n.startswith(f"DNAT {app_ip}:80 -> ") for n in ev["nat"]), ev
+
+        # Conntrack DESTROY: a refused connection (RST) is closed at once and its entry goes within 10 s.
+        start = time.monotonic()
+        app_pod, app_pod_ip = ev["destination"]["pod"], ev["destination"]["ip"]  # not isolated: RST from its kernel
+        assert lab.curl(c + "-web", f"http://{app_pod_ip}:3001/", timeout=3).returncode == 7
+        _, ev = wait_for(lambda: watcher.find(start, verdict="ENDED", destination__port=3001), timeout=25,
+                         what="conntrack DESTROY of the refused connection")
+        assert ev["source"]["pod"] == f"default/{c}-web" and ev["destination"]["pod"] == app_pod, ev
+        assert ev["node"] == f"{c}-worker" and ev["flags"] == ["CLOSE"], ev
+        assert "1 packets/60 bytes sent, 1/40 back" in ev["reason"], ev
     finally:
         err = watcher.stop()
     assert watcher.proc.returncode == 0, err

@@ -98,3 +98,23 @@ def test_filters_and_json_round_trip() -> None:
     data = json.loads(ev.to_json())
     assert data["time"] == "2025-12-01T14:40:00.250Z" and data["verdict"] == "FORWARDED"
     assert from_dict(data) == ev
+
+
+def test_a_conntrack_destroy_is_an_ended_event_on_the_source_pods_node_with_the_kernels_nat() -> None:
+    from netlab.kernel.nflog import CtInfo, CtTuple
+
+    it = Interpreter(DP)
+    ct = CtInfo(CtTuple(POD_A, "10.96.100.1", 6, 40010, 80), CtTuple(POD_C, POD_A, 6, 3000, 40010), 0x28, 7, 42,
+                (6, 400, 4, 900))
+    assert it.conntrack("lab-worker", "NEW", ct, 10.0) is None
+    assert it.conntrack("lab-worker2", "DESTROY", ct, 12.5) is None  # shown once, by the client's node
+    ev = it.conntrack("lab-worker", "DESTROY", ct, 12.5)
+    assert (ev.verdict, ev.service, ev.destination.pod, ev.flags) == ("ENDED", "default/app-service",
+                                                                      "default/pod-c", ("TIME_WAIT",))
+    assert ev.nat == ["DNAT 10.96.100.1:80 -> 10.244.2.2:3000"]
+    assert ev.reason == "connection ended after 2.5s, 6 packets/400 bytes sent, 4/900 back"
+    masq = CtInfo(CtTuple("172.18.0.1", "172.18.0.3", 6, 5000, 30080),
+                  CtTuple(POD_C, "172.18.0.3", 6, 3000, 61000), 0x38, 8)
+    ev = it.conntrack("lab-worker2", "DESTROY", masq, 1.0)  # from the host: shown by the endpoint's node
+    assert ev.source.what == "host" and ev.service == "default/app-nodeport"
+    assert ev.nat == ["DNAT 172.18.0.3:30080 -> 10.244.2.2:3000", "SNAT 172.18.0.1:5000 -> 172.18.0.3:61000"]
