@@ -21,7 +21,7 @@ from netlab.compile import addons, jobs, podsets
 from netlab.compile.config import ClusterConfig
 from netlab.compile.containerspec import ContainerSpec, api_service_env, container_specs
 from netlab.compile.ingress_inputs import IngressDesired, ingress_desired
-from netlab.compile.nft_observe import instrument
+from netlab.compile.nft_observe import counted, instrument
 from netlab.compile.nft_policy import policy_ruleset
 from netlab.compile.nft_services import services_ruleset
 from netlab.compile.nftables import Ruleset, render_full
@@ -103,6 +103,7 @@ def node_rulesets(topology: Topology, services: Sequence[ResolvedService], polic
     for node in topology.nodes:
         table = services_ruleset(node.name, [node.underlay_ip], pod_subnet, list(services))
         table.merge(policy_ruleset(node.name, list(policy.pods), policy.namespaces, policy.policies))
+        table = counted(table)
         out[node.name] = instrument(table, node.pod_cidr, pod_subnet) if observing else table
     return out
 

@@ -55,15 +55,33 @@ def _log(chain: str, index: int) -> str:
     return f'log prefix "{prefix(chain, index)}" group {NFLOG_GROUP}'
 
 
-def _with_log(rule: str, chain: str, index: int) -> str:
-    """The rule with a log statement before its verdict (or before its dnat)."""
+def _with(rule: str, statement: str) -> str:
+    """The rule with `statement` before its verdict (or before its dnat); others unchanged."""
     head, sep, dnat = rule.partition(" dnat ")
     if sep:
-        return f"{head} {_log(chain, index)} dnat {dnat}"
+        return f"{head} {statement} dnat {dnat}"
     words = rule.split()
     if words[-1] in _VERDICT_WORDS:
-        return " ".join([*words[:-1], _log(chain, index), words[-1]])
+        return " ".join([*words[:-1], statement, words[-1]])
     return rule
+
+
+def _with_log(rule: str, chain: str, index: int) -> str:
+    return _with(rule, _log(chain, index))
+
+
+def counted(ruleset: Ruleset) -> Ruleset:
+    """Every rule of the pod policy chains and every endpoint chain's DNAT with a `counter` (always on:
+    `describe networkpolicy` / `describe svc` read them): per policy rule and pod the packets allowed
+    and, on the final drop, dropped; per endpoint the new connections DNATed to it. Policy chains only
+    see packets of connections not yet established, so both count connection attempts."""
+    out = Ruleset(table=ruleset.table, sets=dict(ruleset.sets))
+    for name, chain in ruleset.chains.items():
+        if name.startswith(_LOGGED_KINDS):
+            chain = Chain(name, tuple(_with(r, "counter") for r in chain.rules), chain.hook, chain.comment,
+                          chain.notes)
+        out.chains[name] = chain
+    return out
 
 
 def _logged(chain: Chain) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -184,6 +185,28 @@ def test_observe_verdicts(lab: Lab) -> None:
         err = watcher.stop()
     assert watcher.proc.returncode == 0, err
     wait_for(lambda: _logging(lab) == [], timeout=15, what="log statements gone after the observer ended")
+    _counters_in_describe(lab, api_ip, app_ip)
     # What it saw is recorded: --last with a filter prints it and stops.
     out = lab.netlab("observe", "--last", "50", "--verdict", "rejected", "-o", "json").stdout.splitlines()
     assert [json.loads(line)["service"] for line in out] == ["default/nobody"], out
+
+
+def _counters_in_describe(lab: Lab, api_ip: str, app_ip: str) -> None:
+    """`describe networkpolicy` / `describe svc` show the nft counters of the rules (always compiled in)."""
+    c = lab.cluster
+    assert lab.curl(c + "-web", f"http://{api_ip}:3000/", timeout=5).returncode == 0
+    assert lab.curl(c + "-other", f"http://{api_ip}:3000/", timeout=1).returncode != 0
+    answered = [echo_answer(lab.curl(c + "-web", f"http://{app_ip}:80/", timeout=5).stdout)["pod"] for _ in range(4)]
+    out = lab.netlab("describe", "networkpolicy", "allow-web-to-api").stdout
+    rows = {(m[1], m[2], m[3]): int(m[4]) for m in re.finditer(
+        r"^\s+(\S+)\s+(.*?)\s+(allowed|dropped)\s+(\d+) packets\s+\d+ bytes$", out, re.M)}
+    api = f"default/{c}-api"
+    assert rows[(api, "ingress rule 0", "allowed")] >= 1, out
+    assert rows[(api, "ingress default deny (isolated by default/allow-web-to-api)", "dropped")] >= 1, out
+    out = lab.netlab("describe", "svc", "app-service").stdout
+    section = out.split("New connections per endpoint (nft counters):\n", 1)[1]
+    counted = {line.split()[2]: int(line.split()[3]) for line in section.splitlines()
+               if line.strip().endswith(" connections")}
+    for pod in set(answered):
+        assert counted[pod] >= answered.count(pod), (out, answered)
+    assert sum(counted.values()) >= len(answered), out
