@@ -171,20 +171,9 @@ class NflogSocket:
                     return
 
     def records(self) -> list[NflogRecord]:
-        out = []
-        while True:
-            try:
-                data = self.sock.recv(1 << 20, socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                return out
-            except OSError as e:
-                if e.errno != errno.ENOBUFS:
-                    raise
-                self.lost += 1
-                continue
-            for mtype, _seq, body in _messages(data):
-                if mtype == (_SUBSYS_ULOG << 8) | _MSG_PACKET:
-                    out.append(parse_packet(body))
+        out, lost = _drain(self.sock, (_SUBSYS_ULOG << 8) | _MSG_PACKET)
+        self.lost += lost
+        return [parse_packet(body) for _, body in out]
 
     def close(self) -> None:
         try:
@@ -193,6 +182,23 @@ class NflogSocket:
         except OSError:
             pass
         self.sock.close()
+
+
+def _drain(sock: socket.socket, *types: int) -> tuple[list[tuple[int, bytes]], int]:
+    """Every queued message of these types without blocking, and how many times the queue overflowed
+    (ENOBUFS: the kernel dropped messages, counted rather than hidden)."""
+    out, lost = [], 0
+    while True:
+        try:
+            data = sock.recv(1 << 20, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return out, lost
+        except OSError as e:
+            if e.errno != errno.ENOBUFS:
+                raise
+            lost += 1
+            continue
+        out += [(mtype, body) for mtype, _seq, body in _messages(data) if mtype in types]
 
 
 def _messages(data: bytes):
@@ -231,22 +237,10 @@ class CtEventSocket:
         return self.sock.fileno()
 
     def events(self) -> list[tuple[str, CtInfo]]:
-        out = []
-        while True:
-            try:
-                data = self.sock.recv(1 << 20, socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                return out
-            except OSError as e:
-                if e.errno != errno.ENOBUFS:
-                    raise
-                self.lost += 1
-                continue
-            for mtype, _seq, body in _messages(data):
-                kind = {(_SUBSYS_CTNETLINK << 8) | _CT_NEW: "NEW",
-                        (_SUBSYS_CTNETLINK << 8) | _CT_DELETE: "DESTROY"}.get(mtype)
-                if kind:
-                    out.append((kind, parse_ct(body[4:])))
+        kinds = {(_SUBSYS_CTNETLINK << 8) | _CT_NEW: "NEW", (_SUBSYS_CTNETLINK << 8) | _CT_DELETE: "DESTROY"}
+        out, lost = _drain(self.sock, *kinds)
+        self.lost += lost
+        return [(kinds[mtype], parse_ct(body[4:])) for mtype, body in out]
 
     def close(self) -> None:
         self.sock.close()
