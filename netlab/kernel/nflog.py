@@ -27,6 +27,7 @@ _COPY_PACKET = 2
 _F_CONNTRACK = 0x4  # NFULNL_CFG_F_CONNTRACK (0x1 SEQ, 0x2 SEQ_GLOBAL)
 _ATTR_MARK, _ATTR_INDEV, _ATTR_OUTDEV, _ATTR_PAYLOAD, _ATTR_PREFIX, _ATTR_CT = 2, 4, 5, 9, 10, 18
 _NLA_TYPE_MASK = 0x3FFF
+_SO_RCVBUFFORCE = 33  # asm-generic/socket.h; not exported by Python's socket module
 COPY_RANGE = 96  # IPv4 + TCP headers with options: addresses, ports and flags
 
 
@@ -63,6 +64,14 @@ class NflogRecord:
     indev: int
     outdev: int
     ct: CtInfo | None
+
+
+def _big_buffer(sock: socket.socket, size: int = 8 << 20) -> None:
+    """A receive buffer for bursts of events; SO_RCVBUFFORCE (root) passes net.core.rmem_max."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, size)
+    except OSError:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
 
 
 def _attr(kind: int, data: bytes) -> bytes:
@@ -137,7 +146,7 @@ class NflogSocket:
         self.netns, self.group = netns, group
         with nsmod.entered(netns):  # a netlink socket belongs to the namespace it was made in
             self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        _big_buffer(self.sock)
         self.sock.bind((0, 0))
         self._seq = 0
         self.lost = 0  # messages the kernel could not queue for us (ENOBUFS)
@@ -226,7 +235,7 @@ class CtEventSocket:
         with nsmod.entered(netns):
             self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
         try:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            _big_buffer(self.sock)
             self.sock.bind((0, (1 << (_GROUP_NEW - 1)) | (1 << (_GROUP_DESTROY - 1))))
         except BaseException:
             self.sock.close()

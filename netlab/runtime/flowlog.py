@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import select
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,6 +36,14 @@ REFRESH = 2.0  # seconds between re-reads of the compiled data path (new pods, s
 def _read_sysctl(netns: str, key: str) -> str:
     with nsmod.entered(netns):
         return Path("/proc/sys", key).read_text().strip()
+
+
+def _kernel_logs(netns: str) -> bool:
+    """Whether the node's `reject-chain` (in every table netlab makes) has its log statement yet."""
+    with nsmod.entered(netns):
+        proc = subprocess.run(["nft", "list", "chain", "inet", names.NFT_TABLE, names.CHAIN_REJECT],
+                              capture_output=True, text=True)
+    return f"group {NFLOG_GROUP}" in proc.stdout
 
 
 def instrumented(dp: Dataplane) -> bool:
@@ -88,13 +97,14 @@ class Observer:
         return sum(s.lost for s in [*self.sockets.values(), *self.ct_sockets.values()])
 
     def wait_ready(self, timeout: float = 15.0) -> bool:
-        """Until the controller has applied the log statements (the served rulesets carry them)."""
+        """Until the controller has compiled the log statements (the served rulesets carry them) and every
+        node's kernel has them (the API serves what was compiled a moment before it is applied)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._refresh(force=True)
-            if instrumented(self.dataplane):
+            if instrumented(self.dataplane) and all(_kernel_logs(n.netns) for n in self.dataplane.topology.nodes):
                 return True
-            time.sleep(0.2)
+            time.sleep(0.1)
         return False
 
     def _refresh(self, force: bool = False) -> None:

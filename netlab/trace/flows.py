@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from netlab.kernel.nflog import CtInfo
 
 EXPIRE = 1.0
+HOLD = 0.15  # seconds a verdict to a Service endpoint waits for the DNAT record read from another node
 MASQ_MARK = int(nft_services.MASQ_MARK, 16)
 _PROTOS = {6: "TCP", 17: "UDP", 1: "ICMP", 132: "SCTP"}
 _TCP_FLAGS = ((0x02, "SYN"), (0x10, "ACK"), (0x01, "FIN"), (0x04, "RST"), (0x08, "PSH"), (0x20, "URG"))
@@ -145,6 +146,7 @@ class Names:
         self.chains: dict[str, tuple[str, str]] = {}  # service chain name -> (service, endpoint ip:port or "")
         for svc in dataplane.services:
             self._add(svc)
+        self.endpoints = {(ep.rpartition(":")[0], int(ep.rpartition(":")[2])) for _, ep in self.chains.values() if ep}
 
     def _add(self, svc: ResolvedService) -> None:
         for port in svc.ports:
@@ -179,6 +181,8 @@ class Interpreter:
     def __init__(self, dataplane: Dataplane) -> None:
         self.names = Names(dataplane)
         self._dnats: dict[tuple[str, str, int, str, int], _Dnat] = {}
+        self._held: dict[tuple[str, str, int, str, int], FlowEvent] = {}  # verdicts waiting for their DNAT
+        self._ready: list[FlowEvent] = []
         self._started: dict[tuple[str, int], float] = {}  # (node, conntrack id) -> when NEW was seen
 
     def feed(self, node: str, prefix: str, payload: bytes, mark: int, now: float) -> FlowEvent | None:
@@ -221,6 +225,10 @@ class Interpreter:
             ev.reason = f"source not in loadBalancerSourceRanges of {svc}"
         else:
             return None
+        if not ev.service and (pkt.dst, pkt.dport) in self.names.endpoints:
+            # Another node's DNAT record may still be unread (one socket per node): wait for it a moment.
+            self._held[(pkt.proto, pkt.src, pkt.sport, pkt.dst, pkt.dport)] = ev
+            return None
         return ev
 
     def _remember(self, node: str, chain: str, pkt: Packet, now: float) -> None:
@@ -228,17 +236,25 @@ class Interpreter:
         ip, _, port = endpoint.rpartition(":")
         if not ip:
             return
-        self._dnats[(pkt.proto, pkt.src, pkt.sport, ip, int(port))] = _Dnat(
-            now, node, service, f"{pkt.dst}:{pkt.dport}", pkt)
+        key = (pkt.proto, pkt.src, pkt.sport, ip, int(port))
+        self._dnats[key] = dnat = _Dnat(now, node, service, f"{pkt.dst}:{pkt.dport}", pkt)
+        held = self._held.pop(key, None)
+        if held is not None:
+            self._join(held, dnat)
+            self._ready.append(held)
+
+    @staticmethod
+    def _join(ev: FlowEvent, dnat: _Dnat) -> None:
+        dnat.used = True
+        ev.service, ev.service_address = dnat.service, dnat.address
+        ev.nat.insert(0, f"DNAT {dnat.address} -> {ev.destination.ip}:{ev.destination.port} on {dnat.node}")
 
     def _event(self, node: str, pkt: Packet, now: float, rule: str, mark: int) -> FlowEvent:
         ev = FlowEvent(now, node, pkt.proto, self.names.peer(pkt.src, pkt.sport), self.names.peer(pkt.dst, pkt.dport),
                        "", "", pkt.flags, rule=rule)
         dnat = self._dnats.get((pkt.proto, pkt.src, pkt.sport, pkt.dst, pkt.dport))
         if dnat is not None:
-            dnat.used = True
-            ev.service, ev.service_address = dnat.service, dnat.address
-            ev.nat.append(f"DNAT {dnat.address} -> {pkt.dst}:{pkt.dport} on {dnat.node}")
+            self._join(ev, dnat)
         else:
             ev.service = self.names.service_at(pkt.dst, pkt.proto, pkt.dport)
             ev.service_address = f"{pkt.dst}:{pkt.dport}" if ev.service else ""
@@ -283,8 +299,12 @@ class Interpreter:
         return ev
 
     def expire(self, now: float) -> list[FlowEvent]:
-        """DNATs older than EXPIRE: dropped from the join table, the unjoined ones as TRANSLATED events."""
-        out = []
+        """Held verdicts now joined or older than HOLD; DNATs older than EXPIRE leave the join table, the
+        unjoined ones as TRANSLATED events."""
+        out, self._ready = self._ready, []
+        for key, ev in list(self._held.items()):
+            if now - ev.time >= HOLD:
+                out.append(self._held.pop(key))
         for key, d in list(self._dnats.items()):
             if now - d.time < EXPIRE:
                 continue

@@ -81,8 +81,10 @@ def test_rejected_and_masqueraded() -> None:
     ev = it.feed("lab-worker", prefix(names.CHAIN_CLUSTER_IPS_CHECK, 0), tcp(POD_A, "10.96.100.1", 40005, 81), 0, 1.0)
     assert (ev.verdict, ev.reason) == ("REJECTED", "no Service port 81/TCP on ClusterIP 10.96.100.1")
     policy = RULESETS["lab-worker2"].chains[names.CHAIN_POLICY]
-    ev = it.feed("lab-worker2", prefix(names.CHAIN_POLICY, len(policy.rules) - 2),
-                 tcp("172.18.0.3", POD_C, 40006, 3000), 0x4000, 1.0)
+    assert it.feed("lab-worker2", prefix(names.CHAIN_POLICY, len(policy.rules) - 2),
+                   tcp("172.18.0.3", POD_C, 40006, 3000), 0x4000, 1.0) is None  # an endpoint: waits for a DNAT
+    assert it.expire(1.1) == []
+    [ev] = it.expire(1.2)
     assert ev.source.what == "node:lab-worker" and ev.nat == ["SNAT (masquerade) to lab-worker2's address"]
     assert it.feed("lab-worker", "not netlab's", tcp(POD_A, API, 1, 2), 0, 1.0) is None
 
@@ -118,3 +120,18 @@ def test_a_conntrack_destroy_is_an_ended_event_on_the_source_pods_node_with_the_
     ev = it.conntrack("lab-worker2", "DESTROY", masq, 1.0)  # from the host: shown by the endpoint's node
     assert ev.source.what == "host" and ev.service == "default/app-nodeport"
     assert ev.nat == ["DNAT 172.18.0.3:30080 -> 10.244.2.2:3000", "SNAT 172.18.0.1:5000 -> 172.18.0.3:61000"]
+
+
+def test_a_verdict_read_before_its_dnat_record_waits_for_it() -> None:
+    it = Interpreter(DP)
+    ep, n = chain("lab-worker", "endpoint-", "/app-service/")
+    ip, port = ep.rsplit("__", 1)[1].split("/")
+    node = "lab-worker" if ip.startswith("10.244.1.") else "lab-worker2"
+    policy = RULESETS[node].chains[names.CHAIN_POLICY]
+    assert it.feed(node, prefix(names.CHAIN_POLICY, len(policy.rules) - 2), tcp(POD_A, ip, 40020, int(port)), 0,
+                   5.0) is None
+    assert it.feed("lab-worker", prefix(ep, n - 1), tcp(POD_A, "10.96.100.1", 40020, 80), 0, 5.01) is None
+    [ev] = it.expire(5.02)
+    assert (ev.verdict, ev.service, ev.time) == ("FORWARDED", "default/app-service", 5.0)
+    assert ev.nat == [f"DNAT 10.96.100.1:80 -> {ip}:{port} on lab-worker"]
+    assert it.expire(7.0) == []  # the DNAT was used: no TRANSLATED
