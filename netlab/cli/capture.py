@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import tempfile
 import time
@@ -73,6 +74,8 @@ def capture(ctx: click.Context, src: str, dst: str, proto: str, port: int | None
     from netlab.trace.capture_plan import bpf, hops
     from netlab.trace.pcap import read_pcap, write_pcapng
 
+    if os.geteuid() != 0:
+        raise Fail("netlab capture needs root: it runs tcpdump in the pod and node namespaces")
     cluster = _cluster(ctx)
     target, dport = _parse_dst(dst)
     compiled = _dataplane(cluster)

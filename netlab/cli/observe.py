@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import time
@@ -51,6 +52,8 @@ def observe(ctx: click.Context, pods, namespaces, services, verdicts, protocols,
     from netlab.cli.trace import _dataplane
     from netlab.runtime import flowlog
 
+    if os.geteuid() != 0:
+        raise Fail("netlab observe needs root: it reads each node's NFLOG group and conntrack events")
     cluster = _cluster(ctx)
     flt = Filter(tuple(pods), tuple(namespaces), tuple(services), tuple(v.upper() for v in verdicts),
                  tuple(p.upper() for p in protocols), tuple(ports))
