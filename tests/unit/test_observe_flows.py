@@ -135,3 +135,17 @@ def test_a_verdict_read_before_its_dnat_record_waits_for_it() -> None:
     assert (ev.verdict, ev.service, ev.time) == ("FORWARDED", "default/app-service", 5.0)
     assert ev.nat == [f"DNAT 10.96.100.1:80 -> {ip}:{port} on lab-worker"]
     assert it.expire(7.0) == []  # the DNAT was used: no TRANSLATED
+
+
+def test_external_traffic_policy_local_drop_is_named() -> None:
+    from dataclasses import replace
+
+    svcs = [replace(s, external_local=True) if s.name == "app-nodeport" else s for s in SVCS]
+    rulesets = node_rulesets(TOPO, svcs, PI, "10.244.0.0/16", True)
+    it = Interpreter(Dataplane(TOPO, tuple(svcs), PI, rulesets, ()))
+    name = next(n for n, c in rulesets["lab-worker"].chains.items()
+                if n.startswith("external-") and "/app-nodeport/" in n and c.rules[-1].endswith(" drop"))
+    ev = it.feed("lab-worker", prefix(name, 0), tcp("172.18.0.1", "172.18.0.3", 5000, 30080), 0, 1.0)
+    assert (ev.verdict, ev.service) == ("DROPPED", "default/app-nodeport")
+    assert ev.reason == "externalTrafficPolicy Local: no endpoint of default/app-nodeport on this node"
+    assert ev.source.what == "host"
