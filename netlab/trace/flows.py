@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 EXPIRE = 1.0
 HOLD = 0.15  # seconds a verdict to a Service endpoint waits for the DNAT record read from another node
 MASQ_MARK = int(nft_services.MASQ_MARK, 16)
+IPS_DST_NAT = 0x20
 _PROTOS = {6: "TCP", 17: "UDP", 1: "ICMP", 132: "SCTP"}
 _TCP_FLAGS = ((0x02, "SYN"), (0x10, "ACK"), (0x01, "FIN"), (0x04, "RST"), (0x08, "PSH"), (0x20, "URG"))
 VERDICTS = ("FORWARDED", "DROPPED", "REJECTED", "TRANSLATED", "ENDED")
@@ -140,6 +141,7 @@ class Names:
         self.pods = {p.ip: f"{p.namespace}/{p.name}" for p in topo.pods}
         self.pod_nodes = {p.ip: p.node for p in topo.pods}
         self.nodes = {n.underlay_ip: n.name for n in topo.nodes}
+        self.gateways = {n.gateway for n in topo.nodes}
         self.host_ip = topo.host_ip
         self.addresses: dict[tuple[str, str, int], str] = {}  # (ip, proto, port) -> service
         self.node_ports: dict[tuple[str, int], str] = {}
@@ -277,8 +279,7 @@ class Interpreter:
         orig, reply = ct.orig, ct.reply
         if orig is None or reply is None:
             return None
-        home = self.names.pod_nodes.get(orig.src) or self.names.pod_nodes.get(reply.src)
-        if home != node:
+        if not self._home(node, ct):
             return None
         proto = _PROTOS.get(orig.proto, str(orig.proto))
         ev = FlowEvent(now, node, proto, self.names.peer(orig.src, orig.sport), self.names.peer(reply.src, reply.sport),
@@ -297,6 +298,18 @@ class Interpreter:
             parts.append(f"{op} packets/{ob} bytes sent, {rp}/{rb} back")
         ev.reason = "connection ended" + (f" {', '.join(parts)}" if parts else "")
         return ev
+
+    def _home(self, node: str, ct: CtInfo) -> bool:
+        """The one node whose entry stands for the connection: the client pod's; for a client outside the
+        pod network, the node that DNATed it, else the endpoint's (not for a node's own connections,
+        e.g. probes, nor for a masqueraded connection's second entry, whose source is a node)."""
+        orig, reply = ct.orig, ct.reply
+        if orig.src in self.names.pod_nodes:
+            return self.names.pod_nodes[orig.src] == node
+        if ct.status & IPS_DST_NAT:
+            return True
+        own = orig.src in self.names.nodes or orig.src in self.names.gateways
+        return not own and self.names.pod_nodes.get(reply.src) == node
 
     def expire(self, now: float) -> list[FlowEvent]:
         """Held verdicts now joined or older than HOLD; DNATs older than EXPIRE leave the join table, the

@@ -120,6 +120,13 @@ def test_a_conntrack_destroy_is_an_ended_event_on_the_source_pods_node_with_the_
     ev = it.conntrack("lab-worker2", "DESTROY", masq, 1.0)  # from the host: shown by the endpoint's node
     assert ev.source.what == "host" and ev.service == "default/app-nodeport"
     assert ev.nat == ["DNAT 172.18.0.3:30080 -> 10.244.2.2:3000", "SNAT 172.18.0.1:5000 -> 172.18.0.3:61000"]
+    second = CtInfo(CtTuple("172.18.0.3", POD_C, 6, 61000, 3000), CtTuple(POD_C, "172.18.0.3", 6, 3000, 61000), 0x8, 8)
+    assert it.conntrack("lab-worker2", "DESTROY", second, 1.0) is None  # the masqueraded leg: shown above
+    probe = CtInfo(CtTuple("10.244.2.1", POD_C, 6, 50000, 3000), CtTuple(POD_C, "10.244.2.1", 6, 3000, 50000), 0x8, 8)
+    assert it.conntrack("lab-worker2", "DESTROY", probe, 1.0) is None  # the node's own (a probe)
+    direct = CtInfo(CtTuple("172.18.0.1", POD_C, 6, 5001, 3000), CtTuple(POD_C, "172.18.0.1", 6, 3000, 5001), 0x8, 8)
+    assert it.conntrack("lab-worker2", "DESTROY", direct, 1.0).source.what == "host"
+    assert it.conntrack("lab-worker", "DESTROY", direct, 1.0) is None
 
 
 def test_a_verdict_read_before_its_dnat_record_waits_for_it() -> None:
