@@ -1,7 +1,7 @@
 """netlab's command line, in kubectl's shape: the `netlab` click group and its commands.
 
-Each command group lives in its own module (lifecycle_cmds, apply, get, exec, graph, lab, trace), sharing
-netlab.cli.common; commands parse, call the core through the API client, and print.
+Each command group lives in its own module (lifecycle_cmds, apply, get, exec, graph, lab, trace, observe,
+capture), sharing netlab.cli.common; commands parse, call the core through the API client, and print.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 import click
 
 from netlab.api.client import ApiUnavailable
-from netlab.cli import apply, get, graph, lab, lifecycle_cmds, trace
+from netlab.cli import apply, capture, get, graph, lab, lifecycle_cmds, observe, trace
 from netlab.cli import exec as exec_cmds
 
 
@@ -26,7 +26,8 @@ def main(ctx: click.Context, cluster: str | None) -> None:
 for _command in (lifecycle_cmds.up, lifecycle_cmds.down, lifecycle_cmds.doctor, lifecycle_cmds.addons,
                  lifecycle_cmds.kubeconfig_cmd,
                  apply.apply, apply.delete, get.get, get.describe, get.events,
-                 exec_cmds.exec_, exec_cmds.logs, exec_cmds.run, graph.graph, lab.lab, trace.trace):
+                 exec_cmds.exec_, exec_cmds.logs, exec_cmds.run, graph.graph, lab.lab, trace.trace, observe.observe,
+                 capture.capture):
     main.add_command(_command)
 
 

@@ -166,6 +166,10 @@ def describe(ctx: click.Context, what: str, name: str, namespace: str) -> None:
         namespaces = [netpol.PolicyNamespace(n["metadata"]["name"], dict(n["metadata"].get("labels") or {}))
                       for n in client.get("/api/v1/namespaces")["items"]]
         related["explain"] = explain(obj, [p for p in pods if p.ip], namespaces)
+    if res.kind in ("NetworkPolicy", "Service"):
+        from netlab.cli.counters import rule_counters
+
+        related["counters"] = rule_counters(common.cluster(ctx), res.kind, obj)
     click.echo(printers.describe(res.kind, obj, time.time(), related), nl=False)
 
 

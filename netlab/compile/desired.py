@@ -24,6 +24,7 @@ from netlab.compile.gateway_desired import GatewayDesired, gateway_desired
 from netlab.compile.ingress_inputs import IngressDesired, ingress_desired
 from netlab.compile.nft_hostports import add_hostports
 from netlab.compile.nft_masquerade import add_node_egress, non_masquerade
+from netlab.compile.nft_observe import counted, instrument
 from netlab.compile.nft_policy import policy_ruleset
 from netlab.compile.nft_services import services_ruleset
 from netlab.compile.nftables import Ruleset, render_full
@@ -49,6 +50,7 @@ class Observed:
     ingress_dir: str | None = None  # the ingress controller's files; None: no ingress configuration
     default_cert: tuple[str, str] = ("", "")  # the ingress controller's default certificate and key
     gateway_root: str | None = None  # where Gateways' proxies keep their files; None: no gateway configuration
+    observing: bool = False  # a `netlab observe` is attached: verdict rules log to NFLOG (compile.nft_observe)
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,10 @@ def compile_topology(config: ClusterConfig, pods: Mapping[str, PlacedPod]) -> To
 
 
 def node_rulesets(topology: Topology, services: Sequence[ResolvedService], policy: PolicyInputs,
-                  pod_subnet: str, no_masq: Sequence[str] | None = None) -> dict[str, Ruleset]:
-    """Each node's whole `inet netlab` table: the service rules, egress SNAT, the NetworkPolicy rules.
+                  pod_subnet: str, no_masq: Sequence[str] | None = None, *,
+                  observing: bool = False) -> dict[str, Ruleset]:
+    """Each node's whole `inet netlab` table: the service rules, egress SNAT, the NetworkPolicy rules (with
+    log statements on the verdict rules while an observer is attached).
 
     `no_masq`: the egress non-masquerade CIDRs; by default the cluster's own and link-local."""
     out = {}
@@ -117,7 +121,8 @@ def node_rulesets(topology: Topology, services: Sequence[ResolvedService], polic
                                  node.labels.get(ZONE_LABEL))
         add_node_egress(table, pod_subnet, no_masq)
         table.merge(policy_ruleset(node.name, list(policy.pods), policy.namespaces, policy.policies))
-        out[node.name] = table
+        table = counted(table)
+        out[node.name] = instrument(table, node.pod_cidr, pod_subnet) if observing else table
     return out
 
 
@@ -141,7 +146,7 @@ def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed
     policy = policy_inputs(objects.values(), [p for p in placed if not p.host_network])
     listed = list(services.values())
     no_masq = non_masquerade(config.lab_cidrs(), config.non_masquerade_cidrs, config.masq_link_local)
-    rulesets = node_rulesets(topology, listed, policy, config.pod_subnet, no_masq)
+    rulesets = node_rulesets(topology, listed, policy, config.pod_subnet, no_masq, observing=observed.observing)
     add_hostports(rulesets, topology, placed)
     node_names = [n.name for n in topology.nodes]
     announced: dict[str, set[str]] = {n: set() for n in node_names}

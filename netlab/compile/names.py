@@ -42,6 +42,7 @@ CHAIN_FILTER_OUTPUT_POST_DNAT = "filter-output-post-dnat"
 CHAIN_POLICY = "filter-forward-policy"
 CHAIN_IP_MASQ_AGENT = "ip-masq-agent"  # egress SNAT with ip-masq-agent's semantics (compile/nft_masquerade.py)
 CHAIN_TRACE_PREFIX = "trace-"  # `netlab trace` adds trace-<hook> for the time of one probe
+NFLOG_GROUP = 4242  # the `log group` of the verdict rules while `netlab observe` runs (per node namespace)
 SET_SERVICE_IPS = "service-ips"
 SET_SERVICE_NODEPORTS = "service-nodeports"
 SET_NO_ENDPOINT_SERVICES = "no-endpoint-services"

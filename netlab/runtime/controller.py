@@ -27,7 +27,7 @@ from netlab.compile.workloads import PlacedPod
 from netlab.kernel import neighbours, podnet, teardown
 from netlab.model import crd
 from netlab.runtime import events as evmod
-from netlab.runtime import observe, phases, precheck, store
+from netlab.runtime import observe, observers, phases, precheck, store
 from netlab.runtime import state as statemod
 from netlab.runtime.apiside import ALL_KINDS, ApiSide
 from netlab.runtime.containers import Supervisor
@@ -152,7 +152,8 @@ class Controller(ApiSide, RolloutSide, JobSide):
         return Observed(ready=self._ready_map(), terminated=self._terminated(),
                         ingress_dir=str(self.ingress.dir) if ingress else None,
                         default_cert=self.ingress.default_cert() if ingress else ("", ""),
-                        gateway_root=str(self.gateways.root))
+                        gateway_root=str(self.gateways.root),
+                        observing=observers.attached(self.run_dir))
 
     def _compile(self, observed: Observed, topo: Topology) -> Desired:
         return compile_desired(self.state.objects, self.config, observed, pods=self.state.pods,
@@ -206,7 +207,8 @@ class Controller(ApiSide, RolloutSide, JobSide):
             if self.gateways.pending:
                 for change in self.gateways.reload_if_pending(self._gateway_pids(self.gateways.pending)):
                     self.event("GatewaySync", change)
-            if self._ready_map() != self.observed.ready or self._terminated() != self.observed.terminated:
+            if (self._ready_map() != self.observed.ready or self._terminated() != self.observed.terminated
+                    or observers.attached(self.run_dir) != self.observed.observing):
                 self._sync()
             self._roll_out()
             self._run_jobs()

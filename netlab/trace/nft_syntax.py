@@ -101,6 +101,11 @@ def _statement(toks: list[str], i: int) -> tuple[Stmt, int]:
         return Stmt("dnat", value=toks[i + 3]), i + 4
     if t == "counter":
         return Stmt("nop"), i + 1
+    if t == "log":  # `log prefix "..." group N` (netlab observe): no effect on the packet
+        j = i + 1
+        while toks[j:j + 1] and toks[j] in ("prefix", "group"):
+            j += 2
+        return Stmt("nop", value="log"), j
     if t == "comment" and toks[i + 1].startswith('"'):
         return Stmt("nop", value=toks[i + 1]), i + 2
     if t == "update" and toks[i + 1].startswith("@"):

@@ -118,7 +118,7 @@ BASE = "add table inet netlab\nadd chain inet netlab a { }\nadd chain inet netla
     ("add rule inet netlab a goto nowhere", "chain nowhere"),
     ("add rule inet netlab a ip saddr @nope accept", "set @nope"),
     ("add rule inet netlab nochain accept", "chain nochain"),
-    ("add rule inet netlab a ip daddr 1.2.3.4 log accept", "cannot interpret"),
+    ("add rule inet netlab a ip daddr 1.2.3.4 limit rate 1/second accept", "cannot interpret"),
     ("delete chain inet netlab b", "busy"),
     ("flush chain inet netlab a\ndelete chain inet netlab a", "busy"),  # empty, but chain c still jumps to it
     ("delete set inet netlab s", "busy"),

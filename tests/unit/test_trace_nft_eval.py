@@ -110,7 +110,7 @@ def test_priorities() -> None:
 
 
 @pytest.mark.parametrize("rule", [
-    "ip daddr 10.0.0.1 log accept",
+    "ip daddr 10.0.0.1 limit rate 1/second accept",
     "ip6 daddr ::1 accept",
     "tcp flags syn accept",
     "ip daddr vmap",

@@ -114,7 +114,7 @@ def test_a_rule_the_tracer_does_not_understand_fails_the_trace() -> None:
     topo, svcs, pi = world()
     rss = node_rulesets(topo, svcs, pi, "10.244.0.0/16")
     rs = rss["lab-worker"]
-    rs.chains["unused"] = Chain("unused", ('ip daddr 10.96.100.1 log prefix "x" accept',))
+    rs.chains["unused"] = Chain("unused", ('ip daddr 10.96.100.1 limit rate 1/second accept',))
     with pytest.raises(NftSyntaxError, match="cannot interpret"):
         plan("pod-a", "10.244.1.3", 3000, "tcp", topo, svcs, pi, rulesets=rss)  # even if no packet reaches it
     rs.chains["unused"] = Chain("unused", ("goto gone",))

@@ -53,8 +53,22 @@ def _describe_service(svc: dict, now: float, related: dict) -> str:
         w.write(0, f"HealthCheck NodePort:\t{spec['healthCheckNodePort']}\n")
     if related.get("dns_names"):
         _multiline(w, "DNS Names", list(related["dns_names"]))
+    if related.get("counters") is not None:
+        _service_counters(w, related["counters"])
     _events(w, related.get("events"), now)
     return w.render()
+
+
+def _service_counters(w: _Writer, rows: list[dict]) -> None:
+    """netlab's addition: new connections DNATed to each endpoint (nft counters of the endpoint chains)."""
+    w.flush()
+    w.write(0, "New connections per endpoint (nft counters):\n")
+    if not rows:
+        w.write(1, "<none> (no endpoint chains)\n")
+    for r in rows:
+        w.write(1, f"{r['port']}/{r['protocol']}\t{r['endpoint']}\t{r['pod'] or '<none>'}\t"
+                   f"{r['connections']} connections\n")
+    w.flush()
 
 
 def _describe_endpoints(ep: dict, now: float, related: dict) -> str:
@@ -141,7 +155,21 @@ def _describe_networkpolicy(np: dict, now: float, related: dict) -> str:
     w.write(1, f"Policy Types: {', '.join(types)}\n")
     if related.get("explain"):
         _netpol_explained(w, related["explain"])
+    if related.get("counters") is not None:
+        _netpol_counters(w, related["counters"])
     return w.render()
+
+
+def _netpol_counters(w: _Writer, rows: list[dict]) -> None:
+    """netlab's addition: packets and bytes per policy rule and pod, from the nft counters of the pod
+    chains (only packets of connections not yet established reach them: connection attempts)."""
+    w.flush()
+    w.write(0, "Counters (nft, new connections' packets since the rules were installed):\n")
+    if not rows:
+        w.write(1, "<none> (the policy selects no running pod)\n")
+    for r in rows:
+        w.write(1, f"{r['pod']}\t{r['rule']}\t{r['verdict']}\t{r['packets']} packets\t{r['bytes']} bytes\n")
+    w.flush()
 
 
 def _netpol_explained(w: _Writer, ex: dict) -> None:
