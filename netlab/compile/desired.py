@@ -41,6 +41,7 @@ class Observed:
 
     ready: Mapping[str, bool] = field(default_factory=dict)  # pod key -> every container running and Ready
     terminated: frozenset[str] = frozenset()  # pods in phase Succeeded/Failed: never endpoints
+    terminating: frozenset[str] = frozenset()  # pods being deleted (draining): terminating endpoints
     all_ready: bool = False  # count every pod ready (the pre-commit check: every endpoint the state can have)
     ingress_dir: str | None = None  # the ingress controller's files; None: no ingress configuration
     default_cert: tuple[str, str] = ("", "")  # the ingress controller's default certificate and key
@@ -118,7 +119,7 @@ def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed
         if obj["kind"] == "Service":
             key = svc_key(obj)
             services[key] = resolve(obj, allocations.get(key, Allocation()), placed, ready, user_eps.get(key),
-                                    terminated)
+                                    terminated, observed.terminating)
     policy = policy_inputs(objects.values(), placed)
     listed = list(services.values())
     rulesets = node_rulesets(topology, listed, policy, config.pod_subnet)
