@@ -133,7 +133,7 @@ class TerminationSide:
                     if result:
                         self.event("FailedPreStopHook", f"PreStopHook failed: {result}", f"Pod {key}",
                                    component=evmod.KUBELET, type="Warning", container=c)
-            if not running and not any(th.is_alive() for (k, _), th in self._hook_threads.items() if k == key):
+            if not running:   # a hook still running is given up, as the kubelet gives it up
                 done.append(key)
                 continue
             changed |= self._act(key, t, plan.step(t, running, now), now)
@@ -170,6 +170,7 @@ class TerminationSide:
         t = self.state.terminating.pop(key)
         for k in [k for k in self._hook_threads if k[0] == key]:
             del self._hook_threads[k]
+            self._hook_results.pop(k, None)
         self.supervisor.stop_pod(key)
         topo = self.topology(self.live_pods)
         teardown.kill_processes_in([t.pod.netns])
