@@ -6,6 +6,8 @@ endpoints serve only when no ready one is left; a rolling update under steady lo
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import time
 
@@ -230,3 +232,44 @@ def test_rolling_update_under_load_loses_no_request(lab):
     pods = _get(lab, "pods", "-l", "app=web")["items"]
     assert len(pods) == 3 and not any(p["metadata"].get("deletionTimestamp") for p in pods) or \
         wait_for(lambda: len(_get(lab, "pods", "-l", "app=web")["items"]) == 3, 30, what="old pods gone")
+
+
+CRASH = """
+kind: Cluster
+apiVersion: netlab.dev/v1alpha1
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-fast}
+spec:
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-stubborn}
+spec:
+  terminationGracePeriodSeconds: 8
+  containers:
+    - name: sh
+      image: busybox
+      command: [sh, -c, "trap 'echo got-TERM' TERM; while :; do sleep 0.2; done"]
+"""
+
+
+def test_a_controller_restart_during_a_termination_still_ends_the_pod(lab):
+    c = lab.cluster
+    lab.netlab("up", str(lab.write("crash.yaml", CRASH)))
+    wait_for(lambda: _get(lab, "pod", f"{c}-stubborn")["status"].get("phase") == "Running", 30, what="running")
+    # kubectl delete waits for the pod object to go (an echo server exits on SIGTERM at once)
+    lab.kubectl("delete", "pod", f"{c}-fast", "--timeout=60s", timeout=90)
+    assert _gone(lab, f"{c}-fast")
+
+    lab.kubectl("delete", "pod", f"{c}-stubborn", "--wait=false")
+    t0 = time.monotonic()
+    pid = int(open(f"/run/netlab/{c}/controller.pid").read())
+    os.kill(pid, signal.SIGKILL)
+    lab.netlab("up", timeout=120)   # a new controller, from the state file
+    assert "Terminating" in lab.kubectl("get", "pod", f"{c}-stubborn").stdout
+    wait_for(lambda: _gone(lab, f"{c}-stubborn"), 60, what="stubborn pod ended by the next controller")
+    assert time.monotonic() - t0 >= 6.0   # its grace period still counted from the deletion
+    assert subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.count(f"{c}-stubborn") == 0
