@@ -183,6 +183,12 @@ class TerminationSide:
         """The network without the gone pods; pods that waited for a name to be free (a StatefulSet's, a
         re-created Pod's) are placed now."""
         try:
-            self._commit(self.state.objects, self._place(self.state.objects), self.state.allocations)
+            pods = self._place(self.state.objects)
+            if set(pods) != set(self.state.pods):
+                self._commit(self.state.objects, pods, self.state.allocations)
+                return
+            observed = self._observe()   # nothing waited: only the network changes (a cheaper step)
+            self._apply_network(self._compile(observed, self.topology(self.live_pods)), observed)
+            self._refresh_views()
         except Exception:  # the next tick or apply converges again
             log.exception("commit after termination failed")

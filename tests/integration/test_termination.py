@@ -229,9 +229,21 @@ def test_rolling_update_under_load_loses_no_request(lab):
     assert len(codes) >= 50, f"too few requests sent: {len(codes)}"
     failed = [x for x in codes if x != "200"]
     assert failed == [], f"{len(failed)} of {len(codes)} requests failed during the rollout: {sorted(set(failed))}"
-    pods = _get(lab, "pods", "-l", "app=web")["items"]
-    assert len(pods) == 3 and not any(p["metadata"].get("deletionTimestamp") for p in pods) or \
-        wait_for(lambda: len(_get(lab, "pods", "-l", "app=web")["items"]) == 3, 30, what="old pods gone")
+    wait_for(lambda: len(_get(lab, "pods", "-l", "app=web")["items"]) == 3, 30, what="old pods gone")
+
+    # a scale-down terminates the pods it removes the same way (a hook keeps them Terminating a while)
+    lab.kubectl("patch", f"deployment/{c}-web", "-p", json.dumps({"spec": {"template": {"spec": {"containers": [
+        {"name": "echo", "lifecycle": {"preStop": {"sleep": {"seconds": 3}}}}]}}}}))
+    lab.kubectl("rollout", "status", f"deployment/{c}-web", "--timeout=90s", timeout=120)
+    wait_for(lambda: len(_get(lab, "pods", "-l", "app=web")["items"]) == 3, 30, what="old pods gone")
+    lab.kubectl("scale", f"deployment/{c}-web", "--replicas=1")
+    terminating = [p["metadata"]["name"] for p in _get(lab, "pods", "-l", "app=web")["items"]
+                   if p["metadata"].get("deletionTimestamp")]
+    assert len(terminating) == 2
+    assert "Terminating" in lab.kubectl("get", "pods", "-l", "app=web").stdout
+    conditions = _slice_conditions(lab, "web")
+    assert all(conditions[name]["terminating"] and not conditions[name]["ready"] for name in terminating)
+    wait_for(lambda: len(_get(lab, "pods", "-l", "app=web")["items"]) == 1, 30, what="scaled down to 1")
 
 
 CRASH = """
