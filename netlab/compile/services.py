@@ -345,7 +345,7 @@ def resolve(svc: dict, alloc: Allocation, pods: list[PlacedPod], ready: dict[str
                 continue
             hostname = pod.spec.get("hostname") if pod.spec.get("subdomain") == meta["name"] else None
             is_ready = ready.get(pod.key, False)
-            endpoints.append(Endpoint(pod.ip, pod.name, pod.node, False, hostname, True, is_ready)
+            endpoints.append(Endpoint(pod.ip, pod.name, pod.node, False, hostname, terminating=True, serving=is_ready)
                              if pod.key in terminating else Endpoint(pod.ip, pod.name, pod.node, is_ready, hostname))
             for p in spec.get("ports") or []:
                 tp = _target_port(p, pod.spec)
