@@ -56,7 +56,7 @@ spec:
       readinessProbe: {httpGet: {path: /, port: 3000}, periodSeconds: 1}
       lifecycle:
         preStop:
-          exec: {command: [curl, -sS, -m, "3", "http://sink:8080/prestop-exec"]}
+          exec: {command: [sh, -c, "curl -sS -m 3 http://sink:8080/prestop-exec; sleep 4"]}
 ---
 apiVersion: v1
 kind: Pod
@@ -122,9 +122,9 @@ def test_deleted_pod_drains_then_goes(lab):
              and len(_slice_conditions(lab, "web")) == 2, 60, what="both web endpoints ready")
     svc = _get(lab, "service", "web")["spec"]["clusterIP"]
 
-    # requests in flight on both endpoints when a is deleted: every one finishes
+    # requests in flight when a is deleted outlast its hook (4 s): every one finishes, as the server drains
     slow = [subprocess.Popen(["ip", "netns", "exec", client, "curl", "-sS", "--max-time", "15",
-                              f"http://{svc}/delay/4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              f"http://{svc}/delay/8"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for _ in range(6)]
     time.sleep(1)
     lab.kubectl("delete", "pod", f"{c}-a", "--wait=false")
@@ -260,7 +260,7 @@ apiVersion: v1
 kind: Pod
 metadata: {name: CLUSTER-stubborn}
 spec:
-  terminationGracePeriodSeconds: 8
+  terminationGracePeriodSeconds: 15
   containers:
     - name: sh
       image: busybox
@@ -281,7 +281,8 @@ def test_a_controller_restart_during_a_termination_still_ends_the_pod(lab):
     pid = int(open(f"/run/netlab/{c}/controller.pid").read())
     os.kill(pid, signal.SIGKILL)
     lab.netlab("up", timeout=120)   # a new controller, from the state file
-    assert "Terminating" in lab.kubectl("get", "pod", f"{c}-stubborn").stdout
+    if time.monotonic() - t0 < 12:   # (on a loaded machine `up` may take longer than the grace period)
+        assert "Terminating" in lab.kubectl("get", "pod", f"{c}-stubborn").stdout
     wait_for(lambda: _gone(lab, f"{c}-stubborn"), 60, what="stubborn pod ended by the next controller")
-    assert time.monotonic() - t0 >= 6.0   # its grace period still counted from the deletion
+    assert time.monotonic() - t0 >= 13.0   # its grace period still counted from the deletion
     assert subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.count(f"{c}-stubborn") == 0
