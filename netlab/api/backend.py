@@ -14,6 +14,7 @@ from typing import Protocol
 from netlab.api.watchcache import WatchCache
 from netlab.compile.desired import Desired
 from netlab.compile.services import Allocation, ResolvedService
+from netlab.compile.termination import Termination
 from netlab.compile.topology import Topology
 from netlab.compile.workloads import PlacedPod
 from netlab.runtime.containers import ContainerStatus
@@ -75,8 +76,9 @@ class Backend(Protocol):
         """Apply validated objects as one change; one result row (kind, name, namespace, action) each."""
         ...
 
-    def delete(self, kind: str, namespace: str, name: str) -> dict:
-        """Delete one object; returns it as it was. Raises netlab.api.errors.ApiError (404) when absent."""
+    def delete(self, kind: str, namespace: str, name: str, grace: int | None = None) -> dict:
+        """Delete one object; returns it as it was (a pod: Terminating). `grace`: DeleteOptions'
+        gracePeriodSeconds. Raises netlab.api.errors.ApiError (404) when absent."""
         ...
 
     def list(self, kind: str, namespace: str | None) -> list[dict]:
@@ -132,6 +134,11 @@ class StoreState(Protocol):
 
     @property
     def allocations(self) -> Mapping[str, Allocation]: ...
+
+    @property
+    def terminating(self) -> Mapping[str, Termination]:
+        """"ns/name" -> a deleted pod still terminating (graceful termination)."""
+        ...
 
 
 class ContainerStatuses(Protocol):

@@ -72,10 +72,11 @@ def derived_uid(kind: str, namespace: str, name: str) -> str:
 
 
 def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_ready=None,
-        ready: bool | None = None, owner_uid: str | None = None) -> dict:
+        ready: bool | None = None, owner_uid: str | None = None, deleting: tuple[float, int] | None = None) -> dict:
     """probe_ready(container) -> bool: the readiness probe's verdict (True without a probe).
     ready: the pod readiness the data plane currently uses (endpoints follow it).
-    owner_uid: the uid of the object a user wrote that owns the pod (a Deployment's ReplicaSets' are derived)."""
+    owner_uid: the uid of the object a user wrote that owns the pod (a Deployment's ReplicaSets' are derived).
+    deleting: (when the deletion began, grace seconds) of a terminating pod."""
     images = {c["name"]: c.get("image", "") for c in p.spec.get("containers", [])}
     phase = pod_phase(statuses, p.spec.get("restartPolicy", "Always"))
     probe_ready = probe_ready or (lambda _name: True)
@@ -84,6 +85,9 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
     node_ip = topo.node(p.node).underlay_ip if p.node else ""
     meta = {"name": p.name, "namespace": p.namespace, "uid": p.uid, "labels": p.labels,
             "creationTimestamp": timestamp(p.created)}
+    if deleting is not None:   # the apiserver's view of a graceful deletion: the time it will be gone by
+        meta["deletionTimestamp"] = timestamp(deleting[0] + deleting[1])
+        meta["deletionGracePeriodSeconds"] = deleting[1]
     if p.owner:
         kind, owner = p.owner.split("/", 1)
         if kind == "Deployment":
@@ -280,10 +284,14 @@ def _list_pods(ctl: StoreView, ns: str | None) -> list[dict]:
         kind, _, name = (p.owner or "").partition("/")
         stored = objects.get(f"{kind}/{p.namespace}/{name}") if p.owner else None
         return (stored or {}).get("metadata", {}).get("uid")
+    def deleting(key: str) -> tuple[float, int] | None:
+        t = ctl.state.terminating.get(key)
+        return (t.since, t.grace) if t else None
+    draining = [t.pod for k, t in ctl.state.terminating.items() if k not in ctl.state.pods]
     return [_written_meta(pod(p, ctl.supervisor.status(p.key), topo, lambda c, p=p: ctl.probe_ready(p, c),
-                              ctl.ready.get(p.key, False), owner_uid(p)),
+                              ctl.ready.get(p.key, False), owner_uid(p), deleting(p.key)),
                           objects.get(f"Pod/{p.key}") or ctl.state.pod_meta.get(p.uid))
-            for p in ctl.state.pods.values() if ns is None or p.namespace == ns]
+            for p in [*ctl.state.pods.values(), *draining] if ns is None or p.namespace == ns]
 
 
 WRITTEN_POD_META = ("annotations", "managedFields", "generation")

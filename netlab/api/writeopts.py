@@ -127,8 +127,9 @@ def report_fields(problems: list[str], obj: dict, options: WriteOptions) -> None
 
 def decode_delete_options(data: bytes, options: WriteOptions) -> dict:
     """A DELETE's optional DeleteOptions body: checked (400/422 as upstream) and merged into `options`
-    (its dryRun); returns it. gracePeriodSeconds and propagationPolicy are accepted: netlab deletes at once
-    and always takes an object's dependents (a Namespace's contents, a Deployment's pods) with it."""
+    (its dryRun); returns it. gracePeriodSeconds is a pod's grace period (graceful termination);
+    propagationPolicy is accepted: netlab always takes an object's dependents (a Namespace's contents, a
+    Deployment's pods) with it."""
     if not data.strip():
         return {}
     body = decode_object(data, "application/json", options)

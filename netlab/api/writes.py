@@ -264,8 +264,11 @@ async def delete(request: web.Request, api: ApiServer, path: str) -> web.StreamR
         return answer(200, {"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
                             "metadata": {}, "items": items}, opts)
     preconditions = delete_options.get("preconditions") or {}
+    grace = delete_options.get("gracePeriodSeconds")
+    if grace is None and request.query.get("gracePeriodSeconds", "").lstrip("-").isdigit():
+        grace = int(request.query["gracePeriodSeconds"])
     return answer(200, await api.run(_delete_one, ctl, resource.kind, namespace or "", name, preconditions,
-                                      opts.dry_run), opts)
+                                      opts.dry_run, grace), opts)
 
 
 #: Seconds a deleted Namespace's contents still answer a DELETE as deleted. Upstream a Namespace is
@@ -286,9 +289,10 @@ def _remember_contents(ctl, namespace: str) -> None:
                 _gone_with_namespace[key] = (now + TERMINATING_WINDOW, obj)
 
 
-def _delete_one(ctl, kind: str, namespace: str, name: str, preconditions: dict, dry_run: bool) -> dict:
+def _delete_one(ctl, kind: str, namespace: str, name: str, preconditions: dict, dry_run: bool,
+                grace: int | None = None) -> dict:
     try:
-        return _delete_live(ctl, kind, namespace, name, preconditions, dry_run)
+        return _delete_live(ctl, kind, namespace, name, preconditions, dry_run, grace)
     except ApiError as e:
         until, obj = _gone_with_namespace.get((id(ctl), kind, namespace, name), (0.0, {}))
         if e.code == 404 and until > time.monotonic():
@@ -300,7 +304,8 @@ def _delete_one(ctl, kind: str, namespace: str, name: str, preconditions: dict, 
 IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 
 
-def _delete_live(ctl, kind: str, namespace: str, name: str, preconditions: dict, dry_run: bool) -> dict:
+def _delete_live(ctl, kind: str, namespace: str, name: str, preconditions: dict, dry_run: bool,
+                 grace: int | None = None) -> dict:
     if kind == "Namespace" and name in IMMORTAL_NAMESPACES:
         raise ApiError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be deleted',
                        details={"name": name, "kind": "namespaces"})
@@ -312,7 +317,7 @@ def _delete_live(ctl, kind: str, namespace: str, name: str, preconditions: dict,
             check_preconditions({"metadata": {k: preconditions.get(k) for k in ("uid", "resourceVersion")}}, live)
         if dry_run:
             return live
-    return ctl.delete(kind, namespace, name)
+    return ctl.delete(kind, namespace, name, grace) if grace is not None else ctl.delete(kind, namespace, name)
 
 
 def _delete_collection(ctl, resource: Resource, namespace: str | None, selector: str | None,

@@ -46,6 +46,7 @@ class Observed:
 
     ready: Mapping[str, bool] = field(default_factory=dict)  # pod key -> every container running and Ready
     terminated: frozenset[str] = frozenset()  # pods in phase Succeeded/Failed: never endpoints
+    terminating: frozenset[str] = frozenset()  # pods being deleted (draining): terminating endpoints
     all_ready: bool = False  # count every pod ready (the pre-commit check: every endpoint the state can have)
     ingress_dir: str | None = None  # the ingress controller's files; None: no ingress configuration
     default_cert: tuple[str, str] = ("", "")  # the ingress controller's default certificate and key
@@ -141,7 +142,7 @@ def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed
         if obj["kind"] == "Service":
             key = svc_key(obj)
             services[key] = with_zones(resolve(obj, allocations.get(key, Allocation()), placed, ready,
-                                               user_eps.get(key), terminated), zones)
+                                               user_eps.get(key), terminated, observed.terminating), zones)
     # NetworkPolicy does not select hostNetwork pods: as upstream, their traffic is the node's
     policy = policy_inputs(objects.values(), [p for p in placed if not p.host_network])
     listed = list(services.values())

@@ -7,11 +7,12 @@ from netlab.compile.topology_zones import endpoint_hints
 
 
 def endpoints_object(svc: ResolvedService, created: str | None) -> dict:
-    """The Endpoints object the endpoints controller would write (ready and not-ready addresses)."""
+    """The Endpoints object the endpoints controller would write (ready and not-ready addresses). A terminating
+    pod is left out, unless publishNotReadyAddresses lists every pod (the endpoints controller's rule)."""
     subsets: dict[tuple, dict] = {}
     for port in svc.ports:
         for ep in svc.endpoints:
-            if ep.ip not in port.target:
+            if ep.ip not in port.target or (ep.terminating and not svc.publish_not_ready):
                 continue
             ports_key = ((port.name, port.target[ep.ip], port.protocol),)
             subset = subsets.setdefault(ports_key, {"addresses": [], "notReadyAddresses": [], "ports": []})
@@ -50,7 +51,7 @@ def endpointslice_object(svc: ResolvedService, created: str | None) -> dict:
                      "labels": {"kubernetes.io/service-name": svc.name,
                                 "endpointslice.kubernetes.io/managed-by": "netlab"}},
         "endpoints": [
-            {"addresses": [ep.ip], "conditions": {"ready": ep.ready, "serving": ep.ready, "terminating": False},
+            {"addresses": [ep.ip], "conditions": _conditions(ep, svc.publish_not_ready),
              **({"nodeName": ep.node} if ep.node else {}), **({"hostname": ep.hostname} if ep.hostname else {}),
              **({"zone": ep.zone} if ep.zone else {}), **_hints(svc, ep),
              **({"targetRef": {"kind": "Pod", "namespace": svc.namespace, "name": ep.pod}} if ep.pod else {})}
@@ -63,3 +64,11 @@ def endpointslice_object(svc: ResolvedService, created: str | None) -> dict:
 def _hints(svc: ResolvedService, ep: Endpoint) -> dict:
     hints = endpoint_hints(svc, ep)
     return {"hints": hints} if hints else {}
+
+
+def _conditions(ep: Endpoint, publish_not_ready: bool) -> dict:
+    """The EndpointSlice controller's conditions: a terminating endpoint is not ready (unless
+    publishNotReadyAddresses), serving while its pod is Ready."""
+    if not ep.terminating:
+        return {"ready": ep.ready, "serving": ep.ready, "terminating": False}
+    return {"ready": publish_not_ready, "serving": ep.is_serving, "terminating": True}

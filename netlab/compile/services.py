@@ -235,9 +235,15 @@ class Endpoint:
     ip: str
     pod: str | None  # pod name, None for user-written Endpoints
     node: str | None
-    ready: bool
+    ready: bool  # a terminating endpoint is never ready (its readiness is `serving`)
     hostname: str | None = None
     zone: str | None = None  # its node's topology.kubernetes.io/zone (compile/topology_zones.py)
+    terminating: bool = False  # its pod is being deleted (graceful termination)
+    serving: bool | None = None  # None: as `ready`; a terminating endpoint: its pod's readiness
+
+    @property
+    def is_serving(self) -> bool:
+        return self.ready if self.serving is None else self.serving
 
 
 @dataclass(frozen=True)
@@ -277,8 +283,18 @@ class ResolvedService:
 
 
 def serving_endpoints(svc: ResolvedService, port: ServicePortView) -> list[Endpoint]:
-    """The endpoints a service port sends new connections to: ready ones (all with publishNotReadyAddresses)."""
-    return [e for e in svc.endpoints if (e.ready or svc.publish_not_ready) and e.ip in port.target]
+    """The endpoints a service port sends new connections to: ready ones (all with publishNotReadyAddresses);
+    when there are none, the serving ones that are terminating (kube-proxy's fallback while a pod drains)."""
+    ours = [e for e in svc.endpoints if e.ip in port.target]
+    ready = [e for e in ours if e.ready or svc.publish_not_ready]
+    return ready or [e for e in ours if e.terminating and e.is_serving]
+
+
+def live_endpoints(svc: ResolvedService, port: ServicePortView) -> list[Endpoint]:
+    """The endpoints whose flows must be kept: the serving ones and the terminating ones still serving
+    (a draining pod's established connections go on until it is gone)."""
+    kept = {e.ip for e in serving_endpoints(svc, port)}
+    return [e for e in svc.endpoints if e.ip in port.target and (e.ip in kept or (e.terminating and e.is_serving))]
 
 
 def announcer(svc: ResolvedService, node_names: list[str]) -> str | None:
@@ -313,11 +329,13 @@ def is_proxied(svc: dict) -> bool:
 
 
 def resolve(svc: dict, alloc: Allocation, pods: list[PlacedPod], ready: dict[str, bool],
-            user_endpoints: dict | None = None, terminated: frozenset[str] = frozenset()) -> ResolvedService:
+            user_endpoints: dict | None = None, terminated: frozenset[str] = frozenset(),
+            terminating: frozenset[str] = frozenset()) -> ResolvedService:
     """The service with its endpoints: selected pods (ready or not) or the Endpoints the user wrote.
 
     `terminated`: keys of pods in phase Succeeded or Failed, which are never endpoints (not even with
-    publishNotReadyAddresses)."""
+    publishNotReadyAddresses). `terminating`: keys of pods being deleted: endpoints that are not ready,
+    serving while their pod is Ready, and terminating."""
     meta, spec = svc["metadata"], svc.get("spec") or {}
     ns = meta.get("namespace", "default")
     selector = spec.get("selector") or {}
@@ -328,7 +346,9 @@ def resolve(svc: dict, alloc: Allocation, pods: list[PlacedPod], ready: dict[str
             if pod.namespace != ns or not label_selectors.matches_map(selector, pod.labels) or pod.key in terminated:
                 continue
             hostname = pod.spec.get("hostname") if pod.spec.get("subdomain") == meta["name"] else None
-            endpoints.append(Endpoint(pod.ip, pod.name, pod.node, ready.get(pod.key, False), hostname))
+            is_ready = ready.get(pod.key, False)
+            endpoints.append(Endpoint(pod.ip, pod.name, pod.node, False, hostname, terminating=True, serving=is_ready)
+                             if pod.key in terminating else Endpoint(pod.ip, pod.name, pod.node, is_ready, hostname))
             for p in spec.get("ports") or []:
                 tp = _target_port(p, pod.spec)
                 if tp is not None:

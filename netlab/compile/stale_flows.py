@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netlab.compile.services import ResolvedService, serving_endpoints
+from netlab.compile.services import ResolvedService, live_endpoints
 
 
 @dataclass(frozen=True, order=True)
@@ -28,12 +28,13 @@ class StaleFlow:
 
 
 def _udp_targets(svc: ResolvedService) -> dict[tuple[str | None, int], set[str]]:
-    """(service address, port) -> serving endpoint IPs, for every UDP way into the service."""
+    """(service address, port) -> live endpoint IPs (serving, or terminating and still serving: a draining
+    pod's flows stay until it is gone), for every UDP way into the service."""
     out: dict[tuple[str | None, int], set[str]] = {}
     for port in svc.ports:
         if port.protocol != "UDP":
             continue
-        ips = {e.ip for e in serving_endpoints(svc, port)}
+        ips = {e.ip for e in live_endpoints(svc, port)}
         for address in (svc.cluster_ip, svc.load_balancer_ip):
             if address:
                 out[(address, port.port)] = ips

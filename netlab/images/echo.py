@@ -123,6 +123,21 @@ class EchoHandler(BaseHTTPRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # we log ourselves once the body size is known
 
+    def parse_request(self) -> bool:
+        self.server.begin_request()  # type: ignore[attr-defined]
+        self._counted = True
+        return super().parse_request()
+
+    def handle_one_request(self) -> None:
+        self._counted = False
+        try:
+            super().handle_one_request()
+        finally:
+            if self._counted:
+                self.server.end_request()  # type: ignore[attr-defined]
+            if self.server.stopping.is_set():  # type: ignore[attr-defined]
+                self.close_connection = True  # draining: no keep-alive past the answer in flight
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         _log(f"{self.client_address[0]} - - {format % args}")
 
@@ -197,9 +212,34 @@ class EchoHandler(BaseHTTPRequestHandler):
 
 
 class EchoHTTPServer(ThreadingHTTPServer):
+    """Counts the requests in flight, so that SIGTERM can let them finish (drain) before the exit."""
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stopping = threading.Event()
+        self._inflight = 0
+        self._idle = threading.Condition()
+
+    def begin_request(self) -> None:
+        with self._idle:
+            self._inflight += 1
+
+    def end_request(self) -> None:
+        with self._idle:
+            self._inflight -= 1
+            self._idle.notify_all()
+
+    def drain(self, timeout: float) -> bool:
+        """Stop accepting; wait (at most `timeout` s) for the requests in flight; True when none is left."""
+        self.stopping.set()
+        self.shutdown()
+        self.server_close()
+        with self._idle:
+            return self._idle.wait_for(lambda: self._inflight == 0, timeout)
 
 
 def make_http_server(port: int, identity: Identity, host: str = "0.0.0.0") -> EchoHTTPServer:
@@ -230,6 +270,9 @@ def serve_udp(sock: socket.socket, identity: Identity) -> None:
         except OSError:
             continue
         _log(f'{peer[0]} - - "UDP {port}" {len(data)} bytes')
+
+
+DRAIN_TIMEOUT = 60.0  # longest wait for requests in flight after SIGTERM (the kubelet's SIGKILL comes first)
 
 
 class _Stop(Exception):
@@ -265,11 +308,12 @@ def serve(ports: list[tuple[int, str]], identity: Identity) -> None:
             else:
                 time.sleep(3600)
     except _Stop:
-        _log("echo: terminating")
+        if main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the drain short
+        _log("echo: terminating: finishing the requests in flight")
     finally:
-        for srv in http_servers:
-            srv.shutdown()
-            srv.server_close()
+        for srv in http_servers:   # as real servers do on SIGTERM (Go's Shutdown): stop accepting, then drain
+            srv.drain(DRAIN_TIMEOUT)
         for sock in udp_socks:
             sock.close()
 

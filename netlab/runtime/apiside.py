@@ -74,14 +74,15 @@ class ApiSide:
         involved = store.involved(self, kind, ref)
         if container:
             involved = involved.part(f"spec.containers{{{container}}}")
-        host = self.state.pods[ref].node if kind == "Pod" and ref in self.state.pods else ""
+        live = self.live_pods if kind == "Pod" else {}
+        host = live[ref].node if ref in live else ""
         self.eventlog.record(involved, reason, message, type=type, component=component,
                              host=host if component == evmod.KUBELET else "")
         self._dirty.add("Event")
 
     def _container_event(self, pod_key: str, container: str, reason: str, message: str) -> None:
         self._dirty |= views.POD_KINDS  # a container changed state
-        pod = self.state.pods.get(pod_key)
+        pod = self.live_pods.get(pod_key)
         spec = next((c for c in (pod.spec.get("containers", []) if pod else []) if c["name"] == container), {})
         name = pod_key.replace("/", "_")
         note = container_plan(spec).note if spec and reason == "Started" else ""
@@ -215,9 +216,18 @@ class ApiSide:
             live = copy.deepcopy(self.get(kind, namespace, name))  # the cache's copy is shared: not to be changed
             return self.replace(change(live), dry_run)
 
-    def delete(self, kind: str, namespace: str, name: str) -> dict:
-        """Delete one object; returns it as the API last showed it (a Namespace: Terminating, then gone
-        with everything in it)."""
+    def delete(self, kind: str, namespace: str, name: str, grace: int | None = None) -> dict:
+        """Delete one object; returns it as the API shows it then (a Pod: Terminating for its grace period,
+        `grace` seconds when given; a Namespace: Terminating, then gone with everything in it)."""
+        with self.lock:
+            if kind == "Pod" and grace is not None:
+                self._grace_requests = {f"{scope(kind, namespace)}/{name}": grace}
+            try:
+                return self._delete(kind, namespace, name)
+            finally:
+                self._grace_requests = {}
+
+    def _delete(self, kind: str, namespace: str, name: str) -> dict:
         with self.lock:
             ns = scope(kind, namespace)
             key = f"{kind}/{ns}/{name}"
@@ -237,7 +247,11 @@ class ApiSide:
                 # A StatefulSet's pod comes back under its name at the next step, once this one is gone.
                 new_pods = {k: p for k, p in self._place(new_objects, pods).items() if k != pod.key}
                 self._commit(new_objects, new_pods, self.state.allocations)  # the kubelet's Killing follows
-                return shown or views.pod(pod, [], self.topology())
+                return self.watchcache.get(kind, ns, name) or shown or views.pod(pod, [], self.topology())
+            elif kind == "Pod" and f"{ns}/{name}" in self.state.terminating:
+                self._hasten_termination(f"{ns}/{name}")   # a second delete may only shorten the grace period
+                self._refresh_views()
+                return self.watchcache.get(kind, ns, name) or shown
             else:
                 raise store.not_found(kind, name)
             if kind == "Namespace":
@@ -255,7 +269,7 @@ class ApiSide:
             if kind == "Namespace":
                 self.eventlog.drop_namespace(name)
             self.event("Deleted", f"{kind} {ns}/{name} deleted", f"{kind} {ns + '/' if ns else ''}{name}")
-            return shown or removed
+            return (self.watchcache.get(kind, ns, name) if kind == "Pod" else None) or shown or removed
 
     def get_scale(self, kind: str, namespace: str, name: str) -> dict:
         """The autoscaling/v1 Scale of a Deployment, ReplicaSet, StatefulSet or ReplicationController."""

@@ -106,6 +106,7 @@ class Supervisor:
         self._dying: list[tuple[int, int, float]] = []  # (pid, start_time, SIGKILL deadline)
         self._events: list[Event] = []
         self._synced = False
+        self._draining: set[str] = set()  # pods being deleted: their containers are not restarted
 
     # ------------------------------------------------------------------ public API
 
@@ -151,6 +152,8 @@ class Supervisor:
         for c in self._containers.values():
             if c.state == "running":
                 self._check_exit(c, now)
+            if c.state == "waiting" and c.spec.pod_key in self._draining:
+                c.state, c.reason, c.next_start = "terminated", "Completed" if not c.exit_code else "Error", None
             if c.state == "waiting" and c.next_start is not None and now >= c.next_start:
                 self._start(c, restart=True)
         self._reap_dying(now)
@@ -177,8 +180,28 @@ class Supervisor:
 
     def stop_pod(self, pod_key: str) -> None:
         """Stop every container of the pod (SIGTERM now, SIGKILL from tick after the grace period)."""
+        self._draining.discard(pod_key)
         for key in [k for k in self._containers if k[0] == pod_key]:
             self._stop(self._containers.pop(key))
+
+    def drain(self, pod_key: str) -> None:
+        """The pod is being deleted: its containers run on until signalled, and are not restarted."""
+        self._draining.add(pod_key)
+
+    def resume(self, pod_key: str) -> None:
+        """The pod is not being deleted after all (a rolled-back change): restartPolicy applies again."""
+        self._draining.discard(pod_key)
+
+    def running(self, pod_key: str) -> set[str]:
+        """Names of the pod's containers that are running."""
+        return {name for (pk, name), c in self._containers.items() if pk == pod_key and c.state == "running"}
+
+    def signal_container(self, pod_key: str, container: str, sig: int) -> bool:
+        """Send a signal to a running container's process group (graceful termination)."""
+        c = self._containers.get((pod_key, container))
+        if c is None or c.pid is None or c.state != "running":
+            return False
+        return signal_group(c.pid, c.start_time, sig)
 
     def kill_container(self, pod_key: str, container: str) -> bool:
         """SIGKILL one running container (a failed liveness probe); tick sees the exit and applies
@@ -346,7 +369,7 @@ class Supervisor:
             c.finished_at = self.wall()
         c.exit_code, c.pid, c.start_time, c.gone_since = code, None, None, None
         self._emit(c, "Exited", f"Container {c.spec.name} exited with code {code}")
-        policy = c.spec.restart_policy
+        policy = "Never" if c.spec.pod_key in self._draining else c.spec.restart_policy
         if policy == "Always" or (policy == "OnFailure" and code != 0):
             if c.started_mono is not None and now - c.started_mono >= self.backoff_reset:
                 c.backoff = None

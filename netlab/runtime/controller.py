@@ -42,11 +42,12 @@ from netlab.runtime.podfiles import write_dns_view, write_resolv
 from netlab.runtime.probes import Prober, ProbeState
 from netlab.runtime.rollouts import RolloutSide
 from netlab.runtime.store import check_namespaces, naming
+from netlab.runtime.termination import TerminationSide
 
 log = logging.getLogger("netlab.controller")
 
 
-class Controller(ApiSide, RolloutSide, JobSide):
+class Controller(ApiSide, RolloutSide, JobSide, TerminationSide):
     def __init__(self, cluster: str):
         self.cluster = cluster
         loaded = statemod.load(cluster)
@@ -78,6 +79,8 @@ class Controller(ApiSide, RolloutSide, JobSide):
         self._rules_checked: dict[str, Ruleset] = {}  # node -> the last ruleset `nft --check` accepted
         self._init_rollouts()
         self._init_jobs()
+        self._init_termination()
+        self._grace_requests: dict[str, int] = {}  # pod key -> a DELETE's gracePeriodSeconds, for its commit
 
     # ----- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -87,6 +90,8 @@ class Controller(ApiSide, RolloutSide, JobSide):
         self.supervisor = Supervisor(
             launcher, self.run_dir / "pods", self.config.backoff_initial, self.config.backoff_max
         )
+        for key in self.state.terminating:   # before the first sync: their exits are not restarts
+            self.supervisor.drain(key)
         with self.lock:
             self._reconcile_all()
             self._refresh_views()
@@ -112,11 +117,11 @@ class Controller(ApiSide, RolloutSide, JobSide):
     def topology(self, pods: dict[str, PlacedPod] | None = None) -> Topology:
         if pods is None and self.desired is not None:
             return self.desired.topology
-        return compile_topology(self.config, self.state.pods if pods is None else pods)
+        return compile_topology(self.config, self.live_pods if pods is None else pods)
 
     def _reconcile_all(self) -> None:
         """Converge the kernel to the state file: after a restart, a crash, or a lost namespace."""
-        topo = compile_topology(self.config, self.state.pods)
+        topo = compile_topology(self.config, self.live_pods)
         teardown.record_intent(self.cluster, [n.netns for n in topo.nodes] + [p.netns for p in topo.pods])
         for change in podnet.apply_topology(topo):
             self.event("Reconciled", change)
@@ -127,7 +132,7 @@ class Controller(ApiSide, RolloutSide, JobSide):
             podnet.remove_namespaces(stale)
         observed = self._observe()
         desired = self._compile(observed, topo)
-        for key, pod in self.state.pods.items():
+        for key, pod in self.live_pods.items():
             if pod.node and not pod.host_network:  # hostNetwork: the containers bind theirs; Pending: none
                 write_resolv(pod.netns, desired.resolv[key])
         self._apply_workloads(desired, observed)
@@ -150,13 +155,14 @@ class Controller(ApiSide, RolloutSide, JobSide):
     def _observe(self) -> Observed:
         ingress = any(p.namespace == addons.INGRESS_NAMESPACE for p in self.state.pods.values())
         return Observed(ready=self._ready_map(), terminated=self._terminated(),
+                        terminating=frozenset(self.state.terminating),
                         ingress_dir=str(self.ingress.dir) if ingress else None,
                         default_cert=self.ingress.default_cert() if ingress else ("", ""),
                         gateway_root=str(self.gateways.root),
                         observing=observers.attached(self.run_dir))
 
     def _compile(self, observed: Observed, topo: Topology) -> Desired:
-        return compile_desired(self.state.objects, self.config, observed, pods=self.state.pods,
+        return compile_desired(self.state.objects, self.config, observed, pods=self.live_pods,
                                allocations=self.state.allocations, topology=topo)
 
     def _apply_ingress(self, desired: Desired) -> None:
@@ -191,6 +197,7 @@ class Controller(ApiSide, RolloutSide, JobSide):
         with self.lock:
             for ev in self.supervisor.tick():
                 self._container_event(ev.pod_key, ev.container, ev.reason, ev.message)
+            self._terminate_step()
             self.prober.sync(self._probe_states())
             self.prober.tick()
             for pod_key, container, message in self.prober.drain_events():
@@ -216,20 +223,20 @@ class Controller(ApiSide, RolloutSide, JobSide):
                 self._refresh_views(set(self._dirty))
 
     def _ready_map(self) -> dict[str, bool]:
-        return observe.ready_map(self.state.pods, self.supervisor, self.prober, self.ingress.pending_reload)
+        return observe.ready_map(self.live_pods, self.supervisor, self.prober, self.ingress.pending_reload)
 
     def _terminated(self) -> frozenset[str]:
-        return observe.terminated(self.state.pods, self.supervisor)
+        return observe.terminated(self.live_pods, self.supervisor)
 
     def probe_ready(self, pod: PlacedPod, container: str) -> bool:
         return observe.probe_ready(self.prober, pod, container)
 
     def _probe_states(self) -> list[ProbeState]:
         nodes = {n.name: n.netns for n in self.config.topology().nodes}
-        return observe.probe_states(self.state.pods, self.supervisor, nodes)
+        return observe.probe_states(self.live_pods, self.supervisor, nodes)
 
     def _ingress_pid(self) -> int | None:
-        return observe.ingress_pid(self.state.pods, self.supervisor)
+        return observe.ingress_pid(self.live_pods, self.supervisor)
 
     def ingress_detail(self, namespace: str, name: str) -> dict:
         key = f"{namespace}/{name}"
@@ -287,13 +294,15 @@ class Controller(ApiSide, RolloutSide, JobSide):
         pods = store.placement(objects, self.state.pods if previous is None else previous, self.config.topology().nodes,
                                self.rng, cursor, self.ready_since, self.job_view)
         self._next_reserved = cursor
-        return self._with_pod_meta(pods)
+        # a pod whose name a terminating one still holds comes once that one is gone (as a StatefulSet's)
+        return self._with_pod_meta({k: p for k, p in pods.items() if k not in self.state.terminating})
 
     def _check_rules(self, objects: dict[str, dict], pods: dict[str, PlacedPod],
                      allocations: dict[str, Allocation]) -> Topology:
         """`nft --check` every node's table for the would-be state (a node whose table is the same as the
         last one that passed is not checked again); its topology serves the commit."""
-        topo, problems = precheck.would_be_rules(objects, self.config, pods, allocations, self._rules_checked)
+        topo, problems = precheck.would_be_rules(objects, self.config, self._would_be_live(pods), allocations,
+                                                 self._rules_checked)
         if problems:
             raise ApiError(422, "Invalid", "; ".join(problems))
         return topo
@@ -318,13 +327,14 @@ class Controller(ApiSide, RolloutSide, JobSide):
         topo = self._check_rules(objects, pods, allocations)
         log.info("commit: checked in %.3fs", time.monotonic() - t0)
         previous = (self.state.objects, self.state.pods, self.state.allocations, self.state.addons,
-                    self.state.resource_version, self.state.last_reserved)
+                    self.state.resource_version, self.state.last_reserved, dict(self.state.terminating))
         try:
             self._change_kernel(objects, pods, allocations, addons, topo)
         except Exception as e:
             log.exception("commit failed; rolling back")
             (self.state.objects, self.state.pods, self.state.allocations, self.state.addons,
-             self.state.resource_version, self.state.last_reserved) = previous
+             self.state.resource_version, self.state.last_reserved, self.state.terminating) = previous
+            self._resume_not_terminating()
             self._roll_back([k for k, p in pods.items() if k in previous[1] and previous[1][k].spec != p.spec])
             self._refresh_views()
             raise ApiError(500, "InternalError",
@@ -348,7 +358,8 @@ class Controller(ApiSide, RolloutSide, JobSide):
     def _change_kernel(self, objects: dict[str, dict], pods: dict[str, PlacedPod],
                        allocations: dict[str, Allocation], addons: list[str] | None, topo: Topology) -> None:
         before = self.state.pods
-        gone = [p for k, p in before.items() if k not in pods or (pods[k].node, pods[k].ip) != (p.node, p.ip)]
+        gone = [p for k, p in before.items() if k in pods and (pods[k].node, pods[k].ip) != (p.node, p.ip)]
+        gone += self._begin_termination([p for k, p in before.items() if k not in pods], self._grace_requests)
         respec = [k for k, p in pods.items() if k in before and before[k].spec != p.spec]
         new = [p for k, p in pods.items() if k not in before or before[k] in gone]
         self.state.objects = objects

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from netlab.compile import names
 from netlab.compile.services import Allocation
+from netlab.compile.termination import Termination
 from netlab.compile.workloads import PlacedPod
 from netlab.runtime.files import private_dir, write_atomic
 
@@ -26,6 +27,7 @@ class State:
     # pod uid -> {"metadata": {labels, annotations, managedFields}} a client wrote on a pod netlab derives
     # (a Deployment's): labels and annotations of a managed pod are the user's to change, as upstream
     pod_meta: dict[str, dict] = field(default_factory=dict)
+    terminating: dict[str, Termination] = field(default_factory=dict)  # "ns/name" -> a deleted pod draining
 
     def to_dict(self) -> dict:
         return {
@@ -39,6 +41,7 @@ class State:
             "replicaSets": self.replicasets,
             "resourceVersion": self.resource_version,
             "podMeta": self.pod_meta,
+            "terminating": {k: t.to_dict() for k, t in self.terminating.items()},
         }
 
     @staticmethod
@@ -54,6 +57,7 @@ class State:
             replicasets=dict(d.get("replicaSets") or {}),
             resource_version=int(d.get("resourceVersion", 0)),
             pod_meta=dict(d.get("podMeta") or {}),
+            terminating={k: Termination.from_dict(v) for k, v in (d.get("terminating") or {}).items()},
         )
 
 

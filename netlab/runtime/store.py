@@ -224,8 +224,8 @@ def involved(ctl, kind: str, ref: str) -> Involved:
     if res is not None and not res.namespaced:
         ns = ""
     uid = ""
-    if kind == "Pod" and ref in ctl.state.pods:
-        uid = ctl.state.pods[ref].uid
+    if kind == "Pod" and ref in ctl.live_pods:
+        uid = ctl.live_pods[ref].uid
     else:
         stored = ctl.state.objects.get(f"{kind}/{ns}/{name}")
         uid = ((stored or {}).get("metadata") or {}).get("uid", "")

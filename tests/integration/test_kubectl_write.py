@@ -156,6 +156,8 @@ def test_apply_diff_replace_edit_and_patch_verbs(lab) -> None:
     assert "image updated" in lab.kubectl("set", "image", "deploy/app", "echo=echo:3", "-n", ns).stdout
     assert "restarted" in lab.kubectl("rollout", "restart", "deploy/app", "-n", ns).stdout
     assert "scaled" in lab.kubectl("scale", *d, "--replicas", "3").stdout
+    # the rollouts done: the status (and so the resourceVersion) holds still while the replace below runs
+    lab.kubectl("rollout", "status", "deploy/app", "-n", ns, "--timeout=60s", timeout=90)
     deploy = _json(lab, "get", *d)
     assert deploy["spec"]["replicas"] == 3 and deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "echo:3"
     assert "kubectl.kubernetes.io/restartedAt" in deploy["spec"]["template"]["metadata"]["annotations"]

@@ -20,7 +20,7 @@ class FakeController(ApiSide):
         self.lock = threading.RLock()
         self.watchcache = WatchCache(start_rv=10)
         self.watchcache.refresh({"Namespace": [views.namespace("default", None, 0.0)]})
-        self.state = SimpleNamespace(objects={}, pods={}, cluster=None, pod_meta={})
+        self.state = SimpleNamespace(objects={}, pods={}, cluster=None, pod_meta={}, terminating={})
         self.rng = random.Random(1)
 
     def apply(self, objects, dry_run=False):
@@ -144,7 +144,8 @@ def test_a_deleted_namespace_is_terminating_then_gone_with_its_contents(monkeypa
     ctl._dirty, ctl._terminating, ctl._rv_reserved, ctl.started, ctl.cluster = set(), {}, 10**9, 0.0, "t"
     ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "uid": "u"}}
     svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "shop"}}
-    ctl.state = SimpleNamespace(objects={"Namespace//shop": ns, "Service/shop/s": svc}, pods={}, pod_meta={})
+    ctl.state = SimpleNamespace(objects={"Namespace//shop": ns, "Service/shop/s": svc}, pods={}, pod_meta={},
+                                terminating={})
     monkeypatch.setattr(views, "snapshot", lambda c, kinds: {"Namespace": [
         views.namespace(o["metadata"]["name"], o, 0.0) for o in c.state.objects.values() if o["kind"] == "Namespace"]})
     ctl._with_addons = lambda objects: objects

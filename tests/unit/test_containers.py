@@ -365,3 +365,15 @@ def test_stdin_container_reads_its_fifo(make_sup) -> None:
     os.write(fd, b"hello\n")
     os.close(fd)
     tick_until(sup, lambda: log.exists() and log.read_text() == "got:hello\n")
+
+
+def test_a_draining_pods_containers_are_signalled_and_not_restarted(make_sup) -> None:
+    sup = make_sup()
+    sup.sync([spec("c", ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.05; done"])])
+    tick_until(sup, lambda: sup.running("default/a") == {"c"})
+    sup.drain("default/a")
+    assert sup.signal_container("default/a", "c", signal.SIGTERM)
+    events = tick_until(sup, lambda: sup.status("default/a")[0].state == "terminated")
+    assert "BackOff" not in [e.reason for e in events]
+    assert sup.running("default/a") == set()
+    assert [e.reason for e in tick_for(sup, 0.5)] == []   # Always, but the pod is going: no restart

@@ -37,7 +37,7 @@ def _connect(port: int, source: str = "127.0.0.1") -> socket.socket:
     return sock
 
 
-def _query_tcp(port: int, source: str, timeout: float = 2.0) -> DNSRecord | None:
+def _query_tcp(port: int, source: str, timeout: float = 10.0) -> DNSRecord | None:
     """One TCP query from `source`; None when the server closes or does not answer in time."""
     q = DNSRecord.question(NAME).pack()
     try:

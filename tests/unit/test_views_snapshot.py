@@ -26,7 +26,9 @@ def _controller(ready: dict[str, bool]):
                                  "ReplicaSet/mine", None)
     running = [ContainerStatus("c", "running", "", None, 0, 1.0, None, 1)]
     return SimpleNamespace(
-        state=SimpleNamespace(pod_meta={}, objects={"Deployment/a/web": deploy, "ReplicaSet/a/mine": rs}, pods=pods,
+        state=SimpleNamespace(pod_meta={}, terminating={},
+                              objects={"Deployment/a/web": deploy, "ReplicaSet/a/mine": rs},
+                              pods=pods,
                               allocations={}),
         supervisor=SimpleNamespace(status=lambda key: running), ready=ready, started=0.0, resolved={},
         ingress=SimpleNamespace(rules=[]), events=[],
