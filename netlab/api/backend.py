@@ -142,6 +142,9 @@ class IngressRules(Protocol):
     @property
     def rules(self) -> list[dict]: ...
 
+    @property
+    def publish_service(self) -> str | None: ...
+
 
 class StoreView(Protocol):
     """What netlab.api.views reads to build the objects the API lists."""

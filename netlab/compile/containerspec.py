@@ -8,11 +8,12 @@ import functools
 import grp
 import os
 import pwd
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netlab.compile.images import container_plan
+from netlab.compile.images import Plan, container_plan
+from netlab.compile.ingress_controller import is_controller
 from netlab.compile.security import ConfigError
 from netlab.compile.security import profile as security_profile
 from netlab.compile.volumes import MissingSource, container_env, container_volumes
@@ -91,9 +92,28 @@ def _downward(pod: PlacedPod, node_ip: str, path: str) -> str | None:
     return None
 
 
+INGRESS_VOLUME = "netlab-ingress-nginx"
+
+
+def _as_ingress_controller(pod_spec: Mapping[str, Any], container: Mapping[str, Any],
+                           nginx_argv: Sequence[str]) -> tuple[dict, dict]:
+    """The pod spec and container a controller-image container runs as: netlab's nginx with its directory
+    (the `-p` prefix: configuration, certificates, pid) bound in, as the built-in add-on's hostPath volume
+    does. The image's securityContext (uid 101) is not applied: the files netlab writes are root's."""
+    prefix = nginx_argv[list(nginx_argv).index("-p") + 1]
+    c = {k: v for k, v in container.items() if k != "securityContext"}
+    c["volumeMounts"] = [*(c.get("volumeMounts") or []), {"name": INGRESS_VOLUME, "mountPath": prefix}]
+    spec = {k: v for k, v in pod_spec.items() if k != "securityContext"}
+    spec["volumes"] = [*(spec.get("volumes") or []),
+                       {"name": INGRESS_VOLUME, "hostPath": {"path": prefix, "type": "DirectoryOrCreate"}}]
+    return spec, c
+
+
 def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | None = None,
-                    objects: Mapping[str, dict] | None = None) -> list[ContainerSpec]:
-    """objects: the stored objects, for the ConfigMaps and Secrets the containers read."""
+                    objects: Mapping[str, dict] | None = None,
+                    ingress_argv: Sequence[str] = ()) -> list[ContainerSpec]:
+    """objects: the stored objects, for the ConfigMaps and Secrets the containers read; ingress_argv: the
+    nginx command line a container of ingress-nginx's controller image runs (see compile.ingress_controller)."""
     out = []
     objects = objects or {}
 
@@ -119,9 +139,12 @@ def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | N
                                         lambda path: _downward(pod, node_ip, path))
         except MissingSource as e:
             config_error = str(e)
-        run = container_plan(c)
+        run, pod_spec = container_plan(c), pod.spec
+        if ingress_argv and is_controller(c):
+            pod_spec, c = _as_ingress_controller(pod.spec, c, ingress_argv)
+            run = Plan(list(ingress_argv))
         try:
-            security = security_profile(pod.spec, c, f"{pod.name}_{pod.namespace}({pod.uid})",
+            security = security_profile(pod_spec, c, f"{pod.name}_{pod.namespace}({pod.uid})",
                                         host_user, env["HOSTNAME"], pod.ip)
         except ConfigError as e:
             security, config_error = None, str(e)

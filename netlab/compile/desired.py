@@ -20,6 +20,7 @@ from typing import Any
 from netlab.compile import addons, jobs, podsets
 from netlab.compile.config import ClusterConfig
 from netlab.compile.containerspec import ContainerSpec, api_service_env, container_specs
+from netlab.compile.ingress_controller import find_controller
 from netlab.compile.ingress_inputs import IngressDesired, ingress_desired
 from netlab.compile.nft_policy import policy_ruleset
 from netlab.compile.nft_services import services_ruleset
@@ -44,6 +45,7 @@ class Observed:
     all_ready: bool = False  # count every pod ready (the pre-commit check: every endpoint the state can have)
     ingress_dir: str | None = None  # the ingress controller's files; None: no ingress configuration
     default_cert: tuple[str, str] = ("", "")  # the ingress controller's default certificate and key
+    ingress_argv: tuple[str, ...] = ()  # nginx's command line for a controller-image container (its entrypoint)
 
 
 @dataclass(frozen=True)
@@ -155,11 +157,12 @@ def _is_ip(text: str) -> bool:
 
 
 def compile_containers(pods: Mapping[str, PlacedPod], topology: Topology, api_env: Mapping[str, str] | None = None,
-                       objects: Mapping[str, dict] | None = None) -> tuple[ContainerSpec, ...]:
+                       objects: Mapping[str, dict] | None = None,
+                       ingress_argv: Sequence[str] = ()) -> tuple[ContainerSpec, ...]:
     node_ip = {n.name: n.underlay_ip for n in topology.nodes}
     specs: list[ContainerSpec] = []
     for pod in sorted(pods.values(), key=lambda p: (p.namespace not in SYSTEM_NAMESPACES, p.key)):
-        specs += container_specs(pod, node_ip[pod.node], api_env, objects)
+        specs += container_specs(pod, node_ip[pod.node], api_env, objects, ingress_argv)
     return tuple(specs)
 
 
@@ -170,14 +173,17 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
     topo = compile_topology(config, pods) if topology is None else topology
     network = compile_network(objects, config, observed, pods=pods, allocations=allocations, topology=topo)
     ingress = None
-    if observed.ingress_dir is not None and any(p.namespace == addons.INGRESS_NAMESPACE for p in pods.values()):
-        ingress = ingress_desired(objects.values(), network.services, observed.ingress_dir, observed.default_cert)
+    controller = find_controller(pods.values())
+    if observed.ingress_dir is not None and controller is not None:
+        ingress = ingress_desired(objects.values(), network.services, observed.ingress_dir, observed.default_cert,
+                                  controller[1])
     return Desired(
         topology=topo,
         network=network,
         dns_view=dns_view(objects, config, pods, network.services, topo),
         ingress=ingress,
-        containers=compile_containers(pods, topo, api_service_env(objects, allocations), objects),
+        containers=compile_containers(pods, topo, api_service_env(objects, allocations), objects,
+                                      observed.ingress_argv),
         resolv={k: resolv_conf(p.namespace, config.cluster_domain, config.dns_ip, p.spec, node_resolvers(config, topo))
                 for k, p in pods.items()},
     )

@@ -17,9 +17,10 @@ from pathlib import Path
 from netlab.api import views
 from netlab.api.errors import ApiError
 from netlab.api.watchcache import WatchCache
-from netlab.compile import addons, names
+from netlab.compile import names
 from netlab.compile.config import ClusterConfig
 from netlab.compile.desired import Desired, Observed, compile_desired, compile_topology
+from netlab.compile.ingress_controller import runs_nginx
 from netlab.compile.nftables import Ruleset
 from netlab.compile.services import Allocation, ResolvedService
 from netlab.compile.topology import Topology
@@ -145,10 +146,11 @@ class Controller(ApiSide, RolloutSide, JobSide):
         self._apply_network(self._compile(observed, self.topology()), observed)
 
     def _observe(self) -> Observed:
-        ingress = any(p.namespace == addons.INGRESS_NAMESPACE for p in self.state.pods.values())
+        ingress = any(runs_nginx(p.spec) for p in self.state.pods.values())
         return Observed(ready=self._ready_map(), terminated=self._terminated(),
                         ingress_dir=str(self.ingress.dir) if ingress else None,
-                        default_cert=self.ingress.default_cert() if ingress else ("", ""))
+                        default_cert=self.ingress.default_cert() if ingress else ("", ""),
+                        ingress_argv=tuple(self.ingress.argv()))
 
     def _compile(self, observed: Observed, topo: Topology) -> Desired:
         return compile_desired(self.state.objects, self.config, observed, pods=self.state.pods,

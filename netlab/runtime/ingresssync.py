@@ -20,6 +20,7 @@ class IngressSync:
         self.rules: list[dict] = []
         self.error: str | None = None
         self.pending_reload = False
+        self.publish_service: str | None = None  # "ns/name" whose address the served Ingresses' status carries
 
     @property
     def conf(self) -> str:
@@ -36,6 +37,7 @@ class IngressSync:
     def apply(self, desired: IngressDesired, master_pid: int | None) -> list[str]:
         self.notes = dict(desired.notes)
         self.rules = list(desired.rules)
+        self.publish_service = desired.publish_service
         if not self.nginx.write(desired.rendered, self.dir):
             return []
         self.error = self.nginx.check(self.conf, self.dir)
