@@ -12,10 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netlab.compile.images import Plan, container_plan
+from netlab.compile import serviceaccount
+from netlab.compile.images import Plan, container_plan, expand
 from netlab.compile.ingress_controller import is_controller
 from netlab.compile.security import ConfigError
 from netlab.compile.security import profile as security_profile
+from netlab.compile.serviceaccount import TokenIssuer
 from netlab.compile.volumes import MissingSource, container_env, container_volumes
 from netlab.compile.workloads import PlacedPod
 
@@ -111,11 +113,13 @@ def _as_ingress_controller(pod_spec: Mapping[str, Any], container: Mapping[str, 
 
 def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | None = None,
                     objects: Mapping[str, dict] | None = None,
-                    ingress_argv: Sequence[str] = ()) -> list[ContainerSpec]:
+                    ingress_argv: Sequence[str] = (), sa_issuer: TokenIssuer | None = None) -> list[ContainerSpec]:
     """objects: the stored objects, for the ConfigMaps and Secrets the containers read; ingress_argv: the
-    nginx command line a container of ingress-nginx's controller image runs (see compile.ingress_controller)."""
+    nginx command line a container of ingress-nginx's controller image runs (see compile.ingress_controller);
+    sa_issuer: signs the service account token each container gets (see compile.serviceaccount)."""
     out = []
     objects = objects or {}
+    token = sa_issuer is not None and serviceaccount.automount(pod.namespace, pod.spec, objects)
 
     def plain(var: Mapping[str, Any]) -> str | None:
         ref = ((var.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
@@ -137,8 +141,13 @@ def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | N
             env.update(container_env(pod.namespace, c, objects, plain))
             volumes = container_volumes(pod.namespace, pod.spec, c, objects,
                                         lambda path: _downward(pod, node_ip, path))
+            if token and sa_issuer and not any(v["mountPath"] == serviceaccount.MOUNT_PATH for v in volumes):
+                volumes.append(serviceaccount.token_volume(sa_issuer, pod.namespace, pod.spec))
         except MissingSource as e:
             config_error = str(e)
+        for field_name in ("command", "args"):   # $(VAR) references, expanded from the container's env
+            if c.get(field_name):
+                c = {**c, field_name: [expand(str(a), env) for a in c[field_name]]}
         run, pod_spec = container_plan(c), pod.spec
         if ingress_argv and is_controller(c):
             pod_spec, c = _as_ingress_controller(pod.spec, c, ingress_argv)

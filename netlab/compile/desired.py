@@ -27,6 +27,7 @@ from netlab.compile.nft_services import services_ruleset
 from netlab.compile.nftables import Ruleset, render_full
 from netlab.compile.policy_inputs import PolicyInputs, policy_inputs
 from netlab.compile.resolv import resolv_conf
+from netlab.compile.serviceaccount import TokenIssuer
 from netlab.compile.services import Allocation, Pools, ResolvedService, allocate, announcer, resolve, svc_key
 from netlab.compile.topology import NodeNet, Topology
 from netlab.compile.workloads import PlacedPod, expand, place
@@ -46,6 +47,7 @@ class Observed:
     ingress_dir: str | None = None  # the ingress controller's files; None: no ingress configuration
     default_cert: tuple[str, str] = ("", "")  # the ingress controller's default certificate and key
     ingress_argv: tuple[str, ...] = ()  # nginx's command line for a controller-image container (its entrypoint)
+    sa_issuer: TokenIssuer | None = None  # signs pods' service account tokens; None: pods get none
 
 
 @dataclass(frozen=True)
@@ -158,11 +160,12 @@ def _is_ip(text: str) -> bool:
 
 def compile_containers(pods: Mapping[str, PlacedPod], topology: Topology, api_env: Mapping[str, str] | None = None,
                        objects: Mapping[str, dict] | None = None,
-                       ingress_argv: Sequence[str] = ()) -> tuple[ContainerSpec, ...]:
+                       ingress_argv: Sequence[str] = (), sa_issuer: TokenIssuer | None = None
+                       ) -> tuple[ContainerSpec, ...]:
     node_ip = {n.name: n.underlay_ip for n in topology.nodes}
     specs: list[ContainerSpec] = []
     for pod in sorted(pods.values(), key=lambda p: (p.namespace not in SYSTEM_NAMESPACES, p.key)):
-        specs += container_specs(pod, node_ip[pod.node], api_env, objects, ingress_argv)
+        specs += container_specs(pod, node_ip[pod.node], api_env, objects, ingress_argv, sa_issuer)
     return tuple(specs)
 
 
@@ -183,7 +186,7 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
         dns_view=dns_view(objects, config, pods, network.services, topo),
         ingress=ingress,
         containers=compile_containers(pods, topo, api_service_env(objects, allocations), objects,
-                                      observed.ingress_argv),
+                                      observed.ingress_argv, observed.sa_issuer),
         resolv={k: resolv_conf(p.namespace, config.cluster_domain, config.dns_ip, p.spec, node_resolvers(config, topo))
                 for k, p in pods.items()},
     )

@@ -13,17 +13,15 @@ TLS Secret), `--healthz-port` (10254), `--http-port`/`--https-port` (80/443). Ev
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from netlab.compile.images import parse_ref
+from netlab.compile.images import expand, parse_ref
 
 CONTROLLER_IMAGE = "registry.k8s.io/ingress-nginx/controller"
 DEFAULT_CONTROLLER_CLASS = "k8s.io/ingress-nginx"
 DEFAULT_INGRESS_CLASS = "nginx"
 HEALTHZ_PORT = 10254
-_VAR_REF = re.compile(r"\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)|\$\$")
 _TRUE = ("", "true", "1", "t", "yes")
 
 
@@ -39,15 +37,6 @@ class ControllerArgs:
     healthz_port: int = HEALTHZ_PORT
     http_port: int = 80
     https_port: int = 443
-
-
-def expand(arg: str, env: Mapping[str, str]) -> str:
-    """The kubelet's `$(VAR)` expansion: a reference to a variable not set stays as written; `$$` is `$`."""
-    def sub(m: re.Match) -> str:
-        if m.group(0) == "$$":
-            return "$"
-        return env.get(m.group(1), m.group(0))
-    return _VAR_REF.sub(sub, arg)
 
 
 def _flags(args: Iterable[str]) -> dict[str, str]:

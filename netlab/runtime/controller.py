@@ -22,6 +22,7 @@ from netlab.compile.config import ClusterConfig
 from netlab.compile.desired import Desired, Observed, compile_desired, compile_topology
 from netlab.compile.ingress_controller import runs_nginx
 from netlab.compile.nftables import Ruleset
+from netlab.compile.serviceaccount import TokenIssuer
 from netlab.compile.services import Allocation, ResolvedService
 from netlab.compile.topology import Topology
 from netlab.compile.workloads import PlacedPod
@@ -66,6 +67,7 @@ class Controller(ApiSide, RolloutSide, JobSide):
         self.rng = random.Random()
         self.started = time.time()
         self.api_endpoint: tuple[str, int] | None = None   # (host underlay address, port) of the API, for pods
+        self.sa_issuer: TokenIssuer | None = None   # signs pods' service account tokens (set with the API)
         self.supervisor: Supervisor | None = None
         self.prober = Prober(clock=time.time)
         self.dataplane = Dataplane()
@@ -150,7 +152,7 @@ class Controller(ApiSide, RolloutSide, JobSide):
         return Observed(ready=self._ready_map(), terminated=self._terminated(),
                         ingress_dir=str(self.ingress.dir) if ingress else None,
                         default_cert=self.ingress.default_cert() if ingress else ("", ""),
-                        ingress_argv=tuple(self.ingress.argv()))
+                        ingress_argv=tuple(self.ingress.argv()), sa_issuer=self.sa_issuer)
 
     def _compile(self, observed: Observed, topo: Topology) -> Desired:
         return compile_desired(self.state.objects, self.config, observed, pods=self.state.pods,

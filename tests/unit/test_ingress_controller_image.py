@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from netlab.compile import addons, ingress_controller
+from netlab.compile import addons, images, ingress_controller
 from netlab.compile.containerspec import container_specs
 from netlab.compile.ingress_controller import ControllerArgs, parse_args
 from netlab.compile.ingress_inputs import ingress_desired
@@ -44,7 +44,7 @@ def test_flags_are_read_as_the_controller_reads_them_with_the_kubelets_var_expan
     assert parse_args([]) == ControllerArgs()
     assert parse_args(["--watch-ingress-without-class", "--healthz-port", "9999"]) == ControllerArgs(
         watch_without_class=True, healthz_port=9999)
-    assert ingress_controller.expand("$(UNSET)/$$(X)/$(A)", {"A": "a"}) == "$(UNSET)/$(X)/a"
+    assert images.expand("$(UNSET)/$$(X)/$(A)", {"A": "a"}) == "$(UNSET)/$(X)/a"
 
 
 def test_only_the_images_own_entrypoint_or_the_addons_nginx_is_a_controller():
