@@ -2,9 +2,9 @@
 its two admission Jobs. It talks to the API as a pod does: https://$KUBERNETES_SERVICE_HOST with the
 service account token and CA the kubelet mounted (netlab.compile.serviceaccount).
 
-- ``create --host=h1,h2 --namespace=NS --secret-name=NAME [--ca-name=ca --cert-name=cert --key-name=key]``:
-  when the Secret does not exist yet, makes a CA and a serving certificate for the hosts and stores the
-  Secret with those three keys (PEM); an existing Secret is kept, as upstream does.
+- ``create --host=h1,h2 --namespace=NS --secret-name=NAME [--cert-name=cert --key-name=key]``: when the
+  Secret does not exist yet, makes a CA and a serving certificate for the hosts and stores the Secret with
+  the keys `ca`, `cert` and `key` (PEM); an existing Secret is kept, as upstream does.
 - ``patch --webhook-name=NAME --namespace=NS --secret-name=NAME [--patch-validating=true]
   [--patch-mutating=true] [--patch-failure-policy=Fail|Ignore]``: puts the Secret's CA into every webhook's
   ``clientConfig.caBundle`` of the ValidatingWebhookConfiguration (and MutatingWebhookConfiguration) NAME.
@@ -101,23 +101,26 @@ def _bool(text: str) -> bool:
 
 
 def parser() -> argparse.ArgumentParser:
+    """Upstream's flags (cobra: required ones are errors when missing; booleans bare or `=false`)."""
     p = argparse.ArgumentParser(prog="kube-webhook-certgen", description="netlab's stand-in for kube-webhook-certgen")
     p.add_argument("--log-level", default="info")
     p.add_argument("--log-format", default="text")
+    p.add_argument("--kubeconfig", default=None, help="accepted; the stand-in always uses the pod's own credentials")
     sub = p.add_subparsers(dest="cmd", required=True)
     for name in ("create", "patch"):
         s = sub.add_parser(name)
         s.add_argument("--namespace", required=True)
         s.add_argument("--secret-name", required=True)
-        s.add_argument("--ca-name", default="ca")
-        s.add_argument("--cert-name", default="cert")
-        s.add_argument("--key-name", default="key")
-    sub.choices["create"].add_argument("--host", required=True)
+        s.set_defaults(ca_name="ca")
+    cr = sub.choices["create"]
+    cr.add_argument("--host", required=True)
+    cr.add_argument("--cert-name", default="cert")
+    cr.add_argument("--key-name", default="key")
     pa = sub.choices["patch"]
     pa.add_argument("--webhook-name", required=True)
-    pa.add_argument("--patch-validating", type=_bool, default=True)
-    pa.add_argument("--patch-mutating", type=_bool, default=True)
-    pa.add_argument("--patch-failure-policy", default=None)
+    pa.add_argument("--patch-validating", type=_bool, nargs="?", const=True, default=True)
+    pa.add_argument("--patch-mutating", type=_bool, nargs="?", const=True, default=True)
+    pa.add_argument("--patch-failure-policy", choices=("Ignore", "Fail"), default=None)
     return p
 
 
