@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from netlab.compile.addons import nginx_classes, nginx_serves_classless
 from netlab.compile.ingress_controller import ControllerArgs
 from netlab.compile.nginx import Backend, RenderedConfig, render, resolve_rules
-from netlab.compile.nginx_ingress import CERTS_DIR, load_secret
+from netlab.compile.nginx_ingress import CERTS_DIR, ingress_key, load_secret, select_ingresses
 from netlab.compile.services import ResolvedService
 
 
@@ -19,6 +19,7 @@ class IngressDesired:
     rules: tuple[dict, ...]  # rows for `describe ingress`
     notes: Mapping[str, list[str]]  # "ns/name" -> notes
     publish_service: str | None = None  # "ns/name": the Service whose address Ingress statuses carry
+    served: frozenset[str] = frozenset()  # "ns/name" of the Ingresses of this controller's classes
 
 
 def backends_for(ingresses: list[dict], resolved: Mapping[str, ResolvedService]) -> dict[tuple, Backend]:
@@ -69,9 +70,11 @@ def ingress_desired(objects: Iterable[dict], resolved: Mapping[str, ResolvedServ
     backends = backends_for(ingresses, resolved)
     cert, cert_files = default_certificate(args, secrets, run_dir, default_cert)
     classless = args.watch_without_class or nginx_serves_classless(objects, args.controller_class)
-    rendered = render(ingresses, backends, secrets, ingress_classes=nginx_classes(objects, args.controller_class,
-                                                                                  args.ingress_class),
-                      default_class=classless, run_dir=run_dir, default_cert=cert, http_port=args.http_port,
-                      https_port=args.https_port, healthz_port=args.healthz_port)
+    classes = nginx_classes(objects, args.controller_class, args.ingress_class)
+    served = frozenset(ingress_key(i) for i in select_ingresses(ingresses, classes, classless))
+    rendered = render(ingresses, backends, secrets, ingress_classes=classes, default_class=classless,
+                      run_dir=run_dir, default_cert=cert, http_port=args.http_port, https_port=args.https_port,
+                      healthz_port=args.healthz_port)
     rendered.files.update(cert_files)
-    return IngressDesired(rendered, tuple(resolve_rules(ingresses, backends)), rendered.notes, args.publish_service)
+    return IngressDesired(rendered, tuple(resolve_rules(ingresses, backends)), rendered.notes, args.publish_service,
+                          served)

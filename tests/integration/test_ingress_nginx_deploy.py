@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import subprocess
 import tempfile
 
 from conftest import echo_answer, wait_for
@@ -481,3 +482,123 @@ def test_ingress_nginx_deploy_yaml_applies_and_serves(lab):
     # --publish-service: the Ingress status carries the LoadBalancer IP
     wait_for(lambda: (_get(lab, "ingress", "shop")["status"]["loadBalancer"].get("ingress") or [{}])[0].get("ip") == lb,
              timeout=30, what="the Ingress status with the LoadBalancer IP")
+
+
+FLAGGED = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: edge-CLUSTER}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: edge-controller, namespace: edge-CLUSTER}
+spec:
+  selector: {matchLabels: {app: edge}}
+  template:
+    metadata: {labels: {app: edge}}
+    spec:
+      containers:
+        - name: controller
+          image: registry.k8s.io/ingress-nginx/controller:v1.12.1
+          args: [/nginx-ingress-controller, --controller-class=example.com/edge, --ingress-class=edge,
+                 --watch-ingress-without-class=true, --publish-service=$(POD_NAMESPACE)/edge,
+                 "--default-ssl-certificate=$(POD_NAMESPACE)/wildcard"]
+          env: [{name: POD_NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}]
+          ports: [{name: http, containerPort: 80}, {name: https, containerPort: 443}]
+          readinessProbe: {httpGet: {path: /healthz, port: 10254}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: edge, namespace: edge-CLUSTER}
+spec:
+  type: LoadBalancer
+  selector: {app: edge}
+  ports: [{name: http, port: 80, targetPort: http}, {name: https, port: 443, targetPort: https}]
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: edge}
+spec: {controller: example.com/edge}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: shop}
+spec:
+  selector: {matchLabels: {app: shop}}
+  template:
+    metadata: {labels: {app: shop}}
+    spec:
+      containers: [{name: app, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: shop}
+spec:
+  selector: {app: shop}
+  ports: [{port: 80, targetPort: 3000}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: classless}
+spec:
+  rules: [{host: a.edge.example, http: {paths: [{path: /, pathType: Prefix,
+                                                  backend: {service: {name: shop, port: {number: 80}}}}]}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: mine}
+spec:
+  ingressClassName: edge
+  tls: [{hosts: [b.edge.example]}]
+  rules: [{host: b.edge.example, http: {paths: [{path: /, pathType: Prefix,
+                                                  backend: {service: {name: shop, port: {number: 80}}}}]}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: other-class}
+spec:
+  ingressClassName: nginx
+  rules: [{host: c.edge.example, http: {paths: [{path: /, pathType: Prefix,
+                                                  backend: {service: {name: shop, port: {number: 80}}}}]}}]
+"""
+
+
+def test_controller_flags_pick_classes_classless_default_certificate_and_status(lab):
+    """A controller in a namespace of its own, with flags of its own: its IngressClass (by --controller-class) and
+    class-less Ingresses (--watch-ingress-without-class) are served, another class is not; TLS without a secret
+    presents the --default-ssl-certificate; --publish-service fills the served Ingresses' status."""
+    ns = f"edge-{lab.cluster}"
+    lab.netlab("up", str(lab.write("cluster.yaml", CLUSTER_FILE)), timeout=180)
+    crt, key = _self_signed("*.edge.example")
+    (lab.workdir / "wild.crt").write_bytes(crt)
+    (lab.workdir / "wild.key").write_bytes(key)
+    lab.kubectl("apply", "-f", str(lab.write("edge.yaml", FLAGGED)), timeout=120)
+    lab.kubectl("create", "secret", "tls", "wildcard", "-n", ns, "--cert", str(lab.workdir / "wild.crt"),
+                "--key", str(lab.workdir / "wild.key"))
+    wait_for(lambda: _controller_ready_by_label(lab, ns), timeout=90, interval=1, what="the edge controller Ready")
+    lb = wait_for(lambda: (_get(lab, "svc", "edge", "-n", ns)["status"]["loadBalancer"].get("ingress") or [{}])[0]
+                  .get("ip"), timeout=30, what="the LoadBalancer IP")
+
+    def curl(url: str, name: str, port: int) -> subprocess.CompletedProcess:
+        return lab.host("curl", "-sS", "--max-time", "3", "-o", "/dev/null", "-w", "%{http_code}", "--resolve",
+                        f"{name}:{port}:{lb}", "--cacert", str(lab.workdir / "wild.crt"), url, timeout=10)
+
+    wait_for(lambda: curl("http://a.edge.example/", "a.edge.example", 80).stdout == "200", timeout=30,
+             what="the class-less Ingress served")
+    # the TLS host without a secretName: HTTPS with the default certificate, which the wildcard CA verifies
+    wait_for(lambda: curl("https://b.edge.example/", "b.edge.example", 443).stdout == "200", timeout=30,
+             what="HTTPS with the --default-ssl-certificate")
+    assert curl("http://c.edge.example/", "c.edge.example", 80).stdout == "404"  # class nginx: not this one's
+    assert not any(n["metadata"]["name"] == "ingress-nginx" for n in _get(lab, "namespaces")["items"])
+
+    def status(name: str) -> list:
+        return _get(lab, "ingress", name)["status"]["loadBalancer"].get("ingress") or []
+
+    wait_for(lambda: status("mine") == [{"ip": lb}] and status("classless") == [{"ip": lb}], timeout=30,
+             what="the served Ingresses' status")
+    assert status("other-class") == []
+
+
+def _controller_ready_by_label(lab, ns: str) -> bool:
+    pods = _get(lab, "pods", "-n", ns, "-l", "app=edge")["items"]
+    return any(all(s.get("ready") for s in p["status"].get("containerStatuses") or [{}]) for p in pods)

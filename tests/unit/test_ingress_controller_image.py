@@ -110,6 +110,7 @@ def test_classes_classless_default_certificate_and_healthz_follow_the_flags(tmp_
     assert f"{tmp_path}/certs/@default_edge_wildcard.key" in got.rendered.files
     assert "listen 10254;" in conf and "location = /healthz" in conf
     assert got.publish_service == "edge/lb"
+    assert got.served == {"default/mine", "default/classless", "default/byclass"}  # their status gets the address
     strict = ingress_desired(objects, {}, str(tmp_path), ("/fake.crt", "/fake.key"),
                              ControllerArgs(ingress_class="internal", controller_class="example.com/x"))
     assert "classless.example" not in strict.rendered.nginx_conf and "/fake.crt" in strict.rendered.nginx_conf
