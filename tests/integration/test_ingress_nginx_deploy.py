@@ -7,16 +7,13 @@ Service (externalTrafficPolicy Local) gets an IP, and an Ingress of its class an
 
 from __future__ import annotations
 
-import datetime
 import json
 import subprocess
 import tempfile
 
 from conftest import echo_answer, wait_for
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from netlab.api import pki
 
 NS = "ingress-nginx-CLUSTER"
 HOST = "shop.CLUSTER.example"
@@ -397,19 +394,11 @@ spec:
 """
 
 
-def _self_signed(host: str) -> tuple[bytes, bytes]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    return (cert.public_bytes(serialization.Encoding.PEM),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption()))
+def _certificate(host: str) -> tuple[bytes, bytes, bytes]:
+    """(CA, serving certificate for host, its key), PEM."""
+    ca, ca_key = pki.make_ca("test-ca")
+    cert, key = pki.issue(ca, ca_key, host, server=True, dns=[host])
+    return pki.cert_pem(ca), pki.cert_pem(cert), pki.key_pem(key)
 
 
 def _get(lab, *args: str) -> dict:
@@ -455,14 +444,14 @@ def test_ingress_nginx_deploy_yaml_applies_and_serves(lab):
     assert "ingress-nginx" not in [n["metadata"]["name"] for n in _get(lab, "namespaces")["items"]]
     assert [i["metadata"]["name"] for i in _get(lab, "ingressclasses")["items"]] == ["nginx"]
     # an Ingress of its class answers through the LoadBalancer IP, over HTTP and HTTPS
-    crt, key = _self_signed(host)
+    ca_pem, crt, key = _certificate(host)
     lab.kubectl("apply", "-f", str(lab.write("app.yaml", APP)))
     with tempfile.NamedTemporaryFile(suffix=".crt") as crt_file, tempfile.NamedTemporaryFile(suffix=".key") as key_file:
         crt_file.write(crt), key_file.write(key)
         crt_file.flush(), key_file.flush()
         lab.kubectl("create", "secret", "tls", "shop-tls", "--cert", crt_file.name, "--key", key_file.name)
-        ca = lab.workdir / "shop.crt"
-        ca.write_bytes(crt)
+        ca = lab.workdir / "ca.crt"
+        ca.write_bytes(ca_pem)
 
     def answer(scheme: str, name: str, port: int) -> dict | None:
         proc = lab.host("curl", "-sS", "--max-time", "3", "--resolve", f"{name}:{port}:{lb}", "--cacert", str(ca),
@@ -569,7 +558,8 @@ def test_controller_flags_pick_classes_classless_default_certificate_and_status(
     presents the --default-ssl-certificate; --publish-service fills the served Ingresses' status."""
     ns = f"edge-{lab.cluster}"
     lab.netlab("up", str(lab.write("cluster.yaml", CLUSTER_FILE)), timeout=180)
-    crt, key = _self_signed("*.edge.example")
+    ca_pem, crt, key = _certificate("*.edge.example")
+    (lab.workdir / "ca.crt").write_bytes(ca_pem)
     (lab.workdir / "wild.crt").write_bytes(crt)
     (lab.workdir / "wild.key").write_bytes(key)
     lab.kubectl("apply", "-f", str(lab.write("edge.yaml", FLAGGED)), timeout=120)
@@ -581,7 +571,7 @@ def test_controller_flags_pick_classes_classless_default_certificate_and_status(
 
     def curl(url: str, name: str, port: int) -> subprocess.CompletedProcess:
         return lab.host("curl", "-sS", "--max-time", "3", "-o", "/dev/null", "-w", "%{http_code}", "--resolve",
-                        f"{name}:{port}:{lb}", "--cacert", str(lab.workdir / "wild.crt"), url, timeout=10)
+                        f"{name}:{port}:{lb}", "--cacert", str(lab.workdir / "ca.crt"), url, timeout=10)
 
     wait_for(lambda: curl("http://a.edge.example/", "a.edge.example", 80).stdout == "200", timeout=30,
              what="the class-less Ingress served")

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import datetime
+import base64
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
+from netlab.api import pki
 from netlab.compile import addons, images, ingress_controller
 from netlab.compile.containerspec import container_specs
 from netlab.compile.ingress_controller import ControllerArgs, parse_args
@@ -73,19 +69,11 @@ def test_the_container_runs_netlabs_nginx_with_its_directory_bound_in_and_as_roo
 
 
 def _tls_secret(ns: str, name: str, host: str) -> dict:
-    import base64
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
-            .sign(key, hashes.SHA256()))
-    pem = cert.public_bytes(serialization.Encoding.PEM)
-    kpem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    ca, ca_key = pki.make_ca("test-ca")
+    cert, key = pki.issue(ca, ca_key, host, server=True, dns=[host])
     return {"kind": "Secret", "metadata": {"name": name, "namespace": ns}, "type": "kubernetes.io/tls",
-            "data": {"tls.crt": base64.b64encode(pem).decode(), "tls.key": base64.b64encode(kpem).decode()}}
+            "data": {"tls.crt": base64.b64encode(pki.cert_pem(cert)).decode(),
+                     "tls.key": base64.b64encode(pki.key_pem(key)).decode()}}
 
 
 def _ing(name: str, cls: str | None) -> dict:
