@@ -592,3 +592,41 @@ def test_controller_flags_pick_classes_classless_default_certificate_and_status(
 def _controller_ready_by_label(lab, ns: str) -> bool:
     pods = _get(lab, "pods", "-n", ns, "-l", "app=edge")["items"]
     return any(all(s.get("ready") for s in p["status"].get("containerStatuses") or [{}]) for p in pods)
+
+
+def test_deploy_yaml_in_ingress_nginx_takes_over_from_the_addon(lab):
+    """The seed's order: an Ingress first (the add-on serves it), then deploy.yaml into namespace ingress-nginx
+    itself. The add-on's objects give way to the user's of the same names and the Ingress keeps answering."""
+    lab.netlab("up", str(lab.write("cluster.yaml", CLUSTER_FILE)), timeout=180)
+    plain = PLAIN_HOST.replace("CLUSTER", lab.cluster)
+    app = APP.split("---\napiVersion: networking.k8s.io/v1\nkind: Ingress")[0] + f"""---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: shop}}
+spec:
+  ingressClassName: nginx
+  rules: [{{host: {plain}, http: {{paths: [{{path: /, pathType: Prefix,
+                                              backend: {{service: {{name: shop, port: {{number: 80}}}}}}}}]}}}}]
+"""
+    lab.kubectl("apply", "-f", str(lab.write("app.yaml", app)))
+
+    def answer() -> str | None:
+        svc = _get(lab, "svc", "ingress-nginx-controller", "-n", "ingress-nginx")
+        lb = (svc["status"]["loadBalancer"].get("ingress") or [{}])[0].get("ip")
+        proc = lab.host("curl", "-sS", "--max-time", "3", "--resolve", f"{plain}:80:{lb}", f"http://{plain}/",
+                        timeout=10) if lb else None
+        got = echo_answer(proc.stdout) if proc is not None and proc.returncode == 0 else {}
+        return got.get("pod") if got.get("pod", "").startswith("shop-") else None
+
+    wait_for(answer, timeout=60, interval=0.5, what="the add-on serving the Ingress")
+    addon = _get(lab, "deploy", "ingress-nginx-controller", "-n", "ingress-nginx")
+    assert addon["metadata"]["labels"].get("addonmanager.kubernetes.io/mode") == "Reconcile"
+    lab.kubectl("apply", "-f", str(lab.write("deploy.yaml", DEPLOY.replace("ingress-nginx-CLUSTER", "ingress-nginx"))),
+                timeout=120)
+    mine = _get(lab, "deploy", "ingress-nginx-controller", "-n", "ingress-nginx")
+    assert "addonmanager.kubernetes.io/mode" not in (mine["metadata"].get("labels") or {})
+    assert mine["spec"]["template"]["spec"]["containers"][0]["image"].startswith("registry.k8s.io/ingress-nginx/")
+    wait_for(lambda: _controller_ready(lab, "ingress-nginx") and answer(), timeout=120, interval=1,
+             what="deploy.yaml's controller Ready and serving the Ingress")
+    pods = _get(lab, "pods", "-n", "ingress-nginx", "-l", "app.kubernetes.io/component=controller")["items"]
+    assert len(pods) == 1 and pods[0]["spec"]["containers"][0]["image"].startswith("registry.k8s.io/ingress-nginx/c")
