@@ -1,4 +1,4 @@
-"""Lab 07 checks: a StatefulSet's pods have stable names, hostnames and DNS names through the headless
+"""Lab 08 checks: a StatefulSet's pods have stable names, hostnames and DNS names through the headless
 Service that governs it, are created in order, and a replaced pod comes back under the same name."""
 
 from __future__ import annotations
