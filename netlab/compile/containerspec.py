@@ -112,7 +112,7 @@ def _as_ingress_controller(pod_spec: Mapping[str, Any], container: Mapping[str, 
 
 
 def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | None = None,
-                    objects: Mapping[str, dict] | None = None,
+                    objects: Mapping[str, dict] | None = None, *,
                     ingress_argv: Sequence[str] = (), sa_issuer: TokenIssuer | None = None) -> list[ContainerSpec]:
     """objects: the stored objects, for the ConfigMaps and Secrets the containers read; ingress_argv: the
     nginx command line a container of ingress-nginx's controller image runs (see compile.ingress_controller);

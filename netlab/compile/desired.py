@@ -159,13 +159,14 @@ def _is_ip(text: str) -> bool:
 
 
 def compile_containers(pods: Mapping[str, PlacedPod], topology: Topology, api_env: Mapping[str, str] | None = None,
-                       objects: Mapping[str, dict] | None = None,
+                       objects: Mapping[str, dict] | None = None, *,
                        ingress_argv: Sequence[str] = (), sa_issuer: TokenIssuer | None = None
                        ) -> tuple[ContainerSpec, ...]:
     node_ip = {n.name: n.underlay_ip for n in topology.nodes}
     specs: list[ContainerSpec] = []
     for pod in sorted(pods.values(), key=lambda p: (p.namespace not in SYSTEM_NAMESPACES, p.key)):
-        specs += container_specs(pod, node_ip[pod.node], api_env, objects, ingress_argv, sa_issuer)
+        specs += container_specs(pod, node_ip[pod.node], api_env, objects, ingress_argv=ingress_argv,
+                                 sa_issuer=sa_issuer)
     return tuple(specs)
 
 
@@ -186,7 +187,7 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
         dns_view=dns_view(objects, config, pods, network.services, topo),
         ingress=ingress,
         containers=compile_containers(pods, topo, api_service_env(objects, allocations), objects,
-                                      observed.ingress_argv, observed.sa_issuer),
+                                      ingress_argv=observed.ingress_argv, sa_issuer=observed.sa_issuer),
         resolv={k: resolv_conf(p.namespace, config.cluster_domain, config.dns_ip, p.spec, node_resolvers(config, topo))
                 for k, p in pods.items()},
     )

@@ -62,7 +62,7 @@ def test_a_users_controller_keeps_the_addon_out():
 
 def test_the_container_runs_netlabs_nginx_with_its_directory_bound_in_and_as_root():
     pod = _controller_pod(UPSTREAM_ARGS, volumeMounts=[])
-    [spec] = container_specs(pod, "172.18.0.3", {}, {}, NGINX_ARGV)
+    [spec] = container_specs(pod, "172.18.0.3", {}, {}, ingress_argv=NGINX_ARGV)
     assert spec.argv == list(NGINX_ARGV)
     assert ["/run/netlab/t/ingress", "/run/netlab/t/ingress", False, True] in [list(m) for m in spec.security["mounts"]]
     assert spec.security["uid"] == 0

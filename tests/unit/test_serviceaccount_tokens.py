@@ -30,18 +30,18 @@ def test_tokens_name_the_service_account_and_only_the_key_verifies_them():
 
 def test_each_container_gets_token_ca_and_namespace_unless_automount_is_off():
     spec = {"serviceAccountName": "robot", "containers": [{"name": "c", "image": "busybox", "command": ["true"]}]}
-    [c] = container_specs(_pod(spec), "172.18.0.2", {}, {}, (), ISSUER)
+    [c] = container_specs(_pod(spec), "172.18.0.2", {}, {}, sa_issuer=ISSUER)
     [vol] = [v for v in c.volumes if v["mountPath"] == MOUNT_PATH]
     files = {k: base64.b64decode(v["data"]) for k, v in vol["files"].items()}
     assert files["namespace"] == b"team" and files["ca.crt"] == ISSUER.ca_pem
     assert serviceaccount.verify(ISSUER.key, files["token"].decode()) == "system:serviceaccount:team:robot"
     assert vol["readOnly"]
     off = {**spec, "automountServiceAccountToken": False}
-    assert not container_specs(_pod(off), "172.18.0.2", {}, {}, (), ISSUER)[0].volumes
+    assert not container_specs(_pod(off), "172.18.0.2", {}, {}, sa_issuer=ISSUER)[0].volumes
     sa_off = {"ServiceAccount/team/robot": {"kind": "ServiceAccount", "automountServiceAccountToken": False}}
-    assert not container_specs(_pod(spec), "172.18.0.2", {}, sa_off, (), ISSUER)[0].volumes
-    assert container_specs(_pod({**spec, "automountServiceAccountToken": True}), "172.18.0.2", {}, sa_off, (),
-                           ISSUER)[0].volumes
+    assert not container_specs(_pod(spec), "172.18.0.2", {}, sa_off, sa_issuer=ISSUER)[0].volumes
+    assert container_specs(_pod({**spec, "automountServiceAccountToken": True}), "172.18.0.2", {}, sa_off,
+                           sa_issuer=ISSUER)[0].volumes
     assert not container_specs(_pod(spec), "172.18.0.2", {}, {})[0].volumes  # no issuer (no API yet): no token
 
 
