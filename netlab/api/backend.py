@@ -149,6 +149,12 @@ class IngressRules(Protocol):
     @property
     def rules(self) -> list[dict]: ...
 
+    @property
+    def publish_service(self) -> str | None: ...
+
+    @property
+    def served(self) -> frozenset[str]: ...
+
 
 class StoreView(Protocol):
     """What netlab.api.views reads to build the objects the API lists."""

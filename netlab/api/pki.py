@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,11 @@ class Pki:
     @property
     def admin_key(self) -> Path:
         return self.dir / "admin.key"
+
+    @property
+    def sa_key(self) -> Path:
+        """The key service account tokens are signed with (netlab.compile.serviceaccount)."""
+        return self.dir / "sa.key"
 
     def complete(self) -> bool:
         return all(p.exists() for p in (self.ca_cert, self.ca_key, self.server_cert, self.server_key,
@@ -169,4 +175,6 @@ def ensure(directory: str | os.PathLike[str], ips: list[str], cluster_domain: st
         cert, key = issue(ca, ca_key, ADMIN_USER, org=ADMIN_GROUP)
         _write(pki.admin_key, key_pem(key), 0o600)
         _write(pki.admin_cert, cert_pem(cert), 0o600)
+    if not pki.sa_key.exists():
+        _write(pki.sa_key, secrets.token_bytes(32), 0o600)
     return pki

@@ -29,6 +29,7 @@ from netlab.api.paths import parse_path, strip_legacy_watch
 from netlab.api.pki import Pki
 from netlab.api.request import parse_apply_body, validated_objects
 from netlab.api.resources import ADDONS_PATH, APPLY_PATH, DATAPLANE_PATH
+from netlab.compile import serviceaccount
 
 log = logging.getLogger("netlab.api")
 
@@ -102,12 +103,21 @@ async def _statuses(request: web.Request, handler) -> web.StreamResponse:
         return _json(500, ApiError(500, "InternalError", f"internal error: {e}").status())
 
 
+SA_KEY = web.AppKey("sa_key", bytes)
+
+
 @web.middleware
 async def _authenticate(request: web.Request, handler) -> web.StreamResponse:
-    """The client certificate (verified by the TLS layer) is the user; no certificate, no access."""
+    """The client certificate (verified by the TLS layer) is the user, or a pod's service account token
+    (`Authorization: Bearer`, see netlab.compile.serviceaccount); neither, no access."""
     transport = request.transport
-    if transport is None or not transport.get_extra_info("peercert"):
+    if transport is None:
         raise _unauthorized()
+    if not transport.get_extra_info("peercert"):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        key = request.app.get(SA_KEY)
+        if scheme.lower() != "bearer" or not key or serviceaccount.verify(key, token.strip()) is None:
+            raise _unauthorized()
     return await handler(request)
 
 
@@ -165,6 +175,8 @@ class ApiServer:
     async def _setup(self) -> None:
         app = web.Application(middlewares=[_statuses, self._bounded, _authenticate],
                               client_max_size=MAX_REQUEST_BODY)
+        if self.pki.sa_key.exists():
+            app[SA_KEY] = self.pki.sa_key.read_bytes()
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None,
                                      keepalive_timeout=self.read_timeout)

@@ -427,9 +427,11 @@ def _list_cronjobs(ctl: StoreView, ns: str | None) -> list[dict]:
 
 
 def _list_ingresses(ctl: StoreView, ns: str | None) -> list[dict]:
-    alloc = ctl.state.allocations.get("ingress-nginx/ingress-nginx-controller")
+    """status.loadBalancer: the address of the Service the controller publishes (its --publish-service)."""
+    publish = ctl.ingress.publish_service
+    alloc = ctl.state.allocations.get(publish) if publish else None
     address = [{"ip": alloc.load_balancer_ip}] if alloc and alloc.load_balancer_ip else []
-    handled = {r["ingress"] for r in ctl.ingress.rules}
+    handled = ctl.ingress.served
     return [{**o, "status": {"loadBalancer": {"ingress": address} if address and
                              f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}" in handled
                              else {}}}

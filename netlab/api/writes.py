@@ -10,6 +10,7 @@ fieldValidation (Strict/Warn/Ignore) and fieldManager (managedFields).
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,7 @@ from netlab.api.errors import ApiError
 from netlab.api.paths import parse_path
 from netlab.api.resources import Resource, served
 from netlab.api.writeopts import WriteOptions
+from netlab.compile.addons import is_addon
 from netlab.compile.label_selectors import matches_text
 from netlab.runtime.store import check_preconditions, with_replicas
 
@@ -198,7 +200,8 @@ async def patch(request: web.Request, api: ApiServer, path: str) -> web.StreamRe
             new = patchmod.apply_patch(live, body, content_type, field_manager=opts.field_manager,
                                        force=bool(opts.force))
         else:
-            new = patchmod.record_update(live, patchmod.apply_patch(live, body, content_type), manager)
+            new = _taken_over(live, body, content_type) or patchmod.apply_patch(live, body, content_type)
+            new = patchmod.record_update(live, new, manager)
         _same_object(live, new, resource)
         return new
 
@@ -232,6 +235,29 @@ def _exists(ctl, resource: Resource, namespace: str, name: str) -> bool:
         if e.code == 404:
             return False
         raise
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+_IDENTITY = ("name", "namespace", "uid", "resourceVersion", "creationTimestamp", "generation")
+
+
+def _taken_over(live: dict, body: bytes, content_type: str) -> dict | None:
+    """Where `kubectl apply` writes over an add-on's object (netlab.compile.addons) of the same name, the
+    object it applies (its patch carries it whole, as the last-applied annotation) replaces the add-on's, as
+    the add-on promises: only the identity is kept. None for every other patch."""
+    if not is_addon(live) or not content_type.startswith(patchmod.STRATEGIC_MERGE_PATCH):
+        return None
+    try:
+        annotations = ((json.loads(body) or {}).get("metadata") or {}).get("annotations") or {}
+        applied = json.loads(annotations[LAST_APPLIED])
+    except (ValueError, AttributeError, KeyError, TypeError):
+        return None
+    if not isinstance(applied, dict) or not isinstance(applied.get("metadata") or {}, dict):
+        return None
+    meta, old = dict(applied.get("metadata") or {}), live.get("metadata") or {}
+    meta.update({k: old[k] for k in _IDENTITY if k in old})
+    meta["annotations"] = {**(meta.get("annotations") or {}), LAST_APPLIED: annotations[LAST_APPLIED]}
+    return {**applied, "metadata": meta}
 
 
 def _same_object(live: dict, new: dict, resource: Resource) -> None:

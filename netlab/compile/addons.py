@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 
 from netlab.compile.config import ClusterConfig
+from netlab.compile.ingress_controller import user_controller_exists
 from netlab.compile.nginx_ingress import ingress_class_of
 
 ADDON_LABEL = "addonmanager.kubernetes.io/mode"
@@ -186,27 +187,31 @@ def default_ingress_class_names(current: Mapping[str, dict], objects: list[dict]
     return out
 
 
-def nginx_classes(objects: Iterable[Mapping]) -> frozenset[str]:
-    """The class names ingress-nginx serves: every IngressClass whose controller is k8s.io/ingress-nginx,
-    and `nginx` (the add-on's class, and the legacy annotation's value) unless the user's IngressClass
-    `nginx` names another controller."""
+def nginx_classes(objects: Iterable[Mapping], controller: str = NGINX_CONTROLLER,
+                  ingress_class: str = INGRESS_CLASS) -> frozenset[str]:
+    """The class names an ingress-nginx controller serves: every IngressClass whose spec.controller is its
+    `--controller-class`, and its `--ingress-class` name (the legacy annotation's value; the add-on's `nginx`)
+    unless an IngressClass of that name names another controller."""
     controllers = {(o.get("metadata") or {}).get("name"): (o.get("spec") or {}).get("controller")
                    for o in objects if o.get("kind") == "IngressClass"}
-    names = {name for name, controller in controllers.items() if controller == NGINX_CONTROLLER}
-    if controllers.get(INGRESS_CLASS, NGINX_CONTROLLER) == NGINX_CONTROLLER:
-        names.add(INGRESS_CLASS)
+    names = {name for name, c in controllers.items() if c == controller}
+    if controllers.get(ingress_class, controller) == controller:
+        names.add(ingress_class)
     return frozenset(names)
 
 
-def nginx_serves_classless(objects: Iterable[Mapping]) -> bool:
-    """Whether the ingress-nginx controller serves Ingresses without a class: the default IngressClass is its own."""
+def nginx_serves_classless(objects: Iterable[Mapping], controller: str = NGINX_CONTROLLER) -> bool:
+    """Whether the controller serves Ingresses without a class: the default IngressClass is its own."""
     default = default_ingress_class(objects)
-    return default is not None and (default.get("spec") or {}).get("controller") == NGINX_CONTROLLER
+    return default is not None and (default.get("spec") or {}).get("controller") == controller
 
 
 def ingress_wanted(objects: list[dict], enabled: bool) -> bool:
     """As soon as an Ingress of a class ingress-nginx serves (or of no class, with ingress-nginx's default
-    IngressClass) exists, or when the user enabled the addon, the controller runs."""
+    IngressClass) exists, or when the user enabled the addon, the controller runs; never while the user runs
+    ingress-nginx's controller image (e.g. from its deploy.yaml), which then serves those classes itself."""
+    if user_controller_exists(objects):
+        return False
     if enabled:
         return True
     classless, classes = nginx_serves_classless(objects), nginx_classes(objects)

@@ -8,13 +8,16 @@ import functools
 import grp
 import os
 import pwd
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netlab.compile.images import container_plan
+from netlab.compile import serviceaccount
+from netlab.compile.images import Plan, container_plan, expand
+from netlab.compile.ingress_controller import is_controller
 from netlab.compile.security import ConfigError
 from netlab.compile.security import profile as security_profile
+from netlab.compile.serviceaccount import TokenIssuer
 from netlab.compile.volumes import MissingSource, container_env, container_volumes
 from netlab.compile.workloads import PlacedPod
 
@@ -92,13 +95,34 @@ def _downward(pod: PlacedPod, node_ip: str, path: str) -> str | None:
     return None
 
 
+INGRESS_VOLUME = "netlab-ingress-nginx"
+
+
+def _as_ingress_controller(pod_spec: Mapping[str, Any], container: Mapping[str, Any],
+                           nginx_argv: Sequence[str]) -> tuple[dict, dict]:
+    """The pod spec and container a controller-image container runs as: netlab's nginx with its directory
+    (the `-p` prefix: configuration, certificates, pid) bound in, as the built-in add-on's hostPath volume
+    does. The image's securityContext (uid 101) is not applied: the files netlab writes are root's."""
+    prefix = nginx_argv[list(nginx_argv).index("-p") + 1]
+    c = {k: v for k, v in container.items() if k != "securityContext"}
+    c["volumeMounts"] = [*(c.get("volumeMounts") or []), {"name": INGRESS_VOLUME, "mountPath": prefix}]
+    spec = {k: v for k, v in pod_spec.items() if k != "securityContext"}
+    spec["volumes"] = [*(spec.get("volumes") or []),
+                       {"name": INGRESS_VOLUME, "hostPath": {"path": prefix, "type": "DirectoryOrCreate"}}]
+    return spec, c
+
+
 def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | None = None,
                     objects: Mapping[str, dict] | None = None, resolv: str = "",
-                    domain: str = "cluster.local") -> list[ContainerSpec]:
+                    domain: str = "cluster.local", *, ingress_argv: Sequence[str] = (),
+                    sa_issuer: TokenIssuer | None = None) -> list[ContainerSpec]:
     """objects: the stored objects, for the ConfigMaps and Secrets the containers read; resolv: the
-    resolv.conf the containers bind themselves ("": the one of their network namespace)."""
+    resolv.conf the containers bind themselves ("": the one of their network namespace); ingress_argv: the
+    nginx command line a container of ingress-nginx's controller image runs (see compile.ingress_controller);
+    sa_issuer: signs the service account token each container gets (see compile.serviceaccount)."""
     out = []
     objects = objects or {}
+    token = sa_issuer is not None and serviceaccount.automount(pod.namespace, pod.spec, objects)
 
     def plain(var: Mapping[str, Any]) -> str | None:
         ref = ((var.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
@@ -120,11 +144,19 @@ def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | N
             env.update(container_env(pod.namespace, c, objects, plain))
             volumes = container_volumes(pod.namespace, pod.spec, c, objects,
                                         lambda path: _downward(pod, node_ip, path))
+            if token and sa_issuer and not any(v["mountPath"] == serviceaccount.MOUNT_PATH for v in volumes):
+                volumes.append(serviceaccount.token_volume(sa_issuer, pod.namespace, pod.spec))
         except MissingSource as e:
             config_error = str(e)
-        run = container_plan(c)
+        for field_name in ("command", "args"):   # $(VAR) references, expanded from the container's env
+            if c.get(field_name):
+                c = {**c, field_name: [expand(str(a), env) for a in c[field_name]]}
+        run, pod_spec = container_plan(c), pod.spec
+        if ingress_argv and is_controller(c):
+            pod_spec, c = _as_ingress_controller(pod.spec, c, ingress_argv)
+            run = Plan(list(ingress_argv))
         try:
-            security = security_profile(pod.spec, c, f"{pod.name}_{pod.namespace}({pod.uid})",
+            security = security_profile(pod_spec, c, f"{pod.name}_{pod.namespace}({pod.uid})",
                                         host_user, env["HOSTNAME"], pod.ip, resolv,
                                         f"{pod.namespace}.svc.{domain}")
         except ConfigError as e:

@@ -21,6 +21,7 @@ from netlab.compile import addons, jobs, podsets
 from netlab.compile.config import ClusterConfig
 from netlab.compile.containerspec import ContainerSpec, api_service_env, container_specs
 from netlab.compile.gateway_desired import GatewayDesired, gateway_desired
+from netlab.compile.ingress_controller import find_controller
 from netlab.compile.ingress_inputs import IngressDesired, ingress_desired
 from netlab.compile.nft_hostports import add_hostports
 from netlab.compile.nft_masquerade import add_node_egress, non_masquerade
@@ -30,6 +31,7 @@ from netlab.compile.nft_services import services_ruleset
 from netlab.compile.nftables import Ruleset, render_full
 from netlab.compile.policy_inputs import PolicyInputs, policy_inputs
 from netlab.compile.resolv import resolv_conf
+from netlab.compile.serviceaccount import TokenIssuer
 from netlab.compile.services import Allocation, Pools, ResolvedService, allocate, announcer, resolve, svc_key
 from netlab.compile.topology import NodeNet, Topology
 from netlab.compile.topology_zones import ZONE_LABEL, node_zones, with_zones
@@ -52,6 +54,8 @@ class Observed:
     default_cert: tuple[str, str] = ("", "")  # the ingress controller's default certificate and key
     gateway_root: str | None = None  # where Gateways' proxies keep their files; None: no gateway configuration
     observing: bool = False  # a `netlab observe` is attached: verdict rules log to NFLOG (compile.nft_observe)
+    ingress_argv: tuple[str, ...] = ()  # nginx's command line for a controller-image container (its entrypoint)
+    sa_issuer: TokenIssuer | None = None  # signs pods' service account tokens; None: pods get none
 
 
 @dataclass(frozen=True)
@@ -183,14 +187,16 @@ def _is_ip(text: str) -> bool:
 
 def compile_containers(pods: Mapping[str, PlacedPod], topology: Topology, api_env: Mapping[str, str] | None = None,
                        objects: Mapping[str, dict] | None = None, resolv: Mapping[str, str] | None = None,
-                       domain: str = "cluster.local") -> tuple[ContainerSpec, ...]:
+                       domain: str = "cluster.local", *, ingress_argv: Sequence[str] = (),
+                       sa_issuer: TokenIssuer | None = None) -> tuple[ContainerSpec, ...]:
     """resolv: pod key -> resolv.conf, which a hostNetwork pod's containers carry themselves (they share
     their node's network namespace, so /etc/netns/<netns> cannot be theirs)."""
     node_ip = {n.name: n.underlay_ip for n in topology.nodes}
     specs: list[ContainerSpec] = []
     for pod in sorted(pods.values(), key=lambda p: (p.namespace not in SYSTEM_NAMESPACES, p.key)):
         own = (resolv or {}).get(pod.key, "") if pod.host_network else ""
-        specs += container_specs(pod, node_ip[pod.node], api_env, objects, own, domain)
+        specs += container_specs(pod, node_ip[pod.node], api_env, objects, own, domain, ingress_argv=ingress_argv,
+                                 sa_issuer=sa_issuer)
     return tuple(specs)
 
 
@@ -204,15 +210,18 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
     resolv = {k: resolv_conf(p.namespace, config.cluster_domain, config.dns_ip, p.spec, node_resolvers(config, topo))
               for k, p in pods.items()}
     ingress = None
-    if observed.ingress_dir is not None and any(p.namespace == addons.INGRESS_NAMESPACE for p in pods.values()):
-        ingress = ingress_desired(objects.values(), network.services, observed.ingress_dir, observed.default_cert)
+    controller = find_controller(pods.values())
+    if observed.ingress_dir is not None and controller is not None:
+        ingress = ingress_desired(objects.values(), network.services, observed.ingress_dir, observed.default_cert,
+                                  controller[1])
     return Desired(
         topology=topo,
         network=network,
         dns_view=dns_view(objects, config, pods, network.services, topo),
         ingress=ingress,
         containers=compile_containers(pods, topo, api_service_env(objects, allocations), objects, resolv,
-                                      config.cluster_domain),
+                                      config.cluster_domain, ingress_argv=observed.ingress_argv,
+                                      sa_issuer=observed.sa_issuer),
         resolv=resolv,
         gateways=(gateway_desired(objects.values(), network.services, observed.gateway_root)
                   if observed.gateway_root is not None else None),

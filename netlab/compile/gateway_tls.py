@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from netlab.compile.nginx_ingress import CERTS_DIR as CERTS_DIR  # the same layout as the ingress's files
-from netlab.compile.nginx_ingress import _load_secret
+from netlab.compile.nginx_ingress import load_secret
 from netlab.model.gateway import GROUP
 
 
@@ -39,7 +39,7 @@ def listener_certificate(tls: Mapping, gateway_ns: str, secrets: Mapping[tuple[s
     secret = secrets.get((ns, name))
     if secret is None:
         return "InvalidCertificateRef", f"Secret {ns}/{name} does not exist"
-    loaded = _load_secret(secret)
+    loaded = load_secret(secret)
     if isinstance(loaded, str):
         return "InvalidCertificateRef", f"Secret {ns}/{name} cannot be used: {loaded}"
     return loaded[0], loaded[1], f"{ns}_{name}"

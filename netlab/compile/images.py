@@ -8,8 +8,9 @@ An image's entrypoint is kept when the manifest gives only `args` (as the kubele
 
 from __future__ import annotations
 
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 DOCKER_HUB = "docker.io"
@@ -24,6 +25,8 @@ ECHO_STYLE_PORTS = {  # echo-style images: netlab's echo server on the port the 
     "registry.k8s.io/echoserver": 8080, "k8s.gcr.io/echoserver": 8080, "gcr.io/google_containers/echoserver": 8080,
     "docker.io/traefik/whoami": 80, "docker.io/ealen/echo-server": 80,
 }
+CERTGEN_IMAGES = {"registry.k8s.io/ingress-nginx/kube-webhook-certgen", "k8s.gcr.io/ingress-nginx/kube-webhook-certgen",
+                  "docker.io/jettech/kube-webhook-certgen"}
 NGINX_HTML = "/usr/share/nginx/html"
 NGINX_CONF_D = "/etc/nginx/conf.d"
 
@@ -61,6 +64,18 @@ def parse_ref(ref: str) -> ImageRef:
     if registry == DOCKER_HUB and "/" not in repository:
         repository = f"library/{repository}"
     return ImageRef(registry, repository.lower(), tag or ("" if digest else "latest"), digest)
+
+
+_VAR_REF = re.compile(r"\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)|\$\$")
+
+
+def expand(arg: str, env: Mapping[str, str]) -> str:
+    """The kubelet's `$(VAR)` expansion of command and args: a variable not set stays as written; `$$` is `$`."""
+    def sub(m: re.Match) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        return env.get(m.group(1), m.group(0))
+    return _VAR_REF.sub(sub, arg)
 
 
 @dataclass
@@ -120,6 +135,8 @@ def plan(image: str, command: Sequence[str] | None, args: Sequence[str] | None,
         return Plan(_builtin("hello", ["hello-app", "--version", ref.tag or "1.0", *args]))
     if ref.name == "gcr.io/google-samples/hello-go-gke":
         return Plan(_builtin("hello", ["hello-go-gke", *args]))
+    if ref.name in CERTGEN_IMAGES:
+        return Plan(_builtin("certgen", args))
     if ref.name == "docker.io/hashicorp/http-echo":
         return Plan(_builtin("hello", ["http-echo", *args]))
     if ref.name in ECHO_STYLE_PORTS:

@@ -7,7 +7,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from netlab.compile.addons import nginx_classes, nginx_serves_classless
+from netlab.compile.ingress_controller import ControllerArgs
 from netlab.compile.nginx import Backend, RenderedConfig, render, resolve_rules
+from netlab.compile.nginx_ingress import CERTS_DIR, ingress_key, load_secret, select_ingresses
 from netlab.compile.services import ResolvedService
 
 
@@ -16,6 +18,8 @@ class IngressDesired:
     rendered: RenderedConfig  # nginx.conf and the certificate files
     rules: tuple[dict, ...]  # rows for `describe ingress`
     notes: Mapping[str, list[str]]  # "ns/name" -> notes
+    publish_service: str | None = None  # "ns/name": the Service whose address Ingress statuses carry
+    served: frozenset[str] = frozenset()  # "ns/name" of the Ingresses of this controller's classes
 
 
 def backends_for(ingresses: list[dict], resolved: Mapping[str, ResolvedService]) -> dict[tuple, Backend]:
@@ -42,13 +46,35 @@ def backends_for(ingresses: list[dict], resolved: Mapping[str, ResolvedService])
     return out
 
 
+def default_certificate(args: ControllerArgs, secrets: Mapping[tuple[str, str], dict], run_dir: str,
+                        fallback: tuple[str, str]) -> tuple[tuple[str, str], dict[str, bytes]]:
+    """The default certificate's (cert, key) paths and the files to write for them: the Secret that
+    `--default-ssl-certificate` names when it holds a usable tls.crt/tls.key, else the fake certificate."""
+    ns, _, name = (args.default_ssl_certificate or "").partition("/")
+    secret = secrets.get((ns, name)) if name else None
+    got = load_secret(secret) if secret is not None else None
+    if got is None or isinstance(got, str):
+        return fallback, {}
+    base = f"{run_dir}/{CERTS_DIR}/@default_{ns}_{name}"  # "@": no Ingress TLS secret has this name
+    return (base + ".crt", base + ".key"), {base + ".crt": got[0], base + ".key": got[1]}
+
+
 def ingress_desired(objects: Iterable[dict], resolved: Mapping[str, ResolvedService], run_dir: str,
-                    default_cert: tuple[str, str]) -> IngressDesired:
+                    default_cert: tuple[str, str], args: ControllerArgs | None = None) -> IngressDesired:
+    """What the ingress controller serves; args: the controller's flags (None: the built-in add-on's)."""
     objects = list(objects)
+    args = args or ControllerArgs(publish_service="ingress-nginx/ingress-nginx-controller")
     ingresses = [o for o in objects if o["kind"] == "Ingress"]
     secrets = {(o["metadata"].get("namespace", "default"), o["metadata"]["name"]): o
                for o in objects if o["kind"] == "Secret"}
     backends = backends_for(ingresses, resolved)
-    rendered = render(ingresses, backends, secrets, ingress_classes=nginx_classes(objects),
-                      default_class=nginx_serves_classless(objects), run_dir=run_dir, default_cert=default_cert)
-    return IngressDesired(rendered, tuple(resolve_rules(ingresses, backends)), rendered.notes)
+    cert, cert_files = default_certificate(args, secrets, run_dir, default_cert)
+    classless = args.watch_without_class or nginx_serves_classless(objects, args.controller_class)
+    classes = nginx_classes(objects, args.controller_class, args.ingress_class)
+    served = frozenset(ingress_key(i) for i in select_ingresses(ingresses, classes, classless))
+    rendered = render(ingresses, backends, secrets, ingress_classes=classes, default_class=classless,
+                      run_dir=run_dir, default_cert=cert, http_port=args.http_port, https_port=args.https_port,
+                      healthz_port=args.healthz_port)
+    rendered.files.update(cert_files)
+    return IngressDesired(rendered, tuple(resolve_rules(ingresses, backends)), rendered.notes, args.publish_service,
+                          served)

@@ -343,6 +343,7 @@ def render(
     listen_address: str | None = None,
     user: str | None = None,
     access_log: str = "/dev/stdout",
+    healthz_port: int | None = None,
 ) -> RenderedConfig:
     """Render nginx.conf for the Ingresses of `ingress_classes`; see the module docstring for the rules."""
     run_dir = run_dir.rstrip("/") or "/"
@@ -355,10 +356,18 @@ def render(
     blocks: list[str] = []
     for host in sorted(servers, key=lambda h: (h != "", h)):
         blocks += [""] + r.server(servers[host], default_cert, notes)
+    if healthz_port:
+        blocks += [""] + _healthz_server(healthz_port)
     head, http = _main_context(run_dir, user, access_log)
     http += [""] + r.upstream_blocks() + blocks
     text = "\n".join(head + [f"    {line}" if line else "" for line in http] + ["}", ""])
     return RenderedConfig(nginx_conf=text, files=dict(sorted(files.items())), notes=notes.by_ingress)
+
+
+def _healthz_server(port: int) -> list[str]:
+    """ingress-nginx's health endpoint (its probes' `/healthz` on 10254): 200 while nginx serves."""
+    return ["server { # ingress-nginx's healthz port", f"    listen {port};", "    access_log off;",
+            '    location = /healthz { return 200 "ok\\n"; }', "    location / { return 404; }", "}"]
 
 
 def resolve_rules(ingresses: list[dict], backends: Mapping[tuple[str, str, int | str], Backend]) -> list[dict]:

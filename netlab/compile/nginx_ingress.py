@@ -226,7 +226,7 @@ def _host_covered(host: str, names: Iterable[str]) -> bool:
     return False
 
 
-def _load_secret(secret: Mapping) -> tuple[bytes, bytes, list[str]] | str:
+def load_secret(secret: Mapping) -> tuple[bytes, bytes, list[str]] | str:
     """(cert PEM, key PEM, DNS names) or the reason the secret cannot be used."""
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
@@ -301,7 +301,7 @@ def collect(selected: list, secrets: Mapping, run_dir: str, notes: Notes) -> tup
             else:
                 if (namespace, name) not in loaded:
                     secret = secrets.get((namespace, name))
-                    loaded[(namespace, name)] = _load_secret(secret) if secret is not None else "it does not exist"
+                    loaded[(namespace, name)] = load_secret(secret) if secret is not None else "it does not exist"
                 got = loaded[(namespace, name)]
                 if isinstance(got, str):
                     notes.add(key, f"secret {namespace}/{name} cannot be used: {got}; using the default certificate")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import resource
 
 from netlab.compile import names
+from netlab.compile.serviceaccount import TokenIssuer
 
 
 def start_api(controller):
@@ -19,7 +20,10 @@ def start_api(controller):
     config, previous = controller.config, endpoint.load(controller.cluster)
     endpoint.remove(controller.cluster)   # until this controller has started: `up` waits for the new record
     port = config.api_port or (previous.port if previous else endpoint.DEFAULT_PORT)
-    server = ApiServer(controller, pki.Pki(names.pki_dir(controller.cluster)))
+    keys = pki.Pki(names.pki_dir(controller.cluster))
+    server = ApiServer(controller, keys)
+    if keys.sa_key.exists():   # pods' service account tokens are signed with it (netlab.compile.serviceaccount)
+        controller.sa_issuer = TokenIssuer(keys.sa_key.read_bytes(), keys.ca_cert.read_bytes())
     port = server.start(config.api_address, port, search=0 if config.api_port else PORT_SEARCH, ready=False)
     host_ip = config.topology().host_ip
     controller.api_endpoint = (host_ip, port)

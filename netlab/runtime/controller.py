@@ -17,10 +17,12 @@ from pathlib import Path
 from netlab.api import views
 from netlab.api.errors import ApiError
 from netlab.api.watchcache import WatchCache
-from netlab.compile import addons, names
+from netlab.compile import names
 from netlab.compile.config import ClusterConfig
 from netlab.compile.desired import Desired, Observed, compile_desired, compile_topology
+from netlab.compile.ingress_controller import runs_nginx
 from netlab.compile.nftables import Ruleset
+from netlab.compile.serviceaccount import TokenIssuer
 from netlab.compile.services import Allocation, ResolvedService
 from netlab.compile.topology import Topology
 from netlab.compile.workloads import PlacedPod
@@ -67,6 +69,7 @@ class Controller(ApiSide, RolloutSide, JobSide, TerminationSide):
         self.rng = random.Random()
         self.started = time.time()
         self.api_endpoint: tuple[str, int] | None = None   # (host underlay address, port) of the API, for pods
+        self.sa_issuer: TokenIssuer | None = None   # signs pods' service account tokens (set with the API)
         self.supervisor: Supervisor | None = None
         self.prober = Prober(clock=time.time)
         self.dataplane = Dataplane()
@@ -153,13 +156,14 @@ class Controller(ApiSide, RolloutSide, JobSide, TerminationSide):
         self._apply_network(self._compile(observed, self.topology()), observed)
 
     def _observe(self) -> Observed:
-        ingress = any(p.namespace == addons.INGRESS_NAMESPACE for p in self.state.pods.values())
+        ingress = any(runs_nginx(p.spec) for p in self.state.pods.values())
         return Observed(ready=self._ready_map(), terminated=self._terminated(),
                         terminating=frozenset(self.state.terminating),
                         ingress_dir=str(self.ingress.dir) if ingress else None,
                         default_cert=self.ingress.default_cert() if ingress else ("", ""),
                         gateway_root=str(self.gateways.root),
-                        observing=observers.attached(self.run_dir))
+                        observing=observers.attached(self.run_dir),
+                        ingress_argv=tuple(self.ingress.argv()), sa_issuer=self.sa_issuer)
 
     def _compile(self, observed: Observed, topo: Topology) -> Desired:
         return compile_desired(self.state.objects, self.config, observed, pods=self.live_pods,

@@ -20,6 +20,8 @@ class IngressSync:
         self.rules: list[dict] = []
         self.error: str | None = None
         self.pending_reload = False
+        self.publish_service: str | None = None  # "ns/name" whose address the served Ingresses' status carries
+        self.served: frozenset[str] = frozenset()  # "ns/name" of the Ingresses the controller serves
 
     @property
     def conf(self) -> str:
@@ -36,6 +38,7 @@ class IngressSync:
     def apply(self, desired: IngressDesired, master_pid: int | None) -> list[str]:
         self.notes = dict(desired.notes)
         self.rules = list(desired.rules)
+        self.publish_service, self.served = desired.publish_service, desired.served
         if not self.nginx.write(desired.rendered, self.dir):
             return []
         self.error = self.nginx.check(self.conf, self.dir)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 
 from netlab.api import views
-from netlab.compile import addons
+from netlab.compile.ingress_controller import runs_nginx
 from netlab.compile.workloads import PlacedPod
 from netlab.runtime.containers import Supervisor
 from netlab.runtime.probes import Prober, ProbeState
@@ -25,7 +25,7 @@ def ready_map(pods: Mapping[str, PlacedPod], supervisor: Supervisor, prober: Pro
         statuses = supervisor.status(key)
         out[key] = bool(statuses) and all(
             st.state == "running" and probe_ready(prober, pod, st.name) for st in statuses)
-        if pod.namespace == addons.INGRESS_NAMESPACE and ingress_pending:
+        if ingress_pending and runs_nginx(pod.spec):
             out[key] = False  # like ingress-nginx: not ready until the current configuration is loaded
     return out
 
@@ -57,8 +57,8 @@ def probe_states(pods: Mapping[str, PlacedPod], supervisor: Supervisor,
 
 def ingress_pid(pods: Mapping[str, PlacedPod], supervisor: Supervisor) -> int | None:
     """The running nginx master (the ingress controller container), once it has run for a second."""
-    for key, pod in pods.items():
-        if pod.namespace == addons.INGRESS_NAMESPACE:
+    for key, pod in sorted(pods.items()):
+        if runs_nginx(pod.spec):
             for st in supervisor.status(key):
                 if st.state == "running" and st.started_at and time.time() - st.started_at > 1.0:
                     return st.pid

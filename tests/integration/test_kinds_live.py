@@ -271,7 +271,7 @@ def test_ingress_nginx_shape_applies_and_every_kind_is_served(lab) -> None:
         ["IPv4"], "SingleStack", "None")
     assert svc["spec"]["clusterIPs"] == [svc["spec"]["clusterIP"]]
 
-    # the controller waits for the Secret its admission Job would make (the certgen image is not emulated)
+    # the controller waits for the Secret its admission Job would make (this Job gives certgen no --namespace: it fails)
     wait_for(lambda: "ContainerCreating" in lab.kubectl("get", "pods", "-n", ns).stdout, timeout=20,
              what="the controller pod waiting for its volume")
     events = lab.kubectl("get", "events", "-n", ns, "--field-selector", "reason=FailedMount").stdout

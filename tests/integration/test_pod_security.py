@@ -317,8 +317,13 @@ def test_state_and_runtime_files_are_root_only(lab) -> None:
     assert any(p.name == "state.json" for p in files) and any(p.name == "echo.log" for p in files)
     assert any(p.name == "nginx.conf" for p in files) and any(p.suffix == ".key" for p in files)
     own = {"nginx.pid", "error.log"}  # the ingress pod's nginx writes these itself, with a container's umask
+    # a volume's files have the modes the pod asks for (the service account token's 0644, as the kubelet's), for
+    # its containers' users: they sit in the pod's 0700 directory, which nobody else can enter
+    def in_volume(p: Path) -> bool:
+        return run in p.parents and "volumes" in p.relative_to(run).parts
+
     loose = [f"{p} {stat.S_IMODE(p.stat().st_mode):o}" for p in files
-             if stat.S_IMODE(p.stat().st_mode) & 0o077 and p.name not in own]
+             if stat.S_IMODE(p.stat().st_mode) & 0o077 and p.name not in own and not in_volume(p)]
     assert not loose, loose
     nobody = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "cat",
                              str(state / "state.json")], capture_output=True, text=True)

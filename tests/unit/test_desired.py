@@ -112,6 +112,7 @@ def test_without_a_previous_state_every_node_is_loaded_whole(monkeypatch: pytest
 
 def test_ingress_config_follows_ready_backends(tmp_path) -> None:
     controller = _pod("ingress-nginx-controller-x", WORKER, "10.244.1.9", {"app": "ingress"}, ns="ingress-nginx")
+    controller.spec["containers"][0]["image"] = "registry.k8s.io/ingress-nginx/controller:v1.9.0"
     pods = {**PODS, controller.key: controller}
     ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
                "metadata": {"name": "web", "namespace": "default"},

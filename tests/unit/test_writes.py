@@ -218,3 +218,28 @@ def test_scale_paths_are_the_subresource_only() -> None:
     assert not is_scale("/api/v1/namespaces/a/pods/scale")
     assert not is_scale("/apis/apps/v1/namespaces/a/deployments/scale")
     assert not is_scale("/nope/scale")
+
+
+# ----- kubectl apply over an add-on's object ------------------------------------------------------------
+def test_kubectl_apply_over_an_addon_object_replaces_it_whole() -> None:
+    import json
+
+    from netlab.api.writes import LAST_APPLIED, _taken_over
+
+    live = {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "c", "namespace": "ingress-nginx", "uid": "u1", "resourceVersion": "7",
+                         "labels": {"addonmanager.kubernetes.io/mode": "Reconcile"}},
+            "spec": {"template": {"spec": {"containers": [{"name": "controller", "command": ["/usr/sbin/nginx"],
+                                                           "readinessProbe": {"tcpSocket": {"port": 80}}}]}}}}
+    mine = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "c", "namespace": "ingress-nginx"},
+            "spec": {"template": {"spec": {"containers": [{"name": "controller", "image": "x",
+                                                           "readinessProbe": {"httpGet": {"port": 10254}}}]}}}}
+    patch = json.dumps({"metadata": {"annotations": {LAST_APPLIED: json.dumps(mine)}}}).encode()
+    smp = "application/strategic-merge-patch+json"
+    new = _taken_over(live, patch, smp)
+    assert new is not None and new["spec"] == mine["spec"]
+    assert new["metadata"]["uid"] == "u1" and "labels" not in new["metadata"]
+    assert new["metadata"]["annotations"][LAST_APPLIED] == json.dumps(mine)
+    assert _taken_over({**live, "metadata": {"name": "c"}}, patch, smp) is None  # not an add-on's: a patch
+    assert _taken_over(live, b'{"spec": {"replicas": 2}}', smp) is None  # kubectl patch, not apply
+    assert _taken_over(live, patch, "application/merge-patch+json") is None
