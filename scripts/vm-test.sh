@@ -56,6 +56,7 @@ cleanup() {
     for vol in $(virsh -q vol-list "$run_id" 2>/dev/null | awk '{print $1}'); do virsh -q vol-delete --pool "$run_id" "$vol"; done
     virsh -q pool-destroy "$run_id"; virsh -q pool-undefine "$run_id"
   fi
+  rm -f /var/log/libvirt/qemu/"$run_id"-*.log
   rm -rf "$work"
   for pid in "${started_daemons[@]}"; do kill "$pid" 2>/dev/null; done
   phase ""
@@ -177,7 +178,7 @@ echo "vm-test: libvirt domain type: $driver"
 # ---- 3. boot and provision -----------------------------------------------------------------------------
 phase "vagrant up"
 vm_up=1
-vagrant up --provider=libvirt | grep -v "Progress:"
+vagrant up --provider=libvirt | tr "\r" "\n" | grep --line-buffered -v "Progress:"
 
 # ---- 4. netlab inside the VM ---------------------------------------------------------------------------
 in_vm() { vagrant ssh -c "$1" -- -o LogLevel=ERROR; }
