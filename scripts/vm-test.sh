@@ -37,6 +37,22 @@ phase() {   # phase NAME: end the current phase (printing its time) and start NA
   return 0
 }
 
+libvirt_chains() { iptables -w -S 2>/dev/null | grep -q -- "-N LIBVIRT_"; }
+remove_libvirt_chains() {
+  local table chain parent
+  for table in filter nat mangle; do
+    for pair in INPUT:LIBVIRT_INP FORWARD:LIBVIRT_FWX FORWARD:LIBVIRT_FWI FORWARD:LIBVIRT_FWO OUTPUT:LIBVIRT_OUT \
+                POSTROUTING:LIBVIRT_PRT; do
+      parent=${pair%%:*} chain=${pair#*:}
+      iptables -w -t "$table" -S "$chain" >/dev/null 2>&1 || continue
+      iptables -w -t "$table" -D "$parent" -j "$chain" 2>/dev/null
+      iptables -w -t "$table" -F "$chain" && iptables -w -t "$table" -X "$chain"
+    done
+  done
+}
+had_libvirt_chains=0
+if libvirt_chains; then had_libvirt_chains=1; fi
+
 # ---- teardown --------------------------------------------------------------------------------------
 cleanup() {
   local rc=$?
@@ -59,6 +75,8 @@ cleanup() {
   rm -f /var/log/libvirt/qemu/"$run_id"-*.log
   rm -rf "$work"
   for pid in "${started_daemons[@]}"; do kill "$pid" 2>/dev/null; done
+  # libvirtd leaves its (by then empty) LIBVIRT_* iptables chains behind; remove them if this run made them.
+  if [ "$had_libvirt_chains" -eq 0 ] && [ "${#started_daemons[@]}" -gt 0 ]; then remove_libvirt_chains; fi
   phase ""
   echo "vm-test: phase times"; printf '  %s\n' "${timings[@]}"
   if [ "$rc" -eq 0 ]; then echo "vm-test: PASSED"; else echo "vm-test: FAILED (exit $rc)"; fi
