@@ -22,5 +22,6 @@ def test_vagrantfile_validates(tmp_path: Path) -> None:
 
 def test_vagrantfile_uses_the_provision_script() -> None:
     text = (REPO / "Vagrantfile").read_text()
-    assert 'config.vm.box = "debian/bookworm64"' in text
+    assert 'config.vm.box = ENV.fetch("NETLAB_VAGRANT_BOX", "debian/bookworm64")' in text
+    assert 'provider "libvirt"' in text and 'type: "rsync"' in text
     assert "scripts/provision.sh" in text and "sudo netlab up /vagrant/manifests" in text
