@@ -133,9 +133,12 @@ class LauncherClient:
 
 
 def ensure_launcher(
-    socket_path: str | os.PathLike[str], log_path: str | os.PathLike[str], timeout: float = 2.0
+    socket_path: str | os.PathLike[str], log_path: str | os.PathLike[str], timeout: float = 30.0
 ) -> LauncherClient:
-    """Return a client for the launcher on socket_path, starting one (detached) if nothing answers."""
+    """Return a client for the launcher on socket_path, starting one (detached) if nothing answers.
+
+    A launcher that exits is reported at once; the timeout only bounds one that is alive but slow to
+    listen (its imports take seconds on an emulated CPU, as in a VM without KVM)."""
     client = LauncherClient(socket_path, log_path)
     try:
         client.ping()
