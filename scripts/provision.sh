@@ -29,6 +29,7 @@ packages=(
   bind9-dnsutils  # dig, for the DNS labs
   tcpdump         # watching real packets in the labs
   conntrack       # conntrack -L: the NAT a connection got (egress SNAT, service DNAT), README and tests
+  iputils-ping    # ping -t: the egress lab sends a packet whose TTL ends at the host, so nothing leaves the machine
   nginx           # the ingress controller's data plane
   graphviz        # dot: `netlab graph -o lab.svg|lab.png` draws the cluster
   openssl         # certificates for TLS Secrets in the labs, and an HTTPS pod (`openssl s_server`) in the tests
