@@ -231,18 +231,20 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
 def placement(objects: Mapping[str, dict], previous: Mapping[str, PlacedPod], nodes: tuple[NodeNet, ...],
               rng: random.Random, cursor: dict[str, str], now: float,
               ready_since: Mapping[str, float] | None = None,
-              job_view: jobs.JobView | None = None) -> dict[str, PlacedPod]:
+              job_view: jobs.JobView | None = None,
+              terminating: Sequence[PlacedPod] = ()) -> dict[str, PlacedPod]:
     """Every pod the objects ask for, on a node with an IP; ``cursor`` (the IPAM position) advances.
     Deployments, StatefulSets and DaemonSets take one step; ``ready_since`` (pod key -> when it became
     Ready) lets them remove old pods, without it (at apply time) Deployments only add. Jobs take one step as
-    ``job_view`` (their pods' phases) allows. Raises workloads.PlacementError."""
+    ``job_view`` (their pods' phases) allows. ``terminating`` pods hold their addresses and host ports.
+    Raises workloads.PlacementError."""
     kinds = {k: [o for o in objects.values() if o["kind"] == k]
              for k in ("Pod", "Deployment", "ReplicaSet", "ReplicationController", "Job")}
     wanted = expand(kinds["Pod"], kinds["Deployment"], dict(previous),
                     kinds["ReplicaSet"] + kinds["ReplicationController"], ready_since, now)
     wanted += podsets.wanted(objects.values(), previous, ready_since or {}, nodes)
     wanted += jobs.wanted_pods(kinds["Job"], previous, job_view, now)
-    return {p.key: p for p in place(wanted, nodes, dict(previous), now, rng, cursor)}
+    return {p.key: p for p in place(wanted, nodes, dict(previous), now, rng, cursor, terminating)}
 
 
 def allocations(objects: Mapping[str, dict], previous: Mapping[str, Allocation],

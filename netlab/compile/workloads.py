@@ -260,16 +260,21 @@ def place(
     now: float,
     rng: random.Random,
     last_reserved: dict[str, str] | None = None,
+    terminating: Iterable[PlacedPod] = (),
 ) -> list[PlacedPod]:
     """Keep existing pods where they are; schedule new ones on the least loaded eligible node with room.
 
     `last_reserved` (node -> address) is host-local's cursor: it is read, and advanced in place as new
-    pods get addresses, so the caller can keep it with the rest of the state."""
+    pods get addresses, so the caller can keep it with the rest of the state. Pods being deleted (the
+    `terminating` ones, and those of `previous` no longer wanted) keep their address and host ports until
+    they are gone, as the kubelet and kube-scheduler count a terminating pod's."""
     cursor = last_reserved if last_reserved is not None else {}
     run = _Placement(nodes, {n.name: n for n in nodes}, {n.netns for n in nodes},
                      {n.name: NodeRange(n, (), cursor.get(n.name)) for n in nodes}, {n.name: 0 for n in nodes},
                      previous=previous)
     fresh = [w for w in wanted if not run.keep(w, previous)]
+    for pod in [*terminating, *(p for k, p in previous.items() if k not in run.placed)]:
+        run.occupy(pod)
     taken_names = set(run.placed) | {f"{w.namespace}/{w.name}" for w in fresh if w.name}
     for w in fresh:
         run.schedule(w, now, rng, taken_names)
@@ -317,6 +322,14 @@ class _Placement:
         if not prev.host_network:
             self.ranges[prev.node].hold(prev.ip)
         return True
+
+    def occupy(self, pod: PlacedPod) -> None:
+        """A pod on its way out: its node keeps its host ports and its address until it is gone."""
+        if pod.node not in self.node_by_name:
+            return
+        self.host_ports.setdefault(pod.node, []).extend(wanted_ports(pod.spec))
+        if not pod.host_network and pod.ip:
+            self.ranges[pod.node].hold(pod.ip)
 
     def candidates(self, w: WantedPod) -> list[NodeNet] | None:
         """The nodes `w` may run on, or None after recording why there are none."""

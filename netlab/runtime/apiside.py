@@ -62,6 +62,7 @@ class ApiSide:
     _dirty: set[str]
     _rv_reserved: int
     _terminating: dict[str, float]
+    _draining_namespaces: dict[str, dict]
     _custom_shown: set[str] = set()   # the custom kinds the watch cache holds (replaced, never changed in place)
     cluster: str
 
@@ -106,9 +107,12 @@ class ApiSide:
             statemod.save(self.cluster, self.state)
         snap = {**views.snapshot(self, kinds), **{kind: [] for kind in gone}}   # a deleted CRD's kind empties
         if self._terminating and "Namespace" in snap:
+            listed = {n["metadata"]["name"] for n in snap["Namespace"]}
             snap["Namespace"] = [views.namespace(n["metadata"]["name"], n, self.started,
                                                  self._terminating.get(n["metadata"]["name"]))
-                                 for n in snap["Namespace"]]
+                                 for n in snap["Namespace"]] + [
+                views.namespace(name, shown, self.started, self._terminating[name])
+                for name, shown in self._draining_namespaces.items() if name not in listed]
         changed = self.watchcache.refresh(snap)
         log.debug("views: %d changed in %.3fs", changed, time.monotonic() - t0)
 
@@ -258,13 +262,18 @@ class ApiSide:
                 self._terminating[name] = time.time()
                 self._refresh_views()
                 shown = self.watchcache.get(kind, ns, name)
+            committed = False
             try:
                 new_objects = self._with_addons(new_objects)
                 new_pods = self._place(new_objects)
                 self._commit(new_objects, new_pods, self._allocate(new_objects))
+                committed = True
             finally:
                 if kind == "Namespace":
-                    del self._terminating[name]
+                    if committed and self._draining_in(name):
+                        self._draining_namespaces[name] = shown   # Terminating until its last pod is gone
+                    else:
+                        del self._terminating[name]
                     self._refresh_views({"Namespace"})
             if kind == "Namespace":
                 self.eventlog.drop_namespace(name)

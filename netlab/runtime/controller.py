@@ -66,6 +66,9 @@ class Controller(ApiSide, RolloutSide, JobSide, TerminationSide):
         self._rv_reserved = loaded.resource_version
         self._dirty: set[str] = set(ALL_KINDS)  # the kinds whose views may have changed since the last refresh
         self._terminating: dict[str, float] = {}  # namespaces being deleted -> since when
+        # deleted namespaces whose pods still terminate: shown Terminating until they are gone (as upstream's
+        # namespace controller keeps it), so `kubectl delete ns` returns once everything in it is gone
+        self._draining_namespaces: dict[str, dict] = {}
         self.rng = random.Random()
         self.started = time.time()
         self.api_endpoint: tuple[str, int] | None = None   # (host underlay address, port) of the API, for pods
@@ -296,7 +299,8 @@ class Controller(ApiSide, RolloutSide, JobSide, TerminationSide):
     def _place(self, objects: dict[str, dict], previous: dict[str, PlacedPod] | None = None) -> dict[str, PlacedPod]:
         cursor = dict(self.state.last_reserved)
         pods = store.placement(objects, self.state.pods if previous is None else previous, self.config.topology().nodes,
-                               self.rng, cursor, self.ready_since, self.job_view)
+                               self.rng, cursor, self.ready_since, self.job_view,
+                               [t.pod for t in self.state.terminating.values()])
         self._next_reserved = cursor
         # a pod whose name a terminating one still holds comes once that one is gone (as a StatefulSet's)
         return self._with_pod_meta({k: p for k, p in pods.items() if k not in self.state.terminating})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from netlab.api import views
 from netlab.api.errors import ApiError
@@ -115,9 +115,11 @@ def allocations(objects: dict[str, dict], previous: dict[str, Allocation],
 
 def placement(objects: dict[str, dict], previous: dict[str, PlacedPod], nodes: tuple[NodeNet, ...],
               rng: random.Random, cursor: dict[str, str],
-              ready_since: Mapping[str, float] | None = None, job_view=None) -> dict[str, PlacedPod]:
+              ready_since: Mapping[str, float] | None = None, job_view=None,
+              terminating: Sequence[PlacedPod] = ()) -> dict[str, PlacedPod]:
     try:
-        return desired.placement(objects, previous, nodes, rng, cursor, time.time(), ready_since, job_view)
+        return desired.placement(objects, previous, nodes, rng, cursor, time.time(), ready_since, job_view,
+                                 terminating)
     except PlacementError as e:
         causes = [{"object": o, "field": f, "message": m} for o, f, m in e.problems]
         raise ApiError(422, "Invalid", str(e), causes) from e

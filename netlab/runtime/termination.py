@@ -165,9 +165,17 @@ class TerminationSide:
                      timeout: float) -> None:
         self._hook_results[(key, container)] = run_hook(self.cluster, pod, container, hook, node_netns, timeout)
 
+    def _draining_in(self, namespace: str) -> bool:
+        return any(t.pod.namespace == namespace for t in self.state.terminating.values())
+
     def _finish(self, key: str) -> None:
-        """The pod's containers are gone: its namespace and the pod object go too."""
+        """The pod's containers are gone: its namespace and the pod object go too (and a deleted Kubernetes
+        namespace it was the last pod of)."""
         t = self.state.terminating.pop(key)
+        if t.pod.namespace in self._draining_namespaces and not self._draining_in(t.pod.namespace):
+            del self._draining_namespaces[t.pod.namespace]
+            self._terminating.pop(t.pod.namespace, None)
+            self._dirty.add("Namespace")
         for k in [k for k in self._hook_threads if k[0] == key]:
             del self._hook_threads[k]
             self._hook_results.pop(k, None)
@@ -183,10 +191,10 @@ class TerminationSide:
 
     def _after_termination(self) -> None:
         """The network without the gone pods; pods that waited for a name to be free (a StatefulSet's, a
-        re-created Pod's) are placed now."""
+        re-created Pod's) or for what the gone pod held (its host ports: Pending pods) are placed now."""
         try:
             pods = self._place(self.state.objects)
-            if set(pods) != set(self.state.pods):
+            if {k: p.node for k, p in pods.items()} != {k: p.node for k, p in self.state.pods.items()}:
                 self._commit(self.state.objects, pods, self.state.allocations)
                 return
             observed = self._observe()   # nothing waited: only the network changes (a cheaper step)

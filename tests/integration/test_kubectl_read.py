@@ -334,8 +334,12 @@ def test_rollout_status_follows_a_gradual_rollout(lab) -> None:
     out = lab.kubectl("rollout", "status", deploy, "--timeout=120s", timeout=130).stdout
     assert out.strip().endswith(f'deployment "{lab.cluster}-roll" successfully rolled out'), out
     assert "Waiting for deployment" in out and "old replicas are pending termination" in out, out
-    pods = json.loads(lab.kubectl("get", "pods", "-l", f"app={lab.cluster}-roll", "-o", "json").stdout)["items"]
-    assert len(pods) == 3 and {p["spec"]["containers"][0]["env"][0]["value"] for p in pods} == {"2"}
+    # rollout status ends when the old ReplicaSet has no replicas; its last pods may still be Terminating
+    def settled() -> list[dict] | None:
+        pods = json.loads(lab.kubectl("get", "pods", "-l", f"app={lab.cluster}-roll", "-o", "json").stdout)["items"]
+        return pods if len(pods) == 3 else None
+    pods = wait_for(settled, timeout=60, what="the old pods to finish terminating")
+    assert {p["spec"]["containers"][0]["env"][0]["value"] for p in pods} == {"2"}
 
 
 PYTHON_CLIENT = """

@@ -475,7 +475,9 @@ def test_run_attached_and_detached(lab) -> None:
     assert attached.returncode == 0, attached.stderr
     assert "from-run" in attached.stdout
     assert f'pod "{c}-it" deleted' in attached.stdout + attached.stderr
-    assert lab.kubectl("get", "pod", f"{c}-it", check=False).returncode != 0
+    # `run --rm` does not wait (its --wait is false): the pod goes once its termination is over
+    wait_for(lambda: lab.kubectl("get", "pod", f"{c}-it", check=False).returncode != 0, timeout=30,
+             what="the --rm pod to be gone")
 
     # `run -i` sets stdinOnce: the command reads the client's stdin to its end, then goes on
     piped = lab.kubectl("run", f"{c}-cat", "--image=busybox", "-i", "--rm", "--restart=Never", "--",

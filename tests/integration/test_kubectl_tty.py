@@ -71,7 +71,9 @@ def test_attach_to_a_terminal_and_run_it_rm(lab) -> None:
         ("expect", rb"[#$] "), ("send", b"echo typed-$((20+1))\n"), ("expect", rb"typed-21"),
         ("send", b"exit\n"), ("expect", rf'pod "{c}-sh" deleted'.encode())], timeout=60)
     assert code == 0, out
-    assert lab.kubectl("get", "pod", f"{c}-sh", check=False).returncode != 0
+    # `run --rm` does not wait (its --wait is false): the pod goes once its termination is over
+    wait_for(lambda: lab.kubectl("get", "pod", f"{c}-sh", check=False).returncode != 0, timeout=30,
+             what="the --rm pod to be gone")
 
     # a command that is done before attach comes: its output from the log, its status, the pod deleted,
     # without waiting for a terminal that is gone

@@ -142,6 +142,7 @@ def test_a_deleted_namespace_is_terminating_then_gone_with_its_contents(monkeypa
     ctl = Controller.__new__(Controller)  # no kernel: the commit below only swaps the store
     ctl.lock, ctl.watchcache, ctl.eventlog = threading.RLock(), WatchCache(), EventLog()
     ctl._dirty, ctl._terminating, ctl._rv_reserved, ctl.started, ctl.cluster = set(), {}, 10**9, 0.0, "t"
+    ctl._draining_namespaces = {}
     ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "uid": "u"}}
     svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "shop"}}
     ctl.state = SimpleNamespace(objects={"Namespace//shop": ns, "Service/shop/s": svc}, pods={}, pod_meta={},

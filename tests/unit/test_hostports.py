@@ -3,6 +3,7 @@ trace interpreter), validation, and the pod's /etc/hosts and resolv.conf."""
 
 from __future__ import annotations
 
+import ipaddress
 import random
 
 import pytest
@@ -118,6 +119,27 @@ def test_running_pods_keep_their_ports():
     prev = {p.key: p for p in first.values()}
     again = _place([web, web], previous=prev)
     assert again["p0"] == first["p0"] and again["p1"].node != first["p0"].node
+
+
+def test_a_terminating_pod_keeps_its_host_port_and_address_until_it_is_gone():
+    web = _spec({"containerPort": 80, "hostPort": 8080})
+    cfg = ClusterConfig.from_manifest({"nodes": [{"role": "control-plane"}, {"role": "worker"}]}, "hp")
+    nodes = cfg.topology().nodes
+    old = place([WantedPod("default", "old", {}, web, None, None, "Pod default/old", "spec")], nodes, {}, 0.0,
+                random.Random(1))[0]
+    new = [WantedPod("default", "new", {}, web, None, None, "Pod default/new", "spec")]
+    # being deleted, by this placement (no longer wanted) or draining already: the port is still taken
+    for previous, draining in (({old.key: old}, []), ({}, [old])):
+        waiting = place(new, nodes, previous, 1.0, random.Random(2), {}, draining)[0]
+        assert (waiting.node, waiting.ip) == ("", "") and "free ports" in waiting.unschedulable
+    gone = place(new, nodes, {}, 2.0, random.Random(2), {})[0]
+    assert gone.node == old.node
+    # an address a draining pod holds is not given to another pod on its node
+    plain = [WantedPod("default", f"p{i}", {}, _spec({"containerPort": 80}), None, None, f"Pod default/p{i}", "spec")
+             for i in range(3)]
+    cursor = {old.node: str(ipaddress.ip_address(old.ip) - 1)}
+    placed = place(plain, nodes, {}, 3.0, random.Random(3), cursor, [old])
+    assert old.ip not in {p.ip for p in placed}
 
 
 def _hostport_world():

@@ -29,6 +29,7 @@ def ctl(monkeypatch):
     c = Controller.__new__(Controller)  # no kernel: the commit below only swaps the store
     c.lock, c.watchcache, c.eventlog = threading.RLock(), WatchCache(), EventLog()
     c._dirty, c._terminating, c._rv_reserved, c.started, c.cluster = set(), {}, 10**9, 0.0, "t"
+    c._draining_namespaces = {}
     c.state = SimpleNamespace(objects={"CustomResourceDefinition//widgets.example.com": CRD,
                                        "Widget/default/w": WIDGET, "ConfigMap/default/c": CM}, pods={})
     monkeypatch.setattr(views, "snapshot", lambda ctl, kinds: {k: views._stored(ctl, k, None) for k in kinds})
