@@ -589,6 +589,11 @@ def test_controller_flags_pick_classes_classless_default_certificate_and_status(
     assert status("other-class") == []
 
 
+def _only_one_controller_pod(lab) -> list[dict] | None:
+    pods = _get(lab, "pods", "-n", "ingress-nginx", "-l", "app.kubernetes.io/component=controller")["items"]
+    return pods if len(pods) == 1 else None
+
+
 def _controller_ready_by_label(lab, ns: str) -> bool:
     pods = _get(lab, "pods", "-n", ns, "-l", "app=edge")["items"]
     return any(all(s.get("ready") for s in p["status"].get("containerStatuses") or [{}]) for p in pods)
@@ -628,5 +633,7 @@ spec:
     assert mine["spec"]["template"]["spec"]["containers"][0]["image"].startswith("registry.k8s.io/ingress-nginx/")
     wait_for(lambda: _controller_ready(lab, "ingress-nginx") and answer(), timeout=120, interval=1,
              what="deploy.yaml's controller Ready and serving the Ingress")
-    pods = _get(lab, "pods", "-n", "ingress-nginx", "-l", "app.kubernetes.io/component=controller")["items"]
-    assert len(pods) == 1 and pods[0]["spec"]["containers"][0]["image"].startswith("registry.k8s.io/ingress-nginx/c")
+    # The add-on's pod is Terminating for up to its grace period, and is listed until it is gone, as upstream.
+    pods = wait_for(lambda: _only_one_controller_pod(lab), timeout=60, interval=1,
+                    what="the add-on's controller pod gone once it terminated")
+    assert pods[0]["spec"]["containers"][0]["image"].startswith("registry.k8s.io/ingress-nginx/c")
