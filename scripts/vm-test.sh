@@ -7,6 +7,7 @@
 # Every libvirt object it makes carries this run's unique name; a trap removes all of them, the box, the
 # images and the temporary directory, also on failure. It stops libvirtd/virtlogd only if it started them.
 # Usage: sudo scripts/vm-test.sh        (needs root and a usable /dev/kvm; prints the time of each phase)
+#        NETLAB_VM_REQUIRE_KVM=1 makes it fail instead of falling back to emulation (CI sets it).
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then echo "vm-test.sh: run as root" >&2; exit 1; fi
@@ -154,17 +155,16 @@ fi
 # otherwise QEMU's emulation (TCG), much slower, said loudly.
 driver=qemu cpu_lines='    lv.cpu_mode = "custom"
     lv.cpu_model = "qemu64"'
-if [ "$own_box" -eq 1 ]; then
-  probe_log="$work/kvm-probe.log"
-  timeout 30 qemu-system-x86_64 -enable-kvm -cpu host,-arch-capabilities -m 256 -display none -no-reboot \
-    -serial "file:$probe_log" -kernel "$box_dir/vmlinuz" -append "console=ttyS0 panic=-1" >/dev/null 2>&1 || true
-  if grep -a -q "Linux version" "$probe_log" 2>/dev/null; then driver=kvm; fi
-fi
-if [ "$own_box" -eq 0 ] || [ "$driver" = kvm ]; then
+kvm_problem=""
+if [ "$own_box" -eq 1 ]; then kvm_problem="$(bash "$repo/scripts/kvm-boots.sh" "$box_dir/vmlinuz" || true)"; fi
+if [ -z "$kvm_problem" ]; then
   driver=kvm cpu_lines='    lv.cpu_mode = "host-passthrough"
     lv.cpu_feature :name => "arch-capabilities", :policy => "disable"'
+elif [ "${NETLAB_VM_REQUIRE_KVM:-0}" = 1 ]; then
+  echo "vm-test: NETLAB_VM_REQUIRE_KVM=1 but KVM does not boot the box here: $kvm_problem" >&2
+  exit 1
 else
-  echo "vm-test: WARNING: a KVM guest did not reach the kernel within 30s here; using QEMU emulation (TCG)"
+  echo "vm-test: WARNING: $kvm_problem; using QEMU emulation (TCG), much slower"
 fi
 echo "vm-test: libvirt domain type: $driver"
 
