@@ -217,6 +217,9 @@ class Interpreter:
             ev.reason = f"Service {ev.service or '?'} has no ready endpoints"
         elif name == names.CHAIN_CLUSTER_IPS_CHECK:
             ev.verdict, ev.reason = "REJECTED", f"no Service port {pkt.dport}/{pkt.proto} on ClusterIP {pkt.dst}"
+        elif name == names.CHAIN_NO_LOCAL_ENDPOINTS:
+            ev.verdict = "DROPPED"
+            ev.reason = f"internalTrafficPolicy Local: no endpoint of {ev.service or '?'} on this node"
         elif name.startswith("external-"):
             svc = self.names.chains.get(name, ("?", ""))[0]
             ev.verdict, ev.service = "DROPPED", ev.service or svc

@@ -156,3 +156,24 @@ def test_external_traffic_policy_local_drop_is_named() -> None:
     assert (ev.verdict, ev.service) == ("DROPPED", "default/app-nodeport")
     assert ev.reason == "externalTrafficPolicy Local: no endpoint of default/app-nodeport on this node"
     assert ev.source.what == "host"
+
+
+def test_traffic_policy_local_drops_name_the_policy_and_the_service() -> None:
+    import dataclasses
+
+    # app-service with internalTrafficPolicy Local: lab-control-plane runs none of its endpoints
+    svcs = [dataclasses.replace(s, internal_local=True) if s.name == "app-service" else s for s in SVCS]
+    rulesets = node_rulesets(TOPO, svcs, PI, "10.244.0.0/16", observing=True)
+    it = Interpreter(Dataplane(TOPO, tuple(svcs), PI, rulesets, ()))
+    drop = rulesets["lab-control-plane"].chains[names.CHAIN_NO_LOCAL_ENDPOINTS]
+    assert drop.rules == (f'log prefix "0:{names.CHAIN_NO_LOCAL_ENDPOINTS}" group {names.NFLOG_GROUP} drop',)
+    ev = it.feed("lab-control-plane", prefix(names.CHAIN_NO_LOCAL_ENDPOINTS, 0),
+                 tcp("172.18.0.2", "10.96.100.1", 40020, 80), 0, 1.0)
+    assert (ev.verdict, ev.service, ev.service_address) == ("DROPPED", "default/app-service", "10.96.100.1:80")
+    assert ev.reason == "internalTrafficPolicy Local: no endpoint of default/app-service on this node"
+    assert ev.source.what == "node:lab-control-plane", ev.source
+    # externalTrafficPolicy Local: the NodePort of a node without an endpoint drops, and says why
+    ext, n = chain("lab-control-plane", "external-", "/app-nodeport/")
+    ev = it.feed("lab-control-plane", prefix(ext, n - 1), tcp("172.18.0.1", "172.18.0.2", 40021, 30080), 0, 1.0)
+    assert ev is not None and ev.verdict == "DROPPED", ev
+    assert ev.reason == "externalTrafficPolicy Local: no endpoint of default/app-nodeport on this node", ev
