@@ -278,7 +278,7 @@ class Interpreter:
                 self._started.clear()
             self._started[(node, ct.id)] = now
             return None
-        start = self._started.pop((node, ct.id), None)
+        start = self._started.pop((node, ct.id), ct.started)
         orig, reply = ct.orig, ct.reply
         if orig is None or reply is None:
             return None

@@ -177,3 +177,23 @@ def test_traffic_policy_local_drops_name_the_policy_and_the_service() -> None:
     ev = it.feed("lab-control-plane", prefix(ext, n - 1), tcp("172.18.0.1", "172.18.0.2", 40021, 30080), 0, 1.0)
     assert ev is not None and ev.verdict == "DROPPED", ev
     assert ev.reason == "externalTrafficPolicy Local: no endpoint of default/app-nodeport on this node", ev
+
+
+def test_a_destroy_event_says_when_the_connection_started_without_a_new_event() -> None:
+    import dataclasses
+
+    from netlab.kernel.nflog import CtInfo, CtTuple, parse_ct
+
+    def nla(kind: int, data: bytes) -> bytes:
+        return struct.pack("=HH", 4 + len(data), kind) + data + bytes(-len(data) % 4)
+
+    # ctnetlink as the kernel sends it with nf_conntrack_timestamp on: CTA_TIMESTAMP(20) { START(1) u64 ns }
+    body = nla(3, struct.pack("!I", 0x8)) + nla(12, struct.pack("!I", 42)) + \
+        nla(20 | 0x8000, nla(1, struct.pack("!Q", 1_764_600_000_250_000_000)))
+    parsed = parse_ct(body)
+    assert (parsed.status, parsed.id) == (0x8, 42) and abs(parsed.started - 1_764_600_000.25) < 1e-6
+    assert parse_ct(nla(3, struct.pack("!I", 0))).started is None
+    it = Interpreter(DP)
+    ct = CtInfo(CtTuple(POD_A, "10.96.100.1", 6, 40011, 80), CtTuple(POD_C, POD_A, 6, 3000, 40011), 0x28, 7, 43)
+    ev = it.conntrack("lab-worker", "DESTROY", dataclasses.replace(ct, started=10.0), 13.0)
+    assert ev.reason == "connection ended after 3.0s", ev.reason
