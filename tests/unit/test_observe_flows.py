@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import struct
@@ -98,6 +99,10 @@ def test_filters_and_json_round_trip() -> None:
     assert Filter(namespaces=("default",), verdicts=("FORWARDED",), protocols=("TCP",), ports=(3000,)).matches(ev)
     assert not Filter(verdicts=("DROPPED",)).matches(ev) and not Filter(services=("app-service",)).matches(ev)
     data = json.loads(ev.to_json())
+    ev.nat.append("SNAT x")
+    assert json.loads(ev.to_json()) == json.loads(json.dumps({**dataclasses.asdict(ev), "time": data["time"]})), \
+        "every field, as dataclasses.asdict names it"
+    ev.nat.pop()
     assert data["time"] == "2025-12-01T14:40:00.250Z" and data["verdict"] == "FORWARDED"
     assert from_dict(data) == ev
 
