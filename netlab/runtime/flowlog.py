@@ -73,7 +73,10 @@ class Observer:
                 self.sockets[node.name] = NflogSocket(node.netns, NFLOG_GROUP)
                 self.ct_sockets[node.name] = CtEventSocket(node.netns)
                 for key in SYSCTLS:
-                    self._sysctls[(node.netns, key)] = _read_sysctl(node.netns, key)
+                    try:
+                        self._sysctls[(node.netns, key)] = _read_sysctl(node.netns, key)
+                    except FileNotFoundError:
+                        continue  # a kernel without CONFIG_NF_CONNTRACK_TIMESTAMP: no durations in ENDED lines
                     nsmod.write_sysctl(node.netns, key, "1")
             self.attach_file = observers.attach(self.run_dir)
         except BaseException:
