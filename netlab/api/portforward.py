@@ -30,6 +30,7 @@ from netlab.kernel import netns as nsmod
 
 log = logging.getLogger("netlab.api.portforward")
 MAX_QUEUED = 1 << 20   # bytes from the pod waiting to go to kubectl before the pod is paused
+READ_SIZE = 1 << 20    # the most one read from the pod takes (asyncio's default is 256 KiB)
 
 
 @dataclass
@@ -45,8 +46,9 @@ class Forward:
 
 class PodLink(asyncio.Protocol):
     """The connection to the pod, as a protocol: what the pod sends is handed on as it arrives (no stream
-    buffer to copy through), reading pauses while MAX_QUEUED bytes wait for kubectl, and writes wait for
-    the pod while more than MAX_QUEUED bytes are unsent."""
+    buffer to copy through, and the pieces are not joined: they go to the tunnel as they are, behind one
+    frame head), reading pauses while MAX_QUEUED bytes wait for kubectl, and writes wait for the pod
+    while more than MAX_QUEUED bytes are unsent."""
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -59,6 +61,8 @@ class PodLink(asyncio.Protocol):
     # protocol callbacks
     def connection_made(self, transport) -> None:
         self.transport = transport
+        if hasattr(transport, "max_size"):   # the selector transport's read size: fewer, larger pieces
+            transport.max_size = READ_SIZE
 
     def data_received(self, data: bytes) -> None:
         self._chunks.append(data)
@@ -85,14 +89,15 @@ class PodLink(asyncio.Protocol):
         self._writable.set()
 
     # for the session
-    async def received(self) -> bytes:
-        """The next bytes from the pod (all that arrived, joined); b"" once it has closed its side."""
+    async def received(self) -> list[bytes]:
+        """The pieces the pod sent since the last call (at most MAX_QUEUED + READ_SIZE bytes, well within
+        one SPDY frame); [] once it has closed its side."""
         while not self._chunks:
             if self._eof:
-                return b""
+                return []
             self._arrived.clear()
             await self._arrived.wait()
-        data = self._chunks.popleft() if len(self._chunks) == 1 else b"".join(self._chunks)
+        data = list(self._chunks)
         self._chunks.clear()
         self._queued = 0
         if self._paused and self.transport is not None:
@@ -153,10 +158,10 @@ class Session:
         self.by_stream: dict[int, Forward] = {}
         self._send_lock = asyncio.Lock()
 
-    async def send(self, data: bytes) -> None:
+    async def send(self, *parts: bytes) -> None:
         async with self._send_lock:   # the reply's compression context must see blocks in send order
             if not self.tunnel.closed:
-                await self.tunnel.send(data)
+                await self.tunnel.send(*parts)
 
     async def run(self) -> None:
         try:
@@ -238,8 +243,8 @@ class Session:
             self.forwards.pop(request, None)
             return
         try:
-            while chunk := await writer.received():
-                await self.send(spdy.data(fwd.data_stream, chunk))
+            while pieces := await writer.received():
+                await self.send(spdy.data_head(fwd.data_stream, sum(len(p) for p in pieces)), *pieces)
             await self.send(spdy.data(fwd.data_stream, b"", fin=True) + spdy.data(fwd.error_stream, b"", fin=True))
         except (ConnectionError, OSError):
             pass
@@ -265,6 +270,7 @@ async def handle_portforward(request: web.Request, api, ns: str, name: str) -> w
     if tunnel.wants_spdy_upgrade(request):
         upgrade = tunnel.SpdyUpgrade()
         await upgrade.prepare(request)
+        tunnel.for_bulk_data(request)
         await Session(upgrade, api, netns, key).run()
         return upgrade
     offered = [p.strip() for h in request.headers.getall("Sec-WebSocket-Protocol", []) for p in h.split(",")]
@@ -273,7 +279,6 @@ async def handle_portforward(request: web.Request, api, ns: str, name: str) -> w
                        f"{tunnel.WS_SUBPROTOCOL} or an Upgrade: SPDY/3.1")
     ws = web.WebSocketResponse(protocols=[tunnel.WS_SUBPROTOCOL], autoping=True, max_msg_size=1 << 25)
     await ws.prepare(request)
-    if request.transport is not None:   # let a few MiB queue towards kubectl before a sender waits (throughput)
-        request.transport.set_write_buffer_limits(high=1 << 20)
-    await Session(tunnel.WebSocketTunnel(ws), api, netns, key).run()
+    tunnel.for_bulk_data(request)
+    await Session(tunnel.WebSocketTunnel(ws, request), api, netns, key).run()
     return ws

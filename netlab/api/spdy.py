@@ -164,17 +164,23 @@ def control(kind: int, flags: int, body: bytes) -> bytes:
     return struct.pack(">HHI", 0x8000 | VERSION, kind, flags << 24 | len(body)) + body
 
 
+def data_head(stream_id: int, length: int, fin: bool = False) -> bytes:
+    """The 8-byte head of one DATA frame carrying `length` (<= MAX_FRAME) bytes."""
+    return struct.pack(">II", stream_id & 0x7FFFFFFF, (FLAG_FIN if fin else 0) << 24 | length)
+
+
+def data_parts(stream_id: int, payload: bytes, fin: bool = False) -> list[bytes]:
+    """DATA frames for payload as pieces to write one after the other: a payload that fits one frame is
+    not copied behind its head (the tunnel writes the pieces in one go)."""
+    if len(payload) <= MAX_FRAME:
+        return [data_head(stream_id, len(payload), fin), payload]
+    return [data_head(stream_id, min(MAX_FRAME, len(payload) - start), fin and start + MAX_FRAME >= len(payload))
+            + payload[start:start + MAX_FRAME] for start in range(0, len(payload), MAX_FRAME)]
+
+
 def data(stream_id: int, payload: bytes, fin: bool = False) -> bytes:
     """DATA frames for payload (split at the frame size limit); an empty payload with fin closes."""
-    flags = FLAG_FIN if fin else 0
-    if len(payload) <= MAX_FRAME:   # the common case, without copying the payload twice
-        return struct.pack(">II", stream_id & 0x7FFFFFFF, flags << 24 | len(payload)) + payload
-    out = []
-    for start in range(0, len(payload), MAX_FRAME):
-        part = payload[start:start + MAX_FRAME]
-        last = start + MAX_FRAME >= len(payload)
-        out.append(struct.pack(">II", stream_id & 0x7FFFFFFF, (flags if last else 0) << 24 | len(part)) + part)
-    return b"".join(out)
+    return b"".join(data_parts(stream_id, payload, fin))
 
 
 def rst_stream(stream_id: int, status: int) -> bytes:

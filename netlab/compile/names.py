@@ -33,6 +33,7 @@ CHAIN_NAT_POSTROUTING = "nat-postrouting"
 CHAIN_MASQUERADING = "masquerading"
 CHAIN_MARK_FOR_MASQUERADE = "mark-for-masquerade"
 CHAIN_REJECT = "reject-chain"
+CHAIN_NO_LOCAL_ENDPOINTS = "no-local-endpoints"  # internalTrafficPolicy Local, none on this node: drop
 CHAIN_ENDPOINTS_CHECK = "endpoints-check"
 CHAIN_FILTER_PREROUTING = "filter-prerouting"
 CHAIN_FILTER_OUTPUT = "filter-output"

@@ -6,6 +6,7 @@ connection's fate gains `log prefix "<rule#>:<chain>" group <NFLOG_GROUP>` befor
 
 - `endpoint-...` chains: the DNAT to one endpoint (nat prerouting/output, first packet of a flow);
 - `reject-chain` and `cluster-ips-check`: a Service without endpoints, a ClusterIP port nobody serves;
+- `no-local-endpoints`: internalTrafficPolicy Local on a node without an endpoint of the Service;
 - `external-...` / `firewall-...` drops: externalTrafficPolicy Local without a local endpoint,
   loadBalancerSourceRanges;
 - every rule of the `ingress-...` / `egress-...` pod chains: allowed by a policy rule, or the final
@@ -85,7 +86,8 @@ def counted(ruleset: Ruleset) -> Ruleset:
 
 
 def _logged(chain: Chain) -> bool:
-    if chain.name.startswith(_LOGGED_KINDS) or chain.name in (names.CHAIN_REJECT, names.CHAIN_CLUSTER_IPS_CHECK):
+    if chain.name.startswith(_LOGGED_KINDS) or chain.name in (names.CHAIN_REJECT, names.CHAIN_CLUSTER_IPS_CHECK,
+                                                              names.CHAIN_NO_LOCAL_ENDPOINTS):
         return True
     return chain.name.startswith(("external-", "firewall-"))
 

@@ -123,7 +123,7 @@ def services_ruleset(node: str, node_ips: list[str], cluster_cidr: str, services
             _add_service_chains(ruleset, svc, port, serving, cluster_cidr, topology_endpoints(svc, serving, node, zone))
             internal = _add_internal_chain(ruleset, svc, port, serving, node, cluster_cidr) or chain
             if internal == "drop":
-                reject_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : drop")
+                reject_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : goto {names.CHAIN_NO_LOCAL_ENDPOINTS}")
             else:
                 service_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : goto {quote(internal)}")
             if svc.type in ("NodePort", "LoadBalancer") or svc.external_ips:
@@ -136,6 +136,10 @@ def services_ruleset(node: str, node_ips: list[str], cluster_cidr: str, services
                 if svc.load_balancer_ip:
                     entry = _add_firewall_chain(ruleset, svc, port, ext)
                     service_ips.add(f"{svc.load_balancer_ip} . {proto} . {port.port} : goto {quote(entry)}")
+    if any(e.endswith(names.CHAIN_NO_LOCAL_ENDPOINTS) for e in reject_ips):
+        # a chain of its own (not a bare `drop` in the map) so `netlab observe` can log and name the drop
+        ruleset.add_chain(Chain(names.CHAIN_NO_LOCAL_ENDPOINTS, ("drop",),
+                                comment="internalTrafficPolicy Local without an endpoint on this node"))
     ruleset.sets[names.SET_SERVICE_IPS] = _with(ruleset.sets[names.SET_SERVICE_IPS], service_ips)
     ruleset.sets[names.SET_SERVICE_NODEPORTS] = _with(ruleset.sets[names.SET_SERVICE_NODEPORTS], nodeports)
     ruleset.sets[names.SET_NO_ENDPOINT_SERVICES] = _with(ruleset.sets[names.SET_NO_ENDPOINT_SERVICES], reject_ips)

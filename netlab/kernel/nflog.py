@@ -3,8 +3,10 @@
 pyroute2 0.9 speaks ctnetlink and nftables but not nfnetlink_log, and the PyPI NFLOG bindings are
 either unmaintained or need libnetfilter_log; the protocol is small (one config request, then one
 message per logged packet), so it is spoken here with a raw netlink socket. Each message carries the
-rule's prefix, the first bytes of the packet and, with NFULNL_CFG_F_CONNTRACK, the conntrack entry
-(original and reply tuple, status bits): the NAT applied so far, as the kernel recorded it.
+rule's prefix and the first bytes of the packet (and, with NFULNL_CFG_F_CONNTRACK, the conntrack entry:
+`NflogSocket(..., conntrack=True)`; the observer does not need it, and the kernel then builds less per
+logged packet). The kernel batches messages: it sends them when BATCH are queued or after FLUSH_CS
+hundredths of a second, so a burst of new connections costs a few socket wake-ups instead of one each.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ _SUBSYS_ULOG = 4
 _MSG_PACKET, _MSG_CONFIG = 0, 1
 _NLM_F_REQUEST, _NLM_F_ACK = 0x1, 0x4
 _NLMSG_ERROR, _NLMSG_DONE = 2, 3
-_CFG_CMD, _CFG_MODE, _CFG_QTHRESH, _CFG_FLAGS = 1, 2, 5, 6
+_CFG_CMD, _CFG_MODE, _CFG_TIMEOUT, _CFG_QTHRESH, _CFG_FLAGS = 1, 2, 4, 5, 6
 _CMD_BIND, _CMD_UNBIND = 1, 2
 _COPY_PACKET = 2
 _F_CONNTRACK = 0x4  # NFULNL_CFG_F_CONNTRACK (0x1 SEQ, 0x2 SEQ_GLOBAL)
@@ -29,6 +31,9 @@ _ATTR_MARK, _ATTR_INDEV, _ATTR_OUTDEV, _ATTR_PAYLOAD, _ATTR_PREFIX, _ATTR_CT = 2
 _NLA_TYPE_MASK = 0x3FFF
 _SO_RCVBUFFORCE = 33  # asm-generic/socket.h; not exported by Python's socket module
 COPY_RANGE = 96  # IPv4 + TCP headers with options: addresses, ports and flags
+BATCH = 32  # NFLOG messages the kernel queues before it sends them (NFULA_CFG_QTHRESH)
+FLUSH_CS = 1  # ... or this many 1/100 s after the first one (NFULA_CFG_TIMEOUT): 10 ms
+_CTA_TIMESTAMP = 20  # nested: CTA_TIMESTAMP_START 1, _STOP 2 (ns since the epoch, with nf_conntrack_timestamp)
 
 
 class NflogError(OSError):
@@ -54,6 +59,7 @@ class CtInfo:
     tcp_state: int | None
     id: int = 0
     counters: tuple[int, int, int, int] | None = None  # packets, bytes original; packets, bytes reply (acct on)
+    started: float | None = None  # when the entry was made, seconds since the epoch (timestamps on)
 
 
 @dataclass(frozen=True)
@@ -123,8 +129,11 @@ def parse_ct(data: bytes) -> CtInfo:
     a = attrs(data)
     status = struct.unpack("!I", a[3])[0] if 3 in a else 0
     tcp = attrs(attrs(a.get(4, b"")).get(1, b""))
+    stamps = attrs(a.get(_CTA_TIMESTAMP, b""))
+    started = struct.unpack("!Q", stamps[1])[0] / 1e9 if len(stamps.get(1, b"")) == 8 else None
     return CtInfo(_tuple(a[1]) if 1 in a else None, _tuple(a[2]) if 2 in a else None, status,
-                  tcp[1][0] if 1 in tcp else None, struct.unpack("!I", a[12])[0] if 12 in a else 0, _counters(a))
+                  tcp[1][0] if 1 in tcp else None, struct.unpack("!I", a[12])[0] if 12 in a else 0, _counters(a),
+                  started)
 
 
 def parse_packet(body: bytes) -> NflogRecord:
@@ -142,7 +151,7 @@ def parse_packet(body: bytes) -> NflogRecord:
 class NflogSocket:
     """A bound NFLOG group in one namespace: `records()` yields what the kernel sent since the last call."""
 
-    def __init__(self, netns: str | None, group: int) -> None:
+    def __init__(self, netns: str | None, group: int, conntrack: bool = False) -> None:
         self.netns, self.group = netns, group
         with nsmod.entered(netns):  # a netlink socket belongs to the namespace it was made in
             self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
@@ -153,11 +162,13 @@ class NflogSocket:
         try:
             self._request(struct.pack("=B", _CMD_BIND), _CFG_CMD)
             self._request(struct.pack("!IBB", COPY_RANGE, _COPY_PACKET, 0), _CFG_MODE)
-            self._request(struct.pack("!I", 1), _CFG_QTHRESH)  # deliver each message at once
-            try:
-                self._request(struct.pack("!H", _F_CONNTRACK), _CFG_FLAGS)
-            except NflogError:
-                pass  # nf_conntrack_netlink not loaded: records come without conntrack data
+            self._request(struct.pack("!I", BATCH), _CFG_QTHRESH)
+            self._request(struct.pack("!I", FLUSH_CS), _CFG_TIMEOUT)
+            if conntrack:
+                try:
+                    self._request(struct.pack("!H", _F_CONNTRACK), _CFG_FLAGS)
+                except NflogError:
+                    pass  # nf_conntrack_netlink not loaded: records come without conntrack data
         except BaseException:
             self.sock.close()
             raise
@@ -226,17 +237,19 @@ _GROUP_NEW, _GROUP_DESTROY = 1, 3  # NFNLGRP_CONNTRACK_NEW / _DESTROY
 
 
 class CtEventSocket:
-    """Conntrack NEW and DESTROY events of one namespace (ctnetlink multicast groups): `events()` gives
-    ("NEW" | "DESTROY", CtInfo) for what happened since the last call. The kernel only generates them
-    while someone listens (net.netfilter.nf_conntrack_events=2, the default)."""
+    """Conntrack DESTROY (and with new=True also NEW) events of one namespace (ctnetlink multicast
+    groups): `events()` gives ("NEW" | "DESTROY", CtInfo) for what happened since the last call. The
+    kernel only generates them while someone listens (net.netfilter.nf_conntrack_events=2, the default),
+    so leaving NEW out halves the events a connection costs; with nf_conntrack_timestamp on, DESTROY
+    says when the connection started."""
 
-    def __init__(self, netns: str | None) -> None:
+    def __init__(self, netns: str | None, new: bool = False) -> None:
         self.netns = netns
         with nsmod.entered(netns):
             self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
         try:
             _big_buffer(self.sock)
-            self.sock.bind((0, (1 << (_GROUP_NEW - 1)) | (1 << (_GROUP_DESTROY - 1))))
+            self.sock.bind((0, (1 << (_GROUP_NEW - 1)) * new | (1 << (_GROUP_DESTROY - 1))))
         except BaseException:
             self.sock.close()
             raise

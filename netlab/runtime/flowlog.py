@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 
 HISTORY = "flows.jsonl"
 HISTORY_BYTES = 8 << 20  # the older half of the events goes when the file reaches this
-ACCT = "net/netfilter/nf_conntrack_acct"
+# While observing: packet/byte counters in the DESTROY events, and when the connection started (so the
+# observer needs no NEW events)
+SYSCTLS = ("net/netfilter/nf_conntrack_acct", "net/netfilter/nf_conntrack_timestamp")
 REFRESH = 2.0  # seconds between re-reads of the compiled data path (new pods, services, policies)
 
 
@@ -61,7 +63,7 @@ class Observer:
         self.interp = Interpreter(self.dataplane)
         self.sockets: dict[str, NflogSocket] = {}
         self.ct_sockets: dict[str, CtEventSocket] = {}
-        self._acct: dict[str, str] = {}  # node netns -> nf_conntrack_acct before we turned it on
+        self._sysctls: dict[tuple[str, str], str] = {}  # (node netns, key) -> the value before we set it
         self.attach_file: Path | None = None
         self._fetched = time.monotonic()
 
@@ -70,8 +72,12 @@ class Observer:
             for node in self.dataplane.topology.nodes:
                 self.sockets[node.name] = NflogSocket(node.netns, NFLOG_GROUP)
                 self.ct_sockets[node.name] = CtEventSocket(node.netns)
-                self._acct[node.netns] = _read_sysctl(node.netns, ACCT)
-                nsmod.write_sysctl(node.netns, ACCT, "1")  # packet/byte counters in the DESTROY events
+                for key in SYSCTLS:
+                    try:
+                        self._sysctls[(node.netns, key)] = _read_sysctl(node.netns, key)
+                    except FileNotFoundError:
+                        continue  # a kernel without CONFIG_NF_CONNTRACK_TIMESTAMP: no durations in ENDED lines
+                    nsmod.write_sysctl(node.netns, key, "1")
             self.attach_file = observers.attach(self.run_dir)
         except BaseException:
             self.__exit__(None, None, None)
@@ -85,12 +91,12 @@ class Observer:
             s.close()
         self.sockets.clear()
         self.ct_sockets.clear()
-        for netns, value in self._acct.items():
+        for (netns, key), value in self._sysctls.items():
             try:
-                nsmod.write_sysctl(netns, ACCT, value)
+                nsmod.write_sysctl(netns, key, value)
             except OSError:
                 pass  # the node is gone (`down` while observing)
-        self._acct.clear()
+        self._sysctls.clear()
 
     @property
     def lost(self) -> int:

@@ -210,3 +210,83 @@ def _counters_in_describe(lab: Lab, api_ip: str, app_ip: str) -> None:
     for pod in set(answered):
         assert counted[pod] >= answered.count(pod), (out, answered)
     assert sum(counted.values()) >= len(answered), out
+
+
+LOCAL = """
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-ep, labels: {app: CLUSTER-local}}
+spec:
+  nodeName: CLUSTER-worker
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-cl}
+spec:
+  nodeName: CLUSTER-worker2
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: itp-local}
+spec:
+  internalTrafficPolicy: Local
+  selector: {app: CLUSTER-local}
+  ports: [{port: 80, targetPort: 3000}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: etp-local}
+spec:
+  type: NodePort
+  externalTrafficPolicy: Local
+  selector: {app: CLUSTER-local}
+  ports: [{port: 80, targetPort: 3000}]
+"""
+
+
+def test_observe_traffic_policy_drops(lab: Lab) -> None:
+    """Drops the service rules know besides policy and missing endpoints: a traffic policy Local reached on
+    a node without a local endpoint (the client waits: kube-proxy drops), named with the Service."""
+    c = lab.cluster
+    lab.netlab("up", str(lab.write("local.yaml", LOCAL)), timeout=180)
+    itp_ip = _cluster_ip(lab, "itp-local")
+    etp = json.loads(lab.netlab("get", "svc", "etp-local", "-o", "json").stdout)
+    node_port = etp["spec"]["ports"][0]["nodePort"]
+    nodes = {n["metadata"]["name"]: n["status"]["addresses"][0]["address"]
+             for n in json.loads(lab.netlab("get", "nodes", "-o", "json").stdout)["items"]}
+    worker2 = nodes[f"{c}-worker2"]
+    watcher = Watcher(lab)
+    try:
+        wait_for(lambda: _logging(lab) == list(NODES), timeout=30, what="log statements on every node")
+        time.sleep(0.5)
+        # internalTrafficPolicy Local: the client's node (worker2) has no endpoint of the Service.
+        start = time.monotonic()
+        assert lab.curl(f"{c}-cl", f"http://{itp_ip}:80/", timeout=1).returncode == 28
+        at, ev = wait_for(lambda: watcher.find(start, verdict="DROPPED", service="default/itp-local"),
+                          timeout=5, what="internalTrafficPolicy drop")
+        assert ev["reason"] == "internalTrafficPolicy Local: no endpoint of default/itp-local on this node", ev
+        assert ev["node"] == f"{c}-worker2" and ev["source"]["pod"] == f"default/{c}-cl", ev
+        assert ev["service_address"] == f"{itp_ip}:80" and at - start < 1.0 + 1.5, ev
+        # externalTrafficPolicy Local: the NodePort of worker2, reached from the host.
+        start = time.monotonic()
+        assert lab.curl(None, f"http://{worker2}:{node_port}/", timeout=1).returncode == 28
+        _, ev = wait_for(lambda: watcher.find(start, verdict="DROPPED", service="default/etp-local"),
+                         timeout=5, what="externalTrafficPolicy drop")
+        assert ev["reason"] == "externalTrafficPolicy Local: no endpoint of default/etp-local on this node", ev
+        assert ev["node"] == f"{c}-worker2" and ev["source"]["what"] == "host", ev
+        # The node with the endpoint forwards both.
+        start = time.monotonic()
+        assert lab.curl(None, f"http://{nodes[f'{c}-worker']}:{node_port}/", timeout=5).returncode == 0
+        _, ev = wait_for(lambda: watcher.find(start, verdict="FORWARDED", service="default/etp-local"),
+                         timeout=5, what="externalTrafficPolicy forward on the endpoint's node")
+        assert ev["destination"]["pod"] == f"default/{c}-ep", ev
+    finally:
+        err = watcher.stop()
+    assert watcher.proc.returncode == 0, err
+    # The filters and JSON output over the recorded events: only the drops, only this Service.
+    out = lab.netlab("observe", "--since", "5m", "--verdict", "dropped", "--service", "itp-local", "-o", "json")
+    events = [json.loads(line) for line in out.stdout.splitlines()]
+    assert events and {e["service"] for e in events} == {"default/itp-local"}, out.stdout
+    assert {e["verdict"] for e in events} == {"DROPPED"}, out.stdout

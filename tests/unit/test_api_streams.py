@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from netlab.api import channels, execclient, logs, logtimes, proxy, spdy, streams
+from netlab.api import channels, execclient, logs, logtimes, proxy, spdy, streams, tunnel
 from netlab.api.errors import ApiError
 
 CAPTURE = Path(__file__).parent / "data" / "kubectl137_portforward_ws.txt"
@@ -114,6 +114,25 @@ def test_large_data_is_split_into_frames() -> None:
     frames = spdy.Codec().feed(spdy.data(9, payload, fin=True))
     assert [len(f.data) for f in frames] == [spdy.MAX_FRAME, len(payload) - spdy.MAX_FRAME]
     assert [f.fin for f in frames] == [False, True] and b"".join(f.data for f in frames) == payload
+
+
+def test_data_parts_are_the_frame_without_copying_the_payload() -> None:
+    payload = b"x" * 300
+    parts = spdy.data_parts(5, payload, fin=True)
+    assert parts[1] is payload and parts[0] == b"\x00\x00\x00\x05\x01\x00\x01\x2c"
+    assert b"".join(parts) == spdy.data(5, payload, fin=True)
+    assert spdy.data_head(7, 3) + b"abc" == spdy.data(7, b"abc")
+    frames = spdy.Codec().feed(spdy.data_head(3, 6) + b"ab" + b"cdef")   # one head for pieces written together
+    assert [(f.stream_id, f.data) for f in frames] == [(3, b"abcdef")]
+
+
+@pytest.mark.parametrize(("length", "head"), [
+    (0, b"\x82\x00"), (125, b"\x82\x7d"), (126, b"\x82\x7e\x00\x7e"), (65535, b"\x82\x7e\xff\xff"),
+    (65536, b"\x82\x7f\x00\x00\x00\x00\x00\x01\x00\x00"), (1 << 20, b"\x82\x7f" + (1 << 20).to_bytes(8, "big")),
+])
+def test_websocket_binary_frame_heads(length: int, head: bytes) -> None:
+    # RFC 6455 5.2 (FIN, opcode 2, no mask), as aiohttp's own writer frames a message of that length
+    assert tunnel.ws_binary_head(length) == head
 
 
 # ----- logs -----------------------------------------------------------------------------------------

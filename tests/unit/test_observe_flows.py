@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import struct
@@ -98,6 +99,10 @@ def test_filters_and_json_round_trip() -> None:
     assert Filter(namespaces=("default",), verdicts=("FORWARDED",), protocols=("TCP",), ports=(3000,)).matches(ev)
     assert not Filter(verdicts=("DROPPED",)).matches(ev) and not Filter(services=("app-service",)).matches(ev)
     data = json.loads(ev.to_json())
+    ev.nat.append("SNAT x")
+    assert json.loads(ev.to_json()) == json.loads(json.dumps({**dataclasses.asdict(ev), "time": data["time"]})), \
+        "every field, as dataclasses.asdict names it"
+    ev.nat.pop()
     assert data["time"] == "2025-12-01T14:40:00.250Z" and data["verdict"] == "FORWARDED"
     assert from_dict(data) == ev
 
@@ -156,3 +161,44 @@ def test_external_traffic_policy_local_drop_is_named() -> None:
     assert (ev.verdict, ev.service) == ("DROPPED", "default/app-nodeport")
     assert ev.reason == "externalTrafficPolicy Local: no endpoint of default/app-nodeport on this node"
     assert ev.source.what == "host"
+
+
+def test_traffic_policy_local_drops_name_the_policy_and_the_service() -> None:
+    import dataclasses
+
+    # app-service with internalTrafficPolicy Local: lab-control-plane runs none of its endpoints
+    svcs = [dataclasses.replace(s, internal_local=True) if s.name == "app-service" else s for s in SVCS]
+    rulesets = node_rulesets(TOPO, svcs, PI, "10.244.0.0/16", observing=True)
+    it = Interpreter(Dataplane(TOPO, tuple(svcs), PI, rulesets, ()))
+    drop = rulesets["lab-control-plane"].chains[names.CHAIN_NO_LOCAL_ENDPOINTS]
+    assert drop.rules == (f'log prefix "0:{names.CHAIN_NO_LOCAL_ENDPOINTS}" group {names.NFLOG_GROUP} drop',)
+    ev = it.feed("lab-control-plane", prefix(names.CHAIN_NO_LOCAL_ENDPOINTS, 0),
+                 tcp("172.18.0.2", "10.96.100.1", 40020, 80), 0, 1.0)
+    assert (ev.verdict, ev.service, ev.service_address) == ("DROPPED", "default/app-service", "10.96.100.1:80")
+    assert ev.reason == "internalTrafficPolicy Local: no endpoint of default/app-service on this node"
+    assert ev.source.what == "node:lab-control-plane", ev.source
+    # externalTrafficPolicy Local: the NodePort of a node without an endpoint drops, and says why
+    ext, n = chain("lab-control-plane", "external-", "/app-nodeport/")
+    ev = it.feed("lab-control-plane", prefix(ext, n - 1), tcp("172.18.0.1", "172.18.0.2", 40021, 30080), 0, 1.0)
+    assert ev is not None and ev.verdict == "DROPPED", ev
+    assert ev.reason == "externalTrafficPolicy Local: no endpoint of default/app-nodeport on this node", ev
+
+
+def test_a_destroy_event_says_when_the_connection_started_without_a_new_event() -> None:
+    import dataclasses
+
+    from netlab.kernel.nflog import CtInfo, CtTuple, parse_ct
+
+    def nla(kind: int, data: bytes) -> bytes:
+        return struct.pack("=HH", 4 + len(data), kind) + data + bytes(-len(data) % 4)
+
+    # ctnetlink as the kernel sends it with nf_conntrack_timestamp on: CTA_TIMESTAMP(20) { START(1) u64 ns }
+    body = nla(3, struct.pack("!I", 0x8)) + nla(12, struct.pack("!I", 42)) + \
+        nla(20 | 0x8000, nla(1, struct.pack("!Q", 1_764_600_000_250_000_000)))
+    parsed = parse_ct(body)
+    assert (parsed.status, parsed.id) == (0x8, 42) and abs(parsed.started - 1_764_600_000.25) < 1e-6
+    assert parse_ct(nla(3, struct.pack("!I", 0))).started is None
+    it = Interpreter(DP)
+    ct = CtInfo(CtTuple(POD_A, "10.96.100.1", 6, 40011, 80), CtTuple(POD_C, POD_A, 6, 3000, 40011), 0x28, 7, 43)
+    ev = it.conntrack("lab-worker", "DESTROY", dataclasses.replace(ct, started=10.0), 13.0)
+    assert ev.reason == "connection ended after 3.0s", ev.reason

@@ -48,7 +48,8 @@ def test_local_policy_uses_only_the_nodes_endpoints_for_cluster_ip_traffic():
 
 def test_local_policy_without_a_local_endpoint_drops_cluster_ip_traffic_only():
     svc, rs = _ruleset("lab-control-plane", "Local")
-    assert rs.sets["no-endpoint-services"].elements == {"10.96.0.50 . tcp . 80 : drop"}
+    assert rs.sets["no-endpoint-services"].elements == {"10.96.0.50 . tcp . 80 : goto no-local-endpoints"}
+    assert rs.chains["no-local-endpoints"].rules == ("drop",)
     assert not any(e.startswith("10.96.0.50 ") for e in rs.sets["service-ips"].elements)
     assert internal_local_chain(svc, svc.ports[0]) not in rs.chains
     assert rs.sets["service-nodeports"].elements, "the NodePort still reaches the other nodes' endpoints"
