@@ -132,8 +132,13 @@ class LauncherClient:
             pass
 
 
+# How long a live helper process may take to start listening. Generous: its imports take tens of seconds on an
+# emulated CPU (a VM without KVM); a process that exits is reported at once.
+SLOW_START_TIMEOUT = 120.0
+
+
 def ensure_launcher(
-    socket_path: str | os.PathLike[str], log_path: str | os.PathLike[str], timeout: float = 30.0
+    socket_path: str | os.PathLike[str], log_path: str | os.PathLike[str], timeout: float = SLOW_START_TIMEOUT
 ) -> LauncherClient:
     """Return a client for the launcher on socket_path, starting one (detached) if nothing answers.
 

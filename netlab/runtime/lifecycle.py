@@ -18,6 +18,7 @@ from netlab.compile.config import ClusterConfig, overlapping
 from netlab.kernel import netlink as nl
 from netlab.runtime import state as statemod
 from netlab.runtime.files import private_dir
+from netlab.runtime.launcher_client import SLOW_START_TIMEOUT
 
 REQUIRED_TOOLS = ("ip", "nft")
 OPTIONAL_TOOLS = ("curl", "dig", "tcpdump", "nginx")
@@ -117,8 +118,8 @@ def controller_pid(cluster: str) -> int | None:
     return pid if names.CONTROLLER_MODULE.encode() in cmd else None
 
 
-def start_controller(cluster: str, timeout: float = 30.0) -> int:
-    """Start the cluster's controller unless one answers; return its pid."""
+def start_controller(cluster: str, timeout: float = SLOW_START_TIMEOUT) -> int:
+    """Start the cluster's controller unless one answers; return its pid. One that exits is reported at once."""
     client = Client(cluster, timeout=5)
     pid = controller_pid(cluster)
     if pid and client.alive():
