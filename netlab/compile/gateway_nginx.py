@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from netlab.compile.gateway_attach import Attachment, BackendRef, GatewayPlan
-from netlab.compile.nginx import _q, _regex_escape
+from netlab.compile.nginx import quote, regex_escape
 
 CONF_NAME = "nginx.conf"
 _VAR_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -35,7 +35,7 @@ def _value(text: str) -> str:
     """A user's literal as an nginx string: `$` cannot be escaped, so it comes from a variable; control
     characters (a CR/LF would split a header) are dropped."""
     text = "".join(c for c in str(text) if c.isprintable())
-    return _q(text.replace("$", "${gw_dollar}"))
+    return quote(text.replace("$", "${gw_dollar}"))
 
 
 def _var(name: str) -> str:
@@ -51,7 +51,7 @@ class _Conditions:
         return self.items.setdefault((variable, regex), len(self.items))
 
     def maps(self) -> list[str]:
-        return [f"map {variable} $gw_c{i} {{ {_q('~' + regex)} 1; default 0; }}"
+        return [f"map {variable} $gw_c{i} {{ {quote('~' + regex)} 1; default 0; }}"
                 for (variable, regex), i in sorted(self.items.items(), key=lambda kv: kv[1])]
 
     def key(self) -> str:
@@ -60,17 +60,17 @@ class _Conditions:
 
 def _host_regex(host: str) -> str:
     if host.startswith("*."):
-        return "^.+" + _regex_escape(host[1:]) + "$"
-    return "^" + _regex_escape(host) + "$"
+        return "^.+" + regex_escape(host[1:]) + "$"
+    return "^" + regex_escape(host) + "$"
 
 
 def _path_regex(kind: str, value: str) -> str | None:
     if kind == "Exact":
-        return "^" + _regex_escape(value) + "$"
+        return "^" + regex_escape(value) + "$"
     if kind == "RegularExpression":
         return f"^(?:{value})$"
     base = value.rstrip("/")
-    return None if not base else "^" + _regex_escape(base) + "(/.*)?$"
+    return None if not base else "^" + regex_escape(base) + "(/.*)?$"
 
 
 def _match_conditions(match: Mapping, host: str | None, conds: _Conditions, notes: list[str], where: str
@@ -92,7 +92,7 @@ def _match_conditions(match: Mapping, host: str | None, conds: _Conditions, note
             if not _VAR_SAFE.match(name) or (what == "queryParams" and "-" in name):
                 notes.append(f"{where}: {what} name {name!r} cannot be matched by nginx, the match never applies")
                 return None
-            value_re = item["value"] if item.get("type") == "RegularExpression" else _regex_escape(item["value"])
+            value_re = item["value"] if item.get("type") == "RegularExpression" else regex_escape(item["value"])
             positions.append(conds.add(prefix + _var(name), f"^(?:{value_re})$"))
     exact = host is not None and not host.startswith("*.")
     rank = (-(len(host) if exact else 0), -len(host or ""), PATH_RANK.get(kind, 2),
@@ -160,8 +160,8 @@ class _Renderer:
         base = replacement.rstrip("/")
         args = "$is_args$args"
         self.http += [f"map $uri $gw_prefix_{target} {{",
-                      f"    {_q('~^' + _regex_escape(prefix) + '/?$')} {_value(base or '/')[:-1]}{args}\";",
-                      f"    {_q('~^' + _regex_escape(prefix) + '(?<gw_rest_' + target + '>/.*)$')} "
+                      f"    {quote('~^' + regex_escape(prefix) + '/?$')} {_value(base or '/')[:-1]}{args}\";",
+                      f"    {quote('~^' + regex_escape(prefix) + '(?<gw_rest_' + target + '>/.*)$')} "
                       f"{_value(base)[:-1]}$gw_rest_{target}{args}\";",
                       "    default $request_uri;", "}"]
         return f"$gw_prefix_{target}"
@@ -241,7 +241,7 @@ class _Renderer:
             lines.append(f'map "$gw_l{port}:{self.conds.key()}" $gw_r{port} {{')
             for li_name, _rank, positions, target in sorted(
                     (e for e in entries if e[0] in {li.name for li in on_port}), key=lambda e: e[1]):
-                lines.append(f"    {_q('~^' + li_name + ':' + _positional(positions))} {target};")
+                lines.append(f"    {quote('~^' + li_name + ':' + _positional(positions))} {target};")
             lines += ['    default "";', "}"]
         lines.append("map $server_port $gw_target {")
         lines += [f"    {port} $gw_r{port};" for port in sorted({li.port for li in self.plan.listeners})]
@@ -256,8 +256,8 @@ class _Renderer:
                       key=lambda li: -len(li.hostname))
         catch = next((li.name for li in listeners if li.hostname is None), "-")
         lines = [f"map $host $gw_l{port} {{"]
-        lines += [f"    {_q('~' + _host_regex(li.hostname))} {li.name};" for li in exact + wild]
-        lines += [f"    default {_q(catch)};", "}"]
+        lines += [f"    {quote('~' + _host_regex(li.hostname))} {li.name};" for li in exact + wild]
+        lines += [f"    default {quote(catch)};", "}"]
         return lines
 
     def target_map_lines(self) -> list[str]:
@@ -298,7 +298,7 @@ def _server_heads(plan: GatewayPlan, certs: Mapping[str, tuple[str, str]]) -> li
             crt, key = certs[li.name]
             heads.append([f"    listen {port} ssl{' default_server' if li is default else ''};",
                           f"    server_name {li.hostname or '_'};",
-                          f"    ssl_certificate {_q(crt)};", f"    ssl_certificate_key {_q(key)};"])
+                          f"    ssl_certificate {quote(crt)};", f"    ssl_certificate_key {quote(key)};"])
     return heads
 
 
@@ -313,10 +313,10 @@ def render(plan: GatewayPlan, endpoints: Mapping[tuple[str, str, int], tuple[tup
     targets = r.target_map_lines()
     tmp = f"{run_dir}/tmp"
     http = [
-        f"client_body_temp_path {_q(tmp + '/client_body')};", f"proxy_temp_path {_q(tmp + '/proxy')};",
-        f"fastcgi_temp_path {_q(tmp + '/fastcgi')};", f"uwsgi_temp_path {_q(tmp + '/uwsgi')};",
-        f"scgi_temp_path {_q(tmp + '/scgi')};",
-        f"access_log {_q(run_dir + '/access.log')};", "default_type text/plain;", "server_tokens off;",
+        f"client_body_temp_path {quote(tmp + '/client_body')};", f"proxy_temp_path {quote(tmp + '/proxy')};",
+        f"fastcgi_temp_path {quote(tmp + '/fastcgi')};", f"uwsgi_temp_path {quote(tmp + '/uwsgi')};",
+        f"scgi_temp_path {quote(tmp + '/scgi')};",
+        f"access_log {quote(run_dir + '/access.log')};", "default_type text/plain;", "server_tokens off;",
         "keepalive_timeout 75s;", "variables_hash_max_size 4096;", "map_hash_bucket_size 128;",
         'geo $gw_dollar { default "$"; }',
         "map $http_host $gw_req_host { default $http_host; '' $host; }",
@@ -343,7 +343,7 @@ def render(plan: GatewayPlan, endpoints: Mapping[tuple[str, str, int], tuple[tup
         http += ["server {", *head, "    location / {"]
         http += [f"        {line}" for line in location] + ["    }", "}"]
     head = [f"# Generated by netlab for Gateway {plan.key} (netlab.compile.gateway_nginx); do not edit.",
-            "daemon off;", "worker_processes 1;", f"pid {_q(run_dir + '/nginx.pid')};",
-            f"error_log {_q(run_dir + '/error.log')} notice;", "worker_shutdown_timeout 60s;", "events {}", "",
+            "daemon off;", "worker_processes 1;", f"pid {quote(run_dir + '/nginx.pid')};",
+            f"error_log {quote(run_dir + '/error.log')} notice;", "worker_shutdown_timeout 60s;", "events {}", "",
             "http {"]
     return "\n".join(head + [f"    {line}" if line else "" for line in http] + ["}", ""]), r.notes
