@@ -21,11 +21,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from netlab.compile.gateway_attach import Attachment, BackendRef, GatewayPlan
+from netlab.compile.gateway_order import ordered
 from netlab.compile.nginx import quote, regex_escape
 
 CONF_NAME = "nginx.conf"
 _VAR_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
-PATH_RANK = {"Exact": 0, "RegularExpression": 1, "PathPrefix": 2}
 WELL_KNOWN = {("http", 80), ("https", 443)}
 FORWARDED = {"x-forwarded-for": "$proxy_add_x_forwarded_for", "x-forwarded-proto": "$scheme",
              "x-forwarded-host": "$gw_req_host"}
@@ -74,14 +74,13 @@ def _path_regex(kind: str, value: str) -> str | None:
 
 
 def _match_conditions(match: Mapping, host: str | None, conds: _Conditions, notes: list[str], where: str
-                      ) -> tuple[list[int], tuple] | None:
-    """The condition positions a match needs and its precedence key (None: it can never match here)."""
+                      ) -> list[int] | None:
+    """The condition positions a match needs (None: it can never match here)."""
     positions = []
     if host is not None:
         positions.append(conds.add("$host", _host_regex(host)))
     path = match.get("path") or {}
-    kind, value = path.get("type", "PathPrefix"), path.get("value", "/")
-    regex = _path_regex(kind, value)
+    regex = _path_regex(path.get("type", "PathPrefix"), path.get("value", "/"))
     if regex is not None:
         positions.append(conds.add("$uri", regex))
     if match.get("method"):
@@ -94,11 +93,7 @@ def _match_conditions(match: Mapping, host: str | None, conds: _Conditions, note
                 return None
             value_re = item["value"] if item.get("type") == "RegularExpression" else regex_escape(item["value"])
             positions.append(conds.add(prefix + _var(name), f"^(?:{value_re})$"))
-    exact = host is not None and not host.startswith("*.")
-    rank = (-(len(host) if exact else 0), -len(host or ""), PATH_RANK.get(kind, 2),
-            -len(value) if kind == "PathPrefix" else 0, 0 if match.get("method") else 1,
-            -len(match.get("headers") or []), -len(match.get("queryParams") or []))
-    return positions, rank
+    return positions
 
 
 def _positional(positions: list[int]) -> str:
@@ -224,23 +219,19 @@ class _Renderer:
                                   "ignored")
 
     def route_maps(self) -> list[str]:
-        entries = []
         for n, att in enumerate(self.plan.attachments):
-            target = f"t{n}"
-            self.target(target, att)
-            for m, match in enumerate(att.matches or ({"path": {"type": "PathPrefix", "value": "/"}},)):
-                for host in att.hostnames or (None,):
-                    found = _match_conditions(match, host, self.conds, self.notes, f"{att.route} rule {att.rule}")
-                    if found is not None:
-                        positions, rank = found
-                        entries.append((att.listener, rank + (att.age, att.rule, m), positions, target))
+            self.target(f"t{n}", att)
+        entries = []  # in precedence order
+        for n, att, _m, match, host in ordered(self.plan):
+            positions = _match_conditions(match, host, self.conds, self.notes, f"{att.route} rule {att.rule}")
+            if positions is not None:
+                entries.append((att.listener, positions, f"t{n}"))
         lines = []
         for port in sorted({li.port for li in self.plan.listeners}):
             on_port = [li for li in self.plan.listeners if li.port == port]
             lines += self._listener_map(port, on_port)
             lines.append(f'map "$gw_l{port}:{self.conds.key()}" $gw_r{port} {{')
-            for li_name, _rank, positions, target in sorted(
-                    (e for e in entries if e[0] in {li.name for li in on_port}), key=lambda e: e[1]):
+            for li_name, positions, target in (e for e in entries if e[0] in {li.name for li in on_port}):
                 lines.append(f"    {quote('~^' + li_name + ':' + _positional(positions))} {target};")
             lines += ['    default "";', "}"]
         lines.append("map $server_port $gw_target {")

@@ -240,6 +240,23 @@ def test_gateway_routes_http_from_host_and_pods(lab):
     missing = _curl(lab, "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: elsewhere.example", f"http://{addr}/")
     assert missing.stdout == "404", "no route takes that host"
 
+    # netlab trace: host -> the Gateway's LoadBalancer address -> listener -> route rule -> backend, then a probe
+    traced = lab.netlab("trace", "host", "http://app.example/hello", "-H", "X-Canary: yes").stdout
+    assert f"resolves to Gateway {ns}/web at {addr}" in traced and "listener http (HTTP port 80" in traced
+    assert f"HTTPRoute {ns}/main rule 1 match 0" in traced and "header X-Canary Exact 'yes'" in traced
+    assert f"{ns}/b:80 weight 1 (100%)" in traced and "The probe matches" in traced
+    assert f"answered from pod {lab.cluster}-b-" in traced
+    split = lab.netlab("trace", "host", "http://app.example/split").stdout
+    assert "weight 1 (25%)" in split and "weight 3 (75%)" in split and "The probe matches" in split
+    nothing = lab.netlab("trace", "host", "http://app.example/hello", "--no-probe").stdout
+    assert f"HTTPRoute {ns}/main rule 0 match 0" in nothing and f"{ns}/a:80" in nothing
+    drawn = lab.netlab("graph", "--format", "dot").stdout
+    assert f'"gtw:{ns}/web"' in drawn and f'"gtwl:{ns}/web/shop"' in drawn and f'"route:{ns}/main"' in drawn
+    assert f'"gtwl:{ns}/web/http" -> "route:{ns}/main"' in drawn
+    described = lab.netlab("describe", "gateway", "web", "-n", ns).stdout
+    assert "Attached Routes:  2" in described and "InvalidCertificateRef" in described, described
+    assert described.count("Type:                  Programmed") == 4, "each listener's Programmed condition"
+
     pods = [echo_answer(get("/split").stdout)["pod"] for _ in range(60)]
     to_b = sum(p.startswith(f"{lab.cluster}-b-") for p in pods)
     assert 30 <= to_b <= 58, f"weights 1:3 send about 45 of 60 to b, got {to_b}"
