@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlparse
 
 from netlab.compile.gateway_attach import host_matches
 from netlab.trace.ingress import IngressWalk
-from netlab.trace.result import CONNECTED, Candidate, Plan, Source, Step, TraceError, display
+from netlab.trace.result import CONNECTED, Plan, Source, Step, TraceError, display
 
 
 @dataclass(frozen=True)
@@ -197,18 +197,4 @@ class GatewayWalk(IngressWalk):
                                 "HTTP 500 (backend not resolved)" if bad["problem"] else
                                 "HTTP 503 (backend has no endpoints)")
         nginx = next((c for c in first.candidates if c.pod), None)
-        if nginx is None or nginx.pod is None:
-            return first
-        second_src = self.source(nginx.pod)
-        cands: list[Candidate] = []
-        endpoints = list(dict.fromkeys(ep for b in good for ep in b["endpoints"]))
-        for ep in endpoints:
-            ip, _, eport = ep.rpartition(":")
-            leg = self.packet(second_src, ip, int(eport), "tcp")
-            tag = f"[upstream {ep}] " if len(endpoints) > 1 else ""
-            first.steps += [replace(s, what=tag + s.what) for s in leg.steps[1:]]
-            first.trace_points += [t for t in leg.trace_points if t not in first.trace_points]
-            cands += leg.candidates
-        first.candidates = cands
-        self.conclude(first)
-        return first
+        return self.upstream_legs(first, nginx, list(dict.fromkeys(ep for b in good for ep in b["endpoints"])))
