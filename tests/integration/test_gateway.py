@@ -255,7 +255,7 @@ def test_gateway_routes_http_from_host_and_pods(lab):
     assert f'"gtwl:{ns}/web/http" -> "route:{ns}/main"' in drawn
     described = lab.netlab("describe", "gateway", "web", "-n", ns).stdout
     assert "Attached Routes:  2" in described and "InvalidCertificateRef" in described, described
-    assert described.count("Type:                  Programmed") == 4, "each listener's Programmed condition"
+    assert described.count("Type:                  Programmed") == 5, "the Gateway's and each listener's Programmed"
 
     pods = [echo_answer(get("/split").stdout)["pod"] for _ in range(60)]
     to_b = sum(p.startswith(f"{lab.cluster}-b-") for p in pods)
