@@ -83,6 +83,13 @@ class BackendRef:
 
 
 @dataclass(frozen=True)
+class Mirror:
+    """A RequestMirror filter: a copy of each request (its answer ignored) for `percent` of them."""
+    backend: BackendRef
+    percent: float
+
+
+@dataclass(frozen=True)
 class Attachment:
     """A rule of an HTTPRoute as it serves one listener, on the hostnames they have in common."""
     route: str  # ns/name
@@ -93,6 +100,8 @@ class Attachment:
     filters: tuple[Mapping, ...]
     backends: tuple[BackendRef, ...]
     age: tuple[str, str]  # (creationTimestamp, ns/name): the tie-breaker across routes
+    mirrors: tuple[Mirror, ...] = ()
+    timeouts: Mapping | None = None  # the rule's `timeouts` (request, backendRequest)
 
 
 @dataclass
@@ -170,6 +179,20 @@ def _backend(ref: Mapping, route_ns: str, services: Mapping[str, object], grants
     return out
 
 
+def _mirrors(rule: Mapping, route_ns: str, services: Mapping[str, object], grants: list[Mapping]
+             ) -> tuple[Mirror, ...]:
+    out = []
+    for f in rule.get("filters") or []:
+        if f.get("type") != "RequestMirror":
+            continue
+        body = f.get("requestMirror") or {}
+        fraction = body.get("fraction")
+        percent = 100.0 * fraction["numerator"] / fraction.get("denominator", 100) if fraction else \
+            float(body.get("percent", 100))
+        out.append(Mirror(_backend(body.get("backendRef") or {}, route_ns, services, grants), percent))
+    return tuple(out)
+
+
 _REF_MESSAGES = {"InvalidKind": "only core Services are supported as backends",
                  "RefNotPermitted": "a backendRef to another namespace needs a ReferenceGrant there",
                  "BackendNotFound": "the backend Service does not exist"}
@@ -233,6 +256,7 @@ def gateway_world(objects: Iterable[Mapping], services: Mapping[str, object]) ->
         route_ns, spec = _ns(route), route.get("spec") or {}
         rules = spec.get("rules") or []
         resolved = [[_backend(b, route_ns, services, grants) for b in rule.get("backendRefs") or []] for rule in rules]
+        mirrors = [_mirrors(rule, route_ns, services, grants) for rule in rules]
         for ref in spec.get("parentRefs") or []:
             if ref.get("group", GROUP) != GROUP or ref.get("kind", "Gateway") != "Gateway":
                 continue
@@ -240,7 +264,8 @@ def gateway_world(objects: Iterable[Mapping], services: Mapping[str, object]) ->
             if plan is None:
                 continue  # not a Gateway of netlab's: its own controller answers
             status, listeners = _parent_status(route, ref, plan, plan.namespace, ns_labels,
-                                               [b for rs in resolved for b in rs])
+                                               [b for rs in resolved for b in rs] +
+                                               [m.backend for ms in mirrors for m in ms])
             parents.setdefault(f"{route['kind']}/{key_of(route)}", []).append(status)
             age = ((route.get("metadata") or {}).get("creationTimestamp") or "", key_of(route))
             for li in listeners:
@@ -249,7 +274,7 @@ def gateway_world(objects: Iterable[Mapping], services: Mapping[str, object]) ->
                 for i, rule in enumerate(rules):
                     plan.attachments.append(Attachment(
                         key_of(route), i, li.name, hosts, tuple(rule.get("matches") or ()),
-                        tuple(rule.get("filters") or ()), tuple(resolved[i]), age))
+                        tuple(rule.get("filters") or ()), tuple(resolved[i]), age, mirrors[i], rule.get("timeouts")))
     return GatewayWorld(plans, classes, parents)
 
 

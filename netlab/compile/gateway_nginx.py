@@ -22,9 +22,11 @@ from dataclasses import dataclass, field
 
 from netlab.compile.gateway_attach import Attachment, BackendRef, GatewayPlan
 from netlab.compile.gateway_order import ordered
+from netlab.compile.gateway_timeouts import nginx_timeouts
 from netlab.compile.nginx import quote, regex_escape
 
 CONF_NAME = "nginx.conf"
+MAX_TIMEOUT_SETTINGS = 40  # named locations reached by error_page statuses 560-599
 _VAR_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
 WELL_KNOWN = {("http", 80), ("https", 443)}
 FORWARDED = {"x-forwarded-for": "$proxy_add_x_forwarded_for", "x-forwarded-proto": "$scheme",
@@ -118,6 +120,8 @@ class _Renderer:
         self.upstreams: dict[str, tuple[tuple[str, int], ...]] = {}
         self.http: list[str] = []  # maps and split_clients per target
         self.target_maps: dict[str, dict[str, str]] = {}  # variable -> {target: value}
+        self.mirrors = 0  # the most RequestMirror filters of one rule: one `mirror` per position
+        self.timeouts: dict[tuple, int] = {}  # distinct nginx timeout settings -> their named location's index
 
     def _set(self, variable: str, target: str, value: str) -> None:
         self.target_maps.setdefault(variable, {})[target] = value
@@ -201,6 +205,13 @@ class _Renderer:
             self._set("$gw_upstream", target, "gw_redirect")
             return
         self._set("$gw_upstream", target, self._upstream(target, att.backends))
+        self._mirrors(target, att)
+        settings = nginx_timeouts(att.timeouts)
+        if settings and settings not in self.timeouts and len(self.timeouts) >= MAX_TIMEOUT_SETTINGS:
+            self.notes.append(f"{att.route}: rule {att.rule}: more than {MAX_TIMEOUT_SETTINGS} different timeouts "
+                              "on one Gateway, this rule's are ignored")
+        elif settings:
+            self._set("$gw_timeout", target, str(self.timeouts.setdefault(settings, len(self.timeouts))))
         for f in att.filters:
             kind = f.get("type")
             if kind == "RequestHeaderModifier":
@@ -214,9 +225,27 @@ class _Renderer:
                 path = self._path(target, att, rewrite.get("path"))
                 if path:
                     self._set("$gw_uri", target, path)
-            else:
+            elif kind != "RequestMirror":  # mirrors: above
                 self.notes.append(f"{att.route}: rule {att.rule}: filter {kind} is not supported by netlab yet, "
                                   "ignored")
+
+    def _mirrors(self, target: str, att: Attachment) -> None:
+        """`$gw_mirrorK`: the upstream the K-th RequestMirror copies this target's requests to ("" none: a
+        backend that does not resolve or has no ready endpoints gets no copies); a percent below 100 is a
+        split_clients on a key of its own, independent of the backendRefs' split."""
+        for k, mirror in enumerate(att.mirrors):
+            self.mirrors = max(self.mirrors, k + 1)
+            ref = mirror.backend
+            eps = self.endpoints.get((ref.namespace, ref.name, ref.port), ())
+            if ref.problem or not eps or mirror.percent <= 0:
+                continue
+            name = upstream_name(ref)
+            self.upstreams[name] = eps
+            if mirror.percent < 100:
+                self.http += [f'split_clients "${{request_id}}mirror{k}" $gw_msplit_{target}_{k} {{',
+                              f"    {mirror.percent:.2f}% {name};", '    * "";', "}"]
+                name = f"$gw_msplit_{target}_{k}"
+            self._set(f"$gw_mirror{k}", target, name)
 
     def route_maps(self) -> list[str]:
         for n, att in enumerate(self.plan.attachments):
@@ -253,7 +282,8 @@ class _Renderer:
 
     def target_map_lines(self) -> list[str]:
         defaults = {"$gw_upstream": "gw_404", "$gw_uri": "$request_uri", "$gw_redirect_301": '""',
-                    "$gw_redirect_302": '""', "$gw_h_host": "$gw_req_host"}
+                    "$gw_redirect_302": '""', "$gw_h_host": "$gw_req_host", "$gw_timeout": '""',
+                    **{f"$gw_mirror{k}": '""' for k in range(self.mirrors)}}
         out = []
         for variable in sorted(set(self.target_maps) | set(defaults)):
             header = variable[len("$gw_h_"):] if variable.startswith("$gw_h_") else None
@@ -293,6 +323,25 @@ def _server_heads(plan: GatewayPlan, certs: Mapping[str, tuple[str, str]]) -> li
     return heads
 
 
+def _location(r: _Renderer, timeouts: tuple | None) -> list[str]:
+    """The routing location's body: `location /` (timeouts None), which hands a target with `timeouts` to
+    its named location (error_page on a status of netlab's own, 560 + index), or that named location."""
+    lines = [f"set $gw_m{k} $gw_mirror{k};" for k in range(r.mirrors)]  # kept for the mirror subrequests
+    lines += [f"mirror /_gw_mirror{k};" for k in range(r.mirrors)]
+    lines += [
+        'if ($gw_upstream = gw_404) { return 404 "no route matches\\n"; }',
+        "if ($gw_redirect_301) { return 301 $gw_redirect_301; }",
+        "if ($gw_redirect_302) { return 302 $gw_redirect_302; }",
+        'if ($gw_upstream = gw_500) { return 500 "backend not resolved\\n"; }',
+        'if ($gw_upstream = gw_503) { return 503 "no ready endpoints\\n"; }',
+    ]
+    if timeouts is None:
+        for i in sorted(r.timeouts.values()):
+            lines += [f"error_page {560 + i} = @gw_timeout_{i};", f'if ($gw_timeout = "{i}") {{ return {560 + i}; }}']
+    lines += [f"{name} {value};" for name, value in timeouts or ()]
+    return [*lines, *r.proxy_headers(), 'proxy_set_header Connection "";', "proxy_pass http://$gw_upstream$gw_uri;"]
+
+
 def render(plan: GatewayPlan, endpoints: Mapping[tuple[str, str, int], tuple[tuple[str, int], ...]],
            run_dir: str, certs: Mapping[str, tuple[str, str]] | None = None) -> tuple[str, list[str]]:
     """(nginx.conf, notes) for one Gateway; `endpoints`: (ns, service, port) -> ready (pod IP, port);
@@ -320,19 +369,18 @@ def render(plan: GatewayPlan, endpoints: Mapping[tuple[str, str, int], tuple[tup
         http.append(f"upstream {name} {{")
         http += [f"    server {'[' + ip + ']' if ':' in ip else ip}:{port};" for ip, port in sorted(r.upstreams[name])]
         http += ["    keepalive 16;", "}"]
-    location = [
-        'if ($gw_upstream = gw_404) { return 404 "no route matches\\n"; }',
-        "if ($gw_redirect_301) { return 301 $gw_redirect_301; }",
-        "if ($gw_redirect_302) { return 302 $gw_redirect_302; }",
-        'if ($gw_upstream = gw_500) { return 500 "backend not resolved\\n"; }',
-        'if ($gw_upstream = gw_503) { return 503 "no ready endpoints\\n"; }',
-        *r.proxy_headers(),
-        'proxy_set_header Connection "";',
-        "proxy_pass http://$gw_upstream$gw_uri;",
-    ]
     for head in _server_heads(plan, certs or {}):
         http += ["server {", *head, "    location / {"]
-        http += [f"        {line}" for line in location] + ["    }", "}"]
+        http += [f"        {line}" for line in _location(r, None)] + ["    }"]
+        for settings, i in sorted(r.timeouts.items(), key=lambda kv: kv[1]):
+            http += [f"    location @gw_timeout_{i} {{"]
+            http += [f"        {line}" for line in _location(r, settings)] + ["    }"]
+        for k in range(r.mirrors):
+            http += [f"    location = /_gw_mirror{k} {{", "        internal;",
+                     f'        if ($gw_m{k} = "") {{ return 204; }}',
+                     "        proxy_set_header Host $gw_req_host;", '        proxy_set_header Connection "";',
+                     f"        proxy_pass http://$gw_m{k}$request_uri;", "    }"]
+        http.append("}")
     head = [f"# Generated by netlab for Gateway {plan.key} (netlab.compile.gateway_nginx); do not edit.",
             "daemon off;", "worker_processes 1;", f"pid {quote(run_dir + '/nginx.pid')};",
             f"error_log {quote(run_dir + '/error.log')} notice;", "worker_shutdown_timeout 60s;", "events {}", "",

@@ -4,6 +4,7 @@ route real HTTP requests from the host and from pods, and the statuses say what 
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import time
 
@@ -328,3 +329,93 @@ def test_gateway_routes_http_from_host_and_pods(lab):
                          f"http://{addr}/from-pod")
     answer = echo_answer(from_pod.stdout)
     assert answer["pod"].startswith(f"{lab.cluster}-a-") and answer["request"].startswith("GET /from-pod ")
+
+
+MIRROR_MANIFESTS = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: gwm-CLUSTER}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: CLUSTER-main, namespace: gwm-CLUSTER}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: main}}
+  template:
+    metadata: {labels: {app: main}}
+    spec: {containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: CLUSTER-shadow, namespace: gwm-CLUSTER}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: shadow}}
+  template:
+    metadata: {labels: {app: shadow}}
+    spec: {containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: main, namespace: gwm-CLUSTER}
+spec: {selector: {app: main}, ports: [{port: 80, targetPort: 3000}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: shadow, namespace: gwm-CLUSTER}
+spec: {selector: {app: shadow}, ports: [{port: 80, targetPort: 3000}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: web, namespace: gwm-CLUSTER}
+spec:
+  gatewayClassName: netlab
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: gwm-CLUSTER}
+spec:
+  parentRefs: [{name: web}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /mirrored}}]
+    filters: [{type: RequestMirror, requestMirror: {backendRef: {name: shadow, port: 80}}}]
+    backendRefs: [{name: main, port: 80}]
+  - matches: [{path: {type: PathPrefix, value: /delay}}]
+    timeouts: {request: 1s}
+    backendRefs: [{name: main, port: 80}]
+  - backendRefs: [{name: main, port: 80}]
+"""
+
+
+def _logs(lab, ns: str, prefix: str) -> str:
+    pod = next(line.split()[0] for line in lab.netlab("get", "pods", "-n", ns).stdout.splitlines()
+               if line.startswith(prefix))
+    return lab.netlab("logs", pod, "-n", ns).stdout
+
+
+def test_gateway_request_mirror_and_timeouts(lab):
+    ns = f"gwm-{lab.cluster}"
+    lab.netlab("up", str(lab.write("mirror.yaml", MIRROR_MANIFESTS)))
+    addr = wait_for(lambda: _programmed_address(lab, ns), timeout=60, what="Gateway Programmed with an address")
+
+    def get(path: str, timeout: float = 3) -> subprocess.CompletedProcess:
+        return _curl(lab, "-w", "\n%{http_code}", f"http://{addr}{path}", timeout=timeout)
+
+    wait_for(lambda: get("/").stdout.endswith("200"), timeout=20, what="a first answer through the Gateway")
+    token = secrets.token_hex(4)
+    answer = get(f"/mirrored/x?t={token}").stdout
+    assert echo_answer(answer)["pod"].startswith(f"{lab.cluster}-main-"), "answered by the backend"
+    wait_for(lambda: f"GET /mirrored/x?t={token}" in _logs(lab, ns, f"{lab.cluster}-shadow-"), timeout=10,
+             what="the mirrored copy in the shadow backend's log")
+    plain = secrets.token_hex(4)
+    assert get(f"/other?t={plain}").stdout.endswith("200")
+    assert f"t={plain}" not in _logs(lab, ns, f"{lab.cluster}-shadow-"), "only the mirroring rule copies requests"
+
+    assert get("/delay/0.2").stdout.endswith("200"), "within the request timeout"
+    started = time.monotonic()
+    slow = get("/delay/3", timeout=6)
+    took = time.monotonic() - started
+    assert slow.stdout.endswith("504"), slow.stdout
+    assert 0.9 <= took < 2.5, f"the 1s request timeout answered 504 after {took:.2f}s"
