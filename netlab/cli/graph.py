@@ -28,6 +28,7 @@ GATEWAY_API = {  # kind -> list path: what the Gateway part of the graph is comp
     "GatewayClass": "/apis/gateway.networking.k8s.io/v1/gatewayclasses",
     "Gateway": "/apis/gateway.networking.k8s.io/v1/gateways",
     "HTTPRoute": "/apis/gateway.networking.k8s.io/v1/httproutes",
+    "GRPCRoute": "/apis/gateway.networking.k8s.io/v1/grpcroutes",
     "ReferenceGrant": "/apis/gateway.networking.k8s.io/v1beta1/referencegrants",
     "Namespace": "/api/v1/namespaces",
 }

@@ -122,6 +122,7 @@ class _Renderer:
         self.target_maps: dict[str, dict[str, str]] = {}  # variable -> {target: value}
         self.mirrors = 0  # the most RequestMirror filters of one rule: one `mirror` per position
         self.timeouts: dict[tuple, int] = {}  # distinct nginx timeout settings -> their named location's index
+        self.grpc_listeners: set[str] = set()  # listeners with a GRPCRoute: their ports speak HTTP/2
 
     def _set(self, variable: str, target: str, value: str) -> None:
         self.target_maps.setdefault(variable, {})[target] = value
@@ -205,6 +206,9 @@ class _Renderer:
             self._set("$gw_upstream", target, "gw_redirect")
             return
         self._set("$gw_upstream", target, self._upstream(target, att.backends))
+        if att.grpc:
+            self._set("$gw_grpc", target, "1")
+            self.grpc_listeners.add(att.listener)
         self._mirrors(target, att)
         settings = nginx_timeouts(att.timeouts)
         if settings and settings not in self.timeouts and len(self.timeouts) >= MAX_TIMEOUT_SETTINGS:
@@ -233,6 +237,10 @@ class _Renderer:
         """`$gw_mirrorK`: the upstream the K-th RequestMirror copies this target's requests to ("" none: a
         backend that does not resolve or has no ready endpoints gets no copies); a percent below 100 is a
         split_clients on a key of its own, independent of the backendRefs' split."""
+        if att.grpc and att.mirrors:
+            self.notes.append(f"{att.route}: rule {att.rule}: RequestMirror on a GRPCRoute is not supported by "
+                              "netlab yet, ignored")
+            return
         for k, mirror in enumerate(att.mirrors):
             self.mirrors = max(self.mirrors, k + 1)
             ref = mirror.backend
@@ -282,8 +290,10 @@ class _Renderer:
 
     def target_map_lines(self) -> list[str]:
         defaults = {"$gw_upstream": "gw_404", "$gw_uri": "$request_uri", "$gw_redirect_301": '""',
-                    "$gw_redirect_302": '""', "$gw_h_host": "$gw_req_host", "$gw_timeout": '""',
-                    **{f"$gw_mirror{k}": '""' for k in range(self.mirrors)}}
+                    "$gw_redirect_302": '""', "$gw_h_host": "$gw_req_host",
+                    **{f"$gw_mirror{k}": '""' for k in range(self.mirrors)},
+                    **({"$gw_timeout": '""'} if self.timeouts else {}),
+                    **({"$gw_grpc": '""'} if self.grpc_listeners else {})}
         out = []
         for variable in sorted(set(self.target_maps) | set(defaults)):
             header = variable[len("$gw_h_"):] if variable.startswith("$gw_h_") else None
@@ -305,19 +315,22 @@ class _Renderer:
         return lines
 
 
-def _server_heads(plan: GatewayPlan, certs: Mapping[str, tuple[str, str]]) -> list[list[str]]:
+def _server_heads(plan: GatewayPlan, certs: Mapping[str, tuple[str, str]], http2: set[int]) -> list[list[str]]:
     """The `listen`/`server_name` (and certificate) lines of each server: one per HTTP port; one per HTTPS
     listener with a usable certificate, so that nginx's master loads every certificate and SNI picks the
     listener's (nginx's `*.` server names match one or more labels, as the Gateway API's do). The
-    routing is the same in all of them (the maps above)."""
-    heads = [[f"    listen {port};", "    server_name _;"]
+    routing is the same in all of them (the maps above). A port in `http2` (it has a GRPCRoute) speaks
+    HTTP/2: with TLS alongside HTTP/1.1 (ALPN), in plain text only HTTP/2 (nginx 1.22 cannot tell the two
+    apart on one plain port), as gRPC clients speak it."""
+    heads = [[f"    listen {port}{' http2' if port in http2 else ''};", "    server_name _;"]
              for port in sorted({li.port for li in plan.listeners if li.protocol == "HTTP" and li.supported})]
     for port in sorted({li.port for li in plan.listeners if li.protocol == "HTTPS" and li.name in certs}):
         on_port = [li for li in plan.listeners if li.port == port and li.name in certs]
         default = next((li for li in on_port if li.hostname is None), on_port[0])
         for li in on_port:
             crt, key = certs[li.name]
-            heads.append([f"    listen {port} ssl{' default_server' if li is default else ''};",
+            heads.append([f"    listen {port} ssl{' http2' if port in http2 else ''}"
+                          f"{' default_server' if li is default else ''};",
                           f"    server_name {li.hostname or '_'};",
                           f"    ssl_certificate {quote(crt)};", f"    ssl_certificate_key {quote(key)};"])
     return heads
@@ -335,6 +348,8 @@ def _location(r: _Renderer, timeouts: tuple | None) -> list[str]:
         'if ($gw_upstream = gw_500) { return 500 "backend not resolved\\n"; }',
         'if ($gw_upstream = gw_503) { return 503 "no ready endpoints\\n"; }',
     ]
+    if timeouts is None and r.grpc_listeners:
+        lines += ["error_page 559 = @gw_grpc;", "if ($gw_grpc) { return 559; }"]
     if timeouts is None:
         for i in sorted(r.timeouts.values()):
             lines += [f"error_page {560 + i} = @gw_timeout_{i};", f'if ($gw_timeout = "{i}") {{ return {560 + i}; }}']
@@ -369,12 +384,16 @@ def render(plan: GatewayPlan, endpoints: Mapping[tuple[str, str, int], tuple[tup
         http.append(f"upstream {name} {{")
         http += [f"    server {'[' + ip + ']' if ':' in ip else ip}:{port};" for ip, port in sorted(r.upstreams[name])]
         http += ["    keepalive 16;", "}"]
-    for head in _server_heads(plan, certs or {}):
+    for head in _server_heads(plan, certs or {}, {li.port for li in plan.listeners if li.name in r.grpc_listeners}):
         http += ["server {", *head, "    location / {"]
         http += [f"        {line}" for line in _location(r, None)] + ["    }"]
         for settings, i in sorted(r.timeouts.items(), key=lambda kv: kv[1]):
             http += [f"    location @gw_timeout_{i} {{"]
             http += [f"        {line}" for line in _location(r, settings)] + ["    }"]
+        if r.grpc_listeners:
+            http += ["    location @gw_grpc {"]
+            http += [f"        {line.replace('proxy_', 'grpc_')}" for line in r.proxy_headers()]
+            http += ["        grpc_pass grpc://$gw_upstream;", "    }"]
         for k in range(r.mirrors):
             http += [f"    location = /_gw_mirror{k} {{", "        internal;",
                      f'        if ($gw_m{k} = "") {{ return 204; }}',

@@ -32,13 +32,13 @@ def _match_text(matches: tuple[Mapping, ...]) -> str:
 
 def add_gateways(objects: Iterable[Obj], services: Iterable[Obj], add: Callable, edges: set,
                  groups: dict, vertex_types: tuple) -> None:
-    """Add the Gateways (netlab's classes), listeners and HTTPRoutes to a graph being built.
+    """Add the Gateways (netlab's classes), listeners, HTTPRoutes and GRPCRoutes to a graph being built.
     `vertex_types` is (Group, Vertex, Edge) of netlab.compile.graph."""
     group_t, vertex_t, edge_t = vertex_types
     objects = list(objects)
     svc_keys = {key_of(s): s for s in services}
     world = gateway_world(objects, svc_keys)
-    routes = sorted((o for o in objects if o.get("kind") == "HTTPRoute"), key=key_of)
+    routes = sorted((o for o in objects if o.get("kind") in ("HTTPRoute", "GRPCRoute")), key=key_of)
     if not world.plans and not routes:
         return
     groups["gateway"] = group_t("gateway", "gateway", ("Gateway API",))
@@ -57,7 +57,7 @@ def add_gateways(objects: Iterable[Obj], services: Iterable[Obj], add: Callable,
             add(vertex_t(lid, "listener", lines, "gateway"))
             edges.add(edge_t(gid, lid, "listener"))
         for att in plan.attachments:
-            rid = f"route:{att.route}"
+            rid = route_id("GRPCRoute" if att.grpc else "HTTPRoute", att.route)
             edges.add(edge_t(f"gtwl:{key}/{att.listener}", rid, "attach", ", ".join(att.hostnames)))
             live = [b for b in att.backends if b.weight > 0]
             total = sum(b.weight for b in live) or 1
@@ -71,10 +71,14 @@ def add_gateways(objects: Iterable[Obj], services: Iterable[Obj], add: Callable,
                     groups.setdefault("services", group_t("services", "services", ("Services",)))
                 edges.add(edge_t(rid, sid, "backend",
                                  f"rule {att.rule}: {_match_text(att.matches)} :{b.port}{share}{problem}"))
-    attached = {f"{o['kind']}/{key_of(o)}" for o in routes} & set(world.route_parents)
     for r in routes:
         hosts = (r.get("spec") or {}).get("hostnames") or []
-        state = "attached" if f"HTTPRoute/{key_of(r)}" in attached and any(
-            c.get("type") == "Accepted" and c.get("status") == "True"
-            for p in world.route_parents[f"HTTPRoute/{key_of(r)}"] for c in p["conditions"]) else "not accepted"
-        add(vertex_t(f"route:{key_of(r)}", "route", (f"httproute {_qual(key_of(r))}", *hosts, state), "gateway"))
+        accepted = any(c.get("type") == "Accepted" and c.get("status") == "True"
+                       for p in world.route_parents.get(f"{r['kind']}/{key_of(r)}", []) for c in p["conditions"])
+        add(vertex_t(route_id(r["kind"], key_of(r)), "route",
+                     (f"{r['kind'].lower()} {_qual(key_of(r))}", *hosts, "attached" if accepted else "not accepted"),
+                     "gateway"))
+
+
+def route_id(kind: str, key: str) -> str:
+    return f"{'grpcroute' if kind == 'GRPCRoute' else 'route'}:{key}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
+import sys
 import time
 
 from conftest import echo_answer, wait_for
@@ -419,3 +420,98 @@ def test_gateway_request_mirror_and_timeouts(lab):
     took = time.monotonic() - started
     assert slow.stdout.endswith("504"), slow.stdout
     assert 0.9 <= took < 2.5, f"the 1s request timeout answered 504 after {took:.2f}s"
+
+
+GRPC_MANIFESTS = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: gwg-CLUSTER}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: CLUSTER-ga, namespace: gwg-CLUSTER}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: ga}}
+  template:
+    metadata: {labels: {app: ga}}
+    spec: {containers: [{name: grpc, image: netlab/grpc-echo, ports: [{containerPort: 50051}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: CLUSTER-gb, namespace: gwg-CLUSTER}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: gb}}
+  template:
+    metadata: {labels: {app: gb}}
+    spec: {containers: [{name: grpc, image: netlab/grpc-echo, ports: [{containerPort: 50051}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ga, namespace: gwg-CLUSTER}
+spec: {selector: {app: ga}, ports: [{port: 9000, targetPort: 50051}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: gb, namespace: gwg-CLUSTER}
+spec: {selector: {app: gb}, ports: [{port: 9000, targetPort: 50051}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: web, namespace: gwg-CLUSTER}
+spec:
+  gatewayClassName: netlab
+  listeners: [{name: grpc, port: 80, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: greeter, namespace: gwg-CLUSTER}
+spec:
+  parentRefs: [{name: web}]
+  rules:
+  - matches: [{method: {service: demo.Greeter, method: Hello}}]
+    backendRefs: [{name: ga, port: 9000}]
+  - matches: [{method: {service: demo.Greeter}}]
+    backendRefs: [{name: gb, port: 9000}]
+  - matches: [{method: {service: demo.Greeter, method: Hello}, headers: [{name: x-tier, value: gold}]}]
+    backendRefs: [{name: gb, port: 9000}]
+"""
+
+GRPC_CLIENT = """
+import json, sys
+import grpc
+channel = grpc.insecure_channel(sys.argv[1])
+out = {}
+for call in sys.argv[2:]:
+    method, _, tier = call.partition("@")
+    try:
+        answer = channel.unary_unary(method)(b"", timeout=3, metadata=[("x-tier", tier)] if tier else None)
+        out[call] = dict(line.split(": ", 1) for line in answer.decode().splitlines() if ": " in line)
+    except grpc.RpcError as e:
+        out[call] = {"error": e.code().name}
+print(json.dumps(out))
+"""
+
+
+def test_grpcroute_routes_grpc_calls_by_service_method_and_header(lab):
+    ns = f"gwg-{lab.cluster}"
+    lab.netlab("up", str(lab.write("grpc.yaml", GRPC_MANIFESTS)))
+    addr = wait_for(lambda: _programmed_address(lab, ns), timeout=60, what="Gateway Programmed with an address")
+    calls = ["/demo.Greeter/Hello", "/demo.Greeter/Bye", "/demo.Greeter/Hello@gold", "/other.Svc/Hello"]
+
+    def answers() -> dict | None:
+        proc = lab.host(sys.executable, "-c", GRPC_CLIENT, f"{addr}:80", *calls, timeout=30)
+        out = json.loads(proc.stdout) if proc.returncode == 0 else {}
+        return out if out.get(calls[0], {}).get("pod") else None
+
+    got = wait_for(answers, timeout=30, interval=0.5, what="a first gRPC answer through the Gateway")
+    assert got[calls[0]]["pod"].startswith(f"{lab.cluster}-ga-") and got[calls[0]]["method"] == calls[0]
+    assert got[calls[1]]["pod"].startswith(f"{lab.cluster}-gb-"), "the service alone matches the other methods"
+    assert got[calls[2]]["pod"].startswith(f"{lab.cluster}-gb-"), "the header match is more specific"
+    assert got[calls[3]] == {"error": "UNIMPLEMENTED"}, "no rule for that service: nginx's 404 is UNIMPLEMENTED"
+    route = _get(lab, "grpcroute", "greeter", ns)["status"]["parents"][0]
+    assert _conditions(route) == {"Accepted": ("True", "Accepted"), "ResolvedRefs": ("True", "ResolvedRefs")}
+    listener = _get(lab, "gateway", "web", ns)["status"]["listeners"][0]
+    assert listener["attachedRoutes"] == 1
+    assert {"group": "gateway.networking.k8s.io", "kind": "GRPCRoute"} in listener["supportedKinds"]
