@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -21,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from ingress import wrk  # bench/ingress.py, next to this script: the same wrk run and parsing
 
 from netlab.runtime.kubeconfig import context_name
 
@@ -80,16 +81,6 @@ spec:
   rules: [{backendRefs: [{name: echo, port: 80}]}]
 """
 WAIT_LIMIT = 30.0  # seconds: every wait for an answer is bounded
-
-
-def wrk(netns: str, url: str, seconds: int, host: str | None) -> tuple[float, str]:
-    argv = ["ip", "netns", "exec", netns, "wrk", "-t1", "-c8", f"-d{seconds}s", "--latency"]
-    if host:
-        argv += ["-H", f"Host: {host}"]
-    out = subprocess.run([*argv, url], check=True, capture_output=True, text=True, timeout=seconds + 30).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = re.search(r"50%\s+(\S+)", out).group(1)
-    return rps, p50
 
 
 def answers(netns: str, url: str, host: str) -> bool:

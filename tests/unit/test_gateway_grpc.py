@@ -5,10 +5,9 @@ ports), evaluated as nginx would and accepted by `nginx -t`."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import pytest
-from test_gateway_routing import ENDPOINTS, dispatch, gateway, listener, obj, route, to, world
+from test_gateway_routing import ENDPOINTS, assert_nginx_accepts, dispatch, gateway, listener, obj, route, to, world
 
 from netlab.compile.gateway_attach import gateway_status
 from netlab.compile.gateway_grpc import grpc_matches
@@ -76,9 +75,4 @@ def test_grpc_echo_image():
 @pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
 def test_grpc_configuration_is_accepted_by_nginx(tmp_path):
     conf, _ = render(world(gateway(listener()), *ROUTES).plans["app/gw"], ENDPOINTS, str(tmp_path))
-    for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (tmp_path / "tmp" / sub).mkdir(parents=True)
-    (tmp_path / "nginx.conf").write_text(conf)
-    proc = subprocess.run(["nginx", "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path), "-e", "stderr"],
-                          capture_output=True, text=True, timeout=30)
-    assert proc.returncode == 0, proc.stderr
+    assert_nginx_accepts(conf, tmp_path)

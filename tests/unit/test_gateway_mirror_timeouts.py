@@ -4,12 +4,22 @@ configuration they render (evaluated as nginx would, and accepted by `nginx -t`)
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import pytest
 from test_gateway_model import _problems
 from test_gateway_model import route as raw_route
-from test_gateway_routing import ENDPOINTS, _maps, _var, gateway, listener, parent_conditions, route, to, world
+from test_gateway_routing import (
+    ENDPOINTS,
+    _maps,
+    _var,
+    assert_nginx_accepts,
+    gateway,
+    listener,
+    parent_conditions,
+    route,
+    to,
+    world,
+)
 
 from netlab.compile.gateway_nginx import render
 from netlab.compile.gateway_timeouts import nginx_timeouts
@@ -91,9 +101,4 @@ def test_mirror_percent_and_status():
 @pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed")
 def test_mirror_and_timeout_configuration_is_accepted_by_nginx(tmp_path):
     conf, _ = render(world(gateway(listener()), ROUTE).plans["app/gw"], ENDPOINTS, str(tmp_path))
-    for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (tmp_path / "tmp" / sub).mkdir(parents=True)
-    (tmp_path / "nginx.conf").write_text(conf)
-    proc = subprocess.run(["nginx", "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path), "-e", "stderr"],
-                          capture_output=True, text=True, timeout=30)
-    assert proc.returncode == 0, proc.stderr
+    assert_nginx_accepts(conf, tmp_path)
