@@ -4,6 +4,8 @@ trace's Python matcher must pick the same route as the rendered nginx maps, for 
 from __future__ import annotations
 
 import itertools
+import shutil
+import subprocess
 
 from test_gateway_routing import ENDPOINTS, conf_for, dispatch, gateway, listener, route, to, world
 from test_trace_model import world as trace_world
@@ -111,3 +113,17 @@ def test_graph_draws_gateways_listeners_routes_and_weighted_backends():
     assert ("gtw:app/gw", "gtwl:app/gw/http", "listener") in edges
     assert edges[("gtwl:app/gw/http", "route:app/main", "attach")] == "app.example"
     assert "rule 2: /shop/cart (exact) :80 (RefNotPermitted)" == edges[("route:app/main", "svc:other/c", "backend")]
+
+
+def test_gateway_graph_renders_as_dot_and_mermaid():
+    from netlab.compile.graph_render import to_dot, to_mermaid
+
+    services = [{"metadata": {"name": n, "namespace": "app"}, "spec": {}} for n in ("a", "b", "gw-nginx")]
+    g = build([], [], services, [], [], [], gateway_api=[gateway_class(), gateway(*LISTENERS), *ROUTES])
+    dot = to_dot(g)
+    assert '"gtwl:app/gw/http" -> "route:app/main"' in dot and 'subgraph "cluster_gateway"' in dot
+    mermaid = to_mermaid(g)
+    assert "gateway app/gw" in mermaid and "httproute app/main" in mermaid
+    if shutil.which("dot"):
+        svg = subprocess.run(["dot", "-Tsvg"], input=dot.encode(), capture_output=True, timeout=60)
+        assert svg.returncode == 0 and b"listener shop" in svg.stdout, svg.stderr
