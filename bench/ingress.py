@@ -84,6 +84,7 @@ def main() -> int:
     cli = ["nsenter", f"--net=/run/netns/{host}", sys.executable, "-m", "netlab.cli", "--cluster", tag]
     tmp = Path(tempfile.mkdtemp())
     subprocess.run(["ip", "netns", "add", host], check=True)
+    subprocess.run(["ip", "-n", host, "link", "set", "lo", "up"], check=True)  # the API listens on 127.0.0.1
     try:
         (tmp / "lab.yaml").write_text(LAB.replace("TAG", tag))
         subprocess.run([*cli, "up", str(tmp / "lab.yaml")], check=True, capture_output=True)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from netlab.api.errors import ApiError
 from netlab.compile.desired import Desired
+from netlab.compile.gateway_desired import ready_endpoints
+from netlab.compile.gateway_order import trace_rows
 from netlab.compile.netpol import PolicyNamespace, PolicyPod
 from netlab.compile.nftables import Chain, Ruleset, SetOrMap, render_full
 from netlab.compile.policy_inputs import PolicyInputs
@@ -35,6 +37,7 @@ class Dataplane:
     policy: PolicyInputs
     rulesets: Mapping[str, Ruleset]  # node -> its whole `inet netlab` table
     ingress_rows: tuple[dict, ...]  # compile.nginx.resolve_rules rows; () without the ingress controller
+    gateway_rows: tuple[dict, ...] = ()  # compile.gateway_order.trace_rows: each netlab Gateway's route matches
 
 
 def served(backend: Backend) -> dict:
@@ -56,7 +59,14 @@ def dataplane(desired: Desired) -> dict:
                    "policies": [dict(p) for p in policy.policies]},
         "rulesets": {node: _ruleset(rules) for node, rules in sorted(desired.rulesets.items())},
         "ingress": list(desired.ingress.rules) if desired.ingress is not None else [],
+        "gateways": _gateways(desired),
     }
+
+
+def _gateways(desired: Desired) -> list[dict]:
+    if desired.gateways is None:
+        return []
+    return trace_rows(desired.gateways.world.plans, ready_endpoints(desired.services))
 
 
 def _ruleset(rules: Ruleset) -> dict:
@@ -85,6 +95,7 @@ def from_json(data: Mapping[str, Any]) -> Dataplane:
             tuple(policy["policies"])),
         rulesets={node: _ruleset_from(r) for node, r in data["rulesets"].items()},
         ingress_rows=tuple(data.get("ingress") or ()),
+        gateway_rows=tuple(data.get("gateways") or ()),
     )
 
 

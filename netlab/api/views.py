@@ -446,6 +446,7 @@ _LISTERS = {
     "EndpointSlice": _list_endpointslices, "Ingress": _list_ingresses, "Job": _list_jobs, "CronJob": _list_cronjobs,
     "GatewayClass": gateway_views.list_gateway_classes, "Gateway": gateway_views.list_gateways,
     "HTTPRoute": lambda ctl, ns: gateway_views.list_routes(ctl, "HTTPRoute", ns),
+    "GRPCRoute": lambda ctl, ns: gateway_views.list_routes(ctl, "GRPCRoute", ns),
 }
 
 

@@ -1,4 +1,4 @@
-"""`netlab graph`: draw the running cluster (nodes, bridges, pods, services, ingress, policies).
+"""`netlab graph`: draw the running cluster (nodes, bridges, pods, services, ingress, Gateways, policies).
 
 Registered by the CLI with `main.add_command(graph)`. Fetches the objects through the API, builds the graph
 with the pure `netlab.compile.graph`, and writes DOT or Mermaid text, or SVG/PNG through graphviz's `dot`.
@@ -23,6 +23,29 @@ PATHS = {
     "ingresses": "/apis/networking.k8s.io/v1/ingresses",
     "policies": "/apis/networking.k8s.io/v1/networkpolicies",
 }
+
+GATEWAY_API = {  # kind -> list path: what the Gateway part of the graph is computed from
+    "GatewayClass": "/apis/gateway.networking.k8s.io/v1/gatewayclasses",
+    "Gateway": "/apis/gateway.networking.k8s.io/v1/gateways",
+    "HTTPRoute": "/apis/gateway.networking.k8s.io/v1/httproutes",
+    "GRPCRoute": "/apis/gateway.networking.k8s.io/v1/grpcroutes",
+    "ReferenceGrant": "/apis/gateway.networking.k8s.io/v1beta1/referencegrants",
+    "Namespace": "/api/v1/namespaces",
+}
+
+
+def _gateway_objects(client) -> list[dict]:
+    """Every object the Gateway part needs, each with its kind (a List's items may leave it out)."""
+    from netlab.api.client import ApiFailure
+
+    out = []
+    for kind, path in GATEWAY_API.items():
+        try:
+            out += [{**o, "kind": kind} for o in client.get(path).get("items") or []]
+        except ApiFailure as e:
+            if e.code != 404:
+                raise
+    return out
 
 
 def choose_format(fmt: str | None, output: str | None) -> str:
@@ -53,7 +76,8 @@ def render_image(dot_text: str, fmt: str) -> bytes:
               help="dot, mermaid, svg or png (svg/png need graphviz). Default: from -o's extension, else dot.")
 @click.pass_context
 def graph(ctx: click.Context, output: str | None, fmt: str | None) -> None:
-    """Draw the cluster: host, underlay, nodes, cni0 bridges, pods with IPs, services, ingress and policies."""
+    """Draw the cluster: host, underlay, nodes, cni0 bridges, pods with IPs, services, ingress, Gateways with
+    their listeners and routes, and policies."""
     from netlab.api.client import ApiFailure, ApiUnavailable
     from netlab.cli import common
     from netlab.cli.common import Fail
@@ -71,12 +95,14 @@ def graph(ctx: click.Context, output: str | None, fmt: str | None) -> None:
                     objects[key] = []
                 else:
                     raise
+        gateway_api = _gateway_objects(client)
     except ApiUnavailable as e:
         raise Fail(str(e)) from e
     except ApiFailure as e:
         raise Fail(str(e)) from e
 
-    g = render.build(**objects, **render.underlay_of(objects["nodes"]), title=f"netlab cluster {client.cluster}")
+    g = render.build(**objects, **render.underlay_of(objects["nodes"]), title=f"netlab cluster {client.cluster}",
+                     gateway_api=gateway_api)
     kind = choose_format(fmt, output)
     if kind == "mermaid":
         data: bytes = graph_render.to_mermaid(g).encode()

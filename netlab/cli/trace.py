@@ -40,6 +40,16 @@ def _parse_dst(dst: str) -> tuple[str, int | None]:
     return target, int(port)
 
 
+def _parse_headers(headers: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for h in headers:
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"a header is 'Name: value', not {h!r}", param_hint="-H")
+        out[name.strip()] = value.strip()
+    return out
+
+
 def _parse_src(src: str) -> str:
     if src == "host" or src.startswith("node:") or "/" in src:
         return src
@@ -53,14 +63,18 @@ def _in_netns(netns: str | None, argv: list[str], timeout: float) -> subprocess.
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
 
 
-def probe_tcp(netns: str | None, ip: str, port: int, url: str | None = None) -> ProbeResult:
-    """curl --max-time 2 from `netns` (None: here); an Ingress URL is sent to `ip` with --resolve."""
+def probe_tcp(netns: str | None, ip: str, port: int, url: str | None = None,
+              headers: dict[str, str] | None = None) -> ProbeResult:
+    """curl --max-time 2 from `netns` (None: here); an Ingress or Gateway URL is sent to `ip` with --resolve,
+    with `headers`."""
     argv = ["curl", "-sS", "--max-time", "2", "-w", "\n__time_connect=%{time_connect} __code=%{http_code}"]
     if url:
         from urllib.parse import urlparse
 
         u = urlparse(url)
         uport = u.port or (443 if u.scheme == "https" else 80)
+        for name, value in (headers or {}).items():
+            argv += ["-H", f"{name}: {value}"]
         argv += ["-k", "--resolve", f"{u.hostname}:{uport}:{ip}", url]
     else:
         argv.append(f"http://{ip}:{port}/")
@@ -152,15 +166,18 @@ def _print_kernel(events: dict, problems: list[str]) -> list[str]:
 @click.argument("src")
 @click.argument("dst")
 @click.option("-p", "--protocol", "proto", type=click.Choice(["tcp", "udp"]), default="tcp", show_default=True)
+@click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'",
+              help="A request header for an http(s):// DST (a Gateway's header matches see it). Repeatable.")
 @click.option("--no-probe", is_flag=True, help="Only explain from the compiled rules; send nothing.")
 @click.option("--kernel/--no-kernel", default=True, show_default=True,
               help="Trace the probe in the kernel (nftables meta nftrace + nft monitor trace).")
 @click.pass_context
-def trace(ctx: click.Context, src: str, dst: str, proto: str, no_probe: bool, kernel: bool) -> None:
+def trace(ctx: click.Context, src: str, dst: str, proto: str, headers: tuple[str, ...], no_probe: bool,
+          kernel: bool) -> None:
     """Explain what happens to a packet from SRC to DST, then send a real one and compare.
 
     SRC: pod-a, ns/pod, node:<name> or host. DST: svc:port, svc.ns:port, ip:port, <node-ip>:<nodePort>,
-    <lb-ip>:port, ns/pod:port or http://host/path (through the ingress).
+    <lb-ip>:port, ns/pod:port or http://host/path (through the Gateway that routes it, else the ingress).
     """
     from netlab.cli.common import Fail
     from netlab.cli.common import cluster as _cluster
@@ -169,10 +186,12 @@ def trace(ctx: click.Context, src: str, dst: str, proto: str, no_probe: bool, ke
 
     cluster = _cluster(ctx)
     target, port = _parse_dst(dst)
+    header_map = _parse_headers(headers)
     compiled = _dataplane(cluster)
     try:
         plan = model.plan(_parse_src(src), target, port, proto, compiled.topology, compiled.services,
-                          compiled.policy, ingress_rows=list(compiled.ingress_rows), rulesets=compiled.rulesets)
+                          compiled.policy, ingress_rows=list(compiled.ingress_rows), rulesets=compiled.rulesets,
+                          gateway_rows=compiled.gateway_rows, headers=header_map)
     except model.TraceError as e:
         raise Fail(str(e)) from e
     except NftSyntaxError as e:
@@ -190,7 +209,7 @@ def trace(ctx: click.Context, src: str, dst: str, proto: str, no_probe: bool, ke
     def send() -> ProbeResult:
         if proto == "udp":
             return probe_udp(netns, plan.dst_ip, plan.dport)
-        return probe_tcp(netns, plan.dst_ip, plan.dport, plan.url)
+        return probe_tcp(netns, plan.dst_ip, plan.dport, plan.url, header_map)
 
     chosen: list[str] = []
     if kernel and plan.trace_points:

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from netlab.compile.gateway_grpc import grpc_matches
 from netlab.compile.gateway_objects import CONTROLLER_NAME
 from netlab.compile.gateway_tls import listener_certificate
 from netlab.compile.label_selectors import matches as selector_matches
 from netlab.model.gateway import GROUP
 
-ROUTE_KINDS = ("HTTPRoute",)  # the kinds netlab's listeners take (GRPCRoute: not yet)
+ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")  # the kinds netlab's listeners take
 SUPPORTED_PROTOCOLS = ("HTTP", "HTTPS")
 
 
@@ -83,6 +84,13 @@ class BackendRef:
 
 
 @dataclass(frozen=True)
+class Mirror:
+    """A RequestMirror filter: a copy of each request (its answer ignored) for `percent` of them."""
+    backend: BackendRef
+    percent: float
+
+
+@dataclass(frozen=True)
 class Attachment:
     """A rule of an HTTPRoute as it serves one listener, on the hostnames they have in common."""
     route: str  # ns/name
@@ -93,6 +101,9 @@ class Attachment:
     filters: tuple[Mapping, ...]
     backends: tuple[BackendRef, ...]
     age: tuple[str, str]  # (creationTimestamp, ns/name): the tie-breaker across routes
+    mirrors: tuple[Mirror, ...] = ()
+    timeouts: Mapping | None = None  # the rule's `timeouts` (request, backendRequest)
+    grpc: bool = False  # a GRPCRoute's rule: its matches are grpc_matches' HTTP form; nginx's grpc_pass serves it
 
 
 @dataclass
@@ -144,12 +155,13 @@ def _allows(listener: Listener, route: Mapping, gateway_ns: str, ns_labels: Mapp
     return source == "Same" and _ns(route) == gateway_ns
 
 
-def _granted(grants: list[Mapping], from_ns: str, to_ns: str, to_kind: str, to_name: str) -> bool:
+def _granted(grants: list[Mapping], from_ns: str, to_ns: str, to_kind: str, to_name: str,
+             from_kind: str = "HTTPRoute") -> bool:
     for g in grants:
         if _ns(g) != to_ns:
             continue
         spec = g.get("spec") or {}
-        src = any(f.get("group") == GROUP and f.get("kind") == "HTTPRoute" and f.get("namespace") == from_ns
+        src = any(f.get("group") == GROUP and f.get("kind") == from_kind and f.get("namespace") == from_ns
                   for f in spec.get("from") or [])
         dst = any(t.get("group", "") in ("", "core") and t.get("kind") == to_kind and t.get("name") in (None, to_name)
                   for t in spec.get("to") or [])
@@ -158,16 +170,31 @@ def _granted(grants: list[Mapping], from_ns: str, to_ns: str, to_kind: str, to_n
     return False
 
 
-def _backend(ref: Mapping, route_ns: str, services: Mapping[str, object], grants: list[Mapping]) -> BackendRef:
+def _backend(ref: Mapping, route_ns: str, services: Mapping[str, object], grants: list[Mapping],
+             route_kind: str = "HTTPRoute") -> BackendRef:
     ns = ref.get("namespace") or route_ns
     out = BackendRef(ns, ref.get("name", ""), ref.get("port"), int(ref.get("weight", 1)))
     if ref.get("group", "") not in ("", "core") or ref.get("kind", "Service") != "Service":
         return BackendRef(**{**out.__dict__, "problem": "InvalidKind"})
-    if ns != route_ns and not _granted(grants, route_ns, ns, "Service", out.name):
+    if ns != route_ns and not _granted(grants, route_ns, ns, "Service", out.name, route_kind):
         return BackendRef(**{**out.__dict__, "problem": "RefNotPermitted"})
     if f"{ns}/{out.name}" not in services:
         return BackendRef(**{**out.__dict__, "problem": "BackendNotFound"})
     return out
+
+
+def _mirrors(rule: Mapping, route_ns: str, services: Mapping[str, object], grants: list[Mapping]
+             ) -> tuple[Mirror, ...]:
+    out = []
+    for f in rule.get("filters") or []:
+        if f.get("type") != "RequestMirror":
+            continue
+        body = f.get("requestMirror") or {}
+        fraction = body.get("fraction")
+        percent = 100.0 * fraction["numerator"] / fraction.get("denominator", 100) if fraction else \
+            float(body.get("percent", 100))
+        out.append(Mirror(_backend(body.get("backendRef") or {}, route_ns, services, grants), percent))
+    return tuple(out)
 
 
 _REF_MESSAGES = {"InvalidKind": "only core Services are supported as backends",
@@ -232,7 +259,9 @@ def gateway_world(objects: Iterable[Mapping], services: Mapping[str, object]) ->
     for route in routes:
         route_ns, spec = _ns(route), route.get("spec") or {}
         rules = spec.get("rules") or []
-        resolved = [[_backend(b, route_ns, services, grants) for b in rule.get("backendRefs") or []] for rule in rules]
+        resolved = [[_backend(b, route_ns, services, grants, route["kind"]) for b in rule.get("backendRefs") or []]
+                    for rule in rules]
+        mirrors = [_mirrors(rule, route_ns, services, grants) for rule in rules]
         for ref in spec.get("parentRefs") or []:
             if ref.get("group", GROUP) != GROUP or ref.get("kind", "Gateway") != "Gateway":
                 continue
@@ -240,16 +269,19 @@ def gateway_world(objects: Iterable[Mapping], services: Mapping[str, object]) ->
             if plan is None:
                 continue  # not a Gateway of netlab's: its own controller answers
             status, listeners = _parent_status(route, ref, plan, plan.namespace, ns_labels,
-                                               [b for rs in resolved for b in rs])
+                                               [b for rs in resolved for b in rs] +
+                                               [m.backend for ms in mirrors for m in ms])
             parents.setdefault(f"{route['kind']}/{key_of(route)}", []).append(status)
             age = ((route.get("metadata") or {}).get("creationTimestamp") or "", key_of(route))
             for li in listeners:
                 plan.attached[li.name] = plan.attached.get(li.name, 0) + 1
                 hosts = _route_hostnames(route, li) or ()
                 for i, rule in enumerate(rules):
+                    grpc = route["kind"] == "GRPCRoute"
+                    matches = grpc_matches(rule) if grpc else tuple(rule.get("matches") or ())
                     plan.attachments.append(Attachment(
-                        key_of(route), i, li.name, hosts, tuple(rule.get("matches") or ()),
-                        tuple(rule.get("filters") or ()), tuple(resolved[i]), age))
+                        key_of(route), i, li.name, hosts, matches, tuple(rule.get("filters") or ()),
+                        tuple(resolved[i]), age, mirrors[i], rule.get("timeouts"), grpc))
     return GatewayWorld(plans, classes, parents)
 
 

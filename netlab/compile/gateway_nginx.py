@@ -21,11 +21,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from netlab.compile.gateway_attach import Attachment, BackendRef, GatewayPlan
-from netlab.compile.nginx import _q, _regex_escape
+from netlab.compile.gateway_order import ordered
+from netlab.compile.gateway_servers import server_heads
+from netlab.compile.gateway_timeouts import nginx_timeouts
+from netlab.compile.nginx import quote, regex_escape
 
 CONF_NAME = "nginx.conf"
+MAX_TIMEOUT_SETTINGS = 40  # named locations reached by error_page statuses 560-599
 _VAR_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
-PATH_RANK = {"Exact": 0, "RegularExpression": 1, "PathPrefix": 2}
 WELL_KNOWN = {("http", 80), ("https", 443)}
 FORWARDED = {"x-forwarded-for": "$proxy_add_x_forwarded_for", "x-forwarded-proto": "$scheme",
              "x-forwarded-host": "$gw_req_host"}
@@ -35,7 +38,7 @@ def _value(text: str) -> str:
     """A user's literal as an nginx string: `$` cannot be escaped, so it comes from a variable; control
     characters (a CR/LF would split a header) are dropped."""
     text = "".join(c for c in str(text) if c.isprintable())
-    return _q(text.replace("$", "${gw_dollar}"))
+    return quote(text.replace("$", "${gw_dollar}"))
 
 
 def _var(name: str) -> str:
@@ -51,7 +54,7 @@ class _Conditions:
         return self.items.setdefault((variable, regex), len(self.items))
 
     def maps(self) -> list[str]:
-        return [f"map {variable} $gw_c{i} {{ {_q('~' + regex)} 1; default 0; }}"
+        return [f"map {variable} $gw_c{i} {{ {quote('~' + regex)} 1; default 0; }}"
                 for (variable, regex), i in sorted(self.items.items(), key=lambda kv: kv[1])]
 
     def key(self) -> str:
@@ -60,28 +63,27 @@ class _Conditions:
 
 def _host_regex(host: str) -> str:
     if host.startswith("*."):
-        return "^.+" + _regex_escape(host[1:]) + "$"
-    return "^" + _regex_escape(host) + "$"
+        return "^.+" + regex_escape(host[1:]) + "$"
+    return "^" + regex_escape(host) + "$"
 
 
 def _path_regex(kind: str, value: str) -> str | None:
     if kind == "Exact":
-        return "^" + _regex_escape(value) + "$"
+        return "^" + regex_escape(value) + "$"
     if kind == "RegularExpression":
         return f"^(?:{value})$"
     base = value.rstrip("/")
-    return None if not base else "^" + _regex_escape(base) + "(/.*)?$"
+    return None if not base else "^" + regex_escape(base) + "(/.*)?$"
 
 
 def _match_conditions(match: Mapping, host: str | None, conds: _Conditions, notes: list[str], where: str
-                      ) -> tuple[list[int], tuple] | None:
-    """The condition positions a match needs and its precedence key (None: it can never match here)."""
+                      ) -> list[int] | None:
+    """The condition positions a match needs (None: it can never match here)."""
     positions = []
     if host is not None:
         positions.append(conds.add("$host", _host_regex(host)))
     path = match.get("path") or {}
-    kind, value = path.get("type", "PathPrefix"), path.get("value", "/")
-    regex = _path_regex(kind, value)
+    regex = _path_regex(path.get("type", "PathPrefix"), path.get("value", "/"))
     if regex is not None:
         positions.append(conds.add("$uri", regex))
     if match.get("method"):
@@ -92,13 +94,9 @@ def _match_conditions(match: Mapping, host: str | None, conds: _Conditions, note
             if not _VAR_SAFE.match(name) or (what == "queryParams" and "-" in name):
                 notes.append(f"{where}: {what} name {name!r} cannot be matched by nginx, the match never applies")
                 return None
-            value_re = item["value"] if item.get("type") == "RegularExpression" else _regex_escape(item["value"])
+            value_re = item["value"] if item.get("type") == "RegularExpression" else regex_escape(item["value"])
             positions.append(conds.add(prefix + _var(name), f"^(?:{value_re})$"))
-    exact = host is not None and not host.startswith("*.")
-    rank = (-(len(host) if exact else 0), -len(host or ""), PATH_RANK.get(kind, 2),
-            -len(value) if kind == "PathPrefix" else 0, 0 if match.get("method") else 1,
-            -len(match.get("headers") or []), -len(match.get("queryParams") or []))
-    return positions, rank
+    return positions
 
 
 def _positional(positions: list[int]) -> str:
@@ -123,6 +121,9 @@ class _Renderer:
         self.upstreams: dict[str, tuple[tuple[str, int], ...]] = {}
         self.http: list[str] = []  # maps and split_clients per target
         self.target_maps: dict[str, dict[str, str]] = {}  # variable -> {target: value}
+        self.mirrors = 0  # the most RequestMirror filters of one rule: one `mirror` per position
+        self.timeouts: dict[tuple, int] = {}  # distinct nginx timeout settings -> their named location's index
+        self.grpc_listeners: set[str] = set()  # listeners with a GRPCRoute: their ports speak HTTP/2
 
     def _set(self, variable: str, target: str, value: str) -> None:
         self.target_maps.setdefault(variable, {})[target] = value
@@ -160,8 +161,8 @@ class _Renderer:
         base = replacement.rstrip("/")
         args = "$is_args$args"
         self.http += [f"map $uri $gw_prefix_{target} {{",
-                      f"    {_q('~^' + _regex_escape(prefix) + '/?$')} {_value(base or '/')[:-1]}{args}\";",
-                      f"    {_q('~^' + _regex_escape(prefix) + '(?<gw_rest_' + target + '>/.*)$')} "
+                      f"    {quote('~^' + regex_escape(prefix) + '/?$')} {_value(base or '/')[:-1]}{args}\";",
+                      f"    {quote('~^' + regex_escape(prefix) + '(?<gw_rest_' + target + '>/.*)$')} "
                       f"{_value(base)[:-1]}$gw_rest_{target}{args}\";",
                       "    default $request_uri;", "}"]
         return f"$gw_prefix_{target}"
@@ -206,6 +207,16 @@ class _Renderer:
             self._set("$gw_upstream", target, "gw_redirect")
             return
         self._set("$gw_upstream", target, self._upstream(target, att.backends))
+        if att.grpc:
+            self._set("$gw_grpc", target, "1")
+            self.grpc_listeners.add(att.listener)
+        self._mirrors(target, att)
+        settings = nginx_timeouts(att.timeouts)
+        if settings and settings not in self.timeouts and len(self.timeouts) >= MAX_TIMEOUT_SETTINGS:
+            self.notes.append(f"{att.route}: rule {att.rule}: more than {MAX_TIMEOUT_SETTINGS} different timeouts "
+                              "on one Gateway, this rule's are ignored")
+        elif settings:
+            self._set("$gw_timeout", target, str(self.timeouts.setdefault(settings, len(self.timeouts))))
         for f in att.filters:
             kind = f.get("type")
             if kind == "RequestHeaderModifier":
@@ -219,29 +230,47 @@ class _Renderer:
                 path = self._path(target, att, rewrite.get("path"))
                 if path:
                     self._set("$gw_uri", target, path)
-            else:
+            elif kind != "RequestMirror":  # mirrors: above
                 self.notes.append(f"{att.route}: rule {att.rule}: filter {kind} is not supported by netlab yet, "
                                   "ignored")
 
+    def _mirrors(self, target: str, att: Attachment) -> None:
+        """`$gw_mirrorK`: the upstream the K-th RequestMirror copies this target's requests to ("" none: a
+        backend that does not resolve or has no ready endpoints gets no copies); a percent below 100 is a
+        split_clients on a key of its own, independent of the backendRefs' split."""
+        if att.grpc and att.mirrors:
+            self.notes.append(f"{att.route}: rule {att.rule}: RequestMirror on a GRPCRoute is not supported by "
+                              "netlab yet, ignored")
+            return
+        for k, mirror in enumerate(att.mirrors):
+            self.mirrors = max(self.mirrors, k + 1)
+            ref = mirror.backend
+            eps = self.endpoints.get((ref.namespace, ref.name, ref.port), ())
+            if ref.problem or not eps or mirror.percent <= 0:
+                continue
+            name = upstream_name(ref)
+            self.upstreams[name] = eps
+            if mirror.percent < 100:
+                self.http += [f'split_clients "${{request_id}}mirror{k}" $gw_msplit_{target}_{k} {{',
+                              f"    {mirror.percent:.2f}% {name};", '    * "";', "}"]
+                name = f"$gw_msplit_{target}_{k}"
+            self._set(f"$gw_mirror{k}", target, name)
+
     def route_maps(self) -> list[str]:
-        entries = []
         for n, att in enumerate(self.plan.attachments):
-            target = f"t{n}"
-            self.target(target, att)
-            for m, match in enumerate(att.matches or ({"path": {"type": "PathPrefix", "value": "/"}},)):
-                for host in att.hostnames or (None,):
-                    found = _match_conditions(match, host, self.conds, self.notes, f"{att.route} rule {att.rule}")
-                    if found is not None:
-                        positions, rank = found
-                        entries.append((att.listener, rank + (att.age, att.rule, m), positions, target))
+            self.target(f"t{n}", att)
+        entries = []  # in precedence order
+        for n, att, _m, match, host in ordered(self.plan):
+            positions = _match_conditions(match, host, self.conds, self.notes, f"{att.route} rule {att.rule}")
+            if positions is not None:
+                entries.append((att.listener, positions, f"t{n}"))
         lines = []
         for port in sorted({li.port for li in self.plan.listeners}):
             on_port = [li for li in self.plan.listeners if li.port == port]
             lines += self._listener_map(port, on_port)
             lines.append(f'map "$gw_l{port}:{self.conds.key()}" $gw_r{port} {{')
-            for li_name, _rank, positions, target in sorted(
-                    (e for e in entries if e[0] in {li.name for li in on_port}), key=lambda e: e[1]):
-                lines.append(f"    {_q('~^' + li_name + ':' + _positional(positions))} {target};")
+            for li_name, positions, target in (e for e in entries if e[0] in {li.name for li in on_port}):
+                lines.append(f"    {quote('~^' + li_name + ':' + _positional(positions))} {target};")
             lines += ['    default "";', "}"]
         lines.append("map $server_port $gw_target {")
         lines += [f"    {port} $gw_r{port};" for port in sorted({li.port for li in self.plan.listeners})]
@@ -256,13 +285,16 @@ class _Renderer:
                       key=lambda li: -len(li.hostname))
         catch = next((li.name for li in listeners if li.hostname is None), "-")
         lines = [f"map $host $gw_l{port} {{"]
-        lines += [f"    {_q('~' + _host_regex(li.hostname))} {li.name};" for li in exact + wild]
-        lines += [f"    default {_q(catch)};", "}"]
+        lines += [f"    {quote('~' + _host_regex(li.hostname))} {li.name};" for li in exact + wild]
+        lines += [f"    default {quote(catch)};", "}"]
         return lines
 
     def target_map_lines(self) -> list[str]:
         defaults = {"$gw_upstream": "gw_404", "$gw_uri": "$request_uri", "$gw_redirect_301": '""',
-                    "$gw_redirect_302": '""', "$gw_h_host": "$gw_req_host"}
+                    "$gw_redirect_302": '""', "$gw_h_host": "$gw_req_host",
+                    **{f"$gw_mirror{k}": '""' for k in range(self.mirrors)},
+                    **({"$gw_timeout": '""'} if self.timeouts else {}),
+                    **({"$gw_grpc": '""'} if self.grpc_listeners else {})}
         out = []
         for variable in sorted(set(self.target_maps) | set(defaults)):
             header = variable[len("$gw_h_"):] if variable.startswith("$gw_h_") else None
@@ -284,22 +316,25 @@ class _Renderer:
         return lines
 
 
-def _server_heads(plan: GatewayPlan, certs: Mapping[str, tuple[str, str]]) -> list[list[str]]:
-    """The `listen`/`server_name` (and certificate) lines of each server: one per HTTP port; one per HTTPS
-    listener with a usable certificate, so that nginx's master loads every certificate and SNI picks the
-    listener's (nginx's `*.` server names match one or more labels, as the Gateway API's do). The
-    routing is the same in all of them (the maps above)."""
-    heads = [[f"    listen {port};", "    server_name _;"]
-             for port in sorted({li.port for li in plan.listeners if li.protocol == "HTTP" and li.supported})]
-    for port in sorted({li.port for li in plan.listeners if li.protocol == "HTTPS" and li.name in certs}):
-        on_port = [li for li in plan.listeners if li.port == port and li.name in certs]
-        default = next((li for li in on_port if li.hostname is None), on_port[0])
-        for li in on_port:
-            crt, key = certs[li.name]
-            heads.append([f"    listen {port} ssl{' default_server' if li is default else ''};",
-                          f"    server_name {li.hostname or '_'};",
-                          f"    ssl_certificate {_q(crt)};", f"    ssl_certificate_key {_q(key)};"])
-    return heads
+def _location(r: _Renderer, timeouts: tuple | None) -> list[str]:
+    """The routing location's body: `location /` (timeouts None), which hands a target with `timeouts` to
+    its named location (error_page on a status of netlab's own, 560 + index), or that named location."""
+    lines = [f"set $gw_m{k} $gw_mirror{k};" for k in range(r.mirrors)]  # kept for the mirror subrequests
+    lines += [f"mirror /_gw_mirror{k};" for k in range(r.mirrors)]
+    lines += [
+        'if ($gw_upstream = gw_404) { return 404 "no route matches\\n"; }',
+        "if ($gw_redirect_301) { return 301 $gw_redirect_301; }",
+        "if ($gw_redirect_302) { return 302 $gw_redirect_302; }",
+        'if ($gw_upstream = gw_500) { return 500 "backend not resolved\\n"; }',
+        'if ($gw_upstream = gw_503) { return 503 "no ready endpoints\\n"; }',
+    ]
+    if timeouts is None and r.grpc_listeners:
+        lines += ["error_page 559 = @gw_grpc;", "if ($gw_grpc) { return 559; }"]
+    if timeouts is None:
+        for i in sorted(r.timeouts.values()):
+            lines += [f"error_page {560 + i} = @gw_timeout_{i};", f'if ($gw_timeout = "{i}") {{ return {560 + i}; }}']
+    lines += [f"{name} {value};" for name, value in timeouts or ()]
+    return [*lines, *r.proxy_headers(), 'proxy_set_header Connection "";', "proxy_pass http://$gw_upstream$gw_uri;"]
 
 
 def render(plan: GatewayPlan, endpoints: Mapping[tuple[str, str, int], tuple[tuple[str, int], ...]],
@@ -313,10 +348,10 @@ def render(plan: GatewayPlan, endpoints: Mapping[tuple[str, str, int], tuple[tup
     targets = r.target_map_lines()
     tmp = f"{run_dir}/tmp"
     http = [
-        f"client_body_temp_path {_q(tmp + '/client_body')};", f"proxy_temp_path {_q(tmp + '/proxy')};",
-        f"fastcgi_temp_path {_q(tmp + '/fastcgi')};", f"uwsgi_temp_path {_q(tmp + '/uwsgi')};",
-        f"scgi_temp_path {_q(tmp + '/scgi')};",
-        f"access_log {_q(run_dir + '/access.log')};", "default_type text/plain;", "server_tokens off;",
+        f"client_body_temp_path {quote(tmp + '/client_body')};", f"proxy_temp_path {quote(tmp + '/proxy')};",
+        f"fastcgi_temp_path {quote(tmp + '/fastcgi')};", f"uwsgi_temp_path {quote(tmp + '/uwsgi')};",
+        f"scgi_temp_path {quote(tmp + '/scgi')};",
+        f"access_log {quote(run_dir + '/access.log')};", "default_type text/plain;", "server_tokens off;",
         "keepalive_timeout 75s;", "variables_hash_max_size 4096;", "map_hash_bucket_size 128;",
         'geo $gw_dollar { default "$"; }',
         "map $http_host $gw_req_host { default $http_host; '' $host; }",
@@ -329,21 +364,24 @@ def render(plan: GatewayPlan, endpoints: Mapping[tuple[str, str, int], tuple[tup
         http.append(f"upstream {name} {{")
         http += [f"    server {'[' + ip + ']' if ':' in ip else ip}:{port};" for ip, port in sorted(r.upstreams[name])]
         http += ["    keepalive 16;", "}"]
-    location = [
-        'if ($gw_upstream = gw_404) { return 404 "no route matches\\n"; }',
-        "if ($gw_redirect_301) { return 301 $gw_redirect_301; }",
-        "if ($gw_redirect_302) { return 302 $gw_redirect_302; }",
-        'if ($gw_upstream = gw_500) { return 500 "backend not resolved\\n"; }',
-        'if ($gw_upstream = gw_503) { return 503 "no ready endpoints\\n"; }',
-        *r.proxy_headers(),
-        'proxy_set_header Connection "";',
-        "proxy_pass http://$gw_upstream$gw_uri;",
-    ]
-    for head in _server_heads(plan, certs or {}):
+    for head in server_heads(plan, certs or {}, {li.port for li in plan.listeners if li.name in r.grpc_listeners}):
         http += ["server {", *head, "    location / {"]
-        http += [f"        {line}" for line in location] + ["    }", "}"]
+        http += [f"        {line}" for line in _location(r, None)] + ["    }"]
+        for settings, i in sorted(r.timeouts.items(), key=lambda kv: kv[1]):
+            http += [f"    location @gw_timeout_{i} {{"]
+            http += [f"        {line}" for line in _location(r, settings)] + ["    }"]
+        if r.grpc_listeners:
+            http += ["    location @gw_grpc {"]
+            http += [f"        {line.replace('proxy_', 'grpc_')}" for line in r.proxy_headers()]
+            http += ["        grpc_pass grpc://$gw_upstream;", "    }"]
+        for k in range(r.mirrors):
+            http += [f"    location = /_gw_mirror{k} {{", "        internal;",
+                     f'        if ($gw_m{k} = "") {{ return 204; }}',
+                     "        proxy_set_header Host $gw_req_host;", '        proxy_set_header Connection "";',
+                     f"        proxy_pass http://$gw_m{k}$request_uri;", "    }"]
+        http.append("}")
     head = [f"# Generated by netlab for Gateway {plan.key} (netlab.compile.gateway_nginx); do not edit.",
-            "daemon off;", "worker_processes 1;", f"pid {_q(run_dir + '/nginx.pid')};",
-            f"error_log {_q(run_dir + '/error.log')} notice;", "worker_shutdown_timeout 60s;", "events {}", "",
+            "daemon off;", "worker_processes 1;", f"pid {quote(run_dir + '/nginx.pid')};",
+            f"error_log {quote(run_dir + '/error.log')} notice;", "worker_shutdown_timeout 60s;", "events {}", "",
             "http {"]
     return "\n".join(head + [f"    {line}" if line else "" for line in http] + ["}", ""]), r.notes

@@ -1,4 +1,4 @@
-"""The cluster as a picture: host, underlay, nodes, bridges, pods, services, ingress and policies (pure).
+"""The cluster as a picture: host, underlay, nodes, bridges, pods, services, ingress, Gateways and policies (pure).
 
 `build` turns the Kubernetes JSON objects the API returns into a small, sorted `Graph`;
 netlab.compile.graph_render draws it as Graphviz DOT or a Mermaid flowchart. Nothing here does I/O.
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netlab.compile import netpol
+from netlab.compile.graph_gateway import add_gateways
 
 Obj = Mapping[str, Any]
 
@@ -161,16 +162,20 @@ def underlay_of(nodes: Iterable[Obj]) -> dict[str, str]:
 
 def build(nodes: Iterable[Obj], pods: Iterable[Obj], services: Iterable[Obj], endpoints: Iterable[Obj],
           ingresses: Iterable[Obj], policies: Iterable[Obj], underlay_bridge: str = "netlab0",
-          host_ip: str = "172.18.0.1", title: str = "") -> Graph:
-    """The cluster's network as a sorted graph, from the API's JSON objects (the `items` of each List)."""
+          host_ip: str = "172.18.0.1", title: str = "", gateway_api: Iterable[Obj] = ()) -> Graph:
+    """The cluster's network as a sorted graph, from the API's JSON objects (the `items` of each List).
+    `gateway_api`: the GatewayClasses, Gateways, HTTPRoutes, ReferenceGrants and Namespaces, each with its
+    `kind`."""
     b = _Builder()
     b.groups["host"] = Group("host", "host", ("host (root network namespace)",))
     bridge = bridge_id(underlay_bridge)
     b.add(Vertex(bridge, "bridge", (f"{underlay_bridge} (underlay bridge)", f"host {host_ip}"), "host"))
     known_nodes = b.nodes(nodes, bridge)
     policy_pods = b.pods(pods, known_nodes)
+    services = list(services)
     b.services(services, endpoints)
     b.ingresses(ingresses)
+    add_gateways(gateway_api, services, b.add, b.edges, b.groups, (Group, Vertex, Edge))
     for pol in sorted(policies, key=lambda p: (_ns(p), _name(p))):
         _policy(pol, policy_pods, b.vertices, b.edges, b.add)
     return Graph(title=title, groups=sorted(b.groups.values()), vertices=sorted(b.vertices.values()),

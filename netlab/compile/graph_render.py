@@ -16,6 +16,9 @@ STYLE: dict[str, tuple[str, str, str]] = {
     "pod": ("#d3f9d8", "#2f9e44", "box"),
     "service": ("#e5dbff", "#7048e8", "box"),
     "ingress": ("#ffdeeb", "#d6336c", "box"),
+    "gateway": ("#c3fae8", "#0c8599", "box3d"),
+    "listener": ("#e3fafc", "#0c8599", "box"),
+    "route": ("#fff3bf", "#0c8599", "box"),
     "peer": ("#f1f3f5", "#868e96", "box"),
     "note": ("#ffe3e3", "#e03131", "note"),
 }
@@ -25,6 +28,7 @@ GROUP_STYLE: dict[str, tuple[str, str]] = {
     "node": ("#f1f8ff", "#1c7ed6"),
     "services": ("#f8f5ff", "#7048e8"),
     "ingress": ("#fff5f8", "#d6336c"),
+    "gateway": ("#f3fcfd", "#0c8599"),
     "unscheduled": ("#fff9db", "#f08c00"),
 }
 
@@ -36,13 +40,17 @@ EDGE_STYLE: dict[str, tuple[str, str, bool]] = {
     "endpoint": ("#7048e8", "solid", True),
     "endpoint-notready": ("#adb5bd", "dashed", True),
     "backend": ("#d6336c", "solid", True),
+    "listener": ("#0c8599", "solid", False),
+    "attach": ("#0c8599", "solid", False),
+    "proxy": ("#0c8599", "dashed", True),
     "policy": ("#e03131", "dashed", False),
     "policy-peer": ("#e03131", "dashed", True),
     "deny": ("#e03131", "dashed", True),
 }
 
 LEGEND = ("orange: underlay and veth links | purple: Service -> endpoint pod (targetPort) | "
-          "pink: Ingress host/path -> Service | red dashed: NetworkPolicy")
+          "pink: Ingress host/path or route rule -> Service | teal: Gateway -> listener -> route | "
+          "red dashed: NetworkPolicy")
 
 
 # ---------------------------------------------------------------------------------------------- DOT

@@ -137,6 +137,9 @@ def plan(image: str, command: Sequence[str] | None, args: Sequence[str] | None,
         return Plan(_builtin("hello", ["hello-go-gke", *args]))
     if ref.name in CERTGEN_IMAGES:
         return Plan(_builtin("certgen", args))
+    if ref.name == "docker.io/netlab/grpc-echo":  # GRPCRoute backends: a gRPC echo server
+        port = declared_ports[0][0] if declared_ports else 3000
+        return Plan(_builtin("grpc_echo", ["--port", str(port), *args]))
     if ref.name == "docker.io/hashicorp/http-echo":
         return Plan(_builtin("hello", ["http-echo", *args]))
     if ref.name in ECHO_STYLE_PORTS:

@@ -96,15 +96,17 @@ class RenderedConfig:
 # ----------------------------------------------------------------------------------------------- nginx text
 
 
-def _q(text: str) -> str:
+def quote(text: str) -> str:
+    """`text` as a double-quoted nginx string (backslash and quote escaped)."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _lit(text: str) -> str:
-    return text if _PLAIN_RE.match(text) else _q(text)
+    return text if _PLAIN_RE.match(text) else quote(text)
 
 
-def _regex_escape(path: str) -> str:
+def regex_escape(path: str) -> str:
+    """`path` with PCRE metacharacters escaped, to match literally inside an nginx regex."""
     return "".join("\\" + c if c in "\\.^$*+?()[]{}|" else c for c in path)
 
 
@@ -116,7 +118,7 @@ def upstream_name(key: tuple[str, str, int | str]) -> str:
 
 def _server_name(host: str) -> str:
     if host.startswith("*."):
-        return "~^[^.]+" + _regex_escape(host[1:]) + "$"
+        return "~^[^.]+" + regex_escape(host[1:]) + "$"
     return host
 
 
@@ -129,21 +131,21 @@ def _location_specs(p: IngressPath, regex_mode: bool) -> list[tuple[str, bool]]:
             # nginx answers a request for `/foo` with a 301 to `/foo/` when a `/foo/` location (exact ones
             # included) proxies, before looking at any other location; Kubernetes says Exact `/foo/` does
             # not match `/foo` at all, so this one is an anchored regex, which has no such redirect.
-            return [(f"~ {_q('^' + _regex_escape(path) + '$')}", False)]
+            return [(f"~ {quote('^' + regex_escape(path) + '$')}", False)]
         return [(f"= {_lit(path)}", False)]
     if p.path_type == PREFIX:
         base = path.rstrip("/") or "/"
         if regex_mode:
             if p.ann.use_regex and set(path) & _REGEX_CHARS:
-                return [(f"~* {_q('^' + path)}", False)]
+                return [(f"~* {quote('^' + path)}", False)]
             if base == "/":
                 return [(ROOT_REGEX, False)]
-            return [(f"~ {_q('^' + _regex_escape(base) + '(?:/|$)')}", False)]
+            return [(f"~ {quote('^' + regex_escape(base) + '(?:/|$)')}", False)]
         if base == "/":
             return [("/", False)]
         return [(_lit(base + "/"), False), (f"= {_lit(base)}", True)]
     if regex_mode:
-        return [(f"~* {_q('^' + path)}", False)]
+        return [(f"~* {quote('^' + path)}", False)]
     return [(_lit(path), False)]
 
 
@@ -189,7 +191,7 @@ class _Renderer:
         body += self._redirect(p.ann, server)
         proxy = self._proxy(p.namespace, p.backend, p.ann, p.ingress, notes)
         if p.needs_rewrite and not proxy[0].startswith("return"):
-            body.append(f"rewrite {_q('(?i)' + p.path)} {_q(p.ann.rewrite_target or '/')} break;")
+            body.append(f"rewrite {quote('(?i)' + p.path)} {quote(p.ann.rewrite_target or '/')} break;")
         body += proxy
         return [f"location {spec} {{"] + [f"    {line}" for line in body] + ["}"]
 
@@ -246,7 +248,7 @@ class _Renderer:
         lines += [f"    listen {self.addr}{self.http_port}{ds};", f"    listen {self.addr}{self.https_port} ssl{ds};"]
         lines.append(f"    server_name {_server_name(server.host) if server.host else '_'};")
         cert, key = server.cert or default_cert
-        lines += [f"    ssl_certificate {_q(cert)};", f"    ssl_certificate_key {_q(key)};"]
+        lines += [f"    ssl_certificate {quote(cert)};", f"    ssl_certificate_key {quote(key)};"]
         for _, spec, p in entries:
             lines += [f"    {line}" for line in self.location(spec, p, server, notes)]
         if not has_root:
@@ -274,23 +276,23 @@ def _main_context(run_dir: str, user: str | None, access_log: str) -> tuple[list
         head.append(f"user {user};")
     head += [
         "worker_processes 1;",
-        f"pid {_q(run_dir + '/nginx.pid')};",
-        f"error_log {_q(run_dir + '/error.log')} notice;",
+        f"pid {quote(run_dir + '/nginx.pid')};",
+        f"error_log {quote(run_dir + '/error.log')} notice;",
         "worker_shutdown_timeout 240s;",
         "events {}",
         "",
         "http {",
     ]
     http = [
-        f"client_body_temp_path {_q(tmp + '/client_body')};",
-        f"proxy_temp_path {_q(tmp + '/proxy')};",
-        f"fastcgi_temp_path {_q(tmp + '/fastcgi')};",
-        f"uwsgi_temp_path {_q(tmp + '/uwsgi')};",
-        f"scgi_temp_path {_q(tmp + '/scgi')};",
+        f"client_body_temp_path {quote(tmp + '/client_body')};",
+        f"proxy_temp_path {quote(tmp + '/proxy')};",
+        f"fastcgi_temp_path {quote(tmp + '/fastcgi')};",
+        f"uwsgi_temp_path {quote(tmp + '/uwsgi')};",
+        f"scgi_temp_path {quote(tmp + '/scgi')};",
         "log_format upstreaminfo '$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "
         "\"$http_referer\" \"$http_user_agent\" $request_length $request_time $upstream_addr $upstream_status "
         "$req_id';",
-        f"access_log {_q(access_log)} upstreaminfo;",
+        f"access_log {quote(access_log)} upstreaminfo;",
         "default_type text/plain;",
         "server_tokens off;",
         "sendfile on;",

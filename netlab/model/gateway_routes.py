@@ -21,6 +21,7 @@ from .gateway_checks import (
     _obj,
     _string,
 )
+from .gateway_duration import timeout_problems
 
 
 def _hostnames(spec: dict) -> list[Issue]:
@@ -69,6 +70,7 @@ def _http_route(spec: dict) -> list[Issue]:
         out += _max_items(refs, f"{path}.backendRefs", 16)
         for j, ref in enumerate(refs):
             out += _backend_ref(_obj(ref), f"{path}.backendRefs[{j}]")
+        out += timeout_problems(rule.get("timeouts"), f"{path}.timeouts")
         if refs and any(_obj(f).get("type") == "RequestRedirect" for f in filters):
             out.append((path, "Invalid value: RequestRedirect filter must not be used together with backendRefs"))
     if total > 128:
@@ -158,6 +160,8 @@ def _filter_body(kind: Any, f: dict, where: str, matches: list) -> list[Issue]:
             for k, h in enumerate(_list(body.get(op))):
                 out += _string(_obj(h).get("name"), f"{where}.{FILTER_FIELDS[kind]}.{op}[{k}].name", True, 256,
                                HEADER_NAME_RE)
+    elif kind == "RequestMirror":
+        out += _mirror(_obj(f.get("requestMirror")), f"{where}.requestMirror")
     elif kind in ("RequestRedirect", "URLRewrite"):
         field = FILTER_FIELDS[kind]
         body = _obj(f.get(field))
@@ -186,6 +190,23 @@ def _path_modifier(modifier: dict, path: str, matches: list) -> list[Issue]:
         if len(matches) != 1 or len(prefixes) != 1:
             out.append((path, "Invalid value: When using URLRewrite filter with path.replacePrefixMatch, exactly "
                               "one PathPrefix match must be specified"))
+    return out
+
+
+def _mirror(body: dict, path: str) -> list[Issue]:
+    """RequestMirror: a backendRef (a Service needs a port), and at most one of percent and fraction."""
+    out = _backend_ref(_obj(body.get("backendRef")), f"{path}.backendRef")
+    out += _int(body.get("percent"), f"{path}.percent", 0, 100)
+    fraction = body.get("fraction")
+    if fraction is not None:
+        fraction = _obj(fraction)
+        out += _int(fraction.get("numerator"), f"{path}.fraction.numerator", 0, 2**31 - 1, required=True)
+        out += _int(fraction.get("denominator", 100), f"{path}.fraction.denominator", 1, 2**31 - 1)
+        if isinstance(fraction.get("numerator"), int) and fraction["numerator"] > fraction.get("denominator", 100):
+            out.append((f"{path}.fraction", "Invalid value: numerator must be less than or equal to denominator"))
+        if body.get("percent") is not None:
+            out.append((path, "Invalid value: Only one of percent or fraction may be specified in "
+                              "HTTPRequestMirrorFilter"))
     return out
 
 

@@ -53,14 +53,18 @@ class IngressWalk(DnatWalk):
                                 f"upstream endpoints {', '.join(row['endpoints'])}; nginx opens a new connection from "
                                 f"its pod IP to one of them (round robin), so the backend sees the nginx pod",
                                 rule_txt))
+        return self.upstream_legs(first, nginx, row["endpoints"])
+
+    def upstream_legs(self, first: Plan, nginx: Candidate | None, endpoints: list[str]) -> Plan:
+        """The proxy's second connection, from its pod to each upstream "ip:port", appended to `first`."""
         if nginx is None or nginx.pod is None:
             return first
         second_src = self.source(nginx.pod)
         cands: list[Candidate] = []
-        for ep in row["endpoints"]:
+        for ep in endpoints:
             ip, _, eport = ep.rpartition(":")
             leg = self.packet(second_src, ip, int(eport), "tcp")
-            tag = f"[upstream {ep}] " if len(row["endpoints"]) > 1 else ""
+            tag = f"[upstream {ep}] " if len(endpoints) > 1 else ""
             first.steps += [replace(s, what=tag + s.what) for s in leg.steps[1:]]
             first.trace_points += [t for t in leg.trace_points if t not in first.trace_points]
             cands += leg.candidates

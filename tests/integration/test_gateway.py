@@ -4,7 +4,9 @@ route real HTTP requests from the host and from pods, and the statuses say what 
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
+import sys
 import time
 
 from conftest import echo_answer, wait_for
@@ -240,6 +242,23 @@ def test_gateway_routes_http_from_host_and_pods(lab):
     missing = _curl(lab, "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: elsewhere.example", f"http://{addr}/")
     assert missing.stdout == "404", "no route takes that host"
 
+    # netlab trace: host -> the Gateway's LoadBalancer address -> listener -> route rule -> backend, then a probe
+    traced = lab.netlab("trace", "host", "http://app.example/hello", "-H", "X-Canary: yes").stdout
+    assert f"resolves to Gateway {ns}/web at {addr}" in traced and "listener http (HTTP port 80" in traced
+    assert f"HTTPRoute {ns}/main rule 1 match 0" in traced and "header X-Canary Exact 'yes'" in traced
+    assert f"{ns}/b:80 weight 1 (100%)" in traced and "The probe matches" in traced
+    assert f"answered from pod {lab.cluster}-b-" in traced
+    split = lab.netlab("trace", "host", "http://app.example/split").stdout
+    assert "weight 1 (25%)" in split and "weight 3 (75%)" in split and "The probe matches" in split
+    nothing = lab.netlab("trace", "host", "http://app.example/hello", "--no-probe").stdout
+    assert f"HTTPRoute {ns}/main rule 0 match 0" in nothing and f"{ns}/a:80" in nothing
+    drawn = lab.netlab("graph", "--format", "dot").stdout
+    assert f'"gtw:{ns}/web"' in drawn and f'"gtwl:{ns}/web/shop"' in drawn and f'"route:{ns}/main"' in drawn
+    assert f'"gtwl:{ns}/web/http" -> "route:{ns}/main"' in drawn
+    described = lab.netlab("describe", "gateway", "web", "-n", ns).stdout
+    assert "Attached Routes:  2" in described and "InvalidCertificateRef" in described, described
+    assert described.count("Type:                  Programmed") == 5, "the Gateway's and each listener's Programmed"
+
     pods = [echo_answer(get("/split").stdout)["pod"] for _ in range(60)]
     to_b = sum(p.startswith(f"{lab.cluster}-b-") for p in pods)
     assert 30 <= to_b <= 58, f"weights 1:3 send about 45 of 60 to b, got {to_b}"
@@ -311,3 +330,188 @@ def test_gateway_routes_http_from_host_and_pods(lab):
                          f"http://{addr}/from-pod")
     answer = echo_answer(from_pod.stdout)
     assert answer["pod"].startswith(f"{lab.cluster}-a-") and answer["request"].startswith("GET /from-pod ")
+
+
+MIRROR_MANIFESTS = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: gwm-CLUSTER}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: CLUSTER-main, namespace: gwm-CLUSTER}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: main}}
+  template:
+    metadata: {labels: {app: main}}
+    spec: {containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: CLUSTER-shadow, namespace: gwm-CLUSTER}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: shadow}}
+  template:
+    metadata: {labels: {app: shadow}}
+    spec: {containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: main, namespace: gwm-CLUSTER}
+spec: {selector: {app: main}, ports: [{port: 80, targetPort: 3000}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: shadow, namespace: gwm-CLUSTER}
+spec: {selector: {app: shadow}, ports: [{port: 80, targetPort: 3000}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: web, namespace: gwm-CLUSTER}
+spec:
+  gatewayClassName: netlab
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: gwm-CLUSTER}
+spec:
+  parentRefs: [{name: web}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /mirrored}}]
+    filters: [{type: RequestMirror, requestMirror: {backendRef: {name: shadow, port: 80}}}]
+    backendRefs: [{name: main, port: 80}]
+  - matches: [{path: {type: PathPrefix, value: /delay}}]
+    timeouts: {request: 1s}
+    backendRefs: [{name: main, port: 80}]
+  - backendRefs: [{name: main, port: 80}]
+"""
+
+
+def _logs(lab, ns: str, prefix: str) -> str:
+    pod = next(line.split()[0] for line in lab.netlab("get", "pods", "-n", ns).stdout.splitlines()
+               if line.startswith(prefix))
+    return lab.netlab("logs", pod, "-n", ns).stdout
+
+
+def test_gateway_request_mirror_and_timeouts(lab):
+    ns = f"gwm-{lab.cluster}"
+    lab.netlab("up", str(lab.write("mirror.yaml", MIRROR_MANIFESTS)))
+    addr = wait_for(lambda: _programmed_address(lab, ns), timeout=60, what="Gateway Programmed with an address")
+
+    def get(path: str, timeout: float = 3) -> subprocess.CompletedProcess:
+        return _curl(lab, "-w", "\n%{http_code}", f"http://{addr}{path}", timeout=timeout)
+
+    wait_for(lambda: get("/").stdout.endswith("200"), timeout=20, what="a first answer through the Gateway")
+    token = secrets.token_hex(4)
+    answer = get(f"/mirrored/x?t={token}").stdout
+    assert echo_answer(answer)["pod"].startswith(f"{lab.cluster}-main-"), "answered by the backend"
+    wait_for(lambda: f"GET /mirrored/x?t={token}" in _logs(lab, ns, f"{lab.cluster}-shadow-"), timeout=10,
+             what="the mirrored copy in the shadow backend's log")
+    plain = secrets.token_hex(4)
+    assert get(f"/other?t={plain}").stdout.endswith("200")
+    assert f"t={plain}" not in _logs(lab, ns, f"{lab.cluster}-shadow-"), "only the mirroring rule copies requests"
+
+    assert get("/delay/0.2").stdout.endswith("200"), "within the request timeout"
+    started = time.monotonic()
+    slow = get("/delay/3", timeout=6)
+    took = time.monotonic() - started
+    assert slow.stdout.endswith("504"), slow.stdout
+    assert 0.9 <= took < 2.5, f"the 1s request timeout answered 504 after {took:.2f}s"
+
+
+GRPC_MANIFESTS = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: gwg-CLUSTER}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: CLUSTER-ga, namespace: gwg-CLUSTER}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: ga}}
+  template:
+    metadata: {labels: {app: ga}}
+    spec: {containers: [{name: grpc, image: netlab/grpc-echo, ports: [{containerPort: 50051}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: CLUSTER-gb, namespace: gwg-CLUSTER}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: gb}}
+  template:
+    metadata: {labels: {app: gb}}
+    spec: {containers: [{name: grpc, image: netlab/grpc-echo, ports: [{containerPort: 50051}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ga, namespace: gwg-CLUSTER}
+spec: {selector: {app: ga}, ports: [{port: 9000, targetPort: 50051}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: gb, namespace: gwg-CLUSTER}
+spec: {selector: {app: gb}, ports: [{port: 9000, targetPort: 50051}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: web, namespace: gwg-CLUSTER}
+spec:
+  gatewayClassName: netlab
+  listeners: [{name: grpc, port: 80, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: greeter, namespace: gwg-CLUSTER}
+spec:
+  parentRefs: [{name: web}]
+  rules:
+  - matches: [{method: {service: demo.Greeter, method: Hello}}]
+    backendRefs: [{name: ga, port: 9000}]
+  - matches: [{method: {service: demo.Greeter}}]
+    backendRefs: [{name: gb, port: 9000}]
+  - matches: [{method: {service: demo.Greeter, method: Hello}, headers: [{name: x-tier, value: gold}]}]
+    backendRefs: [{name: gb, port: 9000}]
+"""
+
+GRPC_CLIENT = """
+import json, sys
+import grpc
+channel = grpc.insecure_channel(sys.argv[1])
+out = {}
+for call in sys.argv[2:]:
+    method, _, tier = call.partition("@")
+    try:
+        answer = channel.unary_unary(method)(b"", timeout=3, metadata=[("x-tier", tier)] if tier else None)
+        out[call] = dict(line.split(": ", 1) for line in answer.decode().splitlines() if ": " in line)
+    except grpc.RpcError as e:
+        out[call] = {"error": e.code().name}
+print(json.dumps(out))
+"""
+
+
+def test_grpcroute_routes_grpc_calls_by_service_method_and_header(lab):
+    ns = f"gwg-{lab.cluster}"
+    lab.netlab("up", str(lab.write("grpc.yaml", GRPC_MANIFESTS)))
+    addr = wait_for(lambda: _programmed_address(lab, ns), timeout=60, what="Gateway Programmed with an address")
+    calls = ["/demo.Greeter/Hello", "/demo.Greeter/Bye", "/demo.Greeter/Hello@gold", "/other.Svc/Hello"]
+
+    def answers() -> dict | None:
+        proc = lab.host(sys.executable, "-c", GRPC_CLIENT, f"{addr}:80", *calls, timeout=30)
+        out = json.loads(proc.stdout) if proc.returncode == 0 else {}
+        return out if out.get(calls[0], {}).get("pod") else None
+
+    got = wait_for(answers, timeout=30, interval=0.5, what="a first gRPC answer through the Gateway")
+    assert got[calls[0]]["pod"].startswith(f"{lab.cluster}-ga-") and got[calls[0]]["method"] == calls[0]
+    assert got[calls[1]]["pod"].startswith(f"{lab.cluster}-gb-"), "the service alone matches the other methods"
+    assert got[calls[2]]["pod"].startswith(f"{lab.cluster}-gb-"), "the header match is more specific"
+    assert got[calls[3]] == {"error": "UNIMPLEMENTED"}, "no rule for that service: nginx's 404 is UNIMPLEMENTED"
+    route = _get(lab, "grpcroute", "greeter", ns)["status"]["parents"][0]
+    assert _conditions(route) == {"Accepted": ("True", "Accepted"), "ResolvedRefs": ("True", "ResolvedRefs")}
+    listener = _get(lab, "gateway", "web", ns)["status"]["listeners"][0]
+    assert listener["attachedRoutes"] == 1
+    assert {"group": "gateway.networking.k8s.io", "kind": "GRPCRoute"} in listener["supportedKinds"]

@@ -264,6 +264,11 @@ def test_rendered_configuration_is_accepted_by_nginx(tmp_path):
                       "queryParams": [{"name": "q", "value": "a b"}]}], "backendRefs": to("a", "b")},
         {"filters": [{"type": "RequestRedirect", "requestRedirect": {"statusCode": 301}}]}]))
     conf, _ = render(w.plans["app/gw"], ENDPOINTS, str(tmp_path))
+    assert_nginx_accepts(conf, tmp_path)
+
+
+def assert_nginx_accepts(conf: str, tmp_path) -> None:
+    """`nginx -t` on a configuration rendered for the directory tmp_path."""
     for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (tmp_path / "tmp" / sub).mkdir(parents=True)
     (tmp_path / "nginx.conf").write_text(conf)

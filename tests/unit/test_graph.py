@@ -224,6 +224,9 @@ def test_graphviz_renders_svg_and_png():
 # ---------------------------------------------------------------------------------------------- the command
 
 
+from netlab.cli.graph import GATEWAY_API  # noqa: E402
+
+
 class FakeClient:
     cluster = "netlab"
 
@@ -233,6 +236,7 @@ class FakeClient:
             "/api/v1/services": objects["services"], "/api/v1/endpoints": objects["endpoints"],
             "/apis/networking.k8s.io/v1/ingresses": objects["ingresses"],
             "/apis/networking.k8s.io/v1/networkpolicies": objects["policies"],
+            **{path: [] for path in GATEWAY_API.values()},
         }
 
     def get(self, path: str) -> dict:
