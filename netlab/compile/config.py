@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from netlab.compile import names
+from netlab.compile import families, names
 from netlab.compile.topology import AddressPlan, NodeSpec, PodNet, Topology, build_nodes, pod_net
 
 DEFAULT_NODES = ({"role": "control-plane"}, {"role": "worker"}, {"role": "worker"})
@@ -67,9 +67,9 @@ class ClusterConfig:
             mode=doc.get("mode", "host-gw"),
             underlay=underlay.get("subnet", "172.18.0.0/16"),
             bridge=underlay.get("bridge"),
-            pod_subnet=net.get("podSubnet", "10.244.0.0/16"),
+            pod_subnet=_ipv4_part(net.get("podSubnet"), "10.244.0.0/16"),
             node_prefix=int(doc.get("nodeCIDRMaskSize", 24)),
-            service_subnet=net.get("serviceSubnet", "10.96.0.0/16"),
+            service_subnet=_ipv4_part(net.get("serviceSubnet"), "10.96.0.0/16"),
             cluster_domain=doc.get("clusterDomain", "cluster.local"),
             nodes=nodes,
             backoff_initial=float(backoff.get("initialSeconds", 10)),
@@ -116,6 +116,12 @@ class ClusterConfig:
             service_cidr=self.service_subnet,
             pod_subnet=self.pod_subnet,
         )
+
+
+def _ipv4_part(value: str | None, default: str) -> str:
+    """The IPv4 CIDR of a comma-separated kind subnet field (a dual-stack cluster's pods are IPv4 for now)."""
+    v4 = [c for c in families.split_cidrs(value or "") if ":" not in c]
+    return v4[0] if v4 else default
 
 
 def overlapping(cidrs: list[str], host_routes: list[str]) -> list[tuple[str, str]]:
