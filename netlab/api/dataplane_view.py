@@ -74,6 +74,7 @@ def from_json(data: Mapping[str, Any]) -> Dataplane:
     """The typed values again, from `dataplane()`'s JSON."""
     topo = dict(data["topology"])
     topology = Topology(**{**topo, "nodes": tuple(NodeNet(**n) for n in topo["nodes"]),
+                           **({"ip_families": tuple(topo["ip_families"])} if "ip_families" in topo else {}),
                            "pods": tuple(PodNet(**p) for p in topo["pods"])})
     policy = data["policy"]
     return Dataplane(

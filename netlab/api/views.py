@@ -14,7 +14,7 @@ from netlab.api.resources import BUILTIN_NAMESPACES
 from netlab.compile import podsets, replicasets, workloads
 from netlab.compile.endpoint_objects import endpoints_object, endpointslice_object
 from netlab.compile.services import port_key
-from netlab.compile.topology import Topology
+from netlab.compile.topology import Topology, order_by_family
 from netlab.compile.workloads import PlacedPod, node_labels
 from netlab.runtime.containers import ContainerStatus
 
@@ -82,7 +82,10 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
     probe_ready = probe_ready or (lambda _name: True)
     if ready is None:
         ready = bool(statuses) and all(s.state == "running" and probe_ready(s.name) for s in statuses)
-    node_ip = topo.node(p.node).underlay_ip if p.node else ""
+    families = topo.ip_families
+    node_ip = order_by_family([topo.node(p.node).underlay_ip, p.ip6 and topo.node(p.node).underlay_ip6],
+                              families)[0] if p.node else ""
+    pod_ips = order_by_family([p.ip, p.ip6], families)
     meta = {"name": p.name, "namespace": p.namespace, "uid": p.uid, "labels": p.labels,
             "creationTimestamp": timestamp(p.created)}
     if deleting is not None:   # the apiserver's view of a graceful deletion: the time it will be gone by
@@ -103,7 +106,7 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
         "apiVersion": "v1", "kind": "Pod", "metadata": meta,
         "spec": {**POD_SPEC_DEFAULTS, **p.spec, "nodeName": p.node},
         "status": {
-            "phase": phase, "podIP": p.ip, "podIPs": [{"ip": p.ip}], "hostIP": node_ip,
+            "phase": phase, "podIP": pod_ips[0], "podIPs": [{"ip": ip} for ip in pod_ips], "hostIP": node_ip,
             "startTime": timestamp(p.created),
             "conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Initialized", "status": "True"},
                            {"type": "ContainersReady", "status": cond}, {"type": "Ready", "status": cond}],

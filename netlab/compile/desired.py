@@ -105,7 +105,7 @@ class Desired:
 def compile_topology(config: ClusterConfig, pods: Mapping[str, PlacedPod]) -> Topology:
     # hostNetwork pods run in their node's namespace: no namespace, veth or address of their own; Pending
     # (unschedulable) pods have no node
-    return config.topology([(p.namespace, p.name, p.node, p.ip) for p in pods.values()
+    return config.topology([(p.namespace, p.name, p.node, p.ip, p.ip6) for p in pods.values()
                             if p.node and not p.host_network])
 
 
@@ -124,7 +124,7 @@ def node_rulesets(topology: Topology, services: Sequence[ResolvedService], polic
     for node in topology.nodes:
         table = services_ruleset(node.name, [node.underlay_ip], pod_subnet, list(services),
                                  node.labels.get(ZONE_LABEL))
-        add_node_egress(table, pod_subnet, no_masq)
+        add_node_egress(table, pod_subnet, no_masq, ipv6=bool(topology.pod_subnet6))
         table.merge(policy_ruleset(node.name, list(policy.pods), policy.namespaces, policy.policies))
         table = counted(table)
         out[node.name] = instrument(table, node.pod_cidr, pod_subnet) if observing else table
@@ -150,7 +150,7 @@ def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed
     # NetworkPolicy does not select hostNetwork pods: as upstream, their traffic is the node's
     policy = policy_inputs(objects.values(), [p for p in placed if not p.host_network])
     listed = list(services.values())
-    no_masq = non_masquerade(config.lab_cidrs(), config.non_masquerade_cidrs, config.masq_link_local)
+    no_masq = non_masquerade(config.lab_cidrs_ipv4(), config.non_masquerade_cidrs, config.masq_link_local)
     rulesets = node_rulesets(topology, listed, policy, config.pod_subnet, no_masq, observing=observed.observing)
     add_hostports(rulesets, topology, placed)
     node_names = [n.name for n in topology.nodes]

@@ -1,14 +1,22 @@
 """kind's networking.ipFamily with comma-separated subnets: defaults per family and validation naming the field."""
 
+import random
+
 import pytest
 
-from netlab.compile import families
+from netlab.api import views
+from netlab.compile import families, names
 from netlab.compile.config import ClusterConfig
+from netlab.compile.nft_masquerade import add_node_egress
+from netlab.compile.nftables import Chain, Ruleset
+from netlab.compile.topology import order_by_family
+from netlab.compile.workloads import PlacedPod, expand, place
+from netlab.images import echo
 from netlab.model.cluster import Cluster
 
 
-def _cluster(networking: dict, **extra) -> Cluster:
-    return Cluster.model_validate({"apiVersion": "kind.x-k8s.io/v1alpha4", "kind": "Cluster",
+def _cluster(networking: dict, api: str = "kind.x-k8s.io/v1alpha4", **extra) -> Cluster:
+    return Cluster.model_validate({"apiVersion": api, "kind": "Cluster",
                                    "nodes": [{"role": "control-plane"}, {"role": "worker"}, {"role": "worker"}],
                                    "networking": networking, **extra})
 
@@ -24,12 +32,15 @@ def test_kind_defaults_follow_the_family():
 
 
 def test_given_subnets_are_kept_in_their_order():
-    c = _cluster({"ipFamily": "dual", "podSubnet": "fd00:1::/56, 10.1.0.0/16",
-                  "serviceSubnet": "10.2.0.0/16,fd00:2::/112"})
+    c = _cluster({"ipFamily": "dual", "podSubnet": "10.1.0.0/16, fd00:1::/56",
+                  "serviceSubnet": "fd00:2::/112,10.2.0.0/16"}, "netlab.dev/v1alpha1",
+                 underlay={"subnetIPv6": "fd00:99::/64"})
     assert c.issues() == []
-    assert c.networking.pod_subnet == "fd00:1::/56, 10.1.0.0/16"
+    assert c.networking.pod_subnet == "10.1.0.0/16, fd00:1::/56"
     config = ClusterConfig.from_manifest(c.to_dict())
-    assert (config.pod_subnet, config.service_subnet) == ("10.1.0.0/16", "10.2.0.0/16")
+    assert (config.pod_subnet, config.service_subnet, config.pod_subnet6) == ("10.1.0.0/16", "10.2.0.0/16",
+                                                                                 "fd00:1::/56")
+    assert config.ip_families == ("IPv4", "IPv6") and config.underlay6 == "fd00:99::/64"
 
 
 @pytest.mark.parametrize(("networking", "extra", "expected"), [
@@ -53,6 +64,8 @@ def test_given_subnets_are_kept_in_their_order():
                                "(Only hex digits permitted in 'zz' in 'fd00:zz::')")]),
     ({"ipFamily": "ipv6"}, {},
      [("networking.ipFamily", "ipv6-only clusters are not supported yet (ipv4 and dual are)")]),
+    ({"ipFamily": "dual", "podSubnet": "fd00:10:244::/56,10.244.0.0/16"}, {},
+     [("networking.podSubnet", "an IPv6-primary dual-stack cluster is not supported yet: list the IPv4 CIDR first")]),
 ])
 def test_bad_family_input_names_the_field(networking, extra, expected):
     assert _cluster(networking, **extra).issues() == expected
@@ -75,3 +88,67 @@ def test_node_cidrs_per_family():
     with pytest.raises(ValueError, match="no room for node 3"):
         families.node_cidr("fd00::/63", 64, 2)
     assert families.nth_address("fd00:10:96::/112", 10) == "fd00:10:96::a"
+
+
+def _dual_config() -> ClusterConfig:
+    return ClusterConfig.from_manifest(_cluster({"ipFamily": "dual"}).to_dict(), "lab")
+
+
+def test_dual_stack_topology_gives_each_node_an_ipv6_range_and_routes():
+    topo = _dual_config().topology()
+    assert topo.ip_families == ("IPv4", "IPv6") and topo.host_ip6 == "fc00:f853:ccd:e793::1"
+    assert [(n.underlay_ip6, n.pod_cidr6, n.gateway6) for n in topo.nodes] == [
+        ("fc00:f853:ccd:e793::2", "fd00:10:244::/64", "fd00:10:244::1"),
+        ("fc00:f853:ccd:e793::3", "fd00:10:244:1::/64", "fd00:10:244:1::1"),
+        ("fc00:f853:ccd:e793::4", "fd00:10:244:2::/64", "fd00:10:244:2::1")]
+    assert [(r.dst, r.via) for r in topo.host_routes()][3:] == [
+        ("fd00:10:244::/64", "fc00:f853:ccd:e793::2"), ("fd00:10:244:1::/64", "fc00:f853:ccd:e793::3"),
+        ("fd00:10:244:2::/64", "fc00:f853:ccd:e793::4")]
+    assert [(r.dst, r.via, r.dev) for r in topo.node_routes(topo.nodes[1])][4:] == [
+        ("fd00:10:244::/64", "fc00:f853:ccd:e793::2", "eth0"), ("fd00:10:244:2::/64", "fc00:f853:ccd:e793::4", "eth0")]
+    vx = ClusterConfig.from_manifest({**_cluster({"ipFamily": "dual"}).to_dict(), "mode": "vxlan"}).topology()
+    assert [(r.dst, r.via, r.dev, r.onlink) for r in vx.node_routes(vx.nodes[1])][4:] == [
+        ("fd00:10:244::/64", "fd00:10:244::", "nlvxlan0", True),
+        ("fd00:10:244:2::/64", "fd00:10:244:2::", "nlvxlan0", True)]
+
+
+def test_ipv4_topology_reads_as_before():
+    d = ClusterConfig.from_manifest(None).topology([("default", "a", "netlab-worker", "10.244.1.2")]).to_dict()
+    assert "pod_subnet6" not in d and "pod_cidr6" not in d["nodes"][0] and "ip6" not in d["pods"][0]
+
+
+def test_dual_stack_pods_get_one_address_per_family_with_host_local_rotation():
+    topo = _dual_config().topology()
+    pods = [{"kind": "Pod", "metadata": {"name": n, "namespace": "default"},
+             "spec": {"containers": [{"name": "c"}], "nodeName": "lab-worker"}} for n in ("a", "b")]
+    cursor: dict[str, str] = {}
+    placed = place(expand(pods, [], {}), topo.nodes, {}, 0.0, random.Random(1), cursor)
+    assert [(p.ip, p.ip6) for p in placed] == [("10.244.1.2", "fd00:10:244:1::2"), ("10.244.1.3", "fd00:10:244:1::3")]
+    assert cursor == {"lab-worker": "10.244.1.3", "lab-worker/IPv6": "fd00:10:244:1::3"}
+    kept = {p.key: p for p in placed[1:]}   # a is deleted: its addresses are not handed out again at once
+    again = place(expand([pods[1], {**pods[0], "metadata": {"name": "c", "namespace": "default"}}], [], kept),
+                  topo.nodes, kept, 1.0, random.Random(1), cursor)
+    assert {p.name: p.ip6 for p in again} == {"b": "fd00:10:244:1::3", "c": "fd00:10:244:1::4"}
+    assert PlacedPod.from_dict(again[0].to_dict()) == again[0]
+    view = views.pod(again[0], [], topo, ready=True)
+    assert view["status"]["podIPs"] == [{"ip": again[0].ip}, {"ip": again[0].ip6}]
+    assert view["status"]["podIP"] == again[0].ip
+
+
+def test_order_by_family_puts_the_primary_first():
+    assert order_by_family(["10.0.0.1", "fd00::1"], ("IPv6", "IPv4")) == ["fd00::1", "10.0.0.1"]
+    assert order_by_family(["10.0.0.1", ""], ("IPv4",)) == ["10.0.0.1"]
+
+
+def test_ipv6_pod_traffic_is_never_masqueraded_in_a_dual_stack_cluster():
+    ruleset = Ruleset(table="netlab")
+    ruleset.add_chain(Chain(names.CHAIN_NAT_POSTROUTING, ()))
+    add_node_egress(ruleset, "10.244.0.0/16", ["10.244.0.0/16"], ipv6=True)
+    assert ruleset.chains[names.CHAIN_IP_MASQ_AGENT].rules[0] == "meta nfproto ipv6 return"
+
+
+def test_echo_identity_shows_both_addresses_and_brackets_ipv6_clients():
+    ident = echo.Identity.from_env({"POD_IP": "10.244.1.2", "POD_IPS": "10.244.1.2,fd00:10:244:1::2"})
+    info = echo.describe(ident, ("fd00:10:244:2::5", 4242), "GET / HTTP/1.1", "x")
+    assert info["ips"] == "10.244.1.2,fd00:10:244:1::2" and info["client"] == "[fd00:10:244:2::5]:4242"
+    assert "ips" not in echo.describe(echo.Identity.from_env({"POD_IP": "10.244.1.2"}), ("10.244.2.5", 1), "", "")

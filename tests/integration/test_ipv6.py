@@ -1,0 +1,105 @@
+"""Issue 16: a dual-stack cluster moves real IPv6 packets between pods, across nodes, without NAT."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+import pytest
+from conftest import echo_answer
+
+DUAL = """
+kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+networking: {ipFamily: dual}
+nodes:
+  - role: control-plane
+  - role: worker
+  - role: worker
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-a6}
+spec:
+  nodeName: CLUSTER-worker
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-b6}
+spec:
+  nodeName: CLUSTER-worker
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-c6}
+spec:
+  nodeName: CLUSTER-worker2
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+"""
+
+
+def _manifest(mode: str) -> str:
+    """kind's file as is (host-gw), or netlab's Cluster with the same kind fields plus mode."""
+    if mode == "host-gw":
+        return DUAL
+    return DUAL.replace("apiVersion: kind.x-k8s.io/v1alpha4", f"apiVersion: netlab.dev/v1alpha1\nmode: {mode}")
+
+
+def _ips(lab, pod: str) -> list[str]:
+    status = json.loads(lab.netlab("get", "pod", pod, "-o", "json").stdout)["status"]
+    assert status["podIP"] == status["podIPs"][0]["ip"]
+    return [entry["ip"] for entry in status["podIPs"]]
+
+
+def _curl6(lab, netns: str | None, ip: str) -> dict:
+    argv = ["curl", "-6", "-sS", "--max-time", "5", f"http://[{ip}]:3000/"]
+    proc = lab.host(*argv, timeout=15) if netns is None else lab.in_ns(netns, *argv, timeout=15)
+    assert proc.returncode == 0, proc.stderr
+    return echo_answer(proc.stdout)
+
+
+@pytest.mark.parametrize("mode", ["host-gw", "vxlan"])
+def test_dual_stack_pods_reach_each_other_over_ipv6_without_nat(lab, mode):
+    lab.netlab("up", str(lab.write("dual.yaml", _manifest(mode))))
+    c = lab.cluster
+    ips = {p: _ips(lab, f"{c}-{p}") for p in ("a6", "b6", "c6")}
+    for v4, v6 in ips.values():   # IPv4 first (the primary family), then IPv6 from the node's /64
+        assert ipaddress.ip_address(v4).version == 4
+        assert ipaddress.ip_address(v6) in ipaddress.ip_network("fd00:10:244::/56")
+    assert ipaddress.ip_network(ips["a6"][1] + "/64", strict=False) == \
+        ipaddress.ip_network(ips["b6"][1] + "/64", strict=False) != \
+        ipaddress.ip_network(ips["c6"][1] + "/64", strict=False)
+
+    ping = lab.in_ns(f"{c}-a6", "ping", "-6", "-c", "2", "-W", "2", ips["c6"][1])
+    assert ping.returncode == 0, ping.stdout + ping.stderr
+    other_node = _curl6(lab, f"{c}-a6", ips["c6"][1])
+    assert other_node["pod"] == f"{c}-c6"
+    assert other_node["client"].rpartition(":")[0] == f"[{ips['a6'][1]}]", "no NAT across nodes"
+    same_node = _curl6(lab, f"{c}-a6", ips["b6"][1])
+    assert same_node["pod"] == f"{c}-b6" and same_node["client"].rpartition(":")[0] == f"[{ips['a6'][1]}]"
+    assert same_node["ips"] == ",".join(ips["b6"])
+    from_host = _curl6(lab, None, ips["c6"][1])
+    assert from_host["client"].rpartition(":")[0] == "[fc00:f853:ccd:e793::1]"
+    # IPv4 is unchanged beside it
+    v4 = lab.in_ns(f"{c}-a6", "curl", "-4", "-sS", "--max-time", "5", f"http://{ips['c6'][0]}:3000/")
+    assert echo_answer(v4.stdout)["client"].split(":")[0] == ips["a6"][0]
+
+    wide = lab.kubectl("get", "pods", "-o", "wide").stdout
+    assert ips["a6"][0] in wide
+    routes = lab.host("ip", "-6", "route").stdout
+    assert "fd00:10:244:2::/64 via fc00:f853:ccd:e793::4" in routes, routes
+
+
+def test_bad_ipv6_subnet_is_refused_naming_the_field(lab):
+    bad = lab.write("bad.yaml", """
+        kind: Cluster
+        apiVersion: kind.x-k8s.io/v1alpha4
+        networking: {ipFamily: dual, podSubnet: "10.244.0.0/16,fd00:10:244::/63"}
+        nodes: [{role: control-plane}, {role: worker}, {role: worker}]
+    """)
+    proc = lab.netlab("up", str(bad), check=False)
+    assert proc.returncode != 0
+    assert "networking.podSubnet" in proc.stderr + proc.stdout
+    assert "too small for 3 nodes" in proc.stderr + proc.stdout
