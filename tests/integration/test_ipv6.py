@@ -6,7 +6,7 @@ import ipaddress
 import json
 
 import pytest
-from conftest import echo_answer
+from conftest import echo_answer, wait_for
 
 DUAL = """
 kind: Cluster
@@ -103,3 +103,35 @@ def test_bad_ipv6_subnet_is_refused_naming_the_field(lab):
     assert proc.returncode != 0
     assert "networking.podSubnet" in proc.stderr + proc.stdout
     assert "too small for 3 nodes" in proc.stderr + proc.stdout
+
+
+POLICY = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: only-a6}
+spec:
+  podSelector: {matchLabels: {app: c6}}
+  policyTypes: [Ingress]
+  ingress:
+    - from: [{podSelector: {matchLabels: {app: a6}}}]
+      ports: [{port: 3000}]
+"""
+
+
+def test_network_policy_selectors_hold_over_ipv6(lab):
+    manifest = DUAL.replace("metadata: {name: CLUSTER-a6}", "metadata: {name: CLUSTER-a6, labels: {app: a6}}")
+    manifest = manifest.replace("metadata: {name: CLUSTER-c6}", "metadata: {name: CLUSTER-c6, labels: {app: c6}}")
+    lab.netlab("up", str(lab.write("dual.yaml", manifest)))
+    c = lab.cluster
+    target = _ips(lab, f"{c}-c6")
+    lab.netlab("apply", "-f", str(lab.write("policy.yaml", POLICY)))
+
+    def blocked(src: str, url: str) -> bool:
+        return lab.in_ns(src, "curl", "-sS", "--max-time", "2", url, timeout=10).returncode != 0
+
+    v6 = f"http://[{target[1]}]:3000/"
+    wait_for(lambda: blocked(f"{c}-b6", v6), timeout=20, what="IPv6 from an unselected pod to be dropped")
+    assert blocked(f"{c}-b6", f"http://{target[0]}:3000/"), "IPv4 is dropped as well"
+    allowed = _curl6(lab, f"{c}-a6", target[1])
+    assert allowed["pod"] == f"{c}-c6" and allowed["client"].rpartition(":")[0] == f"[{_ips(lab, f'{c}-a6')[1]}]"
+    assert not blocked(f"{c}-a6", f"http://{target[0]}:3000/")
