@@ -93,7 +93,8 @@ def _service(s: Mapping[str, Any]) -> ResolvedService:
     return ResolvedService(**{**s, "ports": tuple(ServicePortView(**p) for p in s["ports"]),
                               "endpoints": tuple(Endpoint(**e) for e in s["endpoints"]),
                               "external_ips": tuple(s.get("external_ips") or ()),
-                              "source_ranges": tuple(s.get("source_ranges") or ())})
+                              "source_ranges": tuple(s.get("source_ranges") or ()),
+                              "ip_families": tuple(s.get("ip_families") or ("IPv4",))})
 
 
 def _ruleset_from(r: Mapping[str, Any]) -> Ruleset:

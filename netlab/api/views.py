@@ -12,7 +12,7 @@ from netlab.api import gateway_views
 from netlab.api.backend import StoreView
 from netlab.api.resources import BUILTIN_NAMESPACES
 from netlab.compile import podsets, replicasets, workloads
-from netlab.compile.endpoint_objects import endpoints_object, endpointslice_object
+from netlab.compile.endpoint_objects import endpoints_object, endpointslice_objects
 from netlab.compile.services import port_key
 from netlab.compile.topology import Topology, order_by_family
 from netlab.compile.workloads import PlacedPod, node_labels
@@ -380,9 +380,12 @@ def _list_daemonsets(ctl: StoreView, ns: str | None) -> list[dict]:
 
 
 def _list_services(ctl: StoreView, ns: str | None) -> list[dict]:
-    return [service(o, ctl.state.allocations.get(f"{o['metadata'].get('namespace', 'default')}/"
-                                                 f"{o['metadata']['name']}"))
-            for o in _stored(ctl, "Service", ns)]
+    out = []
+    for o in _stored(ctl, "Service", ns):
+        key = f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}"
+        resolved = ctl.resolved.get(key)
+        out.append(service(o, ctl.state.allocations.get(key), resolved.ip_families if resolved else None))
+    return out
 
 
 def _computed_endpoints(ctl: StoreView, ns: str | None, render) -> list[dict]:
@@ -401,7 +404,7 @@ def _list_endpoints(ctl: StoreView, ns: str | None) -> list[dict]:
 
 
 def _list_endpointslices(ctl: StoreView, ns: str | None) -> list[dict]:
-    return _computed_endpoints(ctl, ns, endpointslice_object)
+    return [s for slices in _computed_endpoints(ctl, ns, endpointslice_objects) for s in slices]
 
 
 def _list_jobs(ctl: StoreView, ns: str | None) -> list[dict]:
@@ -452,7 +455,7 @@ _LISTERS = {
 }
 
 
-def service(obj: dict, alloc) -> dict:
+def service(obj: dict, alloc, families: tuple[str, ...] | None = None) -> dict:
     """The Service as the API server stores it: with its allocated ClusterIP, node ports and LB address."""
     spec = dict(obj.get("spec") or {})
     status: dict = {"loadBalancer": {}}
@@ -471,4 +474,6 @@ def service(obj: dict, alloc) -> dict:
     if spec.get("type") != "ExternalName":   # the apiserver's defaults for a single-stack IPv4 cluster
         spec.setdefault("ipFamilies", ["IPv4"])
         spec.setdefault("ipFamilyPolicy", "SingleStack")
+        if families and families != ("IPv4",):   # a dual-stack cluster's headless Service (families.py)
+            spec["ipFamilies"] = list(families)
     return {**obj, "spec": spec, "status": status}

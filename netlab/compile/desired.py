@@ -14,12 +14,13 @@ import ipaddress
 import json
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from netlab.compile import addons, jobs, podsets
 from netlab.compile.config import ClusterConfig
 from netlab.compile.containerspec import ContainerSpec, api_service_env, container_specs
+from netlab.compile.families import service_families
 from netlab.compile.gateway_desired import GatewayDesired, gateway_desired
 from netlab.compile.ingress_controller import find_controller
 from netlab.compile.ingress_inputs import IngressDesired, ingress_desired
@@ -147,6 +148,9 @@ def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed
             key = svc_key(obj)
             services[key] = with_zones(resolve(obj, allocations.get(key, Allocation()), placed, ready,
                                                user_eps.get(key), terminated, observed.terminating), zones)
+            families = service_families(obj.get("spec") or {}, config.ip_families)
+            if families != services[key].ip_families:
+                services[key] = replace(services[key], ip_families=families)
     # NetworkPolicy does not select hostNetwork pods: as upstream, their traffic is the node's
     policy = policy_inputs(objects.values(), [p for p in placed if not p.host_network])
     listed = list(services.values())
@@ -251,7 +255,7 @@ def allocations(objects: Mapping[str, dict], previous: Mapping[str, Allocation],
                 config: ClusterConfig) -> dict[str, Allocation]:
     """Cluster IPs, node ports and LoadBalancer IPs for every Service, previous ones kept. Raises
     services.AllocationError."""
-    pools = Pools(config.service_subnet, config.node_port_range, *config.lb_pool)
+    pools = Pools(config.service_subnet, config.node_port_range, *config.lb_pool, families=config.ip_families)
     return allocate([o for o in objects.values() if o["kind"] == "Service"], dict(previous), pools)
 
 

@@ -105,3 +105,52 @@ def service_subnet_issue(net: IPNetwork) -> str | None:
 def nth_address(cidr: str, n: int) -> str:
     """The n-th address of a network (1: the host / gateway, 10: kube-dns), in either family."""
     return str(ipaddress.ip_network(cidr).network_address + n)
+
+
+def service_families(spec: dict, cluster_families: tuple[str, ...]) -> tuple[str, ...]:
+    """The Service's ipFamilies as the API server sets them: SingleStack keeps the one asked (else the
+    cluster's primary); PreferDualStack and RequireDualStack add the cluster's other family, if it has one."""
+    asked = [f for f in spec.get("ipFamilies") or [] if f in cluster_families] or [cluster_families[0]]
+    if (spec.get("ipFamilyPolicy") or "SingleStack") == "SingleStack":
+        return (asked[0],)
+    return tuple(dict.fromkeys([*asked, *cluster_families]))
+
+
+def service_family_issues(spec: dict, cluster_families: tuple[str, ...]) -> list[tuple[str, str]]:
+    """What the API server refuses in a Service's ipFamilyPolicy, ipFamilies and clusterIPs on this cluster
+    (field, message), plus what netlab cannot build yet: a Service with an IPv6 family."""
+    if spec.get("type") == "ExternalName":
+        return []
+    policy = spec.get("ipFamilyPolicy") or "SingleStack"
+    asked = list(spec.get("ipFamilies") or [])
+    issues: list[tuple[str, str]] = []
+    for i, fam in enumerate(asked):
+        if fam in asked[:i]:
+            issues.append((f"spec.ipFamilies[{i}]", f'Duplicate value: "{fam}"'))
+        elif fam not in cluster_families:
+            issues.append((f"spec.ipFamilies[{i}]", f'Invalid value: "{fam}": not configured on this cluster'))
+    if policy == "SingleStack" and len(asked) > 1:
+        issues.append(("spec.ipFamilies", "must have exactly one family when spec.ipFamilyPolicy is SingleStack"))
+    if policy == "RequireDualStack" and len(cluster_families) < 2:
+        issues.append(("spec.ipFamilyPolicy",
+                       'Invalid value: "RequireDualStack": this cluster is not configured for dual-stack services'))
+    for i, ip in enumerate(spec.get("clusterIPs") or []):
+        if ip in ("", "None"):
+            continue
+        try:
+            fam = family_of(ipaddress.ip_address(ip))
+        except ValueError:
+            continue   # the object's own validation names it
+        if fam not in cluster_families:
+            issues.append((f"spec.clusterIPs[{i}]", f'Invalid value: "{ip}": {fam} is not configured on this cluster'))
+        elif i < len(asked) and asked[i] != fam:
+            issues.append((f"spec.clusterIPs[{i}]", f'Invalid value: "{ip}": expected an {asked[i]} address '
+                                                    f"(spec.ipFamilies[{i}])"))
+    if issues or len(cluster_families) < 2 or spec.get("clusterIP") == "None":
+        return issues   # a headless Service gets every family it asks for (no ClusterIP to route)
+    # A dual-stack cluster: the Service would get an IPv6 ClusterIP, which netlab does not build yet.
+    if "IPv6" in asked or policy != "SingleStack" or any(":" in ip for ip in spec.get("clusterIPs") or []):
+        field = "spec.ipFamilyPolicy" if policy != "SingleStack" else "spec.ipFamilies"
+        issues.append((field, "IPv6 Services are not supported by netlab yet: use SingleStack IPv4 (pods have "
+                              "IPv6 addresses; Services, their EndpointSlices and DNS names stay IPv4)"))
+    return issues

@@ -86,6 +86,14 @@ def test_dual_stack_pods_reach_each_other_over_ipv6_without_nat(lab, mode):
     v4 = lab.in_ns(f"{c}-a6", "curl", "-4", "-sS", "--max-time", "5", f"http://{ips['c6'][0]}:3000/")
     assert echo_answer(v4.stdout)["client"].split(":")[0] == ips["a6"][0]
 
+    # DNS: the pod record of an IPv6 address (colons as dashes, :: as --) answers AAAA, and a name with
+    # only an IPv4 address answers AAAA with NODATA (NOERROR, no answer), not NXDOMAIN
+    dashed = ips["c6"][1].replace(":", "-")
+    aaaa = lab.in_ns(f"{c}-a6", "dig", "+time=2", "+tries=2", "+short", "AAAA", f"{dashed}.default.pod.cluster.local")
+    assert aaaa.stdout.split() == [ips["c6"][1]], aaaa.stdout + aaaa.stderr
+    nodata = lab.in_ns(f"{c}-a6", "dig", "+time=2", "+tries=2", "AAAA", "kubernetes.default.svc.cluster.local")
+    assert "status: NOERROR" in nodata.stdout and "ANSWER: 0" in nodata.stdout, nodata.stdout
+
     wide = lab.kubectl("get", "pods", "-o", "wide").stdout
     assert ips["a6"][0] in wide
     routes = lab.host("ip", "-6", "route").stdout
@@ -135,3 +143,68 @@ def test_network_policy_selectors_hold_over_ipv6(lab):
     allowed = _curl6(lab, f"{c}-a6", target[1])
     assert allowed["pod"] == f"{c}-c6" and allowed["client"].rpartition(":")[0] == f"[{_ips(lab, f'{c}-a6')[1]}]"
     assert not blocked(f"{c}-a6", f"http://{target[0]}:3000/")
+
+
+def test_service_families_are_validated_against_the_cluster(lab):
+    lab.netlab("up", str(lab.write("dual.yaml", DUAL.split("---\n")[0])))
+    _headless_dual_stack_service_answers_aaaa(lab)
+    svc = lab.write("svc.yaml", """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: web-CLUSTER}
+        spec:
+          ipFamilyPolicy: SingleStack
+          ipFamilies: [IPv4, IPv6]
+          selector: {app: web}
+          ports: [{port: 80}]
+    """)
+    proc = lab.netlab("apply", "-f", str(svc), check=False)
+    assert proc.returncode != 0
+    assert "spec.ipFamilies: must have exactly one family when spec.ipFamilyPolicy is SingleStack" in proc.stderr
+    assert lab.netlab("get", "service", f"web-{lab.cluster}", check=False).returncode != 0, "nothing applied"
+
+
+HEADLESS = """
+apiVersion: v1
+kind: Pod
+metadata: {name: db-CLUSTER, labels: {app: db}}
+spec:
+  hostname: db-0
+  subdomain: db
+  nodeName: CLUSTER-worker
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec:
+  clusterIP: None
+  ipFamilyPolicy: PreferDualStack
+  selector: {app: db}
+  ports: [{port: 3000}]
+"""
+
+
+def _headless_dual_stack_service_answers_aaaa(lab) -> None:
+    """A headless PreferDualStack Service: both families, one EndpointSlice each, A and AAAA per ready pod."""
+    lab.netlab("apply", "-f", str(lab.write("headless.yaml", HEADLESS)))
+    db = f"db-{lab.cluster}"
+    wait_for(lambda: lab.netlab("get", "pod", db, "-o", "json", check=False).stdout.count('"ready": true'),
+             timeout=60, what="the db pod to be ready")
+    v4, v6 = _ips(lab, db)
+    svc = json.loads(lab.kubectl("get", "service", "db", "-o", "json").stdout)["spec"]
+    assert svc["ipFamilies"] == ["IPv4", "IPv6"] and svc["clusterIPs"] == ["None"]
+    slices = json.loads(lab.kubectl("get", "endpointslices", "-l", "kubernetes.io/service-name=db",
+                                    "-o", "json").stdout)["items"]
+    assert sorted((s["addressType"], s["endpoints"][0]["addresses"][0]) for s in slices) == [("IPv4", v4),
+                                                                                               ("IPv6", v6)]
+
+    def dig(qtype: str, name: str) -> list[str]:
+        out = lab.in_ns(db, "dig", "+time=2", "+tries=2", "+short", qtype, name).stdout.split()
+        return out
+
+    assert wait_for(lambda: dig("AAAA", "db.default.svc.cluster.local") == [v6], timeout=20,
+                    what="AAAA of the headless service")
+    assert dig("AAAA", "db-0.db.default.svc.cluster.local") == [v6]
+    assert dig("A", "db.default.svc.cluster.local") == [v4]
+    assert dig("PTR", ipaddress.ip_address(v6).reverse_pointer) == ["db-0.db.default.svc.cluster.local."]

@@ -1,8 +1,10 @@
 """kind's networking.ipFamily with comma-separated subnets: defaults per family and validation naming the field."""
 
+import ipaddress
 import random
 
 import pytest
+from dnslib import QTYPE
 
 from netlab.api import views
 from netlab.compile import families, names
@@ -152,3 +154,93 @@ def test_echo_identity_shows_both_addresses_and_brackets_ipv6_clients():
     info = echo.describe(ident, ("fd00:10:244:2::5", 4242), "GET / HTTP/1.1", "x")
     assert info["ips"] == "10.244.1.2,fd00:10:244:1::2" and info["client"] == "[fd00:10:244:2::5]:4242"
     assert "ips" not in echo.describe(echo.Identity.from_env({"POD_IP": "10.244.1.2"}), ("10.244.2.5", 1), "", "")
+
+
+def _svc(**spec) -> dict:
+    return {"ports": [{"port": 80}], **spec}
+
+
+V4, DUAL = ("IPv4",), ("IPv4", "IPv6")
+
+
+@pytest.mark.parametrize(("spec", "cluster", "expected"), [
+    (_svc(), V4, []),
+    (_svc(ipFamilyPolicy="PreferDualStack", ipFamilies=["IPv4"]), V4, []),
+    (_svc(ipFamilyPolicy="RequireDualStack"), V4,
+     [("spec.ipFamilyPolicy",
+       'Invalid value: "RequireDualStack": this cluster is not configured for dual-stack services')]),
+    (_svc(ipFamilies=["IPv6"]), V4, [("spec.ipFamilies[0]", 'Invalid value: "IPv6": not configured on this cluster')]),
+    (_svc(ipFamilyPolicy="PreferDualStack", ipFamilies=["IPv4", "IPv4"]), DUAL,
+     [("spec.ipFamilies[1]", 'Duplicate value: "IPv4"')]),
+    (_svc(ipFamilies=["IPv4", "IPv6"]), DUAL,
+     [("spec.ipFamilies", "must have exactly one family when spec.ipFamilyPolicy is SingleStack")]),
+    (_svc(clusterIP="fd00:10:96::5", clusterIPs=["fd00:10:96::5"]), V4,
+     [("spec.clusterIPs[0]", 'Invalid value: "fd00:10:96::5": IPv6 is not configured on this cluster')]),
+    (_svc(ipFamilies=["IPv4"], clusterIPs=["fd00:10:96::5"]), DUAL,
+     [("spec.clusterIPs[0]", 'Invalid value: "fd00:10:96::5": expected an IPv4 address (spec.ipFamilies[0])')]),
+    (_svc(ipFamilies=["IPv4"]), DUAL, []),
+    (_svc(type="ExternalName", externalName="x.example"), V4, []),
+])
+def test_service_families_are_checked_against_the_cluster(spec, cluster, expected):
+    assert families.service_family_issues(spec, cluster) == expected
+
+
+def test_ipv6_services_are_refused_in_a_dual_stack_cluster_until_built():
+    issues = families.service_family_issues(_svc(ipFamilyPolicy="PreferDualStack"), DUAL)
+    assert [f for f, _ in issues] == ["spec.ipFamilyPolicy"] and "not supported by netlab yet" in issues[0][1]
+    assert [f for f, _ in families.service_family_issues(_svc(ipFamilies=["IPv6"]), DUAL)] == ["spec.ipFamilies"]
+
+
+def test_allocation_names_the_service_and_field():
+    from netlab.compile.services import AllocationError, Pools, allocate
+    svc = {"kind": "Service", "metadata": {"name": "web", "namespace": "default"},
+           "spec": _svc(ipFamilyPolicy="RequireDualStack")}
+    with pytest.raises(AllocationError) as info:
+        allocate([svc], {}, Pools())
+    assert [(o, f) for o, f, _ in info.value.problems] == [("Service default/web", "spec.ipFamilyPolicy")]
+
+
+def test_service_families_as_the_api_server_sets_them():
+    assert families.service_families({}, V4) == ("IPv4",)
+    assert families.service_families({"ipFamilyPolicy": "PreferDualStack"}, V4) == ("IPv4",)
+    assert families.service_families({"ipFamilyPolicy": "PreferDualStack", "ipFamilies": ["IPv4"]}, DUAL) == DUAL
+    assert families.service_families({"ipFamilyPolicy": "RequireDualStack", "ipFamilies": ["IPv6"]}, DUAL) == (
+        "IPv6", "IPv4")
+    assert families.service_families({"ipFamilies": ["IPv6"]}, DUAL) == ("IPv6",)
+
+
+def test_headless_services_may_be_dual_stack():
+    headless = _svc(clusterIP="None", ipFamilyPolicy="RequireDualStack")
+    assert families.service_family_issues(headless, DUAL) == []
+    assert [f for f, _ in families.service_family_issues(headless, V4)] == ["spec.ipFamilyPolicy"]
+
+
+def test_a_dual_stack_headless_service_has_one_endpointslice_per_family_and_aaaa_records():
+    from netlab.compile.desired import compile_objects
+    from netlab.compile.dnszone import build_zone
+    from netlab.compile.endpoint_objects import endpointslice_objects
+
+    cfg = _dual_config()
+    pod = {"kind": "Pod", "metadata": {"name": "db-0", "namespace": "default", "labels": {"app": "db"}},
+           "spec": {"containers": [{"name": "c"}], "nodeName": "lab-worker", "hostname": "db-0", "subdomain": "db"}}
+    svc = {"kind": "Service", "metadata": {"name": "db", "namespace": "default"},
+           "spec": {"clusterIP": "None", "ipFamilyPolicy": "PreferDualStack", "selector": {"app": "db"},
+                    "ports": [{"port": 5432}]}}
+    plain = {"kind": "Service", "metadata": {"name": "web", "namespace": "default"},
+             "spec": {"selector": {"app": "db"}, "ports": [{"port": 80}]}}
+    desired = compile_objects({"Pod/default/db-0": pod, "Service/default/db": svc, "Service/default/web": plain}, cfg)
+    resolved = {s.name: s for s in desired.services.values()}
+    assert resolved["db"].ip_families == ("IPv4", "IPv6") and resolved["web"].ip_families == ("IPv4",)
+    slices = endpointslice_objects(resolved["db"], None)
+    assert [(s["addressType"], s["endpoints"][0]["addresses"]) for s in slices] == [
+        ("IPv4", ["10.244.1.2"]), ("IPv6", ["fd00:10:244:1::2"])]
+    assert len({s["metadata"]["name"] for s in slices}) == 2
+    assert [s["addressType"] for s in endpointslice_objects(resolved["web"], None)] == ["IPv4"]
+    zone = build_zone(desired.dns_view)
+    for name in ("db.default.svc.cluster.local", "db-0.db.default.svc.cluster.local"):
+        assert [str(r.rdata) for r in zone.lookup(name, QTYPE.AAAA).answer] == ["fd00:10:244:1::2"]
+        assert [str(r.rdata) for r in zone.lookup(name, QTYPE.A).answer] == ["10.244.1.2"]
+    web6 = zone.lookup("web.default.svc.cluster.local", QTYPE.AAAA)
+    assert web6.answer == [] and web6.rcode == 0, "an IPv4-only name answers AAAA with NODATA"
+    ptr = zone.lookup(ipaddress.ip_address("fd00:10:244:1::2").reverse_pointer, QTYPE.PTR)
+    assert [str(r.rdata) for r in ptr.answer] == ["db-0.db.default.svc.cluster.local."]
