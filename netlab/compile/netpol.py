@@ -59,10 +59,11 @@ def container_ports(spec: Mapping[str, Any]) -> tuple[tuple[str | None, int, str
 
 def policy_pod(pod: Mapping[str, Any]) -> PolicyPod:
     """A Pod as the API returns it (Kubernetes JSON), as NetworkPolicy sees it."""
-    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
+    ip6 = next((e.get("ip") for e in status.get("podIPs") or [] if ":" in str(e.get("ip") or "")), "")
     return PolicyPod(meta.get("namespace") or "default", meta.get("name") or "",
-                     (pod.get("status") or {}).get("podIP") or "", spec.get("nodeName") or "",
-                     dict(meta.get("labels") or {}), container_ports(spec))
+                     status.get("podIP") or "", spec.get("nodeName") or "",
+                     dict(meta.get("labels") or {}), container_ports(spec), ip6 or "")
 
 
 @dataclass(frozen=True)

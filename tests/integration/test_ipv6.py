@@ -94,6 +94,8 @@ def test_dual_stack_pods_reach_each_other_over_ipv6_without_nat(lab, mode):
     nodata = lab.in_ns(f"{c}-a6", "dig", "+time=2", "+tries=2", "AAAA", "kubernetes.default.svc.cluster.local")
     assert "status: NOERROR" in nodata.stdout and "ANSWER: 0" in nodata.stdout, nodata.stdout
 
+    graph = lab.netlab("graph").stdout
+    assert ips["a6"][0] in graph and ips["a6"][1] in graph, "netlab graph shows both addresses"
     wide = lab.kubectl("get", "pods", "-o", "wide").stdout
     assert ips["a6"][0] in wide
     routes = lab.host("ip", "-6", "route").stdout

@@ -61,3 +61,17 @@ def test_ipv6_ip_block_with_except():
     assert _verdicts(it, "fd00:10:244:1::2", "fd00:10:244:2::2") == {"accept"}
     assert _verdicts(it, "fd00:10:244:1::3", "fd00:10:244:2::2") == {"drop"}
     assert _verdicts(it, "10.244.1.2", "10.244.2.2") == {"drop"}, "an IPv6 block allows no IPv4 peer"
+
+
+def test_graph_shows_both_addresses_of_a_dual_stack_pod():
+    from netlab.compile import graph, graph_render
+
+    pod = {"kind": "Pod", "metadata": {"name": "web", "namespace": "default", "labels": {}},
+           "spec": {"nodeName": "n1"},
+           "status": {"phase": "Running", "podIP": "10.244.1.2",
+                      "podIPs": [{"ip": "10.244.1.2"}, {"ip": "fd00:10:244:1::2"}]}}
+    node = {"kind": "Node", "metadata": {"name": "n1"}, "spec": {"podCIDR": "10.244.1.0/24"},
+            "status": {"addresses": [{"type": "InternalIP", "address": "172.18.0.3"}]}}
+    dot = graph_render.to_dot(graph.build(nodes=[node], pods=[pod], services=[], endpoints=[], ingresses=[],
+                                          policies=[]))
+    assert "10.244.1.2" in dot and "fd00:10:244:1::2" in dot
