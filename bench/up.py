@@ -3,13 +3,18 @@
 
 The baseline creates the same namespaces, veths, bridge ports, addresses and routes with `ip -batch`
 files (no containers). Everything runs inside a fresh network namespace acting as the host, and is
-removed afterwards, also on failure. Usage: sudo python3 bench/up.py [--pods 200]
+removed afterwards, also on failure. Usage: sudo python3 bench/up.py [--pods 200] [--dual]
+
+--dual also times `up` of the same pods in a dual-stack cluster (kind's `ipFamily: dual`) and prints it
+next to an IPv4-only `up` run just before or after it, with the extra cost per pod (target < 25%);
+--repeat N runs N such pairs and prints the range and median.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,7 +25,9 @@ NODES = 3
 
 
 def sh(*argv: str, input: str | None = None) -> None:
-    subprocess.run(argv, check=True, input=input, text=True, capture_output=True)
+    proc = subprocess.run(argv, input=input, text=True, capture_output=True)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(argv[:8])} ... failed ({proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
 
 
 def baseline_up(host: str, prefix: str, pods: int) -> float:
@@ -58,6 +65,7 @@ def baseline_down(prefix: str) -> float:
 MANIFEST = """
 kind: Cluster
 apiVersion: netlab.dev/v1alpha1
+networking: {ipFamily: FAMILY}
 nodes: [{role: control-plane}, {role: worker}, {role: worker}]
 ---
 apiVersion: apps/v1
@@ -83,20 +91,26 @@ def netlab(host: str, cluster: str, *args: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=200)
+    parser.add_argument("--dual", action="store_true", help="also time a dual-stack cluster's up")
+    parser.add_argument("--repeat", type=int, default=1, help="with --dual: pairs of ups, order alternating")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench/up.py needs root")
     tag = f"b{os.getpid() % 100000}"
     host = f"nlbench-{tag}"
     sh("ip", "netns", "add", host)
+    sh("ip", "-n", host, "link", "set", "lo", "up")   # the API listens on 127.0.0.1 (up checks lo first)
+    pairs: list[tuple[float, float]] = []
     try:
         base_up = baseline_up(host, tag, args.pods)
         base_down = baseline_down(tag)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "bench.yaml"
-            path.write_text(MANIFEST.replace("PODS", str(args.pods)))
+            path.write_text(MANIFEST.replace("PODS", str(args.pods)).replace("FAMILY", "ipv4"))
             lab_up = netlab(host, tag, "up", str(path), "--timeout", "300")
             lab_down = netlab(host, tag, "down")
+            for i in range(max(1, args.repeat) if args.dual else 0):
+                pairs.append(_dual_pair(host, tag, path, args.pods, dual_first=i % 2 == 1))
     finally:
         baseline_down(tag)
         subprocess.run(["nsenter", f"--net=/run/netns/{host}", sys.executable, "-m", "netlab.cli", "--cluster",
@@ -107,7 +121,25 @@ def main() -> int:
           f"   ratio {lab_up / base_up:4.2f} (target <= 2)")
     print(f"down: baseline (ip -batch netns del)      {base_down:6.2f} s   netlab down {lab_down:6.2f} s"
           f"   (target < 0.5 s)")
+    for v4_up, dual_up in pairs:
+        print(f"dual: IPv4 only up {v4_up:6.2f} s   dual-stack up {dual_up:6.2f} s   extra per pod "
+              f"{1000 * (dual_up - v4_up) / args.pods:+6.1f} ms ({(dual_up - v4_up) / v4_up:+.0%})")
+    if pairs:
+        extras = sorted((d - v) / v for v, d in pairs)
+        print(f"dual: extra cost over {len(pairs)} pairs: {extras[0]:+.0%} to {extras[-1]:+.0%}, median "
+              f"{statistics.median(extras):+.0%} (target < +25%)")
     return 0
+
+
+def _dual_pair(host: str, tag: str, path: Path, pods: int, dual_first: bool) -> tuple[float, float]:
+    """(IPv4-only up, dual-stack up) of the same pods, one after the other (the order alternates, so a
+    load change on the machine does not always favour the same family)."""
+    times = {}
+    for family in ("dual", "ipv4") if dual_first else ("ipv4", "dual"):
+        path.write_text(MANIFEST.replace("PODS", str(pods)).replace("FAMILY", family))
+        times[family] = netlab(host, tag, "up", str(path), "--timeout", "300")
+        netlab(host, tag, "down")
+    return times["ipv4"], times["dual"]
 
 
 if __name__ == "__main__":

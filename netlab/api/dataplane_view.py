@@ -84,6 +84,7 @@ def from_json(data: Mapping[str, Any]) -> Dataplane:
     """The typed values again, from `dataplane()`'s JSON."""
     topo = dict(data["topology"])
     topology = Topology(**{**topo, "nodes": tuple(NodeNet(**n) for n in topo["nodes"]),
+                           **({"ip_families": tuple(topo["ip_families"])} if "ip_families" in topo else {}),
                            "pods": tuple(PodNet(**p) for p in topo["pods"])})
     policy = data["policy"]
     return Dataplane(
@@ -103,7 +104,8 @@ def _service(s: Mapping[str, Any]) -> ResolvedService:
     return ResolvedService(**{**s, "ports": tuple(ServicePortView(**p) for p in s["ports"]),
                               "endpoints": tuple(Endpoint(**e) for e in s["endpoints"]),
                               "external_ips": tuple(s.get("external_ips") or ()),
-                              "source_ranges": tuple(s.get("source_ranges") or ())})
+                              "source_ranges": tuple(s.get("source_ranges") or ()),
+                              "ip_families": tuple(s.get("ip_families") or ("IPv4",))})
 
 
 def _ruleset_from(r: Mapping[str, Any]) -> Ruleset:

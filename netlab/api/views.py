@@ -12,9 +12,9 @@ from netlab.api import gateway_views
 from netlab.api.backend import StoreView
 from netlab.api.resources import BUILTIN_NAMESPACES
 from netlab.compile import podsets, replicasets, workloads
-from netlab.compile.endpoint_objects import endpoints_object, endpointslice_object
+from netlab.compile.endpoint_objects import endpoints_object, endpointslice_objects
 from netlab.compile.services import port_key
-from netlab.compile.topology import Topology
+from netlab.compile.topology import Topology, order_by_family
 from netlab.compile.workloads import PlacedPod, node_labels
 from netlab.runtime.containers import ContainerStatus
 
@@ -82,7 +82,10 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
     probe_ready = probe_ready or (lambda _name: True)
     if ready is None:
         ready = bool(statuses) and all(s.state == "running" and probe_ready(s.name) for s in statuses)
-    node_ip = topo.node(p.node).underlay_ip if p.node else ""
+    families = topo.ip_families
+    node_ip = order_by_family([topo.node(p.node).underlay_ip, p.ip6 and topo.node(p.node).underlay_ip6],
+                              families)[0] if p.node else ""
+    pod_ips = order_by_family([p.ip, p.ip6], families)
     meta = {"name": p.name, "namespace": p.namespace, "uid": p.uid, "labels": p.labels,
             "creationTimestamp": timestamp(p.created)}
     if deleting is not None:   # the apiserver's view of a graceful deletion: the time it will be gone by
@@ -103,7 +106,7 @@ def pod(p: PlacedPod, statuses: list[ContainerStatus], topo: Topology, probe_rea
         "apiVersion": "v1", "kind": "Pod", "metadata": meta,
         "spec": {**POD_SPEC_DEFAULTS, **p.spec, "nodeName": p.node},
         "status": {
-            "phase": phase, "podIP": p.ip, "podIPs": [{"ip": p.ip}], "hostIP": node_ip,
+            "phase": phase, "podIP": pod_ips[0], "podIPs": [{"ip": ip} for ip in pod_ips], "hostIP": node_ip,
             "startTime": timestamp(p.created),
             "conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Initialized", "status": "True"},
                            {"type": "ContainersReady", "status": cond}, {"type": "Ready", "status": cond}],
@@ -377,9 +380,12 @@ def _list_daemonsets(ctl: StoreView, ns: str | None) -> list[dict]:
 
 
 def _list_services(ctl: StoreView, ns: str | None) -> list[dict]:
-    return [service(o, ctl.state.allocations.get(f"{o['metadata'].get('namespace', 'default')}/"
-                                                 f"{o['metadata']['name']}"))
-            for o in _stored(ctl, "Service", ns)]
+    out = []
+    for o in _stored(ctl, "Service", ns):
+        key = f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}"
+        resolved = ctl.resolved.get(key)
+        out.append(service(o, ctl.state.allocations.get(key), resolved.ip_families if resolved else None))
+    return out
 
 
 def _computed_endpoints(ctl: StoreView, ns: str | None, render) -> list[dict]:
@@ -398,7 +404,7 @@ def _list_endpoints(ctl: StoreView, ns: str | None) -> list[dict]:
 
 
 def _list_endpointslices(ctl: StoreView, ns: str | None) -> list[dict]:
-    return _computed_endpoints(ctl, ns, endpointslice_object)
+    return [s for slices in _computed_endpoints(ctl, ns, endpointslice_objects) for s in slices]
 
 
 def _list_jobs(ctl: StoreView, ns: str | None) -> list[dict]:
@@ -450,7 +456,7 @@ _LISTERS = {
 }
 
 
-def service(obj: dict, alloc) -> dict:
+def service(obj: dict, alloc, families: tuple[str, ...] | None = None) -> dict:
     """The Service as the API server stores it: with its allocated ClusterIP, node ports and LB address."""
     spec = dict(obj.get("spec") or {})
     status: dict = {"loadBalancer": {}}
@@ -469,4 +475,6 @@ def service(obj: dict, alloc) -> dict:
     if spec.get("type") != "ExternalName":   # the apiserver's defaults for a single-stack IPv4 cluster
         spec.setdefault("ipFamilies", ["IPv4"])
         spec.setdefault("ipFamilyPolicy", "SingleStack")
+        if families and families != ("IPv4",):   # a dual-stack cluster's headless Service (families.py)
+            spec["ipFamilies"] = list(families)
     return {**obj, "spec": spec, "status": status}

@@ -114,7 +114,7 @@ def dns_view(config: ClusterConfig, services: list, pods: list, namespaces: list
         "domain": config.cluster_domain,
         "ttl": config.dns_ttl,
         "upstreams": upstreams,
-        "reverseCIDRs": [config.service_subnet, config.pod_subnet],
+        "reverseCIDRs": [c for c in (config.service_subnet, config.pod_subnet, config.pod_subnet6) if c],
         "namespaces": sorted(namespaces),
         "services": [
             {
@@ -124,8 +124,8 @@ def dns_view(config: ClusterConfig, services: list, pods: list, namespaces: list
                 "externalName": s.external_name,
                 "publishNotReadyAddresses": s.publish_not_ready,
                 "ports": [{"name": p.name, "port": p.port, "protocol": p.protocol} for p in s.ports],
-                "endpoints": [{"ip": e.ip, "hostname": e.hostname, "ready": e.ready, "podName": e.pod}
-                              for e in s.endpoints],
+                "endpoints": [{"ip": ip, "hostname": e.hostname, "ready": e.ready, "podName": e.pod}
+                              for family in s.ip_families for e in s.endpoints for ip in e.addresses(family)],
             }
             for s in sorted(services, key=lambda s: s.key)
         ],

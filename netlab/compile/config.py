@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from netlab.compile import names
+from netlab.compile import families, names
 from netlab.compile.topology import AddressPlan, NodeSpec, PodNet, Topology, build_nodes, pod_net
 
 DEFAULT_NODES = ({"role": "control-plane"}, {"role": "worker"}, {"role": "worker"})
@@ -44,6 +44,11 @@ class ClusterConfig:
     api_port: int | None = None   # None: 6443 or the next free port
     non_masquerade_cidrs: tuple[str, ...] = ()  # ip-masq-agent's nonMasqueradeCIDRs, beyond the cluster's own
     masq_link_local: bool = False
+    # dual-stack (kind's ipFamily: dual): the pod families in podSubnet's order, the IPv6 pod subnet and the
+    # underlay's IPv6 prefix; "" in an IPv4 cluster
+    ip_families: tuple[str, ...] = ("IPv4",)
+    pod_subnet6: str = ""
+    underlay6: str = ""
 
     @staticmethod
     def from_manifest(doc: dict | None, name: str | None = None) -> ClusterConfig:
@@ -67,9 +72,9 @@ class ClusterConfig:
             mode=doc.get("mode", "host-gw"),
             underlay=underlay.get("subnet", "172.18.0.0/16"),
             bridge=underlay.get("bridge"),
-            pod_subnet=net.get("podSubnet", "10.244.0.0/16"),
+            pod_subnet=_ipv4_part(net.get("podSubnet"), "10.244.0.0/16"),
             node_prefix=int(doc.get("nodeCIDRMaskSize", 24)),
-            service_subnet=net.get("serviceSubnet", "10.96.0.0/16"),
+            service_subnet=_ipv4_part(net.get("serviceSubnet"), "10.96.0.0/16"),
             cluster_domain=doc.get("clusterDomain", "cluster.local"),
             nodes=nodes,
             backoff_initial=float(backoff.get("initialSeconds", 10)),
@@ -83,6 +88,7 @@ class ClusterConfig:
             api_port=int(api["port"]) if api.get("port") is not None else None,
             non_masquerade_cidrs=tuple(doc.get("nonMasqueradeCIDRs") or ()),
             masq_link_local=bool(doc.get("masqLinkLocal", False)),
+            **_dual_stack(net, underlay),
         )
 
     @property
@@ -90,21 +96,26 @@ class ClusterConfig:
         return self.bridge or names.underlay_bridge(self.name)
 
     def address_plan(self) -> AddressPlan:
-        return AddressPlan(underlay=self.underlay, pod_subnet=self.pod_subnet, node_prefix=self.node_prefix)
+        return AddressPlan(underlay=self.underlay, pod_subnet=self.pod_subnet, node_prefix=self.node_prefix,
+                           underlay6=self.underlay6, pod_subnet6=self.pod_subnet6)
 
     @property
     def dns_ip(self) -> str:
         return str(ipaddress.ip_network(self.service_subnet).network_address + 10)
 
-    def lab_cidrs(self) -> list[str]:
+    def lab_cidrs_ipv4(self) -> list[str]:
         return [self.underlay, self.pod_subnet, self.service_subnet]
 
-    def topology(self, pods: list[tuple[str, str, str, str]] = ()) -> Topology:
-        """pods: (namespace, name, node, ip)."""
+    def lab_cidrs(self) -> list[str]:
+        """Every range the cluster uses, both families (up refuses ranges the host already routes)."""
+        return self.lab_cidrs_ipv4() + [c for c in (self.underlay6, self.pod_subnet6) if c]
+
+    def topology(self, pods: list[tuple[str, ...]] = ()) -> Topology:
+        """pods: (namespace, name, node, ip) or, in a dual-stack cluster, (namespace, name, node, ip, ip6)."""
         plan = self.address_plan()
         nodes = build_nodes(self.name, plan, list(self.nodes))
         by_name = {n.name: n for n in nodes}
-        pod_nets: list[PodNet] = [pod_net(self.name, by_name[node], ns, name, ip) for ns, name, node, ip in pods]
+        pod_nets: list[PodNet] = [pod_net(self.name, by_name[p[2]], *p[:2], *p[3:]) for p in pods]
         return Topology(
             cluster=self.name,
             mode=self.mode,
@@ -115,7 +126,29 @@ class ClusterConfig:
             pods=tuple(pod_nets),
             service_cidr=self.service_subnet,
             pod_subnet=self.pod_subnet,
+            ip_families=self.ip_families,
+            host_ip6=plan.host_ip6(),
+            underlay_prefix6=ipaddress.ip_network(self.underlay6).prefixlen if self.underlay6 else 0,
+            pod_subnet6=self.pod_subnet6,
         )
+
+
+def _ipv4_part(value: str | None, default: str) -> str:
+    """The IPv4 CIDR of a comma-separated kind subnet field."""
+    v4 = [c for c in families.split_cidrs(value or "") if ":" not in c]
+    return v4[0] if v4 else default
+
+
+def _dual_stack(net: dict, underlay: dict) -> dict:
+    """The dual-stack fields of ClusterConfig from kind's networking (nothing for an IPv4 cluster)."""
+    if net.get("ipFamily", "ipv4") != "dual":
+        return {}
+    pods = families.split_cidrs(net.get("podSubnet") or families.default_subnets("dual", families.POD_SUBNET))
+    return {
+        "ip_families": tuple("IPv6" if ":" in c else "IPv4" for c in pods),
+        "pod_subnet6": next(c for c in pods if ":" in c),
+        "underlay6": underlay.get("subnetIPv6") or families.UNDERLAY_IPV6,
+    }
 
 
 def overlapping(cidrs: list[str], host_routes: list[str]) -> list[tuple[str, str]]:
@@ -124,7 +157,7 @@ def overlapping(cidrs: list[str], host_routes: list[str]) -> list[tuple[str, str
     for cidr in cidrs:
         net = ipaddress.ip_network(cidr)
         for route in host_routes:
-            if route in ("default", "0.0.0.0/0"):
+            if route in ("default", "0.0.0.0/0", "::/0"):
                 continue
             other = ipaddress.ip_network(route, strict=False)
             if net.version == other.version and net.overlaps(other):

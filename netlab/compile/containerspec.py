@@ -47,6 +47,7 @@ DOWNWARD_FIELDS = {
     "metadata.uid": lambda p, node_ip: p.uid,
     "spec.nodeName": lambda p, node_ip: p.node,
     "status.podIP": lambda p, node_ip: p.ip,
+    "status.podIPs": lambda p, node_ip: ",".join(ip for ip in (p.ip, p.ip6) if ip),  # as the kubelet joins them
     "status.hostIP": lambda p, node_ip: node_ip,
 }
 
@@ -138,6 +139,7 @@ def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | N
             "POD_NAMESPACE": pod.namespace,
             "POD_IP": pod.ip,
             "NODE_NAME": pod.node,
+            **({"POD_IPS": f"{pod.ip},{pod.ip6}"} if pod.ip6 else {}),   # dual-stack: status.podIPs
         }
         config_error, volumes = None, []
         try:
@@ -165,7 +167,7 @@ def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | N
             pod_key=pod.key, netns=pod.run_netns, name=c["name"], argv=run.argv,
             echo_ports=run.echo_ports if run.argv is None else [],
             identity={"pod": pod.name, "namespace": pod.namespace, "ip": pod.ip, "node": pod.node,
-                      "container": c["name"]},
+                      "container": c["name"], **({"ips": env["POD_IPS"]} if pod.ip6 else {})},
             env=env, restart_policy=pod.spec.get("restartPolicy", "Always"),
             security=security.to_dict() if security else None, config_error=config_error,
             working_dir=c.get("workingDir"), volumes=volumes, stdin=bool(c.get("stdin")),

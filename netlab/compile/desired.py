@@ -14,12 +14,13 @@ import ipaddress
 import json
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from netlab.compile import addons, jobs, podsets
 from netlab.compile.config import ClusterConfig
 from netlab.compile.containerspec import ContainerSpec, api_service_env, container_specs
+from netlab.compile.families import service_families
 from netlab.compile.gateway_desired import GatewayDesired, gateway_desired
 from netlab.compile.ingress_controller import find_controller
 from netlab.compile.ingress_inputs import IngressDesired, ingress_desired
@@ -105,7 +106,7 @@ class Desired:
 def compile_topology(config: ClusterConfig, pods: Mapping[str, PlacedPod]) -> Topology:
     # hostNetwork pods run in their node's namespace: no namespace, veth or address of their own; Pending
     # (unschedulable) pods have no node
-    return config.topology([(p.namespace, p.name, p.node, p.ip) for p in pods.values()
+    return config.topology([(p.namespace, p.name, p.node, p.ip, p.ip6) for p in pods.values()
                             if p.node and not p.host_network])
 
 
@@ -124,7 +125,7 @@ def node_rulesets(topology: Topology, services: Sequence[ResolvedService], polic
     for node in topology.nodes:
         table = services_ruleset(node.name, [node.underlay_ip], pod_subnet, list(services),
                                  node.labels.get(ZONE_LABEL))
-        add_node_egress(table, pod_subnet, no_masq)
+        add_node_egress(table, pod_subnet, no_masq, ipv6=bool(topology.pod_subnet6))
         table.merge(policy_ruleset(node.name, list(policy.pods), policy.namespaces, policy.policies))
         table = counted(table)
         out[node.name] = instrument(table, node.pod_cidr, pod_subnet) if observing else table
@@ -147,10 +148,13 @@ def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed
             key = svc_key(obj)
             services[key] = with_zones(resolve(obj, allocations.get(key, Allocation()), placed, ready,
                                                user_eps.get(key), terminated, observed.terminating), zones)
+            families = service_families(obj.get("spec") or {}, config.ip_families)
+            if families != services[key].ip_families:
+                services[key] = replace(services[key], ip_families=families)
     # NetworkPolicy does not select hostNetwork pods: as upstream, their traffic is the node's
     policy = policy_inputs(objects.values(), [p for p in placed if not p.host_network])
     listed = list(services.values())
-    no_masq = non_masquerade(config.lab_cidrs(), config.non_masquerade_cidrs, config.masq_link_local)
+    no_masq = non_masquerade(config.lab_cidrs_ipv4(), config.non_masquerade_cidrs, config.masq_link_local)
     rulesets = node_rulesets(topology, listed, policy, config.pod_subnet, no_masq, observing=observed.observing)
     add_hostports(rulesets, topology, placed)
     node_names = [n.name for n in topology.nodes]
@@ -251,7 +255,7 @@ def allocations(objects: Mapping[str, dict], previous: Mapping[str, Allocation],
                 config: ClusterConfig) -> dict[str, Allocation]:
     """Cluster IPs, node ports and LoadBalancer IPs for every Service, previous ones kept. Raises
     services.AllocationError."""
-    pools = Pools(config.service_subnet, config.node_port_range, *config.lb_pool)
+    pools = Pools(config.service_subnet, config.node_port_range, *config.lb_pool, families=config.ip_families)
     return allocate([o for o in objects.values() if o["kind"] == "Service"], dict(previous), pools)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from netlab.compile.services import Endpoint, ResolvedService
 from netlab.compile.topology_zones import endpoint_hints
 
@@ -39,23 +41,30 @@ def endpoints_object(svc: ResolvedService, created: str | None) -> dict:
     }
 
 
-def endpointslice_object(svc: ResolvedService, created: str | None) -> dict:
+def endpointslice_objects(svc: ResolvedService, created: str | None) -> list[dict]:
+    """One EndpointSlice per IP family of the Service, as the EndpointSlice controller makes them."""
+    return [endpointslice_object(svc, created, family) for family in svc.ip_families]
+
+
+def endpointslice_object(svc: ResolvedService, created: str | None, family: str = "IPv4") -> dict:
+    # the IPv4 slice keeps the name it always had; another family's is named apart (upstream: random)
+    suffix = svc.hash8()[:5] if family == "IPv4" else hashlib.sha256(f"{svc.key}/{family}".encode()).hexdigest()[:5]
     ports = []
     for port in svc.ports:
         targets = set(port.target.values())
         p = {"name": port.name, "protocol": port.protocol, "port": targets.pop() if len(targets) == 1 else None}
         ports.append(p)
     return {
-        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
-        "metadata": {"name": f"{svc.name}-{svc.hash8()[:5]}", "namespace": svc.namespace, "creationTimestamp": created,
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": family,
+        "metadata": {"name": f"{svc.name}-{suffix}", "namespace": svc.namespace, "creationTimestamp": created,
                      "labels": {"kubernetes.io/service-name": svc.name,
                                 "endpointslice.kubernetes.io/managed-by": "netlab"}},
         "endpoints": [
-            {"addresses": [ep.ip], "conditions": _conditions(ep, svc.publish_not_ready),
+            {"addresses": ep.addresses(family), "conditions": _conditions(ep, svc.publish_not_ready),
              **({"nodeName": ep.node} if ep.node else {}), **({"hostname": ep.hostname} if ep.hostname else {}),
              **({"zone": ep.zone} if ep.zone else {}), **_hints(svc, ep),
              **({"targetRef": {"kind": "Pod", "namespace": svc.namespace, "name": ep.pod}} if ep.pod else {})}
-            for ep in svc.endpoints
+            for ep in svc.endpoints if ep.addresses(family)
         ],
         "ports": ports,
     }

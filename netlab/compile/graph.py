@@ -219,7 +219,9 @@ class _Builder:
             status, spec = p.get("status") or {}, p.get("spec") or {}
             ip, node = status.get("podIP") or "", spec.get("nodeName") or ""
             vid = pod_id(ns, name)
-            lines = [_qual(ns, name), ip or "(no IP)"]
+            # every address the pod has (a dual-stack pod: IPv4 and IPv6), as status.podIPs lists them
+            ips = [e["ip"] for e in status.get("podIPs") or [] if isinstance(e, dict) and e.get("ip")] or [ip]
+            lines = [_qual(ns, name), *(i for i in ips if i)] if ip else [_qual(ns, name), "(no IP)"]
             phase = status.get("phase")
             if phase and phase != "Running":
                 lines.append(phase)
@@ -234,7 +236,8 @@ class _Builder:
                 group = "unscheduled"
             self.add(Vertex(vid, "pod", tuple(lines), group))
             if ip and not spec.get("hostNetwork"):  # a hostNetwork pod's IP is its node's
-                self.by_ip.setdefault(ip, vid)
+                for address in ips:
+                    self.by_ip.setdefault(address, vid)
             if not spec.get("hostNetwork"):
                 policy_pods.append(netpol.policy_pod(p))
         return policy_pods

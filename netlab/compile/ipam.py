@@ -15,21 +15,33 @@ from collections.abc import Iterable
 
 from netlab.compile.topology import NodeNet
 
+# The key of a node's IPv6 cursor in the saved cursors (node name + this); the IPv4 one is the node name.
+CURSOR6 = "/IPv6"
+
 
 class NodeRange:
     """The free addresses of one node's pod CIDR, with host-local's last-reserved cursor."""
 
-    def __init__(self, node: NodeNet, used: Iterable[str], last_reserved: str | None) -> None:
-        net = ipaddress.ip_network(node.pod_cidr)
+    def __init__(self, node: NodeNet, used: Iterable[str], last_reserved: str | None,
+                 cidr: str = "", gateway: str = "") -> None:
+        """cidr and gateway: another family's range of the node (see ipv6()); the IPv4 one by default."""
+        net = ipaddress.ip_network(cidr or node.pod_cidr)
         self.node = node.name
+        self._address = type(net.network_address)   # int -> address in the range's family
         self._first = int(net.network_address) + 1
         self._last = int(net.broadcast_address) - 1
-        self._used = {int(ipaddress.ip_address(ip)) for ip in used} | {int(ipaddress.ip_address(node.gateway))}
+        self._used = {int(ipaddress.ip_address(ip)) for ip in used} | {
+            int(ipaddress.ip_address(gateway or node.gateway))}
         self._used = {ip for ip in self._used if self._first <= ip <= self._last}
         self.free = self._last - self._first + 1 - len(self._used)
         cursor = int(ipaddress.ip_address(last_reserved)) if last_reserved else 0
         # A cursor outside the range (first allocation, or a changed plan) starts before its first address.
         self._cursor = cursor if self._first <= cursor <= self._last else self._first - 1
+
+    @classmethod
+    def ipv6(cls, node: NodeNet, last_reserved: str | None) -> NodeRange:
+        """The node's IPv6 pod range (a /64: host-local's rotation never runs out in practice)."""
+        return cls(node, (), last_reserved, node.pod_cidr6, node.gateway6)
 
     @property
     def size(self) -> int:
@@ -37,7 +49,7 @@ class NodeRange:
 
     @property
     def last_reserved(self) -> str | None:
-        return str(ipaddress.ip_address(self._cursor)) if self._cursor >= self._first else None
+        return str(self._address(self._cursor)) if self._cursor >= self._first else None
 
     def take(self) -> str | None:
         """The next free address after the last one reserved, wrapping round; None when the range is full."""
@@ -51,7 +63,7 @@ class NodeRange:
         self._used.add(candidate)
         self._cursor = candidate
         self.free -= 1
-        return str(ipaddress.ip_address(candidate))
+        return str(self._address(candidate))
 
     def hold(self, ip: str) -> None:
         """Mark an address that a running pod keeps as used (it does not move the cursor)."""

@@ -52,6 +52,8 @@ SET_NODEPORT_IPS = "nodeport-ips"
 SET_CLUSTER_IPS = "cluster-ips"
 SET_POLICY_INGRESS = "policy-ingress-pods"
 SET_POLICY_EGRESS = "policy-egress-pods"
+SET_POLICY_INGRESS6 = "policy-ingress-pods6"   # dual-stack: the same, by IPv6 address
+SET_POLICY_EGRESS6 = "policy-egress-pods6"
 SET_NO_MASQUERADE = "no-masquerade"
 # hostPort DNAT (the portmap CNI plugin's job, independent of the service proxy): compile/nft_hostports.py
 CHAIN_HOSTPORT_PREROUTING = "hostport-prerouting"

@@ -44,6 +44,7 @@ class PolicyPod:
     node: str
     labels: dict[str, str] = field(default_factory=dict, hash=False)
     ports: tuple[tuple[str | None, int, str], ...] = ()  # (port name, containerPort, protocol)
+    ip6: str = ""  # dual-stack: the pod's IPv6 address, selected by the same selectors
 
     @property
     def key(self) -> str:
@@ -58,10 +59,11 @@ def container_ports(spec: Mapping[str, Any]) -> tuple[tuple[str | None, int, str
 
 def policy_pod(pod: Mapping[str, Any]) -> PolicyPod:
     """A Pod as the API returns it (Kubernetes JSON), as NetworkPolicy sees it."""
-    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
+    ip6 = next((e.get("ip") for e in status.get("podIPs") or [] if ":" in str(e.get("ip") or "")), "")
     return PolicyPod(meta.get("namespace") or "default", meta.get("name") or "",
-                     (pod.get("status") or {}).get("podIP") or "", spec.get("nodeName") or "",
-                     dict(meta.get("labels") or {}), container_ports(spec))
+                     status.get("podIP") or "", spec.get("nodeName") or "",
+                     dict(meta.get("labels") or {}), container_ports(spec), ip6 or "")
 
 
 @dataclass(frozen=True)
@@ -160,17 +162,15 @@ def _labels_of_ns(name: str, ns_labels: Mapping[str, Mapping[str, str]]) -> Mapp
 
 
 def ip_block_networks(block: Mapping[str, Any]) -> list[IPv4Net]:
-    """`cidr` minus every `except`, as IPv4 networks (IPv6 blocks cannot match netlab's IPv4 pods)."""
+    """`cidr` minus every `except`, in the block's family (an IPv6 block matches dual-stack pods' IPv6)."""
     try:
         cidr = ipaddress.ip_network(block["cidr"], strict=False)
         excepts = [ipaddress.ip_network(e, strict=False) for e in block.get("except") or []]
     except (KeyError, ValueError) as e:
         raise PolicyError(f"invalid ipBlock {dict(block)!r}: {e}") from e
-    if cidr.version != 4:
-        return []
     nets: list[IPv4Net] = [cidr]  # type: ignore[list-item]
     for exc in excepts:
-        if exc.version != 4:
+        if exc.version != cidr.version:
             continue
         nxt: list[IPv4Net] = []
         for n in nets:
@@ -224,8 +224,11 @@ def peer_networks(policy: Mapping[str, Any], rule: Mapping[str, Any], direction:
         if peer.get("ipBlock") is not None:
             nets += ip_block_networks(peer["ipBlock"])
         else:
-            nets += [ipaddress.IPv4Network(p.ip) for p in pods if peer_selects_pod(peer, pns, p, ns_labels)]
-    return sorted(ipaddress.collapse_addresses(nets))
+            selected = [p for p in pods if peer_selects_pod(peer, pns, p, ns_labels)]
+            nets += [ipaddress.ip_network(ip) for p in selected for ip in (p.ip, p.ip6) if ip]
+    # collapsed per family (collapse_addresses refuses a mix), IPv4 first
+    return [n for version in (4, 6) for n in sorted(ipaddress.collapse_addresses(
+        [n for n in nets if n.version == version]))]
 
 
 # ---------------------------------------------------------------------------------------------- ports

@@ -29,15 +29,21 @@ def non_masquerade(cluster_cidrs: list[str], extra: tuple[str, ...] | list[str],
     return [str(n) for n in sorted(nets)]
 
 
-def add_node_egress(ruleset: Ruleset, pod_subnet: str, no_masq: list[str]) -> None:
-    """Give a node's table the ip-masq-agent chain, after kube-proxy's masquerading in nat-postrouting."""
+def add_node_egress(ruleset: Ruleset, pod_subnet: str, no_masq: list[str], ipv6: bool = False) -> None:
+    """Give a node's table the ip-masq-agent chain, after kube-proxy's masquerading in nat-postrouting.
+
+    ipv6 (a dual-stack cluster): IPv6 packets leave the chain first. Its `ip` matches never match them,
+    so they would reach `masquerade` and lose the pod's address on their way to another node; netlab has
+    no IPv6 egress beyond the cluster, so every IPv6 packet keeps its pod address."""
+    six = (("meta nfproto ipv6 return",), ("IPv6: pods keep their address",)) if ipv6 else ((), ())
     ruleset.add_set(SetOrMap(names.SET_NO_MASQUERADE, "type ipv4_addr; flags interval;", frozenset(no_masq),
                              comment="ip-masq-agent: destinations pods reach with their own IP"))
     ruleset.add_chain(Chain(names.CHAIN_IP_MASQ_AGENT, (
+        *six[0],
         f"ip saddr != {pod_subnet} return",
         f"ip daddr @{names.SET_NO_MASQUERADE} return",
         "masquerade",
-    ), notes=("not from a pod", "a non-masquerade destination", "outbound: SNAT to the node's address")))
+    ), notes=(*six[1], "not from a pod", "a non-masquerade destination", "outbound: SNAT to the node's address")))
     post = ruleset.chains[names.CHAIN_NAT_POSTROUTING]
     ruleset.chains[names.CHAIN_NAT_POSTROUTING] = replace(
         post, rules=(*post.rules, f"jump {names.CHAIN_IP_MASQ_AGENT}"))

@@ -21,7 +21,8 @@ class PolicyInputs:
 
 
 def placed_policy_pod(pod: PlacedPod) -> PolicyPod:
-    return PolicyPod(pod.namespace, pod.name, pod.ip, pod.node, dict(pod.labels), container_ports(pod.spec))
+    return PolicyPod(pod.namespace, pod.name, pod.ip, pod.node, dict(pod.labels), container_ports(pod.spec),
+                     pod.ip6)
 
 
 def policy_namespaces(explicit: Iterable[Mapping[str, Any]], extra: Iterable[str] = ()) -> tuple[PolicyNamespace, ...]:

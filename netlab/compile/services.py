@@ -10,7 +10,7 @@ import hashlib
 import ipaddress
 from dataclasses import dataclass, field
 
-from netlab.compile import label_selectors
+from netlab.compile import families, label_selectors
 from netlab.compile.workloads import PlacedPod
 
 RESERVED_OFFSETS = (1, 10)  # 10.96.0.1 kubernetes, 10.96.0.10 kube-dns
@@ -46,6 +46,7 @@ class Pools:
     node_port_range: tuple[int, int] = (30000, 32767)
     lb_start: str = "172.18.255.200"
     lb_end: str = "172.18.255.250"
+    families: tuple[str, ...] = ("IPv4",)   # the cluster's IP families (a dual-stack cluster has both)
 
     def lb_addresses(self) -> list[str]:
         start, end = ipaddress.ip_address(self.lb_start), ipaddress.ip_address(self.lb_end)
@@ -99,6 +100,10 @@ def _claim_kept_and_asked(services: list[dict], previous: dict[str, Allocation],
     # Services that keep or ask for specific values claim them first, in a stable order.
     for svc in sorted(services, key=lambda s: (svc_key(s) not in previous, svc_key(s))):
         key, spec, ref = svc_key(svc), svc.get("spec") or {}, svc_ref(svc)
+        family_issues = families.service_family_issues(spec, pools.families)
+        if family_issues:
+            problems += [(ref, field, message) for field, message in family_issues]
+            continue
         prev = previous.get(key, Allocation())
         ok, ip = _claim_cluster_ip(spec, prev, key, ref, fixed, claims, problems)
         if not ok:
@@ -240,6 +245,12 @@ class Endpoint:
     zone: str | None = None  # its node's topology.kubernetes.io/zone (compile/topology_zones.py)
     terminating: bool = False  # its pod is being deleted (graceful termination)
     serving: bool | None = None  # None: as `ready`; a terminating endpoint: its pod's readiness
+    ip6: str = ""  # its pod's IPv6 address in a dual-stack cluster (used by Services with the IPv6 family)
+
+    def addresses(self, family: str) -> list[str]:
+        """Its address of one family (none when it has no address of that family)."""
+        ip = self.ip6 if family == "IPv6" else self.ip
+        return [ip] if ip else []
 
     @property
     def is_serving(self) -> bool:
@@ -273,6 +284,7 @@ class ResolvedService:
     external_ips: tuple[str, ...] = ()  # spec.externalIPs: DNATed like a LoadBalancer IP where they arrive
     source_ranges: tuple[str, ...] = ()  # loadBalancerSourceRanges: the only clients of the LoadBalancer IP
     traffic_distribution: str | None = None  # spec.trafficDistribution (compile/topology_zones.py)
+    ip_families: tuple[str, ...] = ("IPv4",)  # spec.ipFamilies as the API server sets them (families.py)
 
     @property
     def key(self) -> str:
@@ -347,8 +359,10 @@ def resolve(svc: dict, alloc: Allocation, pods: list[PlacedPod], ready: dict[str
                 continue
             hostname = pod.spec.get("hostname") if pod.spec.get("subdomain") == meta["name"] else None
             is_ready = ready.get(pod.key, False)
-            endpoints.append(Endpoint(pod.ip, pod.name, pod.node, False, hostname, terminating=True, serving=is_ready)
-                             if pod.key in terminating else Endpoint(pod.ip, pod.name, pod.node, is_ready, hostname))
+            endpoints.append(Endpoint(pod.ip, pod.name, pod.node, False, hostname, terminating=True, serving=is_ready,
+                                      ip6=pod.ip6)
+                             if pod.key in terminating else Endpoint(pod.ip, pod.name, pod.node, is_ready, hostname,
+                                                                     ip6=pod.ip6))
             for p in spec.get("ports") or []:
                 tp = _target_port(p, pod.spec)
                 if tp is not None:

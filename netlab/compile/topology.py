@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import asdict, dataclass, field
 
-from netlab.compile import names
+from netlab.compile import families, names
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,10 @@ class NodeNet:
     vxlan_mac: str
     bridge_mac: str  # cni0's fixed MAC (see bridge_mac())
     labels: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # dual-stack only ("" in an IPv4 cluster): the node's IPv6 underlay address, pod CIDR and cni0 address
+    underlay_ip6: str = ""
+    pod_cidr6: str = ""
+    gateway6: str = ""
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class PodNet:
     gateway: str
     veth: str  # node-namespace end of the pod's veth; the pod end is eth0
     alias: str
+    ip6: str = ""  # dual-stack: the pod's IPv6 address on eth0 (a /64 shared with its node's cni0)
+    gateway6: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,11 @@ class Topology:
     pods: tuple[PodNet, ...] = ()
     service_cidr: str = "10.96.0.0/16"
     pod_subnet: str = "10.244.0.0/16"  # the cluster CIDR: traffic from outside it is masqueraded to services
+    # dual-stack only: the families in the cluster's order (primary first) and the IPv6 plan
+    ip_families: tuple[str, ...] = ("IPv4",)
+    host_ip6: str = ""
+    underlay_prefix6: int = 0
+    pod_subnet6: str = ""
 
     def node(self, name: str) -> NodeNet:
         for n in self.nodes:
@@ -67,7 +78,8 @@ class Topology:
 
     def host_routes(self) -> list[Route]:
         """The host reaches every pod CIDR through the node that owns it."""
-        return [Route(n.pod_cidr, n.underlay_ip, self.bridge) for n in self.nodes]
+        return [Route(n.pod_cidr, n.underlay_ip, self.bridge) for n in self.nodes] + [
+            Route(n.pod_cidr6, n.underlay_ip6, self.bridge) for n in self.nodes if n.pod_cidr6]
 
     def node_routes(self, node: NodeNet) -> list[Route]:
         """Routes in one node to the other nodes' pod CIDRs, without NAT."""
@@ -79,14 +91,47 @@ class Topology:
             if other.name == node.name:
                 continue
             if self.mode == "vxlan":
-                vtep = str(ipaddress.ip_network(other.pod_cidr).network_address)
-                routes.append(Route(other.pod_cidr, vtep, names.VXLAN_DEVICE, onlink=True))
+                routes.append(Route(other.pod_cidr, vtep(other.pod_cidr), names.VXLAN_DEVICE, onlink=True))
             else:
                 routes.append(Route(other.pod_cidr, other.underlay_ip, names.NODE_UPLINK))
+        return routes + self._node_routes6(node)
+
+    def _node_routes6(self, node: NodeNet) -> list[Route]:
+        """The IPv6 routes to the other nodes' pod CIDRs: the same paths as IPv4's."""
+        routes = []
+        for other in self.nodes:
+            if other.name == node.name or not other.pod_cidr6:
+                continue
+            if self.mode == "vxlan":
+                routes.append(Route(other.pod_cidr6, vtep(other.pod_cidr6), names.VXLAN_DEVICE, onlink=True))
+            else:
+                routes.append(Route(other.pod_cidr6, other.underlay_ip6, names.NODE_UPLINK))
         return routes
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        if not self.pod_subnet6:   # an IPv4 cluster's topology reads as it always did
+            for key in ("ip_families", "host_ip6", "underlay_prefix6", "pod_subnet6"):
+                out.pop(key)
+            for part, keys in (("nodes", ("underlay_ip6", "pod_cidr6", "gateway6")), ("pods", ("ip6", "gateway6"))):
+                for item in out[part]:
+                    for key in keys:
+                        item.pop(key)
+        return out
+
+
+def vtep(cidr: str) -> str:
+    """A node's VXLAN tunnel address in one family: the network address of its pod CIDR (flannel's choice)."""
+    return str(ipaddress.ip_network(cidr).network_address)
+
+
+def order_by_family(ips: list[str], families: tuple[str, ...]) -> list[str]:
+    """The non-empty addresses of `ips`, the cluster's primary family first (as the kubelet lists podIPs)."""
+    present = [ip for ip in ips if ip]
+    rank = {"IPv4": 4, "IPv6": 6}
+    order = [rank[f] for f in families]
+    return sorted(present, key=lambda ip: order.index(ipaddress.ip_address(ip).version)
+                  if ipaddress.ip_address(ip).version in order else len(order))
 
 
 def vxlan_mac(index: int) -> str:
@@ -116,6 +161,17 @@ class AddressPlan:
     underlay: str = "172.18.0.0/16"
     pod_subnet: str = "10.244.0.0/16"
     node_prefix: int = 24
+    underlay6: str = ""   # dual-stack: the underlay's IPv6 prefix and the IPv6 pod subnet
+    pod_subnet6: str = ""
+
+    def host_ip6(self) -> str:
+        return families.nth_address(self.underlay6, 1) if self.underlay6 else ""
+
+    def node_ip6(self, index: int) -> str:
+        return families.nth_address(self.underlay6, 2 + index) if self.underlay6 else ""
+
+    def node_pod_cidr6(self, index: int) -> str:
+        return families.node_cidr(self.pod_subnet6, families.NODE_PREFIX_IPV6, index) if self.pod_subnet6 else ""
 
     def host_ip(self) -> str:
         return str(ipaddress.ip_network(self.underlay).network_address + 1)
@@ -148,12 +204,15 @@ def build_nodes(cluster: str, plan: AddressPlan, nodes: list[NodeSpec]) -> tuple
                 vxlan_mac=vxlan_mac(i),
                 bridge_mac=bridge_mac(i),
                 labels=dict(spec.labels),
+                underlay_ip6=plan.node_ip6(i),
+                pod_cidr6=(cidr6 := plan.node_pod_cidr6(i)),
+                gateway6=families.nth_address(cidr6, 1) if cidr6 else "",
             )
         )
     return tuple(out)
 
 
-def pod_net(cluster: str, node: NodeNet, namespace: str, name: str, ip: str) -> PodNet:
+def pod_net(cluster: str, node: NodeNet, namespace: str, name: str, ip: str, ip6: str = "") -> PodNet:
     return PodNet(
         namespace=namespace,
         name=name,
@@ -164,4 +223,6 @@ def pod_net(cluster: str, node: NodeNet, namespace: str, name: str, ip: str) -> 
         gateway=node.gateway,
         veth=names.pod_veth(cluster, namespace, name),
         alias=names.pod_alias(cluster, namespace, name),
+        ip6=ip6,
+        gateway6=node.gateway6 if ip6 else "",
     )

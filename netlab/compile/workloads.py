@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from netlab.compile import names, rollout
 from netlab.compile.hostports import HostPortUse, fits, unschedulable_message, wanted_ports
-from netlab.compile.ipam import NodeRange
+from netlab.compile.ipam import CURSOR6, NodeRange
 from netlab.compile.topology import NodeNet
 
 # Kubernetes' SimpleNameGenerator: a generated name's base is cut to 63 - 5 characters, so pods stay DNS labels.
@@ -39,6 +39,7 @@ class PlacedPod:
     revision: int | None = None  # a Deployment's pods: the revision of the template they run
     # Not scheduled (node and ip ""): kube-scheduler's FailedScheduling message; placed again on every change
     unschedulable: str = ""
+    ip6: str = ""  # dual-stack: the pod's IPv6 address ("" in an IPv4 cluster)
 
     @property
     def key(self) -> str:
@@ -64,6 +65,7 @@ class PlacedPod:
             "uid": self.uid, "created": self.created, "labels": self.labels, "spec": self.spec,
             "owner": self.owner, "template_hash": self.template_hash, "revision": self.revision,
             **({"unschedulable": self.unschedulable} if self.unschedulable else {}),
+            **({"ip6": self.ip6} if self.ip6 else {}),
         }
 
     @staticmethod
@@ -271,7 +273,8 @@ def place(
     cursor = last_reserved if last_reserved is not None else {}
     run = _Placement(nodes, {n.name: n for n in nodes}, {n.netns for n in nodes},
                      {n.name: NodeRange(n, (), cursor.get(n.name)) for n in nodes}, {n.name: 0 for n in nodes},
-                     previous=previous)
+                     previous=previous,
+                     ranges6={n.name: NodeRange.ipv6(n, cursor.get(n.name + CURSOR6)) for n in nodes if n.pod_cidr6})
     fresh = [w for w in wanted if not run.keep(w, previous)]
     for pod in [*terminating, *(p for k, p in previous.items() if k not in run.placed)]:
         run.occupy(pod)
@@ -285,6 +288,9 @@ def place(
     for node, rng_ in run.ranges.items():
         if rng_.last_reserved is not None:
             cursor[node] = rng_.last_reserved
+    for node, rng_ in run.ranges6.items():
+        if rng_.last_reserved is not None:
+            cursor[node + CURSOR6] = rng_.last_reserved
     return sorted(run.placed.values(), key=lambda p: (p.namespace, p.name))
 
 
@@ -304,6 +310,13 @@ class _Placement:
     previous: dict[str, PlacedPod] = field(default_factory=dict)
     # per spec, as `eligible`: (the host ports it wants, hostNetwork)
     port_plans: dict[int, tuple[list[HostPortUse], bool]] = field(default_factory=dict)
+    ranges6: dict[str, NodeRange] = field(default_factory=dict)  # dual-stack: each node's IPv6 pod range
+
+    def hold(self, pod: PlacedPod) -> None:
+        """A pod keeps its addresses (one per family)."""
+        self.ranges[pod.node].hold(pod.ip)
+        if pod.ip6 and pod.node in self.ranges6:
+            self.ranges6[pod.node].hold(pod.ip6)
 
     def keep(self, w: WantedPod, previous: dict[str, PlacedPod]) -> bool:
         """True if `w` is a running pod that stays where it is (or is refused); False if it needs scheduling."""
@@ -320,7 +333,7 @@ class _Placement:
         self.load[prev.node] += 1
         self.host_ports.setdefault(prev.node, []).extend(wanted_ports(w.spec))
         if not prev.host_network:
-            self.ranges[prev.node].hold(prev.ip)
+            self.hold(prev)
         return True
 
     def occupy(self, pod: PlacedPod) -> None:
@@ -329,7 +342,7 @@ class _Placement:
             return
         self.host_ports.setdefault(pod.node, []).extend(wanted_ports(pod.spec))
         if not pod.host_network and pod.ip:
-            self.ranges[pod.node].hold(pod.ip)
+            self.hold(pod)
 
     def candidates(self, w: WantedPod) -> list[NodeNet] | None:
         """The nodes `w` may run on, or None after recording why there are none."""
@@ -375,12 +388,14 @@ class _Placement:
             return
         node = min(with_room, key=lambda n: (self.load[n.name], n.index))
         ip = node.underlay_ip if host else self.ranges[node.name].take()
+        range6 = self.ranges6.get(node.name)
+        ip6 = node.underlay_ip6 if host else (range6.take() or "") if range6 else ""
         self.load[node.name] += 1
         self.host_ports.setdefault(node.name, []).extend(want)
-        self.add(w, node.name, ip, name, now, rng)
+        self.add(w, node.name, ip, name, now, rng, ip6=ip6)
 
     def add(self, w: WantedPod, node: str, ip: str, name: str, now: float, rng: random.Random,
-            unschedulable: str = "") -> None:
+            unschedulable: str = "", ip6: str = "") -> None:
         """Record the placement; a pod that was Pending keeps its uid and creation time."""
         prev = self.previous.get(f"{w.namespace}/{name}")
         prev = prev if prev is not None and not prev.node else None
@@ -388,7 +403,7 @@ class _Placement:
         self.placed[f"{w.namespace}/{name}"] = PlacedPod(
             namespace=w.namespace, name=name, node=node, ip=ip, uid=uid, created=prev.created if prev else now,
             labels=w.labels, spec=w.spec, owner=w.owner, template_hash=w.template_hash, revision=w.revision,
-            unschedulable=unschedulable,
+            unschedulable=unschedulable, ip6=ip6,
         )
 
 

@@ -37,6 +37,7 @@ class Identity:
     ip: str = ""
     node: str = ""
     container: str = ""
+    ips: str = ""  # POD_IPS, comma-separated: a dual-stack pod's addresses (it then listens on IPv6 too)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Identity:
@@ -54,7 +55,12 @@ class Identity:
             ip=env.get("POD_IP", ""),
             node=env.get("NODE_NAME", ""),
             container=env.get("CONTAINER_NAME", ""),
+            ips=env.get("POD_IPS", ""),
         )
+
+    @property
+    def dual_stack(self) -> bool:
+        return ":" in self.ips
 
 
 def describe(identity: Identity, client: tuple[str, int], request: str, host: str) -> dict[str, Any]:
@@ -63,9 +69,10 @@ def describe(identity: Identity, client: tuple[str, int], request: str, host: st
         "pod": identity.pod,
         "namespace": identity.namespace,
         "ip": identity.ip,
+        **({"ips": identity.ips} if identity.dual_stack else {}),
         "node": identity.node,
         "container": identity.container,
-        "client": f"{client[0]}:{client[1]}",
+        "client": f"[{client[0]}]:{client[1]}" if ":" in client[0] else f"{client[0]}:{client[1]}",
         "client_ip": client[0],
         "client_port": client[1],
         "request": request,
@@ -242,16 +249,29 @@ class EchoHTTPServer(ThreadingHTTPServer):
             return self._idle.wait_for(lambda: self._inflight == 0, timeout)
 
 
+class EchoHTTPServer6(EchoHTTPServer):
+    """The IPv6 listener of a dual-stack pod, next to the IPv4 one (IPv6-only, so IPv4 clients keep
+    appearing as plain IPv4 addresses rather than ::ffff:a.b.c.d)."""
+
+    address_family = socket.AF_INET6
+
+    def server_bind(self) -> None:
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        super().server_bind()
+
+
 def make_http_server(port: int, identity: Identity, host: str = "0.0.0.0") -> EchoHTTPServer:
-    """Bind an echo HTTP server (not yet serving)."""
+    """Bind an echo HTTP server (not yet serving); host "::" binds the IPv6 listener."""
     handler = type("BoundEchoHandler", (EchoHandler,), {"identity": identity})
-    return EchoHTTPServer((host, port), handler)
+    return (EchoHTTPServer6 if ":" in host else EchoHTTPServer)((host, port), handler)
 
 
 def make_udp_socket(port: int, host: str = "0.0.0.0") -> socket.socket:
-    """Bind the UDP echo socket."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    """Bind the UDP echo socket (host "::": the IPv6 one)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if ":" in host:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
     sock.bind((host, port))
     return sock
 
@@ -291,14 +311,15 @@ def serve(ports: list[tuple[int, str]], identity: Identity) -> None:
     if main_thread:
         signal.signal(signal.SIGTERM, _raise_stop)
         signal.signal(signal.SIGINT, _raise_stop)
+    hosts = ("0.0.0.0", "::") if identity.dual_stack else ("0.0.0.0",)
     try:
-        for port, proto in ports:
+        for (port, proto), host in ((p, h) for p in ports for h in hosts):
             if proto.upper() == "UDP":
-                sock = make_udp_socket(int(port))
+                sock = make_udp_socket(int(port), host)
                 udp_socks.append(sock)
                 threading.Thread(target=serve_udp, args=(sock, identity), daemon=True).start()
             else:
-                srv = make_http_server(int(port), identity)
+                srv = make_http_server(int(port), identity, host)
                 threading.Thread(target=srv.serve_forever, args=(0.2,), daemon=True).start()
                 http_servers.append(srv)
         _log(f"echo: serving {', '.join(f'{p}/{proto.lower()}' for p, proto in ports)} as {identity.pod}")

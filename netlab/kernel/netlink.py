@@ -16,6 +16,10 @@ from netlab.kernel import netns as nsmod
 RTNH_F_ONLINK = 4
 NUD_PERMANENT = 0x80
 NTF_SELF = 0x02
+AF_INET6 = 10
+# IPv6 addresses are added without Duplicate Address Detection: every address is netlab's own, unique by
+# construction, and DAD would keep a fresh pod's address "tentative" (unusable) for about a second.
+IFA_F_NODAD = 0x02
 
 
 @contextlib.contextmanager
@@ -56,7 +60,13 @@ def links(ipr: IPRoute) -> dict[str, Link]:
 
 
 def addresses(ipr: IPRoute, index: int) -> set[tuple[str, int]]:
-    return {(a.get("address"), a["prefixlen"]) for a in ipr.get_addr(index=index, family=2)}
+    """(address, prefixlen) of one link, both families."""
+    return {(a.get("address"), a["prefixlen"]) for a in ipr.get_addr(index=index)}
+
+
+def add_address(ipr: IPRoute, index: int, address: str, prefixlen: int) -> None:
+    flags = {"flags": IFA_F_NODAD} if ":" in address else {}
+    ipr.addr("add", index=index, address=address, prefixlen=prefixlen, **flags)
 
 
 def tolerate(*codes: int):
@@ -75,7 +85,7 @@ def ensure_address(ipr: IPRoute, index: int, address: str, prefixlen: int) -> bo
     if (address, prefixlen) in addresses(ipr, index):
         return False
     with tolerate(errno.EEXIST):
-        ipr.addr("add", index=index, address=address, prefixlen=prefixlen)
+        add_address(ipr, index, address, prefixlen)
     return True
 
 
@@ -97,19 +107,22 @@ def set_alias(ipr: IPRoute, index: int, alias: str) -> None:
     ipr.link("set", index=index, ifalias=alias)
 
 
-def routes(ipr: IPRoute) -> set[tuple[str, str | None, int | None]]:
-    """(dst/len, gateway, oif) of main-table IPv4 routes."""
+def routes(ipr: IPRoute, ipv6: bool = False) -> set[tuple[str, str | None, int | None]]:
+    """(dst/len, gateway, oif) of main-table IPv4 routes (and IPv6 ones with ipv6; "::/0" is their default)."""
     out = set()
-    for r in ipr.get_routes(family=2, table=254):
-        dst = r.get("dst")
-        out.add((f"{dst}/{r['dst_len']}" if dst else "default", r.get("gateway"), r.get("oif")))
+    for family, default in ((2, "default"), (AF_INET6, "::/0")) if ipv6 else ((2, "default"),):
+        for r in ipr.get_routes(family=family, table=254):
+            dst = r.get("dst")
+            out.add((f"{dst}/{r['dst_len']}" if dst else default, r.get("gateway"), r.get("oif")))
     return out
 
 
 def ensure_route(ipr: IPRoute, have: set, dst: str, via: str | None, oif: int, onlink: bool = False) -> bool:
     if (dst, via, oif) in have:
         return False
-    kwargs = {"dst": dst, "oif": oif}
+    kwargs: dict = {"dst": dst, "oif": oif}
+    if ":" in dst:
+        kwargs["family"] = AF_INET6
     if via is None:
         kwargs["scope"] = 253  # link
     else:

@@ -13,14 +13,15 @@ import os
 import stat
 from typing import NoReturn
 
-from netlab.compile import names
-from netlab.compile.topology import NodeNet, PodNet, Topology
+from netlab.compile import families, names
+from netlab.compile.topology import NodeNet, PodNet, Topology, vtep
 from netlab.kernel import egress, neighbours
 from netlab.kernel import netlink as nl
 from netlab.kernel import netns as nsmod
 
 VXLAN_ID = 1
 VXLAN_PORT = 8472  # flannel's port, so tcpdump users recognise it
+POD_PREFIX6 = families.NODE_PREFIX_IPV6  # a pod's IPv6 address is on its node's /64, as cni0's is
 
 
 def apply_topology(topo: Topology) -> list[str]:
@@ -49,6 +50,8 @@ def _ensure_underlay(topo: Topology) -> list[str]:
         if br.alias != names.underlay_alias(topo.cluster):
             nl.set_alias(ipr, br.index, names.underlay_alias(topo.cluster))
         nl.ensure_address(ipr, br.index, topo.host_ip, topo.underlay_prefix)
+        if topo.host_ip6:
+            nl.ensure_address(ipr, br.index, topo.host_ip6, topo.underlay_prefix6)
         nl.ensure_up(ipr, br)
     return changes
 
@@ -78,6 +81,8 @@ def _ensure_node(topo: Topology, node: NodeNet) -> list[str]:
             host.link("set", index=veth.index, master=bridge.index, state="up")
 
     nsmod.write_sysctl(node.netns, "net.ipv4.ip_forward", "1")
+    if node.pod_cidr6:
+        nsmod.write_sysctl(node.netns, "net.ipv6.conf.all.forwarding", "1")
     # Same-node traffic to a ClusterIP crosses cni0 only; the bridge must hand it to netfilter.
     if os.path.exists("/proc/sys/net/bridge/bridge-nf-call-iptables"):
         nsmod.write_sysctl(node.netns, "net.bridge.bridge-nf-call-iptables", "1")
@@ -90,6 +95,8 @@ def _ensure_node(topo: Topology, node: NodeNet) -> list[str]:
         nl.ensure_up(ipr, lo)
         uplink = have[names.NODE_UPLINK]
         nl.ensure_address(ipr, uplink.index, node.underlay_ip, topo.underlay_prefix)
+        if node.underlay_ip6:
+            nl.ensure_address(ipr, uplink.index, node.underlay_ip6, topo.underlay_prefix6)
         nl.ensure_up(ipr, uplink)
         if names.NODE_BRIDGE not in have:
             with nl.tolerate(errno.EEXIST):
@@ -101,10 +108,12 @@ def _ensure_node(topo: Topology, node: NodeNet) -> list[str]:
             changes.append(f"node {node.name}: {names.NODE_BRIDGE} given its fixed MAC {node.bridge_mac}")
         prefix = ipaddress.ip_network(node.pod_cidr).prefixlen
         nl.ensure_address(ipr, cni.index, node.gateway, prefix)
+        if node.gateway6:
+            nl.ensure_address(ipr, cni.index, node.gateway6, ipaddress.ip_network(node.pod_cidr6).prefixlen)
         nl.ensure_up(ipr, cni)
         if topo.mode == "vxlan":
             changes += _ensure_vxlan(topo, node, ipr, have, uplink.index)
-        have_routes = nl.routes(ipr)
+        have_routes = nl.routes(ipr, ipv6=bool(node.pod_cidr6))
         index_of = {n: link.index for n, link in nl.links(ipr).items()}
         for route in topo.node_routes(node):
             if nl.ensure_route(ipr, have_routes, route.dst, route.via, index_of[route.dev], route.onlink):
@@ -130,14 +139,15 @@ def _ensure_vxlan(topo: Topology, node: NodeNet, ipr, have: dict, uplink_index: 
         changes.append(f"node {node.name}: vxlan device {names.VXLAN_DEVICE} created")
         have = nl.links(ipr)
     vx = have[names.VXLAN_DEVICE]
-    vtep = str(ipaddress.ip_network(node.pod_cidr).network_address)
-    nl.ensure_address(ipr, vx.index, vtep, 32)
+    # One VTEP per family, the same device and MAC: IPv6 pod traffic rides inside the IPv4 underlay's VXLAN.
+    for cidr in (c for c in (node.pod_cidr, node.pod_cidr6) if c):
+        nl.ensure_address(ipr, vx.index, vtep(cidr), ipaddress.ip_network(cidr).max_prefixlen)
     nl.ensure_up(ipr, vx)
     for other in topo.nodes:
         if other.name == node.name:
             continue
-        other_vtep = str(ipaddress.ip_network(other.pod_cidr).network_address)
-        nl.ensure_neigh(ipr, vx.index, other_vtep, other.vxlan_mac)
+        for cidr in (c for c in (other.pod_cidr, other.pod_cidr6) if c):
+            nl.ensure_neigh(ipr, vx.index, vtep(cidr), other.vxlan_mac)
         nl.ensure_fdb(ipr, vx.index, other.vxlan_mac, other.underlay_ip)
     return changes
 
@@ -146,7 +156,7 @@ def _ensure_host_routes(topo: Topology) -> list[str]:
     changes = []
     with nl.socket_in(None) as ipr:
         index = nl.links(ipr)[topo.bridge].index
-        have = nl.routes(ipr)
+        have = nl.routes(ipr, ipv6=bool(topo.pod_subnet6))
         for route in topo.host_routes():
             if nl.ensure_route(ipr, have, route.dst, route.via, index):
                 changes.append(f"host: route {route.dst} via {route.via} dev {route.dev}")
@@ -282,8 +292,12 @@ def _ensure_pod(node_ipr, node_links: dict, bridge_index: int, pod: PodNet) -> t
             eth0 = ipr.link("get", ifname=names.POD_IFACE)[0]
             ipr.link("set", index=eth0["index"], ifalias=pod.alias)
             ipr.addr("add", index=eth0["index"], address=pod.ip, prefixlen=pod.prefixlen)
+            if pod.ip6:
+                nl.add_address(ipr, eth0["index"], pod.ip6, POD_PREFIX6)
             ipr.link("set", index=eth0["index"], state="up")
             ipr.route("replace", dst="default", gateway=pod.gateway, oif=eth0["index"])
+            if pod.ip6:
+                ipr.route("replace", dst="::/0", gateway=pod.gateway6, oif=eth0["index"], family=nl.AF_INET6)
             return changes, eth0.get("address")
         if veth.alias != pod.alias:
             nl.set_alias(node_ipr, veth.index, pod.alias)
@@ -294,8 +308,13 @@ def _ensure_pod(node_ipr, node_links: dict, bridge_index: int, pod: PodNet) -> t
         if eth0.alias != pod.alias:
             nl.set_alias(ipr, eth0.index, pod.alias)
         nl.ensure_address(ipr, eth0.index, pod.ip, pod.prefixlen)
+        if pod.ip6:
+            nl.ensure_address(ipr, eth0.index, pod.ip6, POD_PREFIX6)
         nl.ensure_up(ipr, eth0)
-        nl.ensure_route(ipr, nl.routes(ipr), "default", pod.gateway, eth0.index)
+        have = nl.routes(ipr, ipv6=bool(pod.ip6))
+        nl.ensure_route(ipr, have, "default", pod.gateway, eth0.index)
+        if pod.ip6:
+            nl.ensure_route(ipr, have, "::/0", pod.gateway6, eth0.index)
     return changes, None
 
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from netlab.compile import families as fam
 from netlab.compile import names as kernel_names
 
 from . import dns1123 as names
@@ -43,13 +44,15 @@ class ClusterNode(Model):
 
 
 class ClusterNetworking(Model):
+    # kind's fields: one CIDR per family, comma-separated; defaults per ipFamily (see families.py)
     pod_subnet: str = "10.244.0.0/16"
     service_subnet: str = "10.96.0.0/16"
-    ip_family: Literal["ipv4"] = "ipv4"
+    ip_family: Literal["ipv4", "ipv6", "dual"] = "ipv4"
 
 
 class Underlay(Model):
     subnet: str = "172.18.0.0/16"
+    subnet_ipv6: str | None = Field(default=None, alias="subnetIPv6")  # None: kind's fc00:f853:ccd:e793::/64
     bridge: str | None = None  # default: netlab0 for cluster "netlab", a per-cluster name otherwise
 
 
@@ -146,9 +149,10 @@ class Cluster(Model):
                 out["apiServer"] = kind_api
             net = _sift({k: v for k, v in net.items() if k not in _KIND_API_SERVER}, _KNOWN_NET, "networking",
                         notes, explained=_IGNORED_NET)
-            if net.get("ipFamily", "ipv4") != "ipv4":
-                notes.append(f"networking.ipFamily: {net['ipFamily']!r} is not supported, using ipv4")
-                net.pop("ipFamily")
+            family = net.get("ipFamily")
+            if family in fam.IP_FAMILY_FAMILIES:   # kind's defaults follow the family
+                net.setdefault("podSubnet", fam.default_subnets(family, fam.POD_SUBNET))
+                net.setdefault("serviceSubnet", fam.default_subnets(family, fam.SERVICE_SUBNET))
             out["networking"] = net
         out["notes"] = notes
         return {k: v for k, v in out.items() if v is not None}
@@ -194,32 +198,31 @@ class Cluster(Model):
             issues.append(("nodes", "must have at least one control-plane node"))
         for i, node in enumerate(self.nodes):
             issues += check_labels(node.labels, f"nodes[{i}].labels")
-        nets: dict[str, ipaddress.IPv4Network] = {}
-        for path, value in (("networking.podSubnet", self.networking.pod_subnet),
-                            ("networking.serviceSubnet", self.networking.service_subnet),
-                            ("underlay.subnet", self.underlay.subnet)):
-            try:
-                nets[path] = ipaddress.IPv4Network(value)
-            except ValueError as exc:
-                issues.append((path, f"must be an IPv4 CIDR such as 10.0.0.0/16, got {value!r} ({exc})"))
-        pod = nets.get("networking.podSubnet")
+        nets, subnet_issues = self._subnets()
+        issues += subnet_issues
+        if self.networking.ip_family == "ipv6":
+            issues.append(("networking.ipFamily", "ipv6-only clusters are not supported yet (ipv4 and dual are)"))
+        elif self.networking.ip_family == "dual" and ":" in (fam.split_cidrs(self.networking.pod_subnet) or [""])[0]:
+            issues.append(("networking.podSubnet", "an IPv6-primary dual-stack cluster is not supported yet: "
+                                                   "list the IPv4 CIDR first"))
         mask = self.node_cidr_mask_size
         if not 16 <= mask <= 30:
             issues.append(("nodeCIDRMaskSize", f"must be between 16 and 30 (a node needs room for cni0 and pods), "
                                                f"got {mask}"))
-        elif pod is not None and (pod.prefixlen > mask or 2 ** (mask - pod.prefixlen) < len(self.nodes)):
-            issues.append(("networking.podSubnet",
-                           f"{pod} is too small for {len(self.nodes)} nodes (each node needs a /{mask})"))
-        svc = nets.get("networking.serviceSubnet")
-        if svc is not None and svc.num_addresses < 16:
-            issues.append(("networking.serviceSubnet",
-                           f"{svc} is too small (needs room for the kube-dns address .10)"))
-        paths = list(nets)
-        for i, a in enumerate(paths):
-            for b in paths[i + 1:]:
-                if nets[a].overlaps(nets[b]):
-                    issues.append((b, f"{nets[b]} overlaps {a} {nets[a]}"))
-        issues += self._pool_issues(nets.get("underlay.subnet"))
+        for path, net in nets:
+            problem = None
+            if path == "networking.podSubnet" and (16 <= mask <= 30 or net.version == 6):
+                problem = fam.pod_subnet_issue(net, mask, len(self.nodes))
+            elif path == "networking.serviceSubnet":
+                problem = fam.service_subnet_issue(net)
+            if problem:
+                issues.append((path, problem))
+        for i, (a, net_a) in enumerate(nets):
+            for b, net_b in nets[i + 1:]:
+                if net_a.version == net_b.version and net_a.overlaps(net_b):
+                    issues.append((b, f"{net_b} overlaps {a} {net_a}"))
+        underlay = dict(nets).get("underlay.subnet")
+        issues += self._pool_issues(underlay if isinstance(underlay, ipaddress.IPv4Network) else None)
         issues += self._range_issues()
         issues += check_name(self.cluster_domain, "clusterDomain", names.check_dns1123_subdomain)
         bridge = self.underlay.bridge
@@ -238,6 +241,32 @@ class Cluster(Model):
         if self.restart_backoff.max_seconds < self.restart_backoff.initial_seconds:
             issues.append(("restartBackoff.maxSeconds", "must be greater than or equal to initialSeconds"))
         return issues
+
+    def _subnets(self) -> tuple[list[tuple[str, fam.IPNetwork]], list[Issue]]:
+        """(field, network) of every subnet the cluster uses, and the problems with them, every one at once."""
+        nets: list[tuple[str, fam.IPNetwork]] = []
+        issues: list[Issue] = []
+        family = self.networking.ip_family
+        for path, value in (("networking.podSubnet", self.networking.pod_subnet),
+                            ("networking.serviceSubnet", self.networking.service_subnet)):
+            parsed, problems = fam.parse_subnets(value, family, path)
+            nets += [(path, n) for n in parsed]
+            issues += problems
+        try:
+            nets.append(("underlay.subnet", ipaddress.IPv4Network(self.underlay.subnet)))
+        except ValueError as exc:
+            issues.append(("underlay.subnet", f"must be an IPv4 CIDR such as 10.0.0.0/16, got "
+                                              f"{self.underlay.subnet!r} ({exc})"))
+        if self.underlay.subnet_ipv6 is not None:
+            try:
+                net6 = ipaddress.IPv6Network(self.underlay.subnet_ipv6)
+                if net6.prefixlen > 120:
+                    issues.append(("underlay.subnetIPv6", f"{net6} is too small for the host and the nodes"))
+                nets.append(("underlay.subnetIPv6", net6))
+            except ValueError as exc:
+                issues.append(("underlay.subnetIPv6", f"must be an IPv6 CIDR such as fc00:f853:ccd:e793::/64, got "
+                                                      f"{self.underlay.subnet_ipv6!r} ({exc})"))
+        return nets, issues
 
     def _pool_issues(self, underlay: ipaddress.IPv4Network | None) -> list[Issue]:
         issues: list[Issue] = []

@@ -37,7 +37,7 @@ def host_routes_outside(config: ClusterConfig) -> list[str]:
     with nl.socket_in(None) as ipr:
         ours = {link.index for link in nl.links(ipr).values()
                 if names.cluster_of_alias(link.alias) == config.name}
-        return sorted({dst for dst, _via, oif in nl.routes(ipr) if oif not in ours})
+        return sorted({dst for dst, _via, oif in nl.routes(ipr, ipv6=bool(config.pod_subnet6)) if oif not in ours})
 
 
 def cidr_conflicts(config: ClusterConfig) -> list[str]:

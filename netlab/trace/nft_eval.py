@@ -66,7 +66,21 @@ class Packet:
 # ---------------------------------------------------------------------------------------- matching
 
 
+def _family(pkt: Packet) -> str:
+    return "ip6" if ":" in pkt.saddr else "ip"
+
+
+def _other_family(s: Stmt, pkt: Packet) -> bool:
+    """True if the statement reads the other family's header (`ip6 saddr` of an IPv4 packet): as in the
+    kernel, such a statement never matches."""
+    return any(k.split()[0] in ("ip", "ip6") and k.split()[0] != _family(pkt) for k in s.keys)
+
+
 def _value(pkt: Packet, key: str) -> str:
+    if key in ("ip6 saddr", "ip6 daddr"):
+        key = key.replace("ip6", "ip")
+    if key == "meta nfproto":
+        return "ipv6" if _family(pkt) == "ip6" else "ipv4"
     if key == "ip saddr":
         return pkt.saddr
     if key == "ip daddr":
@@ -168,6 +182,8 @@ class Interpreter:
         text = self.ruleset.chains[chain].rules[index]
         verdicts = ["continue"]
         for s in parse_rule(text):
+            if _other_family(s, pkt):
+                return [(pkt, "continue")]
             if s.kind == "match" and not self._match(s, pkt):
                 return [(pkt, "continue")]
             if s.kind == "lookup":

@@ -215,7 +215,6 @@ def test_kind_config_ignores_what_does_not_apply() -> None:
             "podSubnet": "10.100.0.0/16",
             "kubeProxyMode": "ipvs",
             "disableDefaultCNI": True,
-            "ipFamily": "dual",
         },
         "nodes": [
             {"role": "control-plane", "image": "kindest/node:v1.30.0"},
@@ -233,7 +232,6 @@ def test_kind_config_ignores_what_does_not_apply() -> None:
         "nodes[2].extraPortMappings: kind-only field, ignored by netlab",
         "networking.kubeProxyMode: ignored (netlab implements Services with its own nftables rules)",
         "networking.disableDefaultCNI: ignored (netlab always provides its own pod network)",
-        "networking.ipFamily: 'dual' is not supported, using ipv4",
     ]
     assert c.mode == "host-gw" and c.networking.pod_subnet == "10.100.0.0/16"
     assert c.node_names() == ["lab-control-plane", "lab-control-plane2", "lab-worker"]

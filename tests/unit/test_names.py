@@ -93,7 +93,7 @@ def test_the_fixed_nft_chains_and_sets_are_distinct_and_plain():
     """One table holds them all: a chain or set name used twice would make `add` fail or merge two things."""
     fixed = {k: v for k, v in vars(names).items() if k.startswith(("CHAIN_", "SET_")) and k != "CHAIN_TRACE_PREFIX"}
     assert len(set(fixed.values())) == len(fixed)
-    assert all(re.fullmatch(r"[a-z][a-z-]*[a-z]", v) for v in fixed.values())
+    assert all(re.fullmatch(r"[a-z][a-z0-9-]*[a-z0-9]", v) for v in fixed.values())  # digits: policy-*-pods6
     made = [names.nft_service_chain("a/b/tcp/80"), names.nft_external_chain("a/b/tcp/80"),
             names.nft_endpoint_chain("a/b/tcp/80", "10.0.0.1/80"), names.nft_affinity_set("a/b/tcp/80", "10.0.0.1", 80),
             names.nft_pod_chain("Ingress", "a/p"), names.nft_pod_chain("Egress", "a/p"),

@@ -480,7 +480,8 @@ def test_selects_only_own_namespace():
 def test_ip_block_networks_cut_except():
     nets = ip_block_networks({"cidr": "10.0.0.0/24", "except": ["10.0.0.0/26", "10.0.0.128/25"]})
     assert [str(n) for n in nets] == ["10.0.0.64/26"]
-    assert ip_block_networks({"cidr": "fd00::/64"}) == []
+    v6 = ip_block_networks({"cidr": "fd00::/64", "except": ["fd00::/65"]})  # dual-stack: IPv6 blocks count
+    assert [str(n) for n in v6] == ["fd00::8000:0:0:0/65"]
 
 
 def test_port_ranges_merge_and_resolve():

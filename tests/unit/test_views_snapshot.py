@@ -32,7 +32,8 @@ def _controller(ready: dict[str, bool]):
                               allocations={}),
         supervisor=SimpleNamespace(status=lambda key: running), ready=ready, started=0.0, resolved={},
         ingress=SimpleNamespace(rules=[]), events=[],
-        topology=lambda: SimpleNamespace(nodes=[NODE], bridge="", host_ip="", node=lambda name: NODE),
+        topology=lambda: SimpleNamespace(nodes=[NODE], bridge="", host_ip="", node=lambda name: NODE,
+                                        ip_families=("IPv4",)),
         probe_ready=lambda pod, c: True), h
 
 

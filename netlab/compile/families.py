@@ -1,0 +1,156 @@
+"""IP families of a cluster: kind's `networking.ipFamily`, comma-separated subnets, per-family defaults.
+
+Every family-dependent address rule lives here (defaults, node CIDR sizes, the underlay's IPv6 prefix),
+so the rest of the code asks "which subnets does this cluster have" instead of testing for IPv6.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Family = Literal["IPv4", "IPv6"]   # the Kubernetes API's spelling (Service.spec.ipFamilies)
+
+# kind's defaults per family (pkg/internal/apis/config/default.go); IPv4 ones are netlab's long-standing plan.
+POD_SUBNET = {"IPv4": "10.244.0.0/16", "IPv6": "fd00:10:244::/56"}
+SERVICE_SUBNET = {"IPv4": "10.96.0.0/16", "IPv6": "fd00:10:96::/112"}
+# The IPv6 prefix of kind's docker network: the underlay gets one as well.
+UNDERLAY_IPV6 = "fc00:f853:ccd:e793::/64"
+# kube-controller-manager's --node-cidr-mask-size-ipv6 default: each node gets a /64 of the pod subnet.
+NODE_PREFIX_IPV6 = 64
+# kube-apiserver refuses an IPv6 --service-cluster-ip-range larger than a /108 (20 bits of addresses).
+MIN_SERVICE_PREFIX_IPV6 = 108
+
+IP_FAMILY_FAMILIES: dict[str, tuple[Family, ...]] = {
+    "ipv4": ("IPv4",), "ipv6": ("IPv6",), "dual": ("IPv4", "IPv6")}
+
+
+def family_of(net: IPNetwork | ipaddress.IPv4Address | ipaddress.IPv6Address) -> Family:
+    return "IPv4" if net.version == 4 else "IPv6"
+
+
+def default_subnets(ip_family: str, defaults: dict[str, str]) -> str:
+    """kind's default for a subnet field: one CIDR per family of `ip_family`, comma-separated."""
+    return ",".join(defaults[f] for f in IP_FAMILY_FAMILIES.get(ip_family, ("IPv4",)))
+
+
+def split_cidrs(value: str) -> list[str]:
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def parse_subnets(value: str, ip_family: str, field: str) -> tuple[list[IPNetwork], list[tuple[str, str]]]:
+    """The CIDRs of a comma-separated subnet field, checked against `ip_family` as kind checks them:
+    one CIDR per family, families matching ipFamily. Returns (networks, problems as (field, message))."""
+    nets: list[IPNetwork] = []
+    problems: list[tuple[str, str]] = []
+    parts = split_cidrs(value)
+    if not parts:
+        return [], [(field, "must not be empty")]
+    example = {"ipv4": "an IPv4 CIDR such as 10.0.0.0/16", "ipv6": "an IPv6 CIDR such as fd00:10::/56"}.get(
+        ip_family, "a CIDR such as 10.0.0.0/16 or fd00:10::/56")
+    for part in parts:
+        try:
+            # parsed by the family it looks like, so the error says what is wrong ("'33' is not a valid netmask")
+            nets.append(ipaddress.IPv6Network(part) if ":" in part else ipaddress.IPv4Network(part))
+        except ValueError as exc:
+            problems.append((field, f"must be {example}, got {part!r} ({exc})"))
+    if problems:
+        return [], problems
+    want = IP_FAMILY_FAMILIES.get(ip_family, ("IPv4",))
+    got = [family_of(n) for n in nets]
+    if len(got) != len(set(got)):
+        problems.append((field, f"has more than one {got[0] if got.count(got[0]) > 1 else got[1]} CIDR: {value}"))
+    elif sorted(got) != sorted(want):
+        need = "one IPv4 and one IPv6 CIDR" if len(want) == 2 else f"an {want[0]} CIDR"
+        problems.append((field, f"ipFamily {ip_family} needs {need}, got {value}"))
+    return (nets if not problems else []), problems
+
+
+def by_family(nets: list[IPNetwork]) -> dict[Family, IPNetwork]:
+    return {family_of(n): n for n in nets}
+
+
+def node_prefix(net: IPNetwork, ipv4_prefix: int) -> int:
+    """The prefix length of each node's pod CIDR within the cluster's pod subnet `net`."""
+    return ipv4_prefix if net.version == 4 else NODE_PREFIX_IPV6
+
+
+def node_cidr(pod_subnet: str, prefix: int, index: int) -> str:
+    """Node `index`'s pod CIDR: the index-th /prefix of the pod subnet (kube-controller-manager's range
+    allocator hands them out in order)."""
+    net = ipaddress.ip_network(pod_subnet)
+    if prefix < net.prefixlen or index >= 2 ** (prefix - net.prefixlen):
+        raise ValueError(f"pod subnet {pod_subnet} has no room for node {index + 1}")
+    return str(ipaddress.ip_network((int(net.network_address) + (index << (net.max_prefixlen - prefix)), prefix)))
+
+
+def pod_subnet_issue(net: IPNetwork, ipv4_prefix: int, nodes: int) -> str | None:
+    """Why `net` cannot hold one node CIDR per node, or None."""
+    prefix = node_prefix(net, ipv4_prefix)
+    if net.prefixlen > prefix or 2 ** (prefix - net.prefixlen) < nodes:
+        return f"{net} is too small for {nodes} nodes (each node needs a /{prefix})"
+    return None
+
+
+def service_subnet_issue(net: IPNetwork) -> str | None:
+    if net.version == 6 and net.prefixlen < MIN_SERVICE_PREFIX_IPV6:
+        return (f"{net} is too large: kube-apiserver takes an IPv6 service range of /{MIN_SERVICE_PREFIX_IPV6} "
+                f"or smaller")
+    if net.num_addresses < 16:
+        return f"{net} is too small (needs room for the kube-dns address .10)"
+    return None
+
+
+def nth_address(cidr: str, n: int) -> str:
+    """The n-th address of a network (1: the host / gateway, 10: kube-dns), in either family."""
+    return str(ipaddress.ip_network(cidr).network_address + n)
+
+
+def service_families(spec: dict, cluster_families: tuple[str, ...]) -> tuple[str, ...]:
+    """The Service's ipFamilies as the API server sets them: SingleStack keeps the one asked (else the
+    cluster's primary); PreferDualStack and RequireDualStack add the cluster's other family, if it has one."""
+    asked = [f for f in spec.get("ipFamilies") or [] if f in cluster_families] or [cluster_families[0]]
+    if (spec.get("ipFamilyPolicy") or "SingleStack") == "SingleStack":
+        return (asked[0],)
+    return tuple(dict.fromkeys([*asked, *cluster_families]))
+
+
+def service_family_issues(spec: dict, cluster_families: tuple[str, ...]) -> list[tuple[str, str]]:
+    """What the API server refuses in a Service's ipFamilyPolicy, ipFamilies and clusterIPs on this cluster
+    (field, message), plus what netlab cannot build yet: a Service with an IPv6 family."""
+    if spec.get("type") == "ExternalName":
+        return []
+    policy = spec.get("ipFamilyPolicy") or "SingleStack"
+    asked = list(spec.get("ipFamilies") or [])
+    issues: list[tuple[str, str]] = []
+    for i, fam in enumerate(asked):
+        if fam in asked[:i]:
+            issues.append((f"spec.ipFamilies[{i}]", f'Duplicate value: "{fam}"'))
+        elif fam not in cluster_families:
+            issues.append((f"spec.ipFamilies[{i}]", f'Invalid value: "{fam}": not configured on this cluster'))
+    if policy == "SingleStack" and len(asked) > 1:
+        issues.append(("spec.ipFamilies", "must have exactly one family when spec.ipFamilyPolicy is SingleStack"))
+    if policy == "RequireDualStack" and len(cluster_families) < 2:
+        issues.append(("spec.ipFamilyPolicy",
+                       'Invalid value: "RequireDualStack": this cluster is not configured for dual-stack services'))
+    for i, ip in enumerate(spec.get("clusterIPs") or []):
+        if ip in ("", "None"):
+            continue
+        try:
+            fam = family_of(ipaddress.ip_address(ip))
+        except ValueError:
+            continue   # the object's own validation names it
+        if fam not in cluster_families:
+            issues.append((f"spec.clusterIPs[{i}]", f'Invalid value: "{ip}": {fam} is not configured on this cluster'))
+        elif i < len(asked) and asked[i] != fam:
+            issues.append((f"spec.clusterIPs[{i}]", f'Invalid value: "{ip}": expected an {asked[i]} address '
+                                                    f"(spec.ipFamilies[{i}])"))
+    if issues or len(cluster_families) < 2 or spec.get("clusterIP") == "None":
+        return issues   # a headless Service gets every family it asks for (no ClusterIP to route)
+    # A dual-stack cluster: the Service would get an IPv6 ClusterIP, which netlab does not build yet.
+    if "IPv6" in asked or policy != "SingleStack" or any(":" in ip for ip in spec.get("clusterIPs") or []):
+        field = "spec.ipFamilyPolicy" if policy != "SingleStack" else "spec.ipFamilies"
+        issues.append((field, "IPv6 Services are not supported by netlab yet: use SingleStack IPv4 (pods have "
+                              "IPv6 addresses; Services, their EndpointSlices and DNS names stay IPv4)"))
+    return issues
