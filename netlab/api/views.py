@@ -461,8 +461,9 @@ def service(obj: dict, alloc, families: tuple[str, ...] | None = None) -> dict:
     spec = dict(obj.get("spec") or {})
     status: dict = {"loadBalancer": {}}
     if alloc is not None:
-        if alloc.cluster_ip:
-            spec["clusterIP"], spec["clusterIPs"] = alloc.cluster_ip, [alloc.cluster_ip]
+        ips = alloc.cluster_ips(tuple(families or ("IPv4",)))
+        if ips:
+            spec["clusterIP"], spec["clusterIPs"] = ips[0], ips
         ports = []
         for p in spec.get("ports") or []:
             node_port = alloc.node_ports.get(port_key(p))

@@ -114,13 +114,14 @@ def dns_view(config: ClusterConfig, services: list, pods: list, namespaces: list
         "domain": config.cluster_domain,
         "ttl": config.dns_ttl,
         "upstreams": upstreams,
-        "reverseCIDRs": [c for c in (config.service_subnet, config.pod_subnet, config.pod_subnet6) if c],
+        "reverseCIDRs": [c for c in (config.service_subnet, config.pod_subnet, config.pod_subnet6,
+                                      config.service_subnet6) if c],
         "namespaces": sorted(namespaces),
         "services": [
             {
                 "name": s.name, "namespace": s.namespace, "type": s.type,
-                "clusterIPs": [s.cluster_ip] if s.cluster_ip else [],
-                "headless": s.cluster_ip is None and s.type != "ExternalName",
+                "clusterIPs": s.cluster_ips(),
+                "headless": not s.cluster_ips() and s.type != "ExternalName",
                 "externalName": s.external_name,
                 "publishNotReadyAddresses": s.publish_not_ready,
                 "ports": [{"name": p.name, "port": p.port, "protocol": p.protocol} for p in s.ports],

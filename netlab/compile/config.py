@@ -49,6 +49,7 @@ class ClusterConfig:
     ip_families: tuple[str, ...] = ("IPv4",)
     pod_subnet6: str = ""
     underlay6: str = ""
+    service_subnet6: str = ""   # the IPv6 service range (IPv6 ClusterIPs)
 
     @staticmethod
     def from_manifest(doc: dict | None, name: str | None = None) -> ClusterConfig:
@@ -147,6 +148,8 @@ def _dual_stack(net: dict, underlay: dict) -> dict:
     return {
         "ip_families": tuple("IPv6" if ":" in c else "IPv4" for c in pods),
         "pod_subnet6": next(c for c in pods if ":" in c),
+        "service_subnet6": next((c for c in families.split_cidrs(net.get("serviceSubnet") or "") if ":" in c),
+                                families.SERVICE_SUBNET["IPv6"]),
         "underlay6": underlay.get("subnetIPv6") or families.UNDERLAY_IPV6,
     }
 

@@ -124,7 +124,8 @@ def node_rulesets(topology: Topology, services: Sequence[ResolvedService], polic
     no_masq = list(no_masq)
     for node in topology.nodes:
         table = services_ruleset(node.name, [node.underlay_ip], pod_subnet, list(services),
-                                 node.labels.get(ZONE_LABEL))
+                                 node.labels.get(ZONE_LABEL), node_ips6=[ip for ip in (node.underlay_ip6,) if ip],
+                                 cluster_cidr6=topology.pod_subnet6)
         add_node_egress(table, pod_subnet, no_masq, ipv6=bool(topology.pod_subnet6))
         table.merge(policy_ruleset(node.name, list(policy.pods), policy.namespaces, policy.policies))
         table = counted(table)
@@ -255,7 +256,8 @@ def allocations(objects: Mapping[str, dict], previous: Mapping[str, Allocation],
                 config: ClusterConfig) -> dict[str, Allocation]:
     """Cluster IPs, node ports and LoadBalancer IPs for every Service, previous ones kept. Raises
     services.AllocationError."""
-    pools = Pools(config.service_subnet, config.node_port_range, *config.lb_pool, families=config.ip_families)
+    pools = Pools(config.service_subnet, config.node_port_range, *config.lb_pool, families=config.ip_families,
+                  service_cidr6=config.service_subnet6)
     return allocate([o for o in objects.values() if o["kind"] == "Service"], dict(previous), pools)
 
 

@@ -7,6 +7,7 @@ so the rest of the code asks "which subnets does this cluster have" instead of t
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from typing import Literal
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -118,7 +119,7 @@ def service_families(spec: dict, cluster_families: tuple[str, ...]) -> tuple[str
 
 def service_family_issues(spec: dict, cluster_families: tuple[str, ...]) -> list[tuple[str, str]]:
     """What the API server refuses in a Service's ipFamilyPolicy, ipFamilies and clusterIPs on this cluster
-    (field, message), plus what netlab cannot build yet: a Service with an IPv6 family."""
+    (field, message)."""
     if spec.get("type") == "ExternalName":
         return []
     policy = spec.get("ipFamilyPolicy") or "SingleStack"
@@ -146,11 +147,32 @@ def service_family_issues(spec: dict, cluster_families: tuple[str, ...]) -> list
         elif i < len(asked) and asked[i] != fam:
             issues.append((f"spec.clusterIPs[{i}]", f'Invalid value: "{ip}": expected an {asked[i]} address '
                                                     f"(spec.ipFamilies[{i}])"))
-    if issues or len(cluster_families) < 2 or spec.get("clusterIP") == "None":
-        return issues   # a headless Service gets every family it asks for (no ClusterIP to route)
-    # A dual-stack cluster: the Service would get an IPv6 ClusterIP, which netlab does not build yet.
-    if "IPv6" in asked or policy != "SingleStack" or any(":" in ip for ip in spec.get("clusterIPs") or []):
-        field = "spec.ipFamilyPolicy" if policy != "SingleStack" else "spec.ipFamilies"
-        issues.append((field, "IPv6 Services are not supported by netlab yet: use SingleStack IPv4 (pods have "
-                              "IPv6 addresses; Services, their EndpointSlices and DNS names stay IPv4)"))
     return issues
+
+
+def asked_cluster_ip(spec: dict, family: str) -> tuple[str, str] | None:
+    """(field, address) of the ClusterIP the Service asks for in `family` (spec.clusterIPs, else
+    spec.clusterIP), or None when it asks for none of that family."""
+    ips = [ip for ip in (spec.get("clusterIPs") or []) if ip not in ("", "None")]
+    fields = [f"spec.clusterIPs[{i}]" for i in range(len(ips))]
+    if not ips and spec.get("clusterIP") not in (None, "", "None"):
+        ips, fields = [spec["clusterIP"]], ["spec.clusterIP"]
+    for fld, ip in zip(fields, ips, strict=True):
+        if (":" in ip) == (family == "IPv6"):
+            return fld, ip
+    return None
+
+
+@dataclass(frozen=True)
+class NftFamily:
+    """How one family is spelled in the `inet` table's service rules."""
+    family: Family
+    ip: str          # the header keyword: ip daddr / ip6 daddr
+    addr_type: str   # the set element type
+    suffix: str      # appended to the names of the family's sets and chains; IPv4 keeps the historic names
+
+    def dnat(self, address: str, port: int) -> str:
+        return f"dnat {self.ip} to {address if self.family == 'IPv4' else f'[{address}]'}:{port}"
+
+
+NFT = {"IPv4": NftFamily("IPv4", "ip", "ipv4_addr", ""), "IPv6": NftFamily("IPv6", "ip6", "ipv6_addr", "6")}

@@ -10,39 +10,51 @@ for masquerade). Lookup cost does not grow with the number of services.
 from __future__ import annotations
 
 from netlab.compile import names
+from netlab.compile.families import NFT, NftFamily
 from netlab.compile.nftables import Chain, Ruleset, SetOrMap, quote
 from netlab.compile.services import Endpoint, ResolvedService, ServicePortView, serving_endpoints
 from netlab.compile.topology_zones import topology_endpoints
 
 MASQ_MARK = "0x4000"
+V4 = NFT["IPv4"]
 
 
-def _port_id(svc: ResolvedService, port: ServicePortView) -> str:
-    return f"{svc.namespace}/{svc.name}/{port.protocol.lower()}/{port.name or port.port}"
+def _port_id(svc: ResolvedService, port: ServicePortView, fam: NftFamily = V4) -> str:
+    base = f"{svc.namespace}/{svc.name}/{port.protocol.lower()}/{port.name or port.port}"
+    return base + ("/ipv6" if fam.suffix else "")
 
 
-def service_chain(svc: ResolvedService, port: ServicePortView) -> str:
-    return names.nft_service_chain(_port_id(svc, port))
+def service_chain(svc: ResolvedService, port: ServicePortView, fam: NftFamily = V4) -> str:
+    return names.nft_service_chain(_port_id(svc, port, fam))
 
 
-def external_chain(svc: ResolvedService, port: ServicePortView) -> str:
-    return names.nft_external_chain(_port_id(svc, port))
+def external_chain(svc: ResolvedService, port: ServicePortView, fam: NftFamily = V4) -> str:
+    return names.nft_external_chain(_port_id(svc, port, fam))
 
 
-def internal_local_chain(svc: ResolvedService, port: ServicePortView) -> str:
-    return names.nft_internal_local_chain(_port_id(svc, port))
+def internal_local_chain(svc: ResolvedService, port: ServicePortView, fam: NftFamily = V4) -> str:
+    return names.nft_internal_local_chain(_port_id(svc, port, fam))
 
 
-def firewall_chain(svc: ResolvedService, port: ServicePortView) -> str:
-    return names.nft_firewall_chain(_port_id(svc, port))
+def firewall_chain(svc: ResolvedService, port: ServicePortView, fam: NftFamily = V4) -> str:
+    return names.nft_firewall_chain(_port_id(svc, port, fam))
 
 
-def endpoint_chain(svc: ResolvedService, port: ServicePortView, ip: str) -> str:
-    return names.nft_endpoint_chain(_port_id(svc, port), f"{ip}/{port.target[ip]}")
+def _addr(ep: Endpoint, fam: NftFamily) -> str:
+    return ep.ip6 if fam.suffix else ep.ip
 
 
-def affinity_set(svc: ResolvedService, port: ServicePortView, ip: str) -> str:
-    return names.nft_affinity_set(_port_id(svc, port), ip, port.target[ip])
+def endpoint_chain(svc: ResolvedService, port: ServicePortView, ip: str, fam: NftFamily = V4,
+                   ep: Endpoint | None = None) -> str:
+    """The endpoint chain of `ip` (its IPv4 address, the key of port.target); of its IPv6 address for IPv6."""
+    addr = _addr(ep, fam) if ep is not None else ip
+    return names.nft_endpoint_chain(_port_id(svc, port, fam), f"{addr}/{port.target[ip]}")
+
+
+def affinity_set(svc: ResolvedService, port: ServicePortView, ip: str, fam: NftFamily = V4,
+                 ep: Endpoint | None = None) -> str:
+    addr = _addr(ep, fam) if ep is not None else ip
+    return names.nft_affinity_set(_port_id(svc, port, fam), addr, port.target[ip])
 
 
 def base_ruleset(node_ips: list[str]) -> Ruleset:
@@ -95,57 +107,93 @@ def base_ruleset(node_ips: list[str]) -> Ruleset:
 
 
 def services_ruleset(node: str, node_ips: list[str], cluster_cidr: str, services: list[ResolvedService],
-                     zone: str | None = None) -> Ruleset:
-    """The node's table of service rules; `zone` (its topology.kubernetes.io/zone) for trafficDistribution."""
+                     zone: str | None = None, *, node_ips6: list[str] | None = None,
+                     cluster_cidr6: str = "") -> Ruleset:
+    """The node's table of service rules; `zone` (its topology.kubernetes.io/zone) for trafficDistribution.
+    A dual-stack cluster (`cluster_cidr6`) adds the same dispatch for IPv6 in `ip6` rules and `...6` sets."""
     ruleset = base_ruleset(node_ips)
+    _add_family_rules(ruleset, V4, node, cluster_cidr, services, zone)
+    if cluster_cidr6:
+        _add_ipv6_base(ruleset, node_ips6 or [])
+        _add_family_rules(ruleset, NFT["IPv6"], node, cluster_cidr6, services, zone)
+    return ruleset
+
+
+def _add_ipv6_base(ruleset: Ruleset, node_ips6: list[str]) -> None:
+    """The IPv6 sets and dispatch rules next to the IPv4 ones, in the same base chains."""
+    n, fam = names, NFT["IPv6"]
+    key = f"type {fam.addr_type} . inet_proto . inet_service : verdict;"
+    for name, decl, elements in ((n.SET_SERVICE_IPS, key, ()), (n.SET_NO_ENDPOINT_SERVICES, key, ()),
+                                 (n.SET_SERVICE_NODEPORTS, "type inet_proto . inet_service : verdict;", ()),
+                                 (n.SET_NO_ENDPOINT_NODEPORTS, "type inet_proto . inet_service : verdict;", ()),
+                                 (n.SET_NODEPORT_IPS, f"type {fam.addr_type};", node_ips6),
+                                 (n.SET_CLUSTER_IPS, f"type {fam.addr_type};", ())):
+        ruleset.add_set(SetOrMap(name + fam.suffix, decl, frozenset(elements), comment=f"IPv6: as @{name}"))
+    s = fam.suffix
+    for chain, rules in (
+            (n.CHAIN_SERVICES, (f"ip6 daddr . meta l4proto . th dport vmap @{n.SET_SERVICE_IPS}{s}",
+                                f"ip6 daddr @{n.SET_NODEPORT_IPS}{s} meta l4proto . th dport vmap "
+                                f"@{n.SET_SERVICE_NODEPORTS}{s}")),
+            (n.CHAIN_ENDPOINTS_CHECK, (f"ip6 daddr . meta l4proto . th dport vmap @{n.SET_NO_ENDPOINT_SERVICES}{s}",
+                                       f"ip6 daddr @{n.SET_NODEPORT_IPS}{s} meta l4proto . th dport vmap "
+                                       f"@{n.SET_NO_ENDPOINT_NODEPORTS}{s}")),
+            (n.CHAIN_CLUSTER_IPS_CHECK, (f"ip6 daddr @{n.SET_CLUSTER_IPS}{s} reject",))):
+        old = ruleset.chains[chain]
+        ruleset.chains[chain] = Chain(old.name, old.rules + rules, old.hook, old.comment, old.notes)
+
+
+def _add_family_rules(ruleset: Ruleset, fam: NftFamily, node: str, cluster_cidr: str,
+                      services: list[ResolvedService], zone: str | None) -> None:
     service_ips: set[str] = set()
     nodeports: set[str] = set()
     reject_ips: set[str] = set()
     reject_ports: set[str] = set()
     cluster_ips: set[str] = set()
     for svc in sorted(services, key=lambda s: s.key):
-        if svc.type == "ExternalName" or svc.cluster_ip is None:
-            continue  # headless and ExternalName: no virtual IP, no DNAT
+        cip = svc.cluster_ip_of(fam.family)
+        if svc.type == "ExternalName" or cip is None:
+            continue  # headless, ExternalName or not of this family: no virtual IP, no DNAT
         if not svc.proxied:
             continue  # another proxy's (service-proxy-name label): no DNAT, no reject, as with kube-proxy
-        cluster_ips.add(svc.cluster_ip)
+        cluster_ips.add(cip)
+        v4 = not fam.suffix   # LoadBalancer IPs and externalIPs are IPv4 (the pool is IPv4)
         for port in svc.ports:
             proto = port.protocol.lower()
-            serving = serving_endpoints(svc, port)
-            chain = service_chain(svc, port)
+            serving = [e for e in serving_endpoints(svc, port) if _addr(e, fam)]
+            chain = service_chain(svc, port, fam)
             if not serving:
-                reject_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : goto {names.CHAIN_REJECT}")
-                for ip in _external_ips(svc):
+                reject_ips.add(f"{cip} . {proto} . {port.port} : goto {names.CHAIN_REJECT}")
+                for ip in _external_ips(svc) if v4 else []:
                     reject_ips.add(f"{ip} . {proto} . {port.port} : goto {names.CHAIN_REJECT}")
                 if port.node_port:
                     reject_ports.add(f"{proto} . {port.node_port} : goto {names.CHAIN_REJECT}")
                 continue
-            _add_service_chains(ruleset, svc, port, serving, cluster_cidr, topology_endpoints(svc, serving, node, zone))
-            internal = _add_internal_chain(ruleset, svc, port, serving, node, cluster_cidr) or chain
+            _add_service_chains(ruleset, svc, port, serving, cluster_cidr, topology_endpoints(svc, serving, node, zone),
+                                fam)
+            internal = _add_internal_chain(ruleset, svc, port, serving, node, cluster_cidr, fam) or chain
             if internal == "drop":
-                reject_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : goto {names.CHAIN_NO_LOCAL_ENDPOINTS}")
+                reject_ips.add(f"{cip} . {proto} . {port.port} : goto {names.CHAIN_NO_LOCAL_ENDPOINTS}")
             else:
-                service_ips.add(f"{svc.cluster_ip} . {proto} . {port.port} : goto {quote(internal)}")
+                service_ips.add(f"{cip} . {proto} . {port.port} : goto {quote(internal)}")
             if svc.type in ("NodePort", "LoadBalancer") or svc.external_ips:
-                ext = external_chain(svc, port)
-                _add_external_chain(ruleset, svc, port, serving, node, ext)
+                ext = external_chain(svc, port, fam)
+                _add_external_chain(ruleset, svc, port, serving, node, ext, fam)
                 if port.node_port:
                     nodeports.add(f"{proto} . {port.node_port} : goto {quote(ext)}")
-                for ip in svc.external_ips:
+                for ip in svc.external_ips if v4 else ():
                     service_ips.add(f"{ip} . {proto} . {port.port} : goto {quote(ext)}")
-                if svc.load_balancer_ip:
+                if svc.load_balancer_ip and v4:
                     entry = _add_firewall_chain(ruleset, svc, port, ext)
                     service_ips.add(f"{svc.load_balancer_ip} . {proto} . {port.port} : goto {quote(entry)}")
-    if any(e.endswith(names.CHAIN_NO_LOCAL_ENDPOINTS) for e in reject_ips):
+    if any(e.endswith(names.CHAIN_NO_LOCAL_ENDPOINTS) for e in reject_ips) \
+            and names.CHAIN_NO_LOCAL_ENDPOINTS not in ruleset.chains:
         # a chain of its own (not a bare `drop` in the map) so `netlab observe` can log and name the drop
         ruleset.add_chain(Chain(names.CHAIN_NO_LOCAL_ENDPOINTS, ("drop",),
                                 comment="internalTrafficPolicy Local without an endpoint on this node"))
-    ruleset.sets[names.SET_SERVICE_IPS] = _with(ruleset.sets[names.SET_SERVICE_IPS], service_ips)
-    ruleset.sets[names.SET_SERVICE_NODEPORTS] = _with(ruleset.sets[names.SET_SERVICE_NODEPORTS], nodeports)
-    ruleset.sets[names.SET_NO_ENDPOINT_SERVICES] = _with(ruleset.sets[names.SET_NO_ENDPOINT_SERVICES], reject_ips)
-    ruleset.sets[names.SET_NO_ENDPOINT_NODEPORTS] = _with(ruleset.sets[names.SET_NO_ENDPOINT_NODEPORTS], reject_ports)
-    ruleset.sets[names.SET_CLUSTER_IPS] = _with(ruleset.sets[names.SET_CLUSTER_IPS], cluster_ips)
-    return ruleset
+    for name, elements in ((names.SET_SERVICE_IPS, service_ips), (names.SET_SERVICE_NODEPORTS, nodeports),
+                           (names.SET_NO_ENDPOINT_SERVICES, reject_ips),
+                           (names.SET_NO_ENDPOINT_NODEPORTS, reject_ports), (names.SET_CLUSTER_IPS, cluster_ips)):
+        ruleset.sets[name + fam.suffix] = _with(ruleset.sets[name + fam.suffix], elements)
 
 
 def _external_ips(svc: ResolvedService) -> list[str]:
@@ -165,33 +213,35 @@ def _dispatch(endpoint_chains: list[str]) -> str:
 
 
 def _add_service_chains(ruleset: Ruleset, svc: ResolvedService, port: ServicePortView, serving: list[Endpoint],
-                        cluster_cidr: str, picked: list[Endpoint]) -> None:
+                        cluster_cidr: str, picked: list[Endpoint], fam: NftFamily = V4) -> None:
     """An endpoint chain for each serving endpoint; the service chain dispatches to `picked` (the same,
     or those trafficDistribution prefers on this node)."""
-    proto = port.protocol.lower()
-    rules = [f"ip daddr {svc.cluster_ip} {proto} dport {port.port} ip saddr != {cluster_cidr} "
+    proto, ip = port.protocol.lower(), fam.ip
+    rules = [f"{ip} daddr {svc.cluster_ip_of(fam.family)} {proto} dport {port.port} {ip} saddr != {cluster_cidr} "
              f"jump {names.CHAIN_MARK_FOR_MASQUERADE}"]
     ep_chains = []
     for ep in serving:
-        ep_chain = endpoint_chain(svc, port, ep.ip)
+        ep_chain = endpoint_chain(svc, port, ep.ip, fam, ep)
         ep_chains.append(ep_chain)
-        ep_rules = [f"ip saddr {ep.ip} jump {names.CHAIN_MARK_FOR_MASQUERADE}"]  # hairpin: a pod reaching itself
+        # hairpin: a pod reaching itself
+        ep_rules = [f"{ip} saddr {_addr(ep, fam)} jump {names.CHAIN_MARK_FOR_MASQUERADE}"]
         if svc.affinity_timeout:
-            aff = affinity_set(svc, port, ep.ip)
-            ruleset.add_set(SetOrMap(aff, f"type ipv4_addr; flags dynamic,timeout; timeout {svc.affinity_timeout}s;"))
-            ep_rules.append(f"update @{quote(aff)} {{ ip saddr }}")
-        ep_rules.append(f"meta l4proto {proto} dnat ip to {ep.ip}:{port.target[ep.ip]}")
+            aff = affinity_set(svc, port, ep.ip, fam, ep)
+            ruleset.add_set(SetOrMap(aff, f"type {fam.addr_type}; flags dynamic,timeout; "
+                                          f"timeout {svc.affinity_timeout}s;"))
+            ep_rules.append(f"update @{quote(aff)} {{ {ip} saddr }}")
+        ep_rules.append(f"meta l4proto {proto} {fam.dnat(_addr(ep, fam), port.target[ep.ip])}")
         ruleset.add_chain(Chain(ep_chain, tuple(ep_rules)))
     picked_chains = [c for ep, c in zip(serving, ep_chains, strict=True) if ep in picked]
     if svc.affinity_timeout:
-        rules += [f"ip saddr @{quote(affinity_set(svc, port, ep.ip))} goto {quote(c)}"
+        rules += [f"{ip} saddr @{quote(affinity_set(svc, port, ep.ip, fam, ep))} goto {quote(c)}"
                   for ep, c in zip(serving, ep_chains, strict=True) if ep in picked]
     rules.append(_dispatch(picked_chains))
-    ruleset.add_chain(Chain(service_chain(svc, port), tuple(rules)))
+    ruleset.add_chain(Chain(service_chain(svc, port, fam), tuple(rules)))
 
 
 def _add_internal_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePortView, serving: list[Endpoint],
-                        node: str, cluster_cidr: str) -> str | None:
+                        node: str, cluster_cidr: str, fam: NftFamily = V4) -> str | None:
     """internalTrafficPolicy Local: the ClusterIP chain of this node, using only its endpoints. Returns its
     name, "drop" when the node has none (kube-proxy drops rather than rejects: the service has endpoints,
     just not here), None for Cluster policy (the service chain serves ClusterIP traffic too)."""
@@ -200,13 +250,13 @@ def _add_internal_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePor
     here = [e for e in serving if e.node == node]
     if not here:
         return "drop"
-    local = [endpoint_chain(svc, port, e.ip) for e in here]
-    proto = port.protocol.lower()
-    name = internal_local_chain(svc, port)
-    rules = [f"ip daddr {svc.cluster_ip} {proto} dport {port.port} ip saddr != {cluster_cidr} "
+    local = [endpoint_chain(svc, port, e.ip, fam, e) for e in here]
+    proto, ip = port.protocol.lower(), fam.ip
+    name = internal_local_chain(svc, port, fam)
+    rules = [f"{ip} daddr {svc.cluster_ip_of(fam.family)} {proto} dport {port.port} {ip} saddr != {cluster_cidr} "
              f"jump {names.CHAIN_MARK_FOR_MASQUERADE}"]
     if svc.affinity_timeout:  # a client keeps its endpoint (the sets are the endpoint chains')
-        rules += [f"ip saddr @{quote(affinity_set(svc, port, e.ip))} goto {quote(c)}"
+        rules += [f"{ip} saddr @{quote(affinity_set(svc, port, e.ip, fam, e))} goto {quote(c)}"
                   for e, c in zip(here, local, strict=True)]
     ruleset.add_chain(Chain(name, (*rules, _dispatch(local))))
     return name
@@ -224,12 +274,12 @@ def _add_firewall_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePor
 
 
 def _add_external_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePortView, serving: list[Endpoint],
-                        node: str, name: str) -> None:
+                        node: str, name: str, fam: NftFamily = V4) -> None:
     """NodePort and LoadBalancer traffic: Cluster policy SNATs to the node; Local keeps the client IP
     and only uses this node's endpoints (dropping when it has none)."""
     if not svc.external_local:
-        rules = (f"jump {names.CHAIN_MARK_FOR_MASQUERADE}", f"goto {quote(service_chain(svc, port))}")
+        rules = (f"jump {names.CHAIN_MARK_FOR_MASQUERADE}", f"goto {quote(service_chain(svc, port, fam))}")
     else:
-        local = [endpoint_chain(svc, port, e.ip) for e in serving if e.node == node]
+        local = [endpoint_chain(svc, port, e.ip, fam, e) for e in serving if e.node == node]
         rules = (_dispatch(local),) if local else ("drop",)
     ruleset.add_chain(Chain(name, rules))

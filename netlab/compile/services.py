@@ -25,13 +25,21 @@ class Allocation:
     cluster_ip: str | None = None  # None: headless or ExternalName
     node_ports: dict[str, int] = field(default_factory=dict)  # "<port>/<protocol>" -> nodePort
     load_balancer_ip: str | None = None
+    cluster_ip6: str | None = None  # the IPv6 ClusterIP of a Service with the IPv6 family (dual-stack cluster)
 
     def to_dict(self) -> dict:
-        return {"clusterIP": self.cluster_ip, "nodePorts": self.node_ports, "loadBalancerIP": self.load_balancer_ip}
+        return {"clusterIP": self.cluster_ip, "nodePorts": self.node_ports, "loadBalancerIP": self.load_balancer_ip,
+                **({"clusterIP6": self.cluster_ip6} if self.cluster_ip6 else {})}
 
     @staticmethod
     def from_dict(d: dict) -> Allocation:
-        return Allocation(d.get("clusterIP"), dict(d.get("nodePorts") or {}), d.get("loadBalancerIP"))
+        return Allocation(d.get("clusterIP"), dict(d.get("nodePorts") or {}), d.get("loadBalancerIP"),
+                          d.get("clusterIP6"))
+
+    def cluster_ips(self, ip_families: tuple[str, ...]) -> list[str]:
+        """spec.clusterIPs: one address per family, in the Service's ipFamilies order."""
+        by_family = {"IPv4": self.cluster_ip, "IPv6": self.cluster_ip6}
+        return [ip for ip in (by_family.get(f) for f in ip_families) if ip]
 
 
 class AllocationError(Exception):
@@ -47,6 +55,7 @@ class Pools:
     lb_start: str = "172.18.255.200"
     lb_end: str = "172.18.255.250"
     families: tuple[str, ...] = ("IPv4",)   # the cluster's IP families (a dual-stack cluster has both)
+    service_cidr6: str = ""   # the IPv6 service range of a dual-stack cluster
 
     def lb_addresses(self) -> list[str]:
         start, end = ipaddress.ip_address(self.lb_start), ipaddress.ip_address(self.lb_end)
@@ -72,7 +81,7 @@ def _wants_cluster_ip(spec: dict) -> bool:
 @dataclass
 class _Claims:
     """Values handed out so far in one allocate() run, each with the service holding it."""
-    net: ipaddress.IPv4Network | ipaddress.IPv6Network
+    nets: dict[str, ipaddress.IPv4Network | ipaddress.IPv6Network]   # family -> service range
     reserved: set[str]
     ips: dict[str, str] = field(default_factory=dict)
     ports: dict[int, str] = field(default_factory=dict)
@@ -85,8 +94,10 @@ def allocate(services: list[dict], previous: dict[str, Allocation], pools: Pools
 
     `fixed` pins ClusterIPs for netlab's own services (kube-dns at .10).
     """
-    net = ipaddress.ip_network(pools.service_cidr)
-    claims = _Claims(net, {str(net.network_address + o) for o in RESERVED_OFFSETS})
+    nets = {"IPv4": ipaddress.ip_network(pools.service_cidr)}
+    if pools.service_cidr6:
+        nets["IPv6"] = ipaddress.ip_network(pools.service_cidr6)
+    claims = _Claims(nets, {str(net.network_address + o) for net in nets.values() for o in RESERVED_OFFSETS})
     out = _claim_kept_and_asked(services, previous, pools, fixed or {}, claims)
     _fill_from_pools(services, pools, claims, out)
     return out
@@ -105,34 +116,42 @@ def _claim_kept_and_asked(services: list[dict], previous: dict[str, Allocation],
             problems += [(ref, field, message) for field, message in family_issues]
             continue
         prev = previous.get(key, Allocation())
-        ok, ip = _claim_cluster_ip(spec, prev, key, ref, fixed, claims, problems)
-        if not ok:
+        fams = families.service_families(spec, pools.families)
+        ok, ip = _claim_cluster_ip(spec, prev, key, ref, fixed, claims, problems, "IPv4") if "IPv4" in fams \
+            else (True, None)
+        ok6, ip6 = _claim_cluster_ip(spec, prev, key, ref, fixed, claims, problems, "IPv6") if "IPv6" in fams \
+            else (True, None)
+        if not ok or not ok6:
             continue
         node_ports = _claim_node_ports(spec, prev, ref, pools, claims, problems)
-        out[key] = Allocation(ip, node_ports, _claim_lb(spec, prev, ref, pools, claims))
+        out[key] = Allocation(ip, node_ports, _claim_lb(spec, prev, ref, pools, claims), ip6)
     if problems:
         raise AllocationError(problems)
     return out
 
 
 def _claim_cluster_ip(spec: dict, prev: Allocation, key: str, ref: str, fixed: dict[str, str],
-                      claims: _Claims, problems: list) -> tuple[bool, str | None]:
-    """(False, None) after recording a problem, else (True, the kept or asked ClusterIP or None)."""
+                      claims: _Claims, problems: list, family: str) -> tuple[bool, str | None]:
+    """(False, None) after recording a problem, else (True, the kept or asked ClusterIP of `family` or None)."""
     if not _wants_cluster_ip(spec):
         return True, None
-    net = claims.net
-    asked = spec.get("clusterIP") or None
-    if asked and prev.cluster_ip and asked != prev.cluster_ip:
-        problems.append((ref, "spec.clusterIP", f"field is immutable (allocated {prev.cluster_ip})"))
+    net = claims.nets.get(family)
+    if net is None:
+        return True, None   # the family check (families.service_family_issues) has named it
+    fld, asked = families.asked_cluster_ip(spec, family) or ("spec.clusterIP", None)
+    kept = prev.cluster_ip if family == "IPv4" else prev.cluster_ip6
+    if asked and kept and asked != kept:
+        problems.append((ref, fld, f"field is immutable (allocated {kept})"))
         return False, None
-    ip = asked or prev.cluster_ip or fixed.get(key)
+    ip = asked or kept or (fixed.get(key) if family == "IPv4" else None)
     if ip is None:
         return True, None
-    if ipaddress.ip_address(ip) not in net or ip in (str(net.network_address), str(net.broadcast_address)):
-        problems.append((ref, "spec.clusterIP", f"{ip} is not in the service CIDR {net}"))
+    edges = (str(net.network_address), str(net.broadcast_address)) if family == "IPv4" else (str(net.network_address),)
+    if ipaddress.ip_address(ip) not in net or ip in edges:
+        problems.append((ref, fld, f"{ip} is not in the service CIDR {net}"))
         return False, None
     if ip in claims.ips:
-        problems.append((ref, "spec.clusterIP", f"{ip} is already allocated to {claims.ips[ip]}"))
+        problems.append((ref, fld, f"{ip} is already allocated to {claims.ips[ip]}"))
         return False, None
     if ip in claims.reserved and key not in fixed and not asked:
         return True, None
@@ -183,19 +202,22 @@ def _fill_from_pools(services: list[dict], pools: Pools, claims: _Claims, out: d
     for svc in sorted(services, key=svc_key):
         key, spec = svc_key(svc), svc.get("spec") or {}
         a = out[key]
-        ip = a.cluster_ip
-        if _wants_cluster_ip(spec) and ip is None:
-            ip = _free_cluster_ip(svc, claims)
+        fams = families.service_families(spec, pools.families)
+        ip, ip6 = a.cluster_ip, a.cluster_ip6
+        if _wants_cluster_ip(spec) and ip is None and "IPv4" in fams:
+            ip = _free_cluster_ip(svc, claims, claims.nets["IPv4"])
+        if _wants_cluster_ip(spec) and ip6 is None and "IPv6" in fams and "IPv6" in claims.nets:
+            ip6 = _free_cluster_ip(svc, claims, claims.nets["IPv6"])
         node_ports = _free_node_ports(svc, spec, pools, claims, dict(a.node_ports))
         lb = a.load_balancer_ip
         if spec.get("type") == "LoadBalancer" and lb is None:
             lb = next(free_lb, None)  # an empty pool leaves the service <pending>, as in Kubernetes
-        out[key] = Allocation(ip, node_ports, lb)
+        out[key] = Allocation(ip, node_ports, lb, ip6)
 
 
-def _free_cluster_ip(svc: dict, claims: _Claims) -> str:
-    net, base = claims.net, claims.net.network_address + 1
-    offset = _first_free(int(net.num_addresses) - 2, svc_key(svc),
+def _free_cluster_ip(svc: dict, claims: _Claims, net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+    base = net.network_address + 1
+    offset = _first_free(int(net.num_addresses) - 2, svc_key(svc) if net.version == 4 else svc_key(svc) + "/IPv6",
                          lambda i: str(base + i) not in claims.ips and str(base + i) not in claims.reserved)
     if offset is None:
         raise AllocationError([(svc_ref(svc), "spec.clusterIP", f"service CIDR {net} is exhausted")])
@@ -285,6 +307,14 @@ class ResolvedService:
     source_ranges: tuple[str, ...] = ()  # loadBalancerSourceRanges: the only clients of the LoadBalancer IP
     traffic_distribution: str | None = None  # spec.trafficDistribution (compile/topology_zones.py)
     ip_families: tuple[str, ...] = ("IPv4",)  # spec.ipFamilies as the API server sets them (families.py)
+    cluster_ip6: str | None = None  # its IPv6 ClusterIP (cluster_ip is the IPv4 one)
+
+    def cluster_ips(self) -> list[str]:
+        """spec.clusterIPs: in ipFamilies order; empty for a headless or ExternalName Service."""
+        return Allocation(self.cluster_ip, cluster_ip6=self.cluster_ip6).cluster_ips(self.ip_families)
+
+    def cluster_ip_of(self, family: str) -> str | None:
+        return self.cluster_ip6 if family == "IPv6" else self.cluster_ip
 
     @property
     def key(self) -> str:
@@ -395,5 +425,5 @@ def resolve(svc: dict, alloc: Allocation, pods: list[PlacedPod], ready: dict[str
         external_name=spec.get("externalName"), publish_not_ready=bool(spec.get("publishNotReadyAddresses")),
         proxied=is_proxied(svc), external_ips=tuple(spec.get("externalIPs") or ()),
         source_ranges=tuple(spec.get("loadBalancerSourceRanges") or ()) if spec.get("type") == "LoadBalancer" else (),
-        traffic_distribution=spec.get("trafficDistribution"),
+        traffic_distribution=spec.get("trafficDistribution"), cluster_ip6=alloc.cluster_ip6,
     )

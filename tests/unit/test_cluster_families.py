@@ -185,10 +185,9 @@ def test_service_families_are_checked_against_the_cluster(spec, cluster, expecte
     assert families.service_family_issues(spec, cluster) == expected
 
 
-def test_ipv6_services_are_refused_in_a_dual_stack_cluster_until_built():
-    issues = families.service_family_issues(_svc(ipFamilyPolicy="PreferDualStack"), DUAL)
-    assert [f for f, _ in issues] == ["spec.ipFamilyPolicy"] and "not supported by netlab yet" in issues[0][1]
-    assert [f for f, _ in families.service_family_issues(_svc(ipFamilies=["IPv6"]), DUAL)] == ["spec.ipFamilies"]
+def test_ipv6_services_are_allowed_in_a_dual_stack_cluster():
+    assert families.service_family_issues(_svc(ipFamilyPolicy="PreferDualStack"), DUAL) == []
+    assert families.service_family_issues(_svc(ipFamilies=["IPv6"]), DUAL) == []
 
 
 def test_allocation_names_the_service_and_field():
