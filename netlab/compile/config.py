@@ -131,6 +131,7 @@ class ClusterConfig:
             host_ip6=plan.host_ip6(),
             underlay_prefix6=ipaddress.ip_network(self.underlay6).prefixlen if self.underlay6 else 0,
             pod_subnet6=self.pod_subnet6,
+            service_cidr6=self.service_subnet6,
         )
 
 

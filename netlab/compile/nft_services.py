@@ -44,16 +44,21 @@ def _addr(ep: Endpoint, fam: NftFamily) -> str:
     return ep.ip6 if fam.suffix else ep.ip
 
 
+def _name_addr(ep: Endpoint, fam: NftFamily) -> str:
+    """The address as it appears in a chain or set name: nft names take no colons (as DNS pod names, `-`)."""
+    return _addr(ep, fam).replace(":", "-")
+
+
 def endpoint_chain(svc: ResolvedService, port: ServicePortView, ip: str, fam: NftFamily = V4,
                    ep: Endpoint | None = None) -> str:
     """The endpoint chain of `ip` (its IPv4 address, the key of port.target); of its IPv6 address for IPv6."""
-    addr = _addr(ep, fam) if ep is not None else ip
+    addr = _name_addr(ep, fam) if ep is not None else ip
     return names.nft_endpoint_chain(_port_id(svc, port, fam), f"{addr}/{port.target[ip]}")
 
 
 def affinity_set(svc: ResolvedService, port: ServicePortView, ip: str, fam: NftFamily = V4,
                  ep: Endpoint | None = None) -> str:
-    addr = _addr(ep, fam) if ep is not None else ip
+    addr = _name_addr(ep, fam) if ep is not None else ip
     return names.nft_affinity_set(_port_id(svc, port, fam), addr, port.target[ip])
 
 

@@ -66,6 +66,7 @@ class Topology:
     host_ip6: str = ""
     underlay_prefix6: int = 0
     pod_subnet6: str = ""
+    service_cidr6: str = ""
 
     def node(self, name: str) -> NodeNet:
         for n in self.nodes:
@@ -98,7 +99,8 @@ class Topology:
 
     def _node_routes6(self, node: NodeNet) -> list[Route]:
         """The IPv6 routes to the other nodes' pod CIDRs: the same paths as IPv4's."""
-        routes = []
+        # as IPv4's: a node's own connections to an IPv6 ClusterIP need a route before nat-output DNATs them
+        routes = [Route(self.service_cidr6, None, names.NODE_BRIDGE)] if self.service_cidr6 else []
         for other in self.nodes:
             if other.name == node.name or not other.pod_cidr6:
                 continue
@@ -111,7 +113,7 @@ class Topology:
     def to_dict(self) -> dict:
         out = asdict(self)
         if not self.pod_subnet6:   # an IPv4 cluster's topology reads as it always did
-            for key in ("ip_families", "host_ip6", "underlay_prefix6", "pod_subnet6"):
+            for key in ("ip_families", "host_ip6", "underlay_prefix6", "pod_subnet6", "service_cidr6"):
                 out.pop(key)
             for part, keys in (("nodes", ("underlay_ip6", "pod_cidr6", "gateway6")), ("pods", ("ip6", "gateway6"))):
                 for item in out[part]:

@@ -86,6 +86,8 @@ def _ensure_node(topo: Topology, node: NodeNet) -> list[str]:
     # Same-node traffic to a ClusterIP crosses cni0 only; the bridge must hand it to netfilter.
     if os.path.exists("/proc/sys/net/bridge/bridge-nf-call-iptables"):
         nsmod.write_sysctl(node.netns, "net.bridge.bridge-nf-call-iptables", "1")
+        if node.pod_cidr6:   # the same for IPv6 ClusterIP traffic (the reply of a same-node endpoint)
+            nsmod.write_sysctl(node.netns, "net.bridge.bridge-nf-call-ip6tables", "1")
 
     with nl.socket_in(node.netns) as ipr:
         have = nl.links(ipr)

@@ -107,9 +107,10 @@ def test_dual_stack_topology_gives_each_node_an_ipv6_range_and_routes():
         ("fd00:10:244::/64", "fc00:f853:ccd:e793::2"), ("fd00:10:244:1::/64", "fc00:f853:ccd:e793::3"),
         ("fd00:10:244:2::/64", "fc00:f853:ccd:e793::4")]
     assert [(r.dst, r.via, r.dev) for r in topo.node_routes(topo.nodes[1])][4:] == [
+        ("fd00:10:96::/112", None, "cni0"),
         ("fd00:10:244::/64", "fc00:f853:ccd:e793::2", "eth0"), ("fd00:10:244:2::/64", "fc00:f853:ccd:e793::4", "eth0")]
     vx = ClusterConfig.from_manifest({**_cluster({"ipFamily": "dual"}).to_dict(), "mode": "vxlan"}).topology()
-    assert [(r.dst, r.via, r.dev, r.onlink) for r in vx.node_routes(vx.nodes[1])][4:] == [
+    assert [(r.dst, r.via, r.dev, r.onlink) for r in vx.node_routes(vx.nodes[1])][5:] == [
         ("fd00:10:244::/64", "fd00:10:244::", "nlvxlan0", True),
         ("fd00:10:244:2::/64", "fd00:10:244:2::", "nlvxlan0", True)]
 
