@@ -210,3 +210,111 @@ def _headless_dual_stack_service_answers_aaaa(lab) -> None:
     assert dig("AAAA", "db-0.db.default.svc.cluster.local") == [v6]
     assert dig("A", "db.default.svc.cluster.local") == [v4]
     assert dig("PTR", ipaddress.ip_address(v6).reverse_pointer) == ["db-0.db.default.svc.cluster.local."]
+
+
+SERVICES6 = """
+apiVersion: v1
+kind: Service
+metadata: {name: web6}
+spec:
+  ipFamilyPolicy: PreferDualStack
+  selector: {app: CLUSTER-web6}
+  ports: [{port: 80, targetPort: 3000}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web6-np}
+spec:
+  type: NodePort
+  ipFamilyPolicy: RequireDualStack
+  ipFamilies: [IPv6, IPv4]
+  selector: {app: CLUSTER-web6}
+  ports: [{port: 80, targetPort: 3000}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: empty6}
+spec:
+  ipFamilies: [IPv6]
+  clusterIP: fd00:10:96::77
+  selector: {app: CLUSTER-nobody}
+  ports: [{port: 80, targetPort: 3000}]
+"""
+
+
+def test_ipv6_clusterip_nodeport_and_dns(lab):
+    """IPv6 Services: ClusterIP DNAT to the IPv6 endpoints, NodePort on a node's IPv6 address, reject
+    without endpoints, AAAA and ip6.arpa PTR for the ClusterIP, NODATA for the missing family."""
+    manifest = DUAL
+    for pod in ("b6", "c6"):
+        manifest = manifest.replace(f"metadata: {{name: CLUSTER-{pod}}}",
+                                    f"metadata: {{name: CLUSTER-{pod}, labels: {{app: CLUSTER-web6}}}}")
+    lab.netlab("up", str(lab.write("dual.yaml", manifest)))
+    lab.netlab("apply", "-f", str(lab.write("svc6.yaml", SERVICES6)))
+    c = lab.cluster
+    for pod in ("b6", "c6"):
+        wait_for(lambda pod=pod: lab.netlab("get", "pod", f"{c}-{pod}", "-o", "json", check=False).stdout.count(
+            '"ready": true'), timeout=60, what=f"pod {pod} to be ready")
+    backends = {f"{c}-b6", f"{c}-c6"}
+    client6 = _ips(lab, f"{c}-a6")[1]
+
+    spec = json.loads(lab.kubectl("get", "service", "web6", "-o", "json").stdout)["spec"]
+    v4, v6 = spec["clusterIPs"]
+    assert spec["ipFamilies"] == ["IPv4", "IPv6"] and spec["clusterIP"] == v4
+    assert ipaddress.ip_address(v6) in ipaddress.ip_network("fd00:10:96::/112")
+    np_spec = json.loads(lab.kubectl("get", "service", "web6-np", "-o", "json").stdout)["spec"]
+    np6, np4 = np_spec["clusterIPs"]
+    assert ipaddress.ip_address(np6).version == 6 and ipaddress.ip_address(np4).version == 4
+    node_port = np_spec["ports"][0]["nodePort"]
+
+    def curl(netns: str | None, url: str, *extra: str):
+        argv = ["curl", *extra, "-sS", "--max-time", "5", url]
+        return lab.host(*argv, timeout=15) if netns is None else lab.in_ns(netns, *argv, timeout=15)
+
+    # ClusterIP over IPv6 from a pod: both endpoints answer, the client's IPv6 address is kept
+    seen = set()
+    for _ in range(12):
+        proc = curl(f"{c}-a6", f"http://[{v6}]/", "-6")
+        assert proc.returncode == 0, proc.stderr
+        answer = echo_answer(proc.stdout)
+        assert answer["client"].rpartition(":")[0] == f"[{client6}]", "no NAT inside the cluster"
+        seen.add(answer["pod"])
+    assert seen == backends, seen
+    # ... from a node (its own connection, masqueraded) and over IPv4 beside it
+    assert echo_answer(curl(f"{c}-worker", f"http://[{v6}]/", "-6").stdout)["pod"] in backends
+    assert echo_answer(curl(f"{c}-a6", f"http://{v4}/", "-4").stdout)["pod"] in backends
+    # NodePort on a node's IPv6 underlay address, from the host (kind's prefix; the worker is ::3)
+    from_host = curl(None, f"http://[fc00:f853:ccd:e793::3]:{node_port}/", "-6")
+    assert from_host.returncode == 0, from_host.stderr
+    assert echo_answer(from_host.stdout)["pod"] in backends
+    # no endpoints: refused at once (an ICMPv6 port unreachable), not a timeout
+    refused = curl(f"{c}-a6", "http://[fd00:10:96::77]/", "-6")
+    assert refused.returncode == 7 and "refused" in refused.stderr.lower(), refused.stderr
+
+    def dig(*args: str) -> str:
+        return lab.in_ns(f"{c}-a6", "dig", "+time=2", "+tries=2", *args).stdout
+
+    assert dig("+short", "AAAA", "web6.default.svc.cluster.local").split() == [v6]
+    assert dig("+short", "A", "web6.default.svc.cluster.local").split() == [v4]
+    assert dig("+short", "-x", v6).split() == ["web6.default.svc.cluster.local."]
+    nodata = dig("A", "empty6.default.svc.cluster.local")
+    assert "status: NOERROR" in nodata and "ANSWER: 0" in nodata, nodata
+    assert dig("+short", "AAAA", "empty6.default.svc.cluster.local").split() == ["fd00:10:96::77"]
+
+
+def test_an_ipv6_clusterip_outside_the_range_is_refused_naming_the_field(lab):
+    lab.netlab("up", str(lab.write("dual.yaml", DUAL.split("---\n")[0])))
+    svc = lab.write("svc.yaml", """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: out6}
+        spec:
+          ipFamilyPolicy: RequireDualStack
+          clusterIPs: ["10.96.0.99", "fd00:99::5"]
+          selector: {app: web}
+          ports: [{port: 80}]
+    """)
+    proc = lab.netlab("apply", "-f", str(svc), check=False)
+    assert proc.returncode != 0
+    assert "spec.clusterIPs[1]" in proc.stderr and "fd00:10:96::/112" in proc.stderr, proc.stderr
+    assert lab.netlab("get", "service", "out6", check=False).returncode != 0, "nothing applied"
