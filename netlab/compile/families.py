@@ -110,8 +110,10 @@ def nth_address(cidr: str, n: int) -> str:
 
 def service_families(spec: dict, cluster_families: tuple[str, ...]) -> tuple[str, ...]:
     """The Service's ipFamilies as the API server sets them: SingleStack keeps the one asked (else the
-    cluster's primary); PreferDualStack and RequireDualStack add the cluster's other family, if it has one."""
-    asked = [f for f in spec.get("ipFamilies") or [] if f in cluster_families] or [cluster_families[0]]
+    family of the ClusterIP asked for, else the cluster's primary); PreferDualStack and RequireDualStack
+    add the cluster's other family, if it has one."""
+    asked = [f for f in spec.get("ipFamilies") or _ip_families(_cluster_ips(spec)) if f in cluster_families] \
+        or [cluster_families[0]]
     if (spec.get("ipFamilyPolicy") or "SingleStack") == "SingleStack":
         return (asked[0],)
     return tuple(dict.fromkeys([*asked, *cluster_families]))
@@ -135,7 +137,13 @@ def service_family_issues(spec: dict, cluster_families: tuple[str, ...]) -> list
     if policy == "RequireDualStack" and len(cluster_families) < 2:
         issues.append(("spec.ipFamilyPolicy",
                        'Invalid value: "RequireDualStack": this cluster is not configured for dual-stack services'))
-    for i, ip in enumerate(spec.get("clusterIPs") or []):
+    given = [ip for ip in _cluster_ips(spec) if ip not in ("", "None")]
+    if policy == "SingleStack" and len(given) > 1:
+        issues.append(("spec.clusterIPs", "may hold only one address when spec.ipFamilyPolicy is SingleStack"))
+    elif len(given) == 2 and len(set(_ip_families(given))) == 1:
+        issues.append(("spec.clusterIPs[1]", f'Invalid value: "{given[1]}": must be of the other family than '
+                                             f"spec.clusterIPs[0]"))
+    for i, ip in enumerate(_cluster_ips(spec)):
         if ip in ("", "None"):
             continue
         try:
@@ -148,6 +156,16 @@ def service_family_issues(spec: dict, cluster_families: tuple[str, ...]) -> list
             issues.append((f"spec.clusterIPs[{i}]", f'Invalid value: "{ip}": expected an {asked[i]} address '
                                                     f"(spec.ipFamilies[{i}])"))
     return issues
+
+
+def _cluster_ips(spec: dict) -> list[str]:
+    """spec.clusterIPs, or [spec.clusterIP] when only that is given (the API server fills one from the other)."""
+    return list(spec.get("clusterIPs") or ([spec["clusterIP"]] if spec.get("clusterIP") else []))
+
+
+def _ip_families(ips: list[str]) -> list[str]:
+    """The families of the given ClusterIPs, in order (how the API server defaults ipFamilies from them)."""
+    return ["IPv6" if ":" in ip else "IPv4" for ip in ips if ip not in ("", "None")]
 
 
 def asked_cluster_ip(spec: dict, family: str) -> tuple[str, str] | None:

@@ -170,3 +170,24 @@ def test_dns_answers_aaaa_and_ip6_arpa_ptr_for_an_ipv6_clusterip():
     assert six4.answer == [] and six4.rcode == 0, "IPv6 only: A is NODATA"
     assert [str(r.rdata) for r in zone.lookup("six.default.svc.cluster.local", QTYPE.AAAA).answer] == [
         six.cluster_ip6]
+
+
+def test_ipfamilies_default_from_the_asked_clusterips():
+    from netlab.compile import families
+    dual = ("IPv4", "IPv6")
+    assert families.service_families({"clusterIP": "fd00:10:96::77"}, dual) == ("IPv6",)
+    assert families.service_families({"ipFamilyPolicy": "PreferDualStack",
+                                      "clusterIPs": ["fd00:10:96::77", "10.96.0.77"]}, dual) == ("IPv6", "IPv4")
+    got = allocate([_svc(clusterIP="fd00:10:96::77")], {}, DUAL_POOLS)["default/web"]
+    assert (got.cluster_ip, got.cluster_ip6) == (None, "fd00:10:96::77")
+
+
+@pytest.mark.parametrize(("spec", "field"), [
+    ({"clusterIPs": ["10.96.0.7", "fd00:10:96::7"]}, "spec.clusterIPs"),
+    ({"ipFamilyPolicy": "PreferDualStack", "clusterIPs": ["10.96.0.7", "10.96.0.8"]}, "spec.clusterIPs[1]"),
+    ({"ipFamilies": ["IPv6"], "clusterIP": "10.96.0.7"}, "spec.clusterIPs[0]"),
+])
+def test_clusterips_that_do_not_fit_the_families_are_refused(spec, field):
+    with pytest.raises(AllocationError) as info:
+        allocate([_svc(**spec)], {}, DUAL_POOLS)
+    assert field in [f for _, f, _ in info.value.problems]
