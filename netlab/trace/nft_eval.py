@@ -195,6 +195,7 @@ class Interpreter:
                 pkt = replace(pkt, mark={"|": pkt.mark | arg, "^": pkt.mark ^ arg, "&": pkt.mark & arg}[s.op])
             elif s.kind == "dnat":
                 ip, _, port = s.value.rpartition(":")
+                ip = ip.strip("[]")   # an IPv6 target is written [addr]:port
                 pkt = replace(pkt, daddr=ip, dport=int(port), dnat=(ip, int(port)))
                 verdicts = [ACCEPT]
             elif s.kind == "masquerade":

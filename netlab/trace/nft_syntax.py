@@ -98,8 +98,8 @@ def _statement(toks: list[str], i: int) -> tuple[Stmt, int]:
     if t == "masquerade":
         j = i + 1 + (toks[i + 1:i + 2] == ["fully-random"])
         return Stmt("masquerade"), j
-    if t == "dnat" and toks[i + 1:i + 3] == ["ip", "to"]:
-        return Stmt("dnat", value=toks[i + 3]), i + 4
+    if t == "dnat" and toks[i + 1] in ("ip", "ip6") and toks[i + 2:i + 3] == ["to"]:
+        return Stmt("dnat", value=toks[i + 3]), i + 4   # addr:port, or [addr]:port for ip6
     if t == "counter":
         return Stmt("nop"), i + 1
     if t == "log":  # `log prefix "..." group N` (netlab observe): no effect on the packet

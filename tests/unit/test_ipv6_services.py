@@ -191,3 +191,14 @@ def test_clusterips_that_do_not_fit_the_families_are_refused(spec, field):
     with pytest.raises(AllocationError) as info:
         allocate([_svc(**spec)], {}, DUAL_POOLS)
     assert field in [f for _, f, _ in info.value.problems]
+
+
+def test_trace_walks_a_table_with_ipv6_services():
+    from netlab.trace.model import plan
+    from netlab.trace.nft_syntax import parse_rule
+
+    assert parse_rule("meta l4proto tcp dnat ip6 to [fd00:10:244:1::2]:8080")[-1].value == "[fd00:10:244:1::2]:8080"
+    desired = _desired(_svc(type="NodePort", ipFamilyPolicy="PreferDualStack"))
+    p = plan("a", "web", 80, "tcp", desired.topology, list(desired.services.values()), desired.network.policy,
+             rulesets=desired.rulesets)
+    assert p.outcome == "connected" and any("DNAT to 10.244.2.2:8080" in s.what for s in p.steps)
