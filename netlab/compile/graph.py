@@ -320,7 +320,8 @@ def _service_lines(s: Obj) -> tuple[str, ...]:
         lines.append(f"-> {spec.get('externalName', '')}")
         return tuple(lines)
     cip = spec.get("clusterIP") or ""
-    lines.append("headless (no ClusterIP)" if cip == "None" else f"ClusterIP {cip}")
+    cips = ", ".join(spec.get("clusterIPs") or [cip])   # a dual-stack Service has one per family
+    lines.append("headless (no ClusterIP)" if cip == "None" else f"ClusterIP {cips}")
     ports = spec.get("ports") or []
     if ports:
         lines.append("ports " + ", ".join(_port_text(p) for p in ports))

@@ -202,3 +202,10 @@ def test_trace_walks_a_table_with_ipv6_services():
     p = plan("a", "web", 80, "tcp", desired.topology, list(desired.services.values()), desired.network.policy,
              rulesets=desired.rulesets)
     assert p.outcome == "connected" and any("DNAT to 10.244.2.2:8080" in s.what for s in p.steps)
+
+
+def test_graph_shows_both_clusterips():
+    from netlab.compile.graph import _service_lines
+    obj = service_view(_svc(ipFamilyPolicy="PreferDualStack"), Allocation("10.96.0.5", cluster_ip6="fd00:10:96::5"),
+                       ("IPv4", "IPv6"))
+    assert "ClusterIP 10.96.0.5, fd00:10:96::5" in _service_lines(obj)
