@@ -53,7 +53,10 @@ def internal_local_dropped(ctx: LabContext) -> None:
     ip = ctx.service("node-local")["spec"]["clusterIP"]
     node = _node_of(ctx, "client-cp")
     drops = ctx.in_node(node, "nft", "list", "map", "inet", "netlab", "no-endpoint-services").stdout
-    expect(f"{ip} . tcp . 80 : drop" in drops, f"{node}: no drop for {ip} in no-endpoint-services:\n{drops}")
+    expect(f"{ip} . tcp . 80 : goto no-local-endpoints" in drops,
+           f"{node}: {ip} does not go to no-local-endpoints in no-endpoint-services:\n{drops}")
+    chain = ctx.in_node(node, "nft", "list", "chain", "inet", "netlab", "no-local-endpoints").stdout
+    expect("drop" in chain, f"{node}: no-local-endpoints does not drop:\n{chain}")
     reply = ctx.curl("client-cp", "http://node-local/", max_time=2)
     expect(reply.code == 0 and "timed out" in reply.error.lower(), f"client-cp -> node-local: {reply}")
 

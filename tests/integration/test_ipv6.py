@@ -287,9 +287,9 @@ def test_ipv6_clusterip_nodeport_and_dns(lab):
     from_host = curl(None, f"http://[fc00:f853:ccd:e793::3]:{node_port}/", "-6")
     assert from_host.returncode == 0, from_host.stderr
     assert echo_answer(from_host.stdout)["pod"] in backends
-    # no endpoints: refused at once (an ICMPv6 port unreachable), not a timeout
+    # no endpoints: refused (an ICMPv6 port unreachable; curl 7.88 says "Couldn't connect"), not a timeout (28)
     refused = curl(f"{c}-a6", "http://[fd00:10:96::77]/", "-6")
-    assert refused.returncode == 7 and "refused" in refused.stderr.lower(), refused.stderr
+    assert refused.returncode == 7, refused.stderr
 
     def dig(*args: str) -> str:
         return lab.in_ns(f"{c}-a6", "dig", "+time=2", "+tries=2", *args).stdout
