@@ -8,4 +8,4 @@ venv="${NETLAB_VENV:-/opt/netlab/venv}"
 cd "$repo"
 "$venv/bin/ruff" check netlab tests bench scripts labs
 [ "$#" -gt 0 ] || set -- tests
-exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"
+exec "$venv/bin/python" -m pytest -q -p no:cacheprovider --durations=20 "$@"
