@@ -13,7 +13,7 @@ from netlab.compile.names import SET_POLICY_INGRESS as INGRESS_MAP
 from netlab.compile.netpol import EGRESS, INGRESS, PolicyPod
 from netlab.trace.nft_eval import DROP, NftSyntaxError, Packet
 from netlab.trace.places import Places
-from netlab.trace.result import Source, Step, display
+from netlab.trace.result import Source, Step, display, hostport
 
 
 def _rule_name(note: str) -> str:
@@ -49,8 +49,9 @@ class PolicyWalk(Places):
                     proto: str, node: str) -> tuple[bool, Step]:
         who = display(pod.namespace, pod.name)
         label = direction.lower()
-        conn = (f"{self._peer_text(peer_ip)} -> {self.pod_ip(dst_pod) if dst_pod else '?'}:{port}/{proto.upper()}"
-                if direction == INGRESS else f"-> {self._peer_text(peer_ip)}:{port}/{proto.upper()}")
+        to = hostport(self.pod_ip(dst_pod), port) if dst_pod else f"?:{port}"
+        conn = (f"{self._peer_text(peer_ip)} -> {to}/{proto.upper()}" if direction == INGRESS
+                else f"-> {self._peer_text(peer_ip)}:{port}/{proto.upper()}")
         pkt = Packet(self.pod_ip(pod), peer_ip, proto.lower(), port) if direction == EGRESS else \
             Packet(peer_ip, self.pod_ip(pod), proto.lower(), port)
         chain, index, verdict = self._pod_chain_run(node, direction, pkt)

@@ -139,7 +139,7 @@ def test_policy_verdicts_over_ipv6_name_the_policy_rule():
     denied = _plan(d, "b", POD_C, 3000)
     assert denied.outcome == "timeout"
     assert "ingress of c: DENIED by default/web-from-client" in _text(denied)
-    assert f"{POD_B} (b) -> {POD_C}:3000/TCP" in _text(denied)
+    assert f"{POD_B} (b) -> [{POD_C}]:3000/TCP" in _text(denied)
 
 
 def test_an_ipv6_ip_block_with_except_decides_per_address():
