@@ -150,3 +150,23 @@ def test_an_ipv6_ip_block_with_except_decides_per_address():
     assert _plan(d, "a", POD_C, 3000).outcome == "connected"
     assert _plan(d, "b", POD_C, 3000).outcome == "timeout"
     assert _plan(d, "b", "10.244.2.2", 3000).outcome == "timeout"   # IPv4 peers are not in an IPv6 block
+
+
+@pytest.mark.parametrize("dst, want", [
+    ("[fd00:10:96::1]:80", ("fd00:10:96::1", 80)), ("[fd00:10:96::1]", ("fd00:10:96::1", None)),
+    ("fd00:10:96::1", ("fd00:10:96::1", None)), ("web:80", ("web", 80)), ("10.96.0.1:80", ("10.96.0.1", 80)),
+    ("web", ("web", None))])
+def test_the_cli_reads_ipv6_destinations_as_it_reads_ipv4_ones(dst, want):
+    from netlab.cli.trace import _parse_dst
+
+    assert _parse_dst(dst) == want
+
+
+@pytest.mark.parametrize("dst", ["[fd00:10:96::1", "[web]:80", "[fd00::1]80", "[fd00::1]:http"])
+def test_a_malformed_bracketed_destination_is_refused(dst):
+    import click
+
+    from netlab.cli.trace import _parse_dst
+
+    with pytest.raises(click.BadParameter):
+        _parse_dst(dst)
