@@ -30,7 +30,19 @@ class ProbeResult:
 
 
 def _parse_dst(dst: str) -> tuple[str, int | None]:
+    """`svc:80`, `10.96.0.1:80`, `[fd00:10:96::1]:80`, a bare address or name (no port), or a URL."""
+    from netlab.trace.places import ip_version
+
     if dst.startswith(("http://", "https://")):
+        return dst, None
+    if dst.startswith("["):
+        addr, sep, rest = dst[1:].partition("]")
+        if not sep or ip_version(addr) != 6 or (rest and not rest.startswith(":")):
+            raise click.BadParameter(f"{dst!r}: write an IPv6 destination as [addr]:port", param_hint="DST")
+        dst = addr + (rest if rest else "")
+        if not rest:
+            return addr, None
+    elif ip_version(dst) == 6:
         return dst, None
     target, sep, port = dst.rpartition(":")
     if not sep:
@@ -77,7 +89,9 @@ def probe_tcp(netns: str | None, ip: str, port: int, url: str | None = None,
             argv += ["-H", f"{name}: {value}"]
         argv += ["-k", "--resolve", f"{u.hostname}:{uport}:{ip}", url]
     else:
-        argv.append(f"http://{ip}:{port}/")
+        from netlab.trace.result import hostport
+
+        argv.append(f"http://{hostport(ip, port)}/")
     start = time.monotonic()
     proc = _in_netns(netns, argv, timeout=10)
     elapsed = (time.monotonic() - start) * 1000
@@ -101,7 +115,7 @@ def probe_udp(netns: str | None, ip: str, port: int) -> ProbeResult:
     from netlab.kernel import netns as nsmod
 
     with nsmod.entered(netns):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(2)
     start = time.monotonic()
     try:
@@ -168,21 +182,28 @@ def _print_kernel(events: dict, problems: list[str]) -> list[str]:
 @click.option("-p", "--protocol", "proto", type=click.Choice(["tcp", "udp"]), default="tcp", show_default=True)
 @click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'",
               help="A request header for an http(s):// DST (a Gateway's header matches see it). Repeatable.")
+@click.option("-4", "--ipv4", "family", flag_value="IPv4",
+              help="Trace an IPv4 packet to a Service or pod name (dual-stack clusters).")
+@click.option("-6", "--ipv6", "family", flag_value="IPv6",
+              help="Trace an IPv6 packet to a Service or pod name: its IPv6 ClusterIP or pod address, from the "
+                   "source's IPv6 address (default: a Service's spec.clusterIP family, a pod's primary).")
 @click.option("--no-probe", is_flag=True, help="Only explain from the compiled rules; send nothing.")
 @click.option("--kernel/--no-kernel", default=True, show_default=True,
               help="Trace the probe in the kernel (nftables meta nftrace + nft monitor trace).")
 @click.pass_context
-def trace(ctx: click.Context, src: str, dst: str, proto: str, headers: tuple[str, ...], no_probe: bool,
-          kernel: bool) -> None:
+def trace(ctx: click.Context, src: str, dst: str, proto: str, headers: tuple[str, ...], family: str | None,
+          no_probe: bool, kernel: bool) -> None:
     """Explain what happens to a packet from SRC to DST, then send a real one and compare.
 
-    SRC: pod-a, ns/pod, node:<name> or host. DST: svc:port, svc.ns:port, ip:port, <node-ip>:<nodePort>,
-    <lb-ip>:port, ns/pod:port or http://host/path (through the Gateway that routes it, else the ingress).
+    SRC: pod-a, ns/pod, node:<name> or host. DST: svc:port, svc.ns:port, ip:port, [ipv6]:port,
+    <node-ip>:<nodePort>, <lb-ip>:port, ns/pod:port or http://host/path (through the Gateway that routes it,
+    else the ingress). An IPv6 destination is traced from the source's IPv6 address.
     """
     from netlab.cli.common import Fail
     from netlab.cli.common import cluster as _cluster
     from netlab.trace import model
     from netlab.trace.nft_eval import NftSyntaxError
+    from netlab.trace.result import hostport
 
     cluster = _cluster(ctx)
     target, port = _parse_dst(dst)
@@ -191,12 +212,12 @@ def trace(ctx: click.Context, src: str, dst: str, proto: str, headers: tuple[str
     try:
         plan = model.plan(_parse_src(src), target, port, proto, compiled.topology, compiled.services,
                           compiled.policy, ingress_rows=list(compiled.ingress_rows), rulesets=compiled.rulesets,
-                          gateway_rows=compiled.gateway_rows, headers=header_map)
+                          gateway_rows=compiled.gateway_rows, headers=header_map, family=family)
     except model.TraceError as e:
         raise Fail(str(e)) from e
     except NftSyntaxError as e:
         raise Fail(f"netlab trace cannot interpret the compiled rules: {e}") from e
-    click.echo(f"{plan.source.name} ({plan.source.ip}) -> {plan.dst_ip}:{plan.dport}/{plan.proto}"
+    click.echo(f"{plan.source.name} ({plan.source.ip}) -> {hostport(plan.dst_ip, plan.dport)}/{plan.proto}"
                + (f"  [{plan.url}]" if plan.url else ""))
     click.echo(f"From netlab's compiled rules (topology routes, {names.NFT_TABLE} service and policy chains):")
     _print_steps(plan.steps)
@@ -231,7 +252,8 @@ def trace(ctx: click.Context, src: str, dst: str, proto: str, headers: tuple[str
 
 def _judge(plan, result: ProbeResult, predicted: set[str]) -> tuple[bool, str]:
     if result.outcome == "connected":
-        pod, client = result.answer.get("pod"), result.answer.get("client", "").rsplit(":", 1)[0]
+        pod = result.answer.get("pod")
+        client = result.answer.get("client", "").rsplit(":", 1)[0].strip("[]")  # [addr]:port for IPv6
         text = f"connected in {result.elapsed_ms:.1f} ms"
         if pod:
             text += f"; the echo server saw client {client} and answered from pod {pod}"

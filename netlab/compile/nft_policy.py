@@ -224,14 +224,20 @@ def policy_ruleset(node: str, pods: list[PolicyPod], namespaces: Iterable[Policy
     b.ruleset.add_set(SetOrMap(EGRESS_MAP, _VMAP_DECL, frozenset(vmaps[EGRESS]),
                           "egress-isolated local pods by IP"))
     dispatch6: tuple[str, ...] = ()
+    ndp: tuple[str, ...] = ()
     if any(p.ip6 for p in pods):   # dual-stack: the same pod chains, found by the pods' IPv6 addresses
         b.ruleset.add_set(SetOrMap(names.SET_POLICY_INGRESS6, _VMAP6_DECL, frozenset(vmaps6[INGRESS]),
                                    "ingress-isolated local pods by IPv6 address"))
         b.ruleset.add_set(SetOrMap(names.SET_POLICY_EGRESS6, _VMAP6_DECL, frozenset(vmaps6[EGRESS]),
                                    "egress-isolated local pods by IPv6 address"))
         dispatch6 = (f"ip6 saddr vmap @{names.SET_POLICY_EGRESS6}", f"ip6 daddr vmap @{names.SET_POLICY_INGRESS6}")
+        # Neighbour Discovery is IPv6's ARP: bridged between two pods of a node it crosses this hook, and
+        # policy must not drop it (a dropped unicast solicitation, NUD's probe of a stale entry, leaves the
+        # neighbour FAILED and the next allowed connection timing out). Not NetworkPolicy's to filter.
+        ndp = ("icmpv6 type nd-neighbor-solicit accept", "icmpv6 type nd-neighbor-advert accept")
     b.ruleset.add_chain(Chain(BASE_CHAIN, (
         "ct state established,related accept",
+        *ndp,
         "ct state invalid drop",
         f"ip saddr vmap @{EGRESS_MAP}",
         f"ip daddr vmap @{INGRESS_MAP}",

@@ -12,6 +12,7 @@ import re
 from dataclasses import replace
 
 from netlab.compile import names
+from netlab.compile.families import NFT
 from netlab.compile.nft_services import (
     MASQ_MARK,
     external_chain,
@@ -22,7 +23,7 @@ from netlab.compile.nft_services import (
 from netlab.compile.services import ResolvedService, ServicePortView, serving_endpoints
 from netlab.compile.topology import NodeNet
 from netlab.compile.topology_zones import ZONE_LABEL
-from netlab.trace.egress import agent_decision, outside
+from netlab.trace.egress import agent_decision, no_ipv6_route, outside
 from netlab.trace.nft_eval import DROP, REJECT, Hit, Packet
 from netlab.trace.policy import PolicyWalk
 from netlab.trace.result import (
@@ -38,6 +39,9 @@ from netlab.trace.result import (
     TraceError,
     TracePoint,
     display,
+)
+from netlab.trace.result import (
+    hostport as addr_port,
 )
 
 # The table's fixed chains and sets (compile/names.py), short for the explanations below.
@@ -82,15 +86,16 @@ class DnatWalk(PolicyWalk):
         return owners[chain]
 
     def owners(self) -> dict[str, tuple[ResolvedService, ServicePortView]]:
+        """Service chain name -> its service port, for the chains of both families (`.../tcp/80/ipv6`)."""
         if self._owners is None:
             self._owners = {}
             for svc in self.services:
                 for sp in svc.ports:
-                    self._owners[service_chain(svc, sp)] = (svc, sp)
-                    self._owners[external_chain(svc, sp)] = (svc, sp)
-                    self._owners[internal_local_chain(svc, sp)] = (svc, sp)
-                    self._owners[firewall_chain(svc, sp)] = (svc, sp)
+                    for fam in NFT.values():
+                        for make in (service_chain, external_chain, internal_local_chain, firewall_chain):
+                            self._owners[make(svc, sp, fam)] = (svc, sp)
         return self._owners
+
 
     def packet(self, src: Source, dst_ip: str, dport: int, proto: str) -> Plan:
         p = Plan(src, dst_ip, dport, proto)
@@ -106,7 +111,7 @@ class DnatWalk(PolicyWalk):
             route, _dev, _s, _n = self.route_from_node(node, dst_ip)
             p.steps.append(Step(node.name, f"routes {dst_ip} to {target.name} over the underlay",
                                 f"{dst_ip} is {target.name}'s address; no netlab rule matches it here "
-                                f"(@{NODE_IPS} holds only this node's address)", route))
+                                f"(@{NODE_IPS}{self._sets()} holds only this node's address)", route))
             node, hook = target, "prerouting"
             p.trace_points.append(TracePoint(node.name, hook, saddr, dst_ip, dport))
         results = self.rules(node.name).hook(hook, Packet(saddr, dst_ip, proto, dport))
@@ -149,7 +154,7 @@ class DnatWalk(PolicyWalk):
             name = svc.key if svc else f"{ip}:{port}/{proto}"
             filter_in = next((h.chain for h in r.trail if h.verdict == f"jump {ENDPOINTS_CHECK}"), "?")
             vmap = next(w for w in check.rule.split() if w.startswith("@"))
-            key = f"{proto} . {port}" if vmap == f"@{NO_EP_NODEPORTS}" else f"{ip} . {proto} . {port}"
+            key = f"{proto} . {port}" if vmap.startswith(f"@{NO_EP_NODEPORTS}") else f"{ip} . {proto} . {port}"
             p.steps.append(Step(node.name, f"REJECT: {name} has no ready endpoints",
                                 f"{filter_in} (before DNAT) jumps {ENDPOINTS_CHECK} for new connections; "
                                 f"{vmap} has `{key} : {check.verdict}`, which answers at once "
@@ -159,12 +164,13 @@ class DnatWalk(PolicyWalk):
             return p
         check = _hit(r, IPS_CHECK)
         if check is not None:
-            svc = next((s for s in self.services if s.cluster_ip == ip), None)
+            svc = next((s for s in self.services if ip in s.cluster_ips()), None)
             name = svc.key if svc else ip
             ports = ", ".join(f"{sp.port}/{sp.protocol}" for sp in svc.ports) if svc else "?"
             p.steps.append(Step(node.name, f"REJECT: {name} has no port {port}/{proto}",
-                                f"no @{SERVICE_IPS} element matches; after DNAT, {IPS_CHECK} rejects what still "
-                                f"goes to a ClusterIP (ports: {ports})", f"{IPS_CHECK}: {check.rule}"))
+                                f"no @{SERVICE_IPS}{self._sets()} element matches; after DNAT, {IPS_CHECK} "
+                                f"rejects what still goes to a ClusterIP (ports: {ports})",
+                                f"{IPS_CHECK}: {check.rule}"))
             p.outcome, p.reason = REFUSED, f"{name} has no port {port}/{proto}"
             return p
         last = r.trail[-1]
@@ -177,9 +183,10 @@ class DnatWalk(PolicyWalk):
         """NodePort / LoadBalancer entry: (the service chain it goes on to or None, dropped)."""
         ext, proto, first = _target(dispatch), p.proto, results[0]
         svc, sport = self.owner(ext)
-        where = (f"ip daddr @{NODE_IPS} meta l4proto . th dport vmap @{NODEPORTS}: "
+        ip, sfx = NFT[self.family].ip, self._sets()
+        where = (f"{ip} daddr @{NODE_IPS}{sfx} meta l4proto . th dport vmap @{NODEPORTS}{sfx}: "
                  f"`{proto} . {p.dport} : {dispatch.verdict}`" if via == "nodeport" else
-                 f"ip daddr . meta l4proto . th dport vmap @{SERVICE_IPS}: "
+                 f"{ip} daddr . meta l4proto . th dport vmap @{SERVICE_IPS}{sfx}: "
                  f"`{p.dst_ip} . {proto} . {p.dport} : {dispatch.verdict}`")
         what = f"NodePort {p.dport}/{proto} of {svc.key}" if via == "nodeport" else \
             f"{'external IP' if p.dst_ip in svc.external_ips else 'LoadBalancer IP'} {p.dst_ip}:{p.dport} of {svc.key}"
@@ -216,7 +223,7 @@ class DnatWalk(PolicyWalk):
         """The sessionAffinity timeout of a service chain, read from its affinity sets."""
         it = self.rules(node)
         for rule in it.ruleset.chains[chain].rules:
-            m = re.match(r"ip saddr @(\S+) goto ", rule)
+            m = re.match(r"ip6? saddr @(\S+) goto ", rule)
             if m:
                 t = re.search(r"timeout (\d+)s", it.ruleset.sets[m[1]].declaration)
                 return t[1] if t else "?"
@@ -238,12 +245,12 @@ class DnatWalk(PolicyWalk):
             pick += (f"; trafficDistribution {svc.traffic_distribution}: {n} of the service's "
                      f"{len(serving_endpoints(svc, sport))} endpoint(s) from {node.name}"
                      f" (zone {zone or 'unset'}), by the EndpointSlice hints")
-        head = f"DNAT {svc.cluster_ip}:{sport.port}/{proto} ({svc.key}): " if via == "clusterip" else ""
-        lookup = (f"{SERVICES} -> @{SERVICE_IPS} `{p.dst_ip} . {proto} . {p.dport} : {dispatch.verdict}`; "
-                  if via == "clusterip" else "")
+        head = f"DNAT {addr_port(p.dst_ip, sport.port)}/{proto} ({svc.key}): " if via == "clusterip" else ""
+        lookup = (f"{SERVICES} -> @{SERVICE_IPS}{self._sets()} `{p.dst_ip} . {proto} . {p.dport} : "
+                  f"{dispatch.verdict}`; " if via == "clusterip" else "")
         p.steps.append(Step(node.name, f"{head}{chain} picks among {n} endpoint(s)",
                             f"{lookup}{chain} picks {pick}"
-                            + (f"; the source {saddr} is outside {self.cluster_cidr}: {MARK_MASQ}"
+                            + (f"; the source {saddr} is outside {self.pod_range}: {MARK_MASQ}"
                                if outside else ""),
                             f"{chain_in} -> {SERVICES} -> {chain}" if via == "clusterip" else chain))
 
@@ -282,7 +289,7 @@ class DnatWalk(PolicyWalk):
         owner = self.node_of_pod_ip(ip) or self.node_by_ip(ip)  # a node's address: a hostNetwork endpoint
         ep_node = pod.node if pod else (owner.name if owner else "?")
         who = display(pod.namespace, pod.name) if pod else ("a hostNetwork pod" if self.node_by_ip(ip) else ip)
-        block = [Step(node.name, f"{tag}DNAT to {ip}:{tp} ({who} on {ep_node})",
+        block = [Step(node.name, f"{tag}DNAT to {addr_port(ip, tp)} ({who} on {ep_node})",
                       f"{dnat.chain}: `{dnat.rule}`"
                       + (f"; {_hairpin_why(dnat.chain)}: {MARK_MASQ}" if hairpin else ""),
                       dnat.chain)]
@@ -347,9 +354,9 @@ class DnatWalk(PolicyWalk):
             for sp in svc.ports:
                 if sp.protocol.lower() != proto:
                     continue
-                if sp.port == port and ip in (svc.cluster_ip, svc.load_balancer_ip):
+                if sp.port == port and ip in (*svc.cluster_ips(), svc.load_balancer_ip):
                     return svc
-                if ip == node.underlay_ip and sp.node_port == port:
+                if ip in (node.underlay_ip, node.underlay_ip6) and sp.node_port == port:
                     return svc
         return None
 
@@ -364,7 +371,9 @@ class DnatWalk(PolicyWalk):
             return p
         owner = self.node_of_pod_ip(ip)
         if owner is None and self.node_by_ip(ip) is None and \
-                ipaddress.ip_address(ip) not in ipaddress.ip_network(self.topo.service_cidr):
+                ipaddress.ip_address(ip) not in ipaddress.ip_network(self.service_cidr):
+            if self.v6:
+                return no_ipv6_route(node, self.service_cidr, p)
             ok, egress_policy, _ingress = self.policy_steps(src, ip, port, proto, saddr, None)
             p.steps += egress_policy
             if not ok:
@@ -378,7 +387,8 @@ class DnatWalk(PolicyWalk):
             return p
         chain_in = self._chain_in(first, NAT_PRE)
         p.steps.append(Step(node.name, f"no service matches {ip}:{port}/{proto}: no DNAT",
-                            f"{NAT_PRE} -> {SERVICES}: no element of @{SERVICE_IPS} or @{NODEPORTS} "
+                            f"{NAT_PRE} -> {SERVICES}: no element of @{SERVICE_IPS}{self._sets()} or "
+                            f"@{NODEPORTS}{self._sets()} "
                             "matches, the packet goes on unchanged", f"{chain_in} -> {SERVICES}"))
         route, arrive_step, last = self.hop_steps(node, ip)
         if last.name != node.name:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from netlab.compile import names
 from netlab.compile.topology import NodeNet, Topology
 from netlab.trace.nft_eval import Interpreter, Packet
-from netlab.trace.result import CONNECTED, Candidate, Plan, Step
+from netlab.trace.result import CONNECTED, UNREACHABLE, Candidate, Plan, Step
 
 IP_MASQ = names.CHAIN_IP_MASQ_AGENT
 
@@ -21,6 +21,8 @@ def agent_decision(post: Packet) -> tuple[bool, str]:
         return False, f"{IP_MASQ} did not see it"
     if hit.rule == "masquerade":
         return True, f"{IP_MASQ}: the destination is not in @{names.SET_NO_MASQUERADE}, so `masquerade`"
+    if "nfproto ipv6" in hit.rule:
+        return False, f"{IP_MASQ} returns IPv6 at once (`{hit.rule}`): pod IPv6 addresses are never masqueraded"
     if names.SET_NO_MASQUERADE in hit.rule:
         return False, f"{IP_MASQ} returns: the destination is in @{names.SET_NO_MASQUERADE}"
     return False, f"{IP_MASQ} returns: the source is not a pod (`{hit.rule}`)"
@@ -70,4 +72,14 @@ def outside(topo: Topology, rules: Interpreter, node: NodeNet, saddr: str, p: Pl
     p.reason = f"{p.dst_ip} is outside the cluster: the connection leaves through the host and succeeds " \
                "if something there answers"
     p.candidates.append(Candidate(p.dst_ip, p.dport, None, None, seen, CONNECTED, p.reason))
+    return p
+
+
+def no_ipv6_route(node: NodeNet, service_cidr6: str, p: Plan) -> Plan:
+    """An IPv6 packet to an address outside the cluster: the nodes have no IPv6 default route."""
+    p.steps.append(Step(node.name, f"has no route to {p.dst_ip}",
+                        f"the nodes route IPv6 only inside the cluster (pod CIDRs, {service_cidr6}, the "
+                        "underlay): there is no IPv6 default route, so IPv6 does not leave the cluster",
+                        "no IPv6 route"))
+    p.outcome, p.reason = UNREACHABLE, f"no IPv6 route from {node.name} to {p.dst_ip}"
     return p

@@ -72,8 +72,9 @@ def chain_name(hook: str) -> str:
 
 
 def match_rule(point: TracePoint, proto: str) -> str:
-    saddr = f"ip saddr {point.saddr} " if point.saddr else ""
-    return f"{saddr}ip daddr {point.daddr} {proto} dport {point.dport} meta nftrace set 1"
+    ip = "ip6" if ":" in point.daddr else "ip"
+    saddr = f"{ip} saddr {point.saddr} " if point.saddr else ""
+    return f"{saddr}{ip} daddr {point.daddr} {proto} dport {point.dport} meta nftrace set 1"
 
 
 def _hook_decl(hook: str) -> str:

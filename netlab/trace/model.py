@@ -38,21 +38,28 @@ def explain(src: str, dst: str, port: int | None, proto: str, topo: Topology, se
 def plan(src: str, dst: str, port: int | None, proto: str, topo: Topology, services: Sequence[ResolvedService],
          policy_inputs: PolicyInputs, *, ingress_rows: list[dict] | None = None,
          cluster_cidr: str | None = None, rulesets: Mapping[str, Ruleset] | None = None,
-         gateway_rows: Sequence[Mapping] = (), headers: Mapping[str, str] | None = None) -> Plan:
+         gateway_rows: Sequence[Mapping] = (), headers: Mapping[str, str] | None = None,
+         family: str | None = None) -> Plan:
     """Steps, candidate endpoints, predicted outcome and kernel trace points for one connection.
 
     `rulesets` (node -> Ruleset) are the compiled tables to walk (`netlab trace` passes the controller's);
     without them they are compiled here from `services` and `policy_inputs`, as the controller does.
     `cluster_cidr` is the topology's pod subnet unless given. An http(s) URL goes through the Gateway
     that has a route for it (`gateway_rows`, with the request's `headers`), else through the ingress.
+    `family` ("IPv4"/"IPv6", None: as a user would expect) picks the packet's family for a Service or pod
+    name: by default a Service's spec.clusterIP family and a pod's primary address; an address is its own.
     """
     cluster_cidr = topo.pod_subnet if cluster_cidr is None else cluster_cidr
     if rulesets is None:
         rulesets = node_rulesets(topo, services, policy_inputs, cluster_cidr)
     w = GatewayWalk(topo, list(services), policy_inputs, cluster_cidr, rulesets)
+    url = dst.startswith(("http://", "https://"))
+    if url and family == "IPv6":
+        raise TraceError("an http(s):// destination is traced over IPv4 (Ingress and Gateways listen on IPv4)")
+    w.use_family(w.choose_family(dst, family) if not url else "IPv4")
     source = w.source(src)
     proto = proto.lower()
-    if dst.startswith(("http://", "https://")):
+    if url:
         req = Request.of(dst, port, headers)
         found = pick_gateway(gateway_rows, req)
         if found is not None and (found[2] is not None or match_ingress(ingress_rows or [], req.host, req.path)

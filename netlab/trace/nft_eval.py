@@ -93,6 +93,8 @@ def _value(pkt: Packet, key: str) -> str:
         return str(pkt.mark)
     if key == "ct state":
         return pkt.ct_state
+    if key == "icmpv6 type":
+        return ""  # the traced packets are TCP or UDP: an ICMPv6 match never takes them
     raise NftSyntaxError(f"no value for {key!r}")
 
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 _PRIORITIES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
 _SELECTORS = {("ip", "saddr"), ("ip", "daddr"), ("ip6", "saddr"), ("ip6", "daddr"), ("meta", "nfproto"),
               ("meta", "l4proto"), ("th", "dport"), ("tcp", "dport"),
-              ("udp", "dport"), ("meta", "mark"), ("ct", "state")}
+              ("udp", "dport"), ("meta", "mark"), ("ct", "state"), ("icmpv6", "type")}
 _VERDICTS = {"accept", "drop", "return", "reject", "continue"}
 _TOKEN = re.compile(r'"[^"]*"|[{}]|[^\s{}]+')
 

@@ -13,7 +13,7 @@ from netlab.compile.names import SET_POLICY_INGRESS as INGRESS_MAP
 from netlab.compile.netpol import EGRESS, INGRESS, PolicyPod
 from netlab.trace.nft_eval import DROP, NftSyntaxError, Packet
 from netlab.trace.places import Places
-from netlab.trace.result import Source, Step, display
+from netlab.trace.result import Source, Step, display, hostport
 
 
 def _rule_name(note: str) -> str:
@@ -31,6 +31,8 @@ class PolicyWalk(Places):
         """(the pod chain the dispatch map jumped to or None, the deciding rule's index, its verdict)."""
         it = self.rules(node)
         vmap = EGRESS_MAP if direction == EGRESS else INGRESS_MAP
+        vmap += "6" if self.v6 else ""  # policy-ingress-pods6: the same pod chains, by IPv6 address
+        # (the IPv4 rules come first, so `in` finds the IPv4 dispatch for an IPv4 packet)
         base = it.ruleset.chains[POLICY_CHAIN].rules
         start = next((i for i, r in enumerate(base) if f"vmap @{vmap}" in r), None)
         if start is None:
@@ -47,16 +49,17 @@ class PolicyWalk(Places):
                     proto: str, node: str) -> tuple[bool, Step]:
         who = display(pod.namespace, pod.name)
         label = direction.lower()
-        conn = (f"{self._peer_text(peer_ip)} -> {dst_pod.ip if dst_pod else '?'}:{port}/{proto.upper()}"
-                if direction == INGRESS else f"-> {self._peer_text(peer_ip)}:{port}/{proto.upper()}")
-        pkt = Packet(pod.ip, peer_ip, proto.lower(), port) if direction == EGRESS else \
-            Packet(peer_ip, pod.ip, proto.lower(), port)
+        to = hostport(self.pod_ip(dst_pod), port) if dst_pod else f"?:{port}"
+        conn = (f"{self._peer_text(peer_ip)} -> {to}/{proto.upper()}" if direction == INGRESS
+                else f"-> {self._peer_text(peer_ip)}:{port}/{proto.upper()}")
+        pkt = Packet(self.pod_ip(pod), peer_ip, proto.lower(), port) if direction == EGRESS else \
+            Packet(peer_ip, self.pod_ip(pod), proto.lower(), port)
         chain, index, verdict = self._pod_chain_run(node, direction, pkt)
         if chain is None:
-            vmap = EGRESS_MAP if direction == EGRESS else INGRESS_MAP
+            vmap = (EGRESS_MAP if direction == EGRESS else INGRESS_MAP) + ("6" if self.v6 else "")
             return True, Step(node, f"{label} of {who}: no policy selects this pod: open",
                               f"no NetworkPolicy of type {direction} selects {pod.key}: open ({conn})",
-                              f"{POLICY_CHAIN}: {pod.ip} not in @{vmap}")
+                              f"{POLICY_CHAIN}: {self.pod_ip(pod)} not in @{vmap}")
         compiled = self.rules(node).ruleset.chains[chain]
         notes = compiled.notes if len(compiled.notes) == len(compiled.rules) else ()
         keys = notes[-1].removeprefix("isolated by ") if notes else f"the policies of {chain}"
@@ -81,7 +84,7 @@ class PolicyWalk(Places):
             return True, [Step(display(src_pod.namespace, src_pod.name), "a pod reaching itself: always allowed",
                                "NetworkPolicy never filters a pod's traffic to itself", "")], []
         if src_pod is not None:
-            own = self.topo.node(src_pod.node).underlay_ip if dst_pod is None else None
+            own = self.node_ip(self.topo.node(src_pod.node)) if dst_pod is None else None
             if own == dst_ip:
                 steps.append(Step(src_pod.node, "egress to its own node: not filtered",
                                   "traffic between a pod and its own node crosses INPUT/OUTPUT, not FORWARD", ""))

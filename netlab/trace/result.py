@@ -73,5 +73,10 @@ class Plan:
         return {c.outcome for c in self.candidates} or {self.outcome}
 
 
+def hostport(ip: str, port: int) -> str:
+    """`10.96.0.1:80`, `[fd00:10:96::1]:80`: an IPv6 address is bracketed, as in a URL or a dnat rule."""
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
 def display(namespace: str, name: str) -> str:
     return name if namespace == "default" else f"{namespace}/{name}"

@@ -75,3 +75,12 @@ def test_graph_shows_both_addresses_of_a_dual_stack_pod():
     dot = graph_render.to_dot(graph.build(nodes=[node], pods=[pod], services=[], endpoints=[], ingresses=[],
                                           policies=[]))
     assert "10.244.1.2" in dot and "fd00:10:244:1::2" in dot
+
+
+def test_neighbour_discovery_between_pods_is_never_policed():
+    """NDP is IPv6's ARP: a unicast neighbour solicitation bridged to an isolated pod must pass."""
+    rules = policy_ruleset("n2", PODS, NAMESPACES, [ONLY_A]).chains[BASE_CHAIN].rules
+    ndp = [rules.index(f"icmpv6 type {t} accept") for t in ("nd-neighbor-solicit", "nd-neighbor-advert")]
+    assert max(ndp) < rules.index(f"ip6 daddr vmap @{names.SET_POLICY_INGRESS6}")
+    v4 = [PolicyPod(p.namespace, p.name, p.ip, p.node, p.labels) for p in PODS]
+    assert not any("icmpv6" in r for r in policy_ruleset("n2", v4, NAMESPACES, [ONLY_A]).chains[BASE_CHAIN].rules)
