@@ -69,6 +69,17 @@ def _still_open(socks: list[socket.socket]) -> int:
     return count
 
 
+def _open_within(socks: list[socket.socket], limit: int, timeout: float = 10.0) -> bool:
+    """Whether the server gets the open connections down to limit within timeout (on a loaded machine it
+    accepts, and closes the ones over its limits, later than the flood's short pause)."""
+    deadline = time.monotonic() + timeout
+    while _still_open(socks) > limit:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 @contextlib.contextmanager
 def _idle_flood(port: int, sources: list[str], per_source: int) -> Iterator[list[socket.socket]]:
     socks: list[socket.socket] = []
@@ -90,7 +101,7 @@ def test_600_idle_connections_from_one_client_do_not_block_others(port: int, mon
     monkeypatch.setattr(dnstcp, "TCP_READ", 30.0)
     started = time.monotonic()
     with _idle_flood(port, ["127.0.0.1"], 600) as flood:
-        assert _still_open(flood) <= dnstcp.MAX_TCP_PER_CLIENT
+        assert _open_within(flood, dnstcp.MAX_TCP_PER_CLIENT)
         answers = []
         for i in range(10):
             t0 = time.monotonic()
@@ -103,10 +114,10 @@ def test_600_idle_connections_from_one_client_do_not_block_others(port: int, mon
 def test_idle_connections_from_many_clients_are_evicted_for_a_query(port: int) -> None:
     sources = [f"127.0.1.{i + 1}" for i in range(30)]          # 300 idle connections, 10 per client
     with _idle_flood(port, sources, 10) as flood:
-        assert _still_open(flood) <= dnstcp.MAX_TCP_CONNECTIONS
+        assert _open_within(flood, dnstcp.MAX_TCP_CONNECTIONS)
         replies = [_query_tcp(port, f"127.0.2.{i + 1}") for i in range(10)]
         assert all(r is not None and len(r.rr) == 1 for r in replies)
-        assert _still_open(flood) <= dnstcp.MAX_TCP_CONNECTIONS - 1   # the idlest made room
+        assert _open_within(flood, dnstcp.MAX_TCP_CONNECTIONS - 1)   # the idlest made room
 
 
 def test_silent_and_partial_connections_are_closed(port: int, monkeypatch: pytest.MonkeyPatch) -> None:
