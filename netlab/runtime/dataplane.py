@@ -17,7 +17,7 @@ from netlab.compile.desired import Desired
 from netlab.compile.nftables import render_diff, render_full
 from netlab.compile.stale_flows import stale_flows
 from netlab.compile.topology import NodeNet
-from netlab.kernel import conntrack, nft
+from netlab.kernel import conntrack, neighbours, nft
 from netlab.kernel import netlink as nl
 
 log = logging.getLogger("netlab.dataplane")
@@ -71,4 +71,9 @@ def announce(node: NodeNet, want: frozenset[str]) -> list[str]:
             with nl.tolerate(99):  # EADDRNOTAVAIL
                 ipr.addr("del", index=index, address=ip, prefixlen=128 if ":" in ip else 32)
             changes.append(f"node {node.name}: no longer announcing {ip}")
+    for ip in sorted(a for a in want - current if ":" in a):
+        try:   # neighbours that cached the previous announcer's MAC switch now, not when their entry ages
+            neighbours.advertise6(node.netns, names.NODE_UPLINK, ip)
+        except OSError as exc:
+            log.warning("node %s: unsolicited neighbour advertisement for %s failed: %s", node.name, ip, exc)
     return changes

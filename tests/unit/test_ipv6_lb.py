@@ -177,3 +177,15 @@ def test_nginx_listens_on_ipv6_only_in_a_cluster_with_ipv6():
     text6, text4 = six.nginx_conf, four.nginx_conf
     assert "listen [::]:80 default_server;" in text6 and "listen [::]:443 ssl default_server;" in text6
     assert "listen [::]:80;" in text6 and "[::]" not in text4
+
+
+def test_an_externalip_of_a_family_the_cluster_lacks_is_refused_naming_the_field():
+    from netlab.compile.families import service_family_issues
+    spec = {"externalIPs": ["192.0.2.7", "fd99::7"], "ports": [{"port": 80}]}
+    assert service_family_issues(spec, ("IPv4",)) == [
+        ("spec.externalIPs[1]", 'Invalid value: "fd99::7": IPv6 is not configured on this cluster')]
+    assert service_family_issues(spec, ("IPv4", "IPv6")) == []
+    from netlab.model.core import Service
+    bad = Service.model_validate({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}, "spec": {
+        "externalIPs": ["fd99::7", "::1", "fe80::1"], "ports": [{"port": 80}]}})
+    assert [p for p, _ in bad.issues()] == ["spec.externalIPs[1]", "spec.externalIPs[2]"]
