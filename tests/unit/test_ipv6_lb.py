@@ -189,3 +189,22 @@ def test_an_externalip_of_a_family_the_cluster_lacks_is_refused_naming_the_field
     bad = Service.model_validate({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}, "spec": {
         "externalIPs": ["fd99::7", "::1", "fe80::1"], "ports": [{"port": 80}]}})
     assert [p for p, _ in bad.issues()] == ["spec.externalIPs[1]", "spec.externalIPs[2]"]
+
+
+def test_ipv6_udp_flows_to_a_removed_endpoint_are_stale_on_every_ipv6_way_in():
+    from netlab.compile.services import Endpoint, ResolvedService, ServicePortView
+    from netlab.compile.stale_flows import StaleFlow, stale_flows
+
+    def dns(*eps: tuple[str, str]) -> ResolvedService:
+        port = ServicePortView("dns", "UDP", 53, 30053, {ip: 5353 for ip, _ in eps})
+        return ResolvedService("default", "dns", "LoadBalancer", "10.96.0.20", "172.18.255.200", (port,),
+                               tuple(Endpoint(ip, f"p{i}", "n", True, ip6=ip6) for i, (ip, ip6) in enumerate(eps)),
+                               ip_families=("IPv4", "IPv6"), cluster_ip6="fd00:10:96::20",
+                               load_balancer_ip6=POOL6[0], external_ips=("fd99::7",))
+    a, b = ("10.244.1.2", "fd00:10:244:1::2"), ("10.244.2.2", "fd00:10:244:2::2")
+    got = stale_flows([dns(a, b)], [dns(b)])
+    assert got == sorted([StaleFlow(None, 30053, a[0]), StaleFlow(None, 30053, a[1]),
+                          StaleFlow("10.96.0.20", 53, a[0]), StaleFlow("172.18.255.200", 53, a[0]),
+                          StaleFlow("fd00:10:96::20", 53, a[1]), StaleFlow(POOL6[0], 53, a[1]),
+                          StaleFlow("fd99::7", 53, a[1])], key=lambda f: (f.dst or "", f.port, f.endpoint or ""))
+    assert StaleFlow("fd00:10:96::20", 53, None) in stale_flows([dns()], [dns(a)])
