@@ -208,3 +208,17 @@ def test_ipv6_udp_flows_to_a_removed_endpoint_are_stale_on_every_ipv6_way_in():
                           StaleFlow("fd00:10:96::20", 53, a[1]), StaleFlow(POOL6[0], 53, a[1]),
                           StaleFlow("fd99::7", 53, a[1])], key=lambda f: (f.dst or "", f.port, f.endpoint or ""))
     assert StaleFlow("fd00:10:96::20", 53, None) in stale_flows([dns()], [dns(a)])
+
+
+def test_the_v1_endpoints_object_lists_the_primary_familys_addresses():
+    from netlab.compile.endpoint_objects import endpoints_object
+    desired = _desired(_svc("six", type="ClusterIP", ipFamilyPolicy="PreferDualStack", ipFamilies=["IPv6", "IPv4"]),
+                       _svc("four", type="ClusterIP", ipFamilyPolicy="PreferDualStack"),
+                       _svc("only6", type="ClusterIP", ipFamilies=["IPv6"]))
+    services = desired.services
+    for name, family in (("six", "IPv6"), ("four", "IPv4"), ("only6", "IPv6")):
+        svc = services[f"default/{name}"]
+        (subset,) = endpoints_object(svc, None)["subsets"]
+        assert sorted(a["ip"] for a in subset["addresses"]) == sorted(
+            e.ip6 if family == "IPv6" else e.ip for e in svc.endpoints), name
+        assert {a["targetRef"]["name"] for a in subset["addresses"]} == {"a", "b"}
