@@ -228,7 +228,8 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
                                       config.cluster_domain, ingress_argv=observed.ingress_argv,
                                       sa_issuer=observed.sa_issuer),
         resolv=resolv,
-        gateways=(gateway_desired(objects.values(), network.services, observed.gateway_root)
+        gateways=(gateway_desired(objects.values(), network.services, observed.gateway_root,
+                                  ipv6="IPv6" in config.ip_families)
                   if observed.gateway_root is not None else None),
     )
 

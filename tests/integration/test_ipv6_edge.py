@@ -173,3 +173,60 @@ def test_an_ipv6_udp_flow_follows_the_service_to_a_replacement_pod(lab):
     v6 = json.loads(lab.netlab("get", "svc", "udp-svc", "-o", "json").stdout)["spec"]["clusterIPs"][1]
     assert ipaddress.ip_address(v6).version == 6
     assert_flow_follows(lab, v6)
+
+
+GATEWAY = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: gw6-CLUSTER}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: CLUSTER-g6, namespace: gw6-CLUSTER}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: g6}}
+  template:
+    metadata: {labels: {app: g6}}
+    spec: {containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: g6, namespace: gw6-CLUSTER}
+spec: {selector: {app: g6}, ports: [{port: 80, targetPort: 3000}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: web, namespace: gw6-CLUSTER}
+spec:
+  gatewayClassName: netlab
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: main, namespace: gw6-CLUSTER}
+spec:
+  parentRefs: [{name: web}]
+  hostnames: [app.example]
+  rules: [{matches: [{path: {type: PathPrefix, value: /}}], backendRefs: [{name: g6, port: 80}]}]
+"""
+
+
+def test_a_gateway_answers_on_its_ipv6_address(lab):
+    lab.netlab("up", str(lab.write("dual.yaml", DUAL)), str(lab.write("gw.yaml", GATEWAY)))
+    ns = f"gw6-{lab.cluster}"
+
+    def addresses():
+        gw = json.loads(lab.netlab("get", "gateway", "web", "-n", ns, "-o", "json").stdout).get("status") or {}
+        programmed = any(c["type"] == "Programmed" and c["status"] == "True" for c in gw.get("conditions") or [])
+        got = {ipaddress.ip_address(a["value"]).version: a["value"] for a in gw.get("addresses") or []}
+        return got if programmed and len(got) == 2 else None
+
+    addr = wait_for(addresses, timeout=60, what="the Gateway Programmed with an address per family")
+    assert POOL6[0] <= ipaddress.ip_address(addr[6]) <= POOL6[1]
+    for url, family in ((f"http://[{addr[6]}]/x", "-6"), (f"http://{addr[4]}/x", "-4")):
+        proc = _curl(lab, None, url, family, "-H", "Host: app.example")
+        assert proc.returncode == 0, proc.stderr
+        assert echo_answer(proc.stdout)["pod"].startswith(f"{lab.cluster}-g6-")
+    assert _curl(lab, None, f"http://[{addr[6]}]/", "-6", "-o", "/dev/null", "-w", "%{http_code}",
+                 "-H", "Host: nobody.example").stdout == "404"
