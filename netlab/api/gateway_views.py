@@ -28,13 +28,14 @@ def list_gateway_classes(ctl: StoreView, ns: str | None) -> list[dict]:
     return out
 
 
-def _programmed(ctl: StoreView, namespace: str, gateway: str) -> tuple[str | None, bool]:
+def _programmed(ctl: StoreView, namespace: str, gateway: str) -> tuple[list[str], bool]:
+    """The proxy Service's LoadBalancer addresses (IPv4 first) and whether it has a ready endpoint."""
     key = f"{namespace}/{proxy_name(gateway)}"
     alloc = ctl.state.allocations.get(key)
-    address = alloc.load_balancer_ip if alloc is not None else None
+    addresses = alloc.load_balancer_ips(("IPv4", "IPv6")) if alloc is not None else []
     service = (ctl.resolved or {}).get(key) if hasattr(ctl, "resolved") else None
     ready = service is not None and any(e.ready for e in service.endpoints)
-    return address, ready
+    return addresses, ready
 
 
 def list_gateways(ctl: StoreView, ns: str | None) -> list[dict]:
@@ -45,8 +46,8 @@ def list_gateways(ctl: StoreView, ns: str | None) -> list[dict]:
         if plan is None:
             out.append(o)
             continue
-        address, ready = _programmed(ctl, plan.namespace, plan.name)
-        out.append({**o, "status": gateway_status(plan, address, ready)})
+        addresses, ready = _programmed(ctl, plan.namespace, plan.name)
+        out.append({**o, "status": gateway_status(plan, (addresses or [None])[0], ready, tuple(addresses[1:]))})
     return out
 
 

@@ -436,7 +436,7 @@ def _list_ingresses(ctl: StoreView, ns: str | None) -> list[dict]:
     """status.loadBalancer: the address of the Service the controller publishes (its --publish-service)."""
     publish = ctl.ingress.publish_service
     alloc = ctl.state.allocations.get(publish) if publish else None
-    address = [{"ip": alloc.load_balancer_ip}] if alloc and alloc.load_balancer_ip else []
+    address = [{"ip": ip} for ip in alloc.load_balancer_ips(("IPv4", "IPv6"))] if alloc else []
     handled = ctl.ingress.served
     return [{**o, "status": {"loadBalancer": {"ingress": address} if address and
                              f"{o['metadata'].get('namespace', 'default')}/{o['metadata']['name']}" in handled
@@ -469,8 +469,9 @@ def service(obj: dict, alloc, families: tuple[str, ...] | None = None) -> dict:
             node_port = alloc.node_ports.get(port_key(p))
             ports.append({**p, "nodePort": node_port} if node_port else p)
         spec["ports"] = ports
-        if alloc.load_balancer_ip:
-            status["loadBalancer"] = {"ingress": [{"ip": alloc.load_balancer_ip, "ipMode": "VIP"}]}
+        lb_ips = alloc.load_balancer_ips(tuple(families or ("IPv4",)))
+        if lb_ips:   # one per family, in ipFamilies order (MetalLB's dual-stack pools)
+            status["loadBalancer"] = {"ingress": [{"ip": ip, "ipMode": "VIP"} for ip in lb_ips]}
     if spec.get("clusterIP") == "None":
         spec["clusterIPs"] = ["None"]
     if spec.get("type") != "ExternalName":   # the apiserver's defaults for a single-stack IPv4 cluster

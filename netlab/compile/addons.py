@@ -252,7 +252,8 @@ def ingress_objects(nginx_argv: list[str]) -> list[dict]:
                                                                                    "type": "DirectoryOrCreate"}}]}}}},
         {"apiVersion": "v1", "kind": "Service",
          "metadata": {"name": "ingress-nginx-controller", "namespace": INGRESS_NAMESPACE, "labels": labels},
-         "spec": {"type": "LoadBalancer", "selector": dict(INGRESS_LABELS),
+         # PreferDualStack: both families in a dual-stack cluster (an IPv4 and an IPv6 LoadBalancer IP)
+         "spec": {"type": "LoadBalancer", "ipFamilyPolicy": "PreferDualStack", "selector": dict(INGRESS_LABELS),
                   "ports": [{"name": "http", "port": 80, "targetPort": "http"},
                             {"name": "https", "port": 443, "targetPort": "https"}]}},
     ]

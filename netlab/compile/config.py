@@ -9,6 +9,9 @@ from netlab.compile import families, names
 from netlab.compile.topology import AddressPlan, NodeSpec, PodNet, Topology, build_nodes, pod_net
 
 DEFAULT_NODES = ({"role": "control-plane"}, {"role": "worker"}, {"role": "worker"})
+# The default IPv6 LoadBalancer pool, offsets inside the underlay's IPv6 prefix: <prefix>::255:200 to ::255:250
+# (it reads like the IPv4 pool 172.18.255.200-250; the range holds 81 addresses, 0x200 to 0x250)
+LB_POOL6_OFFSETS = (0x2550200, 0x2550250)
 
 
 def kind_node_names(cluster: str, roles: list[str]) -> list[str]:
@@ -50,6 +53,7 @@ class ClusterConfig:
     pod_subnet6: str = ""
     underlay6: str = ""
     service_subnet6: str = ""   # the IPv6 service range (IPv6 ClusterIPs)
+    lb_pool6: tuple[str, str] | None = None   # the IPv6 LoadBalancer pool (start, end) of a cluster with IPv6
 
     @staticmethod
     def from_manifest(doc: dict | None, name: str | None = None) -> ClusterConfig:
@@ -68,6 +72,7 @@ class ClusterConfig:
             NodeSpec(node_name, n.get("role", "control-plane"), dict(n.get("labels") or {}))
             for node_name, n in zip(node_names, node_docs, strict=True)
         )
+        dual = _dual_stack(net, underlay)
         return ClusterConfig(
             name=cluster,
             mode=doc.get("mode", "host-gw"),
@@ -89,7 +94,8 @@ class ClusterConfig:
             api_port=int(api["port"]) if api.get("port") is not None else None,
             non_masquerade_cidrs=tuple(doc.get("nonMasqueradeCIDRs") or ()),
             masq_link_local=bool(doc.get("masqLinkLocal", False)),
-            **_dual_stack(net, underlay),
+            lb_pool6=_lb_pool6(pool, dual.get("underlay6", "")),
+            **dual,
         )
 
     @property
@@ -153,6 +159,16 @@ def _dual_stack(net: dict, underlay: dict) -> dict:
                                 families.SERVICE_SUBNET["IPv6"]),
         "underlay6": underlay.get("subnetIPv6") or families.UNDERLAY_IPV6,
     }
+
+
+def _lb_pool6(pool: dict, underlay6: str) -> tuple[str, str] | None:
+    """loadBalancerPool.startIPv6/endIPv6, else the default range inside the underlay's IPv6 prefix."""
+    if not underlay6:
+        return None
+    if pool.get("startIPv6") and pool.get("endIPv6"):
+        return str(pool["startIPv6"]), str(pool["endIPv6"])
+    base = ipaddress.IPv6Network(underlay6).network_address
+    return str(base + LB_POOL6_OFFSETS[0]), str(base + LB_POOL6_OFFSETS[1])
 
 
 def overlapping(cidrs: list[str], host_routes: list[str]) -> list[tuple[str, str]]:

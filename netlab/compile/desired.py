@@ -163,7 +163,7 @@ def compile_network(objects: Mapping[str, dict], config: ClusterConfig, observed
     for svc in listed:
         node = announcer(svc, node_names)
         if node:
-            announced[node].add(svc.load_balancer_ip)
+            announced[node].update(svc.load_balancer_ips())
     return Network(services, policy, rulesets, {n: frozenset(ips) for n, ips in announced.items()})
 
 
@@ -218,7 +218,7 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
     controller = find_controller(pods.values())
     if observed.ingress_dir is not None and controller is not None:
         ingress = ingress_desired(objects.values(), network.services, observed.ingress_dir, observed.default_cert,
-                                  controller[1])
+                                  controller[1], ipv6="IPv6" in config.ip_families)
     return Desired(
         topology=topo,
         network=network,
@@ -228,7 +228,8 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
                                       config.cluster_domain, ingress_argv=observed.ingress_argv,
                                       sa_issuer=observed.sa_issuer),
         resolv=resolv,
-        gateways=(gateway_desired(objects.values(), network.services, observed.gateway_root)
+        gateways=(gateway_desired(objects.values(), network.services, observed.gateway_root,
+                                  ipv6="IPv6" in config.ip_families)
                   if observed.gateway_root is not None else None),
     )
 
@@ -257,7 +258,7 @@ def allocations(objects: Mapping[str, dict], previous: Mapping[str, Allocation],
     """Cluster IPs, node ports and LoadBalancer IPs for every Service, previous ones kept. Raises
     services.AllocationError."""
     pools = Pools(config.service_subnet, config.node_port_range, *config.lb_pool, families=config.ip_families,
-                  service_cidr6=config.service_subnet6)
+                  service_cidr6=config.service_subnet6, lb_pool6=config.lb_pool6)
     return allocate([o for o in objects.values() if o["kind"] == "Service"], dict(previous), pools)
 
 

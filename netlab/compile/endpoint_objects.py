@@ -10,15 +10,21 @@ from netlab.compile.topology_zones import endpoint_hints
 
 def endpoints_object(svc: ResolvedService, created: str | None) -> dict:
     """The Endpoints object the endpoints controller would write (ready and not-ready addresses). A terminating
-    pod is left out, unless publishNotReadyAddresses lists every pod (the endpoints controller's rule)."""
+    pod is left out, unless publishNotReadyAddresses lists every pod (the endpoints controller's rule). It lists
+    the addresses of the Service's primary family, ipFamilies[0], as the endpoints controller does: a
+    dual-stack Service's other family is only in its EndpointSlices."""
+    family = svc.ip_families[0] if svc.ip_families else "IPv4"
     subsets: dict[tuple, dict] = {}
     for port in svc.ports:
         for ep in svc.endpoints:
             if ep.ip not in port.target or (ep.terminating and not svc.publish_not_ready):
                 continue
+            ips = ep.addresses(family)
+            if not ips:
+                continue
             ports_key = ((port.name, port.target[ep.ip], port.protocol),)
             subset = subsets.setdefault(ports_key, {"addresses": [], "notReadyAddresses": [], "ports": []})
-            addr = {"ip": ep.ip}
+            addr = {"ip": ips[0]}
             if ep.node:
                 addr["nodeName"] = ep.node
             if ep.hostname:

@@ -155,6 +155,13 @@ def service_family_issues(spec: dict, cluster_families: tuple[str, ...]) -> list
         elif i < len(asked) and asked[i] != fam:
             issues.append((f"spec.clusterIPs[{i}]", f'Invalid value: "{ip}": expected an {asked[i]} address '
                                                     f"(spec.ipFamilies[{i}])"))
+    for i, ip in enumerate(spec.get("externalIPs") or []):
+        try:
+            fam = family_of(ipaddress.ip_address(ip))
+        except ValueError:
+            continue   # the object's own validation names it
+        if fam not in cluster_families:
+            issues.append((f"spec.externalIPs[{i}]", f'Invalid value: "{ip}": {fam} is not configured on this cluster'))
     return issues
 
 

@@ -294,8 +294,9 @@ def gateway_class_status(obj: Mapping, classes: frozenset[str]) -> dict | None:
                                      gen)]}
 
 
-def gateway_status(plan: GatewayPlan, address: str | None, ready: bool) -> dict:
-    """Gateway status: addresses (the LoadBalancer address), Accepted, Programmed, and per listener."""
+def gateway_status(plan: GatewayPlan, address: str | None, ready: bool, more: tuple[str, ...] = ()) -> dict:
+    """Gateway status: addresses (the LoadBalancer address, and `more`: its other family's), Accepted,
+    Programmed, and per listener."""
     programmed = address is not None and ready
     listeners = []
     for li in plan.listeners:
@@ -321,7 +322,7 @@ def gateway_status(plan: GatewayPlan, address: str | None, ready: bool) -> dict:
                           plan.generation),
             ]})
     return {
-        "addresses": [{"type": "IPAddress", "value": address}] if address else [],
+        "addresses": [{"type": "IPAddress", "value": a} for a in (address, *more) if a] if address else [],
         "conditions": [
             condition("Accepted", True, "Accepted", "netlab's gateway controller accepted the Gateway",
                       plan.generation),

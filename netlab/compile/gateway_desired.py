@@ -31,7 +31,9 @@ def ready_endpoints(services: Mapping[str, ResolvedService]) -> dict[tuple[str, 
     return out
 
 
-def gateway_desired(objects: Iterable[dict], services: Mapping[str, ResolvedService], root: str) -> GatewayDesired:
+def gateway_desired(objects: Iterable[dict], services: Mapping[str, ResolvedService], root: str,
+                    ipv6: bool = False) -> GatewayDesired:
+    """The Gateways' plans and nginx configurations; `ipv6`: the cluster has IPv6 (nginx listens on it)."""
     world = gateway_world(objects, services)
     endpoints = ready_endpoints(services)
     configs, notes = {}, {}
@@ -43,7 +45,7 @@ def gateway_desired(objects: Iterable[dict], services: Mapping[str, ResolvedServ
                 base = f"{directory}/{CERTS_DIR}/{cert[2]}"
                 files[base + ".crt"], files[base + ".key"] = cert[0], cert[1]
                 certs[listener] = (base + ".crt", base + ".key")
-        conf, plan_notes = render(plan, endpoints, directory, certs)
+        conf, plan_notes = render(plan, endpoints, directory, certs, ipv6)
         configs[key] = (directory, RenderedConfig(conf, files))
         notes[key] = plan_notes
     return GatewayDesired(world, configs, notes)

@@ -338,9 +338,10 @@ def _location(r: _Renderer, timeouts: tuple | None) -> list[str]:
 
 
 def render(plan: GatewayPlan, endpoints: Mapping[tuple[str, str, int], tuple[tuple[str, int], ...]],
-           run_dir: str, certs: Mapping[str, tuple[str, str]] | None = None) -> tuple[str, list[str]]:
+           run_dir: str, certs: Mapping[str, tuple[str, str]] | None = None,
+           ipv6: bool = False) -> tuple[str, list[str]]:
     """(nginx.conf, notes) for one Gateway; `endpoints`: (ns, service, port) -> ready (pod IP, port);
-    `certs`: HTTPS listener -> (certificate file, key file)."""
+    `certs`: HTTPS listener -> (certificate file, key file); `ipv6`: listen on IPv6 too."""
     r = _Renderer(plan, endpoints)
     routes = r.route_maps()
     for name in FORWARDED:  # the forwarded headers always have their own map (defaults above)
@@ -364,7 +365,8 @@ def render(plan: GatewayPlan, endpoints: Mapping[tuple[str, str, int], tuple[tup
         http.append(f"upstream {name} {{")
         http += [f"    server {'[' + ip + ']' if ':' in ip else ip}:{port};" for ip, port in sorted(r.upstreams[name])]
         http += ["    keepalive 16;", "}"]
-    for head in server_heads(plan, certs or {}, {li.port for li in plan.listeners if li.name in r.grpc_listeners}):
+    grpc_ports = {li.port for li in plan.listeners if li.name in r.grpc_listeners}
+    for head in server_heads(plan, certs or {}, grpc_ports, ipv6):
         http += ["server {", *head, "    location / {"]
         http += [f"        {line}" for line in _location(r, None)] + ["    }"]
         for settings, i in sorted(r.timeouts.items(), key=lambda kv: kv[1]):

@@ -65,7 +65,8 @@ def proxy_objects(gateways: list[dict], classes: frozenset[str], root: str) -> l
                                                 "path": directory, "type": "DirectoryOrCreate"}}]}}}},
             {"apiVersion": "v1", "kind": "Service",
              "metadata": {"name": proxy_name(name), "namespace": ns, "labels": owner},
-             "spec": {"type": "LoadBalancer", "selector": dict(labels),
+             # PreferDualStack: an IPv4 and an IPv6 address in a dual-stack cluster
+             "spec": {"type": "LoadBalancer", "ipFamilyPolicy": "PreferDualStack", "selector": dict(labels),
                       "ports": [{"name": f"port-{p}", "port": p, "targetPort": p} for p in ports]}},
         ]
     return out

@@ -161,14 +161,14 @@ def _add_family_rules(ruleset: Ruleset, fam: NftFamily, node: str, cluster_cidr:
         if not svc.proxied:
             continue  # another proxy's (service-proxy-name label): no DNAT, no reject, as with kube-proxy
         cluster_ips.add(cip)
-        v4 = not fam.suffix   # LoadBalancer IPs and externalIPs are IPv4 (the pool is IPv4)
+        lb_ip, ext_ips = svc.load_balancer_ip_of(fam.family), _of_family(svc.external_ips, fam)
         for port in svc.ports:
             proto = port.protocol.lower()
             serving = [e for e in serving_endpoints(svc, port) if _addr(e, fam)]
             chain = service_chain(svc, port, fam)
             if not serving:
                 reject_ips.add(f"{cip} . {proto} . {port.port} : goto {names.CHAIN_REJECT}")
-                for ip in _external_ips(svc) if v4 else []:
+                for ip in ([lb_ip] if lb_ip else []) + ext_ips:
                     reject_ips.add(f"{ip} . {proto} . {port.port} : goto {names.CHAIN_REJECT}")
                 if port.node_port:
                     reject_ports.add(f"{proto} . {port.node_port} : goto {names.CHAIN_REJECT}")
@@ -185,11 +185,11 @@ def _add_family_rules(ruleset: Ruleset, fam: NftFamily, node: str, cluster_cidr:
                 _add_external_chain(ruleset, svc, port, serving, node, ext, fam)
                 if port.node_port:
                     nodeports.add(f"{proto} . {port.node_port} : goto {quote(ext)}")
-                for ip in svc.external_ips if v4 else ():
+                for ip in ext_ips:
                     service_ips.add(f"{ip} . {proto} . {port.port} : goto {quote(ext)}")
-                if svc.load_balancer_ip and v4:
-                    entry = _add_firewall_chain(ruleset, svc, port, ext)
-                    service_ips.add(f"{svc.load_balancer_ip} . {proto} . {port.port} : goto {quote(entry)}")
+                if lb_ip:
+                    entry = _add_firewall_chain(ruleset, svc, port, ext, fam)
+                    service_ips.add(f"{lb_ip} . {proto} . {port.port} : goto {quote(entry)}")
     if any(e.endswith(names.CHAIN_NO_LOCAL_ENDPOINTS) for e in reject_ips) \
             and names.CHAIN_NO_LOCAL_ENDPOINTS not in ruleset.chains:
         # a chain of its own (not a bare `drop` in the map) so `netlab observe` can log and name the drop
@@ -201,9 +201,10 @@ def _add_family_rules(ruleset: Ruleset, fam: NftFamily, node: str, cluster_cidr:
         ruleset.sets[name + fam.suffix] = _with(ruleset.sets[name + fam.suffix], elements)
 
 
-def _external_ips(svc: ResolvedService) -> list[str]:
-    """The addresses outside traffic reaches the service on: its LoadBalancer IP and spec.externalIPs."""
-    return ([svc.load_balancer_ip] if svc.load_balancer_ip else []) + list(svc.external_ips)
+def _of_family(addresses: tuple[str, ...], fam: NftFamily) -> list[str]:
+    """The addresses (or CIDRs) of one family: kube-proxy splits externalIPs and loadBalancerSourceRanges
+    by family and programs each family's rules with its own."""
+    return [a for a in addresses if (":" in a) == bool(fam.suffix)]
 
 
 def _with(s: SetOrMap, elements: set[str]) -> SetOrMap:
@@ -267,13 +268,16 @@ def _add_internal_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePor
     return name
 
 
-def _add_firewall_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePortView, ext: str) -> str:
+def _add_firewall_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePortView, ext: str,
+                        fam: NftFamily = V4) -> str:
     """loadBalancerSourceRanges: the LoadBalancer IP goes through a chain that lets only those sources on
-    to the external chain and drops the rest (kube-proxy's firewall chain). Returns the entry chain."""
-    if not svc.source_ranges:
+    to the external chain and drops the rest (kube-proxy's firewall chain). Returns the entry chain. As
+    kube-proxy, each family uses the ranges of its own family: none of them, no firewall for that family."""
+    ranges = _of_family(svc.source_ranges, fam)
+    if not ranges:
         return ext
-    name = firewall_chain(svc, port)
-    rules = [f"ip saddr {cidr} goto {quote(ext)}" for cidr in svc.source_ranges]
+    name = firewall_chain(svc, port, fam)
+    rules = [f"{fam.ip} saddr {cidr} goto {quote(ext)}" for cidr in ranges]
     ruleset.add_chain(Chain(name, (*rules, "drop")))
     return name
 

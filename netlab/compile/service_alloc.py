@@ -21,15 +21,22 @@ class Allocation:
     node_ports: dict[str, int] = field(default_factory=dict)  # "<port>/<protocol>" -> nodePort
     load_balancer_ip: str | None = None
     cluster_ip6: str | None = None  # the IPv6 ClusterIP of a Service with the IPv6 family (dual-stack cluster)
+    load_balancer_ip6: str | None = None  # its IPv6 LoadBalancer IP (load_balancer_ip is the IPv4 one)
 
     def to_dict(self) -> dict:
         return {"clusterIP": self.cluster_ip, "nodePorts": self.node_ports, "loadBalancerIP": self.load_balancer_ip,
-                **({"clusterIP6": self.cluster_ip6} if self.cluster_ip6 else {})}
+                **({"clusterIP6": self.cluster_ip6} if self.cluster_ip6 else {}),
+                **({"loadBalancerIP6": self.load_balancer_ip6} if self.load_balancer_ip6 else {})}
 
     @staticmethod
     def from_dict(d: dict) -> Allocation:
         return Allocation(d.get("clusterIP"), dict(d.get("nodePorts") or {}), d.get("loadBalancerIP"),
-                          d.get("clusterIP6"))
+                          d.get("clusterIP6"), d.get("loadBalancerIP6"))
+
+    def load_balancer_ips(self, ip_families: tuple[str, ...]) -> list[str]:
+        """status.loadBalancer.ingress: one address per family, in the Service's ipFamilies order."""
+        by_family = {"IPv4": self.load_balancer_ip, "IPv6": self.load_balancer_ip6}
+        return [ip for ip in (by_family.get(f) for f in ip_families) if ip]
 
     def cluster_ips(self, ip_families: tuple[str, ...]) -> list[str]:
         """spec.clusterIPs: one address per family, in the Service's ipFamilies order."""
@@ -51,9 +58,15 @@ class Pools:
     lb_end: str = "172.18.255.250"
     families: tuple[str, ...] = ("IPv4",)   # the cluster's IP families (a dual-stack cluster has both)
     service_cidr6: str = ""   # the IPv6 service range of a dual-stack cluster
+    lb_pool6: tuple[str, str] | None = None   # the IPv6 LoadBalancer pool (start, end) of a cluster with IPv6
 
-    def lb_addresses(self) -> list[str]:
-        start, end = ipaddress.ip_address(self.lb_start), ipaddress.ip_address(self.lb_end)
+    def lb_addresses(self, family: str = "IPv4") -> list[str]:
+        if family == "IPv6":
+            if self.lb_pool6 is None:
+                return []
+            start, end = (ipaddress.ip_address(a) for a in self.lb_pool6)
+        else:
+            start, end = ipaddress.ip_address(self.lb_start), ipaddress.ip_address(self.lb_end)
         return [str(ipaddress.ip_address(i)) for i in range(int(start), int(end) + 1)]
 
 
@@ -119,7 +132,8 @@ def _claim_kept_and_asked(services: list[dict], previous: dict[str, Allocation],
         if not ok or not ok6:
             continue
         node_ports = _claim_node_ports(spec, prev, ref, pools, claims, problems)
-        out[key] = Allocation(ip, node_ports, _claim_lb(spec, prev, ref, pools, claims), ip6)
+        out[key] = Allocation(ip, node_ports, _claim_lb(spec, prev, ref, pools, claims, fams, "IPv4"), ip6,
+                              _claim_lb(spec, prev, ref, pools, claims, fams, "IPv6"))
     if problems:
         raise AllocationError(problems)
     return out
@@ -176,15 +190,19 @@ def _claim_node_ports(spec: dict, prev: Allocation, ref: str, pools: Pools, clai
     return node_ports
 
 
-def _claim_lb(spec: dict, prev: Allocation, ref: str, pools: Pools, claims: _Claims) -> str | None:
-    if spec.get("type") != "LoadBalancer":
+def _claim_lb(spec: dict, prev: Allocation, ref: str, pools: Pools, claims: _Claims, fams: tuple[str, ...],
+              family: str) -> str | None:
+    """The kept or asked (spec.loadBalancerIP, of either family) LoadBalancer IP of `family`, or None."""
+    if spec.get("type") != "LoadBalancer" or family not in fams:
         return None
     lb = None
-    asked_lb = spec.get("loadBalancerIP")
-    if asked_lb and asked_lb not in claims.lb and asked_lb in pools.lb_addresses():
+    asked = spec.get("loadBalancerIP")
+    asked_lb = asked if asked and (":" in asked) == (family == "IPv6") else None
+    kept = prev.load_balancer_ip6 if family == "IPv6" else prev.load_balancer_ip
+    if asked_lb and asked_lb not in claims.lb and asked_lb in pools.lb_addresses(family):
         lb = asked_lb
-    elif prev.load_balancer_ip and prev.load_balancer_ip not in claims.lb and not asked_lb:
-        lb = prev.load_balancer_ip
+    elif kept and kept not in claims.lb and not asked_lb:
+        lb = kept
     if lb:
         claims.lb[lb] = ref
     return lb
@@ -193,7 +211,7 @@ def _claim_lb(spec: dict, prev: Allocation, ref: str, pools: Pools, claims: _Cla
 def _fill_from_pools(services: list[dict], pools: Pools, claims: _Claims, out: dict[str, Allocation]) -> None:
     """Second pass: fill what is still missing from the free pools, from the upper band as Kubernetes
     does (the lower band stays for values users pick), starting at a point derived from the name."""
-    free_lb = (a for a in pools.lb_addresses() if a not in claims.lb)
+    free_lb = {f: (a for a in pools.lb_addresses(f) if a not in claims.lb) for f in ("IPv4", "IPv6")}
     for svc in sorted(services, key=svc_key):
         key, spec = svc_key(svc), svc.get("spec") or {}
         a = out[key]
@@ -204,10 +222,11 @@ def _fill_from_pools(services: list[dict], pools: Pools, claims: _Claims, out: d
         if _wants_cluster_ip(spec) and ip6 is None and "IPv6" in fams and "IPv6" in claims.nets:
             ip6 = _free_cluster_ip(svc, claims, claims.nets["IPv6"])
         node_ports = _free_node_ports(svc, spec, pools, claims, dict(a.node_ports))
-        lb = a.load_balancer_ip
-        if spec.get("type") == "LoadBalancer" and lb is None:
-            lb = next(free_lb, None)  # an empty pool leaves the service <pending>, as in Kubernetes
-        out[key] = Allocation(ip, node_ports, lb, ip6)
+        lb, lb6 = a.load_balancer_ip, a.load_balancer_ip6
+        if spec.get("type") == "LoadBalancer":   # an empty pool leaves the service <pending>, as in Kubernetes
+            lb = next(free_lb["IPv4"], None) if lb is None and "IPv4" in fams else lb
+            lb6 = next(free_lb["IPv6"], None) if lb6 is None and "IPv6" in fams else lb6
+        out[key] = Allocation(ip, node_ports, lb, ip6, lb6)
 
 
 def _free_cluster_ip(svc: dict, claims: _Claims, net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:

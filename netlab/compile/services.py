@@ -76,6 +76,7 @@ class ResolvedService:
     traffic_distribution: str | None = None  # spec.trafficDistribution (compile/topology_zones.py)
     ip_families: tuple[str, ...] = ("IPv4",)  # spec.ipFamilies as the API server sets them (families.py)
     cluster_ip6: str | None = None  # its IPv6 ClusterIP (cluster_ip is the IPv4 one)
+    load_balancer_ip6: str | None = None  # its IPv6 LoadBalancer IP (load_balancer_ip is the IPv4 one)
 
     def cluster_ips(self) -> list[str]:
         """spec.clusterIPs: in ipFamilies order; empty for a headless or ExternalName Service."""
@@ -83,6 +84,13 @@ class ResolvedService:
 
     def cluster_ip_of(self, family: str) -> str | None:
         return self.cluster_ip6 if family == "IPv6" else self.cluster_ip
+
+    def load_balancer_ip_of(self, family: str) -> str | None:
+        return self.load_balancer_ip6 if family == "IPv6" else self.load_balancer_ip
+
+    def load_balancer_ips(self) -> list[str]:
+        """Its LoadBalancer IPs, IPv4 first."""
+        return [ip for ip in (self.load_balancer_ip, self.load_balancer_ip6) if ip]
 
     @property
     def key(self) -> str:
@@ -108,9 +116,9 @@ def live_endpoints(svc: ResolvedService, port: ServicePortView) -> list[Endpoint
 
 
 def announcer(svc: ResolvedService, node_names: list[str]) -> str | None:
-    """The node that answers ARP for a LoadBalancer IP (MetalLB L2 style): with Local traffic policy a
-    node that has a ready endpoint, otherwise a node chosen by a stable hash of the service."""
-    if not svc.load_balancer_ip:
+    """The node that answers ARP (and NDP) for a Service's LoadBalancer IPs (MetalLB L2 style): with Local
+    traffic policy a node that has a ready endpoint, otherwise a node chosen by a stable hash of the service."""
+    if not svc.load_balancer_ips():
         return None
     nodes = list(node_names)
     if svc.external_local:
@@ -194,4 +202,5 @@ def resolve(svc: dict, alloc: Allocation, pods: list[PlacedPod], ready: dict[str
         proxied=is_proxied(svc), external_ips=tuple(spec.get("externalIPs") or ()),
         source_ranges=tuple(spec.get("loadBalancerSourceRanges") or ()) if spec.get("type") == "LoadBalancer" else (),
         traffic_distribution=spec.get("trafficDistribution"), cluster_ip6=alloc.cluster_ip6,
+        load_balancer_ip6=alloc.load_balancer_ip6,
     )

@@ -3,8 +3,9 @@
 UDP has no connection to close, so conntrack keeps a DNATed UDP flow for as long as packets keep
 coming (120 s once replied). A client that keeps its source port (a DNS resolver, a game, a metrics
 agent) would keep sending to an endpoint that is gone. kube-proxy therefore deletes, after each sync:
-- flows to a service IP/port (ClusterIP, LoadBalancer IP) whose DNAT target is an endpoint no longer
-  serving that port, and flows to a NodePort whose target is such an endpoint;
+- flows to a service IP/port (ClusterIP, LoadBalancer IP, externalIP; each family's addresses with that
+  family's endpoint addresses) whose DNAT target is an endpoint no longer serving that port, and flows
+  to a NodePort whose target is such an endpoint;
 - every flow to a UDP service IP/port that had no serving endpoint before and has one now: those
   packets were rejected, and conntrack would go on rejecting the flow (kube-proxy's
   "service went from 0 to >0 endpoints" cleanup).
@@ -29,17 +30,20 @@ class StaleFlow:
 
 def _udp_targets(svc: ResolvedService) -> dict[tuple[str | None, int], set[str]]:
     """(service address, port) -> live endpoint IPs (serving, or terminating and still serving: a draining
-    pod's flows stay until it is gone), for every UDP way into the service."""
+    pod's flows stay until it is gone), for every UDP way into the service, per family (a NodePort: both)."""
     out: dict[tuple[str | None, int], set[str]] = {}
     for port in svc.ports:
         if port.protocol != "UDP":
             continue
-        ips = {e.ip for e in live_endpoints(svc, port)}
-        for address in (svc.cluster_ip, svc.load_balancer_ip):
-            if address:
-                out[(address, port.port)] = ips
+        live = live_endpoints(svc, port)
+        by_family = {"IPv4": {e.ip for e in live}, "IPv6": {e.ip6 for e in live if e.ip6}}
+        for family, ips in by_family.items():
+            externals = [ip for ip in svc.external_ips if (":" in ip) == (family == "IPv6")]
+            for address in (svc.cluster_ip_of(family), svc.load_balancer_ip_of(family), *externals):
+                if address:
+                    out[(address, port.port)] = ips
         if port.node_port:
-            out[(None, port.node_port)] = ips
+            out[(None, port.node_port)] = by_family["IPv4"] | by_family["IPv6"]
     return out
 
 

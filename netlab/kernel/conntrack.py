@@ -24,22 +24,29 @@ def _matches(entry, flow: StaleFlow) -> bool:
 
 
 def forget(netns_names: Iterable[str], flows: list[StaleFlow]) -> int:
-    """Delete the UDP entries matching `flows` in each namespace; returns how many were deleted."""
+    """Delete the UDP entries (both families) matching `flows` in each namespace; returns how many were
+    deleted."""
     if not flows:
         return 0
     deleted = 0
     for netns in netns_names:
         # pyroute2 opens the netlink socket on first use, not in the constructor: stay in the namespace.
         with nsmod.entered(netns):
-            ct = Conntrack()
-            try:
-                for entry in list(ct.dump_entries(tuple_orig=NFCTAttrTuple(proto=socket.IPPROTO_UDP))):
-                    if any(_matches(entry, f) for f in flows):
-                        try:
-                            ct.delete(entry)
-                            deleted += 1
-                        except OSError:  # gone already (expired, or deleted by the kernel)
-                            pass
-            finally:
-                ct.close()
+            for family in (socket.AF_INET, socket.AF_INET6):   # a socket dumps (and deletes in) one family
+                deleted += _forget_family(Conntrack(nfgen_family=family), family, flows)
+    return deleted
+
+
+def _forget_family(ct: Conntrack, family: int, flows: list[StaleFlow]) -> int:
+    deleted = 0
+    try:
+        for entry in list(ct.dump_entries(tuple_orig=NFCTAttrTuple(family=family, proto=socket.IPPROTO_UDP))):
+            if any(_matches(entry, f) for f in flows):
+                try:
+                    ct.delete(entry)
+                    deleted += 1
+                except OSError:  # gone already (expired, or deleted by the kernel)
+                    pass
+    finally:
+        ct.close()
     return deleted

@@ -95,3 +95,25 @@ def announce(pod: PodNet, mac: str) -> None:
         sock.send(frame)
     finally:
         sock.close()
+
+
+def advertise6(netns: str, ifname: str, address: str) -> None:
+    """Send one unsolicited Neighbour Advertisement (RFC 4861 §7.2.6: Override set, to all-nodes) for an
+    IPv6 address the interface has just taken, so neighbours that cached another node's MAC for it (a
+    LoadBalancer IP whose announcing node changed) switch at once instead of when their entry ages."""
+    with nl.socket_in(netns) as ipr:
+        (link,) = ipr.get_links(ifname=ifname)
+        index, mac = link["index"], link.get_attr("IFLA_ADDRESS")
+    hw = bytes.fromhex(mac.replace(":", ""))
+    # type 136, code 0, checksum (the kernel fills it in), flags O, target, option 2 (target link-layer address)
+    packet = (struct.pack("!BBHI", 136, 0, 0, 0x20000000) + socket.inet_pton(socket.AF_INET6, address)
+              + struct.pack("!BB", 2, 1) + hw)
+    with nsmod.entered(netns):
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    try:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)   # ND requires hop limit 255
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+        sock.bind((address, 0, 0, index))
+        sock.sendto(packet, ("ff02::1", 0, 0, index))
+    finally:
+        sock.close()

@@ -59,6 +59,9 @@ class Underlay(Model):
 class AddressPool(Model):
     start: str = "172.18.255.200"
     end: str = "172.18.255.250"
+    # The IPv6 range of a cluster with IPv6 (None: fam.lb_pool6's default inside underlay.subnetIPv6)
+    start_ipv6: str | None = Field(default=None, alias="startIPv6")
+    end_ipv6: str | None = Field(default=None, alias="endIPv6")
 
 
 class ApiServer(Model):
@@ -223,6 +226,7 @@ class Cluster(Model):
                     issues.append((b, f"{net_b} overlaps {a} {net_a}"))
         underlay = dict(nets).get("underlay.subnet")
         issues += self._pool_issues(underlay if isinstance(underlay, ipaddress.IPv4Network) else None)
+        issues += self._pool6_issues(dict(nets).get("underlay.subnetIPv6"))
         issues += self._range_issues()
         issues += check_name(self.cluster_domain, "clusterDomain", names.check_dns1123_subdomain)
         bridge = self.underlay.bridge
@@ -289,6 +293,37 @@ class Cluster(Model):
             if last_node >= ips["start"] and ips["start"] in underlay:
                 issues.append(("loadBalancerPool.start",
                                f"{ips['start']} collides with the node addresses (.2 to {last_node})"))
+        return issues
+
+    def _pool6_issues(self, underlay6: fam.IPNetwork | None) -> list[Issue]:
+        """startIPv6/endIPv6: both or neither, IPv6 host addresses inside the underlay's IPv6 prefix, and only
+        in a cluster with IPv6."""
+        pool = self.load_balancer_pool
+        given = {f: v for f, v in (("startIPv6", pool.start_ipv6), ("endIPv6", pool.end_ipv6)) if v is not None}
+        if not given:
+            return []
+        if self.networking.ip_family == "ipv4":
+            return [(f"loadBalancerPool.{f}", "the cluster has no IPv6 (networking.ipFamily is ipv4)") for f in given]
+        if len(given) == 1:
+            missing = "endIPv6" if "startIPv6" in given else "startIPv6"
+            return [(f"loadBalancerPool.{missing}", "startIPv6 and endIPv6 are given together")]
+        net = underlay6 or ipaddress.IPv6Network(fam.UNDERLAY_IPV6)
+        issues: list[Issue] = []
+        ips: dict[str, ipaddress.IPv6Address] = {}
+        for field, value in given.items():
+            try:
+                ips[field] = ipaddress.IPv6Address(value)
+            except ValueError:
+                issues.append((f"loadBalancerPool.{field}", f"must be an IPv6 address, got {value!r}"))
+                continue
+            if ips[field] not in net or ips[field] == net.network_address:
+                issues.append((f"loadBalancerPool.{field}",
+                               f"{value} must be a host address inside the underlay's IPv6 prefix {net}"))
+            elif int(ips[field]) - int(net.network_address) <= 1 + len(self.nodes):
+                issues.append((f"loadBalancerPool.{field}",
+                               f"{value} collides with the host and node addresses (::1 to ::{1 + len(self.nodes):x})"))
+        if len(ips) == 2 and ips["startIPv6"] > ips["endIPv6"]:
+            issues.append(("loadBalancerPool", f"startIPv6 {ips['startIPv6']} is after endIPv6 {ips['endIPv6']}"))
         return issues
 
     def _api_server_issues(self) -> list[Issue]:

@@ -182,12 +182,11 @@ def check_service_spec(spec: ServiceSpec, path: str,
 
 
 def _external_ip_problems(text: str, path: str) -> list[Issue]:
-    """The API server's check: a unicast IPv4 address that is not one of the host's special ones."""
+    """The API server's check: a unicast address that is not one of the host's special ones (its family
+    against the cluster's: compile/families.service_family_issues)."""
     if problems := check_ip(text, path):
         return problems
     ip = ipaddress.ip_address(text)
-    if ip.version != 4:
-        return [(path, "must be an IPv4 address (the cluster is single-stack IPv4)")]
     if ip.is_unspecified or ip.is_loopback or ip.is_link_local or ip.is_multicast:
         return [(path, f"may not be unspecified, loopback, link-local or multicast, got {text}")]
     return []

@@ -17,7 +17,7 @@ from netlab.compile.desired import Desired
 from netlab.compile.nftables import render_diff, render_full
 from netlab.compile.stale_flows import stale_flows
 from netlab.compile.topology import NodeNet
-from netlab.kernel import conntrack, nft
+from netlab.kernel import conntrack, neighbours, nft
 from netlab.kernel import netlink as nl
 
 log = logging.getLogger("netlab.dataplane")
@@ -58,16 +58,22 @@ class Dataplane:
 
 
 def announce(node: NodeNet, want: frozenset[str]) -> list[str]:
-    """Make the node's uplink carry exactly the LoadBalancer IPs it announces (as /32s)."""
+    """Make the node's uplink carry exactly the LoadBalancer IPs it announces: /32s, which it answers ARP
+    for, and IPv6 /128s (nodad), which it answers Neighbour Solicitations for (MetalLB L2's NDP)."""
     changes = []
     with nl.socket_in(node.netns) as ipr:
         index = nl.links(ipr)[names.NODE_UPLINK].index
-        current = {a for a, plen in nl.addresses(ipr, index) if plen == 32}
+        current = {a for a, plen in nl.addresses(ipr, index) if plen == (128 if ":" in a else 32)}
         for ip in sorted(want - current):
-            nl.ensure_address(ipr, index, ip, 32)
+            nl.ensure_address(ipr, index, ip, 128 if ":" in ip else 32)
             changes.append(f"node {node.name}: announcing LoadBalancer IP {ip}")
         for ip in sorted(current - want):
             with nl.tolerate(99):  # EADDRNOTAVAIL
-                ipr.addr("del", index=index, address=ip, prefixlen=32)
+                ipr.addr("del", index=index, address=ip, prefixlen=128 if ":" in ip else 32)
             changes.append(f"node {node.name}: no longer announcing {ip}")
+    for ip in sorted(a for a in want - current if ":" in a):
+        try:   # neighbours that cached the previous announcer's MAC switch now, not when their entry ages
+            neighbours.advertise6(node.netns, names.NODE_UPLINK, ip)
+        except OSError as exc:
+            log.warning("node %s: unsolicited neighbour advertisement for %s failed: %s", node.name, ip, exc)
     return changes

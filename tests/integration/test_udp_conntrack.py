@@ -36,12 +36,13 @@ spec:
   ports: [{port: 53, targetPort: 5353, protocol: UDP}]
 """
 
-# One datagram from a fixed source port, as a resolver keeping its socket would send it.
+# One datagram from a fixed source port, as a resolver keeping its socket would send it (IPv4 or IPv6).
 ASK = """
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+six = ":" in sys.argv[1]
+s = socket.socket(socket.AF_INET6 if six else socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 40123))
+s.bind(("::" if six else "0.0.0.0", 40123))
 s.settimeout(float(sys.argv[2]))
 s.sendto(b"hello", (sys.argv[1], 53))
 try:
@@ -59,10 +60,15 @@ def _endpoint_pod(lab) -> tuple[str, str] | None:
 
 
 def test_udp_flow_follows_the_service_to_a_replacement_pod(lab):
-    import sys
-
     lab.netlab("up", str(lab.write("lab.yaml", LAB)))
     svc = json.loads(lab.netlab("get", "svc", "udp-svc", "-o", "json").stdout)["spec"]["clusterIP"]
+    assert_flow_follows(lab, svc)
+
+
+def assert_flow_follows(lab, svc: str) -> None:
+    """A client keeping its source port reaches the endpoint at `svc`:53, and the replacement pod at once."""
+    import sys
+
     first, _ = wait_for(lambda: _endpoint_pod(lab), timeout=20, what="the UDP endpoint")
 
     def ask(timeout: float) -> str:

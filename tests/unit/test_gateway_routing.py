@@ -382,3 +382,19 @@ def test_listeners_of_two_protocols_on_one_port_conflict():
     assert w.plans["app/gw"].attached == {"other": 1}
     conf, _ = render(w.plans["app/gw"], ENDPOINTS, "/x")
     assert "listen 443" not in conf and "listen 80;" in conf
+
+
+def test_gateway_nginx_listens_on_ipv6_too_in_a_cluster_with_ipv6(tmp_path):
+    """IPv6 (issue 16): every listen is repeated for [::]; the status lists the Service's address of each
+    family; an IPv4 cluster's configuration has no [::]."""
+    from netlab.compile.gateway_attach import gateway_status
+    from netlab.compile.gateway_desired import gateway_desired
+
+    gw = gateway(listener(), https("a", "cert-a", hostname="a.example"))
+    objects = [gateway_class(), gw, _tls_secret("cert-a", "app", "a.example"), route("r", [{"backendRefs": to("a")}])]
+    six = gateway_desired(objects, {}, str(tmp_path), ipv6=True).configs["app/gw"][1].nginx_conf
+    four = gateway_desired(objects, {}, str(tmp_path)).configs["app/gw"][1].nginx_conf
+    assert "listen [::]:80;" in six and "listen [::]:443 ssl default_server;" in six
+    assert six.count("listen [::]:") == six.count("listen ") // 2 and "[::]" not in four
+    status = gateway_status(world(gw).plans["app/gw"], "172.18.255.200", True, ("fc00:f853:ccd:e793::255:200",))
+    assert [a["value"] for a in status["addresses"]] == ["172.18.255.200", "fc00:f853:ccd:e793::255:200"]
