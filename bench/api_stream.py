@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from netlab.runtime import lifecycle
+
 MANIFEST = """
 kind: Cluster
 apiVersion: netlab.dev/v1alpha1
@@ -49,6 +51,9 @@ spec:
 """
 
 
+HUNDRED_MB_IN_GB = 100 * 2**20 / 1e9   # iperf3 -n 100M is 100 MiB
+
+
 class Bench:
     def __init__(self) -> None:
         self.cluster = "b" + secrets.token_hex(3)
@@ -56,6 +61,7 @@ class Bench:
         self.dir = Path(tempfile.mkdtemp(prefix="netlab-bench-"))
         self.kubeconfig = self.dir / "kubeconfig"
         self.kubectl = str(Path(sys.executable).parent / "kubectl")
+        self.cpu_per_gb: list[tuple[float, float]] = []   # (API server, kubectl) CPU seconds per GB forwarded
 
     def host(self, *argv: str, check: bool = True, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
@@ -111,14 +117,28 @@ class Bench:
             assert "Forwarding from" in (forward.stdout.readline() if forward.stdout else "")
             self.iperf("127.0.0.1", local)   # the tunnel's first connection, not measured
             results: dict[str, tuple[list[float], list[float]]] = {kind: ([], []) for kind in kinds}
+            server = lifecycle.controller_pid(self.cluster)   # the API server runs in the controller
             for _ in range(runs):
                 for kind, how in kinds.items():
                     results[kind][0].append(self.iperf(pod_ip, 5201, *how))
+                    before = cpu_seconds(server), cpu_seconds(forward.pid)
                     results[kind][1].append(self.iperf("127.0.0.1", local, *how))
+                    if kind == "100 MB transfer":   # nsenter execs kubectl: forward.pid is kubectl's
+                        self.cpu_per_gb.append(((cpu_seconds(server) - before[0]) / HUNDRED_MB_IN_GB,
+                                                (cpu_seconds(forward.pid) - before[1]) / HUNDRED_MB_IN_GB))
             return results
         finally:
             forward.terminate()
             forward.wait(10)
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process so far (0 when it is not there)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def ms(values: list[float]) -> str:
@@ -141,7 +161,10 @@ def main(runs: int, port_forward_only: bool = False) -> None:
             print(f"iperf3 {kind}: direct {min(direct):.0f}-{max(direct):.0f} Mbit/s, through port-forward "
                   f"{min(tunnelled):.0f}-{max(tunnelled):.0f} Mbit/s, per pair {min(ratio):.2f}-{max(ratio):.2f}x "
                   f"(median {statistics.median(ratio):.2f}x, n={len(ratio)})")
-        print(f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after (2 cores)")
+        server, client = zip(*bench.cpu_per_gb, strict=True)
+        print(f"CPU seconds per GB through port-forward: API server {min(server):.2f}-{max(server):.2f}, "
+              f"kubectl {min(client):.2f}-{max(client):.2f}")
+        print(f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after ({os.cpu_count()} cores)")
     finally:
         bench.down()
 
