@@ -128,12 +128,16 @@ def vtep(cidr: str) -> str:
 
 
 def order_by_family(ips: list[str], families: tuple[str, ...]) -> list[str]:
-    """The non-empty addresses of `ips`, the cluster's primary family first (as the kubelet lists podIPs)."""
+    """The non-empty addresses (or CIDRs) of `ips`, the cluster's primary family first (as the kubelet lists
+    podIPs, and a Node its podCIDRs)."""
     present = [ip for ip in ips if ip]
     rank = {"IPv4": 4, "IPv6": 6}
     order = [rank[f] for f in families]
-    return sorted(present, key=lambda ip: order.index(ipaddress.ip_address(ip).version)
-                  if ipaddress.ip_address(ip).version in order else len(order))
+
+    def position(ip: str) -> int:
+        version = ipaddress.ip_network(ip, strict=False).version
+        return order.index(version) if version in order else len(order)
+    return sorted(present, key=position)
 
 
 def vxlan_mac(index: int) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from netlab.compile import names, rollout
 from netlab.compile.hostports import HostPortUse, fits, unschedulable_message, wanted_ports
 from netlab.compile.ipam import CURSOR6, NodeRange
-from netlab.compile.topology import NodeNet
+from netlab.compile.topology import NodeNet, order_by_family
 
 # Kubernetes' SimpleNameGenerator: a generated name's base is cut to 63 - 5 characters, so pods stay DNS labels.
 MAX_GENERATED_BASE = 58
@@ -44,6 +44,11 @@ class PlacedPod:
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    def ips(self, families: tuple[str, ...] = ("IPv4",)) -> list[str]:
+        """The pod's addresses (ip: IPv4, ip6: IPv6, "" when it has none of that family), the cluster's
+        primary family first, as status.podIPs lists them; the first is status.podIP and POD_IP."""
+        return order_by_family([self.ip, self.ip6], families)
 
     @property
     def netns(self) -> str:
