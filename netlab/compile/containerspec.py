@@ -63,13 +63,19 @@ def host_user(uid: int) -> tuple[int, list[int]] | None:
     return user.pw_gid, sorted(g.gr_gid for g in grp.getgrall() if user.pw_name in g.gr_mem)
 
 
+def host_of(ip: str) -> str:
+    """An address as the host part of a URL: IPv6 in brackets (as Go's net.JoinHostPort, the kubelet's)."""
+    return f"[{ip}]" if ":" in ip else ip
+
+
 def api_service_env(objects: Mapping[str, dict], allocations: Mapping[str, Any]) -> dict[str, str]:
     """KUBERNETES_SERVICE_HOST/_PORT and the docker-link style KUBERNETES_PORT* variables the kubelet gives
     every container for the `kubernetes` Service in `default` (none while that Service does not exist)."""
     svc = next((o for o in objects.values() if o["kind"] == "Service" and o["metadata"]["name"] == "kubernetes"
                 and o["metadata"].get("namespace", "default") == "default"), None)
     alloc = allocations.get("default/kubernetes")
-    ip = (alloc.cluster_ip if alloc is not None else None) or ((svc or {}).get("spec") or {}).get("clusterIP")
+    ip = ((alloc.cluster_ip or alloc.cluster_ip6) if alloc is not None else None) or \
+        ((svc or {}).get("spec") or {}).get("clusterIP")
     ports = ((svc or {}).get("spec") or {}).get("ports") or []
     if svc is None or not ip or ip == "None" or not ports:
         return {}
@@ -79,10 +85,10 @@ def api_service_env(objects: Mapping[str, dict], allocations: Mapping[str, Any])
         if p.get("name"):
             env[f"KUBERNETES_SERVICE_PORT_{p['name'].upper().replace('-', '_')}"] = str(port)
         prefix = f"KUBERNETES_PORT_{port}_{proto}"
-        env.update({prefix: f"{proto.lower()}://{ip}:{port}", f"{prefix}_PROTO": proto.lower(),
+        env.update({prefix: f"{proto.lower()}://{host_of(ip)}:{port}", f"{prefix}_PROTO": proto.lower(),
                     f"{prefix}_PORT": str(port), f"{prefix}_ADDR": ip})
     first = ports[0]
-    env["KUBERNETES_PORT"] = f"{first.get('protocol', 'TCP').lower()}://{ip}:{first['port']}"
+    env["KUBERNETES_PORT"] = f"{first.get('protocol', 'TCP').lower()}://{host_of(ip)}:{first['port']}"
     return env
 
 

@@ -201,8 +201,6 @@ class Cluster(Model):
             issues += check_labels(node.labels, f"nodes[{i}].labels")
         nets, subnet_issues = self._subnets()
         issues += subnet_issues
-        if self.networking.ip_family == "ipv6":
-            issues.append(("networking.ipFamily", "ipv6-only clusters are not supported yet (ipv4 and dual are)"))
         mask = self.node_cidr_mask_size
         if not 16 <= mask <= 30:
             issues.append(("nodeCIDRMaskSize", f"must be between 16 and 30 (a node needs room for cni0 and pods), "

@@ -82,3 +82,124 @@ def test_an_ipv6_primary_dual_stack_cluster_lists_ipv6_first(lab):
     assert echo_answer(via_name.stdout)["pod"] == f"{c}-p1"
     node = json.loads(lab.kubectl("get", "node", f"{c}-worker", "-o", "json").stdout)
     assert node["status"]["addresses"][0]["address"] == st1["hostIP"]
+
+
+V6_ONLY = """
+kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+networking: {ipFamily: ipv6}
+nodes: [{role: control-plane}, {role: worker}, {role: worker}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-a, labels: {app: CLUSTER-web}}
+spec:
+  nodeName: CLUSTER-worker
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-b}
+spec:
+  nodeName: CLUSTER-worker2
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-CLUSTER}
+spec:
+  type: NodePort
+  selector: {app: CLUSTER-web}
+  ports: [{port: 80, targetPort: 3000}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: both-CLUSTER}
+spec:
+  ipFamilyPolicy: PreferDualStack
+  selector: {app: CLUSTER-web}
+  ports: [{port: 80, targetPort: 3000}]
+"""
+
+
+def _dig(lab, netns: str, *args: str) -> list[str]:
+    proc = lab.in_ns(netns, "dig", "+time=2", "+tries=2", "+short", *args, timeout=15)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout.split()
+
+
+def test_an_ipv6_only_cluster_moves_ipv6_packets_and_answers_dns_over_ipv6(lab):
+    lab.netlab("up", str(lab.write("v6.yaml", V6_ONLY)))
+    c = lab.cluster
+    for pod in (f"{c}-a", f"{c}-b"):
+        wait_for(lambda pod=pod: _ready(lab, pod), timeout=60, what=f"{pod} to be ready")
+    a, b = _status(lab, f"{c}-a"), _status(lab, f"{c}-b")
+    for st in (a, b):   # one IPv6 address, from the node's /64 of kind's default fd00:10:244::/56
+        assert [e["ip"] for e in st["podIPs"]] == [st["podIP"]]
+        assert ipaddress.ip_address(st["podIP"]) in ipaddress.ip_network("fd00:10:244::/56")
+        assert ipaddress.ip_address(st["hostIP"]) in ipaddress.ip_network("fc00:f853:ccd:e793::/64")
+    v4 = lab.in_ns(f"{c}-a", "ip", "-4", "-o", "addr", "show", "scope", "global")
+    assert v4.stdout.strip() == "", "a pod of an IPv6-only cluster has no IPv4 address"
+
+    ping = lab.in_ns(f"{c}-b", "ping", "-6", "-c", "2", "-W", "2", a["podIP"])
+    assert ping.returncode == 0, ping.stdout + ping.stderr
+    across = lab.in_ns(f"{c}-b", "curl", "-6", "-sS", "--max-time", "5", f"http://[{a['podIP']}]:3000/", timeout=15)
+    answer = echo_answer(across.stdout)
+    assert answer["ip"] == a["podIP"] and answer["client"].rpartition(":")[0] == f"[{b['podIP']}]", "no NAT"
+    from_host = lab.host("curl", "-6", "-sS", "--max-time", "5", f"http://[{a['podIP']}]:3000/", timeout=15)
+    assert echo_answer(from_host.stdout)["pod"] == f"{c}-a", from_host.stderr
+
+    web = json.loads(lab.kubectl("get", "service", f"web-{c}", "-o", "json").stdout)["spec"]
+    assert web["ipFamilies"] == ["IPv6"] and web["ipFamilyPolicy"] == "SingleStack"
+    assert ipaddress.ip_address(web["clusterIP"]) in ipaddress.ip_network("fd00:10:96::/112")
+    both = json.loads(lab.kubectl("get", "service", f"both-{c}", "-o", "json").stdout)["spec"]
+    assert both["ipFamilies"] == ["IPv6"] and len(both["clusterIPs"]) == 1
+    slices = json.loads(lab.kubectl("get", "endpointslices", "-l", f"kubernetes.io/service-name=web-{c}",
+                                    "-o", "json").stdout)["items"]
+    assert [(s["addressType"], s["endpoints"][0]["addresses"]) for s in slices] == [("IPv6", [a["podIP"]])]
+
+    # cluster DNS at kube-dns's IPv6 ClusterIP: the pod's resolv.conf names it, it answers AAAA and PTR
+    dns = json.loads(lab.kubectl("get", "service", "kube-dns", "-n", "kube-system", "-o", "json").stdout)["spec"]
+    assert dns["clusterIP"] == "fd00:10:96::a" and dns["ipFamilies"] == ["IPv6"]
+    resolv = lab.in_ns(f"{c}-b", "cat", "/etc/resolv.conf").stdout
+    assert "nameserver fd00:10:96::a" in resolv, resolv
+    name = f"web-{c}.default.svc.cluster.local"
+    assert _dig(lab, f"{c}-b", "AAAA", name) == [web["clusterIP"]]
+    assert _dig(lab, f"{c}-b", "A", name) == [], "an IPv6-only Service's name answers A with NODATA"
+    assert _dig(lab, f"{c}-b", "-x", web["clusterIP"]) == [f"{name}."]
+    by_name = lab.in_ns(f"{c}-b", "curl", "-sS", "--max-time", "5", f"http://{name}/", timeout=15)
+    assert by_name.returncode == 0, by_name.stderr
+    assert echo_answer(by_name.stdout)["pod"] == f"{c}-a"
+
+    # the `kubernetes` Service: an IPv6 ClusterIP whose Endpoints are the host's IPv6 underlay address
+    api = json.loads(lab.kubectl("get", "service", "kubernetes", "-o", "json").stdout)["spec"]
+    assert api["clusterIP"] == "fd00:10:96::1"
+    eps = json.loads(lab.kubectl("get", "endpoints", "kubernetes", "-o", "json").stdout)
+    assert eps["subsets"][0]["addresses"] == [{"ip": "fc00:f853:ccd:e793::1"}]
+    version = lab.in_ns(f"{c}-b", "curl", "-sS", "-k", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}",
+                        "https://[fd00:10:96::1]/version", timeout=15)
+    assert version.returncode == 0 and version.stdout.isdigit(), version.stderr
+
+    # NodePort on a node's IPv6 underlay address, from the host
+    node = json.loads(lab.kubectl("get", "node", f"{c}-worker2", "-o", "json").stdout)
+    internal = node["status"]["addresses"][0]
+    assert internal["type"] == "InternalIP" and ipaddress.ip_address(internal["address"]).version == 6
+    port = web["ports"][0]["nodePort"]
+    via_node = lab.host("curl", "-6", "-sS", "--max-time", "5", f"http://[{internal['address']}]:{port}/", timeout=15)
+    assert echo_answer(via_node.stdout)["pod"] == f"{c}-a", via_node.stderr
+
+
+def test_require_dual_stack_is_refused_in_an_ipv6_only_cluster(lab):
+    lab.netlab("up", str(lab.write("v6.yaml", V6_ONLY.split("---\n")[0])))
+    svc = lab.write("svc.yaml", """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: web-CLUSTER}
+        spec:
+          ipFamilyPolicy: RequireDualStack
+          selector: {app: web}
+          ports: [{port: 80}]
+    """)
+    proc = lab.netlab("apply", "-f", str(svc), check=False)
+    assert proc.returncode != 0
+    assert "spec.ipFamilyPolicy" in proc.stderr and "not configured for dual-stack" in proc.stderr
