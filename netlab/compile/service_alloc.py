@@ -205,7 +205,7 @@ def _fill_from_pools(services: list[dict], pools: Pools, claims: _Claims, out: d
             ip6 = _free_cluster_ip(svc, claims, claims.nets["IPv6"])
         node_ports = _free_node_ports(svc, spec, pools, claims, dict(a.node_ports))
         lb = a.load_balancer_ip
-        if spec.get("type") == "LoadBalancer" and lb is None:
+        if spec.get("type") == "LoadBalancer" and lb is None and "IPv4" in fams:   # the pool is IPv4
             lb = next(free_lb, None)  # an empty pool leaves the service <pending>, as in Kubernetes
         out[key] = Allocation(ip, node_ports, lb, ip6)
 

@@ -203,3 +203,60 @@ def test_require_dual_stack_is_refused_in_an_ipv6_only_cluster(lab):
     proc = lab.netlab("apply", "-f", str(svc), check=False)
     assert proc.returncode != 0
     assert "spec.ipFamilyPolicy" in proc.stderr and "not configured for dual-stack" in proc.stderr
+
+
+POLICY_AND_EDGE = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: only-friends}
+spec:
+  podSelector: {matchLabels: {app: CLUSTER-web}}
+  policyTypes: [Ingress]
+  ingress:
+    - from: [{podSelector: {matchLabels: {role: friend}}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: CLUSTER-friend, labels: {role: friend}}
+spec:
+  nodeName: CLUSTER-worker2
+  containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: lb-CLUSTER}
+spec:
+  type: LoadBalancer
+  selector: {app: CLUSTER-web}
+  ports: [{port: 80, targetPort: 3000}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web-CLUSTER}
+spec:
+  ingressClassName: nginx
+  rules: [{http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web-CLUSTER, port: {number: 80}}}}]}}]
+"""
+
+
+def test_policy_holds_and_the_edge_stays_pending_in_an_ipv6_only_cluster(lab):
+    lab.netlab("up", str(lab.write("v6.yaml", V6_ONLY + "---\n" + POLICY_AND_EDGE)))
+    c = lab.cluster
+    for pod in (f"{c}-a", f"{c}-b", f"{c}-friend"):
+        wait_for(lambda pod=pod: _ready(lab, pod), timeout=90, what=f"{pod} to be ready")
+    target = _status(lab, f"{c}-a")["podIP"]
+    url = f"http://[{target}]:3000/"
+
+    def reaches(src: str) -> bool:
+        return lab.in_ns(src, "curl", "-6", "-sS", "--max-time", "2", url, timeout=10).returncode == 0
+
+    wait_for(lambda: not reaches(f"{c}-b"), timeout=20, what="a pod the policy does not select to be dropped")
+    assert reaches(f"{c}-friend"), "the selected peer is allowed over IPv6"
+
+    # no IPv6 pool yet: the LoadBalancer Services (the ingress-nginx add-on's too) stay <pending>
+    lb = json.loads(lab.kubectl("get", "service", f"lb-{c}", "-o", "json").stdout)
+    assert lb["spec"]["ipFamilies"] == ["IPv6"] and lb["status"]["loadBalancer"] == {}
+    ctl = json.loads(lab.kubectl("get", "service", "ingress-nginx-controller", "-n", "ingress-nginx",
+                                 "-o", "json").stdout)
+    assert ctl["status"]["loadBalancer"] == {}
+    assert "<pending>" in lab.kubectl("get", "service", f"lb-{c}").stdout
