@@ -63,7 +63,8 @@ def ingress_desired(objects: Iterable[dict], resolved: Mapping[str, ResolvedServ
                     default_cert: tuple[str, str], args: ControllerArgs | None = None,
                     listen_ipv6: bool = False) -> IngressDesired:
     """What the ingress controller serves; args: the controller's flags (None: the built-in add-on's);
-    listen_ipv6: nginx listens on IPv6 too (an IPv6-only cluster's controller pod has no IPv4 address)."""
+    listen_ipv6: nginx listens on IPv6 too (in an IPv6-primary or IPv6-only cluster, where the controller
+    pod's readiness probe goes to its IPv6 podIP)."""
     objects = list(objects)
     args = args or ControllerArgs(publish_service="ingress-nginx/ingress-nginx-controller")
     ingresses = [o for o in objects if o["kind"] == "Ingress"]

@@ -41,6 +41,13 @@ spec:
   ipFamilyPolicy: PreferDualStack
   selector: {app: CLUSTER-web}
   ports: [{port: 80, targetPort: 3000}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web-CLUSTER}
+spec:
+  ingressClassName: nginx
+  rules: [{http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web-CLUSTER, port: {number: 80}}}}]}}]
 """
 
 
