@@ -5,7 +5,18 @@ from __future__ import annotations
 import ipaddress
 import json
 
+import pytest
 from conftest import echo_answer, wait_for
+
+# the built-in ingress-nginx add-on comes up for it (its Service stays <pending> without an IPv6 pool)
+INGRESS = """
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web-CLUSTER}
+spec:
+  ingressClassName: nginx
+  rules: [{http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web-CLUSTER, port: {number: 80}}}}]}}]
+"""
 
 V6_PRIMARY = """
 kind: Cluster
@@ -41,14 +52,7 @@ spec:
   ipFamilyPolicy: PreferDualStack
   selector: {app: CLUSTER-web}
   ports: [{port: 80, targetPort: 3000}]
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: web-CLUSTER}
-spec:
-  ingressClassName: nginx
-  rules: [{http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web-CLUSTER, port: {number: 80}}}}]}}]
-"""
+---""" + INGRESS
 
 
 def _status(lab, pod: str) -> dict:
@@ -135,8 +139,11 @@ def _dig(lab, netns: str, *args: str) -> list[str]:
     return proc.stdout.split()
 
 
-def test_an_ipv6_only_cluster_moves_ipv6_packets_and_answers_dns_over_ipv6(lab):
-    lab.netlab("up", str(lab.write("v6.yaml", V6_ONLY)))
+@pytest.mark.parametrize("mode", ["host-gw", "vxlan"])
+def test_an_ipv6_only_cluster_moves_ipv6_packets_and_answers_dns_over_ipv6(lab, mode):
+    manifest = V6_ONLY if mode == "host-gw" else V6_ONLY.replace(
+        "apiVersion: kind.x-k8s.io/v1alpha4", f"apiVersion: netlab.dev/v1alpha1\nmode: {mode}")
+    lab.netlab("up", str(lab.write("v6.yaml", manifest)))
     c = lab.cluster
     for pod in (f"{c}-a", f"{c}-b"):
         wait_for(lambda pod=pod: _ready(lab, pod), timeout=60, what=f"{pod} to be ready")
@@ -145,6 +152,8 @@ def test_an_ipv6_only_cluster_moves_ipv6_packets_and_answers_dns_over_ipv6(lab):
         assert [e["ip"] for e in st["podIPs"]] == [st["podIP"]]
         assert ipaddress.ip_address(st["podIP"]) in ipaddress.ip_network("fd00:10:244::/56")
         assert ipaddress.ip_address(st["hostIP"]) in ipaddress.ip_network("fc00:f853:ccd:e793::/64")
+    assert a["podIP"] in lab.kubectl("get", "pods", "-o", "wide").stdout
+    assert a["podIP"] in lab.netlab("graph").stdout
     v4 = lab.in_ns(f"{c}-a", "ip", "-4", "-o", "addr", "show", "scope", "global")
     assert v4.stdout.strip() == "", "a pod of an IPv6-only cluster has no IPv4 address"
 
@@ -236,14 +245,7 @@ spec:
   type: LoadBalancer
   selector: {app: CLUSTER-web}
   ports: [{port: 80, targetPort: 3000}]
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata: {name: web-CLUSTER}
-spec:
-  ingressClassName: nginx
-  rules: [{http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web-CLUSTER, port: {number: 80}}}}]}}]
-"""
+---""" + INGRESS
 
 
 def test_policy_holds_and_the_edge_stays_pending_in_an_ipv6_only_cluster(lab):
