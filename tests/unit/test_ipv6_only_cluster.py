@@ -126,3 +126,16 @@ def test_the_ingress_controller_listens_on_ipv6_in_an_ipv6_only_cluster():
                             default_cert=("c.pem", "k.pem"), listen_ipv6=listen_ipv6).nginx_conf
     assert "listen [::]:80 default_server;" in conf(True) and "listen [::]:443 ssl default_server;" in conf(True)
     assert "[::]" not in conf(False)
+
+
+def test_a_pod_from_the_api_keeps_ip_for_ipv4_whatever_its_primary_family():
+    from netlab.compile.netpol import allowed, policy_pod
+    only6 = policy_pod({"metadata": {"name": "a"}, "status": {"podIP": "fd00:10:244:1::2",
+                                                              "podIPs": [{"ip": "fd00:10:244:1::2"}]}})
+    assert (only6.ip, only6.ip6) == ("", "fd00:10:244:1::2")
+    primary6 = policy_pod({"metadata": {"name": "b"}, "status": {"podIP": "fd00:10:244:1::3", "podIPs": [
+        {"ip": "fd00:10:244:1::3"}, {"ip": "10.244.1.3"}]}})
+    assert (primary6.ip, primary6.ip6) == ("10.244.1.3", "fd00:10:244:1::3")
+    deny = {"metadata": {"name": "deny", "namespace": "default"},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}
+    assert not allowed("fd00:10:244:1::3", "fd00:10:244:1::2", 80, "TCP", [only6, primary6], [], [deny])
