@@ -139,3 +139,23 @@ def test_a_pod_from_the_api_keeps_ip_for_ipv4_whatever_its_primary_family():
     deny = {"metadata": {"name": "deny", "namespace": "default"},
             "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}
     assert not allowed("fd00:10:244:1::3", "fd00:10:244:1::2", 80, "TCP", [only6, primary6], [], [deny])
+
+
+def test_host_network_pods_and_headless_services_in_an_ipv6_only_cluster():
+    cfg = _config()
+    host = _pod("h")
+    host["spec"]["hostNetwork"] = True
+    db = _pod("db-0", app="db")
+    db["spec"].update(hostname="db-0", subdomain="db")
+    headless = {"kind": "Service", "metadata": {"name": "db", "namespace": "default"},
+                "spec": {"clusterIP": "None", "selector": {"app": "db"}, "ports": [{"port": 5432}]}}
+    objects = {"Pod/default/h": host, "Pod/default/db-0": db, "Service/default/db": headless}
+    pods = placement(objects, {}, cfg.topology().nodes, random.Random(0), {}, 0.0)
+    assert (pods["default/h"].ip, pods["default/h"].ip6) == ("", "fc00:f853:ccd:e793::3"), "the node's IPv6 only"
+    desired = compile_objects(objects, cfg)
+    (svc,) = [s for s in desired.services.values() if s.name == "db"]
+    assert svc.ip_families == ("IPv6",) and svc.cluster_ips() == []
+    zone = build_zone(desired.dns_view)
+    for name in ("db.default.svc.cluster.local", "db-0.db.default.svc.cluster.local"):
+        assert [str(r.rdata) for r in zone.lookup(name, QTYPE.AAAA).answer] == [pods["default/db-0"].ip6]
+        assert zone.lookup(name, QTYPE.A).answer == []
