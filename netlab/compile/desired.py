@@ -219,7 +219,7 @@ def compile_desired(objects: Mapping[str, dict], config: ClusterConfig, observed
     controller = find_controller(pods.values())
     if observed.ingress_dir is not None and controller is not None:
         ingress = ingress_desired(objects.values(), network.services, observed.ingress_dir, observed.default_cert,
-                                  controller[1], listen_ipv6=config.ip_families[0] == "IPv6")
+                                  controller[1], ipv6="IPv6" in config.ip_families)
     return Desired(
         topology=topo,
         network=network,

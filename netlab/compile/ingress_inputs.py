@@ -61,10 +61,9 @@ def default_certificate(args: ControllerArgs, secrets: Mapping[tuple[str, str], 
 
 def ingress_desired(objects: Iterable[dict], resolved: Mapping[str, ResolvedService], run_dir: str,
                     default_cert: tuple[str, str], args: ControllerArgs | None = None,
-                    listen_ipv6: bool = False) -> IngressDesired:
+                    ipv6: bool = False) -> IngressDesired:
     """What the ingress controller serves; args: the controller's flags (None: the built-in add-on's);
-    listen_ipv6: nginx listens on IPv6 too (in an IPv6-primary or IPv6-only cluster, where the controller
-    pod's readiness probe goes to its IPv6 podIP)."""
+    ipv6: the cluster has IPv6, nginx listens on it too."""
     objects = list(objects)
     args = args or ControllerArgs(publish_service="ingress-nginx/ingress-nginx-controller")
     ingresses = [o for o in objects if o["kind"] == "Ingress"]
@@ -77,7 +76,7 @@ def ingress_desired(objects: Iterable[dict], resolved: Mapping[str, ResolvedServ
     served = frozenset(ingress_key(i) for i in select_ingresses(ingresses, classes, classless))
     rendered = render(ingresses, backends, secrets, ingress_classes=classes, default_class=classless,
                       run_dir=run_dir, default_cert=cert, http_port=args.http_port, https_port=args.https_port,
-                      healthz_port=args.healthz_port, listen_ipv6=listen_ipv6)
+                      healthz_port=args.healthz_port, ipv6=ipv6)
     rendered.files.update(cert_files)
     return IngressDesired(rendered, tuple(resolve_rules(ingresses, backends)), rendered.notes, args.publish_service,
                           served)

@@ -161,12 +161,12 @@ def _location_order(spec: str, p: IngressPath) -> tuple:
 
 class _Renderer:
     def __init__(self, backends: Mapping, http_port: int, https_port: int, listen_address: str | None,
-                 listen_ipv6: bool = False) -> None:
+                 ipv6: bool = False) -> None:
         self.backends = backends
-        self.listen_ipv6 = listen_ipv6
         self.http_port = http_port
         self.https_port = https_port
         self.addr = f"{listen_address}:" if listen_address else ""
+        self.ipv6 = ipv6 and not listen_address   # `listen 80` is IPv4 only: add `listen [::]:80`
         self.upstreams: dict[str, Backend] = {}
 
     def _proxy(self, namespace: str, backend: Mapping, ann: Annotations, ingress: str, notes: Notes) -> list[str]:
@@ -248,7 +248,7 @@ class _Renderer:
         lines: list[str] = ["server {"]
         ds = " default_server" if not server.host else ""
         lines += [f"    listen {self.addr}{self.http_port}{ds};", f"    listen {self.addr}{self.https_port} ssl{ds};"]
-        if self.listen_ipv6:
+        if self.ipv6:
             lines += [f"    listen [::]:{self.http_port}{ds};", f"    listen [::]:{self.https_port} ssl{ds};"]
         lines.append(f"    server_name {_server_name(server.host) if server.host else '_'};")
         cert, key = server.cert or default_cert
@@ -350,7 +350,7 @@ def render(
     user: str | None = None,
     access_log: str = "/dev/stdout",
     healthz_port: int | None = None,
-    listen_ipv6: bool = False,
+    ipv6: bool = False,
 ) -> RenderedConfig:
     """Render nginx.conf for the Ingresses of `ingress_classes`; see the module docstring for the rules."""
     run_dir = run_dir.rstrip("/") or "/"
@@ -359,7 +359,7 @@ def render(
     for ing in selected:
         notes.by_ingress.setdefault(ingress_key(ing), [])
     servers, files = collect(selected, secrets, run_dir, notes)
-    r = _Renderer(backends, http_port, https_port, listen_address, listen_ipv6)
+    r = _Renderer(backends, http_port, https_port, listen_address, ipv6)
     blocks: list[str] = []
     for host in sorted(servers, key=lambda h: (h != "", h)):
         blocks += [""] + r.server(servers[host], default_cert, notes)

@@ -121,9 +121,9 @@ def test_the_ingress_controller_listens_on_ipv6_in_an_ipv6_only_cluster():
     ing = {"kind": "Ingress", "metadata": {"name": "w", "namespace": "default"},
            "spec": {"ingressClassName": "nginx", "rules": [{"http": {"paths": [path]}}]}}
 
-    def conf(listen_ipv6: bool) -> str:
+    def conf(ipv6: bool) -> str:
         return nginx.render([ing], {}, {}, ingress_classes={"nginx"}, run_dir="/run/x",
-                            default_cert=("c.pem", "k.pem"), listen_ipv6=listen_ipv6).nginx_conf
+                            default_cert=("c.pem", "k.pem"), ipv6=ipv6).nginx_conf
     assert "listen [::]:80 default_server;" in conf(True) and "listen [::]:443 ssl default_server;" in conf(True)
     assert "[::]" not in conf(False)
 
