@@ -192,6 +192,7 @@ def test_an_ipv6_only_cluster_moves_ipv6_packets_and_answers_dns_over_ipv6(lab, 
     assert api["clusterIP"] == "fd00:10:96::1"
     eps = json.loads(lab.kubectl("get", "endpoints", "kubernetes", "-o", "json").stdout)
     assert eps["subsets"][0]["addresses"] == [{"ip": "fc00:f853:ccd:e793::1"}]
+    assert _dig(lab, f"{c}-b", "-x", "fd00:10:96::1") == ["kubernetes.default.svc.cluster.local."]
     version = lab.in_ns(f"{c}-b", "curl", "-sS", "-k", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}",
                         "https://[fd00:10:96::1]/version", timeout=15)
     assert version.returncode == 0 and version.stdout.isdigit(), version.stderr
