@@ -262,6 +262,20 @@ def test_policy_holds_and_the_edge_stays_pending_in_an_ipv6_only_cluster(lab):
 
     wait_for(lambda: not reaches(f"{c}-b"), timeout=20, what="a pod the policy does not select to be dropped")
     assert reaches(f"{c}-friend"), "the selected peer is allowed over IPv6"
+    # an ipBlock with an IPv6 CIDR lets b in as well
+    b_ip = _status(lab, f"{c}-b")["podIP"]
+    net = ipaddress.ip_network(f"{b_ip}/64", strict=False)
+    lab.netlab("apply", "-f", str(lab.write("block.yaml", f"""
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {{name: block-{c}}}
+        spec:
+          podSelector: {{matchLabels: {{app: {c}-web}}}}
+          policyTypes: [Ingress]
+          ingress: [{{from: [{{ipBlock: {{cidr: "{net}"}}}}]}}]
+    """)))
+    wait_for(lambda: reaches(f"{c}-b"), timeout=20, what="the ipBlock to allow b over IPv6")
+    assert reaches(f"{c}-friend"), "still allowed by the first policy's selector"
 
     # a LoadBalancer Service (the ingress-nginx add-on's too, whose controller came up) gets no IPv4
     # address: it stays <pending> without an IPv6 pool, or gets an IPv6 one
