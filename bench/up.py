@@ -3,11 +3,12 @@
 
 The baseline creates the same namespaces, veths, bridge ports, addresses and routes with `ip -batch`
 files (no containers). Everything runs inside a fresh network namespace acting as the host, and is
-removed afterwards, also on failure. Usage: sudo python3 bench/up.py [--pods 200] [--dual]
+removed afterwards, also on failure. Usage: sudo python3 bench/up.py [--pods 200] [--dual [--family ipv6]]
 
 --dual also times `up` of the same pods in a dual-stack cluster (kind's `ipFamily: dual`) and prints it
 next to an IPv4-only `up` run just before or after it, with the extra cost per pod (target < 25%);
---repeat N runs N such pairs and prints the range and median.
+--repeat N runs N such pairs and prints the range and median; --family ipv6 compares an IPv6-only
+cluster (`ipFamily: ipv6`) instead of a dual-stack one.
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ def main() -> int:
     parser.add_argument("--pods", type=int, default=200)
     parser.add_argument("--dual", action="store_true", help="also time a dual-stack cluster's up")
     parser.add_argument("--repeat", type=int, default=1, help="with --dual: pairs of ups, order alternating")
+    parser.add_argument("--family", choices=("dual", "ipv6"), default="dual",
+                        help="with --dual: the ipFamily compared with IPv4 (ipv6: an IPv6-only cluster)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench/up.py needs root")
@@ -110,7 +113,7 @@ def main() -> int:
             lab_up = netlab(host, tag, "up", str(path), "--timeout", "300")
             lab_down = netlab(host, tag, "down")
             for i in range(max(1, args.repeat) if args.dual else 0):
-                pairs.append(_dual_pair(host, tag, path, args.pods, dual_first=i % 2 == 1))
+                pairs.append(_dual_pair(host, tag, path, args.pods, dual_first=i % 2 == 1, family=args.family))
     finally:
         baseline_down(tag)
         subprocess.run(["nsenter", f"--net=/run/netns/{host}", sys.executable, "-m", "netlab.cli", "--cluster",
@@ -122,24 +125,25 @@ def main() -> int:
     print(f"down: baseline (ip -batch netns del)      {base_down:6.2f} s   netlab down {lab_down:6.2f} s"
           f"   (target < 0.5 s)")
     for v4_up, dual_up in pairs:
-        print(f"dual: IPv4 only up {v4_up:6.2f} s   dual-stack up {dual_up:6.2f} s   extra per pod "
+        print(f"{args.family}: IPv4 only up {v4_up:6.2f} s   {args.family} up {dual_up:6.2f} s   extra per pod "
               f"{1000 * (dual_up - v4_up) / args.pods:+6.1f} ms ({(dual_up - v4_up) / v4_up:+.0%})")
     if pairs:
         extras = sorted((d - v) / v for v, d in pairs)
-        print(f"dual: extra cost over {len(pairs)} pairs: {extras[0]:+.0%} to {extras[-1]:+.0%}, median "
+        print(f"{args.family}: extra cost over {len(pairs)} pairs: {extras[0]:+.0%} to {extras[-1]:+.0%}, median "
               f"{statistics.median(extras):+.0%} (target < +25%)")
     return 0
 
 
-def _dual_pair(host: str, tag: str, path: Path, pods: int, dual_first: bool) -> tuple[float, float]:
-    """(IPv4-only up, dual-stack up) of the same pods, one after the other (the order alternates, so a
+def _dual_pair(host: str, tag: str, path: Path, pods: int, dual_first: bool,
+               family: str = "dual") -> tuple[float, float]:
+    """(IPv4-only up, `family` up) of the same pods, one after the other (the order alternates, so a
     load change on the machine does not always favour the same family)."""
     times = {}
-    for family in ("dual", "ipv4") if dual_first else ("ipv4", "dual"):
-        path.write_text(MANIFEST.replace("PODS", str(pods)).replace("FAMILY", family))
-        times[family] = netlab(host, tag, "up", str(path), "--timeout", "300")
+    for fam in (family, "ipv4") if dual_first else ("ipv4", family):
+        path.write_text(MANIFEST.replace("PODS", str(pods)).replace("FAMILY", fam))
+        times[fam] = netlab(host, tag, "up", str(path), "--timeout", "300")
         netlab(host, tag, "down")
-    return times["ipv4"], times["dual"]
+    return times["ipv4"], times[family]
 
 
 if __name__ == "__main__":

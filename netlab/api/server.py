@@ -74,7 +74,7 @@ def server_ssl_context(pki: Pki) -> ssl.SSLContext:
 def bind(address: str, port: int, search: int = 0) -> socket.socket:
     """A TCP socket bound to address:port, or to the next free port within `search` ports after it."""
     for candidate in range(port, port + search + 1):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((address, candidate))

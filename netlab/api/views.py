@@ -194,9 +194,12 @@ _NODE_CONDITIONS = (
 
 
 def node(n, started: float, pod_count: int = 0, bridge: str = "", host_ip: str = "",
-         taints: list[dict] | None = None) -> dict:
+         taints: list[dict] | None = None, families: tuple[str, ...] = ("IPv4",)) -> dict:
     """A Node as its kubelet reports it. Heartbeat times stay at the controller's start, so a node's
-    resourceVersion changes only when something about it does."""
+    resourceVersion changes only when something about it does. Its InternalIP and podCIDR are those of
+    the cluster's primary family (`families`' first)."""
+    internal_ip = order_by_family([n.underlay_ip, getattr(n, "underlay_ip6", "")], families)[0]
+    pod_cidr = order_by_family([n.pod_cidr, getattr(n, "pod_cidr6", "")], families)[0]
     # Like flannel's public-ip annotation: where the node sits on the underlay, for `netlab graph` and humans.
     notes = {UNDERLAY_BRIDGE_ANNOTATION: bridge, HOST_IP_ANNOTATION: host_ip} if bridge else {}
     since = timestamp(started)
@@ -205,9 +208,9 @@ def node(n, started: float, pod_count: int = 0, bridge: str = "", host_ip: str =
         "apiVersion": "v1", "kind": "Node",
         "metadata": {"name": n.name, "labels": node_labels(n), "creationTimestamp": since,
                      **({"annotations": notes} if notes else {})},
-        "spec": {"podCIDR": n.pod_cidr, "podCIDRs": [n.pod_cidr], **({"taints": taints} if taints else {})},
+        "spec": {"podCIDR": pod_cidr, "podCIDRs": [pod_cidr], **({"taints": taints} if taints else {})},
         "status": {
-            "addresses": [{"type": "InternalIP", "address": n.underlay_ip}, {"type": "Hostname", "address": n.name}],
+            "addresses": [{"type": "InternalIP", "address": internal_ip}, {"type": "Hostname", "address": n.name}],
             "conditions": [{"type": t, "status": st, "lastHeartbeatTime": since, "lastTransitionTime": since,
                             "reason": r, "message": m} for t, st, r, m in _NODE_CONDITIONS],
             "nodeInfo": host["nodeInfo"], "capacity": host["capacity"], "allocatable": host["capacity"],
@@ -316,7 +319,8 @@ def _list_nodes(ctl: StoreView, ns: str | None) -> list[dict]:
     counts: dict[str, int] = {}
     for p in ctl.state.pods.values():
         counts[p.node] = counts.get(p.node, 0) + 1
-    return [node(n, ctl.started, counts.get(n.name, 0), topo.bridge, topo.host_ip, podsets.node_taints(n, topo.nodes))
+    return [node(n, ctl.started, counts.get(n.name, 0), topo.bridge, topo.host_ip, podsets.node_taints(n, topo.nodes),
+                 topo.ip_families)
             for n in topo.nodes]
 
 

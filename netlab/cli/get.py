@@ -165,7 +165,7 @@ def describe(ctx: click.Context, what: str, name: str, namespace: str) -> None:
         pods = [netpol.policy_pod(p) for p in client.get("/api/v1/pods")["items"]]
         namespaces = [netpol.PolicyNamespace(n["metadata"]["name"], dict(n["metadata"].get("labels") or {}))
                       for n in client.get("/api/v1/namespaces")["items"]]
-        related["explain"] = explain(obj, [p for p in pods if p.ip], namespaces)
+        related["explain"] = explain(obj, [p for p in pods if p.ip or p.ip6], namespaces)
     if res.kind in ("NetworkPolicy", "Service"):
         from netlab.cli.counters import rule_counters
 

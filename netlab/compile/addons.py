@@ -32,7 +32,9 @@ def dns_objects(config: ClusterConfig, python: str, view_path: str) -> list[dict
     container = {
         "name": "coredns",
         "image": "netlab/dns:1.0",
-        "command": [python, "-m", "netlab.runtime.dns", "--view", view_path, "--listen", "0.0.0.0", "--port", "53"],
+        # IPv6 when kube-dns's ClusterIP is (the primary family's); asyncio's IPv6 sockets are IPv6-only
+        "command": [python, "-m", "netlab.runtime.dns", "--view", view_path, "--listen",
+                    "::" if config.ip_families[0] == "IPv6" else "0.0.0.0", "--port", "53"],
         "ports": [
             {"name": "dns", "containerPort": 53, "protocol": "UDP"},
             {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
@@ -78,8 +80,9 @@ API_SERVICE_LABELS = {"component": "apiserver", "provider": "kubernetes"}
 
 
 def api_service_ip(config: ClusterConfig) -> str:
-    """The `kubernetes` Service's ClusterIP: the first address of the service CIDR, as kube-apiserver takes."""
-    return str(ipaddress.ip_network(config.service_subnet).network_address + 1)
+    """The `kubernetes` Service's ClusterIP: the first address of the (primary) service CIDR, as
+    kube-apiserver takes."""
+    return str(ipaddress.ip_network(config.primary_service_subnet).network_address + 1)
 
 
 def kubernetes_objects(config: ClusterConfig, host_ip: str, port: int) -> list[dict]:
@@ -131,7 +134,7 @@ def dns_view(config: ClusterConfig, services: list, pods: list, namespaces: list
             for s in sorted(services, key=lambda s: s.key)
         ],
         "pods": [
-            {"name": p.name, "namespace": p.namespace, "ip": p.ip, "hostname": p.spec.get("hostname"),
+            {"name": p.name, "namespace": p.namespace, "ip": p.ip or p.ip6, "hostname": p.spec.get("hostname"),
              "subdomain": p.spec.get("subdomain")}
             for p in sorted(pods, key=lambda p: p.key)
         ],

@@ -104,11 +104,18 @@ class ClusterConfig:
 
     def address_plan(self) -> AddressPlan:
         return AddressPlan(underlay=self.underlay, pod_subnet=self.pod_subnet, node_prefix=self.node_prefix,
-                           underlay6=self.underlay6, pod_subnet6=self.pod_subnet6)
+                           underlay6=self.underlay6, pod_subnet6=self.pod_subnet6,
+                           ipv6_only="IPv4" not in self.ip_families)
+
+    @property
+    def primary_service_subnet(self) -> str:
+        """The service range of the cluster's primary family: kube-apiserver's first
+        --service-cluster-ip-range, where the `kubernetes` (.1) and kube-dns (.10) Services live."""
+        return self.service_subnet6 if self.ip_families[0] == "IPv6" else self.service_subnet
 
     @property
     def dns_ip(self) -> str:
-        return str(ipaddress.ip_network(self.service_subnet).network_address + 10)
+        return families.nth_address(self.primary_service_subnet, 10)
 
     def lab_cidrs_ipv4(self) -> list[str]:
         return [self.underlay, self.pod_subnet, self.service_subnet]
@@ -148,10 +155,12 @@ def _ipv4_part(value: str | None, default: str) -> str:
 
 
 def _dual_stack(net: dict, underlay: dict) -> dict:
-    """The dual-stack fields of ClusterConfig from kind's networking (nothing for an IPv4 cluster)."""
-    if net.get("ipFamily", "ipv4") != "dual":
+    """The IPv6 fields of ClusterConfig from kind's networking (nothing for an IPv4 cluster). An IPv6-only
+    cluster keeps the IPv4 fields' defaults for its nodes' internal plumbing; no pod or Service uses them."""
+    family = net.get("ipFamily", "ipv4")
+    if family not in ("dual", "ipv6"):
         return {}
-    pods = families.split_cidrs(net.get("podSubnet") or families.default_subnets("dual", families.POD_SUBNET))
+    pods = families.split_cidrs(net.get("podSubnet") or families.default_subnets(family, families.POD_SUBNET))
     return {
         "ip_families": tuple("IPv6" if ":" in c else "IPv4" for c in pods),
         "pod_subnet6": next(c for c in pods if ":" in c),

@@ -41,14 +41,15 @@ class ContainerSpec:
     tty: bool = False  # `tty: true`: it runs on a pty of its own (netlab.runtime.ttyrelay keeps the master)
 
 
+# (pod, node IP, the pod's addresses primary family first) -> the field's value
 DOWNWARD_FIELDS = {
-    "metadata.name": lambda p, node_ip: p.name,
-    "metadata.namespace": lambda p, node_ip: p.namespace,
-    "metadata.uid": lambda p, node_ip: p.uid,
-    "spec.nodeName": lambda p, node_ip: p.node,
-    "status.podIP": lambda p, node_ip: p.ip,
-    "status.podIPs": lambda p, node_ip: ",".join(ip for ip in (p.ip, p.ip6) if ip),  # as the kubelet joins them
-    "status.hostIP": lambda p, node_ip: node_ip,
+    "metadata.name": lambda p, node_ip, ips: p.name,
+    "metadata.namespace": lambda p, node_ip, ips: p.namespace,
+    "metadata.uid": lambda p, node_ip, ips: p.uid,
+    "spec.nodeName": lambda p, node_ip, ips: p.node,
+    "status.podIP": lambda p, node_ip, ips: ips[0] if ips else "",
+    "status.podIPs": lambda p, node_ip, ips: ",".join(ips),  # as the kubelet joins them
+    "status.hostIP": lambda p, node_ip, ips: node_ip,
 }
 
 
@@ -62,13 +63,19 @@ def host_user(uid: int) -> tuple[int, list[int]] | None:
     return user.pw_gid, sorted(g.gr_gid for g in grp.getgrall() if user.pw_name in g.gr_mem)
 
 
+def host_of(ip: str) -> str:
+    """An address as the host part of a URL: IPv6 in brackets (as Go's net.JoinHostPort, the kubelet's)."""
+    return f"[{ip}]" if ":" in ip else ip
+
+
 def api_service_env(objects: Mapping[str, dict], allocations: Mapping[str, Any]) -> dict[str, str]:
     """KUBERNETES_SERVICE_HOST/_PORT and the docker-link style KUBERNETES_PORT* variables the kubelet gives
     every container for the `kubernetes` Service in `default` (none while that Service does not exist)."""
     svc = next((o for o in objects.values() if o["kind"] == "Service" and o["metadata"]["name"] == "kubernetes"
                 and o["metadata"].get("namespace", "default") == "default"), None)
     alloc = allocations.get("default/kubernetes")
-    ip = (alloc.cluster_ip if alloc is not None else None) or ((svc or {}).get("spec") or {}).get("clusterIP")
+    ip = ((alloc.cluster_ip or alloc.cluster_ip6) if alloc is not None else None) or \
+        ((svc or {}).get("spec") or {}).get("clusterIP")
     ports = ((svc or {}).get("spec") or {}).get("ports") or []
     if svc is None or not ip or ip == "None" or not ports:
         return {}
@@ -78,17 +85,18 @@ def api_service_env(objects: Mapping[str, dict], allocations: Mapping[str, Any])
         if p.get("name"):
             env[f"KUBERNETES_SERVICE_PORT_{p['name'].upper().replace('-', '_')}"] = str(port)
         prefix = f"KUBERNETES_PORT_{port}_{proto}"
-        env.update({prefix: f"{proto.lower()}://{ip}:{port}", f"{prefix}_PROTO": proto.lower(),
+        env.update({prefix: f"{proto.lower()}://{host_of(ip)}:{port}", f"{prefix}_PROTO": proto.lower(),
                     f"{prefix}_PORT": str(port), f"{prefix}_ADDR": ip})
     first = ports[0]
-    env["KUBERNETES_PORT"] = f"{first.get('protocol', 'TCP').lower()}://{ip}:{first['port']}"
+    env["KUBERNETES_PORT"] = f"{first.get('protocol', 'TCP').lower()}://{host_of(ip)}:{first['port']}"
     return env
 
 
-def _downward(pod: PlacedPod, node_ip: str, path: str) -> str | None:
-    """The value of a downward API fieldPath (None: one netlab does not know)."""
+def _downward(pod: PlacedPod, node_ip: str, path: str, ips: Sequence[str] = ()) -> str | None:
+    """The value of a downward API fieldPath (None: one netlab does not know); ips: the pod's addresses,
+    primary family first (default: IPv4 first)."""
     if path in DOWNWARD_FIELDS:
-        return DOWNWARD_FIELDS[path](pod, node_ip)
+        return DOWNWARD_FIELDS[path](pod, node_ip, list(ips) or pod.ips())
     if path.startswith("metadata.labels['") and path.endswith("']"):
         return pod.labels.get(path[len("metadata.labels['"):-2], "")
     if path == "metadata.labels":
@@ -116,18 +124,23 @@ def _as_ingress_controller(pod_spec: Mapping[str, Any], container: Mapping[str, 
 def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | None = None,
                     objects: Mapping[str, dict] | None = None, resolv: str = "",
                     domain: str = "cluster.local", *, ingress_argv: Sequence[str] = (),
-                    sa_issuer: TokenIssuer | None = None) -> list[ContainerSpec]:
-    """objects: the stored objects, for the ConfigMaps and Secrets the containers read; resolv: the
-    resolv.conf the containers bind themselves ("": the one of their network namespace); ingress_argv: the
-    nginx command line a container of ingress-nginx's controller image runs (see compile.ingress_controller);
+                    sa_issuer: TokenIssuer | None = None,
+                    families: tuple[str, ...] = ("IPv4",)) -> list[ContainerSpec]:
+    """families: the cluster's IP families, primary first (the pod's POD_IP and status.podIP are its
+    address of the first family it has); objects: the stored objects, for the ConfigMaps and Secrets the
+    containers read; resolv: the resolv.conf the containers bind themselves ("": the one of their network
+    namespace); ingress_argv: the nginx command line a container of ingress-nginx's controller image runs
+    (see compile.ingress_controller);
     sa_issuer: signs the service account token each container gets (see compile.serviceaccount)."""
     out = []
+    ips = pod.ips(families)
+    pod_ip = ips[0] if ips else ""
     objects = objects or {}
     token = sa_issuer is not None and serviceaccount.automount(pod.namespace, pod.spec, objects)
 
     def plain(var: Mapping[str, Any]) -> str | None:
         ref = ((var.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath")
-        found = _downward(pod, node_ip, ref) if ref else None
+        found = _downward(pod, node_ip, ref, ips) if ref else None
         return found if found is not None else str(var.get("value", ""))
 
     for c in pod.spec.get("containers", []):
@@ -137,15 +150,15 @@ def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | N
             "HOSTNAME": pod.spec.get("hostname") or pod.name,
             "POD_NAME": pod.name,
             "POD_NAMESPACE": pod.namespace,
-            "POD_IP": pod.ip,
+            "POD_IP": pod_ip,
             "NODE_NAME": pod.node,
-            **({"POD_IPS": f"{pod.ip},{pod.ip6}"} if pod.ip6 else {}),   # dual-stack: status.podIPs
+            **({"POD_IPS": ",".join(ips)} if len(ips) > 1 else {}),   # dual-stack: status.podIPs
         }
         config_error, volumes = None, []
         try:
             env.update(container_env(pod.namespace, c, objects, plain))
             volumes = container_volumes(pod.namespace, pod.spec, c, objects,
-                                        lambda path: _downward(pod, node_ip, path))
+                                        lambda path: _downward(pod, node_ip, path, ips))
             if token and sa_issuer and not any(v["mountPath"] == serviceaccount.MOUNT_PATH for v in volumes):
                 volumes.append(serviceaccount.token_volume(sa_issuer, pod.namespace, pod.spec))
         except MissingSource as e:
@@ -159,15 +172,15 @@ def container_specs(pod: PlacedPod, node_ip: str, api_env: Mapping[str, str] | N
             run = Plan(list(ingress_argv))
         try:
             security = security_profile(pod_spec, c, f"{pod.name}_{pod.namespace}({pod.uid})",
-                                        host_user, env["HOSTNAME"], pod.ip, resolv,
+                                        host_user, env["HOSTNAME"], pod_ip, resolv,
                                         f"{pod.namespace}.svc.{domain}")
         except ConfigError as e:
             security, config_error = None, str(e)
         out.append(ContainerSpec(
             pod_key=pod.key, netns=pod.run_netns, name=c["name"], argv=run.argv,
             echo_ports=run.echo_ports if run.argv is None else [],
-            identity={"pod": pod.name, "namespace": pod.namespace, "ip": pod.ip, "node": pod.node,
-                      "container": c["name"], **({"ips": env["POD_IPS"]} if pod.ip6 else {})},
+            identity={"pod": pod.name, "namespace": pod.namespace, "ip": pod_ip, "node": pod.node,
+                      "container": c["name"], **({"ips": env["POD_IPS"]} if len(ips) > 1 else {})},
             env=env, restart_policy=pod.spec.get("restartPolicy", "Always"),
             security=security.to_dict() if security else None, config_error=config_error,
             working_dir=c.get("workingDir"), volumes=volumes, stdin=bool(c.get("stdin")),

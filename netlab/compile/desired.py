@@ -34,7 +34,7 @@ from netlab.compile.policy_inputs import PolicyInputs, policy_inputs
 from netlab.compile.resolv import resolv_conf
 from netlab.compile.serviceaccount import TokenIssuer
 from netlab.compile.services import Allocation, Pools, ResolvedService, allocate, announcer, resolve, svc_key
-from netlab.compile.topology import NodeNet, Topology
+from netlab.compile.topology import NodeNet, Topology, order_by_family
 from netlab.compile.topology_zones import ZONE_LABEL, node_zones, with_zones
 from netlab.compile.workloads import PlacedPod, expand, place
 from netlab.model.core import BUILTIN_NAMESPACES
@@ -196,12 +196,13 @@ def compile_containers(pods: Mapping[str, PlacedPod], topology: Topology, api_en
                        sa_issuer: TokenIssuer | None = None) -> tuple[ContainerSpec, ...]:
     """resolv: pod key -> resolv.conf, which a hostNetwork pod's containers carry themselves (they share
     their node's network namespace, so /etc/netns/<netns> cannot be theirs)."""
-    node_ip = {n.name: n.underlay_ip for n in topology.nodes}
+    node_ip = {n.name: order_by_family([n.underlay_ip, n.underlay_ip6], topology.ip_families)[0]
+               for n in topology.nodes}
     specs: list[ContainerSpec] = []
     for pod in sorted(pods.values(), key=lambda p: (p.namespace not in SYSTEM_NAMESPACES, p.key)):
         own = (resolv or {}).get(pod.key, "") if pod.host_network else ""
         specs += container_specs(pod, node_ip[pod.node], api_env, objects, own, domain, ingress_argv=ingress_argv,
-                                 sa_issuer=sa_issuer)
+                                 sa_issuer=sa_issuer, families=topology.ip_families)
     return tuple(specs)
 
 

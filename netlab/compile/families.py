@@ -31,9 +31,17 @@ def family_of(net: IPNetwork | ipaddress.IPv4Address | ipaddress.IPv6Address) ->
     return "IPv4" if net.version == 4 else "IPv6"
 
 
-def default_subnets(ip_family: str, defaults: dict[str, str]) -> str:
-    """kind's default for a subnet field: one CIDR per family of `ip_family`, comma-separated."""
-    return ",".join(defaults[f] for f in IP_FAMILY_FAMILIES.get(ip_family, ("IPv4",)))
+def default_subnets(ip_family: str, defaults: dict[str, str], order_of: str | None = None) -> str:
+    """kind's default for a subnet field: one CIDR per family of `ip_family`, comma-separated, in the
+    family order of the subnet field `order_of` when given (an IPv6-primary podSubnet makes the default
+    serviceSubnet IPv6-primary too)."""
+    wanted = IP_FAMILY_FAMILIES.get(ip_family, ("IPv4",))
+    order = [f for f in _cidr_families(order_of or "") if f in wanted]
+    return ",".join(defaults[f] for f in dict.fromkeys([*order, *wanted]))
+
+
+def _cidr_families(value: str) -> list[Family]:
+    return ["IPv6" if ":" in c else "IPv4" for c in split_cidrs(value)]
 
 
 def split_cidrs(value: str) -> list[str]:

@@ -60,10 +60,12 @@ def container_ports(spec: Mapping[str, Any]) -> tuple[tuple[str | None, int, str
 def policy_pod(pod: Mapping[str, Any]) -> PolicyPod:
     """A Pod as the API returns it (Kubernetes JSON), as NetworkPolicy sees it."""
     meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
-    ip6 = next((e.get("ip") for e in status.get("podIPs") or [] if ":" in str(e.get("ip") or "")), "")
+    ips = [str(e.get("ip") or "") for e in status.get("podIPs") or []] or [str(status.get("podIP") or "")]
+    ip4 = next((ip for ip in ips if ip and ":" not in ip), "")   # podIP is IPv6 in an IPv6-primary cluster
+    ip6 = next((ip for ip in ips if ":" in ip), "")
     return PolicyPod(meta.get("namespace") or "default", meta.get("name") or "",
-                     status.get("podIP") or "", spec.get("nodeName") or "",
-                     dict(meta.get("labels") or {}), container_ports(spec), ip6 or "")
+                     ip4, spec.get("nodeName") or "",
+                     dict(meta.get("labels") or {}), container_ports(spec), ip6)
 
 
 @dataclass(frozen=True)
@@ -353,7 +355,7 @@ def allowed(src: PolicyPod | str, dst: PolicyPod | str, port: int, protocol: str
     pods = list(pods)
     policies = list(policies)
     protocol = protocol.upper()
-    by_ip = {p.ip: p for p in pods}
+    by_ip = {ip: p for p in pods for ip in (p.ip, p.ip6) if ip}
     src_ip, src_pod = _resolve(src, by_ip)
     dst_ip, dst_pod = _resolve(dst, by_ip)
     if src_pod is not None and dst_pod is not None and src_pod.key == dst_pod.key:

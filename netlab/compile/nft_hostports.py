@@ -70,7 +70,8 @@ def add_hostports(rulesets: MutableMapping[str, Ruleset], topology: Topology, po
     """Merge each node's hostPort chains into its table (rulesets: node name -> table)."""
     by_node: dict[str, list[HostPortMapping]] = {}
     for p in pods:
-        by_node.setdefault(p.node, []).extend(mappings(p.key, p.ip, p.spec))
+        if p.ip:   # hostPort maps IPv4 only (an IPv6-only cluster's pods have none)
+            by_node.setdefault(p.node, []).extend(mappings(p.key, p.ip, p.spec))
     for node in topology.nodes:
         if by_node.get(node.name) and node.name in rulesets:
             rulesets[node.name].merge(hostports_ruleset(node, by_node[node.name]))

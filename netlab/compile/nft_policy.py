@@ -186,7 +186,7 @@ class _Builder:
         for pname, proto in named_ports(rule):
             for p in self.pods:
                 number = named_port(p, pname, proto)
-                if number is None:
+                if number is None or not p.ip:
                     continue
                 if nets is not None and not any(ipaddress.IPv4Address(p.ip) in n for n in nets if n.version == 4):
                     continue
@@ -216,7 +216,8 @@ def policy_ruleset(node: str, pods: list[PolicyPod], namespaces: Iterable[Policy
             # (`add chain` on an existing chain ignores a new one), so the policies go in the notes.
             b.ruleset.add_chain(Chain(chain, tuple(body), comment=_comment(f"{direction.lower()} {pod.key}"),
                                  notes=(*b.notes, f"isolated by {isolating}")))
-            vmaps[direction].add(f"{pod.ip} : jump {chain}")
+            if pod.ip:   # an IPv6-only cluster's pods have no IPv4 address
+                vmaps[direction].add(f"{pod.ip} : jump {chain}")
             if pod.ip6:
                 vmaps6[direction].add(f"{pod.ip6} : jump {chain}")
     b.ruleset.add_set(SetOrMap(INGRESS_MAP, _VMAP_DECL, frozenset(vmaps[INGRESS]),

@@ -35,12 +35,13 @@ class Endpoint:
     zone: str | None = None  # its node's topology.kubernetes.io/zone (compile/topology_zones.py)
     terminating: bool = False  # its pod is being deleted (graceful termination)
     serving: bool | None = None  # None: as `ready`; a terminating endpoint: its pod's readiness
-    ip6: str = ""  # its pod's IPv6 address in a dual-stack cluster (used by Services with the IPv6 family)
+    ip6: str = ""  # its pod's IPv6 address in a dual-stack or IPv6-only cluster (Services of the IPv6 family)
 
     def addresses(self, family: str) -> list[str]:
-        """Its address of one family (none when it has no address of that family)."""
+        """Its address of one family (none when it has no address of that family). `ip` is the endpoint's
+        key (its pod's IPv4 address; the IPv6 one in an IPv6-only cluster), so it counts only as IPv4."""
         ip = self.ip6 if family == "IPv6" else self.ip
-        return [ip] if ip else []
+        return [ip] if ip and (":" in ip) == (family == "IPv6") else []
 
     @property
     def is_serving(self) -> bool:
@@ -165,21 +166,23 @@ def resolve(svc: dict, alloc: Allocation, pods: list[PlacedPod], ready: dict[str
                 continue
             hostname = pod.spec.get("hostname") if pod.spec.get("subdomain") == meta["name"] else None
             is_ready = ready.get(pod.key, False)
-            endpoints.append(Endpoint(pod.ip, pod.name, pod.node, False, hostname, terminating=True, serving=is_ready,
+            key_ip = pod.ip or pod.ip6
+            endpoints.append(Endpoint(key_ip, pod.name, pod.node, False, hostname, terminating=True, serving=is_ready,
                                       ip6=pod.ip6)
-                             if pod.key in terminating else Endpoint(pod.ip, pod.name, pod.node, is_ready, hostname,
+                             if pod.key in terminating else Endpoint(key_ip, pod.name, pod.node, is_ready, hostname,
                                                                      ip6=pod.ip6))
             for p in spec.get("ports") or []:
                 tp = _target_port(p, pod.spec)
                 if tp is not None:
-                    targets[port_key(p)][pod.ip] = tp
+                    targets[port_key(p)][key_ip] = tp
     elif user_endpoints:
         for subset in user_endpoints.get("subsets") or []:
             by_name = {sp.get("name"): sp["port"] for sp in subset.get("ports") or []}
             for addr_list, is_ready in ((subset.get("addresses") or [], True),
                                         (subset.get("notReadyAddresses") or [], False)):
                 for a in addr_list:
-                    endpoints.append(Endpoint(a["ip"], None, a.get("nodeName"), is_ready, a.get("hostname")))
+                    endpoints.append(Endpoint(a["ip"], None, a.get("nodeName"), is_ready, a.get("hostname"),
+                                              ip6=a["ip"] if ":" in a["ip"] else ""))
                     for p in spec.get("ports") or []:
                         tp = by_name.get(p.get("name")) or (next(iter(by_name.values())) if len(by_name) == 1 else None)
                         if tp is not None:

@@ -25,6 +25,13 @@ class NodeNet:
     underlay_ip6: str = ""
     pod_cidr6: str = ""
     gateway6: str = ""
+    # True in an IPv6-only cluster: the node keeps its IPv4 plumbing (underlay, cni0's pod_cidr gateway)
+    # internally, but its pods get no IPv4 address. None, not False, elsewhere: other topologies read as before.
+    ipv6_only: bool | None = None
+
+    @property
+    def ipv4_pods(self) -> bool:
+        return not self.ipv6_only
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,9 @@ class Topology:
 
     def to_dict(self) -> dict:
         out = asdict(self)
+        for node in out["nodes"]:
+            if node["ipv6_only"] is None:   # only an IPv6-only cluster's nodes say so
+                node.pop("ipv6_only")
         if not self.pod_subnet6:   # an IPv4 cluster's topology reads as it always did
             for key in ("ip_families", "host_ip6", "underlay_prefix6", "pod_subnet6", "service_cidr6"):
                 out.pop(key)
@@ -128,12 +138,16 @@ def vtep(cidr: str) -> str:
 
 
 def order_by_family(ips: list[str], families: tuple[str, ...]) -> list[str]:
-    """The non-empty addresses of `ips`, the cluster's primary family first (as the kubelet lists podIPs)."""
+    """The non-empty addresses (or CIDRs) of `ips`, the cluster's primary family first (as the kubelet lists
+    podIPs, and a Node its podCIDRs)."""
     present = [ip for ip in ips if ip]
     rank = {"IPv4": 4, "IPv6": 6}
     order = [rank[f] for f in families]
-    return sorted(present, key=lambda ip: order.index(ipaddress.ip_address(ip).version)
-                  if ipaddress.ip_address(ip).version in order else len(order))
+
+    def position(ip: str) -> int:
+        version = ipaddress.ip_network(ip, strict=False).version
+        return order.index(version) if version in order else len(order)
+    return sorted(present, key=position)
 
 
 def vxlan_mac(index: int) -> str:
@@ -165,6 +179,7 @@ class AddressPlan:
     node_prefix: int = 24
     underlay6: str = ""   # dual-stack: the underlay's IPv6 prefix and the IPv6 pod subnet
     pod_subnet6: str = ""
+    ipv6_only: bool = False   # pods get no IPv4 address (see NodeNet)
 
     def host_ip6(self) -> str:
         return families.nth_address(self.underlay6, 1) if self.underlay6 else ""
@@ -209,6 +224,7 @@ def build_nodes(cluster: str, plan: AddressPlan, nodes: list[NodeSpec]) -> tuple
                 underlay_ip6=plan.node_ip6(i),
                 pod_cidr6=(cidr6 := plan.node_pod_cidr6(i)),
                 gateway6=families.nth_address(cidr6, 1) if cidr6 else "",
+                ipv6_only=plan.ipv6_only or None,
             )
         )
     return tuple(out)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from netlab.compile import names, rollout
 from netlab.compile.hostports import HostPortUse, fits, unschedulable_message, wanted_ports
 from netlab.compile.ipam import CURSOR6, NodeRange
-from netlab.compile.topology import NodeNet
+from netlab.compile.topology import NodeNet, order_by_family
 
 # Kubernetes' SimpleNameGenerator: a generated name's base is cut to 63 - 5 characters, so pods stay DNS labels.
 MAX_GENERATED_BASE = 58
@@ -44,6 +44,11 @@ class PlacedPod:
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    def ips(self, families: tuple[str, ...] = ("IPv4",)) -> list[str]:
+        """The pod's addresses (ip: IPv4, ip6: IPv6, "" when it has none of that family), the cluster's
+        primary family first, as status.podIPs lists them; the first is status.podIP and POD_IP."""
+        return order_by_family([self.ip, self.ip6], families)
 
     @property
     def netns(self) -> str:
@@ -314,9 +319,14 @@ class _Placement:
 
     def hold(self, pod: PlacedPod) -> None:
         """A pod keeps its addresses (one per family)."""
-        self.ranges[pod.node].hold(pod.ip)
+        if pod.ip:
+            self.ranges[pod.node].hold(pod.ip)
         if pod.ip6 and pod.node in self.ranges6:
             self.ranges6[pod.node].hold(pod.ip6)
+
+    def pod_range(self, node: NodeNet) -> NodeRange:
+        """The range that limits how many pods the node takes: IPv4's, IPv6's in an IPv6-only cluster."""
+        return self.ranges[node.name] if node.ipv4_pods else self.ranges6[node.name]
 
     def keep(self, w: WantedPod, previous: dict[str, PlacedPod]) -> bool:
         """True if `w` is a running pod that stays where it is (or is refused); False if it needs scheduling."""
@@ -341,7 +351,7 @@ class _Placement:
         if pod.node not in self.node_by_name:
             return
         self.host_ports.setdefault(pod.node, []).extend(wanted_ports(pod.spec))
-        if not pod.host_network and pod.ip:
+        if not pod.host_network and (pod.ip or pod.ip6):
             self.hold(pod)
 
     def candidates(self, w: WantedPod) -> list[NodeNet] | None:
@@ -377,7 +387,7 @@ class _Placement:
                 return
             candidates = free
         # hostNetwork: the node's address, nothing to take from its range
-        with_room = candidates if host else [n for n in candidates if self.ranges[n.name].free > 0]
+        with_room = candidates if host else [n for n in candidates if self.pod_range(n).free > 0]
         if not with_room:
             self.unplaced.setdefault((w.source, "spec"), [0, [n.name for n in candidates]])[0] += 1
             return
@@ -387,7 +397,7 @@ class _Placement:
             self.problems.append((w.source, "metadata.name", f"network namespace {netns!r} would collide with a node"))
             return
         node = min(with_room, key=lambda n: (self.load[n.name], n.index))
-        ip = node.underlay_ip if host else self.ranges[node.name].take()
+        ip = "" if not node.ipv4_pods else node.underlay_ip if host else self.ranges[node.name].take()
         range6 = self.ranges6.get(node.name)
         ip6 = node.underlay_ip6 if host else (range6.take() or "") if range6 else ""
         self.load[node.name] += 1

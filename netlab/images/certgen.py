@@ -33,7 +33,7 @@ class Api:
 
     def __init__(self, sa_dir: str = MOUNT_PATH) -> None:
         host, port = os.environ["KUBERNETES_SERVICE_HOST"], os.environ.get("KUBERNETES_SERVICE_PORT", "443")
-        self.base = f"https://{host}:{port}"
+        self.base = f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
         with open(os.path.join(sa_dir, "token")) as f:
             self.token = f.read().strip()
         self.ctx = ssl.create_default_context(cafile=os.path.join(sa_dir, "ca.crt"))

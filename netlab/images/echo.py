@@ -62,6 +62,13 @@ class Identity:
     def dual_stack(self) -> bool:
         return ":" in self.ips
 
+    @property
+    def listen_hosts(self) -> tuple[str, ...]:
+        """One wildcard address per family the pod has (IPv4 when it knows no address of its own)."""
+        addrs = [a for a in (self.ip, *self.ips.split(",")) if a]
+        v4 = not addrs or any(":" not in a for a in addrs)
+        return (*(("0.0.0.0",) if v4 else ()), *(("::",) if any(":" in a for a in addrs) else ()))
+
 
 def describe(identity: Identity, client: tuple[str, int], request: str, host: str) -> dict[str, Any]:
     """The facts an answer reports, in display order."""
@@ -311,7 +318,7 @@ def serve(ports: list[tuple[int, str]], identity: Identity) -> None:
     if main_thread:
         signal.signal(signal.SIGTERM, _raise_stop)
         signal.signal(signal.SIGINT, _raise_stop)
-    hosts = ("0.0.0.0", "::") if identity.dual_stack else ("0.0.0.0",)
+    hosts = identity.listen_hosts
     try:
         for (port, proto), host in ((p, h) for p in ports for h in hosts):
             if proto.upper() == "UDP":

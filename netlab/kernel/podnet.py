@@ -195,7 +195,8 @@ def _ensure_node_pods(node: NodeNet, pods: list[PodNet]) -> list[str]:
         # Announce only once the bridge forwards on the new ports: an earlier ARP is dropped by the bridge.
         late = set(neighbours.wait_forwarding(ipr, [pod.veth for pod, _ in wired]))
     for pod, mac in wired:
-        neighbours.announce(pod, mac)
+        if pod.ip:   # gratuitous ARP: IPv4 only (an IPv6-only pod's neighbours resolve it with NDP)
+            neighbours.announce(pod, mac)
     changes += [f"node {node.name}: port {veth} not forwarding after {neighbours.PORT_WAIT_SECONDS}s"
                 for veth in sorted(late)]
     return changes
@@ -293,11 +294,13 @@ def _ensure_pod(node_ipr, node_links: dict, bridge_index: int, pod: PodNet) -> t
             _hairpin(node_ipr, index)
             eth0 = ipr.link("get", ifname=names.POD_IFACE)[0]
             ipr.link("set", index=eth0["index"], ifalias=pod.alias)
-            ipr.addr("add", index=eth0["index"], address=pod.ip, prefixlen=pod.prefixlen)
+            if pod.ip:   # an IPv6-only cluster's pods have no IPv4 address
+                ipr.addr("add", index=eth0["index"], address=pod.ip, prefixlen=pod.prefixlen)
             if pod.ip6:
                 nl.add_address(ipr, eth0["index"], pod.ip6, POD_PREFIX6)
             ipr.link("set", index=eth0["index"], state="up")
-            ipr.route("replace", dst="default", gateway=pod.gateway, oif=eth0["index"])
+            if pod.ip:
+                ipr.route("replace", dst="default", gateway=pod.gateway, oif=eth0["index"])
             if pod.ip6:
                 ipr.route("replace", dst="::/0", gateway=pod.gateway6, oif=eth0["index"], family=nl.AF_INET6)
             return changes, eth0.get("address")
@@ -309,12 +312,14 @@ def _ensure_pod(node_ipr, node_links: dict, bridge_index: int, pod: PodNet) -> t
         eth0 = pod_links[names.POD_IFACE]
         if eth0.alias != pod.alias:
             nl.set_alias(ipr, eth0.index, pod.alias)
-        nl.ensure_address(ipr, eth0.index, pod.ip, pod.prefixlen)
+        if pod.ip:
+            nl.ensure_address(ipr, eth0.index, pod.ip, pod.prefixlen)
         if pod.ip6:
             nl.ensure_address(ipr, eth0.index, pod.ip6, POD_PREFIX6)
         nl.ensure_up(ipr, eth0)
         have = nl.routes(ipr, ipv6=bool(pod.ip6))
-        nl.ensure_route(ipr, have, "default", pod.gateway, eth0.index)
+        if pod.ip:
+            nl.ensure_route(ipr, have, "default", pod.gateway, eth0.index)
         if pod.ip6:
             nl.ensure_route(ipr, have, "::/0", pod.gateway6, eth0.index)
     return changes, None

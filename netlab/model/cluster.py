@@ -155,7 +155,8 @@ class Cluster(Model):
             family = net.get("ipFamily")
             if family in fam.IP_FAMILY_FAMILIES:   # kind's defaults follow the family
                 net.setdefault("podSubnet", fam.default_subnets(family, fam.POD_SUBNET))
-                net.setdefault("serviceSubnet", fam.default_subnets(family, fam.SERVICE_SUBNET))
+                net.setdefault("serviceSubnet", fam.default_subnets(family, fam.SERVICE_SUBNET,
+                                                                    net.get("podSubnet")))
             out["networking"] = net
         out["notes"] = notes
         return {k: v for k, v in out.items() if v is not None}
@@ -203,11 +204,6 @@ class Cluster(Model):
             issues += check_labels(node.labels, f"nodes[{i}].labels")
         nets, subnet_issues = self._subnets()
         issues += subnet_issues
-        if self.networking.ip_family == "ipv6":
-            issues.append(("networking.ipFamily", "ipv6-only clusters are not supported yet (ipv4 and dual are)"))
-        elif self.networking.ip_family == "dual" and ":" in (fam.split_cidrs(self.networking.pod_subnet) or [""])[0]:
-            issues.append(("networking.podSubnet", "an IPv6-primary dual-stack cluster is not supported yet: "
-                                                   "list the IPv4 CIDR first"))
         mask = self.node_cidr_mask_size
         if not 16 <= mask <= 30:
             issues.append(("nodeCIDRMaskSize", f"must be between 16 and 30 (a node needs room for cni0 and pods), "

@@ -113,11 +113,9 @@ class ServiceSpec(Model):
     def _defaults(self) -> ServiceSpec:
         if self.type in ("NodePort", "LoadBalancer") and self.external_traffic_policy is None:
             self.external_traffic_policy = "Cluster"
-        if self.type != "ExternalName":   # the API server's defaults on a single-stack (IPv4) cluster
+        if self.type != "ExternalName":   # the API server's defaults; ipFamilies follow the cluster (views.py)
             if self.internal_traffic_policy is None:
                 self.internal_traffic_policy = "Cluster"
-            if self.ip_families is None:
-                self.ip_families = ["IPv4"]
             if self.ip_family_policy is None:
                 self.ip_family_policy = "SingleStack"
         if self.session_affinity == "ClientIP" and self.session_affinity_config is None:

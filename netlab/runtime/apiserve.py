@@ -6,6 +6,7 @@ import resource
 
 from netlab.compile import names
 from netlab.compile.serviceaccount import TokenIssuer
+from netlab.compile.topology import order_by_family
 
 
 def start_api(controller):
@@ -25,6 +26,7 @@ def start_api(controller):
     if keys.sa_key.exists():   # pods' service account tokens are signed with it (netlab.compile.serviceaccount)
         controller.sa_issuer = TokenIssuer(keys.sa_key.read_bytes(), keys.ca_cert.read_bytes())
     port = server.start(config.api_address, port, search=0 if config.api_port else PORT_SEARCH, ready=False)
-    host_ip = config.topology().host_ip
+    topo = config.topology()   # pods reach the API at the host's underlay address of the primary family
+    host_ip = order_by_family([topo.host_ip, topo.host_ip6], config.ip_families)[0]
     controller.api_endpoint = (host_ip, port)
     return server, endpoint.Endpoint(config.api_address, port, host_ip)

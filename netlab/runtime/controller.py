@@ -240,7 +240,7 @@ class Controller(ApiSide, RolloutSide, JobSide, TerminationSide):
 
     def _probe_states(self) -> list[ProbeState]:
         nodes = {n.name: n.netns for n in self.config.topology().nodes}
-        return observe.probe_states(self.live_pods, self.supervisor, nodes)
+        return observe.probe_states(self.live_pods, self.supervisor, nodes, self.config.ip_families)
 
     def _ingress_pid(self) -> int | None:
         return observe.ingress_pid(self.live_pods, self.supervisor)

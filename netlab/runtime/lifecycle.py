@@ -151,7 +151,8 @@ def ensure_pki(config: ClusterConfig) -> Pki:
     existing = statemod.load(config.name)
     if existing is not None:   # `up` without a Cluster file over a running cluster: its own config counts
         config = ClusterConfig.from_manifest(existing.cluster, config.name)
-    ips = [config.api_address, config.topology().host_ip, api_service_ip(config)]
+    topo = config.topology()
+    ips = [config.api_address, topo.host_ip, *([topo.host_ip6] if topo.host_ip6 else []), api_service_ip(config)]
     private_dir(Path(names.state_dir(config.name)))
     return pki.ensure(names.pki_dir(config.name), ips, config.cluster_domain)
 

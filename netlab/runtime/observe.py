@@ -37,8 +37,9 @@ def terminated(pods: Mapping[str, PlacedPod], supervisor: Supervisor) -> frozens
 
 
 def probe_states(pods: Mapping[str, PlacedPod], supervisor: Supervisor,
-                 node_netns: Mapping[str, str]) -> list[ProbeState]:
-    """The probes that should run now: those of running containers."""
+                 node_netns: Mapping[str, str], families: tuple[str, ...] = ("IPv4",)) -> list[ProbeState]:
+    """The probes that should run now: those of running containers, at the pod's status.podIP (its address
+    of the cluster's primary family `families[0]`), as the kubelet probes."""
     wanted = []
     for key, pod in pods.items():
         running = {st.name: st for st in supervisor.status(key) if st.state == "running"}
@@ -50,7 +51,7 @@ def probe_states(pods: Mapping[str, PlacedPod], supervisor: Supervisor,
             for kind in ("readiness", "liveness"):
                 spec = c.get(f"{kind}Probe")
                 if spec:
-                    wanted.append(ProbeState(key, c["name"], kind, spec, pod.ip, pod.run_netns,
+                    wanted.append(ProbeState(key, c["name"], kind, spec, pod.ips(families)[0], pod.run_netns,
                                              node_netns[pod.node], named, st.started_at or time.time()))
     return wanted
 

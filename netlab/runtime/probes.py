@@ -17,6 +17,11 @@ from dataclasses import dataclass, field
 from netlab.kernel import netns as nsmod
 
 
+def _family(address: str) -> int:
+    """The socket family of an address (a pod of an IPv6-only cluster is probed over IPv6)."""
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
 @dataclass
 class ProbeState:
     pod_key: str
@@ -51,10 +56,11 @@ def run_probe(p: ProbeState) -> tuple[bool, str]:
         if "httpGet" in p.spec:
             h = p.spec["httpGet"]
             port = _port(h["port"], p.named_ports)
+            host = h.get("host") or p.pod_ip
             with nsmod.entered(p.node_netns):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock = socket.socket(_family(host), socket.SOCK_STREAM)
             sock.settimeout(timeout)
-            sock.connect((h.get("host") or p.pod_ip, port))
+            sock.connect((host, port))
             conn = http.client.HTTPConnection(p.pod_ip, port, timeout=timeout)
             conn.sock = sock
             conn.request("GET", h.get("path", "/"), headers={"User-Agent": "kube-probe/netlab"})
@@ -64,7 +70,7 @@ def run_probe(p: ProbeState) -> tuple[bool, str]:
         if "tcpSocket" in p.spec:
             port = _port(p.spec["tcpSocket"]["port"], p.named_ports)
             with nsmod.entered(p.node_netns):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock = socket.socket(_family(p.pod_ip), socket.SOCK_STREAM)
             with sock:
                 sock.settimeout(timeout)
                 sock.connect((p.pod_ip, port))

@@ -42,13 +42,14 @@ def run_hook(cluster: str, pod: PlacedPod, container: str, hook: dict, node_netn
         action = hook.get("httpGet") or hook.get("tcpSocket") or {}
         port = _port(action.get("port"), pod, container)
         with nsmod.entered(node_netns):   # the kubelet's view: from the node
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            host = action.get("host") or pod.ip or pod.ip6   # an IPv6-only cluster's pod: its IPv6 address
+            sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         sock.settimeout(timeout)
-        sock.connect((action.get("host") or pod.ip, port))
+        sock.connect((host, port))
         if "tcpSocket" in hook:
             sock.close()
             return ""
-        conn = http.client.HTTPConnection(pod.ip, port, timeout=timeout)
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
         conn.sock = sock
         conn.request("GET", action.get("path", "/"), headers={"User-Agent": "kube-lifecycle/netlab"})
         status = conn.getresponse().status

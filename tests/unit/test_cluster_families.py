@@ -64,10 +64,6 @@ def test_given_subnets_are_kept_in_their_order():
     ({"ipFamily": "dual", "podSubnet": "10.244.0.0/16,fd00:zz::/56"}, {},
      [("networking.podSubnet", "must be a CIDR such as 10.0.0.0/16 or fd00:10::/56, got 'fd00:zz::/56' "
                                "(Only hex digits permitted in 'zz' in 'fd00:zz::')")]),
-    ({"ipFamily": "ipv6"}, {},
-     [("networking.ipFamily", "ipv6-only clusters are not supported yet (ipv4 and dual are)")]),
-    ({"ipFamily": "dual", "podSubnet": "fd00:10:244::/56,10.244.0.0/16"}, {},
-     [("networking.podSubnet", "an IPv6-primary dual-stack cluster is not supported yet: list the IPv4 CIDR first")]),
 ])
 def test_bad_family_input_names_the_field(networking, extra, expected):
     assert _cluster(networking, **extra).issues() == expected
@@ -155,6 +151,9 @@ def test_echo_identity_shows_both_addresses_and_brackets_ipv6_clients():
     info = echo.describe(ident, ("fd00:10:244:2::5", 4242), "GET / HTTP/1.1", "x")
     assert info["ips"] == "10.244.1.2,fd00:10:244:1::2" and info["client"] == "[fd00:10:244:2::5]:4242"
     assert "ips" not in echo.describe(echo.Identity.from_env({"POD_IP": "10.244.1.2"}), ("10.244.2.5", 1), "", "")
+    assert ident.listen_hosts == ("0.0.0.0", "::")
+    assert echo.Identity.from_env({"POD_IP": "fd00:10:244:1::2"}).listen_hosts == ("::",), "IPv6-only"
+    assert echo.Identity.from_env({}).listen_hosts == ("0.0.0.0",)
 
 
 def _svc(**spec) -> dict:
