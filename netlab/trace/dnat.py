@@ -114,7 +114,8 @@ class DnatWalk(PolicyWalk):
                                 f"(@{NODE_IPS}{self._sets()} holds only this node's address)", route))
             node, hook = target, "prerouting"
             p.trace_points.append(TracePoint(node.name, hook, saddr, dst_ip, dport))
-        results = self.rules(node.name).hook(hook, Packet(saddr, dst_ip, proto, dport))
+        # only a packet sent by the node itself (output hook) has one of its addresses as source
+        results = self.rules(node.name).hook(hook, Packet(saddr, dst_ip, proto, dport, local_src=hook == "output"))
         first = results[0]
         if first.verdict == REJECT:
             return self.rejected(p, node, first)
@@ -201,10 +202,14 @@ class DnatWalk(PolicyWalk):
             return None, True
         if first.verdict == DROP:
             p.steps.append(Step(node.name, f"{what}: externalTrafficPolicy Local, no local endpoint: DROP",
-                                f"{chain_in} -> {SERVICES} -> {where}; {ext} has only `drop` on this "
-                                "node because none of its endpoints run here", f"{ext}: drop"))
+                                f"{chain_in} -> {SERVICES} -> {where}; {first.saddr} is neither a pod nor this "
+                                f"node, so {ext} ends in `drop` on this node because none of its endpoints "
+                                "run here", f"{ext}: drop"))
             p.outcome, p.reason = TIMEOUT, f"dropped by {ext} on {node.name} (no local endpoint)"
             return None, True
+        cluster = service_chain(svc, sport, NFT[self.family])
+        if svc.external_local and hits and hits[-1].verdict == f"goto {cluster}":
+            return cluster, self._short_circuit(p, node, first, hits, what, f"{chain_in} -> {SERVICES} -> {where}")
         if not any(h.verdict == MASQ_JUMP for h in hits):
             p.steps.append(Step(node.name, f"{what}: externalTrafficPolicy Local, {len(results)} local "
                                            "endpoint(s), client IP kept",
@@ -218,6 +223,21 @@ class DnatWalk(PolicyWalk):
                             f"SNAT it, then goes to {chain}",
                             f"{chain_in} -> {SERVICES} -> {ext} -> {MARK_MASQ}"))
         return chain, False
+
+    def _short_circuit(self, p: Plan, node: NodeNet, first: Packet, hits: list[Hit], what: str, path: str) -> bool:
+        """externalTrafficPolicy Local from inside the cluster: on to the service chain, as kube-proxy does."""
+        ext, chain = hits[-1].chain, _target(hits[-1])
+        if any(h.verdict == MASQ_JUMP for h in hits):
+            who, snat = (f"{first.saddr} is this node's own address (`fib saddr type local`)",
+                         f"jumps {MARK_MASQ} (meta mark |= {MASQ_MARK}), so {NAT_POST} will SNAT it, then ")
+        else:
+            who, snat = f"{first.saddr} is a pod (in {self.pod_range})", "keeps the pod's IP and "
+        p.steps.append(Step(node.name, f"{what}: externalTrafficPolicy Local, short-circuited from inside the "
+                                       "cluster to every endpoint",
+                            f"{path}; {who}: {ext} {snat}goes to {chain}, like traffic to the ClusterIP "
+                            "(only clients outside the cluster keep to this node's endpoints)",
+                            f"{ext}: {hits[-1].rule}"))
+        return False
 
     def _affinity(self, node: str, chain: str) -> str | None:
         """The sessionAffinity timeout of a service chain, read from its affinity sets."""
