@@ -293,6 +293,9 @@ def _add_external_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePor
         rules: tuple[str, ...] = (f"jump {names.CHAIN_MARK_FOR_MASQUERADE}", f"goto {cluster}")
     else:
         local = [endpoint_chain(svc, port, e.ip, fam, e) for e in serving if e.node == node]
+        # kube-proxy lets an outside packet fall through here and drops it in its filter hooks (the
+        # no-endpoint maps, which DNATed packets no longer match); the final `drop` has the same effect
+        # and lets `netlab observe` name the Service.
         rules = (f"{fam.ip} saddr {cluster_cidr} goto {cluster}",
                  f"fib saddr type local jump {names.CHAIN_MARK_FOR_MASQUERADE}",
                  f"fib saddr type local goto {cluster}",
