@@ -342,11 +342,26 @@ class DnatWalk(PolicyWalk):
         order = [route, *egress, nat, arrive_step, *ingress] if arrive_step else [route, *egress, *ingress, nat]
         block += [replace(s, what=tag + s.what) for s in order if s is not None]
         outcome, reason = self.arrive(ip, tp, proto, ok)
+        bypass = self._reply_bypass(src, node, ep_node, seen, saddr)
+        if outcome == CONNECTED and bypass:
+            outcome, reason = TIMEOUT, bypass
         block.append(Step(who, f"{tag}{'receives' if ok else 'never sees'} the connection"
                                + (f" from {seen}" if ok else ""), reason, ""))
         p.steps += block
         p.candidates.append(Candidate(ip, tp, f"{pod.namespace}/{pod.name}" if pod else None, ep_node, seen,
                                       outcome, reason))
+
+    def _reply_bypass(self, src: Source, node: NodeNet, ep_node: str, seen: str, saddr: str) -> str | None:
+        """Why the answer never reaches the client, if it goes around the node that DNATed: a pod of another
+        node, not masqueraded (an externalTrafficPolicy Local NodePort short-circuits pod traffic, as in
+        kube-proxy), and an endpoint elsewhere. The endpoint answers the pod directly, so the reply misses
+        `node`'s conntrack entry, is never un-DNATed and does not match the client's connection."""
+        pod = self.pod(src.name) if src.kind == "pod" else None
+        if pod is None or pod.node == node.name or seen != saddr or ep_node == node.name:
+            return None
+        return (f"the reply goes from {ep_node} straight to {saddr} on {pod.node}, not back through {node.name} "
+                "where the DNAT is (no SNAT): it is never un-DNATed, so the client does not accept it and "
+                "times out")
 
     def arrive(self, ip: str, port: int, proto: str, allowed: bool) -> tuple[str, str]:
         if not allowed:

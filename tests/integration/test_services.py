@@ -391,6 +391,12 @@ def test_external_traffic_policy_local_and_an_empty_pool(lab):
     for src in (f"{c}-away", f"node:{c}-worker2"):
         traced = lab.netlab("trace", src, f"{nodes[f'{c}-worker2']}:30090", check=False)
         assert traced.returncode == 0 and f"{c}-only" in traced.stdout, traced.stdout + traced.stderr
+    # To the control plane's NodePort the pod's IP is kept too, and the endpoint (on worker) answers it
+    # directly, around the control plane's DNAT: a timeout, as with kube-proxy, and the trace predicts it.
+    remote = f"{nodes[f'{c}-control-plane']}:30090"
+    assert lab.curl(f"{c}-away", f"http://{remote}/", timeout=1).returncode == 28
+    traced = lab.netlab("trace", f"{c}-away", remote, check=False)
+    assert "Prediction: timeout (the reply goes from" in traced.stdout, traced.stdout + traced.stderr
     starved = _svc(lab, "starved")
     assert starved["status"]["loadBalancer"] == {}
     assert "<pending>" in lab.netlab("get", "svc", "starved").stdout
