@@ -182,7 +182,7 @@ def _add_family_rules(ruleset: Ruleset, fam: NftFamily, node: str, cluster_cidr:
                 service_ips.add(f"{cip} . {proto} . {port.port} : goto {quote(internal)}")
             if svc.type in ("NodePort", "LoadBalancer") or svc.external_ips:
                 ext = external_chain(svc, port, fam)
-                _add_external_chain(ruleset, svc, port, serving, node, ext, fam)
+                _add_external_chain(ruleset, svc, port, serving, node, ext, cluster_cidr, fam)
                 if port.node_port:
                     nodeports.add(f"{proto} . {port.node_port} : goto {quote(ext)}")
                 for ip in ext_ips:
@@ -283,12 +283,21 @@ def _add_firewall_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePor
 
 
 def _add_external_chain(ruleset: Ruleset, svc: ResolvedService, port: ServicePortView, serving: list[Endpoint],
-                        node: str, name: str, fam: NftFamily = V4) -> None:
-    """NodePort and LoadBalancer traffic: Cluster policy SNATs to the node; Local keeps the client IP
-    and only uses this node's endpoints (dropping when it has none)."""
+                        node: str, name: str, cluster_cidr: str, fam: NftFamily = V4) -> None:
+    """NodePort, LoadBalancer and externalIP traffic: Cluster policy SNATs to the node. Local keeps the
+    client IP and uses only this node's endpoints (dropping when it has none), except for traffic from
+    inside the cluster: as kube-proxy, a pod (source in the cluster CIDR) or the node itself (a local
+    source address, masqueraded) short-circuits to the Service chain and reaches every endpoint."""
+    cluster = quote(service_chain(svc, port, fam))
     if not svc.external_local:
-        rules = (f"jump {names.CHAIN_MARK_FOR_MASQUERADE}", f"goto {quote(service_chain(svc, port, fam))}")
+        rules: tuple[str, ...] = (f"jump {names.CHAIN_MARK_FOR_MASQUERADE}", f"goto {cluster}")
     else:
         local = [endpoint_chain(svc, port, e.ip, fam, e) for e in serving if e.node == node]
-        rules = (_dispatch(local),) if local else ("drop",)
+        # kube-proxy lets an outside packet fall through here and drops it in its filter hooks (the
+        # no-endpoint maps, which DNATed packets no longer match); the final `drop` has the same effect
+        # and lets `netlab observe` name the Service.
+        rules = (f"{fam.ip} saddr {cluster_cidr} goto {cluster}",
+                 f"fib saddr type local jump {names.CHAIN_MARK_FOR_MASQUERADE}",
+                 f"fib saddr type local goto {cluster}",
+                 _dispatch(local) if local else "drop")
     ruleset.add_chain(Chain(name, rules))

@@ -114,7 +114,8 @@ class DnatWalk(PolicyWalk):
                                 f"(@{NODE_IPS}{self._sets()} holds only this node's address)", route))
             node, hook = target, "prerouting"
             p.trace_points.append(TracePoint(node.name, hook, saddr, dst_ip, dport))
-        results = self.rules(node.name).hook(hook, Packet(saddr, dst_ip, proto, dport))
+        # only a packet sent by the node itself (output hook) has one of its addresses as source
+        results = self.rules(node.name).hook(hook, Packet(saddr, dst_ip, proto, dport, local_src=hook == "output"))
         first = results[0]
         if first.verdict == REJECT:
             return self.rejected(p, node, first)
@@ -201,10 +202,14 @@ class DnatWalk(PolicyWalk):
             return None, True
         if first.verdict == DROP:
             p.steps.append(Step(node.name, f"{what}: externalTrafficPolicy Local, no local endpoint: DROP",
-                                f"{chain_in} -> {SERVICES} -> {where}; {ext} has only `drop` on this "
-                                "node because none of its endpoints run here", f"{ext}: drop"))
+                                f"{chain_in} -> {SERVICES} -> {where}; {first.saddr} is neither a pod nor this "
+                                f"node, so {ext} ends in `drop` on this node because none of its endpoints "
+                                "run here", f"{ext}: drop"))
             p.outcome, p.reason = TIMEOUT, f"dropped by {ext} on {node.name} (no local endpoint)"
             return None, True
+        cluster = service_chain(svc, sport, NFT[self.family])
+        if svc.external_local and hits and hits[-1].verdict == f"goto {cluster}":
+            return cluster, self._short_circuit(p, node, first, hits, what, f"{chain_in} -> {SERVICES} -> {where}")
         if not any(h.verdict == MASQ_JUMP for h in hits):
             p.steps.append(Step(node.name, f"{what}: externalTrafficPolicy Local, {len(results)} local "
                                            "endpoint(s), client IP kept",
@@ -218,6 +223,21 @@ class DnatWalk(PolicyWalk):
                             f"SNAT it, then goes to {chain}",
                             f"{chain_in} -> {SERVICES} -> {ext} -> {MARK_MASQ}"))
         return chain, False
+
+    def _short_circuit(self, p: Plan, node: NodeNet, first: Packet, hits: list[Hit], what: str, path: str) -> bool:
+        """externalTrafficPolicy Local from inside the cluster: on to the service chain, as kube-proxy does."""
+        ext, chain = hits[-1].chain, _target(hits[-1])
+        if any(h.verdict == MASQ_JUMP for h in hits):
+            who, snat = (f"{first.saddr} is this node's own address (`fib saddr type local`)",
+                         f"jumps {MARK_MASQ} (meta mark |= {MASQ_MARK}), so {NAT_POST} will SNAT it, then ")
+        else:
+            who, snat = f"{first.saddr} is a pod (in {self.pod_range})", "keeps the pod's IP and "
+        p.steps.append(Step(node.name, f"{what}: externalTrafficPolicy Local, short-circuited from inside the "
+                                       "cluster to every endpoint",
+                            f"{path}; {who}: {ext} {snat}goes to {chain}, like traffic to the ClusterIP "
+                            "(only clients outside the cluster keep to this node's endpoints)",
+                            f"{ext}: {hits[-1].rule}"))
+        return False
 
     def _affinity(self, node: str, chain: str) -> str | None:
         """The sessionAffinity timeout of a service chain, read from its affinity sets."""
@@ -322,11 +342,26 @@ class DnatWalk(PolicyWalk):
         order = [route, *egress, nat, arrive_step, *ingress] if arrive_step else [route, *egress, *ingress, nat]
         block += [replace(s, what=tag + s.what) for s in order if s is not None]
         outcome, reason = self.arrive(ip, tp, proto, ok)
+        bypass = self._reply_bypass(src, node, ep_node, seen, saddr)
+        if outcome == CONNECTED and bypass:
+            outcome, reason = TIMEOUT, bypass
         block.append(Step(who, f"{tag}{'receives' if ok else 'never sees'} the connection"
                                + (f" from {seen}" if ok else ""), reason, ""))
         p.steps += block
         p.candidates.append(Candidate(ip, tp, f"{pod.namespace}/{pod.name}" if pod else None, ep_node, seen,
                                       outcome, reason))
+
+    def _reply_bypass(self, src: Source, node: NodeNet, ep_node: str, seen: str, saddr: str) -> str | None:
+        """Why the answer never reaches the client, if it goes around the node that DNATed: a pod of another
+        node, not masqueraded (an externalTrafficPolicy Local NodePort short-circuits pod traffic, as in
+        kube-proxy), and an endpoint elsewhere. The endpoint answers the pod directly, so the reply misses
+        `node`'s conntrack entry, is never un-DNATed and does not match the client's connection."""
+        pod = self.pod(src.name) if src.kind == "pod" else None
+        if pod is None or pod.node == node.name or seen != saddr or ep_node == node.name:
+            return None
+        return (f"the reply goes from {ep_node} straight to {saddr} on {pod.node}, not back through {node.name} "
+                "where the DNAT is (no SNAT): it is never un-DNATed, so the client does not accept it and "
+                "times out")
 
     def arrive(self, ip: str, port: int, proto: str, allowed: bool) -> tuple[str, str]:
         if not allowed:

@@ -56,6 +56,7 @@ class Packet:
     dnat: tuple[str, int] | None = None
     masquerade: bool = False
     verdict: str | None = None  # None: still going (fell off a chain or returned)
+    local_src: bool = False  # saddr is an address of the evaluating node (`fib saddr type local`)
     trail: tuple[Hit, ...] = ()
 
     def chains(self) -> list[str]:
@@ -93,6 +94,8 @@ def _value(pkt: Packet, key: str) -> str:
         return str(pkt.mark)
     if key == "ct state":
         return pkt.ct_state
+    if key == "fib saddr type":
+        return "local" if pkt.local_src else "unicast"
     if key == "icmpv6 type":
         return ""  # the traced packets are TCP or UDP: an ICMPv6 match never takes them
     raise NftSyntaxError(f"no value for {key!r}")

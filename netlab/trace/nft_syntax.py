@@ -47,7 +47,10 @@ def _keys(toks: list[str], i: int) -> tuple[tuple[str, ...], int]:
     """A selector or a concatenation of selectors (`ip daddr . meta l4proto . th dport`)."""
     keys = []
     while True:
-        if toks[i] == "numgen" and toks[i + 1:i + 3] == ["random", "mod"] and toks[i + 3].isdigit():
+        if toks[i:i + 3] == ["fib", "saddr", "type"]:  # the route type of the source: `local` for the node's own
+            keys.append("fib saddr type")
+            i += 3
+        elif toks[i] == "numgen" and toks[i + 1:i + 3] == ["random", "mod"] and toks[i + 3].isdigit():
             keys.append(" ".join(toks[i:i + 4]))
             i += 4
         elif tuple(toks[i:i + 2]) in _SELECTORS:

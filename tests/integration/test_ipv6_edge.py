@@ -110,6 +110,12 @@ def test_ipv6_loadbalancer_ndp_external_ips_source_ranges_and_failover(lab):
     assert f"lladdr {_mac(lab, f'{c}-worker')}" in _host_neighbour(lab, lb[6])
     assert echo_answer(_curl(lab, None, f"http://{lb[4]}/", "-4").stdout)["pod"] == f"{c}-lb1"
 
+    # externalTrafficPolicy Local from a pod on a node without an endpoint (control-plane): short-circuited
+    # to every endpoint in both families, as kube-proxy does, so it is not dropped
+    for ip in (f"[{lb[6]}]", lb[4]):
+        proc = _curl(lab, f"{c}-client", f"http://{ip}/")
+        assert proc.returncode == 0 and echo_answer(proc.stdout)["pod"] == f"{c}-lb1", (ip, proc.stderr)
+
     # externalIPs of both families, from a pod on another node
     for ip in ("[fd99:7::7]", "192.0.2.77"):
         proc = _curl(lab, f"{c}-client", f"http://{ip}/")

@@ -346,6 +346,13 @@ def test_external_traffic_policy_local_and_an_empty_pool(lab):
       containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
     ---
     apiVersion: v1
+    kind: Pod
+    metadata: {name: CLUSTER-away}
+    spec:
+      nodeName: CLUSTER-worker2
+      containers: [{name: echo, image: echo, ports: [{containerPort: 3000}]}]
+    ---
+    apiVersion: v1
     kind: Service
     metadata: {name: local}
     spec:
@@ -372,6 +379,24 @@ def test_external_traffic_policy_local_and_an_empty_pool(lab):
     assert elsewhere.returncode == 28, "a node without a local endpoint drops Local traffic"
     lb = _svc(lab, "local")["status"]["loadBalancer"]["ingress"][0]["ip"]
     assert _answer(lab.curl(None, f"http://{lb}/").stdout)["client"].startswith("172.18.0.1:")
+    # From inside the cluster kube-proxy short-circuits Local: a pod on worker2 (no endpoint there) reaches
+    # its own node's NodePort and the LoadBalancer IP with its own IP kept; worker2 itself is masqueraded.
+    away = lab.pod_ip(f"{c}-away")
+    for url in (f"http://{nodes[f'{c}-worker2']}:30090/", f"http://{lb}/"):
+        answer = _answer(lab.curl(f"{c}-away", url).stdout)
+        assert answer["pod"] == f"{c}-only" and answer["client"].split(":")[0] == away, (url, answer)
+    from_node = _answer(lab.curl(f"{c}-worker2", f"http://{nodes[f'{c}-worker2']}:30090/").stdout)
+    assert from_node["pod"] == f"{c}-only" and from_node["client"].startswith(nodes[f"{c}-worker2"] + ":")
+    assert lab.curl(None, f"http://{nodes[f'{c}-worker2']}:30090/", timeout=1).returncode == 28, "still from outside"
+    for src in (f"{c}-away", f"node:{c}-worker2"):
+        traced = lab.netlab("trace", src, f"{nodes[f'{c}-worker2']}:30090", check=False)
+        assert traced.returncode == 0 and f"{c}-only" in traced.stdout, traced.stdout + traced.stderr
+    # To the control plane's NodePort the pod's IP is kept too, and the endpoint (on worker) answers it
+    # directly, around the control plane's DNAT: a timeout, as with kube-proxy, and the trace predicts it.
+    remote = f"{nodes[f'{c}-control-plane']}:30090"
+    assert lab.curl(f"{c}-away", f"http://{remote}/", timeout=1).returncode == 28
+    traced = lab.netlab("trace", f"{c}-away", remote, check=False)
+    assert "Prediction: timeout (the reply goes from" in traced.stdout, traced.stdout + traced.stderr
     starved = _svc(lab, "starved")
     assert starved["status"]["loadBalancer"] == {}
     assert "<pending>" in lab.netlab("get", "svc", "starved").stdout

@@ -72,6 +72,19 @@ def test_external_traffic_policy_local() -> None:
     local = [replace(s, external_local=True) for s in svcs]
     assert outcome("host", "172.18.0.3", 30080, svcs=local) == "TIMEOUT"  # no endpoint on lab-worker
     assert outcome("host", "172.18.0.4", 30080, svcs=local) == {"10.244.2.2:3000"}
+    # From inside the cluster kube-proxy short-circuits Local to every endpoint, even on lab-worker.
+    assert outcome("pod-a", "172.18.0.3", 30080, svcs=local) == {"10.244.2.2:3000"}
+    assert outcome("node:lab-worker", "172.18.0.3", 30080, svcs=local) == {"10.244.2.2:3000"}
+    assert outcome("pod-a", "172.18.255.200", 80, svcs=local) == {"10.244.1.3:3000", "10.244.2.2:3000"}
+    # ... but to another node's NodePort (none there, endpoint on a third node) the pod's IP is kept and the
+    # endpoint answers it directly, around the DNAT: the client times out, as with kube-proxy
+    assert outcome("pod-a", "172.18.0.2", 30080, svcs=local) == "TIMEOUT"
+    assert outcome("pod-a", "172.18.0.2", 30080) == {"10.244.2.2:3000"}, "Cluster policy masquerades"
+    topo, _svcs, pi = world()
+    for src, why in (("pod-a", "is a pod"), ("node:lab-worker", "fib saddr type local")):
+        steps = plan(src, "172.18.0.3", 30080, "tcp", topo, local, pi).steps
+        short = [s for s in steps if "short-circuited" in s.what]
+        assert len(short) == 1 and why in short[0].detail, [s.what for s in steps]
 
 
 def test_policies_by_namespace_named_port_and_ip_block() -> None:

@@ -79,7 +79,11 @@ def test_external_ips_go_through_the_external_chain_on_every_node():
 def test_external_ips_follow_the_external_policy_and_reject_without_endpoints():
     svc = resolve(_eip_svc(externalTrafficPolicy="Local"), Allocation("10.96.0.50"), PODS, READY)
     rs = services_ruleset("lab-control-plane", ["172.18.0.2"], "10.244.0.0/16", [svc])
-    assert rs.chains[external_chain(svc, svc.ports[0])].rules == ("drop",)
+    assert rs.chains[external_chain(svc, svc.ports[0])].rules[-1] == "drop"
+    # No endpoint on this node: traffic from outside the cluster is dropped; a pod short-circuits to
+    # every endpoint, as kube-proxy does, keeping its own IP.
+    assert _where(rs, "172.18.0.1", "192.0.2.81", 80) == {"DROP"}
+    assert _where(rs, "10.244.0.9", "192.0.2.81", 80) == {"10.244.1.2:8080", "10.244.2.2:8080"}
     empty = resolve(_eip_svc(), Allocation("10.96.0.50"), PODS, {})
     rs = services_ruleset("lab-worker", ["172.18.0.3"], "10.244.0.0/16", [empty])
     assert "192.0.2.81 . tcp . 80 : goto reject-chain" in rs.sets["no-endpoint-services"].elements
@@ -141,3 +145,24 @@ def test_local_policy_keeps_client_ip_affinity_among_local_endpoints():
     rules = rs.chains[internal_local_chain(svc, svc.ports[0])].rules
     assert sum(r.startswith("ip saddr @") for r in rules) == 2 and rules[-1].startswith("numgen random mod 2")
     assert _where(rs, "10.244.1.9", "10.96.0.50", 80) == {"10.244.1.2:8080", "10.244.1.3:8080"}
+
+
+def test_external_local_short_circuits_pods_and_the_node_itself_like_kube_proxy():
+    from netlab.trace.nft_eval import Interpreter, Packet
+
+    raw = _svc(None, "NodePort")
+    raw["spec"]["externalTrafficPolicy"] = "Local"
+    svc = resolve(raw, ALLOC, PODS, READY)
+    rs = services_ruleset("lab-worker", ["172.18.0.3"], "10.244.0.0/16", [svc])
+    assert rs.chains[external_chain(svc, svc.ports[0])].rules[:3] == (
+        f"ip saddr 10.244.0.0/16 goto {service_chain(svc, svc.ports[0])}",
+        "fib saddr type local jump mark-for-masquerade",
+        f"fib saddr type local goto {service_chain(svc, svc.ports[0])}")
+    # From outside: only this node's endpoint, client IP kept (no masquerade mark).
+    outside = Interpreter(rs).hook("prerouting", Packet("172.18.0.1", "172.18.0.3", "tcp", 30080))
+    assert [(p.daddr, p.mark) for p in outside] == [("10.244.1.2", 0)]
+    # A pod: every endpoint, unmarked; the node itself (output hook, local source): every endpoint, marked.
+    pod = Interpreter(rs).hook("prerouting", Packet("10.244.1.7", "172.18.0.3", "tcp", 30080))
+    assert {(p.daddr, p.mark) for p in pod} == {("10.244.1.2", 0), ("10.244.2.2", 0)}
+    node = Interpreter(rs).hook("output", Packet("172.18.0.3", "172.18.0.3", "tcp", 30080, local_src=True))
+    assert {p.daddr for p in node} == {"10.244.1.2", "10.244.2.2"} and all(p.mark for p in node)
