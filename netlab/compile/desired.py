@@ -129,7 +129,8 @@ def node_rulesets(topology: Topology, services: Sequence[ResolvedService], polic
         add_node_egress(table, pod_subnet, no_masq, ipv6=bool(topology.pod_subnet6))
         table.merge(policy_ruleset(node.name, list(policy.pods), policy.namespaces, policy.policies))
         table = counted(table)
-        out[node.name] = instrument(table, node.pod_cidr, pod_subnet) if observing else table
+        out[node.name] = instrument(table, node.pod_cidr, pod_subnet, node.pod_cidr6, topology.pod_subnet6) \
+            if observing else table
     return out
 
 

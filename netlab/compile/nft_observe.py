@@ -92,8 +92,10 @@ def _logged(chain: Chain) -> bool:
     return chain.name.startswith(("external-", "firewall-"))
 
 
-def instrument(ruleset: Ruleset, node_pod_cidr: str, cluster_cidr: str) -> Ruleset:
-    """A copy of the node's ruleset with the log statements described above."""
+def instrument(ruleset: Ruleset, node_pod_cidr: str, cluster_cidr: str, node_pod_cidr6: str = "",
+               cluster_cidr6: str = "") -> Ruleset:
+    """A copy of the node's ruleset with the log statements described above (the two appended to
+    `filter-forward-policy` once per family the cluster has)."""
     out = Ruleset(table=ruleset.table, sets=dict(ruleset.sets))
     for name, chain in ruleset.chains.items():
         rules = chain.rules
@@ -103,10 +105,15 @@ def instrument(ruleset: Ruleset, node_pod_cidr: str, cluster_cidr: str) -> Rules
             rules = tuple(r if only_drops and r != "drop" else _with_log(r, name, i) for i, r in enumerate(rules))
         elif name == names.CHAIN_POLICY:
             n = len(rules)
-            rules = (*rules,
-                     f"ct state new ip daddr {node_pod_cidr} {_log(name, n)}",
-                     f"ct state new ip daddr != {cluster_cidr} {_log(name, n + 1)}")
-            notes = (*notes, *[""] * (n - len(notes)), "delivered: the destination pod is not isolated for ingress",
-                     "leaves the pod network")
+            cidrs = [("ip", node_pod_cidr, cluster_cidr)]
+            if node_pod_cidr6 and cluster_cidr6:
+                cidrs.append(("ip6", node_pod_cidr6, cluster_cidr6))
+            added = [rule for i, (match, node_cidr, cluster) in enumerate(cidrs)
+                     for rule in (f"ct state new {match} daddr {node_cidr} {_log(name, n + 2 * i)}",
+                                  f"ct state new {match} daddr != {cluster} {_log(name, n + 2 * i + 1)}")]
+            rules = (*rules, *added)
+            notes = (*notes, *[""] * (n - len(notes)),
+                     *["delivered: the destination pod is not isolated for ingress", "leaves the pod network"]
+                     * len(cidrs))
         out.chains[name] = Chain(name, rules, chain.hook, chain.comment, notes)
     return out

@@ -30,7 +30,7 @@ _F_CONNTRACK = 0x4  # NFULNL_CFG_F_CONNTRACK (0x1 SEQ, 0x2 SEQ_GLOBAL)
 _ATTR_MARK, _ATTR_INDEV, _ATTR_OUTDEV, _ATTR_PAYLOAD, _ATTR_PREFIX, _ATTR_CT = 2, 4, 5, 9, 10, 18
 _NLA_TYPE_MASK = 0x3FFF
 _SO_RCVBUFFORCE = 33  # asm-generic/socket.h; not exported by Python's socket module
-COPY_RANGE = 96  # IPv4 + TCP headers with options: addresses, ports and flags
+COPY_RANGE = 96  # IPv4 (or IPv6) + TCP headers with options: addresses, ports and flags
 BATCH = 32  # NFLOG messages the kernel queues before it sends them (NFULA_CFG_QTHRESH)
 FLUSH_CS = 1  # ... or this many 1/100 s after the first one (NFULA_CFG_TIMEOUT): 10 ms
 _CTA_TIMESTAMP = 20  # nested: CTA_TIMESTAMP_START 1, _STOP 2 (ns since the epoch, with nf_conntrack_timestamp)
@@ -107,13 +107,19 @@ def attrs(data: bytes) -> dict[int, bytes]:
 def _tuple(data: bytes) -> CtTuple | None:
     a = attrs(data)
     ip, proto = attrs(a.get(1, b"")), attrs(a.get(2, b""))
-    if 1 not in ip or 2 not in ip or 1 not in proto:
-        return None  # IPv6 (attributes 3/4) is not netlab's
+    if 1 not in proto:
+        return None
+    if 1 in ip and 2 in ip:   # CTA_IP_V4_SRC / _DST
+        src, dst = socket.inet_ntoa(ip[1]), socket.inet_ntoa(ip[2])
+    elif 3 in ip and 4 in ip:   # CTA_IP_V6_SRC / _DST
+        src, dst = socket.inet_ntop(socket.AF_INET6, ip[3]), socket.inet_ntop(socket.AF_INET6, ip[4])
+    else:
+        return None
 
     def port(key: int) -> int:
         return struct.unpack("!H", proto[key])[0] if key in proto else 0
 
-    return CtTuple(socket.inet_ntoa(ip[1]), socket.inet_ntoa(ip[2]), proto[1][0], port(2), port(3))
+    return CtTuple(src, dst, proto[1][0], port(2), port(3))
 
 
 def _counters(a: dict[int, bytes]) -> tuple[int, int, int, int] | None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from netlab.compile import names, nft_services
+from netlab.compile.families import NFT
 from netlab.compile.nft_observe import find_chain, parse_prefix
 from netlab.compile.nftables import Ruleset
 from netlab.compile.services import ResolvedService, serving_endpoints
@@ -35,7 +36,7 @@ EXPIRE = 1.0
 HOLD = 0.15  # seconds a verdict to a Service endpoint waits for the DNAT record read from another node
 MASQ_MARK = int(nft_services.MASQ_MARK, 16)
 IPS_DST_NAT = 0x20
-_PROTOS = {6: "TCP", 17: "UDP", 1: "ICMP", 132: "SCTP"}
+_PROTOS = {6: "TCP", 17: "UDP", 1: "ICMP", 58: "ICMPv6", 132: "SCTP"}
 _TCP_FLAGS = ((0x02, "SYN"), (0x10, "ACK"), (0x01, "FIN"), (0x04, "RST"), (0x08, "PSH"), (0x20, "URG"))
 VERDICTS = ("FORWARDED", "DROPPED", "REJECTED", "TRANSLATED", "ENDED")
 _TCP_STATES = ("NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT",
@@ -53,21 +54,33 @@ class Packet:
 
 
 def parse_ip(payload: bytes) -> Packet | None:
-    """The IPv4 header and the ports/flags after it; None for anything else."""
-    if len(payload) < 20 or payload[0] >> 4 != 4:
+    """The IPv4 or IPv6 header and the ports/flags after it; None for anything else."""
+    if len(payload) >= 20 and payload[0] >> 4 == 4:
+        ihl = (payload[0] & 0x0F) * 4
+        proto, l4 = payload[9], payload[ihl:]
+        src, dst = socket.inet_ntoa(payload[12:16]), socket.inet_ntoa(payload[16:20])
+    elif len(payload) >= 40 and payload[0] >> 4 == 6:
+        src, dst = socket.inet_ntop(socket.AF_INET6, payload[8:24]), socket.inet_ntop(socket.AF_INET6, payload[24:40])
+        proto, l4 = _ipv6_upper_layer(payload[6], payload[40:])
+    else:
         return None
-    ihl = (payload[0] & 0x0F) * 4
-    proto = payload[9]
-    src, dst = socket.inet_ntoa(payload[12:16]), socket.inet_ntoa(payload[16:20])
     name = _PROTOS.get(proto, str(proto))
-    l4 = payload[ihl:]
     if proto in (6, 17, 132) and len(l4) >= 4:
         sport, dport = struct.unpack("!HH", l4[:4])
         flags = tuple(f for bit, f in _TCP_FLAGS if proto == 6 and len(l4) >= 14 and l4[13] & bit)
         return Packet(name, src, dst, sport, dport, flags)
-    if proto == 1 and l4:
+    if proto in (1, 58) and l4:
         return Packet(name, src, dst, flags=(f"type {l4[0]}",))
     return Packet(name, src, dst)
+
+
+def _ipv6_upper_layer(next_header: int, rest: bytes) -> tuple[int, bytes]:
+    """Past IPv6 extension headers (hop-by-hop, routing, destination options: length in 8-byte units after
+    the first 8; fragment: 8 bytes) to the transport protocol and its header."""
+    while next_header in (0, 43, 60, 44) and len(rest) >= 8:
+        length = 8 if next_header == 44 else (rest[1] + 1) * 8
+        next_header, rest = rest[0], rest[length:]
+    return next_header, rest
 
 
 @dataclass(frozen=True)
@@ -82,7 +95,7 @@ class Peer:
 
     def label(self) -> str:
         who = self.pod or self.what
-        addr = f"{self.ip}:{self.port}" if self.port else self.ip
+        addr = f"{_bracketed(self.ip)}:{self.port}" if self.port else self.ip
         return f"{who} {addr}" if who else addr
 
 
@@ -123,6 +136,11 @@ class FlowEvent:
                 f"{nat} {self.verdict}: {self.reason}")
 
 
+def _bracketed(ip: str) -> str:
+    """An address as it is written before `:port`: an IPv6 one in brackets."""
+    return f"[{ip}]" if ":" in ip else ip
+
+
 def _clock(t: float) -> str:
     return time.strftime("%b %d %H:%M:%S", time.localtime(t)) + f".{int(t * 1000) % 1000:03d}"
 
@@ -147,38 +165,43 @@ class Names:
     def __init__(self, dataplane: Dataplane) -> None:
         topo = dataplane.topology
         self.rulesets: dict[str, Ruleset] = dict(dataplane.rulesets)
-        self.pods = {p.ip: f"{p.namespace}/{p.name}" for p in topo.pods}
-        self.pod_nodes = {p.ip: p.node for p in topo.pods}
-        self.nodes = {n.underlay_ip: n.name for n in topo.nodes}
-        self.gateways = {n.gateway for n in topo.nodes}
-        self.host_ip = topo.host_ip
+        self.pods = {ip: f"{p.namespace}/{p.name}" for p in topo.pods for ip in (p.ip, p.ip6) if ip}
+        self.pod_nodes = {ip: p.node for p in topo.pods for ip in (p.ip, p.ip6) if ip}
+        self.nodes = {ip: n.name for n in topo.nodes for ip in (n.underlay_ip, n.underlay_ip6) if ip}
+        self.gateways = {ip for n in topo.nodes for ip in (n.gateway, n.gateway6) if ip}
+        self.host_ips = {ip for ip in (topo.host_ip, topo.host_ip6) if ip}
+        self.families = [NFT[f] for f in topo.ip_families]
         self.addresses: dict[tuple[str, str, int], str] = {}  # (ip, proto, port) -> service
         self.node_ports: dict[tuple[str, int], str] = {}
         self.chains: dict[str, tuple[str, str]] = {}  # service chain name -> (service, endpoint ip:port or "")
         for svc in dataplane.services:
             self._add(svc)
-        self.endpoints = {(ep.rpartition(":")[0], int(ep.rpartition(":")[2])) for _, ep in self.chains.values() if ep}
+        self.endpoints = {(ep.rpartition(":")[0].strip("[]"), int(ep.rpartition(":")[2]))
+                          for _, ep in self.chains.values() if ep}
 
     def _add(self, svc: ResolvedService) -> None:
         for port in svc.ports:
             proto = port.protocol.upper()
-            for ip in (svc.cluster_ip, svc.load_balancer_ip, *svc.external_ips):
+            for ip in (svc.cluster_ip, svc.cluster_ip6, *svc.load_balancer_ips(), *svc.external_ips):
                 if ip:
                     self.addresses[(ip, proto, port.port)] = svc.key
             if port.node_port:
                 self.node_ports[(proto, port.node_port)] = svc.key
-            for chain in (nft_services.service_chain(svc, port), nft_services.external_chain(svc, port),
-                          nft_services.firewall_chain(svc, port)):
-                self.chains[chain] = (svc.key, "")
-            for ep in serving_endpoints(svc, port):
-                self.chains[nft_services.endpoint_chain(svc, port, ep.ip)] = (svc.key, f"{ep.ip}:{port.target[ep.ip]}")
+            for fam in self.families:
+                for chain in (nft_services.service_chain(svc, port, fam), nft_services.external_chain(svc, port, fam),
+                              nft_services.firewall_chain(svc, port, fam)):
+                    self.chains[chain] = (svc.key, "")
+                for ep in serving_endpoints(svc, port):
+                    for ip in ep.addresses(fam.family):
+                        chain = nft_services.endpoint_chain(svc, port, ep.ip, fam, ep)
+                        self.chains[chain] = (svc.key, f"{_bracketed(ip)}:{port.target[ep.ip]}")
 
     def peer(self, ip: str, port: int) -> Peer:
         if ip in self.pods:
             return Peer(ip, port, pod=self.pods[ip])
         if ip in self.nodes:
             return Peer(ip, port, what=f"node:{self.nodes[ip]}")
-        return Peer(ip, port, what="host" if ip == self.host_ip else "")
+        return Peer(ip, port, what="host" if ip in self.host_ips else "")
 
     def service_at(self, ip: str, proto: str, port: int) -> str:
         if (ip, proto, port) in self.addresses:
@@ -250,8 +273,8 @@ class Interpreter:
         ip, _, port = endpoint.rpartition(":")
         if not ip:
             return
-        key = (pkt.proto, pkt.src, pkt.sport, ip, int(port))
-        self._dnats[key] = dnat = _Dnat(now, node, service, f"{pkt.dst}:{pkt.dport}", pkt)
+        key = (pkt.proto, pkt.src, pkt.sport, ip.strip("[]"), int(port))
+        self._dnats[key] = dnat = _Dnat(now, node, service, f"{_bracketed(pkt.dst)}:{pkt.dport}", pkt)
         held = self._held.pop(key, None)
         if held is not None:
             self._join(held, dnat)
@@ -261,7 +284,7 @@ class Interpreter:
     def _join(ev: FlowEvent, dnat: _Dnat) -> None:
         dnat.used = True
         ev.service, ev.service_address = dnat.service, dnat.address
-        ev.nat.insert(0, f"DNAT {dnat.address} -> {ev.destination.ip}:{ev.destination.port} on {dnat.node}")
+        ev.nat.insert(0, f"DNAT {dnat.address} -> {_bracketed(ev.destination.ip)}:{ev.destination.port} on {dnat.node}")
 
     def _event(self, node: str, pkt: Packet, now: float, rule: str, mark: int) -> FlowEvent:
         ev = FlowEvent(now, node, pkt.proto, self.names.peer(pkt.src, pkt.sport), self.names.peer(pkt.dst, pkt.dport),
@@ -271,7 +294,7 @@ class Interpreter:
             self._join(ev, dnat)
         else:
             ev.service = self.names.service_at(pkt.dst, pkt.proto, pkt.dport)
-            ev.service_address = f"{pkt.dst}:{pkt.dport}" if ev.service else ""
+            ev.service_address = f"{_bracketed(pkt.dst)}:{pkt.dport}" if ev.service else ""
         if mark & MASQ_MARK:
             hairpin = pkt.src == pkt.dst
             ev.nat.append("hairpin: masquerade to the node's bridge address" if hairpin
@@ -299,11 +322,11 @@ class Interpreter:
         if ct.tcp_state is not None and ct.tcp_state < len(_TCP_STATES):
             ev.flags = (_TCP_STATES[ct.tcp_state],)
         ev.service = self.names.service_at(orig.dst, proto, orig.dport)
-        ev.service_address = f"{orig.dst}:{orig.dport}" if ev.service else ""
+        ev.service_address = f"{_bracketed(orig.dst)}:{orig.dport}" if ev.service else ""
         if (reply.src, reply.sport) != (orig.dst, orig.dport):
-            ev.nat.append(f"DNAT {orig.dst}:{orig.dport} -> {reply.src}:{reply.sport}")
+            ev.nat.append(f"DNAT {_bracketed(orig.dst)}:{orig.dport} -> {_bracketed(reply.src)}:{reply.sport}")
         if (reply.dst, reply.dport) != (orig.src, orig.sport):
-            ev.nat.append(f"SNAT {orig.src}:{orig.sport} -> {reply.dst}:{reply.dport}")
+            ev.nat.append(f"SNAT {_bracketed(orig.src)}:{orig.sport} -> {_bracketed(reply.dst)}:{reply.dport}")
         parts = [f"after {now - start:.1f}s"] if start is not None else []
         if ct.counters:
             op, ob, rp, rb = ct.counters
@@ -339,7 +362,7 @@ class Interpreter:
                 out.append(FlowEvent(d.time, d.node, d.packet.proto, self.names.peer(d.packet.src, d.packet.sport),
                                      ep, "TRANSLATED", f"DNAT by {d.service} to endpoint {ep.label()}",
                                      d.packet.flags, d.service, d.address,
-                                     [f"DNAT {d.address} -> {key[3]}:{key[4]} on {d.node}"]))
+                                     [f"DNAT {d.address} -> {_bracketed(key[3])}:{key[4]} on {d.node}"]))
         return out
 
 

@@ -290,3 +290,53 @@ def test_observe_traffic_policy_drops(lab: Lab) -> None:
     events = [json.loads(line) for line in out.stdout.splitlines()]
     assert events and {e["service"] for e in events} == {"default/itp-local"}, out.stdout
     assert {e["verdict"] for e in events} == {"DROPPED"}, out.stdout
+
+
+DUAL = """
+kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+networking: {ipFamily: dual}
+nodes: [{role: control-plane}, {role: worker}, {role: worker}]
+---
+""" + LAB.replace("metadata: {name: app-service}\nspec:\n",
+                  "metadata: {name: app-service}\nspec:\n  ipFamilyPolicy: PreferDualStack\n")
+
+
+def test_observe_names_ipv6_flows(lab: Lab) -> None:
+    """In a dual-stack cluster observe reads IPv6 packets and conntrack entries as it reads IPv4 ones."""
+    c = lab.cluster
+    lab.netlab("up", str(lab.write("dual.yaml", DUAL)), timeout=180)
+    svc = json.loads(lab.netlab("get", "svc", "app-service", "-o", "json").stdout)["spec"]
+    cluster_ip6 = next(ip for ip in svc["clusterIPs"] if ":" in ip)
+    api6 = next(e["ip"] for e in json.loads(lab.netlab("get", "pod", f"{c}-api", "-o", "json").stdout)
+                ["status"]["podIPs"] if ":" in e["ip"])
+    watcher = Watcher(lab)
+    try:
+        wait_for(lambda: _logging(lab) == list(NODES), timeout=30, what="log statements on every node")
+        time.sleep(0.5)
+        start = time.monotonic()
+        answer = lab.curl(f"{c}-web", f"http://[{cluster_ip6}]/", timeout=5)
+        assert answer.returncode == 0, answer.stderr
+        backend = echo_answer(answer.stdout)["pod"]
+        _, ev = wait_for(lambda: watcher.find(start, verdict="FORWARDED", service="default/app-service"),
+                         timeout=5, what="the IPv6 ClusterIP connection's verdict")
+        assert ev["service_address"] == f"[{cluster_ip6}]:80" and ev["source"]["pod"] == f"default/{c}-web", ev
+        assert ev["destination"]["pod"] == f"default/{backend}" and ":" in ev["destination"]["ip"], ev
+        # a refused connection's conntrack entry (CLOSE) goes within seconds, then its IPv6 tuples are read
+        start = time.monotonic()
+        assert lab.curl(f"{c}-web", f"http://[{ev['destination']['ip']}]:3001/", timeout=3).returncode == 7
+        _, ended = wait_for(lambda: watcher.find(start, verdict="ENDED", destination__port=3001), timeout=25,
+                            what="conntrack DESTROY of the refused IPv6 connection")
+        assert ended["source"]["pod"] == f"default/{c}-web", ended
+        assert ended["destination"]["pod"] == ev["destination"]["pod"], ended
+        assert ended["flags"] == ["CLOSE"] and ":" in ended["source"]["ip"], ended
+        # the policy isolating api drops IPv6 from other, by name
+        start = time.monotonic()
+        assert lab.curl(f"{c}-other", f"http://[{api6}]:3000/", timeout=1).returncode == 28
+        _, drop = wait_for(lambda: watcher.find(start, verdict="DROPPED", destination__pod=f"default/{c}-api"),
+                           timeout=5, what="the IPv6 policy drop")
+        assert drop["source"]["pod"] == f"default/{c}-other" and drop["destination"]["ip"] == api6, drop
+        assert "default deny" in drop["reason"] and drop["policy"] == "default/allow-web-to-api", drop
+    finally:
+        err = watcher.stop()
+    assert watcher.proc.returncode == 0, err

@@ -33,7 +33,7 @@ def chain(node: str, start: str, within: str = "") -> tuple[str, int]:
 def test_parse_ip() -> None:
     p = parse_ip(tcp(POD_A, API, 40000, 3000, 0x12))
     assert (p.proto, p.src, p.sport, p.dst, p.dport, p.flags) == ("TCP", POD_A, 40000, API, 3000, ("SYN", "ACK"))
-    assert parse_ip(b"\x60" + b"\0" * 39) is None  # IPv6 is not netlab's
+    assert parse_ip(b"\x50" + b"\0" * 39) is None  # neither IPv4 nor IPv6
 
 
 def test_policy_verdicts_name_the_rule_and_the_isolating_policies() -> None:
